@@ -1,0 +1,355 @@
+"""The `curate` command line: each command parses its options, calls the library and prints."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from curation.errors import BadInput, CurateError
+
+
+class Group(click.Group):
+    """Turns a CurateError into one line on stderr and exit code 2 (no traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CurateError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(err.exit_code)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--workspace", "-w", type=click.Path(file_okay=False), envvar="CURATE_WORKSPACE",
+              help="Workspace folder holding tables/, runs/ and cache/ (default: current folder, or "
+                   "$CURATE_WORKSPACE).")
+@click.option("--backend", type=click.Choice(["lance", "3lc"]), envvar="CURATE_BACKEND",
+              help="Table store: lance (embedded, offline; default) or 3lc (needs a 3LC key). "
+                   "Also $CURATE_BACKEND or curate.json.")
+@click.pass_context
+def cli(ctx, workspace, backend):
+    """curate — data-centric curation of video datasets.
+
+    \b
+    The loop:
+      curate synth data/synth                 # or your own Nexar-layout dataset
+      curate ingest nexar data/synth          # videos / frames / clips / test tables, revision 1
+      curate show clips --sort label -n 20    # look
+      curate edit clips --delete ID,ID -m "drop bad clips"   # → clips@2
+      curate log clips                        # every revision is kept; clips@1 still reads back
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["workspace_arg"] = (workspace, backend)
+
+
+def rows_text(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
+
+
+def _ws(ctx):
+    from curation.workspace import Workspace
+
+    if "workspace" not in ctx.obj:
+        ctx.obj["workspace"] = Workspace.open(*ctx.obj["workspace_arg"])
+    return ctx.obj["workspace"]
+
+
+# -- synth --------------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--train", "n_train", default=100, show_default=True, help="Number of train videos.")
+@click.option("--test", "n_test", default=30, show_default=True, help="Number of test videos.")
+@click.option("--width", default=320, show_default=True)
+@click.option("--height", default=180, show_default=True)
+@click.option("--duration", "duration_s", default=8.0, show_default=True, help="Train video length (s).")
+@click.option("--test-duration", "test_duration_s", default=6.0, show_default=True,
+              help="Test video length (s); test positives end 0.5/1.0/1.5 s before the event.")
+@click.option("--label-noise", default=0.0, show_default=True, help="Fraction of train labels flipped.")
+@click.option("--duplicates", "n_duplicates", default=0, show_default=True,
+              help="Near-duplicate videos (about half of them leak into test).")
+@click.option("--corrupt", "n_corrupt", default=0, show_default=True,
+              help="Broken train files: truncated, empty, text named .mp4.")
+@click.option("--seed", default=0, show_default=True)
+def synth(out, **kwargs):
+    """Write a synthetic dashcam dataset in the Nexar layout to OUT.
+
+    Positives show a vehicle that approaches and collides; negatives show traffic that does not.
+    What is hidden from the CSVs (flipped labels, duplicates, corrupt files, test labels) goes to
+    OUT/ground_truth.json, which ingest never reads.
+    """
+    from curation.synth import generate
+
+    summary = generate(out, **kwargs)
+    click.echo(f"wrote {summary['n_train']} train + {summary['n_test']} test videos to {out} "
+               f"in {summary['seconds']:.1f} s")
+
+
+# -- ingest -------------------------------------------------------------------------------------------
+def _ingest_options(f):
+    options = [
+        click.option("--name", help="Dataset name (default: nexar, or the folder / CSV name)."),
+        click.option("--val-fraction", default=0.2, show_default=True,
+                     help="Fraction of labelled videos held out for validation (grouped by video, stratified)."),
+        click.option("--folds", default=0, show_default=True,
+                     help="Write a fold column with K folds instead (fold 0 is the default val split)."),
+        click.option("--clip-frames", default=16, show_default=True, help="Frames per clip."),
+        click.option("--clip-seconds", default=2.0, show_default=True,
+                     help="Seconds a clip spans; the stride follows each video's own fps."),
+        click.option("--stride", default=0, show_default=True, help="Fixed frame stride (0: from --clip-seconds)."),
+        click.option("--anchor-every", default=0, show_default=True,
+                     help="A clip ends every N frames (0: twice the stride, so clips share cached frames)."),
+        click.option("--frame-size", default=256, show_default=True, help="Cached frames are squashed to S×S."),
+        click.option("--seed", default=0, show_default=True, help="Seed of the validation split / folds."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run_ingest(ctx, source, name, label_rule="alert", **kw):
+    from curation.ingest.clips import ClipConfig
+    from curation.ingest.pipeline import IngestOptions, ingest
+
+    options = IngestOptions(clip=ClipConfig(kw["clip_frames"], kw["clip_seconds"], kw["stride"], kw["anchor_every"]),
+                            label_rule=label_rule, val_fraction=kw["val_fraction"], folds=kw["folds"],
+                            seed=kw["seed"], frame_size=kw["frame_size"])
+    result = ingest(_ws(ctx), source, name, options)
+    if result.unchanged:
+        click.echo(f"{name}: input unchanged since the last ingest; no new revision "
+                   f"({', '.join(f'{t}@{n}' for t, n in sorted(result.revisions.items()))})")
+        return
+    revs = ", ".join(f"{t}@{n}" for t, n in result.revisions.items())
+    click.echo(f"{name}: registered {revs} in {result.seconds:.1f} s ({result.frames_decoded} frames decoded)")
+    click.echo("videos: " + ", ".join(f"{k} {v}" for k, v in sorted(result.status.items())))
+    for split, n in sorted(result.clips.items()):
+        click.echo(f"clips {split}: {n} ({result.positives.get(split, 0)} positive)")
+    for vid, status, reason in result.problems:
+        click.echo(f"  {status:<11} {vid}: {reason}")
+
+
+@cli.group()
+def ingest():
+    """Register a dataset as versioned videos / frames / clips tables (frames decoded once into a cache)."""
+
+
+@ingest.command("nexar")
+@click.argument("root", type=click.Path())
+@click.option("--label-rule", default="alert", show_default=True,
+              help="'alert': clips ending between alert and event are positive; 'horizon:S': within S s before it.")
+@_ingest_options
+@click.pass_context
+def ingest_nexar(ctx, root, name, label_rule, **kw):
+    """Nexar layout: ROOT/train.csv, ROOT/test.csv, ROOT/train/<id>.mp4, ROOT/test/<id>.mp4."""
+    from curation.ingest.sources import read_nexar
+
+    _run_ingest(ctx, read_nexar(root), name or "nexar", label_rule, **kw)
+
+
+@ingest.command("folders")
+@click.argument("root", type=click.Path())
+@_ingest_options
+@click.pass_context
+def ingest_folders(ctx, root, name, **kw):
+    """One sub-folder of videos per class (UCF50-style); labels are the folder names."""
+    from curation.ingest.sources import read_folders
+
+    _run_ingest(ctx, read_folders(root), name or Path(root).resolve().name, **kw)
+
+
+@ingest.command("manifest")
+@click.argument("csv_path", metavar="CSV", type=click.Path())
+@_ingest_options
+@click.pass_context
+def ingest_manifest(ctx, csv_path, name, **kw):
+    """A CSV of path,label[,split][,start_s,end_s] (paths relative to the CSV's folder)."""
+    from curation.ingest.sources import read_manifest
+
+    _run_ingest(ctx, read_manifest(csv_path), name or Path(csv_path).stem, **kw)
+
+
+# -- tables -------------------------------------------------------------------------------------------
+@cli.command()
+@click.pass_context
+def tables(ctx):
+    """List tables with their head revision."""
+    ws = _ws(ctx)
+    specs = ws.tables.list_tables()
+    if not specs:
+        click.echo(f"no tables in {ws.root} — run `curate ingest ...` first")
+        return
+    click.echo(f"{'table':<24} {'head':>5} {'rows':>9}  {'updated':<25} message")
+    for spec in specs:
+        head = ws.tables.head(spec.dataset, spec.name)
+        mark = "*" if spec.dataset == ws.dataset else " "
+        click.echo(f"{mark}{spec.full_name:<23} {head.number:>5} {head.rows:>9}  {head.created:<25} {head.message}")
+
+
+@cli.command()
+@click.argument("table")
+@click.pass_context
+def log(ctx, table):
+    """Revisions of TABLE, newest first, with counts and tags."""
+    from curation.tables import TableRef, parse_ref
+
+    ws = _ws(ctx)
+    ref = parse_ref(table)
+    head = ws.resolve(TableRef(ref.dataset, ref.name))
+    tags = ws.tables.tags(head.dataset, head.table)
+    by_rev = {}
+    for tag, n in tags.items():
+        by_rev.setdefault(n, []).append(tag)
+    for rev in reversed(ws.tables.revisions(head.dataset, head.table)):
+        counts = ", ".join(f"{k} {v}" for k, v in rev.counts.items() if v)
+        tag_text = f" [{', '.join(by_rev[rev.number])}]" if rev.number in by_rev else ""
+        click.echo(f"{rev.table}@{rev.number}{tag_text}  {rev.created}  {rev.op:<7} rows {rev.rows}"
+                   f"{'  (' + counts + ')' if counts else ''}  {rev.message}")
+
+
+@cli.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--ids", "show_ids", default=10, show_default=True, help="How many ids to list per change.")
+@click.pass_context
+def diff(ctx, a, b, show_ids):
+    """What changed from revision A to revision B (e.g. `curate diff clips@1 clips@latest`)."""
+    from curation.tables.content import core_columns, diff_core
+
+    ws = _ws(ctx)
+    ra, rb = ws.resolve(a), ws.resolve(b)
+    if (ra.dataset, ra.table) != (rb.dataset, rb.table):
+        raise BadInput(f"{a} and {b} are different tables", "compare two revisions of one table")
+    spec = ws.tables.spec(ra.dataset, ra.table)
+    d = diff_core(spec, ws.tables.read(ra, core_columns(spec)), ws.tables.read(rb, core_columns(spec)))
+    click.echo(f"{ra.ref} → {rb.ref}: " + ", ".join(f"{k} {v}" for k, v in d.counts().items()))
+    for kind in ("added", "deleted", "reweighted", "relabeled"):
+        items = getattr(d, kind)
+        for item in items[:show_ids]:
+            click.echo(f"  {kind:<10} " + (item if isinstance(item, str) else f"{item[0]}: {item[1]} → {item[2]}"))
+        if len(items) > show_ids:
+            click.echo(f"  {kind:<10} … {len(items) - show_ids} more")
+
+
+@cli.command()
+@click.argument("table")
+@click.option("--delete", "delete_ids", metavar="IDS", help="Ids to delete (comma-separated, or @FILE).")
+@click.option("--weight", metavar="W", help="Set this weight on --ids (0 excludes them from training).")
+@click.option("--label", metavar="L", help="Set this label (class name or index) on --ids.")
+@click.option("--ids", metavar="IDS", help="The ids --weight / --label apply to (comma-separated, or @FILE).")
+@click.option("--from", "from_file", type=click.Path(), help="An edit file: id,action,value[,level,reason,score].")
+@click.option("-m", "--message", required=True, help="What this edit does and why.")
+@click.option("--rebase", is_flag=True, help="If TABLE@REV is no longer the head, apply the edit to the head anyway.")
+@click.pass_context
+def edit(ctx, table, delete_ids, weight, label, ids, from_file, message, rebase):
+    """Delete, reweight or relabel rows of TABLE by id, as one new revision.
+
+    TABLE@REV names the revision the edit is based on; if the head has moved past it the edit is
+    refused (no update is lost) unless --rebase. Unknown ids reject the whole edit.
+    """
+    from curation.tables import Edit, parse_ref
+    from curation.tables.requests import edit_from_rows, label_index, parse_ids, parse_weight, read_edit_file
+
+    ws = _ws(ctx)
+    ref = parse_ref(table)
+    base = ws.resolve(ref)
+    spec = ws.tables.spec(base.dataset, base.table)
+    chosen = [x for x in (delete_ids, weight, label, from_file) if x is not None]
+    if len(chosen) != 1:
+        raise BadInput("give exactly one of --delete, --weight, --label, --from", "see `curate edit --help`")
+    if (weight is not None or label is not None) and not ids:
+        raise BadInput("--weight and --label need --ids", "add --ids ID,ID or --ids @FILE")
+    if from_file:
+        parent = (spec.parent or {}).get("key")
+        columns = [spec.id_column] + ([parent] if parent else [])
+        change = edit_from_rows(spec, ws.tables.read(base, columns), read_edit_file(from_file))
+    elif delete_ids:
+        change = Edit(delete=set(parse_ids(delete_ids)))
+    elif weight is not None:
+        w = parse_weight(weight)
+        change = Edit(weights={i: w for i in parse_ids(ids)})
+    else:
+        lab = label_index(spec, label)
+        change = Edit(labels={i: lab for i in parse_ids(ids)})
+    head_before = ws.tables.head(base.dataset, base.table)
+    rev = ws.tables.edit(base.dataset, base.table, change, message=message, base=base.number, rebase=rebase)
+    if rev.number == head_before.number:
+        click.echo(f"{rev.ref}: the edit changes nothing; no new revision")
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in rev.counts.items())
+    click.echo(f"{rev.table}@{rev.number}: {counts} — {rows_text(rev.rows)}")
+
+
+@cli.command()
+@click.argument("table_rev", metavar="TABLE@REV")
+@click.argument("tag")
+@click.option("--force", is_flag=True, help="Move the tag if it already points elsewhere.")
+@click.pass_context
+def tag(ctx, table_rev, tag, force):
+    """Name a revision (`curate tag clips@3 round-2`, then use clips@round-2)."""
+    ws = _ws(ctx)
+    rev = ws.resolve(table_rev)
+    ws.tables.set_tag(rev.dataset, rev.table, tag, rev.number, force=force)
+    click.echo(f"{rev.table}@{tag} → revision {rev.number}")
+
+
+@cli.command()
+@click.argument("table_rev", metavar="TABLE@REV")
+@click.option("-m", "--message", help="Why (default: 'revert to REV').")
+@click.pass_context
+def revert(ctx, table_rev, message):
+    """Make a new head revision whose content equals TABLE@REV (history is kept)."""
+    ws = _ws(ctx)
+    target = ws.resolve(table_rev)
+    rev = ws.tables.revert(target.dataset, target.table, target.number,
+                           message=message or f"revert to {target.number}")
+    click.echo(f"{rev.table}@{rev.number}: content of revision {target.number} ({rows_text(rev.rows)})")
+
+
+@cli.command()
+@click.argument("table_rev", metavar="TABLE[@REV]")
+@click.option("--where", help="Filter, a pandas expression: \"label == 1 and weight < 1\".")
+@click.option("--sort", help="Column to sort by.")
+@click.option("--desc", is_flag=True, help="Sort descending.")
+@click.option("-n", "--limit", default=20, show_default=True, help="Rows to show (0: all).")
+@click.option("--columns", help="Comma-separated columns to show.")
+@click.option("--csv", "as_csv", is_flag=True, help="Write CSV to stdout instead of a table.")
+@click.pass_context
+def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv):
+    """Rows of a table revision (default: the head)."""
+    import pandas as pd
+
+    from curation.tables.requests import query
+
+    ws = _ws(ctx)
+    rev = ws.resolve(table_rev)
+    spec = ws.tables.spec(rev.dataset, rev.table)
+    table = ws.tables.read(rev)
+    table = table.sort_by(spec.id_column)
+    df = query(table, where=where, sort=sort, descending=desc, limit=limit or None,
+               columns=columns.split(",") if columns else None)
+    if as_csv:
+        click.echo(df.to_csv(index=False), nl=False)
+        return
+    with pd.option_context("display.max_columns", 30, "display.width", 200):
+        click.echo(df.to_string(index=False) if len(df) else "(no rows)")
+    click.echo(f"{rev.ref}: {rows_text(len(df))} shown of {rows_text(rev.rows)}")
+
+
+# -- demo ---------------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--workspace", "demo_dir", type=click.Path(file_okay=False), default="demo-workspace",
+              show_default=True, help="Folder for the demo's dataset and workspace.")
+@click.option("--seed", default=0, show_default=True)
+def demo(demo_dir, seed):
+    """Run the loop end to end on a synthetic dataset, offline on CPU."""
+    from curation.demo import run_demo
+
+    run_demo(Path(demo_dir), seed=seed, echo=click.echo)
+
+
+def main():
+    cli(prog_name="curate")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Ingest: a Source → probed videos → clips → frames decoded once into the cache → videos/frames/clips/test
+tables. Bad videos become status rows; re-running on unchanged input writes nothing."""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from tqdm import tqdm
+
+from curation.fsutil import atomic_write_json, read_json
+from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
+from curation.ingest.frame_cache import FrameCache, file_signature, frame_id
+from curation.ingest.probe import Probe, decode_frames, probe_video
+from curation.ingest.sources import Source, VideoEntry
+from curation.ingest.splits import assign_folds, assign_val
+from curation.tables.protocol import TableSpec
+from curation.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    clip: ClipConfig = ClipConfig()
+    label_rule: str = "alert"
+    val_fraction: float = 0.2
+    folds: int = 0
+    seed: int = 0
+    frame_size: int = 256
+
+    def to_dict(self) -> dict:
+        return {"clip": self.clip.to_dict(), "label_rule": self.label_rule, "val_fraction": self.val_fraction,
+                "folds": self.folds, "seed": self.seed, "frame_size": self.frame_size}
+
+
+@dataclass
+class IngestResult:
+    dataset: str
+    unchanged: bool
+    revisions: dict[str, int] = field(default_factory=dict)  # table → revision number
+    status: dict[str, int] = field(default_factory=dict)  # ok/corrupt/missing/unsupported → count
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (video_id, status, reason)
+    clips: dict[str, int] = field(default_factory=dict)  # split → count
+    positives: dict[str, int] = field(default_factory=dict)  # split → positive clips
+    frames_decoded: int = 0
+    seconds: float = 0.0
+
+
+def _fingerprint(source: Source, options: IngestOptions) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"kind": source.kind, "options": options.to_dict()}, sort_keys=True).encode())
+    for f in source.input_files:
+        h.update(f.read_bytes())
+    for v in source.videos:
+        p = source.root / v.path
+        h.update(f"{v.video_id}|{v.path}|{file_signature(p) if p.exists() else 'missing'}\n".encode())
+    return h.hexdigest()
+
+
+def _assign_splits(source: Source, options: IngestOptions) -> dict[str, int]:
+    """Fill in train/val for videos without a given split; returns video_id → fold (-1 without folds)."""
+    free = [v for v in source.videos if v.split is None]
+    groups, labels = [v.group for v in free], [v.label for v in free]
+    folds: dict[str, int] = {}
+    if options.folds:
+        by_group = assign_folds(groups, labels, options.folds, options.seed)
+        for v in free:
+            folds[v.video_id] = by_group[v.group]
+            v.split = "val" if by_group[v.group] == 0 else "train"  # fold 0 is the default val split
+    else:
+        val_groups = assign_val(groups, labels, options.val_fraction, options.seed)
+        for v in free:
+            v.split = "val" if v.group in val_groups else "train"
+    return folds
+
+
+def _clip_rows(v: VideoEntry, probe: Probe, options: IngestOptions, rule: LabelRule, source: Source,
+               fold: int) -> list[dict]:
+    cfg, fps = options.clip, probe.fps
+    stride = cfg.stride_for(fps)
+    span = (cfg.n_frames - 1) * stride
+    first = int(round(v.start_s * fps)) if v.start_s is not None else 0
+    last = probe.n_frames - 1
+    if v.end_s is not None:
+        last = min(last, int(round(v.end_s * fps)) - 1)
+    windows: dict[int, str | None] = {}
+    if v.split == "test" and source.event_task:
+        windows[last] = "final"  # the competition scores the clip ending at the last frame
+    else:
+        if v.event_s is not None:
+            last = min(last, int(v.event_s * fps))  # clips after the event are dropped
+        for a in anchors(probe.n_frames, cfg.anchor_step(fps), min_end=first + span, last=last):
+            windows[a] = None
+        if source.event_task and v.label is not None:
+            if v.event_s is not None:  # windows ending tau before the event, as the test set is cut
+                for tau in EVAL_TAUS:
+                    end = int(round((v.event_s - tau) * fps))
+                    if 0 <= end <= last:
+                        windows[end] = f"tau_{tau:.1f}"
+            else:
+                windows[last] = "final"
+    rows = []
+    for end in sorted(windows):
+        end_time = end / fps
+        if source.event_task:
+            label = None if v.label is None else rule.label(end_time, v.event_s, v.alert_s)
+            tte = None if v.event_s is None else round(v.event_s - end_time, 4)
+        else:
+            label, tte = v.label, None
+        rows.append({"clip_id": f"{v.video_id}:{end}", "video_id": v.video_id, "split": v.split, "fold": fold,
+                     "end_frame": end, "stride": stride, "n_frames": cfg.n_frames,
+                     "end_time_s": round(end_time, 4), "time_to_event_s": tte, "label": label, "weight": 1.0,
+                     "eval_window": windows[end]})
+    return rows
+
+
+CLIP_SCHEMA = pa.schema([
+    ("clip_id", pa.string()), ("video_id", pa.string()), ("split", pa.string()), ("fold", pa.int32()),
+    ("end_frame", pa.int32()), ("stride", pa.int32()), ("n_frames", pa.int32()), ("end_time_s", pa.float32()),
+    ("time_to_event_s", pa.float32()), ("label", pa.int32()), ("weight", pa.float32()),
+    ("eval_window", pa.string()),
+])
+FRAME_SCHEMA = pa.schema([("frame_id", pa.string()), ("video_id", pa.string()), ("index", pa.int32()),
+                          ("time_s", pa.float32()), ("split", pa.string())])
+
+
+def _video_schema(source: Source) -> pa.Schema:
+    fields = [("video_id", pa.string()), ("path", pa.string()), ("split", pa.string()), ("fold", pa.int32()),
+              ("fps", pa.float32()), ("n_frames", pa.int32()), ("width", pa.int32()), ("height", pa.int32()),
+              ("duration_s", pa.float32()), ("status", pa.string()), ("status_reason", pa.string()),
+              (source.label_column, pa.int32()), ("weight", pa.float32())]
+    if source.event_task:
+        fields += [("time_of_event", pa.float32()), ("time_of_alert", pa.float32())]
+    else:
+        fields += [("start_s", pa.float32()), ("end_s", pa.float32())]
+    return pa.schema(fields)
+
+
+def table_specs(dataset: str, source: Source) -> dict[str, TableSpec]:
+    clips = dict(id_column="clip_id", label_column="label", weight_column="weight", classes=source.classes,
+                 parent={"table": "videos", "key": "video_id"})
+    return {
+        "videos": TableSpec(dataset, "videos", "videos", "video_id", source.label_column, "weight",
+                            source.classes, description=f"videos of a {source.kind} dataset"),
+        "frames": TableSpec(dataset, "frames", "frames", "frame_id", parent={"table": "videos", "key": "video_id"},
+                            description="frames decoded into the frame cache"),
+        "clips": TableSpec(dataset, "clips", "clips", description="training and validation clips", **clips),
+        "test": TableSpec(dataset, "test", "test", description="clips of test videos", **clips),
+    }
+
+
+def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions = IngestOptions(),
+           progress: bool = True) -> IngestResult:
+    """Register `source` as tables of `dataset` in `workspace` (new revisions only if the input changed)."""
+    started = time.time()
+    rule = LabelRule.parse(options.label_rule)
+    store = workspace.tables
+    cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
+    state_path = cache.folder / "ingest.json"
+    fp = _fingerprint(source, options)
+    if state_path.exists() and read_json(state_path).get("fingerprint") == fp and \
+            all(store.exists(dataset, t) for t in ("videos", "frames", "clips")):
+        result = IngestResult(dataset, unchanged=True, **read_json(state_path)["summary"])
+        result.revisions = {s.name: store.head(dataset, s.name).number for s in store.list_tables()
+                            if s.dataset == dataset}
+        workspace.set_dataset(dataset)
+        return result
+
+    folds = _assign_splits(source, options)
+    probes = {}
+    for v in tqdm(source.videos, desc="probing videos", unit="video", disable=not progress):
+        probes[v.video_id] = probe_video(source.root / v.path)
+
+    clips: dict[str, list[dict]] = {}
+    for v in source.videos:
+        if probes[v.video_id].status == "ok":
+            clips[v.video_id] = _clip_rows(v, probes[v.video_id], options, rule, source,
+                                           folds.get(v.video_id, -1))
+    needed = {vid: sorted({i for c in rows for i in frame_indices(c["end_frame"], c["stride"], c["n_frames"])})
+              for vid, rows in clips.items()}
+    decoded = _fill_cache(cache, source, needed, probes, progress)
+
+    videos_rows, frame_rows = [], []
+    for v in source.videos:
+        p = probes[v.video_id]
+        row = {"video_id": v.video_id, "path": v.path, "split": v.split, "fold": folds.get(v.video_id, -1),
+               "fps": p.fps or None, "n_frames": p.n_frames or None, "width": p.width or None,
+               "height": p.height or None, "duration_s": p.duration_s or None, "status": p.status,
+               "status_reason": p.reason, source.label_column: v.label, "weight": 1.0}
+        if source.event_task:
+            row.update(time_of_event=v.event_s, time_of_alert=v.alert_s)
+        else:
+            row.update(start_s=v.start_s, end_s=v.end_s)
+        videos_rows.append(row)
+        if p.status == "ok":
+            frame_rows += [{"frame_id": frame_id(v.video_id, i), "video_id": v.video_id, "index": i,
+                            "time_s": i / p.fps, "split": v.split} for i in needed[v.video_id]]
+    all_clips = [c for v in source.videos if probes[v.video_id].status == "ok" for c in clips[v.video_id]]
+    test_split = "test" if source.event_task else None  # Nexar's unlabelled test videos get their own table
+    data = {
+        "videos": pa.Table.from_pylist(videos_rows, schema=_video_schema(source)),
+        "frames": pa.Table.from_pylist(frame_rows, schema=FRAME_SCHEMA),
+        "clips": pa.Table.from_pylist([c for c in all_clips if c["split"] != test_split], schema=CLIP_SCHEMA),
+        "test": pa.Table.from_pylist([c for c in all_clips if c["split"] == test_split], schema=CLIP_SCHEMA),
+    }
+    if test_split is None:
+        del data["test"]
+
+    specs = table_specs(dataset, source)
+    meta = {"ingest": {"kind": source.kind, "root": str(source.root), "options": options.to_dict(),
+                       "label_rule": str(rule), "fingerprint": fp}}
+    result = IngestResult(dataset, unchanged=False, frames_decoded=decoded)
+    for name, table in data.items():
+        if store.exists(dataset, name):
+            rev = store.replace(dataset, name, table, message=f"re-ingest of {source.root}", meta=meta)
+        else:
+            rev = store.create(specs[name], table, message=f"ingest of {source.root}", meta=meta)
+        result.revisions[name] = rev.number
+    result.status = dict(Counter(p.status for p in probes.values()))
+    result.problems = sorted((vid, p.status, p.reason) for vid, p in probes.items() if p.status != "ok")
+    result.clips = dict(Counter(c["split"] for c in all_clips))
+    result.positives = dict(Counter(c["split"] for c in all_clips if c["label"]))
+    result.seconds = round(time.time() - started, 2)
+    summary = {k: getattr(result, k) for k in ("status", "problems", "clips", "positives", "frames_decoded")}
+    atomic_write_json(state_path, {"fingerprint": fp, "summary": summary, "options": options.to_dict()})
+    workspace.set_dataset(dataset)
+    return result
+
+
+def _fill_cache(cache: FrameCache, source: Source, needed: dict[str, list[int]], probes: dict[str, Probe],
+                progress: bool) -> int:
+    """Decode the frames each video needs, once; a video that fails to decode is marked corrupt."""
+    index = cache.cached_videos()
+    todo = []
+    for v in source.videos:
+        if v.video_id not in needed:
+            continue
+        sig = file_signature(source.root / v.path)
+        entry = index.get(v.video_id)
+        if not (entry and entry["signature"] == sig and entry["size"] == cache.size
+                and set(needed[v.video_id]) <= set(entry["indices"])):
+            todo.append((v, sig))
+    cache.forget(v.video_id for v, _ in todo)
+    decoded = 0
+    with ThreadPoolExecutor(2) as pool, tqdm(total=sum(len(needed[v.video_id]) for v, _ in todo),
+                                             desc="decoding frames", unit="frame", disable=not progress) as bar:
+        for v, sig in todo:
+            try:
+                decoded += cache.add_video(v.video_id, sig, decode_frames(source.root / v.path,
+                                                                          needed[v.video_id]), pool)
+            except Exception as exc:  # a broken file is recorded, never fatal
+                reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+                probes[v.video_id] = Probe("corrupt", f"decode failed: {reason}")
+                del needed[v.video_id]
+            bar.update(len(needed.get(v.video_id, [])))
+        cache.flush()
+    return decoded

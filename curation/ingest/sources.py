@@ -1,0 +1,173 @@
+"""Dataset layouts → a list of videos with their labels. Nothing here touches the video files."""
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from curation.errors import BadInput, NotFound
+from curation.ingest.probe import VIDEO_EXTENSIONS
+
+NEXAR_CLASSES = ["normal", "collision"]
+
+
+@dataclass
+class VideoEntry:
+    video_id: str
+    path: str  # relative to the source root, or absolute
+    label: int | None = None  # class index (Nexar: target)
+    split: str | None = None  # given by the layout (test, or a manifest's split) or assigned later
+    group: str = ""  # videos of one group never straddle train and val
+    event_s: float | None = None
+    alert_s: float | None = None
+    start_s: float | None = None  # a manifest segment of the file
+    end_s: float | None = None
+
+
+@dataclass
+class Source:
+    kind: str  # nexar | folders | manifest
+    root: Path
+    classes: list[str]
+    videos: list[VideoEntry]
+    input_files: list[Path] = field(default_factory=list)  # CSVs whose bytes define the input
+    event_task: bool = False  # Nexar-style: labels come from event/alert times with a label rule
+
+    @property
+    def label_column(self) -> str:
+        return "target" if self.event_task else "label"
+
+
+def _read_csv(path: Path, required: list[str]) -> list[dict]:
+    if not path.is_file():
+        raise NotFound(f"missing file {path}", "point at the dataset root that holds it")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise BadInput(f"{path.name} lacks column(s) {', '.join(missing)} (header: {','.join(header)})",
+                               f"the header must include {','.join(required)}")
+            rows = []
+            for line, row in enumerate(reader, start=2):
+                if None in row or any(v is None for v in row.values()):
+                    raise BadInput(f"{path.name} line {line} has {len(row) - 1 if None in row else 'too few'} "
+                                   "fields that do not match the header", "fix the CSV")
+                rows.append({k.strip(): (v or "").strip() for k, v in row.items()})
+            return rows
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not a text CSV", "give a UTF-8 CSV file") from None
+
+
+def _float(value: str, what: str, path: Path, line: int) -> float | None:
+    if value == "":
+        return None
+    try:
+        out = float(value)
+    except ValueError:
+        raise BadInput(f"{path.name} line {line}: {what} {value!r} is not a number", "fix the CSV") from None
+    if not math.isfinite(out) or out < 0:
+        raise BadInput(f"{path.name} line {line}: {what} {value!r} must be a time >= 0", "fix the CSV")
+    return out
+
+
+def _check_root(root: Path) -> Path:
+    root = Path(root)
+    if not root.is_dir():
+        raise NotFound(f"dataset root {root} does not exist", "give the folder that holds the dataset")
+    return root
+
+
+def _check_unique(videos: list[VideoEntry], what: Path) -> None:
+    seen = set()
+    for v in videos:
+        if v.video_id in seen:
+            raise BadInput(f"{what.name}: video id {v.video_id!r} appears twice", "ids must be unique")
+        seen.add(v.video_id)
+
+
+def read_nexar(root: str | Path) -> Source:
+    """`train.csv` (id,time_of_event,time_of_alert,target) + `test.csv` (id); videos in train/ and test/."""
+    root = _check_root(Path(root))
+    train_csv, test_csv = root / "train.csv", root / "test.csv"
+    videos = []
+    for line, row in enumerate(_read_csv(train_csv, ["id", "target"]), start=2):
+        if row["target"] not in ("0", "1"):
+            raise BadInput(f"train.csv line {line}: target {row['target']!r} is not 0 or 1", "fix the CSV")
+        target = int(row["target"])
+        event = _float(row.get("time_of_event", ""), "time_of_event", train_csv, line)
+        alert = _float(row.get("time_of_alert", ""), "time_of_alert", train_csv, line)
+        if target == 1 and event is None:
+            raise BadInput(f"train.csv line {line}: positive video {row['id']} has no time_of_event",
+                           "give the event time in seconds")
+        if not row["id"]:
+            raise BadInput(f"train.csv line {line}: empty id", "fix the CSV")
+        videos.append(VideoEntry(row["id"], f"train/{row['id']}.mp4", label=target, group=row["id"],
+                                 event_s=event if target else None, alert_s=alert if target else None))
+    inputs = [train_csv]
+    if test_csv.exists():
+        inputs.append(test_csv)
+        for line, row in enumerate(_read_csv(test_csv, ["id"]), start=2):
+            if not row["id"]:
+                raise BadInput(f"test.csv line {line}: empty id", "fix the CSV")
+            videos.append(VideoEntry(row["id"], f"test/{row['id']}.mp4", split="test", group=row["id"]))
+    _check_unique(videos, train_csv)
+    return Source("nexar", root, NEXAR_CLASSES, videos, inputs, event_task=True)
+
+
+_UCF_GROUP = re.compile(r"_g(\d+)_c\d+$")
+
+
+def read_folders(root: str | Path) -> Source:
+    """One sub-folder per class (UCF50-style). UCF names `v_Class_gNN_cMM` are grouped by gNN so that
+    clips of one actor/scene group never straddle train and val."""
+    root = _check_root(Path(root))
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    videos = []
+    classes = []
+    for class_dir in class_dirs:
+        files = sorted(p for p in class_dir.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+        if not files:
+            continue
+        classes.append(class_dir.name)
+        for f in files:
+            rel = f.relative_to(root).as_posix()
+            m = _UCF_GROUP.search(f.stem)
+            group = f"{class_dir.name}/g{m[1]}" if m else rel
+            videos.append(VideoEntry(rel.rsplit(".", 1)[0], rel, label=len(classes) - 1, group=group))
+    if len(classes) < 2:
+        raise BadInput(f"{root} has {len(classes)} class folder(s) with videos",
+                       "give a folder with one sub-folder of videos per class (at least two)")
+    return Source("folders", root, classes, videos)
+
+
+def read_manifest(csv_path: str | Path) -> Source:
+    """CSV `path,label[,split][,start_s,end_s]`; paths relative to the CSV's folder or absolute."""
+    csv_path = Path(csv_path)
+    rows = _read_csv(csv_path, ["path", "label"])
+    if not rows:
+        raise BadInput(f"{csv_path.name} has no rows", "add one row per video")
+    classes = sorted({r["label"] for r in rows})
+    if len(classes) < 2 or "" in classes:
+        raise BadInput(f"{csv_path.name} needs a non-empty label on every row and at least two classes",
+                       "fix the label column")
+    videos = []
+    for line, row in enumerate(rows, start=2):
+        split = row.get("split", "") or None
+        if split not in (None, "train", "val", "test"):
+            raise BadInput(f"{csv_path.name} line {line}: split {split!r} is not train, val or test",
+                           "fix the CSV")
+        start = _float(row.get("start_s", ""), "start_s", csv_path, line)
+        end = _float(row.get("end_s", ""), "end_s", csv_path, line)
+        if start is not None and end is not None and end <= start:
+            raise BadInput(f"{csv_path.name} line {line}: end_s must be after start_s", "fix the CSV")
+        video_id = row["path"].rsplit(".", 1)[0]
+        if start is not None or end is not None:
+            video_id += f"#{start or 0:g}-{end if end is not None else 'end'}"
+        videos.append(VideoEntry(video_id, row["path"], label=classes.index(row["label"]), split=split,
+                                 group=row["path"], start_s=start, end_s=end))
+    _check_unique(videos, csv_path)
+    return Source("manifest", csv_path.parent, classes, videos, [csv_path])

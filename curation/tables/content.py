@@ -1,0 +1,148 @@
+"""Backend-independent logic over table content: applying an edit, validating it, fingerprints."""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curation.errors import BadInput, NotFound
+from curation.tables.protocol import Edit, TableSpec
+
+
+def core_columns(spec: TableSpec) -> list[str]:
+    """The columns edits touch: id, weight, label (those the table has)."""
+    return [c for c in (spec.id_column, spec.weight_column, spec.label_column) if c]
+
+
+def fingerprint(table: pa.Table, spec: TableSpec) -> str:
+    """Content hash of ids, weights and labels, independent of row order."""
+    core = table.select(core_columns(spec))
+    core = core.take(pc.sort_indices(core[spec.id_column]))
+    h = hashlib.sha256()
+    for column in core.columns:
+        array = column.combine_chunks()
+        h.update(str(array.type).encode())
+        for buf in array.buffers():
+            if buf is not None:
+                h.update(buf)
+    return f"sha256:{h.hexdigest()[:32]}"
+
+
+def _preview(ids) -> str:
+    ids = sorted(ids)
+    more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    return ", ".join(map(str, ids[:5])) + more
+
+
+def validate_edit(spec: TableSpec, current: pa.Table, edit: Edit) -> None:
+    """Reject the whole edit (nothing written) on unknown ids or invalid values."""
+    if edit.is_empty():
+        raise BadInput("the edit is empty", "name ids to delete, reweight or relabel")
+    present = current[spec.id_column]
+    wanted = pa.array(sorted(edit.ids()), pa.string())
+    unknown = wanted.filter(pc.invert(pc.is_in(wanted, value_set=present))).to_pylist()
+    if unknown:
+        raise NotFound(f"{len(unknown)} unknown id(s) in {spec.full_name}: {_preview(unknown)}",
+                       "check the ids against `curate show`; nothing was written")
+    both = set(edit.delete) & (set(edit.weights) | set(edit.labels))
+    if both:
+        raise BadInput(f"id(s) both deleted and edited: {_preview(both)}", "keep one action per id")
+    if edit.weights and not spec.weight_column:
+        raise BadInput(f"{spec.full_name} has no weight column", "reweight a clips table")
+    bad_w = [i for i, w in edit.weights.items() if not (math.isfinite(w) and w >= 0)]
+    if bad_w:
+        raise BadInput(f"weights must be finite and >= 0 (ids {_preview(bad_w)})", "use 0 to exclude a sample")
+    if edit.labels:
+        if not spec.label_column:
+            raise BadInput(f"{spec.full_name} has no label column", "relabel a table with labels")
+        n = len(spec.classes or [])
+        bad_l = [i for i, v in edit.labels.items() if not (0 <= v < n)]
+        if bad_l:
+            raise BadInput(f"labels must be class indices 0..{n - 1} ({', '.join(spec.classes or [])}); "
+                           f"bad ids {_preview(bad_l)}", "give a class name or index")
+
+
+def apply_edit(spec: TableSpec, current: pa.Table, edit: Edit) -> tuple[pa.Table, pa.Table, dict]:
+    """Given the core columns of the head, return (new core content, changed rows, counts).
+
+    Changed rows hold the full core columns of every id whose weight or label really changes.
+    """
+    validate_edit(spec, current, edit)
+    ids = current[spec.id_column]
+    keep = pc.invert(pc.is_in(ids, value_set=pa.array(sorted(edit.delete), pa.string())))
+    new = current.filter(keep)
+    counts = {"deleted": len(edit.delete), "reweighted": 0, "relabeled": 0}
+    touched = pc.is_in(new[spec.id_column], value_set=pa.array(sorted(set(edit.weights) | set(edit.labels)),
+                                                              pa.string()))
+    changed = new.filter(touched).to_pylist()
+    updates = []
+    for row in changed:
+        before = dict(row)
+        rid = row[spec.id_column]
+        if rid in edit.weights:
+            row[spec.weight_column] = float(edit.weights[rid])
+        if rid in edit.labels:
+            row[spec.label_column] = int(edit.labels[rid])
+        if spec.weight_column and row[spec.weight_column] != before[spec.weight_column]:
+            counts["reweighted"] += 1
+        if spec.label_column and row[spec.label_column] != before[spec.label_column]:
+            counts["relabeled"] += 1
+        if row != before:
+            updates.append(row)
+    schema = new.schema
+    update_table = pa.Table.from_pylist(updates, schema=schema)
+    if updates:
+        unchanged = new.filter(pc.invert(pc.is_in(new[spec.id_column],
+                                                  value_set=update_table[spec.id_column])))
+        new = pa.concat_tables([unchanged, update_table])
+    return new, update_table, counts
+
+
+def check_table_data(spec: TableSpec, data: pa.Table) -> None:
+    """A table's id column must exist, be strings, unique and non-null; label/weight columns must exist."""
+    for col in core_columns(spec):
+        if col not in data.column_names:
+            raise BadInput(f"{spec.full_name}: column {col!r} is missing", "add it to the data")
+    ids = data[spec.id_column]
+    if not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
+        raise BadInput(f"{spec.full_name}: ids must be strings, got {ids.type}", "cast the id column to string")
+    if ids.null_count:
+        raise BadInput(f"{spec.full_name}: {ids.null_count} row(s) without an id", "give every row an id")
+    if pc.count_distinct(ids).as_py() != len(ids):
+        counts = pc.value_counts(ids)
+        dup = [d["values"] for d in counts.to_pylist() if d["counts"] > 1]
+        raise BadInput(f"{spec.full_name}: duplicate ids {_preview(dup)}", "ids must be unique")
+
+
+@dataclass
+class Diff:
+    """What changed between two revisions, by id."""
+
+    added: list[str]
+    deleted: list[str]
+    reweighted: list[tuple[str, float, float]]
+    relabeled: list[tuple[str, int, int]]
+
+    def counts(self) -> dict:
+        return {k: len(getattr(self, k)) for k in ("added", "deleted", "reweighted", "relabeled")}
+
+
+def diff_core(spec: TableSpec, a: pa.Table, b: pa.Table) -> Diff:
+    """Compare the core columns of two revisions of one table, joined by id."""
+    key = spec.id_column
+    a_df = a.select(core_columns(spec)).to_pandas().set_index(key)
+    b_df = b.select(core_columns(spec)).to_pandas().set_index(key)
+    added = sorted(set(b_df.index) - set(a_df.index))
+    deleted = sorted(set(a_df.index) - set(b_df.index))
+    both = a_df.merge(b_df, left_index=True, right_index=True, suffixes=("_a", "_b"))
+    out = {"reweighted": [], "relabeled": []}
+    for kind, col in (("reweighted", spec.weight_column), ("relabeled", spec.label_column)):
+        if not col:
+            continue
+        old, new = both[f"{col}_a"], both[f"{col}_b"]
+        changed = both[(old != new) & ~(old.isna() & new.isna())].sort_index()
+        out[kind] = list(zip(changed.index, changed[f"{col}_a"].tolist(), changed[f"{col}_b"].tolist()))
+    return Diff(added=added, deleted=deleted, **out)

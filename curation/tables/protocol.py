@@ -1,0 +1,116 @@
+"""The table-store protocol: what every backend (lance, 3lc) offers, and the records they exchange."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a table is: its name, its id column and which columns carry label and weight."""
+
+    dataset: str
+    name: str
+    kind: str  # videos | frames | clips | test | other
+    id_column: str
+    label_column: str | None = None
+    weight_column: str | None = None
+    classes: list[str] | None = None  # label names, indexed by the integer label
+    parent: dict | None = None  # {"table": "videos", "key": "video_id"}: rows belong to a parent row
+    description: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.dataset}/{self.name}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TableSpec":
+        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__ if k in d})
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One immutable state of a table."""
+
+    dataset: str
+    table: str
+    number: int
+    parent: int | None
+    created: str  # ISO-8601 UTC
+    message: str
+    op: str  # create | edit | revert | replace
+    rows: int
+    fingerprint: str  # content hash of ids, weights and labels
+    counts: dict = field(default_factory=dict)  # deleted / reweighted / relabeled
+    meta: dict = field(default_factory=dict)  # backend locator and free-form provenance
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}/{self.table}@{self.number}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Revision":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+@dataclass
+class Edit:
+    """Per-id operations applied together as one revision."""
+
+    delete: set[str] = field(default_factory=set)
+    weights: dict[str, float] = field(default_factory=dict)
+    labels: dict[str, int] = field(default_factory=dict)
+
+    def ids(self) -> set[str]:
+        return set(self.delete) | set(self.weights) | set(self.labels)
+
+    def is_empty(self) -> bool:
+        return not (self.delete or self.weights or self.labels)
+
+
+@runtime_checkable
+class TableStore(Protocol):
+    """Versioned tables keyed by a stable id. Revisions are numbered 1, 2, … per table."""
+
+    def list_tables(self) -> list[TableSpec]: ...
+
+    def spec(self, dataset: str, name: str) -> TableSpec: ...
+
+    def exists(self, dataset: str, name: str) -> bool: ...
+
+    def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None) -> Revision:
+        """Register a new table as revision 1."""
+
+    def replace(self, dataset: str, name: str, data: pa.Table, *, message: str,
+                meta: dict | None = None) -> Revision:
+        """A new revision whose content is `data` (used by re-ingest)."""
+
+    def revisions(self, dataset: str, name: str) -> list[Revision]:
+        """All revisions, oldest first."""
+
+    def head(self, dataset: str, name: str) -> Revision: ...
+
+    def revision(self, dataset: str, name: str, number: int) -> Revision: ...
+
+    def read(self, revision: Revision, columns: list[str] | None = None) -> pa.Table:
+        """Exactly the rows the revision had."""
+
+    def edit(self, dataset: str, name: str, edit: Edit, *, message: str, base: int | None = None,
+             rebase: bool = False) -> Revision:
+        """Apply `edit` as one new revision. With `base`, refuse (Conflict) if head moved past it,
+        unless `rebase` re-applies the edit on the new head."""
+
+    def revert(self, dataset: str, name: str, to: int, *, message: str) -> Revision:
+        """A new revision whose content equals revision `to`."""
+
+    def tags(self, dataset: str, name: str) -> dict[str, int]: ...
+
+    def set_tag(self, dataset: str, name: str, tag: str, number: int, *, force: bool = False) -> None: ...

@@ -1,0 +1,59 @@
+"""Table references: `clips`, `clips@latest`, `clips@3`, `clips@round-2`, `nexar/clips@3`."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from curation.errors import BadInput, NotFound
+
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+_REF = re.compile(rf"^(?:(?P<dataset>{_NAME})/)?(?P<name>{_NAME})(?:@(?P<rev>{_NAME}))?$")
+TAG_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class TableRef:
+    dataset: str | None
+    name: str
+    rev: str = "latest"
+
+    def __str__(self) -> str:
+        prefix = f"{self.dataset}/" if self.dataset else ""
+        return f"{prefix}{self.name}@{self.rev}"
+
+
+def parse_ref(text: str) -> TableRef:
+    m = _REF.match(text.strip())
+    if not m:
+        raise BadInput(f"cannot read table reference {text!r}",
+                       "write NAME, NAME@latest, NAME@3, NAME@TAG or DATASET/NAME@REV")
+    return TableRef(m["dataset"], m["name"], m["rev"] or "latest")
+
+
+def check_tag_name(tag: str) -> None:
+    if not TAG_PATTERN.match(tag) or tag == "latest":
+        raise BadInput(f"invalid tag name {tag!r}",
+                       "start with a letter, use letters, digits, '_', '-', '.', and not 'latest'")
+
+
+def resolve(store, ref: TableRef | str, default_dataset: str | None):
+    """The Revision a reference points at (`store` is any TableStore)."""
+    if isinstance(ref, str):
+        ref = parse_ref(ref)
+    dataset = ref.dataset or default_dataset
+    if dataset is None:
+        raise NotFound(f"no dataset given for table {ref.name!r}",
+                       "ingest a dataset first, or write DATASET/NAME")
+    if not store.exists(dataset, ref.name):
+        known = ", ".join(s.full_name for s in store.list_tables()) or "none"
+        raise NotFound(f"unknown table {dataset}/{ref.name} (known: {known})",
+                       "run `curate tables` to list them")
+    if ref.rev == "latest":
+        return store.head(dataset, ref.name)
+    if ref.rev.isdigit():
+        return store.revision(dataset, ref.name, int(ref.rev))
+    tags = store.tags(dataset, ref.name)
+    if ref.rev not in tags:
+        raise NotFound(f"unknown revision or tag {ref.rev!r} of {dataset}/{ref.name}",
+                       f"run `curate log {ref.name}` to list revisions and tags")
+    return store.revision(dataset, ref.name, tags[ref.rev])

@@ -1,0 +1,134 @@
+"""Turning what a user asks for (id lists, label names, edit files) into an `Edit`, and querying rows."""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from curation.errors import BadInput, NotFound
+from curation.tables.protocol import Edit, TableSpec
+
+EDIT_FILE_COLUMNS = ["id", "action", "value", "level", "reason", "score"]
+ACTIONS = ("delete", "weight", "label")
+
+
+def parse_ids(text: str) -> list[str]:
+    """Ids separated by commas or whitespace; `@FILE` reads them from a file (one per line)."""
+    if text.startswith("@"):
+        path = Path(text[1:])
+        if not path.is_file():
+            raise NotFound(f"id file {path} not found", "give @PATH to a file with one id per line")
+        text = path.read_text()
+    ids = [t for t in text.replace(",", " ").split() if t]
+    if not ids:
+        raise BadInput("no ids given", "pass ids separated by commas, or @FILE")
+    return ids
+
+
+def label_index(spec: TableSpec, value: str) -> int:
+    """A class name or index → the integer label."""
+    classes = spec.classes or []
+    if value in classes:
+        return classes.index(value)
+    if value.lstrip("-").isdigit() and 0 <= int(value) < len(classes):
+        return int(value)
+    raise BadInput(f"unknown label {value!r} for {spec.full_name}",
+                   f"use one of {', '.join(f'{i}={c}' for i, c in enumerate(classes))}")
+
+
+def parse_weight(value: str) -> float:
+    try:
+        w = float(value)
+    except ValueError:
+        raise BadInput(f"weight {value!r} is not a number", "give a weight >= 0, e.g. 0.25") from None
+    if not math.isfinite(w) or w < 0:
+        raise BadInput(f"weight {value!r} must be finite and >= 0", "use 0 to exclude a sample")
+    return w
+
+
+def read_edit_file(path: str | Path) -> list[dict]:
+    """Rows of an edit file: id, action (delete|weight|label), value, [level clip|video, reason, score]."""
+    path = Path(path)
+    if not path.is_file():
+        raise NotFound(f"edit file {path} not found", "give the CSV written by `curate suggest` or by hand")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        if "id" not in header or "action" not in header:
+            raise BadInput(f"{path.name} needs columns id,action[,value,level,reason,score] (header: "
+                           f"{','.join(header)})", "fix the header")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            if None in row or any(v is None for v in row.values()):
+                raise BadInput(f"{path.name} line {line}: field count does not match the header", "fix the CSV")
+            row = {k: (v or "").strip() for k, v in row.items()}
+            if row["action"] not in ACTIONS:
+                raise BadInput(f"{path.name} line {line}: action {row['action']!r} is not one of "
+                               f"{', '.join(ACTIONS)}", "fix the CSV")
+            if row["action"] != "delete" and row.get("value", "") == "":
+                raise BadInput(f"{path.name} line {line}: action {row['action']} needs a value", "fix the CSV")
+            if row.get("level", "clip") not in ("", "clip", "video", "row"):
+                raise BadInput(f"{path.name} line {line}: level {row['level']!r} is not clip or video",
+                               "fix the CSV")
+            rows.append(row)
+    if not rows:
+        raise BadInput(f"{path.name} has no edit rows", "add rows, or skip the edit")
+    return rows
+
+
+def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict]) -> Edit:
+    """Build one Edit; video-level rows apply to every row of that video (the table's parent key)."""
+    edit = Edit()
+    parent_key = (spec.parent or {}).get("key")
+    members: dict[str, list[str]] = {}
+    if parent_key and any(r.get("level") == "video" for r in rows):
+        df = table.select([spec.id_column, parent_key]).to_pandas()
+        members = df.groupby(parent_key)[spec.id_column].apply(list).to_dict()
+    unknown_videos = []
+    for row in rows:
+        if row.get("level") == "video":
+            if not parent_key:
+                raise BadInput(f"{spec.full_name} has no parent video column", "use level clip for this table")
+            if row["id"] not in members:
+                unknown_videos.append(row["id"])
+                continue
+            ids = members[row["id"]]
+        else:
+            ids = [row["id"]]
+        for i in ids:
+            if row["action"] == "delete":
+                edit.delete.add(i)
+            elif row["action"] == "weight":
+                edit.weights[i] = parse_weight(row["value"])
+            else:
+                edit.labels[i] = label_index(spec, row["value"])
+    if unknown_videos:
+        raise NotFound(f"{len(unknown_videos)} unknown video id(s) in {spec.full_name}: "
+                       f"{', '.join(sorted(unknown_videos)[:5])}", "check the ids; nothing was written")
+    return edit
+
+
+def query(table: pa.Table, where: str | None = None, sort: str | None = None, descending: bool = False,
+          limit: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Filter (pandas expression), sort and cut rows for display."""
+    df = table.to_pandas()
+    if where:
+        try:
+            df = df.query(where)
+        except Exception as exc:
+            raise BadInput(f"cannot apply --where {where!r}: {str(exc).splitlines()[0][:120]}",
+                           f"use columns {', '.join(table.column_names)} with and/or/==/</>") from None
+    if sort:
+        if sort not in df.columns:
+            raise BadInput(f"cannot sort by {sort!r}", f"use one of {', '.join(df.columns)}")
+        df = df.sort_values(sort, ascending=not descending, kind="stable")
+    if columns:
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise BadInput(f"unknown column(s) {', '.join(missing)}", f"use {', '.join(df.columns)}")
+        df = df[columns]
+    return df.head(limit) if limit else df
+
