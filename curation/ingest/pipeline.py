@@ -164,7 +164,8 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
     fp = _fingerprint(source, options)
     if state_path.exists() and read_json(state_path).get("fingerprint") == fp and \
             all(store.exists(dataset, t) for t in ("videos", "frames", "clips")):
-        result = IngestResult(dataset, unchanged=True, **read_json(state_path)["summary"])
+        summary = {**read_json(state_path)["summary"], "frames_decoded": 0}
+        result = IngestResult(dataset, unchanged=True, **summary)
         result.revisions = {s.name: store.head(dataset, s.name).number for s in store.list_tables()
                             if s.dataset == dataset}
         workspace.set_dataset(dataset)

@@ -42,8 +42,10 @@ def validate_edit(spec: TableSpec, current: pa.Table, edit: Edit) -> None:
     if edit.is_empty():
         raise BadInput("the edit is empty", "name ids to delete, reweight or relabel")
     present = current[spec.id_column]
-    wanted = pa.array(sorted(edit.ids()), pa.string())
-    unknown = wanted.filter(pc.invert(pc.is_in(wanted, value_set=present))).to_pylist()
+    wanted = edit.ids()
+    # Hash the (small) edit, probe the (large) table: is_in builds its hash set from value_set.
+    found = present.filter(pc.is_in(present, value_set=pa.array(sorted(wanted), pa.string()))).to_pylist()
+    unknown = sorted(wanted - set(found))
     if unknown:
         raise NotFound(f"{len(unknown)} unknown id(s) in {spec.full_name}: {_preview(unknown)}",
                        "check the ids against `curate show`; nothing was written")

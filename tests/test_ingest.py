@@ -1,0 +1,213 @@
+"""Ingest of the Nexar layout (from the synthetic generator), class folders and manifests."""
+import csv
+import io
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from curation.errors import BadInput, NotFound
+from curation.ingest.clips import LabelRule, frame_indices
+from curation.ingest.frame_cache import FrameReader
+from curation.ingest.pipeline import IngestOptions, ingest
+from curation.ingest.sources import read_folders, read_manifest, read_nexar
+from curation.synth import generate, load_truth
+from curation.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth") / "data"
+    generate(root, n_train=12, n_test=4, width=96, height=64, duration_s=4.0, test_duration_s=3.0,
+             n_corrupt=3, seed=3, progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def ingested(synth_root, tmp_path_factory):
+    ws = Workspace.open(tmp_path_factory.mktemp("ws"), backend="lance")
+    result = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False)
+    return ws, result
+
+
+def read(ws, ref, columns=None):
+    return ws.tables.read(ws.resolve(ref), columns).to_pylist()
+
+
+def test_tables_registered_and_bad_videos_recorded(ingested, synth_root):
+    ws, result = ingested
+    truth = load_truth(synth_root)
+    assert result.revisions == {"videos": 1, "frames": 1, "clips": 1, "test": 1}
+    videos = {v["video_id"]: v for v in read(ws, "videos")}
+    assert set(videos) == set(truth["videos"])
+    for vid, kind in truth["corrupt"].items():
+        assert videos[vid]["status"] == "corrupt" and videos[vid]["status_reason"]
+    assert result.status == {"ok": 13, "corrupt": 3}
+    ok = [v for v in videos.values() if v["status"] == "ok"]
+    for v in ok:  # each video's own fps, as probed
+        assert abs(v["fps"] - truth["videos"][v["video_id"]]["fps"]) < 0.05
+    clip_videos = {c["video_id"] for c in read(ws, "clips")} | {c["video_id"] for c in read(ws, "test")}
+    assert clip_videos == {v["video_id"] for v in ok}
+
+
+def test_clip_labels_follow_alert_rule_and_stop_at_event(ingested):
+    ws, _ = ingested
+    videos = {v["video_id"]: v for v in read(ws, "videos")}
+    clips = read(ws, "clips")
+    assert clips
+    for c in clips:
+        v = videos[c["video_id"]]
+        assert c["end_frame"] < v["n_frames"]
+        if v["target"] == 1:
+            assert c["end_time_s"] <= v["time_of_event"] + 1e-3  # clips after the event are dropped
+            expected = int(v["time_of_alert"] - 1e-3 <= c["end_time_s"] <= v["time_of_event"] + 1e-3)
+            assert c["label"] == expected
+        else:
+            assert c["label"] == 0 and c["time_to_event_s"] is None
+    positives = [v for v in videos.values() if v["target"] == 1 and v["status"] == "ok"]
+    windows = {(c["video_id"], c["eval_window"]) for c in clips if c["eval_window"]}
+    for v in positives:
+        assert {(v["video_id"], f"tau_{t}") for t in ("0.5", "1.0", "1.5")} <= windows
+    assert sum(c["label"] for c in clips) > 0
+
+
+def test_test_table_is_the_final_window_of_each_test_video(ingested):
+    ws, _ = ingested
+    videos = {v["video_id"]: v for v in read(ws, "videos")}
+    test = read(ws, "test")
+    assert sorted(c["video_id"] for c in test) == sorted(v for v, r in videos.items()
+                                                         if r["split"] == "test" and r["status"] == "ok")
+    for c in test:
+        assert c["end_frame"] == videos[c["video_id"]]["n_frames"] - 1 and c["eval_window"] == "final"
+
+
+def test_val_split_is_grouped_by_video(ingested):
+    ws, _ = ingested
+    clips = read(ws, "clips")
+    train = {c["video_id"] for c in clips if c["split"] == "train"}
+    val = {c["video_id"] for c in clips if c["split"] == "val"}
+    assert train and val and not train & val
+
+
+def test_every_clip_frame_is_cached_as_a_small_jpeg(ingested):
+    ws, _ = ingested
+    reader = FrameReader(ws.cache_dir("nexar"))
+    frames = {f["frame_id"] for f in read(ws, "frames", ["frame_id"])}
+    for c in read(ws, "clips") + read(ws, "test"):
+        ids = [f"{c['video_id']}:{i}" for i in frame_indices(c["end_frame"], c["stride"], c["n_frames"])]
+        assert set(ids) <= frames and all(i in reader for i in ids)
+    some = read(ws, "clips")[0]
+    jpegs = reader.read([f"{some['video_id']}:{i}" for i in frame_indices(some["end_frame"], some["stride"], 16)])
+    img = Image.open(io.BytesIO(jpegs[-1]))
+    assert img.size == (64, 64) and np.asarray(img).std() > 1  # a real picture, not a blank
+
+
+def test_reingest_unchanged_writes_nothing_and_changed_input_makes_revision(synth_root, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(synth_root, root)
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_nexar(root), "nexar", IngestOptions(frame_size=32), progress=False)
+    again = ingest(ws, read_nexar(root), "nexar", IngestOptions(frame_size=32), progress=False)
+    assert again.unchanged and again.frames_decoded == 0
+    assert [r.number for r in ws.tables.revisions("nexar", "clips")] == [1]
+    (root / "test" / sorted(p.name for p in (root / "test").iterdir())[0]).unlink()  # a video goes missing
+    changed = ingest(ws, read_nexar(root), "nexar", IngestOptions(frame_size=32), progress=False)
+    assert not changed.unchanged and changed.revisions["videos"] == 2 and changed.status["missing"] == 1
+    assert changed.frames_decoded == 0  # cached frames are reused
+    assert ws.tables.read(ws.resolve("test@1")).num_rows == ws.tables.read(ws.resolve("test@2")).num_rows + 1
+
+
+def test_horizon_rule_and_folds(synth_root, tmp_path):
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(label_rule="horizon:0.5", folds=3, frame_size=32),
+           progress=False)
+    videos = {v["video_id"]: v for v in read(ws, "videos")}
+    clips = read(ws, "clips")
+    for c in clips:
+        v = videos[c["video_id"]]
+        tte = c["time_to_event_s"]
+        assert c["label"] == int(v["target"] == 1 and tte is not None and -1e-3 <= tte <= 0.5 + 1e-3)
+        assert c["fold"] in (0, 1, 2) and (c["split"] == "val") == (c["fold"] == 0)
+    assert {c["fold"] for c in clips} == {0, 1, 2}
+
+
+@pytest.mark.parametrize("content, match", [
+    ("id,target\n00001\n", "field count|fields"),
+    ("name,target\n00001,0\n", "lacks column"),
+    ("id,time_of_event,time_of_alert,target\n00001,abc,1.0,1\n", "not a number"),
+    ("id,target\n00001,2\n", "not 0 or 1"),
+])
+def test_malformed_csv_is_one_error_and_writes_nothing(tmp_path, content, match):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text(content)
+    with pytest.raises(BadInput, match=match):
+        read_nexar(tmp_path / "data")
+
+
+def test_missing_root_and_missing_csv(tmp_path):
+    with pytest.raises(NotFound, match="does not exist"):
+        read_nexar(tmp_path / "nope")
+    with pytest.raises(NotFound, match="train.csv"):
+        read_nexar(tmp_path)
+
+
+def test_label_rule_parsing():
+    assert str(LabelRule.parse("horizon:1.5")) == "horizon:1.5"
+    with pytest.raises(BadInput):
+        LabelRule.parse("horizon:-1")
+    rule = LabelRule.parse("alert")
+    assert rule.label(5.0, event_s=6.0, alert_s=4.0) == 1
+    assert rule.label(3.9, event_s=6.0, alert_s=4.0) == 0
+    assert rule.label(6.1, event_s=6.0, alert_s=4.0) == 0
+
+
+def _class_folders(synth_root, dst):
+    truth = load_truth(synth_root)["videos"]
+    ok = [v for v, t in sorted(truth.items()) if t["split"] == "train"
+          and v not in load_truth(synth_root)["corrupt"]]
+    for i, vid in enumerate(ok[:8]):
+        cls = "crash" if truth[vid]["target"] else "calm"
+        (dst / cls).mkdir(parents=True, exist_ok=True)
+        shutil.copy(synth_root / "train" / f"{vid}.mp4", dst / cls / f"v_{cls}_g{i % 3:02d}_c01.mp4")
+    return dst
+
+
+def test_folders_ingest_groups_ucf_names(synth_root, tmp_path):
+    root = _class_folders(synth_root, tmp_path / "ucf")
+    source = read_folders(root)
+    assert source.classes == ["calm", "crash"]
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    result = ingest(ws, source, "ucf", IngestOptions(val_fraction=0.3, frame_size=32), progress=False)
+    assert set(result.revisions) == {"videos", "frames", "clips"}
+    videos = {v["video_id"]: v for v in read(ws, "ucf/videos")}
+    groups = {}
+    for v in videos.values():
+        groups.setdefault((v["video_id"].split("/")[0], v["video_id"].split("_g")[1][:2]), set()).add(v["split"])
+    assert all(len(splits) == 1 for splits in groups.values())  # a UCF group never straddles train/val
+    for c in read(ws, "ucf/clips"):
+        assert c["label"] == videos[c["video_id"]]["label"]
+
+
+def test_manifest_ingest_with_segments_and_splits(synth_root, tmp_path):
+    root = _class_folders(synth_root, tmp_path / "m")
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.mp4"))
+    with open(root / "list.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label", "split", "start_s", "end_s"])
+        for i, p in enumerate(files):
+            w.writerow([p, p.split("/")[0], "test" if i == 0 else "", "0.5" if i == 1 else "", "3" if i == 1 else ""])
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_manifest(root / "list.csv"), "m", IngestOptions(frame_size=32), progress=False)
+    videos = {v["video_id"]: v for v in read(ws, "m/videos")}
+    assert videos[files[0].rsplit(".", 1)[0]]["split"] == "test"
+    segment = [v for v in videos.values() if v["start_s"] == 0.5]
+    assert len(segment) == 1
+    seg_clips = [c for c in read(ws, "m/clips") if c["video_id"] == segment[0]["video_id"]]
+    fps = segment[0]["fps"]
+    assert seg_clips and all(0.5 * fps - 1 <= c["end_frame"] - 15 * c["stride"] and c["end_frame"] < 3 * fps
+                             for c in seg_clips)
+    with open(root / "bad.csv", "w") as f:
+        f.write("path,label\nonly_one_class.mp4,a\n")
+    with pytest.raises(BadInput, match="two classes"):
+        read_manifest(root / "bad.csv")
