@@ -1,0 +1,101 @@
+"""The CLI as a new user meets it: the acceptance flow, and one-line errors with exit code 2."""
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from curation.cli import cli
+from curation.synth import generate
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli") / "d"
+    generate(root, n_train=8, n_test=3, width=96, height=64, duration_s=4.0, test_duration_s=3.0, seed=5,
+             progress=False)
+    return root
+
+
+def run(ws, *args, ok=True):
+    result = CliRunner().invoke(cli, ["--workspace", str(ws), *args])
+    if ok:
+        assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+def test_new_user_flow(dataset, tmp_path):
+    ws = tmp_path / "ws"
+    assert "registered" in run(ws, "ingest", "nexar", str(dataset), "--frame-size", "32").output
+    assert "nexar/clips" in run(ws, "tables").output
+    ids = run(ws, "show", "clips", "--columns", "clip_id", "--csv", "-n", "3").output.split()[1:]
+    assert len(ids) == 3
+    assert "clips@2" in run(ws, "edit", "clips", "--delete", ",".join(ids), "-m", "x").output
+    log = run(ws, "log", "clips").output
+    assert "clips@2" in log and "clips@1" in log and "deleted 3" in log
+    old = run(ws, "show", "clips@1", "-n", "0", "--csv", "--columns", "clip_id").output.split()
+    new = run(ws, "show", "clips@latest", "-n", "0", "--csv", "--columns", "clip_id").output.split()
+    assert set(ids) <= set(old) and not set(ids) & set(new)
+    run(ws, "tag", "clips@1", "original")
+    run(ws, "edit", "clips", "--weight", "0.25", "--ids", new[1], "-m", "down-weight")
+    assert "reweighted 1" in run(ws, "diff", "clips@2", "clips").output
+    run(ws, "revert", "clips@original")
+    again = run(ws, "show", "clips", "-n", "0", "--csv", "--columns", "clip_id").output.split()
+    assert set(again) == set(old)
+    assert "unchanged" in run(ws, "ingest", "nexar", str(dataset), "--frame-size", "32").output
+
+
+def test_edit_from_file_with_video_level_cascade(dataset, tmp_path):
+    ws = tmp_path / "ws"
+    run(ws, "ingest", "nexar", str(dataset), "--frame-size", "32")
+    rows = run(ws, "show", "clips", "--csv", "-n", "0", "--columns", "clip_id,video_id").output.split()[1:]
+    clip_id, video = rows[0].split(",")[0], rows[-1].split(",")[1]
+    edits = tmp_path / "edits.csv"
+    edits.write_text(f"id,level,action,value,reason,score\n{clip_id},clip,weight,0.25,loss,0.9\n"
+                     f"{video},video,delete,,duplicate,0.8\n")
+    out = run(ws, "edit", "clips", "--from", str(edits), "-m", "from file").output
+    n_video_clips = sum(r.split(",")[1] == video for r in rows)
+    assert f"deleted {n_video_clips}" in out and "reweighted 1" in out
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["show", "nosuch"], "unknown table"),
+    (["show", "clips@99"], "no revision 99"),
+    (["show", "clips@nosuchtag"], "unknown revision or tag"),
+    (["edit", "clips", "--delete", "nope:1", "-m", "x"], "unknown id"),
+    (["edit", "clips", "--weight", "-1", "--ids", "x", "-m", "x"], "weight"),
+    (["edit", "clips", "--from", "/nonexistent.csv", "-m", "x"], "not found"),
+    (["ingest", "nexar", "/nonexistent/root"], "does not exist"),
+    (["show", "clips", "--where", "nosuchcolumn > 1"], "--where"),
+])
+def test_bad_input_is_one_line_exit_2_nothing_written(dataset, tmp_path, args, needle):
+    ws = tmp_path / "ws"
+    run(ws, "ingest", "nexar", str(dataset), "--frame-size", "32")
+    result = run(ws, *args, ok=False)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.output
+    assert run(ws, "log", "clips").output.count("clips@") == 1  # no revision was written
+
+
+def test_malformed_edit_file_and_csv_rejected(dataset, tmp_path):
+    ws = tmp_path / "ws"
+    run(ws, "ingest", "nexar", str(dataset), "--frame-size", "32")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,action,value\nsomething,explode,1\n")
+    result = run(ws, "edit", "clips", "--from", str(bad), "-m", "x", ok=False)
+    assert result.exit_code == 2 and "action" in result.stderr
+    root = tmp_path / "broken"
+    root.mkdir()
+    (root / "train.csv").write_text("id,target\n1,0,extra\n")
+    result = run(tmp_path / "ws2", "ingest", "nexar", str(root), ok=False)
+    assert result.exit_code == 2 and "train.csv" in result.stderr
+    assert not (tmp_path / "ws2" / "tables").exists()
+
+
+def test_console_script_errors_without_traceback(tmp_path):
+    env = {**os.environ, "CURATE_WORKSPACE": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "curation.cli", "show", "clips"], capture_output=True, text=True,
+                          env=env)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
