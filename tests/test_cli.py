@@ -99,3 +99,22 @@ def test_console_script_errors_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "curation.cli", "show", "clips"], capture_output=True, text=True,
                           env=env)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_3lc_backend_without_key_is_one_line_exit_2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TLC_")}
+    env.update(CURATE_WORKSPACE=str(tmp_path), CURATE_BACKEND="3lc", HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "curation.cli", "tables"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "3LC API key" in proc.stderr and "--backend lance" in proc.stderr
+
+
+def test_lance_loop_never_imports_tlc(dataset, tmp_path):
+    code = ("import sys; from click.testing import CliRunner; from curation.cli import cli; "
+            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'ingest', 'nexar', {str(dataset)!r}]); "
+            "assert r.exit_code == 0, r.output; "
+            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'tables']); "
+            "assert r.exit_code == 0; print('tlc' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
