@@ -1,0 +1,7 @@
+from curation.demo import run_demo
+
+
+def test_demo_runs_the_loop_offline(tmp_path):
+    out = run_demo(tmp_path / "demo", echo=lambda *_: None)
+    assert out["ingest"].status["corrupt"] == 3
+    assert out["edit"].number == 2 and out["edit"].counts["reweighted"] > 0
