@@ -33,7 +33,8 @@ def run_demo(folder: Path, seed: int = 0, echo=print) -> dict:
     noisy = {c["clip_id"] for c in clips if c["video_id"] in flipped}
     first = ws.resolve("clips")
     rev = ws.tables.edit("nexar", "clips", Edit(weights={c: 0.0 for c in noisy}),
-                         message="zero-weight clips of the videos whose labels the generator flipped", base=first.number)
+                         message="zero-weight clips of the videos whose labels the generator flipped",
+                         base=first.number)
     timings["edit"] = time.time() - t
 
     echo("")

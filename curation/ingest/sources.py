@@ -1,12 +1,11 @@
 """Dataset layouts → a list of videos with their labels. Nothing here touches the video files."""
 from __future__ import annotations
 
-import csv
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from curation.csvio import nonneg_float, read_rows
 from curation.errors import BadInput, NotFound
 from curation.ingest.probe import VIDEO_EXTENSIONS
 
@@ -40,38 +39,9 @@ class Source:
         return "target" if self.event_task else "label"
 
 
-def _read_csv(path: Path, required: list[str]) -> list[dict]:
-    if not path.is_file():
-        raise NotFound(f"missing file {path}", "point at the dataset root that holds it")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise BadInput(f"{path.name} lacks column(s) {', '.join(missing)} (header: {','.join(header)})",
-                               f"the header must include {','.join(required)}")
-            rows = []
-            for line, row in enumerate(reader, start=2):
-                if None in row or any(v is None for v in row.values()):
-                    raise BadInput(f"{path.name} line {line} has {len(row) - 1 if None in row else 'too few'} "
-                                   "fields that do not match the header", "fix the CSV")
-                rows.append({k.strip(): (v or "").strip() for k, v in row.items()})
-            return rows
-    except UnicodeDecodeError:
-        raise BadInput(f"{path} is not a text CSV", "give a UTF-8 CSV file") from None
-
-
-def _float(value: str, what: str, path: Path, line: int) -> float | None:
-    if value == "":
-        return None
-    try:
-        out = float(value)
-    except ValueError:
-        raise BadInput(f"{path.name} line {line}: {what} {value!r} is not a number", "fix the CSV") from None
-    if not math.isfinite(out) or out < 0:
-        raise BadInput(f"{path.name} line {line}: {what} {value!r} must be a time >= 0", "fix the CSV")
-    return out
+def _time(row: dict, column: str, path: Path) -> float | None:
+    value = row.get(column, "")
+    return None if value == "" else nonneg_float(value, f"{path.name} line {row['_line']}: {column}")
 
 
 def _check_root(root: Path) -> Path:
@@ -94,12 +64,12 @@ def read_nexar(root: str | Path) -> Source:
     root = _check_root(Path(root))
     train_csv, test_csv = root / "train.csv", root / "test.csv"
     videos = []
-    for line, row in enumerate(_read_csv(train_csv, ["id", "target"]), start=2):
+    for row in read_rows(train_csv, ["id", "target"], "nexar train.csv"):
+        line = row["_line"]
         if row["target"] not in ("0", "1"):
             raise BadInput(f"train.csv line {line}: target {row['target']!r} is not 0 or 1", "fix the CSV")
         target = int(row["target"])
-        event = _float(row.get("time_of_event", ""), "time_of_event", train_csv, line)
-        alert = _float(row.get("time_of_alert", ""), "time_of_alert", train_csv, line)
+        event, alert = _time(row, "time_of_event", train_csv), _time(row, "time_of_alert", train_csv)
         if target == 1 and event is None:
             raise BadInput(f"train.csv line {line}: positive video {row['id']} has no time_of_event",
                            "give the event time in seconds")
@@ -110,9 +80,9 @@ def read_nexar(root: str | Path) -> Source:
     inputs = [train_csv]
     if test_csv.exists():
         inputs.append(test_csv)
-        for line, row in enumerate(_read_csv(test_csv, ["id"]), start=2):
+        for row in read_rows(test_csv, ["id"], "nexar test.csv"):
             if not row["id"]:
-                raise BadInput(f"test.csv line {line}: empty id", "fix the CSV")
+                raise BadInput(f"test.csv line {row['_line']}: empty id", "fix the CSV")
             videos.append(VideoEntry(row["id"], f"test/{row['id']}.mp4", split="test", group=row["id"]))
     _check_unique(videos, train_csv)
     return Source("nexar", root, NEXAR_CLASSES, videos, inputs, event_task=True)
@@ -147,7 +117,7 @@ def read_folders(root: str | Path) -> Source:
 def read_manifest(csv_path: str | Path) -> Source:
     """CSV `path,label[,split][,start_s,end_s]`; paths relative to the CSV's folder or absolute."""
     csv_path = Path(csv_path)
-    rows = _read_csv(csv_path, ["path", "label"])
+    rows = read_rows(csv_path, ["path", "label"], "manifest")
     if not rows:
         raise BadInput(f"{csv_path.name} has no rows", "add one row per video")
     classes = sorted({r["label"] for r in rows})
@@ -155,13 +125,13 @@ def read_manifest(csv_path: str | Path) -> Source:
         raise BadInput(f"{csv_path.name} needs a non-empty label on every row and at least two classes",
                        "fix the label column")
     videos = []
-    for line, row in enumerate(rows, start=2):
+    for row in rows:
+        line = row["_line"]
         split = row.get("split", "") or None
         if split not in (None, "train", "val", "test"):
             raise BadInput(f"{csv_path.name} line {line}: split {split!r} is not train, val or test",
                            "fix the CSV")
-        start = _float(row.get("start_s", ""), "start_s", csv_path, line)
-        end = _float(row.get("end_s", ""), "end_s", csv_path, line)
+        start, end = _time(row, "start_s", csv_path), _time(row, "end_s", csv_path)
         if start is not None and end is not None and end <= start:
             raise BadInput(f"{csv_path.name} line {line}: end_s must be after start_s", "fix the CSV")
         video_id = row["path"].rsplit(".", 1)[0]

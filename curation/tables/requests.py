@@ -1,17 +1,15 @@
 """Turning what a user asks for (id lists, label names, edit files) into an `Edit`, and querying rows."""
 from __future__ import annotations
 
-import csv
-import math
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
+from curation.csvio import nonneg_float, read_rows
 from curation.errors import BadInput, NotFound
 from curation.tables.protocol import Edit, TableSpec
 
-EDIT_FILE_COLUMNS = ["id", "action", "value", "level", "reason", "score"]
 ACTIONS = ("delete", "weight", "label")
 
 
@@ -40,40 +38,21 @@ def label_index(spec: TableSpec, value: str) -> int:
 
 
 def parse_weight(value: str) -> float:
-    try:
-        w = float(value)
-    except ValueError:
-        raise BadInput(f"weight {value!r} is not a number", "give a weight >= 0, e.g. 0.25") from None
-    if not math.isfinite(w) or w < 0:
-        raise BadInput(f"weight {value!r} must be finite and >= 0", "use 0 to exclude a sample")
-    return w
+    return nonneg_float(value, "weight", "give a weight >= 0, e.g. 0.25 (0 excludes a sample)")
 
 
 def read_edit_file(path: str | Path) -> list[dict]:
     """Rows of an edit file: id, action (delete|weight|label), value, [level clip|video, reason, score]."""
     path = Path(path)
-    if not path.is_file():
-        raise NotFound(f"edit file {path} not found", "give the CSV written by `curate suggest` or by hand")
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        header = reader.fieldnames or []
-        if "id" not in header or "action" not in header:
-            raise BadInput(f"{path.name} needs columns id,action[,value,level,reason,score] (header: "
-                           f"{','.join(header)})", "fix the header")
-        rows = []
-        for line, row in enumerate(reader, start=2):
-            if None in row or any(v is None for v in row.values()):
-                raise BadInput(f"{path.name} line {line}: field count does not match the header", "fix the CSV")
-            row = {k: (v or "").strip() for k, v in row.items()}
-            if row["action"] not in ACTIONS:
-                raise BadInput(f"{path.name} line {line}: action {row['action']!r} is not one of "
-                               f"{', '.join(ACTIONS)}", "fix the CSV")
-            if row["action"] != "delete" and row.get("value", "") == "":
-                raise BadInput(f"{path.name} line {line}: action {row['action']} needs a value", "fix the CSV")
-            if row.get("level", "clip") not in ("", "clip", "video", "row"):
-                raise BadInput(f"{path.name} line {line}: level {row['level']!r} is not clip or video",
-                               "fix the CSV")
-            rows.append(row)
+    rows = read_rows(path, ["id", "action"], "edit file")
+    for row in rows:
+        where = f"{path.name} line {row['_line']}"
+        if row["action"] not in ACTIONS:
+            raise BadInput(f"{where}: action {row['action']!r} is not one of {', '.join(ACTIONS)}", "fix the CSV")
+        if row["action"] != "delete" and row.get("value", "") == "":
+            raise BadInput(f"{where}: action {row['action']} needs a value", "fix the CSV")
+        if row.get("level", "") not in ("", "clip", "video"):
+            raise BadInput(f"{where}: level {row['level']!r} is not clip or video", "fix the CSV")
     if not rows:
         raise BadInput(f"{path.name} has no edit rows", "add rows, or skip the edit")
     return rows
