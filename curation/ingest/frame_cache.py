@@ -8,15 +8,15 @@ video to the signature (size, mtime) of the source it was decoded from, so chang
 """
 from __future__ import annotations
 
-import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import cv2
 import lance
 import numpy as np
+import simplejpeg
 import pyarrow as pa
-from PIL import Image
 
 from curation.fsutil import atomic_write_json, read_json
 
@@ -34,11 +34,18 @@ def file_signature(path: Path) -> str:
 
 
 def encode_jpeg(frame: np.ndarray, size: int, quality: int = 90) -> bytes:
-    """Squash to size×size (as the winning solution did) and JPEG-encode."""
-    img = Image.fromarray(frame).resize((size, size), Image.BILINEAR)
-    out = io.BytesIO()
-    img.save(out, format="JPEG", quality=quality)
-    return out.getvalue()
+    """Squash to size×size (as the winning solution did; area interpolation for downscaling) and encode."""
+    small = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+    return simplejpeg.encode_jpeg(np.ascontiguousarray(small), quality=quality, colorspace="RGB")
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """JPEG bytes → H×W×3 uint8 RGB. simplejpeg with libjpeg-turbo's fast DCT and upsampling decodes a
+    256×256 frame 1.5× faster than OpenCV and 1.8× faster than PIL here (bench/loader.py)."""
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=True, fastupsample=True)
+    except ValueError as exc:
+        raise ValueError(f"not a readable JPEG ({exc})") from None
 
 
 def _sql_list(values) -> str:

@@ -49,6 +49,19 @@ class IngestResult:
     seconds: float = 0.0
 
 
+def ingest_state(workspace: Workspace, dataset: str) -> dict:
+    """What the last ingest of `dataset` recorded: root, kind, options, summary (empty if none)."""
+    path = workspace.cache_dir(dataset) / "ingest.json"
+    return read_json(path) if path.exists() else {}
+
+
+def _cache_complete(store, dataset: str, cache: FrameCache) -> bool:
+    """Every ok video of the registered videos table still has its frames in the cache."""
+    videos = store.read(store.head(dataset, "videos"), ["video_id", "status"]).to_pylist()
+    cached = cache.cached_videos()
+    return all(v["video_id"] in cached for v in videos if v["status"] == "ok")
+
+
 def _fingerprint(source: Source, options: IngestOptions) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"kind": source.kind, "options": options.to_dict()}, sort_keys=True).encode())
@@ -161,8 +174,9 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
     cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
     state_path = cache.folder / "ingest.json"
     fp = _fingerprint(source, options)
-    if state_path.exists() and read_json(state_path).get("fingerprint") == fp and \
-            all(store.exists(dataset, t) for t in ("videos", "frames", "clips")):
+    registered = all(store.exists(dataset, t) for t in ("videos", "frames", "clips"))
+    if registered and state_path.exists() and read_json(state_path).get("fingerprint") == fp \
+            and _cache_complete(store, dataset, cache):
         summary = {**read_json(state_path)["summary"], "frames_decoded": 0}
         result = IngestResult(dataset, unchanged=True, **summary)
         result.revisions = {s.name: store.head(dataset, s.name).number for s in store.list_tables()
@@ -226,7 +240,8 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
     result.positives = dict(Counter(c["split"] for c in all_clips if c["label"]))
     result.seconds = round(time.time() - started, 2)
     summary = {k: getattr(result, k) for k in ("status", "problems", "clips", "positives", "frames_decoded")}
-    atomic_write_json(state_path, {"fingerprint": fp, "summary": summary, "options": options.to_dict()})
+    atomic_write_json(state_path, {"fingerprint": fp, "summary": summary, "options": options.to_dict(),
+                                   "root": str(source.root), "kind": source.kind})
     workspace.set_dataset(dataset)
     return result
 

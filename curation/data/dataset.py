@@ -1,0 +1,150 @@
+"""A map-style dataset over one resolved clips revision, reading frames from the frame cache.
+
+Items are dicts: video (C, T, H, W) float, label (-1 when unlabelled), weight, clip_id, index. A clip that
+cannot be read (frame missing from the cache and no readable source, a corrupt JPEG) comes back as
+{clip_id, index, error}; `collate_clips` drops it from the batch and reports it under "skipped", so a bad
+clip never ends an epoch. Each worker process opens its own cache reader (nothing is shared across fork).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pyarrow as pa
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from curation.data.memory import keep_freed_memory
+from curation.data.transforms import ClipTransform
+from curation.ingest.clips import frame_indices
+from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
+from curation.ingest.pipeline import ingest_state
+from curation.ingest.probe import decode_frames
+
+CLIP_COLUMNS = ["clip_id", "video_id", "end_frame", "stride", "n_frames", "label", "weight"]
+
+
+class ClipDataset(Dataset):
+    def __init__(self, clips: pa.Table, cache_dir: str | Path, transform: ClipTransform,
+                 sources: dict[str, str] | None = None, frame_size: int = 256):
+        self.clip_ids = clips["clip_id"].to_pylist()
+        self.video_ids = clips["video_id"].to_pylist()
+        self.end_frame = clips["end_frame"].to_numpy()
+        self.stride = clips["stride"].to_numpy()
+        self.n_frames = clips["n_frames"].to_numpy()
+        self.labels = clips["label"].fill_null(-1).to_numpy().astype(np.int64)
+        self.weights = clips["weight"].to_numpy().astype(np.float32)
+        self.cache_dir = Path(cache_dir)
+        self.transform = transform
+        self.sources = sources or {}  # video_id → source file, for clips missing from the cache
+        self.frame_size = frame_size
+        self._reader: FrameReader | None = None
+        self._reader_pid: int | None = None
+
+    @classmethod
+    def from_revision(cls, workspace, revision, transform: ClipTransform, splits: list[str] | None = None,
+                      with_sources: bool = True) -> "ClipDataset":
+        """All clips of `revision` (optionally only some splits), in id order."""
+        table = workspace.tables.read(revision, CLIP_COLUMNS + ["split"])
+        if splits:
+            table = table.filter(pa.compute.is_in(table["split"], value_set=pa.array(splits)))
+        table = table.sort_by("clip_id")
+        ingest = ingest_state(workspace, revision.dataset)
+        sources = {}
+        if with_sources and ingest.get("root") and workspace.tables.exists(revision.dataset, "videos"):
+            videos = workspace.tables.read(workspace.tables.head(revision.dataset, "videos"), ["video_id", "path"])
+            root = Path(ingest["root"])
+            sources = {v: str(root / p) for v, p in zip(videos["video_id"].to_pylist(), videos["path"].to_pylist())}
+        size = ingest.get("options", {}).get("frame_size", 256)
+        return cls(table, workspace.cache_dir(revision.dataset), transform, sources, size)
+
+    def __len__(self) -> int:
+        return len(self.clip_ids)
+
+    def _cache(self) -> FrameReader | None:
+        if self._reader_pid != os.getpid():  # open per process: never reuse a handle across fork
+            self._reader = FrameReader(self.cache_dir) if (self.cache_dir / "frames.lance").exists() else None
+            self._reader_pid = os.getpid()
+        return self._reader
+
+    def frames(self, i: int) -> np.ndarray:
+        """The clip's frames, (T, H, W, 3) uint8 RGB, from the cache or else from the source video."""
+        video_id = self.video_ids[i]
+        indices = frame_indices(int(self.end_frame[i]), int(self.stride[i]), int(self.n_frames[i]))
+        ids = [frame_id(video_id, k) for k in indices]
+        cache = self._cache()
+        if cache is not None and all(f in cache for f in ids):
+            return np.stack([decode_jpeg(b) for b in cache.read(ids)])
+        source = self.sources.get(video_id)
+        if not source or not os.path.exists(source):
+            raise LookupError(f"frames of {self.clip_ids[i]} are not in the cache and no source video is readable")
+        decoded = dict(decode_frames(source, sorted(set(indices))))
+        size = (self.frame_size, self.frame_size)
+        return np.stack([cv2.resize(decoded[k], size, interpolation=cv2.INTER_AREA) for k in indices])
+
+    def __getitem__(self, i: int) -> dict:
+        try:
+            video = self.transform(self.frames(i))
+        except Exception as exc:  # recorded and skipped by collate_clips, never fatal
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            return {"clip_id": self.clip_ids[i], "index": i, "error": reason}
+        return {"video": video, "label": int(self.labels[i]), "weight": float(self.weights[i]),
+                "clip_id": self.clip_ids[i], "index": i}
+
+
+def collate_clips(items: list[dict]) -> dict:
+    good = [it for it in items if "error" not in it]
+    return {
+        "video": torch.stack([it["video"] for it in good]) if good else torch.empty(0),
+        "label": torch.tensor([it["label"] for it in good], dtype=torch.long),
+        "weight": torch.tensor([it["weight"] for it in good], dtype=torch.float32),
+        "clip_id": [it["clip_id"] for it in good],
+        "index": torch.tensor([it["index"] for it in good], dtype=torch.long),
+        "skipped": [(it["clip_id"], it["error"]) for it in items if "error" in it],
+    }
+
+
+class ClipLoader:
+    """A DataLoader over clips that hands out normalised float batches.
+
+    With workers, clips cross process boundaries as uint8 and are normalised by the consumer (on `device`):
+    float32 clips are 4× larger, and moving them between processes alone capped a 2-core machine at about
+    70 clips/s (bench/README.md). Workers start by forkserver, since the Lance reader is not fork-safe, and
+    persist across epochs so their start-up is paid once.
+    """
+
+    def __init__(self, dataset: ClipDataset, batch_size: int, sampler=None, workers: int = 0,
+                 shuffle: bool = False, device: str | torch.device = "cpu", uint8_transport: bool | None = None,
+                 prefetch: int = 2):
+        keep_freed_memory()  # large freed buffers stay in the heap (memory.py)
+        self.transform = dataset.transform
+        self.uint8_transport = workers > 0 if uint8_transport is None else uint8_transport
+        if self.uint8_transport:
+            dataset = copy.copy(dataset)
+            dataset.transform = dataclasses.replace(dataset.transform, normalize=False)
+        extra = {}
+        if workers > 0:
+            extra = dict(multiprocessing_context="forkserver", persistent_workers=True, prefetch_factor=prefetch)
+        self.device = torch.device(device)
+        self.loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler,
+                                 shuffle=shuffle and sampler is None, num_workers=workers,
+                                 collate_fn=collate_clips, pin_memory=self.device.type == "cuda", **extra)
+
+    @property
+    def sampler(self):
+        return self.loader.sampler
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        for batch in self.loader:
+            video = batch["video"].to(self.device, non_blocking=True)
+            if self.uint8_transport and video.numel():
+                video = self.transform.normalize_batch(video)
+            yield {**batch, "video": video}
+

@@ -1,0 +1,107 @@
+"""Clip transforms: one random draw per clip, applied identically to all of its frames.
+
+The train preset is the winning Nexar recipe: rotation ±10°, a scale-crop resized to 224, horizontal flip,
+colour jitter 0.3, normalisation with mean 0.45 / std 0.225. Rotation, crop, resize and flip are one affine
+warp per frame (OpenCV, on uint8), and jitter plus normalisation are one linear map on the float clip: the
+transform is the hot path that keeps a GPU fed, so frames are resampled once and touched few times.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from curation.errors import BadInput
+
+_LUMA = np.array([0.299, 0.587, 0.114])
+cv2.setNumThreads(1)  # parallelism comes from DataLoader workers, not from threads inside one clip
+
+
+@dataclass(frozen=True)
+class ClipTransform:
+    name: str
+    train: bool
+    size: int = 224
+    rotation_deg: float = 10.0
+    crop_area: tuple[float, float] = (0.6, 1.0)  # fraction of the frame the crop covers
+    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    flip_p: float = 0.5
+    jitter: float = 0.3  # brightness, contrast and saturation factors drawn from [1 - j, 1 + j]
+    mean: float = 0.45
+    std: float = 0.225
+    normalize: bool = True  # False: return uint8 and let the consumer call normalize_batch (4× less to move)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __call__(self, frames: np.ndarray, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(T, H, W, 3) uint8 frames → (C, T, size, size) float32, normalised (uint8 if not `normalize`)."""
+        size = (self.size, self.size)
+        if self.train:
+            warp = self._draw_warp(frames.shape[2], frames.shape[1], generator)
+            out = np.stack([cv2.warpAffine(f, warp, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+                            for f in frames])
+            if self.jitter:
+                colour = self._draw_colour(generator)
+                mean_gray = float((out[:, ::4, ::4].reshape(-1, 3) @ _LUMA).mean())  # a 1/16 sample suffices
+                matrix = _with_offset(colour, mean_gray)
+                for f in out:
+                    cv2.transform(f, matrix, dst=f)
+        else:
+            out = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+        x = torch.from_numpy(out).permute(3, 0, 1, 2).contiguous()  # transpose while still uint8
+        return self.normalize_batch(x) if self.normalize else x
+
+    def normalize_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 clips (any leading dims) → normalised float32, on whatever device they are."""
+        return x.float().mul_(1 / (255 * self.std)).sub_(self.mean / self.std)
+
+    def _uniform(self, lo: float, hi: float, generator) -> float:
+        return lo + (hi - lo) * torch.rand((), generator=generator).item()
+
+    def _draw_warp(self, w: int, h: int, generator) -> np.ndarray:
+        """A 2×3 matrix mapping input pixels to output pixels: crop, rotate about its centre, flip, resize."""
+        area = self._uniform(*self.crop_area, generator)
+        ratio = math.exp(self._uniform(math.log(self.crop_ratio[0]), math.log(self.crop_ratio[1]), generator))
+        crop_w, crop_h = min(1.0, math.sqrt(area * ratio)) * w, min(1.0, math.sqrt(area / ratio)) * h
+        cx = self._uniform(crop_w / 2, w - crop_w / 2, generator)
+        cy = self._uniform(crop_h / 2, h - crop_h / 2, generator)
+        angle = math.radians(self._uniform(-self.rotation_deg, self.rotation_deg, generator))
+        flip = -1.0 if self._uniform(0, 1, generator) < self.flip_p else 1.0
+        # output = S·F·R·(input - centre) + size/2, with S the crop→output scale and F the flip.
+        cos, sin = math.cos(angle), math.sin(angle)
+        sx, sy = self.size / crop_w * flip, self.size / crop_h
+        linear = np.array([[sx * cos, sx * sin], [-sy * sin, sy * cos]])
+        shift = np.array([self.size / 2, self.size / 2]) - linear @ np.array([cx, cy])
+        return np.hstack([linear, shift[:, None]]).astype(np.float64)
+
+    def _draw_colour(self, generator) -> tuple[np.ndarray, float]:
+        """Brightness b, contrast c, saturation s as one colour matrix M and a gray weight k:
+        out = M·rgb + k·mean_gray, with M = c·b·(s·I + (1-s)·luma) and k = (1-c)·b (clamped by OpenCV)."""
+        lo, hi = 1 - self.jitter, 1 + self.jitter
+        b, c, s = (self._uniform(lo, hi, generator) for _ in range(3))
+        matrix = c * b * (s * np.eye(3) + (1 - s) * np.tile(_LUMA, (3, 1)))
+        return matrix, (1 - c) * b
+
+
+def _with_offset(colour: tuple[np.ndarray, float], mean_gray: float) -> np.ndarray:
+    matrix, k = colour
+    return np.hstack([matrix, np.full((3, 1), k * mean_gray)])
+
+
+PRESETS = {
+    "winner": ClipTransform("winner", train=True),
+    "eval": ClipTransform("eval", train=False),
+}
+
+
+def get_preset(name: str, size: int | None = None) -> ClipTransform:
+    if name not in PRESETS:
+        raise BadInput(f"unknown transform preset {name!r}", f"choose one of: {', '.join(PRESETS)}")
+    preset = PRESETS[name]
+    if size is not None and size != preset.size:
+        preset = ClipTransform(**{**preset.to_dict(), "size": size})
+    return preset

@@ -1,0 +1,172 @@
+"""Clip data path: dataset over a revision, transforms, weighted sampler, bad clips."""
+import lance
+import numpy as np
+import pyarrow as pa
+import pytest
+import torch
+
+from curation.data.dataset import ClipDataset, ClipLoader, collate_clips
+from curation.data.sampler import WeightedClipSampler
+from curation.data.transforms import get_preset
+from curation.ingest.frame_cache import SCHEMA, FrameCache
+from curation.ingest.pipeline import IngestOptions, ingest, ingest_state
+from curation.ingest.sources import read_nexar
+from curation.synth import generate
+from curation.tables import Edit
+from curation.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    base = tmp_path_factory.mktemp("data")
+    generate(base / "d", n_train=6, n_test=2, width=96, height=64, duration_s=4.0, test_duration_s=3.0, seed=1,
+             progress=False)
+    ws = Workspace.open(base / "ws", backend="lance")
+    ingest(ws, read_nexar(base / "d"), "nexar", IngestOptions(frame_size=64), progress=False)
+    return ws
+
+
+def test_items_have_shape_dtype_label_weight_and_id(ws):
+    for preset in ("winner", "eval"):
+        ds = ClipDataset.from_revision(ws, ws.resolve("clips"), get_preset(preset, size=56))
+        item = ds[0]
+        assert item["video"].shape == (3, 16, 56, 56) and item["video"].dtype == torch.float32
+        assert item["clip_id"] == ds.clip_ids[0] and item["label"] in (0, 1) and item["weight"] == 1.0
+    full = ClipDataset.from_revision(ws, ws.resolve("clips"), get_preset("winner"))
+    assert full[1]["video"].shape == (3, 16, 224, 224)
+    test = ClipDataset.from_revision(ws, ws.resolve("test"), get_preset("eval"))
+    assert test[0]["label"] == -1  # unlabelled
+
+
+def test_one_random_draw_per_clip_applied_to_all_frames():
+    torch.manual_seed(0)
+    frame = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    clip = np.repeat(frame[None], 16, axis=0)
+    train = get_preset("winner", size=48)
+    out = train(clip)
+    assert out.shape == (3, 16, 48, 48)
+    assert torch.equal(out[:, 0:1].expand_as(out), out)  # every frame got the same warp and jitter
+    outs = [train(clip) for _ in range(4)]
+    assert not all(torch.equal(outs[0], o) for o in outs[1:])  # but each clip its own draw
+    ev = get_preset("eval", size=48)
+    assert torch.equal(ev(clip), ev(clip))  # eval is deterministic
+    normalised = ev(np.full((16, 64, 64, 3), 115, dtype=np.uint8))
+    assert abs(normalised.mean().item() - (115 / 255 - 0.45) / 0.225) < 1e-3
+
+
+def test_deleted_and_zero_weight_clips_are_never_drawn(ws):
+    head = ws.resolve("clips")
+    ids = ws.tables.read(head, ["clip_id"])["clip_id"].to_pylist()
+    deleted, zeroed = set(ids[:3]), set(ids[3:6])
+    rev = ws.tables.edit("nexar", "clips", Edit(delete=deleted, weights={i: 0.0 for i in zeroed}), message="t")
+    ds = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32))
+    assert not deleted & set(ds.clip_ids) and zeroed <= set(ds.clip_ids)
+    sampler = WeightedClipSampler(ds.weights, seed=3)
+    assert len(sampler) == len(ds) - len(zeroed)  # an epoch = the non-zero rows
+    drawn = set()
+    for epoch in range(10):
+        sampler.set_epoch(epoch)
+        drawn |= {ds.clip_ids[i] for i in sampler}
+    assert not drawn & zeroed and not drawn & deleted
+    batch = next(iter(ClipLoader(ds, batch_size=4, sampler=sampler)))
+    assert batch["video"].shape[0] == 4 and not set(batch["clip_id"]) & zeroed
+
+
+def test_sampling_frequency_tracks_weights():
+    weights = np.ones(50)
+    weights[0] = 4.0
+    sampler = WeightedClipSampler(weights, num_samples=53_000, seed=0)
+    counts = np.bincount(np.fromiter(sampler, int), minlength=50)
+    p4 = 4 / 53
+    n = 53_000
+    assert abs(counts[0] - n * p4) < 5 * np.sqrt(n * p4 * (1 - p4))
+    ratio = counts[0] / counts[1:].mean()
+    assert 3.7 < ratio < 4.3
+
+
+def test_distributed_shares_are_disjoint_and_union_is_the_single_process_draw():
+    weights = np.random.default_rng(0).uniform(0, 2, 101)
+    weights[[5, 17]] = 0
+    single = WeightedClipSampler(weights, num_samples=400, seed=7, rank=0, world_size=1)
+    ranks = [WeightedClipSampler(weights, num_samples=400, seed=7, rank=r, world_size=2) for r in (0, 1)]
+    for epoch in (0, 1):
+        for s in [single, *ranks]:
+            s.set_epoch(epoch)
+        shares = [list(s) for s in ranks]
+        assert len(shares[0]) == len(shares[1]) == 200
+        merged = [None] * 400
+        merged[0::2], merged[1::2] = shares  # rank r holds positions r, r+2, …: disjoint by construction
+        assert merged == list(single)
+    single.set_epoch(0)
+    again = WeightedClipSampler(weights, num_samples=400, seed=7, rank=0, world_size=1)
+    assert list(again) == list(single)  # deterministic given (seed, epoch)
+    single.set_epoch(1)
+    assert list(again) != list(single)
+
+
+def test_missing_cache_falls_back_to_source_video(ws):
+    rev = ws.resolve("clips")
+    ds = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32))
+    cache = FrameCache(ws.cache_dir("nexar"))
+    before = ds.frames(0)
+    cache.forget([ds.video_ids[0]])
+    try:
+        fresh = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32))
+        after = fresh.frames(0)  # decoded from the mp4 with decord
+        assert after.shape == before.shape
+        assert np.abs(after.astype(float) - before.astype(float)).mean() < 12  # same picture, modulo JPEG
+        no_source = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32), with_sources=False)
+        assert "not in the cache" in no_source[0]["error"]
+    finally:
+        ingest(ws, read_nexar(ingest_state(ws, "nexar")["root"]), "nexar",
+               IngestOptions(frame_size=64), progress=False)
+
+
+def test_corrupt_frame_is_skipped_and_reported(ws, tmp_path):
+    rev = ws.resolve("clips")
+    ds = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32), with_sources=False)
+    # A cache whose first clip has one frame of garbage bytes.
+    good = lance.dataset(str(ws.cache_dir("nexar") / "frames.lance")).to_table()
+    broken_id = f"{ds.video_ids[0]}:{ds.end_frame[0]}"
+    jpeg = [b"not a jpeg" if f == broken_id else j for f, j in zip(good["frame_id"].to_pylist(),
+                                                                     good["jpeg"].to_pylist())]
+    table = good.set_column(good.schema.get_field_index("jpeg"), "jpeg", pa.array(jpeg, pa.binary()))
+    lance.write_dataset(table, str(tmp_path / "frames.lance"), schema=SCHEMA)
+    ds.cache_dir = tmp_path
+    others = [i for i, v in enumerate(ds.video_ids) if v != ds.video_ids[0]][:2]  # clips share frames
+    items = [ds[i] for i in [0, *others]]
+    batch = collate_clips(items)
+    assert batch["skipped"] and batch["skipped"][0][0] == ds.clip_ids[0]
+    assert batch["video"].shape[0] == 2 and ds.clip_ids[0] not in batch["clip_id"]
+    loader = ClipLoader(ds, batch_size=len(ds))
+    whole = next(iter(loader))
+    assert len(whole["clip_id"]) + len(whole["skipped"]) == len(ds)  # the epoch went on
+
+
+def test_loader_with_two_workers_sees_every_clip(ws):
+    ds = ClipDataset.from_revision(ws, ws.resolve("test"), get_preset("eval", size=32))
+    seen = [cid for batch in ClipLoader(ds, batch_size=1, workers=2) for cid in batch["clip_id"]]
+    assert sorted(seen) == sorted(ds.clip_ids)
+
+
+def test_warp_geometry_flip_moves_content_to_the_other_side():
+    from curation.data.transforms import ClipTransform
+
+    frame = np.zeros((64, 64, 3), dtype=np.uint8)
+    frame[4:20, 4:20] = 255  # a white square top-left
+    clip = np.repeat(frame[None], 2, axis=0)
+    flip_only = ClipTransform("t", train=True, size=64, rotation_deg=0, crop_area=(1, 1), crop_ratio=(1, 1),
+                              flip_p=1.0, jitter=0)
+    out = flip_only(clip)[0, 0]  # red channel, first frame, normalised
+    white = (1 - 0.45) / 0.225
+    assert out[12, 52] > white - 0.1 and out[12, 12] < 0  # now top-right, and top-left is dark
+    keep = ClipTransform("t", train=True, size=64, rotation_deg=0, crop_area=(1, 1), crop_ratio=(1, 1),
+                         flip_p=0.0, jitter=0)
+    assert keep(clip)[0, 0, 12, 12] > white - 0.1
+
+
+def test_uint8_transport_gives_the_same_tensors(ws):
+    ds = ClipDataset.from_revision(ws, ws.resolve("test"), get_preset("eval", size=32))
+    moved = next(iter(ClipLoader(ds, batch_size=2, uint8_transport=True)))
+    direct = next(iter(ClipLoader(ds, batch_size=2, uint8_transport=False)))
+    assert moved["video"].dtype == torch.float32 and torch.allclose(moved["video"], direct["video"], atol=1e-5)
