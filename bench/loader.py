@@ -3,12 +3,13 @@ file per frame decoded with PIL, (c) our loader over the frame cache. All three 
 16×224×224 normalised train tensors (the `winner` transform preset), single process and with 2 DataLoader
 workers, on a dashcam-like 720p H.264 source made by the synthetic generator.
 
-    uv run python bench/loader.py [--videos 6] [--clips 96] [--workdir /tmp/curate-bench-loader]
+    uv run python bench/loader.py [--videos 6] [--clips 96] [--rounds 3] [--workdir /tmp/curate-bench-loader]
 """
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import time
 from pathlib import Path
 
@@ -137,6 +138,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", type=int, default=6)
     ap.add_argument("--clips", type=int, default=96, help="clips timed per configuration")
+    ap.add_argument("--rounds", type=int, default=3, help="repeats per configuration (median reported)")
     ap.add_argument("--workdir", default="/tmp/curate-bench-loader")
     args = ap.parse_args()
     torch.set_num_threads(1)  # per-core figures: one thread in the main process, one per worker
@@ -164,14 +166,18 @@ def main():
                "(b) JPEG file per frame + PIL": JpegFileClips(ours, files_dir),
                "(c) curate frame cache": ours}
     modes = {"1 process": (0, False), "2 workers": (2, False), "2 workers, uint8": (2, True)}
-    results = {}
-    for name, dataset in loaders.items():
-        n = max(args.clips // 4, 16) if name.startswith("(a)") else args.clips
-        results[name] = {m: throughput(dataset, n, workers=w, uint8=u) for m, (w, u) in modes.items()}
+    runs = {(name, m): [] for name in loaders for m in modes}
+    for _ in range(args.rounds):  # rounds interleave the configurations; the median damps machine noise
+        for name, dataset in loaders.items():
+            n = max(args.clips // 4, 16) if name.startswith("(a)") else args.clips
+            for m, (w, u) in modes.items():
+                runs[name, m].append(throughput(dataset, n, workers=w, uint8=u))
+    results = {name: {m: statistics.median(runs[name, m]) for m in modes} for name in loaders}
 
     source = ingest_state(ws, "bench")["root"]
     print(f"\n{len(ours)} clips over {n_videos} videos of 1280x720 H.264 ({source}); "
-          "16 frames → normalised 16x224x224 train tensors; clips/s (per core = /2 for 2 workers)")
+          f"16 frames → normalised 16x224x224 train tensors; median clips/s of {args.rounds} rounds "
+          "(per core: /2 for 2 workers)")
     print(f"{'loader':<32}" + "".join(f"{m:>18}" for m in modes))
     for name, by_mode in results.items():
         print(f"{name:<32}" + "".join(f"{v:16.1f}/s" for v in by_mode.values()))
