@@ -335,6 +335,83 @@ def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv):
     click.echo(f"{rev.ref}: {rows_text(len(df))} shown of {rows_text(rev.rows)}")
 
 
+# -- training -----------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--table", default="latest", show_default=True,
+              help="Clips revision to train on: latest (clips@latest of the current dataset), clips@3, clips@TAG.")
+@click.option("--resume", metavar="RUN", help="Continue a killed run from its last checkpoint (other options ignored).")
+@click.option("--val-table", help="Validation revision (default: the val split of the training revision).")
+@click.option("--model", type=click.Choice(["mvit_v2_s", "mvit_tiny"]), default="mvit_v2_s", show_default=True,
+              help="mvit_v2_s (16×224×224, 34.5 M params) or mvit_tiny (16×64×64, for CPU and tests).")
+@click.option("--weights", type=click.Choice(["kinetics400", "none"]), default="kinetics400", show_default=True,
+              help="Pretrained backbone weights; if they cannot be loaded: a notice and random init.")
+@click.option("--epochs", default=10, show_default=True)
+@click.option("--batch-size", default=16, show_default=True, help="Clips per step (per rank under torchrun).")
+@click.option("--lr", default=1e-4, show_default=True, help="AdamW learning rate (cosine schedule).")
+@click.option("--weight-decay", default=0.05, show_default=True)
+@click.option("--draws", "draws_per_epoch", default=0, show_default=True,
+              help="Weighted draws per epoch (0: the number of non-zero-weight clips; the winner used 6000).")
+@click.option("--grad-clip", default=1.0, show_default=True, help="Max gradient norm (0: off).")
+@click.option("--workers", default=2, show_default=True, help="DataLoader worker processes.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--collect-every", default=0, show_default=True,
+              help="Also run the collection pass every K epochs (it always runs at the end).")
+@click.option("--fold", type=int, help="Validate on this fold of the fold column, train on the others.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--name", help="A suffix for the run id (run-0007-NAME).")
+@click.pass_context
+def train(ctx, resume, **kwargs):
+    """Train on a clips revision; log per-sample metrics, checkpoints and plots under runs/.
+
+    Runs as it is under `torchrun --nproc_per_node N` too (DDP; gloo on CPU, nccl on GPU).
+    """
+    from curation.train.config import TrainConfig
+    from curation.train.loop import train as run_training
+
+    run = run_training(_ws(ctx), None if resume else TrainConfig(**kwargs), resume=resume, echo=click.echo)
+    if run:
+        info = _ws(ctx).runs.info(run)
+        best = info.get("best") or {}
+        value = best.get("value")
+        shown = f"{value:.4f}" if isinstance(value, float) else "n/a"
+        click.echo(f"{run}: {info['status']}; best {best.get('metric', '')} {shown} at epoch "
+                   f"{best.get('epoch', '-')}; {_ws(ctx).runs.dir(run)}")
+
+
+@cli.command()
+@click.pass_context
+def runs(ctx):
+    """List runs: table revision, status, epochs and best validation metric."""
+    store = _ws(ctx).runs
+    ids = store.runs()
+    if not ids:
+        click.echo("no runs yet — `curate train --table latest`")
+        return
+    click.echo(f"{'run':<22} {'status':<10} {'trained on':<20} {'model':<10} {'epochs':>6}  best")
+    for run in ids:
+        info = store.info(run)
+        best = info.get("best") or {}
+        value = best.get("value")
+        shown = f"{best.get('metric')} {value:.4f} @{best.get('epoch')}" if isinstance(value, float) else "-"
+        click.echo(f"{run:<22} {info.get('status', '?'):<10} {info['inputs']['ref']:<20} "
+                   f"{info['config']['model']:<10} {len(info.get('epochs', [])):>6}  {shown}")
+
+
+@cli.command()
+@click.option("--run", "run_ref", default="last", show_default=True, help="Run id, its number, or last.")
+@click.option("--table", "table_ref", required=True, help="Table revision to run over, e.g. test@latest.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.pass_context
+def collect(ctx, run_ref, table_ref, checkpoint):
+    """Eval-mode pass of a run's checkpoint over a table: prob, loss, embedding, 2-D map per clip."""
+    from curation.train.loop import collect as run_collect
+
+    ws = _ws(ctx)
+    name = run_collect(ws, run_ref, table_ref, checkpoint, echo=click.echo)
+    run = ws.runs.resolve(run_ref)
+    click.echo(f"{run}: wrote collection {name} ({ws.runs.dir(run) / 'collect' / (name + '.parquet')})")
+
+
 # -- demo ---------------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--workspace", "demo_dir", type=click.Path(file_okay=False), default="demo-workspace",

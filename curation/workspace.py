@@ -42,6 +42,12 @@ class Workspace:
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
+    @property
+    def runs(self):
+        from curation.runs.store import LocalRunStore
+
+        return LocalRunStore(self.runs_dir)
+
     def cache_dir(self, dataset: str) -> Path:
         return self.root / "cache" / dataset
 

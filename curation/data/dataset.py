@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -24,9 +25,6 @@ from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
 from curation.ingest.pipeline import ingest_state
 from curation.ingest.probe import decode_frames
-
-CLIP_COLUMNS = ["clip_id", "video_id", "end_frame", "stride", "n_frames", "label", "weight"]
-
 
 class ClipDataset(Dataset):
     def __init__(self, clips: pa.Table, cache_dir: str | Path, transform: ClipTransform,
@@ -38,6 +36,7 @@ class ClipDataset(Dataset):
         self.n_frames = clips["n_frames"].to_numpy()
         self.labels = clips["label"].fill_null(-1).to_numpy().astype(np.int64)
         self.weights = clips["weight"].to_numpy().astype(np.float32)
+        self.rows = clips  # every column of the selected rows, for callers that need more (eval windows, …)
         self.cache_dir = Path(cache_dir)
         self.transform = transform
         self.sources = sources or {}  # video_id → source file, for clips missing from the cache
@@ -47,11 +46,13 @@ class ClipDataset(Dataset):
 
     @classmethod
     def from_revision(cls, workspace, revision, transform: ClipTransform, splits: list[str] | None = None,
-                      with_sources: bool = True) -> "ClipDataset":
-        """All clips of `revision` (optionally only some splits), in id order."""
-        table = workspace.tables.read(revision, CLIP_COLUMNS + ["split"])
+                      where: pc.Expression | None = None, with_sources: bool = True) -> "ClipDataset":
+        """All clips of `revision` (optionally only some splits, or rows matching `where`), in id order."""
+        table = workspace.tables.read(revision)
         if splits:
-            table = table.filter(pa.compute.is_in(table["split"], value_set=pa.array(splits)))
+            table = table.filter(pc.field("split").isin(splits))
+        if where is not None:
+            table = table.filter(where)
         table = table.sort_by("clip_id")
         ingest = ingest_state(workspace, revision.dataset)
         sources = {}

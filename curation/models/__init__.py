@@ -1,0 +1,1 @@
+"""Video backbones (torchvision MViT) with a classification head; a tiny configuration for CPU."""

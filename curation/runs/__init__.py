@@ -1,0 +1,1 @@
+"""Runs: one training run's config, resolved inputs, checkpoints, per-sample metrics, reductions and plots."""

@@ -1,0 +1,41 @@
+"""PNG plots of a run: loss/metric curves per epoch and the 2-D embedding map coloured by label and loss."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_curves(epochs: list[dict], metric: str, path: Path) -> None:
+    xs = [e["epoch"] for e in epochs]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a.plot(xs, [e["train_loss"] for e in epochs], marker="o", label="train (drawn samples)")
+    if any(e.get("val_loss") is not None for e in epochs):
+        a.plot(xs, [e.get("val_loss") for e in epochs], marker="o", label="val")
+    a.set(xlabel="epoch", ylabel="loss", title="loss")
+    a.legend()
+    b.plot(xs, [e.get("val", {}).get(metric) for e in epochs], marker="o", color="tab:green")
+    b.set(xlabel="epoch", ylabel=metric, title=f"validation {metric}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_map(xy: np.ndarray, colour: np.ndarray, title: str, path: Path, categorical: bool) -> None:
+    fig, ax = plt.subplots(figsize=(6, 5.4))
+    if categorical:
+        for value in sorted(set(colour.tolist())):
+            keep = colour == value
+            ax.scatter(xy[keep, 0], xy[keep, 1], s=6, alpha=0.7, label=str(value))
+        ax.legend(markerscale=3, title="label")
+    else:
+        points = ax.scatter(xy[:, 0], xy[:, 1], s=6, c=colour, cmap="viridis", alpha=0.8)
+        fig.colorbar(points, ax=ax, label=title.split(" by ")[-1])
+    ax.set(title=title, xticks=[], yticks=[])
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,113 @@
+"""The local run store: `runs/<run>/` with run.json, checkpoints, per-sample metric tables and plots.
+
+  run.json                      config, resolved inputs (table, revision, fingerprint), versions, status,
+                                checkpoint sha256s, per-epoch summary, inference ms per clip
+  last.pt, best.pt              model, optimizer, scheduler, sampler state, epoch
+  dynamics/epoch_NNNN.parquet   one row per drawn sample of that epoch, from the training forward pass
+  collect/<name>.parquet        eval-mode pass over a table: prob, loss, embedding (float16), 2-D map
+  plots/*.png
+
+Every file is written whole (temp file + rename), so a run killed mid-epoch leaves only complete epochs,
+and redoing an epoch replaces its file instead of adding rows.
+"""
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curation.errors import BadInput, NotFound
+from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
+
+_RUN_ID = re.compile(r"^run-(\d{4,})(?:-[A-Za-z0-9_.-]+)?$")
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+class LocalRunStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def runs(self) -> list[str]:
+        """Run ids, oldest first."""
+        if not self.root.exists():
+            return []
+        found = [(int(m[1]), p.name) for p in self.root.iterdir() if (m := _RUN_ID.match(p.name))
+                 and (p / "run.json").exists()]
+        return [name for _, name in sorted(found)]
+
+    def resolve(self, ref: str) -> str:
+        """`last`, a full run id, or its number (`3` or `run-0003`)."""
+        runs = self.runs()
+        if not runs:
+            raise NotFound("no runs in this workspace", "train one with `curate train --table latest`")
+        if ref in ("last", "latest"):
+            return runs[-1]
+        if ref in runs:
+            return ref
+        matches = [r for r in runs if ref.isdigit() and int(_RUN_ID.match(r)[1]) == int(ref)]
+        matches = matches or [r for r in runs if r.startswith(ref)]
+        if len(matches) != 1:
+            raise NotFound(f"unknown run {ref!r} (runs: {', '.join(runs[-5:])})", "run `curate runs` to list them")
+        return matches[0]
+
+    def create(self, name: str | None = None) -> str:
+        """A new run directory, numbered after the last one."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        numbers = [int(m[1]) for p in self.root.iterdir() if (m := _RUN_ID.match(p.name))]
+        if name and not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise BadInput(f"invalid run name {name!r}", "use letters, digits, '_', '-', '.'")
+        number = max(numbers, default=0) + 1
+        while True:  # mkdir is the atomic claim of a number
+            run = f"run-{number:04d}" + (f"-{name}" if name else "")
+            try:
+                (self.root / run).mkdir()
+                return run
+            except FileExistsError:
+                number += 1
+
+    def dir(self, run: str) -> Path:
+        return self.root / run
+
+    def info(self, run: str) -> dict:
+        path = self.dir(run) / "run.json"
+        if not path.exists():
+            raise NotFound(f"run {run} has no run.json", "it may still be starting; or pick another run")
+        return read_json(path)
+
+    def write_info(self, run: str, info: dict) -> None:
+        info["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        atomic_write_json(self.dir(run) / "run.json", info)
+
+    def write_dynamics(self, run: str, epoch: int, table: pa.Table) -> None:
+        atomic_write_bytes(self.dir(run) / "dynamics" / f"epoch_{epoch:04d}.parquet", _parquet_bytes(table))
+
+    def dynamics(self, run: str) -> pa.Table | None:
+        files = sorted((self.dir(run) / "dynamics").glob("epoch_*.parquet"))
+        return pa.concat_tables([pq.read_table(f) for f in files]) if files else None
+
+    def write_collection(self, run: str, name: str, table: pa.Table) -> None:
+        atomic_write_bytes(self.dir(run) / "collect" / f"{name}.parquet", _parquet_bytes(table))
+
+    def collections(self, run: str) -> list[str]:
+        return sorted(p.stem for p in (self.dir(run) / "collect").glob("*.parquet"))
+
+    def collection(self, run: str, name: str) -> pa.Table:
+        path = self.dir(run) / "collect" / f"{name}.parquet"
+        if not path.exists():
+            raise NotFound(f"run {run} has no collection {name!r} (has: {', '.join(self.collections(run))})",
+                           "run `curate collect` first")
+        return pq.read_table(path)
+
+    def plot_path(self, run: str, name: str) -> Path:
+        path = self.dir(run) / "plots" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path

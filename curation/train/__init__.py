@@ -1,0 +1,1 @@
+"""Training: config, loop (single process or torchrun/DDP), validation metrics, collection pass."""

@@ -1,0 +1,341 @@
+"""`curate train`: train on one resolved clips revision, log per-sample dynamics from the training forward
+pass, validate as the competition scores, checkpoint every epoch, and finish with a collection pass.
+
+The same function runs single-process or as one rank under torchrun (DDP): the sampler shards one global
+draw, eval passes shard the rows, and rank 0 gathers and writes everything.
+"""
+from __future__ import annotations
+
+import math
+import platform
+import time
+from importlib import metadata
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from curation.data.dataset import ClipDataset, ClipLoader
+from curation.data.sampler import WeightedClipSampler
+from curation.data.transforms import get_preset
+from curation.errors import BadInput
+from curation.models.mvit import build_model
+from curation.runs.plots import plot_curves
+from curation.train.checkpoint import load_checkpoint, save_checkpoint
+from curation.train.collect import collect_run, collect_tables
+from curation.train.config import TrainConfig
+from curation.train.distributed import Dist, broadcast, gather_rows, init_distributed, shard
+from curation.train.metrics import classification_metrics, competition_map
+from curation.train.outputs import sample_outputs
+from curation.workspace import Workspace
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise BadInput("--device cuda was asked for but no CUDA device is available", "use --device cpu or auto")
+    return torch.device(name)
+
+
+def resolve_train_table(ws: Workspace, ref: str):
+    """`latest` alone means the clips table of the workspace's current dataset at head."""
+    return ws.resolve("clips@latest" if ref == "latest" else ref)
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for pkg in ("curate", "torch", "torchvision", "pylance", "numpy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _split_filters(fold: int | None) -> tuple[pc.Expression, pc.Expression]:
+    if fold is None:
+        return pc.field("split") == "train", pc.field("split") == "val"
+    labelled = pc.field("split").isin(["train", "val"]) & (pc.field("fold") >= 0)
+    return labelled & (pc.field("fold") != fold), labelled & (pc.field("fold") == fold)
+
+
+class Trainer:
+    def __init__(self, ws: Workspace, cfg: TrainConfig, run: str, d: Dist, device: torch.device, echo, progress):
+        self.ws, self.cfg, self.run, self.d, self.device, self.echo = ws, cfg, run, d, device, echo
+        self.progress = progress and d.is_main
+        self.runs = ws.runs
+
+    # -- setup -------------------------------------------------------------------------------------------
+    def setup(self, revision) -> None:
+        cfg, ws = self.cfg, self.ws
+        self.revision = revision
+        self.spec = ws.tables.spec(revision.dataset, revision.table)
+        classes = self.spec.classes or []
+        if len(classes) < 2:
+            raise BadInput(f"{self.spec.full_name} has no label classes", "train on a clips table with labels")
+        self.binary = len(classes) == 2
+        self.model, self.mspec = build_model(cfg.model, 1 if self.binary else len(classes), cfg.weights,
+                                             notice=self.echo if self.d.is_main else (lambda _: None))
+        train_where, val_where = _split_filters(cfg.fold)
+        train_tf = get_preset(cfg.train_preset, size=self.mspec.input_size)
+        self.eval_tf = get_preset("eval", size=self.mspec.input_size)
+        self.train_ds = ClipDataset.from_revision(ws, revision, train_tf, where=train_where)
+        if len(self.train_ds) == 0:
+            raise BadInput(f"{revision.ref} has no training clips", "check the split/fold columns")
+        frames = set(self.train_ds.n_frames.tolist())
+        if cfg.model == "mvit_v2_s" and frames != {self.mspec.frames}:
+            raise BadInput(f"{revision.ref} clips have {sorted(frames)} frames; mvit_v2_s takes {self.mspec.frames}",
+                           "re-ingest with --clip-frames 16, or use --model mvit_tiny")
+        self.val_revision = resolve_train_table(ws, cfg.val_table) if cfg.val_table else revision
+        val_where = None if cfg.val_table else val_where
+        val_ds = ClipDataset.from_revision(ws, self.val_revision, self.eval_tf, where=val_where)
+        windows = val_ds.rows["eval_window"] if "eval_window" in val_ds.rows.column_names else None
+        self.competition = windows is not None and windows.null_count < len(windows)
+        if self.competition:  # score only the windows the competition scores
+            val_ds = ClipDataset.from_revision(ws, self.val_revision, self.eval_tf,
+                                               where=(val_where if val_where is not None else pc.scalar(True))
+                                               & pc.field("eval_window").is_valid())
+            videos = ws.tables.read(ws.tables.head(revision.dataset, "videos"))
+            label = ws.tables.spec(revision.dataset, "videos").label_column
+            self.video_target = dict(zip(videos["video_id"].to_pylist(), videos[label].to_pylist()))
+        self.val_ds = val_ds
+        self.metric = "mAP" if self.competition else "accuracy"
+
+        self.sampler = WeightedClipSampler(self.train_ds.weights, cfg.draws_per_epoch or None, seed=cfg.seed,
+                                           rank=self.d.rank, world_size=self.d.world_size)
+        self.loader = ClipLoader(self.train_ds, cfg.batch_size, sampler=self.sampler, workers=cfg.workers,
+                                 device=self.device)
+        torch.manual_seed(cfg.seed + self.d.rank)
+        self.model.to(self.device)
+        self.net = DistributedDataParallel(self.model) if self.d.enabled else self.model
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer,
+                                                                    T_max=max(1, cfg.epochs * len(self.loader)))
+
+    def info(self) -> dict:
+        return {
+            "run": self.run, "status": "running", "backend": self.ws.backend, "config": self.cfg.to_dict(),
+            "inputs": {"dataset": self.revision.dataset, "table": self.revision.table,
+                       "revision": self.revision.number, "ref": self.revision.ref,
+                       "fingerprint": self.revision.fingerprint, "rows": self.revision.rows,
+                       "val": {"ref": self.val_revision.ref, "fingerprint": self.val_revision.fingerprint},
+                       "train_clips": len(self.train_ds), "val_clips": len(self.val_ds)},
+            "task": "binary" if self.binary else "multiclass", "classes": self.spec.classes,
+            "model": {**self.mspec.to_dict(), "weights": self.cfg.weights}, "metric": self.metric,
+            "transforms": {"train": self.train_ds.transform.to_dict(), "eval": self.eval_tf.to_dict()},
+            "sampler": {"num_samples": self.sampler.num_samples, "seed": self.cfg.seed},
+            "world_size": self.d.world_size, "device": str(self.device), "versions": _versions(),
+            "epochs": [], "checkpoints": {}, "skipped_clips": [],
+        }
+
+    # -- one epoch ---------------------------------------------------------------------------------------
+    def train_epoch(self, epoch: int) -> tuple[pa.Table | None, list]:
+        self.sampler.set_epoch(epoch)
+        self.net.train()
+        cols = {k: [] for k in ("clip_id", "step", "label", "weight", "loss", "logit", "prob", "prob_label",
+                                "margin", "pred")}
+        skipped = []
+        amp = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else _no_autocast()
+        bar = tqdm(self.loader, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch",
+                   disable=not self.progress, leave=False)
+        for step, batch in enumerate(bar):
+            skipped += batch["skipped"]
+            if batch["video"].numel() == 0:
+                continue
+            labels = batch["label"].to(self.device)
+            with amp:
+                logits, _ = self.net(batch["video"])
+            out = sample_outputs(logits.float(), labels, self.binary)
+            loss = out["loss"].mean()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            # Dynamics come from this forward pass: detach and keep, no extra pass.
+            cols["clip_id"] += batch["clip_id"]
+            cols["step"] += [step] * len(batch["clip_id"])
+            cols["label"] += batch["label"].tolist()
+            cols["weight"] += batch["weight"].tolist()
+            for k in ("loss", "logit", "prob", "prob_label", "margin", "pred"):
+                cols[k] += out[k].detach().cpu().tolist()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        parts = gather_rows([cols], self.d)
+        if not self.d.is_main:
+            return None, []
+        merged = {k: [v for part in parts for v in part[k]] for k in cols}
+        table = pa.table({"clip_id": pa.array(merged["clip_id"], pa.string()),
+                          "epoch": pa.array([epoch + 1] * len(merged["clip_id"]), pa.int32()),
+                          "step": pa.array(merged["step"], pa.int32()),
+                          "label": pa.array(merged["label"], pa.int32()),
+                          "weight": pa.array(merged["weight"], pa.float32()),
+                          **{k: pa.array(merged[k], pa.float32()) for k in ("loss", "logit", "prob", "prob_label",
+                                                                             "margin")},
+                          "pred": pa.array(merged["pred"], pa.int32())})
+        return table, gather_rows(skipped, self.d)
+
+    @torch.no_grad()
+    def predict(self, dataset: ClipDataset, desc: str) -> dict | None:
+        """Eval-mode outputs for every row of `dataset`, gathered on rank 0 (None elsewhere)."""
+        self.net.eval()
+        loader = ClipLoader(dataset, self.cfg.batch_size, sampler=list(shard(len(dataset), self.d)),
+                            workers=min(self.cfg.workers, 1), device=self.device)
+        cols = {k: [] for k in ("index", "loss", "logit", "prob", "prob_label", "margin", "pred", "embedding")}
+        skipped, forward_s, n = [], 0.0, 0
+        for batch in tqdm(loader, desc=desc, unit="batch", disable=not self.progress, leave=False):
+            skipped += batch["skipped"]
+            if batch["video"].numel() == 0:
+                continue
+            start = time.perf_counter()
+            logits, features = self.model(batch["video"])
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+            forward_s += time.perf_counter() - start
+            n += len(batch["clip_id"])
+            out = sample_outputs(logits.float(), batch["label"].to(self.device), self.binary)
+            cols["index"] += batch["index"].tolist()
+            for k in ("loss", "logit", "prob", "prob_label", "margin", "pred"):
+                cols[k] += out[k].cpu().tolist()
+            cols["embedding"] += list(features.float().cpu().numpy().astype(np.float16))
+        parts = gather_rows([(cols, skipped, forward_s, n)], self.d)
+        if not self.d.is_main:
+            return None
+        merged = {k: [v for c, *_ in parts for v in c[k]] for k in cols}
+        merged["skipped"] = [s for _, sk, *_ in parts for s in sk]
+        total_n = sum(p[3] for p in parts)
+        merged["ms_per_clip"] = 1000 * sum(p[2] for p in parts) / max(1, total_n)
+        return merged
+
+    def validate(self) -> dict:
+        if len(self.val_ds) == 0:
+            return {}
+        out = self.predict(self.val_ds, "validating")
+        if out is None:
+            return {}
+        idx = np.asarray(out["index"], dtype=int)
+        losses = np.asarray(out["loss"], dtype=float)
+        result = {"val_loss": float(np.nanmean(losses)) if len(losses) else None}
+        if self.competition:
+            videos = [self.val_ds.video_ids[i] for i in idx]
+            windows = self.val_ds.rows["eval_window"].to_pylist()
+            result["val"] = competition_map([self.video_target[v] for v in videos], [windows[i] for i in idx],
+                                            out["prob"])
+        else:
+            result["val"] = classification_metrics(self.val_ds.labels[idx], out["pred"], self.spec.classes)
+        return result
+
+
+class _no_autocast:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = None, echo=print,
+          progress: bool = True) -> str:
+    """Train and return the run id. `resume` continues a run from its last checkpoint."""
+    runs = ws.runs
+    if resume:
+        run = runs.resolve(resume)
+        info = runs.info(run)
+        cfg = TrainConfig.from_dict(info["config"])
+        inputs = info["inputs"]
+        revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
+    else:
+        cfg = cfg or TrainConfig()
+        revision = resolve_train_table(ws, cfg.table)
+    device = resolve_device(cfg.device)
+    d = init_distributed(device)
+    if d.enabled and device.type == "cuda":
+        device = torch.device("cuda", d.local_rank)
+        torch.cuda.set_device(device)
+    if not resume:
+        run = broadcast(runs.create(cfg.name) if d.is_main else None, d)
+    trainer = Trainer(ws, cfg, run, d, device, echo, progress)
+    trainer.setup(revision)
+    start_epoch, best = 0, -math.inf
+    info = trainer.info()
+    if resume:
+        ckpt = load_checkpoint(runs.dir(run) / "last.pt", trainer, device)
+        if ckpt is not None:
+            start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
+            old = runs.info(run)
+            info.update({k: old[k] for k in ("epochs", "checkpoints", "skipped_clips", "created") if k in old})
+            info["epochs"] = [e for e in info["epochs"] if e["epoch"] <= ckpt["epoch"] + 1]
+            if d.is_main:
+                echo(f"{run}: resuming after epoch {ckpt['epoch'] + 1} of {cfg.epochs}")
+    info.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    if d.is_main:
+        runs.write_info(run, info)
+        echo(f"{run}: training {cfg.model} on {revision.ref} ({len(trainer.train_ds)} train clips, "
+             f"{trainer.sampler.num_samples} draws/epoch, {len(trainer.val_ds)} val clips) on {device}"
+             + (f" × {d.world_size} ranks" if d.enabled else ""))
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            started = time.time()
+            dynamics, skipped = trainer.train_epoch(epoch)
+            val = trainer.validate()
+            if d.is_main:
+                runs.write_dynamics(run, epoch + 1, dynamics)  # before the checkpoint: a redo replaces it
+                value = val.get("val", {}).get(trainer.metric)
+                improved = value is not None and not math.isnan(value) and value > best
+                best = value if improved else best
+                summary = {"epoch": epoch + 1, "train_loss": float(pc.mean(dynamics["loss"]).as_py()),
+                           "draws": dynamics.num_rows, "seconds": round(time.time() - started, 2),
+                           "skipped": len(skipped), **val}
+                info["epochs"].append(summary)
+                info["skipped_clips"] = (info["skipped_clips"] + [list(s) for s in skipped])[:200]
+                info["checkpoints"]["last"] = save_checkpoint(runs.dir(run) / "last.pt", trainer, epoch, best)
+                if improved or not val:
+                    info["checkpoints"]["best"] = save_checkpoint(runs.dir(run) / "best.pt", trainer, epoch, best)
+                    info["best"] = {"epoch": epoch + 1, "metric": trainer.metric, "value": value}
+                runs.write_info(run, info)
+                plot_curves(info["epochs"], trainer.metric, runs.plot_path(run, "curves.png"))
+                shown = f"{trainer.metric} {value:.4f}" if value is not None else "no validation"
+                echo(f"epoch {epoch + 1}/{cfg.epochs}: train loss {summary['train_loss']:.4f}, {shown} "
+                     f"({summary['seconds']:.0f} s{', ' + str(len(skipped)) + ' clips skipped' if skipped else ''})")
+            last = epoch + 1 == cfg.epochs
+            if last or (cfg.collect_every and (epoch + 1) % cfg.collect_every == 0):
+                collect_run(trainer, info, tag="" if last else f"epoch{epoch + 1}")
+        if d.is_main:
+            info["status"] = "completed"
+            runs.write_info(run, info)
+    except BaseException:
+        if d.is_main:
+            info["status"] = "failed"
+            runs.write_info(run, info)
+        raise
+    return run
+
+
+def collect(ws: Workspace, run_ref: str, table_ref: str, checkpoint: str = "best", echo=print,
+            progress: bool = True) -> str:
+    """Run a finished run's checkpoint over any table revision (`curate collect`); returns the collection name."""
+    runs = ws.runs
+    run = runs.resolve(run_ref)
+    info = runs.info(run)
+    if checkpoint not in ("best", "last"):
+        raise BadInput(f"unknown checkpoint {checkpoint!r}", "use best or last")
+    path = runs.dir(run) / f"{checkpoint}.pt"
+    if not path.exists():
+        raise BadInput(f"run {run} has no {checkpoint}.pt", "train it to the end of an epoch first")
+    cfg = TrainConfig.from_dict({**info["config"], "weights": "none"})  # the checkpoint supplies the weights
+    inputs = info["inputs"]
+    trained_on = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
+    target = ws.resolve(table_ref)
+    device = resolve_device(cfg.device)
+    trainer = Trainer(ws, cfg, run, Dist(), device, echo, progress)
+    trainer.setup(trained_on)
+    load_checkpoint(path, trainer, device, model_only=True)
+    tables = collect_tables(trainer, [target], tag=checkpoint if checkpoint != "best" else "")
+    name = next(iter(tables))
+    info.setdefault("collections", {})[name] = {"rows": tables[name].num_rows, "checkpoint": checkpoint}
+    runs.write_info(run, info)
+    return name
