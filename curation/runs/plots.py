@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def plot_curves(epochs: list[dict], metric: str, path: Path) -> None:
@@ -20,6 +21,8 @@ def plot_curves(epochs: list[dict], metric: str, path: Path) -> None:
     a.legend()
     b.plot(xs, [e.get("val", {}).get(metric) for e in epochs], marker="o", color="tab:green")
     b.set(xlabel="epoch", ylabel=metric, title=f"validation {metric}")
+    for ax in (a, b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -165,10 +165,10 @@ class Trainer:
             for k in ("loss", "logit", "prob", "prob_label", "margin", "pred"):
                 cols[k] += out[k].detach().cpu().tolist()
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        parts = gather_rows([cols], self.d)
+        parts = gather_rows([(cols, skipped)], self.d)  # one collective per epoch, on every rank
         if not self.d.is_main:
             return None, []
-        merged = {k: [v for part in parts for v in part[k]] for k in cols}
+        merged = {k: [v for part, _ in parts for v in part[k]] for k in cols}
         table = pa.table({"clip_id": pa.array(merged["clip_id"], pa.string()),
                           "epoch": pa.array([epoch + 1] * len(merged["clip_id"]), pa.int32()),
                           "step": pa.array(merged["step"], pa.int32()),
@@ -177,7 +177,7 @@ class Trainer:
                           **{k: pa.array(merged[k], pa.float32()) for k in ("loss", "logit", "prob", "prob_label",
                                                                              "margin")},
                           "pred": pa.array(merged["pred"], pa.int32())})
-        return table, gather_rows(skipped, self.d)
+        return table, [s for _, part in parts for s in part]
 
     @torch.no_grad()
     def predict(self, dataset: ClipDataset, desc: str) -> dict | None:

@@ -1,0 +1,149 @@
+"""Trainer and runs on synthetic data with the tiny MViT, on CPU."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+import torch
+
+from curation.ingest.pipeline import IngestOptions, ingest
+from curation.ingest.sources import read_nexar
+from curation.synth import generate
+from curation.tables import Edit
+from curation.train.checkpoint import sha256_file
+from curation.train.config import TrainConfig
+from curation.train.loop import train
+from curation.workspace import Workspace
+
+TINY = dict(model="mvit_tiny", weights="none", batch_size=4, workers=0, lr=1e-3)
+REPO = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train") / "d"
+    generate(root, n_train=8, n_test=3, width=96, height=64, duration_s=4.0, test_duration_s=3.0, seed=2,
+             progress=False)
+    return root
+
+
+def fresh_ws(tmp_path, data_root):
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_nexar(data_root), "nexar", IngestOptions(frame_size=64, val_fraction=0.25), progress=False)
+    return ws
+
+
+def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_root):
+    ws = fresh_ws(tmp_path, data_root)
+    clips = ws.tables.read(ws.resolve("clips"))
+    train_ids = clips.filter(pc.field("split") == "train")["clip_id"].to_pylist()
+    deleted, zeroed = set(train_ids[:4]), set(train_ids[4:8])
+    rev2 = ws.tables.edit("nexar", "clips", Edit(delete=deleted, weights={i: 0.0 for i in zeroed}), message="x")
+
+    run = train(ws, TrainConfig(table="clips@2", epochs=2, **TINY), echo=lambda *_: None, progress=False)
+    info = ws.runs.info(run)
+    assert info["status"] == "completed"
+    assert info["inputs"]["revision"] == 2 and info["inputs"]["fingerprint"] == rev2.fingerprint
+    live_train = [i for i in train_ids if i not in deleted | zeroed]
+    dyn = ws.runs.dynamics(run)
+    for epoch in (1, 2):
+        rows = dyn.filter(pc.field("epoch") == epoch)
+        assert rows.num_rows == len(live_train)  # one row per drawn sample (epoch = non-zero rows)
+        assert set(rows["clip_id"].to_pylist()) <= set(live_train)  # nothing deleted or weight 0 drawn
+    assert np.isfinite(dyn["loss"].to_numpy()).all()
+
+    revision_ids = set(ws.tables.read(ws.tables.revision("nexar", "clips", info["inputs"]["revision"]),
+                                      ["clip_id"])["clip_id"].to_pylist())
+    collected = ws.runs.collection(run, "clips@2")
+    assert sorted(collected["clip_id"].to_pylist()) == sorted(revision_ids)  # train + val, joined by id
+    assert not deleted & set(collected["clip_id"].to_pylist())
+    assert collected.schema.field("embedding").type.list_size == 64
+    assert str(collected.schema.field("embedding").type.value_type) == "halffloat"
+    assert np.isfinite(collected["map_x"].to_numpy()).all() and collected["map_x"].to_numpy().std() > 0
+    test = ws.runs.collection(run, "test@1")
+    assert sorted(test["clip_id"].to_pylist()) == sorted(ws.tables.read(ws.resolve("test"))["clip_id"].to_pylist())
+    assert np.isnan(test["loss"].to_numpy(zero_copy_only=False)).all()  # unlabelled
+
+    for name in ("last", "best"):
+        ck = info["checkpoints"][name]
+        assert sha256_file(ws.runs.dir(run) / ck["file"]) == ck["sha256"]
+    assert [e["epoch"] for e in info["epochs"]] == [1, 2] and "mAP" in info["epochs"][0]["val"]
+    assert info["inference_ms_per_clip"] > 0
+    for plot in ("curves.png", "map_label.png", "map_loss.png"):
+        assert (ws.runs.dir(run) / "plots" / plot).stat().st_size > 1000
+
+
+def _cli(ws_root, *args, launcher=(sys.executable, "-m", "curation.cli")):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return [*launcher, "--workspace", str(ws_root), *args], env
+
+
+def test_killed_run_resumes_without_duplicate_rows(tmp_path, data_root):
+    ws = fresh_ws(tmp_path, data_root)
+    cmd, env = _cli(ws.root, "train", "--model", "mvit_tiny", "--weights", "none", "--epochs", "3",
+                    "--batch-size", "2", "--workers", "0")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    run_json = None
+    while time.time() < deadline:  # wait for the first epoch's checkpoint, then kill inside epoch 2
+        found = sorted((ws.root / "runs").glob("run-*/run.json"))
+        if found and len(json.loads(found[0].read_text()).get("epochs", [])) == 1:
+            run_json = found[0]
+            break
+        time.sleep(0.2)
+    assert run_json is not None, "the first epoch never finished"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    info = json.loads(run_json.read_text())
+    assert info["status"] == "running" and len(info["epochs"]) == 1  # died mid-epoch 2
+
+    run = train(ws, resume=run_json.parent.name, echo=lambda *_: None, progress=False)
+    info = ws.runs.info(run)
+    assert info["status"] == "completed" and [e["epoch"] for e in info["epochs"]] == [1, 2, 3]
+    dyn = ws.runs.dynamics(run)
+    per_epoch = Counter(dyn["epoch"].to_pylist())
+    assert per_epoch == {1: info["sampler"]["num_samples"], 2: info["sampler"]["num_samples"],
+                         3: info["sampler"]["num_samples"]}
+
+
+def test_torchrun_two_ranks_cover_what_one_process_covers(tmp_path, data_root):
+    ws = fresh_ws(tmp_path, data_root)
+    common = ["train", "--model", "mvit_tiny", "--weights", "none", "--epochs", "1", "--batch-size", "4",
+              "--workers", "0", "--draws", "40", "--seed", "3"]
+    single = train(ws, TrainConfig(epochs=1, draws_per_epoch=40, seed=3, **TINY), echo=lambda *_: None,
+                   progress=False)
+    launcher = (sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+                "-m", "curation.cli")
+    cmd, env = _cli(ws.root, *common, "--name", "ddp", launcher=launcher)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ddp = [r for r in ws.runs.runs() if r.endswith("-ddp")][0]
+    info = ws.runs.info(ddp)
+    assert info["world_size"] == 2 and info["status"] == "completed"
+    one, two = ws.runs.dynamics(single), ws.runs.dynamics(ddp)
+    assert Counter(two["clip_id"].to_pylist()) == Counter(one["clip_id"].to_pylist())  # the same global draw
+    for name in ws.runs.collections(single):
+        assert sorted(ws.runs.collection(ddp, name)["clip_id"].to_pylist()) == \
+            sorted(ws.runs.collection(single, name)["clip_id"].to_pylist())
+
+
+def test_mvit_v2_s_forward_backward_one_step():
+    from curation.models.mvit import build_model
+
+    torch.manual_seed(0)
+    model, spec = build_model("mvit_v2_s", 1, "none")
+    assert (spec.input_size, spec.frames, spec.feature_dim) == (224, 16, 768)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    logits, features = model(torch.randn(1, 3, 16, 224, 224))
+    assert logits.shape == (1, 1) and features.shape == (1, 768)
+    torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], torch.ones(1)).backward()
+    optimizer.step()
+    assert all(p.grad is not None for p in model.head.parameters())
