@@ -364,9 +364,9 @@ class _Lead(_Vehicle):
 
     def __init__(self, rng, brightness):
         super().__init__(rng, brightness)
-        self.z0 = float(rng.uniform(10, 35))
+        self.z0 = float(rng.uniform(14, 35))
         self.v = float(rng.uniform(-3.0, 3.0))
-        self.floor = float(rng.uniform(7, 12))
+        self.floor = float(rng.uniform(12, 16))  # a safe gap: never as close as a crasher gets
         self.wobble = (float(rng.uniform(0, 2)), float(rng.uniform(0.3, 1.0)), float(rng.uniform(0, 6.3)))
 
     def position(self, t):
@@ -397,7 +397,7 @@ class _Crasher(_Vehicle):
     def __init__(self, rng, brightness, event, alert, cam: _Camera, lane_w):
         super().__init__(rng, brightness)
         self.event, self.alert = event, alert
-        self.z_alert = float(rng.uniform(12, 28))
+        self.z_alert = float(rng.uniform(12, 20))
         self.drift = float(rng.uniform(-1.5, 1.5))
         self.power = float(rng.uniform(0.9, 1.3))
         self.z_hit = cam.f * self.w / (float(rng.uniform(0.8, 0.95)) * cam.width)  # fills ~85% of the width
@@ -417,7 +417,10 @@ class _Crasher(_Vehicle):
             x += self.lateral_sway(t) * (1.0 - _smoothstep(u))
         if t < self.alert:
             return x, max(10.0, self.z_alert + self.drift * (self.alert - t))
-        return x, self.z_hit + (self.z_alert - self.z_hit) * (1.0 - u) ** self.power
+        # 1/Z (the on-screen size) grows steadily from the alert to the impact, so the approach is visible
+        # through the whole alert window rather than only in its last few frames.
+        inverse = 1.0 / self.z_alert + (1.0 / self.z_hit - 1.0 / self.z_alert) * u ** self.power
+        return x, 1.0 / inverse
 
 
 def _colour(rgb, brightness: float) -> np.ndarray:

@@ -19,7 +19,7 @@ from curation.synth import generate
 from curation.tables import Edit
 from curation.train.checkpoint import sha256_file
 from curation.train.config import TrainConfig
-from curation.train.loop import train
+from curation.train.loop import collect, train
 from curation.workspace import Workspace
 
 TINY = dict(model="mvit_tiny", weights="none", batch_size=4, workers=0, lr=1e-3)
@@ -78,6 +78,11 @@ def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_ro
     assert info["inference_ms_per_clip"] > 0
     for plot in ("curves.png", "map_label.png", "map_loss.png"):
         assert (ws.runs.dir(run) / "plots" / plot).stat().st_size > 1000
+
+    # `curate collect`: the last checkpoint over any table revision.
+    name = collect(ws, "last", "test@latest", checkpoint="last", echo=lambda *_: None, progress=False)
+    again = ws.runs.collection(run, name)
+    assert name == "test@1-last" and sorted(again["clip_id"].to_pylist()) == sorted(test["clip_id"].to_pylist())
 
 
 def _cli(ws_root, *args, launcher=(sys.executable, "-m", "curation.cli")):

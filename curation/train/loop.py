@@ -133,12 +133,12 @@ class Trainer:
         }
 
     # -- one epoch ---------------------------------------------------------------------------------------
-    def train_epoch(self, epoch: int) -> tuple[pa.Table | None, list]:
+    def train_epoch(self, epoch: int) -> tuple[pa.Table | None, list, float]:
+        """One epoch; returns (dynamics on rank 0, skipped clips, seconds spent on dynamics logging)."""
         self.sampler.set_epoch(epoch)
         self.net.train()
-        cols = {k: [] for k in ("clip_id", "step", "label", "weight", "loss", "logit", "prob", "prob_label",
-                                "margin", "pred")}
-        skipped = []
+        ids, steps, kept = [], [], {k: [] for k in ("label", "weight", *_DYNAMICS)}
+        skipped, logging_s = [], 0.0
         amp = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else _no_autocast()
         bar = tqdm(self.loader, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch",
                    disable=not self.progress, leave=False)
@@ -157,27 +157,32 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
-            # Dynamics come from this forward pass: detach and keep, no extra pass.
-            cols["clip_id"] += batch["clip_id"]
-            cols["step"] += [step] * len(batch["clip_id"])
-            cols["label"] += batch["label"].tolist()
-            cols["weight"] += batch["weight"].tolist()
-            for k in ("loss", "logit", "prob", "prob_label", "margin", "pred"):
-                cols[k] += out[k].detach().cpu().tolist()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            # Dynamics come from this forward pass: keep detached tensors on the device (no sync per step).
+            t = time.perf_counter()
+            ids += batch["clip_id"]
+            steps += [step] * len(batch["clip_id"])
+            kept["label"].append(batch["label"])
+            kept["weight"].append(batch["weight"])
+            for k in _DYNAMICS:
+                kept[k].append(out[k].detach())
+            logging_s += time.perf_counter() - t
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+        t = time.perf_counter()
+        cols = {"clip_id": ids, "step": steps,
+                **{k: torch.cat(v).cpu().numpy() if v else np.zeros(0) for k, v in kept.items()}}
         parts = gather_rows([(cols, skipped)], self.d)  # one collective per epoch, on every rank
         if not self.d.is_main:
-            return None, []
-        merged = {k: [v for part, _ in parts for v in part[k]] for k in cols}
-        table = pa.table({"clip_id": pa.array(merged["clip_id"], pa.string()),
-                          "epoch": pa.array([epoch + 1] * len(merged["clip_id"]), pa.int32()),
+            return None, [], logging_s + time.perf_counter() - t
+        merged = {k: np.concatenate([np.asarray(part[k]) for part, _ in parts]) for k in cols}
+        table = pa.table({"clip_id": pa.array(merged["clip_id"].tolist(), pa.string()),
+                          "epoch": pa.array(np.full(len(merged["clip_id"]), epoch + 1), pa.int32()),
                           "step": pa.array(merged["step"], pa.int32()),
                           "label": pa.array(merged["label"], pa.int32()),
                           "weight": pa.array(merged["weight"], pa.float32()),
-                          **{k: pa.array(merged[k], pa.float32()) for k in ("loss", "logit", "prob", "prob_label",
-                                                                             "margin")},
+                          **{k: pa.array(merged[k], pa.float32()) for k in _DYNAMICS if k != "pred"},
                           "pred": pa.array(merged["pred"], pa.int32())})
-        return table, [s for _, part in parts for s in part]
+        return table, [s for _, part in parts for s in part], logging_s + time.perf_counter() - t
 
     @torch.no_grad()
     def predict(self, dataset: ClipDataset, desc: str) -> dict | None:
@@ -230,6 +235,9 @@ class Trainer:
         return result
 
 
+_DYNAMICS = ("loss", "logit", "prob", "prob_label", "margin", "pred")
+
+
 class _no_autocast:
     def __enter__(self):
         return self
@@ -280,15 +288,19 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
     try:
         for epoch in range(start_epoch, cfg.epochs):
             started = time.time()
-            dynamics, skipped = trainer.train_epoch(epoch)
+            dynamics, skipped, logging_s = trainer.train_epoch(epoch)
+            trained_s = time.time() - started
             val = trainer.validate()
             if d.is_main:
+                t = time.perf_counter()
                 runs.write_dynamics(run, epoch + 1, dynamics)  # before the checkpoint: a redo replaces it
+                logging_s += time.perf_counter() - t
                 value = val.get("val", {}).get(trainer.metric)
                 improved = value is not None and not math.isnan(value) and value > best
                 best = value if improved else best
                 summary = {"epoch": epoch + 1, "train_loss": float(pc.mean(dynamics["loss"]).as_py()),
                            "draws": dynamics.num_rows, "seconds": round(time.time() - started, 2),
+                           "train_seconds": round(trained_s, 3), "dynamics_logging_seconds": round(logging_s, 4),
                            "skipped": len(skipped), **val}
                 info["epochs"].append(summary)
                 info["skipped_clips"] = (info["skipped_clips"] + [list(s) for s in skipped])[:200]
