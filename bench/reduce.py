@@ -38,6 +38,12 @@ def main():
 
     from curation.runs.reduce import reduce_2d
 
+    # umap-learn compiles its numba kernels on the first fit of a process (~30 s here): pay that once,
+    # on a small fit, so neither method below is charged for it.
+    t = time.perf_counter()
+    reduce_2d(mixture(6000, seed=1)[0])  # large enough to take the same code paths (nearest-neighbour descent)
+    warmup_s = time.perf_counter() - t
+
     emb, labels = mixture(args.n)
     t = time.perf_counter()
     ours = reduce_2d(emb)
@@ -48,14 +54,16 @@ def main():
     base = umap.UMAP(n_components=2, random_state=0, n_jobs=1).fit_transform(base_emb.astype(np.float32))
     base_s = time.perf_counter() - t
 
-    print(f"umap-learn import: {import_s:.1f} s (paid once per process)")
+    print(f"umap-learn import {import_s:.1f} s + numba compilation on the first fit {warmup_s:.1f} s "
+          "(both paid once per process)")
     print(f"{'method':<40} {'points':>8} {'seconds':>8} {'points/s':>9} {'silhouette':>10}")
     print(f"{'landmark UMAP (curate), PCA-50':<40} {args.n:>8} {ours_s:8.1f} {args.n / ours_s:9.0f} "
           f"{silhouette(ours, labels):10.3f}")
     print(f"{'plain umap-learn (baseline)':<40} {args.baseline_n:>8} {base_s:8.1f} {args.baseline_n / base_s:9.0f} "
           f"{silhouette(base, base_labels):10.3f}")
     print(f"throughput ratio: {(args.n / ours_s) / (args.baseline_n / base_s):.1f}x; "
-          f"{args.n} points with import: {ours_s + import_s:.1f} s (goal < 60 s)")
+          f"{args.n} points in a fresh process (import + compilation + fit): "
+          f"{ours_s + import_s + warmup_s:.1f} s (goal < 60 s)")
 
 
 if __name__ == "__main__":

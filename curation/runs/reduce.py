@@ -26,7 +26,7 @@ def reduce_2d(embeddings: np.ndarray, seed: int = 0, max_fit: int = 5000, neighb
     out[landmarks] = mapper.fit_transform(x[landmarks])
     rest = np.setdiff1d(np.arange(n), landmarks)
     if len(rest):
-        dist, idx = NearestNeighbors(n_neighbors=5).fit(x[landmarks]).kneighbors(x[rest])
+        dist, idx = NearestNeighbors(n_neighbors=5, algorithm="brute").fit(x[landmarks]).kneighbors(x[rest])
         w = 1.0 / (dist + 1e-6)
         out[rest] = (out[landmarks][idx] * w[..., None]).sum(1) / w.sum(1, keepdims=True)
     return out

@@ -103,6 +103,7 @@ class Trainer:
             label = ws.tables.spec(revision.dataset, "videos").label_column
             self.video_target = dict(zip(videos["video_id"].to_pylist(), videos[label].to_pylist()))
         self.val_ds = val_ds
+        self.val_loader = None
         self.metric = "mAP" if self.competition else "accuracy"
 
         self.sampler = WeightedClipSampler(self.train_ds.weights, cfg.draws_per_epoch or None, seed=cfg.seed,
@@ -184,12 +185,16 @@ class Trainer:
                           "pred": pa.array(merged["pred"], pa.int32())})
         return table, [s for _, part in parts for s in part], logging_s + time.perf_counter() - t
 
+    def eval_loader(self, dataset: ClipDataset) -> ClipLoader:
+        """This rank's contiguous share of `dataset`, in order."""
+        return ClipLoader(dataset, self.cfg.batch_size, sampler=list(shard(len(dataset), self.d)),
+                          workers=min(self.cfg.workers, 1), device=self.device)
+
     @torch.no_grad()
-    def predict(self, dataset: ClipDataset, desc: str) -> dict | None:
+    def predict(self, dataset: ClipDataset, desc: str, loader: ClipLoader | None = None) -> dict | None:
         """Eval-mode outputs for every row of `dataset`, gathered on rank 0 (None elsewhere)."""
         self.net.eval()
-        loader = ClipLoader(dataset, self.cfg.batch_size, sampler=list(shard(len(dataset), self.d)),
-                            workers=min(self.cfg.workers, 1), device=self.device)
+        loader = loader or self.eval_loader(dataset)
         cols = {k: [] for k in ("index", "loss", "logit", "prob", "prob_label", "margin", "pred", "embedding")}
         skipped, forward_s, n = [], 0.0, 0
         for batch in tqdm(loader, desc=desc, unit="batch", disable=not self.progress, leave=False):
@@ -219,7 +224,9 @@ class Trainer:
     def validate(self) -> dict:
         if len(self.val_ds) == 0:
             return {}
-        out = self.predict(self.val_ds, "validating")
+        if self.val_loader is None:  # made once: its worker persists across epochs
+            self.val_loader = self.eval_loader(self.val_ds)
+        out = self.predict(self.val_ds, "validating", self.val_loader)
         if out is None:
             return {}
         idx = np.asarray(out["index"], dtype=int)
