@@ -47,7 +47,7 @@ def main():
     times["train+collect"] = time.time() - t
     info = ws.runs.info(run)
     first = info["epochs"][0]["val"]
-    chance = {k: first[f"n_positive_videos"] / (first["n_positive_videos"] + first["n_negative_videos"])
+    chance = {k: first["n_positive_videos"] / (first["n_positive_videos"] + first["n_negative_videos"])
               for k in ("mAP",)}
     print(f"\n{args.train} train / {args.test} test videos (320x180), clean labels; mvit_tiny 16x64x64, "
           f"{args.draws} draws/epoch, batch 8")
