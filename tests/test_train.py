@@ -152,3 +152,26 @@ def test_mvit_v2_s_forward_backward_one_step():
     torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], torch.ones(1)).backward()
     optimizer.step()
     assert all(p.grad is not None for p in model.head.parameters())
+
+
+def test_multiclass_run_on_class_folders(tmp_path, data_root):
+    import shutil
+
+    from curation.ingest.sources import read_folders
+    from curation.synth import load_truth
+
+    truth = load_truth(data_root)["videos"]
+    videos = sorted(v for v, t in truth.items() if t["split"] == "train")
+    for i, vid in enumerate(videos[:6]):
+        folder = tmp_path / "ucf" / ["drive", "brake", "turn"][i % 3]
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(data_root / "train" / f"{vid}.mp4", folder / f"v_{i}.mp4")
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_folders(tmp_path / "ucf"), "ucf", IngestOptions(frame_size=64, val_fraction=0.34),
+           progress=False)
+    run = train(ws, TrainConfig(table="ucf/clips", epochs=1, **TINY), echo=lambda *_: None, progress=False)
+    info = ws.runs.info(run)
+    val = info["epochs"][0]["val"]
+    assert info["task"] == "multiclass" and info["metric"] == "accuracy"
+    assert np.array(val["confusion"]).shape == (3, 3) and 0 <= val["accuracy"] <= 1
+    assert set(ws.runs.dynamics(run)["pred"].to_pylist()) <= {0, 1, 2}
