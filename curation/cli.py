@@ -1,6 +1,7 @@
 """The `curate` command line: each command parses its options, calls the library and prints."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -369,13 +370,15 @@ def train(ctx, resume, **kwargs):
     from curation.train.loop import train as run_training
 
     run = run_training(_ws(ctx), None if resume else TrainConfig(**kwargs), resume=resume, echo=click.echo)
-    if run:
+    if run and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
         info = _ws(ctx).runs.info(run)
-        best = info.get("best") or {}
-        value = best.get("value")
-        shown = f"{value:.4f}" if isinstance(value, float) else "n/a"
-        click.echo(f"{run}: {info['status']}; best {best.get('metric', '')} {shown} at epoch "
-                   f"{best.get('epoch', '-')}; {_ws(ctx).runs.dir(run)}")
+        click.echo(f"{run}: {info['status']}; best {_best_text(info)}; {_ws(ctx).runs.dir(run)}")
+
+
+def _best_text(info: dict) -> str:
+    best = info.get("best") or {}
+    value = best.get("value")
+    return f"{best.get('metric')} {value:.4f} @ epoch {best.get('epoch')}" if isinstance(value, float) else "-"
 
 
 @cli.command()
@@ -390,11 +393,8 @@ def runs(ctx):
     click.echo(f"{'run':<22} {'status':<10} {'trained on':<20} {'model':<10} {'epochs':>6}  best")
     for run in ids:
         info = store.info(run)
-        best = info.get("best") or {}
-        value = best.get("value")
-        shown = f"{best.get('metric')} {value:.4f} @{best.get('epoch')}" if isinstance(value, float) else "-"
         click.echo(f"{run:<22} {info.get('status', '?'):<10} {info['inputs']['ref']:<20} "
-                   f"{info['config']['model']:<10} {len(info.get('epochs', [])):>6}  {shown}")
+                   f"{info['config']['model']:<10} {len(info.get('epochs', [])):>6}  {_best_text(info)}")
 
 
 @cli.command()
