@@ -2,6 +2,8 @@ from curation.demo import run_demo
 
 
 def test_demo_runs_the_loop_offline(tmp_path):
-    out = run_demo(tmp_path / "demo", echo=lambda *_: None)
+    out = run_demo(tmp_path / "demo", echo=lambda *_: None, quick=True)
     assert out["ingest"].status["corrupt"] == 3
     assert out["edit"].number == 2 and out["edit"].counts["reweighted"] > 0
+    round1, round2 = out["runs"]
+    assert round1 != round2 and round2.endswith("round2")
