@@ -78,6 +78,7 @@ class Trainer:
         if len(classes) < 2:
             raise BadInput(f"{self.spec.full_name} has no label classes", "train on a clips table with labels")
         self.binary = len(classes) == 2
+        torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every rerun
         self.model, self.mspec = build_model(cfg.model, 1 if self.binary else len(classes), cfg.weights,
                                              notice=self.echo if self.d.is_main else (lambda _: None))
         train_where, val_where = _split_filters(cfg.fold)
@@ -110,7 +111,7 @@ class Trainer:
                                            rank=self.d.rank, world_size=self.d.world_size)
         self.loader = ClipLoader(self.train_ds, cfg.batch_size, sampler=self.sampler, workers=cfg.workers,
                                  device=self.device)
-        torch.manual_seed(cfg.seed + self.d.rank)
+        torch.manual_seed(cfg.seed + self.d.rank)  # augmentation draws differ per rank
         self.model.to(self.device)
         self.net = DistributedDataParallel(self.model) if self.d.enabled else self.model
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
