@@ -412,6 +412,27 @@ def collect(ctx, run_ref, table_ref, checkpoint):
     click.echo(f"{run}: wrote collection {name} ({ws.runs.dir(run) / 'collect' / (name + '.parquet')})")
 
 
+@cli.command()
+@click.option("--run", "runs", multiple=True, default=["last"], show_default=True,
+              help="Run to score with; repeat to average several (a k-fold ensemble).")
+@click.option("--table", default="test@latest", show_default=True, help="Test clips revision.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
+              help="flip: average each clip with its horizontal mirror.")
+@click.option("-o", "--out", default="submission.csv", show_default=True, type=click.Path(dir_okay=False))
+@click.pass_context
+def submit(ctx, runs, table, checkpoint, tta, out):
+    """Write a competition submission (id,target) from the final window of each test video, plus
+    OUT's .provenance.json (runs, checkpoint sha256s, table revisions, command). Unscorable videos get
+    the median score and a warning, never a missing row."""
+    from curation.submit import provenance_path
+    from curation.submit import submit as write_submission
+
+    prov = write_submission(_ws(ctx), list(runs), table, out, checkpoint, tta, echo=click.echo)
+    click.echo(f"wrote {out} ({prov['rows']} videos, runs {', '.join(r['run'] for r in prov['runs'])}) "
+               f"and {provenance_path(out)}")
+
+
 # -- demo ---------------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--workspace", "demo_dir", type=click.Path(file_okay=False), default="demo-workspace",

@@ -45,7 +45,7 @@ class LocalRunStore:
         return [name for _, name in sorted(found)]
 
     def resolve(self, ref: str) -> str:
-        """`last`, a full run id, or its number (`3` or `run-0003`)."""
+        """`last`, a full run id, its number (`3`), or its name (`round2` for run-0007-round2)."""
         runs = self.runs()
         if not runs:
             raise NotFound("no runs in this workspace", "train one with `curate train --table latest`")
@@ -54,7 +54,7 @@ class LocalRunStore:
         if ref in runs:
             return ref
         matches = [r for r in runs if ref.isdigit() and int(_RUN_ID.match(r)[1]) == int(ref)]
-        matches = matches or [r for r in runs if r.startswith(ref)]
+        matches = matches or [r for r in runs if r.startswith(ref) or r.endswith(f"-{ref}")]
         if len(matches) != 1:
             raise NotFound(f"unknown run {ref!r} (runs: {', '.join(runs[-5:])})", "run `curate runs` to list them")
         return matches[0]

@@ -10,6 +10,7 @@ import math
 import platform
 import time
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -186,14 +187,17 @@ class Trainer:
                           "pred": pa.array(merged["pred"], pa.int32())})
         return table, [s for _, part in parts for s in part], logging_s + time.perf_counter() - t
 
-    def eval_loader(self, dataset: ClipDataset) -> ClipLoader:
-        """This rank's contiguous share of `dataset`, in order."""
-        return ClipLoader(dataset, self.cfg.batch_size, sampler=list(shard(len(dataset), self.d)),
+    def eval_loader(self, dataset: ClipDataset, rows: list[int] | None = None) -> ClipLoader:
+        """This rank's contiguous share of `dataset` (or of the given rows), in order."""
+        rows = list(range(len(dataset))) if rows is None else rows
+        return ClipLoader(dataset, self.cfg.batch_size, sampler=[rows[i] for i in shard(len(rows), self.d)],
                           workers=min(self.cfg.workers, 1), device=self.device)
 
     @torch.no_grad()
-    def predict(self, dataset: ClipDataset, desc: str, loader: ClipLoader | None = None) -> dict | None:
-        """Eval-mode outputs for every row of `dataset`, gathered on rank 0 (None elsewhere)."""
+    def predict(self, dataset: ClipDataset, desc: str, loader: ClipLoader | None = None,
+                flip_tta: bool = False) -> dict | None:
+        """Eval-mode outputs for every row of `dataset`, gathered on rank 0 (None elsewhere).
+        `flip_tta` averages the logits of each clip and its horizontal mirror."""
         self.net.eval()
         loader = loader or self.eval_loader(dataset)
         cols = {k: [] for k in ("index", "loss", "logit", "prob", "prob_label", "margin", "pred", "embedding")}
@@ -204,6 +208,8 @@ class Trainer:
                 continue
             start = time.perf_counter()
             logits, features = self.model(batch["video"])
+            if flip_tta:
+                logits = (logits + self.model(batch["video"].flip(-1))[0]) / 2
             if self.device.type == "cuda":
                 torch.cuda.synchronize()
             forward_s += time.perf_counter() - start
@@ -335,9 +341,9 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
     return run
 
 
-def collect(ws: Workspace, run_ref: str, table_ref: str, checkpoint: str = "best", echo=print,
-            progress: bool = True) -> str:
-    """Run a finished run's checkpoint over any table revision (`curate collect`); returns the collection name."""
+def inference_trainer(ws: Workspace, run_ref: str, checkpoint: str = "best", echo=print,
+                      progress: bool = True) -> tuple[Trainer, dict, Path]:
+    """A finished run's model with a checkpoint loaded, ready for eval passes: (trainer, run.json, checkpoint)."""
     runs = ws.runs
     run = runs.resolve(run_ref)
     info = runs.info(run)
@@ -349,13 +355,19 @@ def collect(ws: Workspace, run_ref: str, table_ref: str, checkpoint: str = "best
     cfg = TrainConfig.from_dict({**info["config"], "weights": "none"})  # the checkpoint supplies the weights
     inputs = info["inputs"]
     trained_on = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
-    target = ws.resolve(table_ref)
     device = resolve_device(cfg.device)
     trainer = Trainer(ws, cfg, run, Dist(), device, echo, progress)
     trainer.setup(trained_on)
     load_checkpoint(path, trainer, device, model_only=True)
-    tables = collect_tables(trainer, [target], tag=checkpoint if checkpoint != "best" else "")
+    return trainer, info, path
+
+
+def collect(ws: Workspace, run_ref: str, table_ref: str, checkpoint: str = "best", echo=print,
+            progress: bool = True) -> str:
+    """Run a finished run's checkpoint over any table revision (`curate collect`); returns the collection name."""
+    trainer, info, _ = inference_trainer(ws, run_ref, checkpoint, echo, progress)
+    tables = collect_tables(trainer, [ws.resolve(table_ref)], tag=checkpoint if checkpoint != "best" else "")
     name = next(iter(tables))
     info.setdefault("collections", {})[name] = {"rows": tables[name].num_rows, "checkpoint": checkpoint}
-    runs.write_info(run, info)
+    ws.runs.write_info(trainer.run, info)
     return name

@@ -1,0 +1,111 @@
+"""`curate submit`: one score per test video from one or more runs, as `id,target`, with provenance.
+
+Each test video is scored on its final window (the clip ending at its last frame, as the winning solution
+did); several runs are averaged (a k-fold ensemble). Videos that cannot be scored (corrupt, missing, or
+no clip) still get a row: the median of the scored videos' probabilities — a neutral rank — and a warning.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from curation.data.dataset import ClipDataset
+from curation.errors import BadInput, NotFound
+from curation.fsutil import atomic_write_bytes, atomic_write_json
+from curation.ingest.pipeline import ingest_state
+from curation.train.loop import inference_trainer
+from curation.workspace import Workspace
+
+FALLBACK = "median of the scored test videos' probabilities"
+
+
+def _final_windows(dataset: ClipDataset) -> list[int]:
+    """Per video, the row of the clip that ends last."""
+    best: dict[str, int] = {}
+    for i, (video, end) in enumerate(zip(dataset.video_ids, dataset.end_frame)):
+        if video not in best or end > dataset.end_frame[best[video]]:
+            best[video] = i
+    return sorted(best.values())
+
+
+def _submission_order(ws: Workspace, dataset: str, ids: list[str]) -> list[str]:
+    """The order of sample_submission.csv when the dataset root has one, else sorted ids."""
+    root = ingest_state(ws, dataset).get("root")
+    sample = Path(root) / "sample_submission.csv" if root else None
+    if sample and sample.exists():
+        with open(sample, newline="") as f:
+            order = [row["id"].strip() for row in csv.DictReader(f) if row.get("id")]
+        if set(order) == set(ids):
+            return order
+    return sorted(ids)
+
+
+def submit(ws: Workspace, runs: list[str], table: str = "test@latest", out: str | Path = "submission.csv",
+           checkpoint: str = "best", tta: str = "none", echo=print, progress: bool = True) -> dict:
+    """Write `out` (id,target) and `<out stem>.provenance.json`; returns the provenance."""
+    if not runs:
+        raise BadInput("no run given", "pass --run RUN (repeat it to average several runs)")
+    if tta not in ("none", "flip"):
+        raise BadInput(f"unknown --tta {tta!r}", "use none or flip")
+    revision = ws.resolve(table)
+    videos_rev = ws.tables.head(revision.dataset, "videos")
+    videos = ws.tables.read(videos_rev, ["video_id", "split", "status"]).to_pylist()
+    test_ids = [v["video_id"] for v in videos if v["split"] == "test"]
+    if not test_ids:
+        raise NotFound(f"{revision.dataset} has no test videos", "ingest a dataset with a test split")
+
+    scores: dict[str, list[float]] = {}
+    used = []
+    for run_ref in runs:
+        trainer, info, path = inference_trainer(ws, run_ref, checkpoint, echo, progress)
+        if not trainer.binary:
+            raise BadInput(f"run {trainer.run} is a {len(trainer.spec.classes)}-class model",
+                           "submission files score a binary task (Nexar)")
+        dataset = ClipDataset.from_revision(ws, revision, trainer.eval_tf)
+        rows = _final_windows(dataset)
+        out_rows = trainer.predict(dataset, f"scoring {revision.ref} with {trainer.run}",
+                                   loader=trainer.eval_loader(dataset, rows), flip_tta=tta == "flip")
+        for index, prob in zip(out_rows["index"], out_rows["prob"]):
+            scores.setdefault(dataset.video_ids[index], []).append(float(prob))
+        ck = info["checkpoints"].get(checkpoint, {})
+        used.append({"run": trainer.run, "checkpoint": path.name, "sha256": ck.get("sha256"),
+                     "trained_on": info["inputs"]["ref"], "fingerprint": info["inputs"]["fingerprint"],
+                     "skipped_clips": out_rows["skipped"]})
+
+    complete = {v: float(np.mean(s)) for v, s in scores.items() if len(s) == len(runs)}
+    fallback_value = float(np.median(list(complete.values()))) if complete else 0.5
+    missing = [v for v in test_ids if v not in complete]
+    if missing:
+        status = {v["video_id"]: v["status"] for v in videos}
+        echo(f"warning: {len(missing)} test video(s) could not be scored ("
+             + ", ".join(f"{v} {status[v]}" for v in missing[:5]) + (" …" if len(missing) > 5 else "")
+             + f"); they get {fallback_value:.4f}, the {FALLBACK}")
+    order = _submission_order(ws, revision.dataset, test_ids)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "target"])
+    for video in order:
+        writer.writerow([video, f"{complete.get(video, fallback_value):.6f}"])
+    out = Path(out)
+    atomic_write_bytes(out, buf.getvalue().encode())
+    provenance = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv), "submission": str(out), "rows": len(order),
+        "table": {"ref": revision.ref, "fingerprint": revision.fingerprint},
+        "videos": {"ref": videos_rev.ref, "fingerprint": videos_rev.fingerprint},
+        "runs": used, "checkpoint": checkpoint, "tta": tta, "window": "final (clip ending at the last frame)",
+        "fallback": {"rule": FALLBACK, "value": fallback_value, "ids": missing},
+    }
+    atomic_write_json(provenance_path(out), provenance)
+    return provenance
+
+
+
+def provenance_path(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.stem + ".provenance.json")
