@@ -260,9 +260,13 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, message, rebase)
     if (weight is not None or label is not None) and not ids:
         raise BadInput("--weight and --label need --ids", "add --ids ID,ID or --ids @FILE")
     if from_file:
-        parent = (spec.parent or {}).get("key")
-        columns = [spec.id_column] + ([parent] if parent else [])
-        change = edit_from_rows(spec, ws.tables.read(base, columns), read_edit_file(from_file))
+        parent = spec.parent or {}
+        columns = [spec.id_column] + ([parent["key"]] if parent else [])
+        parent_ids = None
+        if parent and ws.tables.exists(base.dataset, parent["table"]):
+            parent_rev = ws.tables.head(base.dataset, parent["table"])
+            parent_ids = set(ws.tables.read(parent_rev, [parent["key"]])[parent["key"]].to_pylist())
+        change = edit_from_rows(spec, ws.tables.read(base, columns), read_edit_file(from_file), parent_ids)
     elif delete_ids:
         change = Edit(delete=set(parse_ids(delete_ids)))
     elif weight is not None:
@@ -431,6 +435,35 @@ def submit(ctx, runs, table, checkpoint, tta, out):
     prov = write_submission(_ws(ctx), list(runs), table, out, checkpoint, tta, echo=click.echo)
     click.echo(f"wrote {out} ({prov['rows']} videos, runs {', '.join(r['run'] for r in prov['runs'])}) "
                f"and {provenance_path(out)}")
+
+
+@cli.command()
+@click.option("--run", "run_ref", default="last", show_default=True, help="Run whose metrics to read.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write the edit file here (default: stdout).")
+@click.option("--label-action", type=click.Choice(["weight", "delete"]), default="weight", show_default=True,
+              help="What to propose for label issues.")
+@click.option("--label-value", default="0", show_default=True, help="The weight proposed for label issues.")
+@click.option("--threshold", default=0.0, show_default=True,
+              help="Flag a video when the mean AUM of its lowest quarter of clips is below this.")
+@click.pass_context
+def suggest(ctx, run_ref, out, label_action, label_value, threshold):
+    """Propose edits from a run (label issues, near-duplicates and leaks, unreadable videos) as an edit
+    file: id,level,action,value,reason,score. Nothing is applied: review it, then
+    `curate edit clips --from FILE -m MSG`."""
+    from curation.review.suggest import suggest as propose
+    from curation.review.suggest import to_csv
+
+    found = propose(_ws(ctx), run_ref, threshold=threshold, action=label_action, value=label_value)
+    text = to_csv(found)
+    if out:
+        Path(out).write_text(text)
+    else:
+        click.echo(text, nl=False)
+    kinds = {}
+    for s in found:
+        kinds[s.reason.split(":")[0].split(" (")[0]] = kinds.get(s.reason.split(":")[0].split(" (")[0], 0) + 1
+    click.echo(f"{len(found)} suggestion(s): " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none")
+               + (f" → {out}" if out else ""), err=True)
 
 
 # -- demo ---------------------------------------------------------------------------------------------

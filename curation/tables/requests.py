@@ -58,8 +58,9 @@ def read_edit_file(path: str | Path) -> list[dict]:
     return rows
 
 
-def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict]) -> Edit:
-    """Build one Edit; video-level rows apply to every row of that video (the table's parent key)."""
+def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_ids: set[str] | None = None) -> Edit:
+    """Build one Edit; video-level rows apply to every row of that video (the table's parent key).
+    `parent_ids` (the parent table's ids) makes a known video without rows here a no-op, not an unknown id."""
     edit = Edit()
     parent_key = (spec.parent or {}).get("key")
     members: dict[str, list[str]] = {}
@@ -72,7 +73,8 @@ def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict]) -> Edit:
             if not parent_key:
                 raise BadInput(f"{spec.full_name} has no parent video column", "use level clip for this table")
             if row["id"] not in members:
-                unknown_videos.append(row["id"])
+                if parent_ids is None or row["id"] not in parent_ids:
+                    unknown_videos.append(row["id"])
                 continue
             ids = members[row["id"]]
         else:

@@ -1,0 +1,1 @@
+"""Looking at a run's per-sample metrics and proposing edits (never applying them)."""

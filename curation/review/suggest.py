@@ -1,0 +1,188 @@
+"""`curate suggest`: proposals from one run, written as an edit file (id, level, action, value, reason, score);
+nothing is applied. `curate edit clips --from FILE` applies a reviewed file as one revision.
+
+Signals:
+- label issues: the area under the margin (AUM; mean margin of a clip over every draw of every epoch) is
+  low when the model keeps disagreeing with the label. Labels are given per video, so a video is scored by
+  the mean AUM of its lowest quarter of clips: a flipped video has a stretch of clips the model contradicts.
+- near-duplicates: videos that are each other's nearest neighbour and much closer to each other than to
+  any other video, by their closest pair of frames (thumbnails from the cache) or by their mean embedding
+  (the run's collection pass). A pair across splits is a leak: the train-side copy is proposed for deletion, the
+  test side is never touched.
+- corrupt, missing or unsupported videos from the ingest status.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+import pyarrow.compute as pc
+
+from curation.ingest.frame_cache import FrameReader, decode_jpeg
+from curation.review.metrics import clip_metrics
+
+COLUMNS = ["id", "level", "action", "value", "reason", "score"]
+
+
+@dataclass
+class Suggestion:
+    id: str
+    level: str  # clip | video
+    action: str  # delete | weight | label
+    value: str
+    reason: str
+    score: float  # higher = more certain
+
+
+def label_issues(ws, run: str, quantile: float = 0.25, threshold: float = 0.0, action: str = "weight",
+                 value: str = "0") -> list[Suggestion]:
+    info = ws.runs.info(run)
+    inputs = info["inputs"]
+    revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
+    clips = ws.tables.read(revision, ["clip_id", "video_id", "split"]).filter(pc.field("split") == "train")
+    metrics = clip_metrics(ws, run).select(["clip_id", "aum"])
+    joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum"])
+    out = []
+    for video, group in joined.groupby("video_id"):
+        low = np.sort(group["aum"].to_numpy())[:max(1, int(np.ceil(quantile * len(group))))]
+        score = float(low.mean())
+        if score < threshold:
+            out.append(Suggestion(video, "video", action, value,
+                                  f"label issue: lowest {quantile:.0%} of its clips have mean AUM {score:.2f}",
+                                  round(-score, 4)))
+    return out
+
+
+def _embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Per video: the mean embedding of its clips from the run's collection pass; and each video's split."""
+    vectors, split_of = {}, {}
+    for name in ws.runs.collections(run):
+        if "-" in name:  # periodic collections (…-epochN) and other checkpoints repeat the final one
+            continue
+        table = ws.runs.collection(run, name)
+        emb = np.asarray(table["embedding"].combine_chunks().flatten().to_numpy(zero_copy_only=False),
+                         dtype=np.float32).reshape(table.num_rows, -1)
+        for video, split, vec in zip(table["video_id"].to_pylist(), table["split"].to_pylist(), emb):
+            vectors.setdefault(video, []).append(vec)
+            split_of[video] = split
+    return {v: np.mean(x, axis=0) for v, x in vectors.items()}, split_of
+
+
+def _frame_thumbnails(ws, dataset: str, per_video: int = 12,
+                      size: int = 32) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Evenly spaced cached frames of every video as small grey thumbnails, centred on the mean thumbnail
+    and unit-normalised: (thumbnails, owner index per thumbnail, video ids)."""
+    frames = ws.tables.read(ws.tables.head(dataset, "frames"), ["frame_id", "video_id", "index"]).to_pandas()
+    reader = FrameReader(ws.cache_dir(dataset))
+    thumbs, owner, videos = [], [], []
+    for video, group in frames.sort_values("index").groupby("video_id"):
+        ids = group["frame_id"].tolist()
+        pick = [ids[int(k)] for k in np.linspace(0, len(ids) - 1, min(per_video, len(ids)))]
+        for data in reader.read(pick):
+            grey = cv2.cvtColor(decode_jpeg(data), cv2.COLOR_RGB2GRAY)
+            thumbs.append(cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
+            owner.append(len(videos))
+        videos.append(video)
+    x = np.stack(thumbs) if thumbs else np.zeros((0, size * size), np.float32)
+    x -= x.mean(axis=0)  # what all dashcam frames share (road, horizon) says nothing about identity
+    x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-9
+    return x, np.asarray(owner), videos
+
+
+def _frame_distances(ws, dataset: str) -> tuple[np.ndarray, list[str]]:
+    """Video × video distance: the closest pair of their frames. Copies that are cut, shifted or shorter
+    still share near-identical frames; unrelated scenes do not. Independent of any model."""
+    x, owner, videos = _frame_thumbnails(ws, dataset)
+    n = len(videos)
+    dist = np.full((n, n), np.inf, dtype=np.float32)
+    starts = np.searchsorted(owner, np.arange(n))
+    for i in range(n):
+        rows = x[owner == i]
+        d = (1.0 - rows @ x.T).min(axis=0)  # best match of each frame against any frame of video i
+        dist[i] = np.minimum.reduceat(d, starts)
+    dist = np.minimum(dist, dist.T)
+    np.fill_diagonal(dist, np.inf)
+    return dist, videos
+
+
+def _embedding_distances(vectors: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
+    videos = sorted(vectors)
+    x = np.stack([vectors[v] for v in videos]).astype(np.float64) if videos else np.zeros((0, 1))
+    x -= x.mean(axis=0)  # centre, so cosine compares what differs between videos
+    x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-9
+    dist = 1.0 - x @ x.T
+    np.fill_diagonal(dist, np.inf)
+    return dist, videos
+
+
+def _distinct_pairs(dist: np.ndarray, videos: list[str], ratio: float) -> list[tuple[str, str, float, float]]:
+    """Pairs of videos that are each other's nearest neighbour and far closer to each other than to anything
+    else (nearest / second-nearest distance below `ratio` for both): (a, b, distance, second distance)."""
+    if len(videos) < 3:
+        return []
+    order = np.argsort(dist, axis=1)
+    nearest, second = order[:, 0], dist[np.arange(len(videos)), order[:, 1]]
+    return [(videos[i], videos[j], float(dist[i, j]), float(min(second[i], second[j])))
+            for i, j in enumerate(nearest)
+            if i < j and nearest[j] == i and dist[i, j] < ratio * min(second[i], second[j])]
+
+
+def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: float = 0.15) -> list[Suggestion]:
+    """Ratios: how much closer a pair must be to each other than to their next-nearest video. Embeddings
+    of an early run cluster loosely, so they must be much closer to count."""
+    dataset = ws.runs.info(run)["inputs"]["dataset"]
+    embeddings, split_of = _embedding_descriptors(ws, run)
+    videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "split"]).to_pylist()
+    split_of = {**{v["video_id"]: v["split"] for v in videos}, **split_of}
+    found = {}
+    for signal, (dist, ids), ratio in (("frames", _frame_distances(ws, dataset), frames_ratio),
+                                       ("embeddings", _embedding_distances(embeddings), embedding_ratio)):
+        for a, b, d, typical in _distinct_pairs(dist, ids, ratio):
+            found.setdefault(frozenset((a, b)), (a, b, d, typical, signal))
+    out = []
+    for a, b, d, typical, signal in found.values():
+        splits = {split_of[a], split_of[b]}
+        if splits == {"test"}:
+            continue  # test is never edited
+        leak = len(splits) > 1
+        if leak:  # delete the side that is trained on: the test (or val) copy stays
+            order = {"train": 0, "val": 1, "test": 2}
+            victim = min((a, b), key=lambda v: order.get(split_of[v], 0))
+        else:
+            victim = max(a, b)
+        other = b if victim == a else a
+        kind = f"leak: near-duplicate of {split_of[other]} video {other}" if leak else f"near-duplicate of {other}"
+        out.append(Suggestion(victim, "video", "delete", "", f"{kind} ({signal} distance {d:.3f}, next "
+                              f"nearest {typical:.3f})", round(1 - d / typical, 4)))
+    return out
+
+
+def unreadable_videos(ws, run: str) -> list[Suggestion]:
+    dataset = ws.runs.info(run)["inputs"]["dataset"]
+    videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "status", "status_reason", "split"])
+    return [Suggestion(v["video_id"], "video", "delete", "", f"{v['status']}: {v['status_reason']}", 1.0)
+            for v in videos.to_pylist() if v["status"] != "ok" and v["split"] != "test"]
+
+
+def suggest(ws, run_ref: str, **label_options) -> list[Suggestion]:
+    """All proposals for the run's training table, most certain first (a video appears once)."""
+    run = ws.runs.resolve(run_ref)
+    found = unreadable_videos(ws, run) + near_duplicates(ws, run) + label_issues(ws, run, **label_options)
+    seen, out = set(), []
+    for s in found:  # earlier signals win: a corrupt or duplicated video needs no label review
+        if s.id not in seen:
+            seen.add(s.id)
+            out.append(s)
+    return sorted(out, key=lambda s: -s.score)
+
+
+def to_csv(suggestions: list[Suggestion]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for s in suggestions:
+        writer.writerow(asdict(s))
+    return buf.getvalue()

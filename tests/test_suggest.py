@@ -1,0 +1,73 @@
+"""`curate suggest` proposes, `curate edit --from` applies: duplicates, leaks, corrupt videos, label issues."""
+import csv
+
+import pytest
+from click.testing import CliRunner
+
+from curation.cli import cli
+from curation.ingest.pipeline import IngestOptions, ingest
+from curation.ingest.sources import read_nexar
+from curation.review.metrics import clip_metrics, join_metrics
+from curation.review.suggest import suggest
+from curation.synth import generate, load_truth
+from curation.train.config import TrainConfig
+from curation.train.loop import train
+from curation.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory):
+    base = tmp_path_factory.mktemp("suggest")
+    generate(base / "d", n_train=14, n_test=4, width=128, height=72, duration_s=4.0, test_duration_s=3.0,
+             label_noise=0.2, n_duplicates=2, n_corrupt=2, seed=6, progress=False)
+    ws = Workspace.open(base / "ws", backend="lance")
+    ingest(ws, read_nexar(base / "d"), "nexar", IngestOptions(frame_size=64), progress=False)
+    run = train(ws, TrainConfig(model="mvit_tiny", weights="none", epochs=2, batch_size=4, workers=0,
+                                draws_per_epoch=40), echo=lambda *_: None, progress=False)
+    return ws, load_truth(base / "d"), run
+
+
+def test_suggestions_find_injected_duplicates_and_corrupt_videos(reviewed):
+    ws, truth, run = reviewed
+    found = suggest(ws, run)
+    by_id = {s.id: s for s in found}
+    for source, copy in truth["duplicates"]:
+        flagged = {source, copy} & set(by_id)
+        assert len(flagged) == 1, (source, copy, [s.reason for s in found])
+        s = by_id[flagged.pop()]
+        assert s.action == "delete" and "near-duplicate" in s.reason
+        assert truth["videos"][s.id]["split"] == "train"  # the test copy of a leak is never touched
+    for vid in truth["corrupt"]:
+        assert by_id[vid].action == "delete" and by_id[vid].reason.startswith("corrupt")
+    assert [s.score for s in found] == sorted((s.score for s in found), reverse=True)
+
+
+def test_metrics_join_by_clip_id(reviewed):
+    ws, _, run = reviewed
+    clips = ws.tables.read(ws.resolve("clips"))
+    joined = join_metrics(clips, clip_metrics(ws, run))
+    assert joined.num_rows == clips.num_rows and "aum" in joined.column_names
+    assert "run_loss" not in joined.column_names or "loss" in clips.column_names
+
+
+def test_apply_suggestions_as_one_revision_and_reject_unknown_ids(reviewed, tmp_path):
+    ws, truth, run = reviewed
+    edits = tmp_path / "edits.csv"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--workspace", str(ws.root), "suggest", "--run", run, "-o", str(edits)])
+    assert result.exit_code == 0, result.stderr
+    before = ws.resolve("clips").number
+    bad = tmp_path / "bad.csv"
+    bad.write_text(edits.read_text() + "99999,video,delete,,made up,0.1\n")
+    result = runner.invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--from", str(bad), "-m", "x"])
+    assert result.exit_code == 2 and "unknown video id" in result.stderr
+    assert ws.resolve("clips").number == before  # rejected whole
+    result = runner.invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--from", str(edits),
+                                 "-m", "apply suggestions"])
+    assert result.exit_code == 0, result.stderr
+    head = ws.resolve("clips")
+    assert head.number == before + 1
+    with open(edits) as f:
+        deleted_videos = {r["id"] for r in csv.DictReader(f) if r["action"] == "delete"}
+    remaining = set(ws.tables.read(head, ["video_id"])["video_id"].to_pylist())
+    assert not deleted_videos & remaining
