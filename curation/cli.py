@@ -44,8 +44,22 @@ def cli(ctx, workspace, backend):
     ctx.obj["workspace_arg"] = (workspace, backend)
 
 
+WHERE = "@where"  # the value of a bare --delete: delete what --where selects
+
+
 def rows_text(n: int) -> str:
     return f"{n} row{'s' if n != 1 else ''}"
+
+
+def _with_metrics(ws, rev, run_ref, epoch):
+    """The revision's rows, joined by id with a run's per-clip metrics when a run is named."""
+    spec = ws.tables.spec(rev.dataset, rev.table)
+    table = ws.tables.read(rev).sort_by(spec.id_column)
+    if not run_ref:
+        return table
+    from curation.review.metrics import clip_metrics, join_metrics
+
+    return join_metrics(table, clip_metrics(ws, ws.runs.resolve(run_ref), epoch), spec.id_column)
 
 
 def _ws(ctx):
@@ -233,15 +247,18 @@ def diff(ctx, a, b, show_ids):
 
 @cli.command()
 @click.argument("table")
-@click.option("--delete", "delete_ids", metavar="IDS", help="Ids to delete (comma-separated, or @FILE).")
+@click.option("--delete", "delete_ids", metavar="IDS", is_flag=False, flag_value=WHERE,
+              help="Ids to delete (comma-separated, or @FILE); bare --delete with --where deletes the matches.")
 @click.option("--weight", metavar="W", help="Set this weight on --ids (0 excludes them from training).")
 @click.option("--label", metavar="L", help="Set this label (class name or index) on --ids.")
 @click.option("--ids", metavar="IDS", help="The ids --weight / --label apply to (comma-separated, or @FILE).")
 @click.option("--from", "from_file", type=click.Path(), help="An edit file: id,action,value[,level,reason,score].")
+@click.option("--where", help="Instead of --ids: rows matching this expression (with --run, over its metrics too).")
+@click.option("--run", "run_ref", help="With --where: join this run's per-sample metrics by id first.")
 @click.option("-m", "--message", required=True, help="What this edit does and why.")
 @click.option("--rebase", is_flag=True, help="If TABLE@REV is no longer the head, apply the edit to the head anyway.")
 @click.pass_context
-def edit(ctx, table, delete_ids, weight, label, ids, from_file, message, rebase):
+def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, message, rebase):
     """Delete, reweight or relabel rows of TABLE by id, as one new revision.
 
     TABLE@REV names the revision the edit is based on; if the head has moved past it the edit is
@@ -257,8 +274,20 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, message, rebase)
     chosen = [x for x in (delete_ids, weight, label, from_file) if x is not None]
     if len(chosen) != 1:
         raise BadInput("give exactly one of --delete, --weight, --label, --from", "see `curate edit --help`")
-    if (weight is not None or label is not None) and not ids:
-        raise BadInput("--weight and --label need --ids", "add --ids ID,ID or --ids @FILE")
+    if where and (ids is not None or delete_ids not in (None, WHERE)):
+        raise BadInput("--where selects the ids itself", "use a bare --delete, --weight or --label with it")
+    if delete_ids == WHERE and not where:
+        raise BadInput("a bare --delete deletes what --where selects", "add --where EXPR, or name ids")
+    if where:
+        from curation.tables.requests import query
+
+        selected = query(_with_metrics(ws, base, run_ref, None), where=where)[spec.id_column].tolist()
+        if not selected:
+            raise BadInput(f"no rows of {base.ref} match --where {where!r}", "loosen the expression; nothing written")
+    elif (weight is not None or label is not None) and not ids:
+        raise BadInput("--weight and --label need --ids (or --where)", "add --ids ID,ID or --ids @FILE")
+    else:
+        selected = parse_ids(ids) if ids else None
     if from_file:
         parent = spec.parent or {}
         columns = [spec.id_column] + ([parent["key"]] if parent else [])
@@ -268,13 +297,13 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, message, rebase)
             parent_ids = set(ws.tables.read(parent_rev, [parent["key"]])[parent["key"]].to_pylist())
         change = edit_from_rows(spec, ws.tables.read(base, columns), read_edit_file(from_file), parent_ids)
     elif delete_ids:
-        change = Edit(delete=set(parse_ids(delete_ids)))
+        change = Edit(delete=set(selected if delete_ids == WHERE else parse_ids(delete_ids)))
     elif weight is not None:
         w = parse_weight(weight)
-        change = Edit(weights={i: w for i in parse_ids(ids)})
+        change = Edit(weights={i: w for i in selected})
     else:
         lab = label_index(spec, label)
-        change = Edit(labels={i: lab for i in parse_ids(ids)})
+        change = Edit(labels={i: lab for i in selected})
     head_before = ws.tables.head(base.dataset, base.table)
     rev = ws.tables.edit(base.dataset, base.table, change, message=message, base=base.number, rebase=rebase)
     if rev.number == head_before.number:
@@ -318,18 +347,19 @@ def revert(ctx, table_rev, message):
 @click.option("-n", "--limit", default=20, show_default=True, help="Rows to show (0: all).")
 @click.option("--columns", help="Comma-separated columns to show.")
 @click.option("--csv", "as_csv", is_flag=True, help="Write CSV to stdout instead of a table.")
+@click.option("--run", "run_ref", help="Join a run's per-sample metrics by clip_id (loss, prob, margin, aum, …).")
+@click.option("--epoch", type=int, help="With --run: the epoch whose dynamics to show (default: the last).")
 @click.pass_context
-def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv):
-    """Rows of a table revision (default: the head)."""
+def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epoch):
+    """Rows of a table revision (default: the head), optionally joined with a run's metrics:
+    `curate show clips --run last --where "loss > 1.5 and label == 1" --sort loss --desc`."""
     import pandas as pd
 
     from curation.tables.requests import query
 
     ws = _ws(ctx)
     rev = ws.resolve(table_rev)
-    spec = ws.tables.spec(rev.dataset, rev.table)
-    table = ws.tables.read(rev)
-    table = table.sort_by(spec.id_column)
+    table = _with_metrics(ws, rev, run_ref, epoch)
     df = query(table, where=where, sort=sort, descending=desc, limit=limit or None,
                columns=columns.split(",") if columns else None)
     if as_csv:

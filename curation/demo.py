@@ -1,9 +1,8 @@
 """`curate demo`: the loop on a synthetic dataset, offline, on CPU, in a few minutes.
 
-Today: synth (with flipped labels, duplicates and corrupt files) → ingest → train the tiny MViT (round 1,
-with per-sample dynamics and a collection pass) → down-weight the clips of the videos whose labels were
-flipped → retrain on the new revision (round 2). Until `curate suggest` exists, the edit is taken from the
-generator's ground truth and says so.
+synth (with flipped labels, duplicates and corrupt files) → ingest → train the tiny MViT (round 1, with
+per-sample dynamics and a collection pass) → suggest → apply the suggestions as a new revision → retrain on
+`latest` (round 2), then score what was flagged against what the generator injected.
 """
 from __future__ import annotations
 
@@ -13,10 +12,30 @@ from pathlib import Path
 from curation.ingest.pipeline import ingest
 from curation.ingest.sources import read_nexar
 from curation.synth import generate, load_truth
-from curation.tables import Edit
+from curation.review.suggest import suggest, to_csv
+from curation.tables.requests import edit_from_rows, read_edit_file
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
+
+
+def score_suggestions(found, truth: dict) -> dict[str, tuple[int, int, int]]:
+    """(flagged, injected, found) per signal, against the generator's ground truth. A duplicate pair counts
+    as found when either copy is flagged."""
+    kinds = {"label issue": [], "near-duplicate": [], "unreadable": []}
+    for s in found:
+        kind = "label issue" if s.reason.startswith("label issue") else \
+            "near-duplicate" if "near-duplicate" in s.reason else "unreadable"
+        kinds[kind].append(s.id)
+    pairs = truth["duplicates"]
+    return {
+        "label issue": (len(kinds["label issue"]), len(truth["flipped"]),
+                        len(set(kinds["label issue"]) & set(truth["flipped"]))),
+        "near-duplicate": (len(kinds["near-duplicate"]), len(pairs),
+                           sum(bool(set(kinds["near-duplicate"]) & set(p)) for p in pairs)),
+        "unreadable": (len(kinds["unreadable"]), len(truth["corrupt"]),
+                       len(set(kinds["unreadable"]) & set(truth["corrupt"]))),
+    }
 
 
 def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> dict:
@@ -42,13 +61,16 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     timings["train round 1"] = time.time() - t
 
     t = time.time()
-    flipped = set(load_truth(data)["flipped"])
+    found = suggest(ws, round1)
+    edits = folder / "edits.csv"
+    edits.write_text(to_csv(found))
     head = ws.resolve("clips")
-    clips = ws.tables.read(head, ["clip_id", "video_id"]).to_pylist()
-    noisy = {c["clip_id"] for c in clips if c["video_id"] in flipped}
-    edited = ws.tables.edit("nexar", "clips", Edit(weights={c: 0.0 for c in noisy}), base=head.number,
-                            message="weight 0 for clips of videos with flipped labels (oracle, until suggest)")
-    timings["edit"] = time.time() - t
+    parent_ids = set(ws.tables.read(ws.resolve("videos"), ["video_id"])["video_id"].to_pylist())
+    change = edit_from_rows(ws.tables.spec("nexar", "clips"), ws.tables.read(head, ["clip_id", "video_id"]),
+                            read_edit_file(edits), parent_ids)
+    edited = ws.tables.edit("nexar", "clips", change, base=head.number, message=f"apply {len(found)} suggestions "
+                            f"of {round1}")
+    timings["suggest + edit"] = time.time() - t
 
     t = time.time()
     round2 = train(ws, TrainConfig(table="latest", name="round2", **cfg), echo=echo, progress=not quick)
@@ -57,8 +79,12 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     best = {r: (ws.runs.info(r).get("best") or {}).get("value") for r in (round1, round2)}
     echo("")
     echo(f"videos: {result.status}; clips per split: {result.clips}")
-    echo(f"{edited.ref}: {edited.counts} ({len(flipped)} videos with flipped labels); "
-         f"{head.ref} still reads {ws.tables.read(head).num_rows} rows with their original weights")
+    echo(f"{edited.ref}: {edited.counts}; {head.ref} still reads {ws.tables.read(head).num_rows} rows")
+    scores = score_suggestions(found, load_truth(data))
+    echo(f"{'signal':<16} {'flagged':>7} {'injected':>8} {'found':>5} precision recall")
+    for signal, (flagged, injected, hits) in scores.items():
+        precision = f"{hits / flagged:9.2f}" if flagged else "        -"
+        echo(f"{signal:<16} {flagged:>7} {injected:>8} {hits:>5} {precision} {hits / max(injected, 1):6.2f}")
     echo(f"{'round':<8} {'run':<22} {'table':<16} val mAP")
     for name, run in (("1", round1), ("2", round2)):
         value = f"{best[run]:.3f}" if isinstance(best[run], float) else "n/a"
@@ -66,4 +92,5 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     echo(f"{'stage':<14} seconds")
     for stage, secs in timings.items():
         echo(f"{stage:<14} {secs:7.1f}")
-    return {"timings": timings, "ingest": result, "edit": edited, "runs": (round1, round2), "best": best}
+    return {"timings": timings, "ingest": result, "edit": edited, "runs": (round1, round2), "best": best,
+            "suggestions": found, "scores": scores}

@@ -71,3 +71,27 @@ def test_apply_suggestions_as_one_revision_and_reject_unknown_ids(reviewed, tmp_
         deleted_videos = {r["id"] for r in csv.DictReader(f) if r["action"] == "delete"}
     remaining = set(ws.tables.read(head, ["video_id"])["video_id"].to_pylist())
     assert not deleted_videos & remaining
+
+
+def test_show_and_edit_over_joined_metrics(reviewed):
+    ws, _, run = reviewed
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["--workspace", str(ws.root), "show", "clips", "--run", run, "--where",
+                                "draws > 0", "--sort", "loss", "--desc", "--csv", "-n", "0",
+                                "--columns", "clip_id,loss,aum"])
+    assert shown.exit_code == 0, shown.stderr
+    rows = list(csv.DictReader(shown.output.splitlines()))
+    losses = [float(r["loss"]) for r in rows]
+    assert rows and losses == sorted(losses, reverse=True)
+    worst = rows[0]["clip_id"]
+    before = ws.resolve("clips").number
+    result = runner.invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--run", run, "--where",
+                                 f"loss >= {losses[0]}", "--weight", "0.25", "-m", "down-weight the worst"])
+    assert result.exit_code == 0, result.stderr
+    head = ws.resolve("clips")
+    assert head.number == before + 1 and head.counts["reweighted"] >= 1
+    weights = dict(zip(*ws.tables.read(head, ["clip_id", "weight"]).to_pydict().values()))
+    assert weights[worst] == 0.25
+    result = runner.invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--run", run, "--where",
+                                 "loss > 1e9", "--delete", "-m", "nothing"])
+    assert result.exit_code == 2 and "no rows" in result.stderr
