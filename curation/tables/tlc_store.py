@@ -1,12 +1,63 @@
-"""The 3LC backend. `tlc` is imported here and nowhere else."""
+"""The 3LC backend: our versioned tables as 3LC tables. `tlc` is imported here and nowhere else.
+
+Mapping
+  project   = the workspace's 3LC project ($CURATE_TLC_PROJECT, else the workspace folder name)
+  dataset   = our dataset name, table = our table name (videos, frames, clips, test)
+  root      = $CURATE_TLC_ROOT, else 3LC's own project root (TLC_PROJECT_ROOT_URL, ~/.local/share/3LC/projects),
+              so the 3LC Dashboard sees the tables.
+
+Revisions are a 3LC lineage chain. Revision 1 is `Table.from_pandas(...)`; every later revision is a new 3LC table
+whose input is the previous revision's table, so our revision N is the N-th table of the chain walked from the
+head back to the root:
+  edit    -> ONE new table: `Table.delete_rows` when the edit only deletes, otherwise one `EditedTable` whose sparse
+             `edits` carry the weight and label changes and the deleted rows (SHOULD_DELETE) together. 3LC 3.4.2 has
+             no public `set_value_in_column`; `EditedTable` (what `delete_rows`, `add_column` and Dashboard commits
+             build) lives under `tlc._core`. Edits address rows by index in the input revision, so ids are mapped
+             to the row indices of exactly that revision (deletions shift indices in the next one).
+  replace / revert -> a full copy (`Table.from_pandas(..., input_tables=[previous revision])`): 3LC cannot re-add
+             deleted rows sparsely.
+3LC tables are immutable, so a pinned revision is simply its table URL.
+
+Side file (the commit log). 3LC keeps no message, op, counts or id-based fingerprint, and a 3LC table can be
+written (or half written by a killed process) without being a revision we committed, so each table has a small
+JSON registry in the workspace, `<workspace>/tables-3lc/<dataset>/<table>/`:
+  table.json              the TableSpec
+  tlc.json                for a videos table: the ingest root its relative paths resolve against
+  revisions/000001.json   our Revision; meta.tlc_url names its 3LC table, meta.arrow_schema its column types
+  tags/<tag>.json, .lock  as in the lance store
+The marker is the commit point, written after the 3LC table and after reading that table back to check its
+fingerprint. The message is also the 3LC table's description, so the Dashboard shows it.
+
+head follows 3LC: `Table.latest()` from our newest revision finds tables committed on top of it outside curate
+(a Dashboard commit); such a chain of single-input edits becomes our next revisions ("adopted", op edit, message
+from its description), so a Dashboard edit is `clips@latest` like any other. Tables curate wrote itself (names
+`<table>_rNNNN`, e.g. an orphan of a killed writer), tables of other registered tables (a clips table records its
+videos table as `input_tables`, and 3LC's lineage index counts that as a descendant of videos) and branches off
+older revisions are never adopted. `latest()` waits `latest_timeout` seconds (default 0) for 3LC's index.
+"""
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import logging
+import os
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 
-from curation.errors import CurateError
+import pyarrow as pa
+
+from curation.errors import BadInput, Conflict, CurateError, NotFound
+from curation.fsutil import atomic_write_json, create_json_exclusive, file_lock, read_json
+from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
+from curation.tables.protocol import Edit, Revision, TableSpec
+from curation.tables.refs import check_tag_name
+
+VIDEO_URL_COLUMN = "video_url"  # extra display column of a videos table: the absolute video path, for the Dashboard
+REGISTRY_DIR = "tables-3lc"
+_MAX_ADOPT = 100
+log = logging.getLogger(__name__)
 
 
 class BackendUnavailable(CurateError):
@@ -31,7 +82,485 @@ def _import_tlc():
     return tlc
 
 
-def open_tlc_store(workspace_root: Path):
+def open_tlc_store(workspace_root: Path) -> TlcTableStore:
     _import_tlc()
-    raise BackendUnavailable("the 3lc table store is not implemented yet",
-                             "use the embedded store: --backend lance")
+    workspace_root = Path(workspace_root)
+    return TlcTableStore(workspace_root / REGISTRY_DIR, project=project_name(workspace_root),
+                         root_url=os.environ.get("CURATE_TLC_ROOT") or None)
+
+
+def project_name(workspace_root: Path) -> str:
+    name = os.environ.get("CURATE_TLC_PROJECT") or Path(workspace_root).resolve().name
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "curate"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _runs(indices: list[int]) -> list[int]:
+    """Row indices in 3LC's run encoding: sorted, a consecutive stretch a..b written as a, -b."""
+    out: list[int] = []
+    idx = sorted(set(indices))
+    i = 0
+    while i < len(idx):
+        j = i
+        while j + 1 < len(idx) and idx[j + 1] == idx[j] + 1:
+            j += 1
+        out += [idx[i]] if j == i else [idx[i], -idx[j]]
+        i = j + 1
+    return out
+
+
+def _schema_to_text(schema: pa.Schema) -> str:
+    return base64.b64encode(schema.serialize().to_pybytes()).decode()
+
+
+def _schema_from_text(text: str) -> pa.Schema:
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
+
+
+# -- every tlc name this backend uses --------------------------------------------------------------------------------
+# What `_Tlc` uses on instances (attributes, and methods called on an instance so that a subclass's override runs:
+# `_InMemoryColumnsTable` overrides `get_column_as_pyarrow_array`, and calling the base `Table` method through the
+# class would return nulls). tests/test_tlc_backend.py checks these, every `tlc.` chain and every such method call
+# in `_Tlc` (with its keywords) against the installed sources.
+TLC_INSTANCE_API = {
+    "tlc.Table": ("url", "description", "input_tables", "latest", "delete_rows", "get_column_as_pyarrow_array",
+                  "ensure_fully_defined"),
+    "tlc._core.objects.tables.from_table.edited_table.EditedTable": ("input_table_url",),
+    "tlc._core.object_reference.ObjectReference": ("url",),
+    "tlc.Url": ("create_sibling", "create_unique", "to_absolute", "to_str", "exists", "name"),
+}
+
+
+class _Tlc:
+    """The one place that touches the `tlc` module (held as `self.tlc`; methods bind it to a local `tlc`)."""
+
+    def __init__(self, module):
+        self.tlc = module
+
+    # schemas
+    def column_schema(self, role: str, arrow_type: pa.DataType | None = None, classes: list[str] | None = None):
+        tlc = self.tlc
+        if role == "id":
+            return tlc.schemas.StringSchema()
+        if role == "label":
+            return tlc.schemas.CategoricalLabelSchema(classes=list(classes or []))
+        if role == "weight":
+            return tlc.schemas.SampleWeightSchema()
+        if role == "video_url":
+            return tlc.schemas.VideoUrlSchema()
+        t = arrow_type
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return tlc.schemas.StringSchema()
+        if pa.types.is_boolean(t):
+            return tlc.schemas.BoolSchema()
+        if pa.types.is_int32(t):
+            return tlc.schemas.Int32Schema()
+        if pa.types.is_int64(t):
+            return tlc.schemas.Int64Schema()
+        if pa.types.is_float32(t):
+            return tlc.schemas.Float32Schema()
+        if pa.types.is_float64(t):
+            return tlc.schemas.Float64Schema()
+        return None  # let 3LC infer it
+
+    # tables
+    def from_pandas(self, df, *, schema: dict, description: str, input_tables: list[str], project: str | None = None,
+                    dataset: str | None = None, table_name: str | None = None, root_url: str | None = None,
+                    table_url=None):
+        tlc = self.tlc
+        if table_url is not None:
+            return tlc.Table.from_pandas(df, schema=schema, table_url=table_url, if_exists="raise",
+                                         add_weight_column=False, description=description,
+                                         input_tables=input_tables or None)
+        return tlc.Table.from_pandas(df, schema=schema, project_name=project, dataset_name=dataset,
+                                     table_name=table_name, root_url=root_url, if_exists="raise",
+                                     add_weight_column=False, description=description,
+                                     input_tables=input_tables or None)
+
+    def open(self, url: str):
+        return self.tlc.Table.from_url(url)
+
+    def latest(self, table, timeout: float):
+        return table.latest(timeout=timeout)
+
+    def delete_rows(self, table, indices: list[int], *, table_name: str, description: str):
+        return table.delete_rows(indices, table_name=table_name, description=description)
+
+    def edited(self, table, edits: dict, *, table_name: str, description: str):
+        tlc = self.tlc
+        url = self.sibling(table, table_name)
+        edited = tlc._core.objects.tables.from_table.edited_table.EditedTable(
+            url=url, input_table_url=table, edits=edits, description=description)
+        edited.ensure_fully_defined()  # computes schema and row count, and writes the table
+        return edited
+
+    def should_delete(self) -> str:
+        return self.tlc.constants.SHOULD_DELETE
+
+    def column(self, table, name: str) -> pa.Array:
+        return table.get_column_as_pyarrow_array(name)
+
+    # urls
+    def url(self, table) -> str:
+        return self.tlc.Url(table.url).to_absolute().to_str()
+
+    def sibling(self, table, name: str):
+        return self.tlc.Url(table.url).create_sibling(name).create_unique()
+
+    def written(self, table) -> bool:
+        return self.tlc.Url(table.url).exists()
+
+    def name(self, table) -> str:
+        return self.tlc.Url(table.url).name
+
+    def input_urls(self, table) -> list[str]:
+        """Absolute URLs of a table's inputs: an EditedTable's input table, then its `input_tables`."""
+        tlc = self.tlc
+        refs = []
+        ref = getattr(table, "input_table_url", None)
+        if ref is not None:
+            refs.append(getattr(ref, "url", ref))
+        refs += list(getattr(table, "input_tables", None) or [])
+        return [tlc.Url(tlc.Url(str(r)).to_absolute(table.url)).to_str() for r in refs]
+
+
+# -- the store -------------------------------------------------------------------------------------------------------
+class TlcTableStore:
+    backend = "3lc"
+
+    def __init__(self, registry: str | Path, *, project: str, root_url: str | None = None,
+                 latest_timeout: float = 0.0, follow_latest: bool = True):
+        self.root = Path(registry)
+        self.project = project
+        self.root_url = root_url
+        self.latest_timeout = latest_timeout
+        self.follow_latest = follow_latest
+        self.api = _Tlc(_import_tlc())
+
+    # -- paths --------------------------------------------------------------------------------------
+    def _dir(self, dataset: str, name: str) -> Path:
+        return self.root / dataset / name
+
+    def _marker(self, dataset: str, name: str, number: int) -> Path:
+        return self._dir(dataset, name) / "revisions" / f"{number:06d}.json"
+
+    def _lock(self, dataset: str, name: str):
+        return file_lock(self._dir(dataset, name) / ".lock")
+
+    @staticmethod
+    def _table_name(name: str, number: int) -> str:
+        return f"{name}_r{number:04d}"
+
+    # -- reading ------------------------------------------------------------------------------------
+    def exists(self, dataset: str, name: str) -> bool:
+        return self._marker(dataset, name, 1).exists()
+
+    def list_tables(self) -> list[TableSpec]:
+        specs = []
+        for spec_file in sorted(self.root.glob("*/*/table.json")):
+            spec = TableSpec.from_dict(read_json(spec_file))
+            if self.exists(spec.dataset, spec.name):
+                specs.append(spec)
+        return specs
+
+    def spec(self, dataset: str, name: str) -> TableSpec:
+        if not self.exists(dataset, name):
+            raise NotFound(f"unknown table {dataset}/{name}", "run `curate tables` to list them")
+        return TableSpec.from_dict(read_json(self._dir(dataset, name) / "table.json"))
+
+    def _numbers(self, dataset: str, name: str) -> list[int]:
+        folder = self._dir(dataset, name) / "revisions"
+        try:
+            names = [e.name for e in os.scandir(folder)]
+        except FileNotFoundError:
+            names = []
+        return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
+
+    def _last(self, dataset: str, name: str) -> Revision:
+        numbers = self._numbers(dataset, name)
+        if not numbers:
+            raise NotFound(f"unknown table {dataset}/{name}", "run `curate tables` to list them")
+        return self.revision(dataset, name, numbers[-1])
+
+    def revisions(self, dataset: str, name: str) -> list[Revision]:
+        self.head(dataset, name)  # adopts revisions committed in 3LC on top of ours
+        return [self.revision(dataset, name, n) for n in self._numbers(dataset, name)]
+
+    def head(self, dataset: str, name: str) -> Revision:
+        head = self._last(dataset, name)
+        if self.follow_latest and self._external_chain(head):
+            with self._lock(dataset, name):
+                head = self._adopt(self.spec(dataset, name), self._last(dataset, name))
+        return head
+
+    def revision(self, dataset: str, name: str, number: int) -> Revision:
+        marker = self._marker(dataset, name, number)
+        if not marker.exists():
+            head = self._numbers(dataset, name)
+            raise NotFound(f"{dataset}/{name} has no revision {number} (revisions 1..{head[-1] if head else 0})",
+                           f"run `curate log {name}` to list revisions")
+        return Revision.from_dict(read_json(marker))
+
+    def read(self, revision: Revision, columns: list[str] | None = None) -> pa.Table:
+        return self._read_table(self.api.open(revision.meta["tlc_url"]),
+                                _schema_from_text(revision.meta["arrow_schema"]), columns)
+
+    def _read_table(self, table, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
+        names = list(columns) if columns is not None else schema.names
+        unknown = [c for c in names if c not in schema.names]
+        if unknown:
+            raise BadInput(f"no column(s) {', '.join(unknown)} in this table", f"columns: {', '.join(schema.names)}")
+        arrays = []
+        for c in names:
+            array = self.api.column(table, c)
+            if isinstance(array, pa.ChunkedArray):
+                array = array.combine_chunks()
+            arrays.append(array.cast(schema.field(c).type))
+        return pa.Table.from_arrays(arrays, schema=pa.schema([schema.field(c) for c in names]))
+
+    def tags(self, dataset: str, name: str) -> dict[str, int]:
+        folder = self._dir(dataset, name) / "tags"
+        return {p.stem: read_json(p)["revision"] for p in sorted(folder.glob("*.json"))}
+
+    # -- writing ------------------------------------------------------------------------------------
+    def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None) -> Revision:
+        check_table_data(spec, data)
+        self._check_not_empty(spec, data)
+        with self._lock(spec.dataset, spec.name):
+            if self.exists(spec.dataset, spec.name):
+                raise BadInput(f"table {spec.full_name} already exists", "edit it, or ingest into another dataset")
+            atomic_write_json(self._dir(spec.dataset, spec.name) / "table.json", spec.to_dict())
+            df, schema = self._frame(spec, data, meta)
+            inputs = self._parent_lineage(spec)
+            table = None
+            for attempt in range(100):  # the name may be taken: another workspace's project, or a killed create
+                table_name = spec.name if attempt == 0 else f"{spec.name}_{attempt:04d}"
+                try:
+                    table = self.api.from_pandas(df, schema=schema, description=message, input_tables=inputs,
+                                                 project=self.project, dataset=spec.dataset, table_name=table_name,
+                                                 root_url=self.root_url)
+                    break
+                except FileExistsError:
+                    continue
+            if table is None:
+                raise Conflict(f"no free 3LC table name for {spec.full_name} in project {self.project}",
+                               "set CURATE_TLC_PROJECT to another project")
+            fp = fingerprint(data, spec)
+            self._verify(spec, table, data.schema, fp)
+            return self._commit(spec, None, table, data.schema, op="create", message=message, rows=data.num_rows,
+                                fp=fp, counts={}, meta=meta)
+
+    def replace(self, dataset: str, name: str, data: pa.Table, *, message: str,
+                meta: dict | None = None) -> Revision:
+        spec = self.spec(dataset, name)
+        check_table_data(spec, data)
+        self._check_not_empty(spec, data)
+        with self._lock(dataset, name):
+            head = self._locked_head(spec)
+            counts = diff_core(spec, self.read(head, core_columns(spec)), data.select(core_columns(spec))).counts()
+            return self._copy(spec, head, data, op="replace", message=message, counts=counts, meta=meta)
+
+    def revert(self, dataset: str, name: str, to: int, *, message: str) -> Revision:
+        spec = self.spec(dataset, name)
+        with self._lock(dataset, name):
+            head = self._locked_head(spec)
+            target = self.revision(dataset, name, to)
+            data = self.read(target)
+            counts = diff_core(spec, self.read(head, core_columns(spec)), data.select(core_columns(spec))).counts()
+            return self._copy(spec, head, data, op="revert", message=message,
+                              counts={**counts, "reverted_to": to}, meta=None)
+
+    def edit(self, dataset: str, name: str, edit: Edit, *, message: str, base: int | None = None,
+             rebase: bool = False) -> Revision:
+        """One new 3LC table: `delete_rows` for a pure deletion, else one EditedTable with every change."""
+        spec = self.spec(dataset, name)
+        with self._lock(dataset, name):
+            head = self._locked_head(spec)
+            if base is not None and base != head.number and not rebase:
+                raise Conflict(f"{dataset}/{name} moved from revision {base} to {head.number} since this edit "
+                               "was prepared", "re-run it against the new head, or pass --rebase")
+            head_table = self.api.open(head.meta["tlc_url"])
+            schema = _schema_from_text(head.meta["arrow_schema"])
+            current = self._read_table(head_table, schema, core_columns(spec))
+            new, updates, counts = apply_edit(spec, current, edit)  # validates: nothing is written on a bad edit
+            if updates.num_rows == 0 and not edit.delete:
+                return head  # nothing changes: no new revision
+            row = {rid: i for i, rid in enumerate(current[spec.id_column].to_pylist())}  # ids -> rows of head
+            before = {r[spec.id_column]: r for r in current.to_pylist()}
+            edits: dict = {}
+            for column, changes in ((spec.weight_column, edit.weights), (spec.label_column, edit.labels)):
+                by_value: dict = {}
+                for rid, value in changes.items():
+                    value = float(value) if column == spec.weight_column else int(value)
+                    if before[rid][column] != value:
+                        by_value.setdefault(value, []).append(row[rid])
+                if by_value:
+                    edits[column] = {"runs_and_values": [x for value, rows in sorted(by_value.items())
+                                                         for x in (_runs(rows), value)]}
+            deleted_rows = sorted(row[rid] for rid in edit.delete)
+            table_name = self._table_name(name, head.number + 1)
+            if edits:
+                if deleted_rows:
+                    edits[self.api.should_delete()] = {"runs_and_values": [_runs(deleted_rows), True]}
+                table = self.api.edited(head_table, edits, table_name=table_name, description=message)
+            else:
+                table = self.api.delete_rows(head_table, deleted_rows, table_name=table_name, description=message)
+            fp = fingerprint(new, spec)
+            self._verify(spec, table, schema, fp)
+            return self._commit(spec, head, table, schema, op="edit", message=message, rows=new.num_rows, fp=fp,
+                                counts=counts)
+
+    def set_tag(self, dataset: str, name: str, tag: str, number: int, *, force: bool = False) -> None:
+        check_tag_name(tag)
+        self.revision(dataset, name, number)  # must exist
+        with self._lock(dataset, name):
+            existing = self.tags(dataset, name)
+            if tag in existing and existing[tag] != number and not force:
+                raise BadInput(f"tag {tag!r} already points at revision {existing[tag]}", "pass --force to move it")
+            atomic_write_json(self._dir(dataset, name) / "tags" / f"{tag}.json", {"revision": number,
+                                                                                "created": _now()})
+
+    # -- internals ----------------------------------------------------------------------------------
+    @staticmethod
+    def _check_not_empty(spec: TableSpec, data: pa.Table) -> None:
+        if data.num_rows == 0:  # 3LC 3.4 infers the row schema from the first row and refuses an empty frame
+            raise BadInput(f"{spec.full_name}: the 3lc backend cannot store a table without rows",
+                           "leave the table out, or use the embedded store: --backend lance")
+
+    def _frame(self, spec: TableSpec, data: pa.Table, meta: dict | None):
+        """The DataFrame and 3LC column schemas for `data` (nulls stay None: pandas would make them NaN)."""
+        import pandas as pd
+
+        columns, schema = {}, {}
+        for f in data.schema:
+            col = data[f.name]
+            columns[f.name] = pd.Series(col.to_pylist(), dtype=object) if col.null_count else col.to_pandas()
+            role = ("id" if f.name == spec.id_column else "label" if f.name == spec.label_column and spec.classes
+                    else "weight" if f.name == spec.weight_column else None)
+            s = self.api.column_schema(role, f.type, spec.classes)
+            if s is not None:
+                schema[f.name] = s
+        root = self._video_root(spec, meta)
+        if spec.kind == "videos" and "path" in data.column_names and root and VIDEO_URL_COLUMN not in columns:
+            columns[VIDEO_URL_COLUMN] = pd.Series([None if p is None else str(Path(root) / p)
+                                                   for p in data["path"].to_pylist()], dtype=object)
+            schema[VIDEO_URL_COLUMN] = self.api.column_schema("video_url")
+        return pd.DataFrame(columns), schema
+
+    def _video_root(self, spec: TableSpec, meta: dict | None) -> str | None:
+        """Where a videos table's relative paths live: the ingest root, remembered for later full copies."""
+        state_file = self._dir(spec.dataset, spec.name) / "tlc.json"
+        state = read_json(state_file) if state_file.exists() else {}
+        root = ((meta or {}).get("ingest") or {}).get("root")
+        if root and state.get("video_root") != root:
+            atomic_write_json(state_file, {**state, "video_root": root})
+        return root or state.get("video_root")
+
+    def _parent_lineage(self, spec: TableSpec) -> list[str]:
+        """The parent table's head (clips and frames belong to videos), recorded as 3LC lineage."""
+        parent = (spec.parent or {}).get("table")
+        if parent and parent != spec.name and self.exists(spec.dataset, parent):
+            return [self._last(spec.dataset, parent).meta["tlc_url"]]
+        return []
+
+    def _copy(self, spec: TableSpec, head: Revision, data: pa.Table, *, op: str, message: str, counts: dict,
+              meta: dict | None) -> Revision:
+        head_table = self.api.open(head.meta["tlc_url"])
+        df, schema = self._frame(spec, data, meta)
+        url = self.api.sibling(head_table, self._table_name(spec.name, head.number + 1))
+        table = self.api.from_pandas(df, schema=schema, description=message, table_url=url,
+                                     input_tables=[head.meta["tlc_url"], *self._parent_lineage(spec)])
+        fp = fingerprint(data, spec)
+        self._verify(spec, table, data.schema, fp)
+        return self._commit(spec, head, table, data.schema, op=op, message=message, rows=data.num_rows, fp=fp,
+                            counts=counts, meta=meta)
+
+    def _verify(self, spec: TableSpec, table, schema: pa.Schema, fp: str) -> None:
+        """Read the new 3LC table back: it must be written and hold exactly the ids, weights and labels we meant."""
+        if not self.api.written(table):
+            raise CurateError(f"3LC did not write the new revision of {spec.full_name} ({self.api.url(table)})",
+                              "check the 3LC project root is writable, then re-run")
+        got = fingerprint(self._read_table(table, schema, core_columns(spec)), spec)
+        if got != fp:
+            raise CurateError(f"3LC's new revision of {spec.full_name} does not hold the expected rows "
+                              f"({self.api.url(table)}); nothing was committed", "re-run the command")
+
+    def _locked_head(self, spec: TableSpec) -> Revision:
+        head = self._last(spec.dataset, spec.name)
+        return self._adopt(spec, head) if self.follow_latest else head
+
+    def _commit(self, spec: TableSpec, parent: Revision | None, table, schema: pa.Schema, *, op: str, message: str,
+                rows: int, fp: str, counts: dict, meta: dict | None = None, adopted: bool = False) -> Revision:
+        number = parent.number + 1 if parent else 1
+        extra = {"tlc_url": self.api.url(table), "arrow_schema": _schema_to_text(schema)}
+        if adopted:
+            extra["adopted"] = True
+        rev = Revision(dataset=spec.dataset, table=spec.name, number=number,
+                       parent=parent.number if parent else None, created=_now(), message=message, op=op,
+                       rows=rows, fingerprint=fp, counts=counts, meta={**(meta or {}), **extra})
+        try:
+            create_json_exclusive(self._marker(spec.dataset, spec.name, number), rev.to_dict())
+        except FileExistsError:
+            raise Conflict(f"another writer committed {spec.full_name}@{number} first", "re-run the command")
+        return rev
+
+    # -- following 3LC's latest() -------------------------------------------------------------------
+    def _known_urls(self, dataset: str) -> set[str]:
+        """Table URLs of every revision of every table of the dataset (never adopted as someone's edit)."""
+        urls = set()
+        for marker in self.root.glob(f"{dataset}/*/revisions/*.json"):
+            urls.add(read_json(marker)["meta"]["tlc_url"])
+        return urls
+
+    def _external_chain(self, head: Revision) -> list:
+        """3LC tables committed on top of `head` outside curate, oldest first ([] if none)."""
+        try:
+            head_table = self.api.open(head.meta["tlc_url"])
+            latest = self.api.latest(head_table, self.latest_timeout)
+        except Exception:  # not indexed (a root 3LC does not scan), index unavailable: nothing to follow
+            log.debug("3LC latest() failed for %s", head.meta["tlc_url"], exc_info=True)
+            return []
+        head_url = head.meta["tlc_url"]
+        if self.api.url(latest) == head_url:
+            return []
+        known = self._known_urls(head.dataset)
+        ours = re.compile(rf"^{re.escape(head.table)}_r\d+(_\d+)?$")
+        chain, table = [], latest
+        try:
+            for _ in range(_MAX_ADOPT):
+                url = self.api.url(table)
+                inputs = self.api.input_urls(table)
+                if url in known or ours.match(self.api.name(table)) or len(inputs) != 1:
+                    return []  # a table of ours (another table's, a killed writer's orphan) or not a plain edit
+                chain.append(table)
+                if inputs[0] == head_url:
+                    return chain[::-1]
+                if inputs[0] in known:
+                    return []  # a branch off an older revision
+                table = self.api.open(inputs[0])
+        except Exception:  # an input that no longer opens: not a chain to follow
+            log.debug("not following 3LC lineage of %s", head_url, exc_info=True)
+        return []
+
+    def _adopt(self, spec: TableSpec, head: Revision) -> Revision:
+        """Commit tables edited on top of `head` in 3LC (a Dashboard commit) as our next revisions. Under the lock."""
+        chain = self._external_chain(head)
+        if not chain:
+            return head
+        schema = _schema_from_text(head.meta["arrow_schema"])
+        previous = self.read(head, core_columns(spec))
+        for table in chain:
+            try:
+                current = self._read_table(table, schema, core_columns(spec))
+            except Exception:  # e.g. a core column deleted in the Dashboard: adopt no further
+                log.warning("not adopting 3LC table %s as a revision of %s", self.api.url(table), spec.full_name)
+                break
+            message = (getattr(table, "description", "") or "").strip() or "edited in 3LC"
+            head = self._commit(spec, head, table, schema, op="edit", message=message, rows=current.num_rows,
+                                fp=fingerprint(current, spec), counts=diff_core(spec, previous, current).counts(),
+                                adopted=True)
+            previous = current
+        return head
