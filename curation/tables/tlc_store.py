@@ -43,16 +43,15 @@ import io
 import logging
 import os
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
 
-from curation.errors import BadInput, Conflict, CurateError, NotFound
-from curation.fsutil import atomic_write_json, create_json_exclusive, file_lock, read_json
+from curation.errors import BadInput, Conflict, CurateError
+from curation.fsutil import atomic_write_json, read_json
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
 from curation.tables.protocol import Edit, Revision, TableSpec
-from curation.tables.refs import check_tag_name
+from curation.tables.registry import RegistryBacked, RevisionRegistry
 
 VIDEO_URL_COLUMN = "video_url"  # extra display column of a videos table: the absolute video path, for the Dashboard
 REGISTRY_DIR = "tables-3lc"
@@ -92,10 +91,6 @@ def open_tlc_store(workspace_root: Path) -> TlcTableStore:
 def project_name(workspace_root: Path) -> str:
     name = os.environ.get("CURATE_TLC_PROJECT") or Path(workspace_root).resolve().name
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "curate"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _runs(indices: list[int]) -> list[int]:
@@ -228,81 +223,38 @@ class _Tlc:
 
 
 # -- the store -------------------------------------------------------------------------------------------------------
-class TlcTableStore:
+class TlcTableStore(RegistryBacked):
     backend = "3lc"
 
     def __init__(self, registry: str | Path, *, project: str, root_url: str | None = None,
                  latest_timeout: float = 0.0, follow_latest: bool = True):
         self.root = Path(registry)
+        self.registry = RevisionRegistry(self.root)
         self.project = project
         self.root_url = root_url
         self.latest_timeout = latest_timeout
         self.follow_latest = follow_latest
         self.api = _Tlc(_import_tlc())
 
-    # -- paths --------------------------------------------------------------------------------------
-    def _dir(self, dataset: str, name: str) -> Path:
-        return self.root / dataset / name
-
-    def _marker(self, dataset: str, name: str, number: int) -> Path:
-        return self._dir(dataset, name) / "revisions" / f"{number:06d}.json"
-
+    # -- the registry keeps specs, revision markers, tags and the writer lock -----------------------
     def _lock(self, dataset: str, name: str):
-        return file_lock(self._dir(dataset, name) / ".lock")
+        return self.registry.lock(dataset, name)
 
     @staticmethod
     def _table_name(name: str, number: int) -> str:
         return f"{name}_r{number:04d}"
 
     # -- reading ------------------------------------------------------------------------------------
-    def exists(self, dataset: str, name: str) -> bool:
-        return self._marker(dataset, name, 1).exists()
-
-    def list_tables(self) -> list[TableSpec]:
-        specs = []
-        for spec_file in sorted(self.root.glob("*/*/table.json")):
-            spec = TableSpec.from_dict(read_json(spec_file))
-            if self.exists(spec.dataset, spec.name):
-                specs.append(spec)
-        return specs
-
-    def spec(self, dataset: str, name: str) -> TableSpec:
-        if not self.exists(dataset, name):
-            raise NotFound(f"unknown table {dataset}/{name}", "run `curate tables` to list them")
-        return TableSpec.from_dict(read_json(self._dir(dataset, name) / "table.json"))
-
-    def _numbers(self, dataset: str, name: str) -> list[int]:
-        folder = self._dir(dataset, name) / "revisions"
-        try:
-            names = [e.name for e in os.scandir(folder)]
-        except FileNotFoundError:
-            names = []
-        return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
-
-    def _last(self, dataset: str, name: str) -> Revision:
-        numbers = self._numbers(dataset, name)
-        if not numbers:
-            raise NotFound(f"unknown table {dataset}/{name}", "run `curate tables` to list them")
-        return self.revision(dataset, name, numbers[-1])
-
     def revisions(self, dataset: str, name: str) -> list[Revision]:
         self.head(dataset, name)  # adopts revisions committed in 3LC on top of ours
-        return [self.revision(dataset, name, n) for n in self._numbers(dataset, name)]
+        return [self.revision(dataset, name, n) for n in self.registry.numbers(dataset, name)]
 
     def head(self, dataset: str, name: str) -> Revision:
-        head = self._last(dataset, name)
+        head = self.registry.last(dataset, name)
         if self.follow_latest and self._external_chain(head):
             with self._lock(dataset, name):
-                head = self._adopt(self.spec(dataset, name), self._last(dataset, name))
+                head = self._adopt(self.spec(dataset, name), self.registry.last(dataset, name))
         return head
-
-    def revision(self, dataset: str, name: str, number: int) -> Revision:
-        marker = self._marker(dataset, name, number)
-        if not marker.exists():
-            head = self._numbers(dataset, name)
-            raise NotFound(f"{dataset}/{name} has no revision {number} (revisions 1..{head[-1] if head else 0})",
-                           f"run `curate log {name}` to list revisions")
-        return Revision.from_dict(read_json(marker))
 
     def read(self, revision: Revision, columns: list[str] | None = None) -> pa.Table:
         return self._read_table(self.api.open(revision.meta["tlc_url"]),
@@ -321,10 +273,6 @@ class TlcTableStore:
             arrays.append(array.cast(schema.field(c).type))
         return pa.Table.from_arrays(arrays, schema=pa.schema([schema.field(c) for c in names]))
 
-    def tags(self, dataset: str, name: str) -> dict[str, int]:
-        folder = self._dir(dataset, name) / "tags"
-        return {p.stem: read_json(p)["revision"] for p in sorted(folder.glob("*.json"))}
-
     # -- writing ------------------------------------------------------------------------------------
     def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None) -> Revision:
         check_table_data(spec, data)
@@ -332,7 +280,7 @@ class TlcTableStore:
         with self._lock(spec.dataset, spec.name):
             if self.exists(spec.dataset, spec.name):
                 raise BadInput(f"table {spec.full_name} already exists", "edit it, or ingest into another dataset")
-            atomic_write_json(self._dir(spec.dataset, spec.name) / "table.json", spec.to_dict())
+            self.registry.write_spec(spec)
             df, schema = self._frame(spec, data, meta)
             inputs = self._parent_lineage(spec)
             table = None
@@ -413,16 +361,6 @@ class TlcTableStore:
             return self._commit(spec, head, table, schema, op="edit", message=message, rows=new.num_rows, fp=fp,
                                 counts=counts)
 
-    def set_tag(self, dataset: str, name: str, tag: str, number: int, *, force: bool = False) -> None:
-        check_tag_name(tag)
-        self.revision(dataset, name, number)  # must exist
-        with self._lock(dataset, name):
-            existing = self.tags(dataset, name)
-            if tag in existing and existing[tag] != number and not force:
-                raise BadInput(f"tag {tag!r} already points at revision {existing[tag]}", "pass --force to move it")
-            atomic_write_json(self._dir(dataset, name) / "tags" / f"{tag}.json", {"revision": number,
-                                                                                "created": _now()})
-
     # -- internals ----------------------------------------------------------------------------------
     @staticmethod
     def _check_not_empty(spec: TableSpec, data: pa.Table) -> None:
@@ -452,7 +390,7 @@ class TlcTableStore:
 
     def _video_root(self, spec: TableSpec, meta: dict | None) -> str | None:
         """Where a videos table's relative paths live: the ingest root, remembered for later full copies."""
-        state_file = self._dir(spec.dataset, spec.name) / "tlc.json"
+        state_file = self.registry.dir(spec.dataset, spec.name) / "tlc.json"
         state = read_json(state_file) if state_file.exists() else {}
         root = ((meta or {}).get("ingest") or {}).get("root")
         if root and state.get("video_root") != root:
@@ -463,7 +401,7 @@ class TlcTableStore:
         """The parent table's head (clips and frames belong to videos), recorded as 3LC lineage."""
         parent = (spec.parent or {}).get("table")
         if parent and parent != spec.name and self.exists(spec.dataset, parent):
-            return [self._last(spec.dataset, parent).meta["tlc_url"]]
+            return [self.registry.last(spec.dataset, parent).meta["tlc_url"]]
         return []
 
     def _copy(self, spec: TableSpec, head: Revision, data: pa.Table, *, op: str, message: str, counts: dict,
@@ -489,23 +427,16 @@ class TlcTableStore:
                               f"({self.api.url(table)}); nothing was committed", "re-run the command")
 
     def _locked_head(self, spec: TableSpec) -> Revision:
-        head = self._last(spec.dataset, spec.name)
+        head = self.registry.last(spec.dataset, spec.name)
         return self._adopt(spec, head) if self.follow_latest else head
 
     def _commit(self, spec: TableSpec, parent: Revision | None, table, schema: pa.Schema, *, op: str, message: str,
                 rows: int, fp: str, counts: dict, meta: dict | None = None, adopted: bool = False) -> Revision:
-        number = parent.number + 1 if parent else 1
         extra = {"tlc_url": self.api.url(table), "arrow_schema": _schema_to_text(schema)}
         if adopted:
             extra["adopted"] = True
-        rev = Revision(dataset=spec.dataset, table=spec.name, number=number,
-                       parent=parent.number if parent else None, created=_now(), message=message, op=op,
-                       rows=rows, fingerprint=fp, counts=counts, meta={**(meta or {}), **extra})
-        try:
-            create_json_exclusive(self._marker(spec.dataset, spec.name, number), rev.to_dict())
-        except FileExistsError:
-            raise Conflict(f"another writer committed {spec.full_name}@{number} first", "re-run the command")
-        return rev
+        return self.registry.commit(spec, parent, op=op, message=message, rows=rows, fp=fp, counts=counts,
+                                    meta={**(meta or {}), **extra})
 
     # -- following 3LC's latest() -------------------------------------------------------------------
     def _known_urls(self, dataset: str) -> set[str]:

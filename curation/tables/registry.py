@@ -1,0 +1,127 @@
+"""The revision registry both backends keep beside their data: the commit log of our revisions.
+
+`<root>/<dataset>/<name>/`:
+  table.json              the TableSpec
+  revisions/000001.json   one marker per revision (created atomically, only if absent: the commit point)
+  tags/<tag>.json         user tags → revision number
+  .lock                   serialises writers (flock, released if a writer is killed)
+
+A backend stores the content and puts what locates it (a Lance version, a 3LC table URL) in the marker's meta.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from curation.errors import BadInput, Conflict, NotFound
+from curation.fsutil import atomic_write_json, create_json_exclusive, file_lock, read_json
+from curation.tables.protocol import Revision, TableSpec
+from curation.tables.refs import check_tag_name
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class RevisionRegistry:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def dir(self, dataset: str, name: str) -> Path:
+        return self.root / dataset / name
+
+    def _marker(self, dataset: str, name: str, number: int) -> Path:
+        return self.dir(dataset, name) / "revisions" / f"{number:06d}.json"
+
+    def lock(self, dataset: str, name: str):
+        return file_lock(self.dir(dataset, name) / ".lock")
+
+    def exists(self, dataset: str, name: str) -> bool:
+        return self._marker(dataset, name, 1).exists()
+
+    def list_specs(self) -> list[TableSpec]:
+        specs = [TableSpec.from_dict(read_json(f)) for f in sorted(self.root.glob("*/*/table.json"))]
+        return [s for s in specs if self.exists(s.dataset, s.name)]
+
+    def spec(self, dataset: str, name: str) -> TableSpec:
+        if not self.exists(dataset, name):
+            raise NotFound(f"unknown table {dataset}/{name}", "run `curate tables` to list them")
+        return TableSpec.from_dict(read_json(self.dir(dataset, name) / "table.json"))
+
+    def write_spec(self, spec: TableSpec) -> None:
+        atomic_write_json(self.dir(spec.dataset, spec.name) / "table.json", spec.to_dict())
+
+    def numbers(self, dataset: str, name: str) -> list[int]:
+        try:
+            names = [e.name for e in os.scandir(self.dir(dataset, name) / "revisions")]
+        except FileNotFoundError:
+            names = []
+        return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
+
+    def last(self, dataset: str, name: str) -> Revision:
+        numbers = self.numbers(dataset, name)
+        if not numbers:
+            raise NotFound(f"unknown table {dataset}/{name}", "run `curate tables` to list them")
+        return self.revision(dataset, name, numbers[-1])
+
+    def revision(self, dataset: str, name: str, number: int) -> Revision:
+        marker = self._marker(dataset, name, number)
+        if not marker.exists():
+            head = self.numbers(dataset, name)
+            raise NotFound(f"{dataset}/{name} has no revision {number} (revisions 1..{head[-1] if head else 0})",
+                           f"run `curate log {name}` to list revisions")
+        return Revision.from_dict(read_json(marker))
+
+    def revisions(self, dataset: str, name: str) -> list[Revision]:
+        return [self.revision(dataset, name, n) for n in self.numbers(dataset, name)]
+
+    def tags(self, dataset: str, name: str) -> dict[str, int]:
+        folder = self.dir(dataset, name) / "tags"
+        return {p.stem: read_json(p)["revision"] for p in sorted(folder.glob("*.json"))}
+
+    def set_tag(self, dataset: str, name: str, tag: str, number: int, *, force: bool = False) -> None:
+        check_tag_name(tag)
+        self.revision(dataset, name, number)  # must exist
+        with self.lock(dataset, name):
+            existing = self.tags(dataset, name)
+            if tag in existing and existing[tag] != number and not force:
+                raise BadInput(f"tag {tag!r} already points at revision {existing[tag]}", "pass --force to move it")
+            atomic_write_json(self.dir(dataset, name) / "tags" / f"{tag}.json", {"revision": number, "created": now()})
+
+    def commit(self, spec: TableSpec, parent: Revision | None, *, op: str, message: str, rows: int, fp: str,
+               counts: dict, meta: dict) -> Revision:
+        """Record the next revision; a second writer that got there first gets a Conflict."""
+        number = parent.number + 1 if parent else 1
+        rev = Revision(dataset=spec.dataset, table=spec.name, number=number,
+                       parent=parent.number if parent else None, created=now(), message=message, op=op,
+                       rows=rows, fingerprint=fp, counts=counts, meta=meta)
+        try:
+            create_json_exclusive(self._marker(spec.dataset, spec.name, number), rev.to_dict())
+        except FileExistsError:
+            raise Conflict(f"another writer committed {spec.full_name}@{number} first", "re-run the command")
+        return rev
+
+
+class RegistryBacked:
+    """The TableStore methods that only the registry answers, for backends that keep `self.registry`."""
+
+    registry: RevisionRegistry
+
+    def exists(self, dataset: str, name: str) -> bool:
+        return self.registry.exists(dataset, name)
+
+    def list_tables(self) -> list[TableSpec]:
+        return self.registry.list_specs()
+
+    def spec(self, dataset: str, name: str) -> TableSpec:
+        return self.registry.spec(dataset, name)
+
+    def revision(self, dataset: str, name: str, number: int) -> Revision:
+        return self.registry.revision(dataset, name, number)
+
+    def tags(self, dataset: str, name: str) -> dict[str, int]:
+        return self.registry.tags(dataset, name)
+
+    def set_tag(self, dataset: str, name: str, tag: str, number: int, *, force: bool = False) -> None:
+        self.registry.set_tag(dataset, name, tag, number, force=force)
