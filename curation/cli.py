@@ -392,6 +392,7 @@ def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epo
 @click.option("--collect-every", default=0, show_default=True,
               help="Also run the collection pass every K epochs (it always runs at the end).")
 @click.option("--fold", type=int, help="Validate on this fold of the fold column, train on the others.")
+@click.option("--folds", type=int, help="Train K runs, one per fold (k-fold ensemble, out-of-fold predictions).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--name", help="A suffix for the run id (run-0007-NAME).")
 @click.pass_context
@@ -402,11 +403,19 @@ def train(ctx, resume, **kwargs):
     """
     from curation.train.config import TrainConfig
     from curation.train.loop import train as run_training
+    from curation.train.loop import train_folds
 
-    run = run_training(_ws(ctx), None if resume else TrainConfig(**kwargs), resume=resume, echo=click.echo)
-    if run and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
-        info = _ws(ctx).runs.info(run)
-        click.echo(f"{run}: {info['status']}; best {_best_text(info)}; {_ws(ctx).runs.dir(run)}")
+    folds = kwargs.pop("folds")
+    if folds and (resume or kwargs["fold"] is not None):
+        raise BadInput("--folds trains every fold itself", "drop --fold / --resume, or train one fold with --fold")
+    if folds:
+        runs = train_folds(_ws(ctx), TrainConfig(**kwargs), folds, echo=click.echo)
+    else:
+        runs = [run_training(_ws(ctx), None if resume else TrainConfig(**kwargs), resume=resume, echo=click.echo)]
+    for run in runs:
+        if run and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
+            info = _ws(ctx).runs.info(run)
+            click.echo(f"{run}: {info['status']}; best {_best_text(info)}; {_ws(ctx).runs.dir(run)}")
 
 
 def _best_text(info: dict) -> str:

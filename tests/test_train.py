@@ -175,3 +175,26 @@ def test_multiclass_run_on_class_folders(tmp_path, data_root):
     assert info["task"] == "multiclass" and info["metric"] == "accuracy"
     assert np.array(val["confusion"]).shape == (3, 3) and 0 <= val["accuracy"] <= 1
     assert set(ws.runs.dynamics(run)["pred"].to_pylist()) <= {0, 1, 2}
+
+
+def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data_root):
+    from click.testing import CliRunner
+
+    from curation.cli import cli
+
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_nexar(data_root), "nexar", IngestOptions(frame_size=64, folds=2), progress=False)
+    args = ["--workspace", str(ws.root), "train", "--model", "mvit_tiny", "--weights", "none", "--epochs", "1",
+            "--batch-size", "4", "--workers", "0", "--draws", "8"]
+    result = CliRunner().invoke(cli, [*args, "--folds", "2"])
+    assert result.exit_code == 0, result.output + result.stderr
+    runs = ws.runs.runs()
+    assert [r.rsplit("-", 1)[1] for r in runs] == ["fold0", "fold1"]
+    clips = ws.tables.read(ws.resolve("clips"), ["clip_id", "fold"]).to_pylist()
+    fold_of = {c["clip_id"]: c["fold"] for c in clips}
+    for k, run in enumerate(runs):
+        info = ws.runs.info(run)
+        assert info["config"]["fold"] == k
+        assert all(fold_of[c] != k for c in ws.runs.dynamics(run)["clip_id"].to_pylist())  # never trains on k
+    bad = CliRunner().invoke(cli, [*args, "--folds", "3"])
+    assert bad.exit_code == 2 and "re-ingest with --folds 3" in bad.stderr

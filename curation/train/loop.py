@@ -371,3 +371,19 @@ def collect(ws: Workspace, run_ref: str, table_ref: str, checkpoint: str = "best
     info.setdefault("collections", {})[name] = {"rows": tables[name].num_rows, "checkpoint": checkpoint}
     ws.runs.write_info(trainer.run, info)
     return name
+
+
+def train_folds(ws: Workspace, cfg: TrainConfig, folds: int, echo=print, progress: bool = True) -> list[str]:
+    """One run per fold of the fold column written by `curate ingest --folds K`: run k validates on fold k
+    and trains on the others, so together they give out-of-fold predictions for every labelled clip."""
+    revision = resolve_train_table(ws, cfg.table)
+    present = set(ws.tables.read(revision, ["fold"])["fold"].to_pylist()) - {-1}
+    if present != set(range(folds)):
+        raise BadInput(f"{revision.ref} has folds {sorted(present) or 'none'}, not 0..{folds - 1}",
+                       f"re-ingest with --folds {folds}")
+    runs = []
+    for k in range(folds):
+        fold_cfg = TrainConfig.from_dict({**cfg.to_dict(), "table": revision.ref, "fold": k,
+                                          "name": f"{cfg.name or 'fold'}{k}"})
+        runs.append(train(ws, fold_cfg, echo=echo, progress=progress))
+    return runs
