@@ -484,15 +484,18 @@ def submit(ctx, runs, table, checkpoint, tta, out):
 @click.option("--label-value", default="0", show_default=True, help="The weight proposed for label issues.")
 @click.option("--threshold", default=0.0, show_default=True,
               help="Flag a video when the mean AUM of its lowest quarter of clips is below this.")
+@click.option("--fold-runs", help="Comma-separated k-fold runs of one revision (curate train --folds): label "
+                                  "issues by confident learning on their out-of-fold probabilities.")
 @click.pass_context
-def suggest(ctx, run_ref, out, label_action, label_value, threshold):
+def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
     """Propose edits from a run (label issues, near-duplicates and leaks, unreadable videos) as an edit
     file: id,level,action,value,reason,score. Nothing is applied: review it, then
     `curate edit clips --from FILE -m MSG`."""
     from curation.review.suggest import suggest as propose
     from curation.review.suggest import to_csv
 
-    found = propose(_ws(ctx), run_ref, threshold=threshold, action=label_action, value=label_value)
+    found = propose(_ws(ctx), run_ref, fold_runs=fold_runs.split(",") if fold_runs else None,
+                    threshold=threshold, action=label_action, value=label_value)
     text = to_csv(found)
     if out:
         Path(out).write_text(text)

@@ -95,3 +95,15 @@ def test_show_and_edit_over_joined_metrics(reviewed):
     result = runner.invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--run", run, "--where",
                                  "loss > 1e9", "--delete", "-m", "nothing"])
     assert result.exit_code == 2 and "no rows" in result.stderr
+
+
+def test_confident_learning_flags_confident_disagreement():
+    import numpy as np
+
+    from curation.review.suggest import confident_label_issues
+
+    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 1])
+    probs = np.array([0.9, 0.8, 0.85, 0.7, 0.1, 0.2, 0.15, 0.9, 0.3, 0.05])  # index 7 and 9 disagree
+    issue, margin = confident_label_issues(labels, probs)
+    assert issue.tolist() == [False] * 7 + [True, False, True]
+    assert margin[7] < 0 and margin[9] < 0 and margin[0] > 0

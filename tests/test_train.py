@@ -196,5 +196,10 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
         info = ws.runs.info(run)
         assert info["config"]["fold"] == k
         assert all(fold_of[c] != k for c in ws.runs.dynamics(run)["clip_id"].to_pylist())  # never trains on k
+    from curation.review.suggest import out_of_fold_probabilities, suggest
+
+    oof = out_of_fold_probabilities(ws, runs)
+    assert sorted(oof["clip_id"].to_pylist()) == sorted(fold_of)  # every labelled clip once, out of fold
+    assert all(s.level == "video" for s in suggest(ws, runs[0], fold_runs=runs))
     bad = CliRunner().invoke(cli, [*args, "--folds", "3"])
     assert bad.exit_code == 2 and "re-ingest with --folds 3" in bad.stderr

@@ -10,6 +10,7 @@ Signals:
   (the run's collection pass). A pair across splits is a leak: the train-side copy is proposed for deletion, the
   test side is never touched.
 - corrupt, missing or unsupported videos from the ingest status.
+- with k-fold runs: confident learning on out-of-fold probabilities replaces AUM for label issues.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import cv2
 import numpy as np
 import pyarrow.compute as pc
 
+from curation.errors import BadInput
 from curation.ingest.frame_cache import FrameReader, decode_jpeg
 from curation.review.metrics import clip_metrics
 
@@ -53,6 +55,57 @@ def label_issues(ws, run: str, quantile: float = 0.25, threshold: float = 0.0, a
             out.append(Suggestion(video, "video", action, value,
                                   f"label issue: lowest {quantile:.0%} of its clips have mean AUM {score:.2f}",
                                   round(-score, 4)))
+    return out
+
+
+def confident_label_issues(labels: np.ndarray, p_positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Confident learning (Northcutt et al.) for a binary task, from out-of-fold probabilities: a class's
+    threshold is the mean probability of that class over the examples labelled with it; an example whose
+    confidently predicted class differs from its label is an issue. Returns (is_issue, p(label) - threshold)."""
+    labels = np.asarray(labels, dtype=int)
+    p = np.stack([1.0 - np.asarray(p_positive, dtype=float), np.asarray(p_positive, dtype=float)], axis=1)
+    thresholds = np.array([p[labels == j, j].mean() if (labels == j).any() else 1.0 for j in (0, 1)])
+    above = p >= thresholds
+    confident = np.where(above.any(axis=1), np.argmax(np.where(above, p, -1.0), axis=1), labels)
+    margin = p[np.arange(len(labels)), labels] - thresholds[labels]
+    return confident != labels, margin
+
+
+def out_of_fold_probabilities(ws, runs: list[str]):
+    """clip_id, video_id, label, prob from k-fold runs: each clip's probability comes from the run that did
+    not train on its fold (the runs' collection passes over their common training revision)."""
+    import pyarrow as pa
+
+    infos = [ws.runs.info(r) for r in runs]
+    refs = {i["inputs"]["ref"] for i in infos}
+    if len(refs) != 1 or any(i["config"].get("fold") is None for i in infos):
+        raise BadInput("confident learning needs the k-fold runs of one revision (curate train --folds K)",
+                       f"got runs over {', '.join(sorted(refs))}")
+    inputs = infos[0]["inputs"]
+    revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
+    folds = ws.tables.read(revision, ["clip_id", "fold"])
+    parts = []
+    for run, info in zip(runs, infos):
+        collected = ws.runs.collection(run, f"{revision.table}@{revision.number}")
+        joined = collected.select(["clip_id", "video_id", "label", "prob"]).join(folds, "clip_id")
+        parts.append(joined.filter(pc.field("fold") == info["config"]["fold"])
+                     .select(["clip_id", "video_id", "label", "prob"]))
+    return pa.concat_tables(parts).sort_by("clip_id")
+
+
+def confident_learning(ws, runs: list[str], quantile: float = 0.25, action: str = "weight",
+                       value: str = "0") -> list[Suggestion]:
+    """Label issues per video from out-of-fold probabilities (labels are given per video, as for AUM)."""
+    oof = out_of_fold_probabilities(ws, runs).to_pandas().dropna(subset=["label", "prob"])
+    issue, margin = confident_label_issues(oof["label"].to_numpy(), oof["prob"].to_numpy())
+    oof["margin"], oof["issue"] = margin, issue
+    out = []
+    for video, group in oof.groupby("video_id"):
+        low = np.sort(group["margin"].to_numpy())[:max(1, int(np.ceil(quantile * len(group))))]
+        if group["issue"].any() and low.mean() < 0:
+            out.append(Suggestion(video, "video", action, value,
+                                  f"label issue (confident learning): {int(group['issue'].sum())} of "
+                                  f"{len(group)} clips confidently another class", round(float(-low.mean()), 4)))
     return out
 
 
@@ -167,10 +220,17 @@ def unreadable_videos(ws, run: str) -> list[Suggestion]:
             for v in videos.to_pylist() if v["status"] != "ok" and v["split"] != "test"]
 
 
-def suggest(ws, run_ref: str, **label_options) -> list[Suggestion]:
-    """All proposals for the run's training table, most certain first (a video appears once)."""
+def suggest(ws, run_ref: str, fold_runs: list[str] | None = None, **label_options) -> list[Suggestion]:
+    """All proposals for the run's training table, most certain first (a video appears once). With
+    `fold_runs` (k-fold runs of one revision), label issues come from confident learning on their
+    out-of-fold probabilities instead of the run's training dynamics."""
     run = ws.runs.resolve(run_ref)
-    found = unreadable_videos(ws, run) + near_duplicates(ws, run) + label_issues(ws, run, **label_options)
+    if fold_runs:
+        options = {k: v for k, v in label_options.items() if k in ("action", "value")}
+        labels = confident_learning(ws, [ws.runs.resolve(r) for r in fold_runs], **options)
+    else:
+        labels = label_issues(ws, run, **label_options)
+    found = unreadable_videos(ws, run) + near_duplicates(ws, run) + labels
     seen, out = set(), []
     for s in found:  # earlier signals win: a corrupt or duplicated video needs no label review
         if s.id not in seen:
