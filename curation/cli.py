@@ -508,6 +508,19 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
                + (f" → {out}" if out else ""), err=True)
 
 
+@cli.command()
+@click.option("--run", "run_ref", default="last", show_default=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Default: runs/<run>/report.html.")
+@click.option("--worst", default=24, show_default=True, help="How many suspicious clips to show.")
+@click.pass_context
+def report(ctx, run_ref, out, worst):
+    """A self-contained HTML page for a run: curves, embedding maps, and frame strips of the training clips
+    with the lowest area under the margin (likely label errors)."""
+    from curation.review.report import write_report
+
+    click.echo(f"wrote {write_report(_ws(ctx), run_ref, out, worst)}")
+
+
 # -- demo ---------------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--workspace", "demo_dir", type=click.Path(file_okay=False), default="demo-workspace",

@@ -107,3 +107,12 @@ def test_confident_learning_flags_confident_disagreement():
     issue, margin = confident_label_issues(labels, probs)
     assert issue.tolist() == [False] * 7 + [True, False, True]
     assert margin[7] < 0 and margin[9] < 0 and margin[0] > 0
+
+
+def test_report_is_a_page_with_plots_and_frame_strips(reviewed, tmp_path):
+    from curation.review.report import write_report
+
+    ws, _, run = reviewed
+    page = write_report(ws, run, tmp_path / "r.html", worst=5).read_text()
+    assert run in page and "lowest area under the margin" in page
+    assert page.count("data:image/png;base64,") >= 5 + 2  # 5 strips, curves and maps

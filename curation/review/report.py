@@ -1,0 +1,82 @@
+"""`curate report`: one self-contained HTML page per run — curves, embedding maps, and frame strips of the
+clips most worth a look (lowest area under the margin: the model keeps disagreeing with their label)."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+from PIL import Image
+
+from curation.ingest.clips import frame_indices
+from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
+from curation.review.metrics import clip_metrics, join_metrics
+
+
+def _png_data_uri(image: Image.Image) -> str:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _strip(reader: FrameReader, video_id: str, end_frame: int, stride: int, n_frames: int, show: int = 8) -> str:
+    """`show` evenly spaced frames of a clip side by side, oldest first."""
+    indices = frame_indices(end_frame, stride, n_frames)
+    picked = [indices[int(k)] for k in np.linspace(0, len(indices) - 1, show)]
+    ids = [frame_id(video_id, i) for i in picked]
+    if not all(f in reader for f in ids):
+        return ""
+    frames = [Image.fromarray(decode_jpeg(b)).resize((96, 96)) for b in reader.read(ids)]
+    strip = Image.new("RGB", (96 * len(frames), 96))
+    for k, frame in enumerate(frames):
+        strip.paste(frame, (96 * k, 0))
+    return _png_data_uri(strip)
+
+
+def write_report(ws, run_ref: str, out: str | Path | None = None, worst: int = 24) -> Path:
+    run = ws.runs.resolve(run_ref)
+    info = ws.runs.info(run)
+    inputs = info["inputs"]
+    revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
+    classes = info.get("classes") or []
+    table = join_metrics(ws.tables.read(revision), clip_metrics(ws, run))
+    table = table.filter(pc.field("split") == "train").filter(pc.field("aum").is_valid())
+    rows = table.sort_by([("aum", "ascending")]).slice(0, worst).to_pylist()
+    reader = FrameReader(ws.cache_dir(revision.dataset))
+    plots = ws.runs.dir(run) / "plots"
+    images = "".join(f'<figure><img src="{_png_data_uri(Image.open(p))}"><figcaption>{html.escape(p.stem)}'
+                     "</figcaption></figure>" for p in sorted(plots.glob("*.png")))
+    cards = []
+    for r in rows:
+        label = classes[r["label"]] if r["label"] is not None and 0 <= r["label"] < len(classes) else r["label"]
+        strip = _strip(reader, r["video_id"], r["end_frame"], r["stride"], r["n_frames"])
+        cards.append(
+            f"<tr><td><code>{html.escape(r['clip_id'])}</code><br>video {html.escape(r['video_id'])}<br>"
+            f"label <b>{html.escape(str(label))}</b><br>AUM {r['aum']:.2f} · loss {r['loss'] or float('nan'):.2f}"
+            f" · p {r['prob'] or float('nan'):.2f} · weight {r['weight']:.2f}</td>"
+            f"<td>{f'<img src={chr(34)}{strip}{chr(34)}>' if strip else '(frames not cached)'}</td></tr>")
+    epochs = "".join(f"<tr><td>{e['epoch']}</td><td>{e['train_loss']:.4f}</td>"
+                     f"<td>{(e.get('val') or {}).get(info.get('metric'), float('nan')):.4f}</td>"
+                     f"<td>{e['seconds']:.0f}</td></tr>" for e in info.get("epochs", []))
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(run)}</title><style>
+body{{font-family:system-ui,sans-serif;margin:24px;color:#222}} table{{border-collapse:collapse}}
+td,th{{border-bottom:1px solid #ddd;padding:6px 10px;text-align:left;vertical-align:middle}}
+figure{{display:inline-block;margin:0 12px 12px 0}} img{{max-width:100%}} code{{font-size:90%}}</style></head><body>
+<h1>{html.escape(run)}</h1>
+<p>Trained on <b>{html.escape(inputs['ref'])}</b> ({html.escape(inputs['fingerprint'])}), model
+{html.escape(info['config']['model'])}, status {html.escape(info.get('status', '?'))};
+best {html.escape(str((info.get('best') or {}).get('metric', '')))}
+{(info.get('best') or {}).get('value') or float('nan'):.4f}.</p>
+<h2>Epochs</h2><table><tr><th>epoch</th><th>train loss</th><th>{html.escape(str(info.get('metric')))}</th>
+<th>seconds</th></tr>{epochs}</table>
+<h2>Curves and embedding maps</h2>{images}
+<h2>{len(rows)} training clips with the lowest area under the margin</h2>
+<p>The model kept disagreeing with these labels across epochs: likely label errors, or the hardest cases.
+Frames are evenly spaced over each clip, oldest first.</p><table>{''.join(cards)}</table>
+</body></html>"""
+    out = Path(out) if out else ws.runs.dir(run) / "report.html"
+    out.write_text(page)
+    return out
