@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -265,7 +266,7 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     refused (no update is lost) unless --rebase. Unknown ids reject the whole edit.
     """
     from curation.tables import Edit, parse_ref
-    from curation.tables.requests import edit_from_rows, label_index, parse_ids, parse_weight, read_edit_file
+    from curation.tables.requests import edit_from_file, label_index, parse_ids, parse_weight
 
     ws = _ws(ctx)
     ref = parse_ref(table)
@@ -289,13 +290,7 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     else:
         selected = parse_ids(ids) if ids else None
     if from_file:
-        parent = spec.parent or {}
-        columns = [spec.id_column] + ([parent["key"]] if parent else [])
-        parent_ids = None
-        if parent and ws.tables.exists(base.dataset, parent["table"]):
-            parent_rev = ws.tables.head(base.dataset, parent["table"])
-            parent_ids = set(ws.tables.read(parent_rev, [parent["key"]])[parent["key"]].to_pylist())
-        change = edit_from_rows(spec, ws.tables.read(base, columns), read_edit_file(from_file), parent_ids)
+        change = edit_from_file(ws.tables, base, from_file)
     elif delete_ids:
         change = Edit(delete=set(selected if delete_ids == WHERE else parse_ids(delete_ids)))
     elif weight is not None:
@@ -501,9 +496,7 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
         Path(out).write_text(text)
     else:
         click.echo(text, nl=False)
-    kinds = {}
-    for s in found:
-        kinds[s.reason.split(":")[0].split(" (")[0]] = kinds.get(s.reason.split(":")[0].split(" (")[0], 0) + 1
+    kinds = Counter(s.reason.split(":")[0].split(" (")[0] for s in found)
     click.echo(f"{len(found)} suggestion(s): " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none")
                + (f" → {out}" if out else ""), err=True)
 

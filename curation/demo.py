@@ -13,7 +13,7 @@ from curation.ingest.pipeline import ingest
 from curation.ingest.sources import read_nexar
 from curation.synth import generate, load_truth
 from curation.review.suggest import suggest, to_csv
-from curation.tables.requests import edit_from_rows, read_edit_file
+from curation.tables.requests import edit_from_file
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
@@ -65,11 +65,8 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     edits = folder / "edits.csv"
     edits.write_text(to_csv(found))
     head = ws.resolve("clips")
-    parent_ids = set(ws.tables.read(ws.resolve("videos"), ["video_id"])["video_id"].to_pylist())
-    change = edit_from_rows(ws.tables.spec("nexar", "clips"), ws.tables.read(head, ["clip_id", "video_id"]),
-                            read_edit_file(edits), parent_ids)
-    edited = ws.tables.edit("nexar", "clips", change, base=head.number, message=f"apply {len(found)} suggestions "
-                            f"of {round1}")
+    edited = ws.tables.edit("nexar", "clips", edit_from_file(ws.tables, head, edits), base=head.number,
+                            message=f"apply {len(found)} suggestions of {round1}")
     timings["suggest + edit"] = time.time() - t
 
     t = time.time()

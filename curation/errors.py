@@ -22,3 +22,10 @@ class BadInput(CurateError):
 
 class Conflict(CurateError):
     """A write based on a revision that is no longer the head."""
+
+
+def exception_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (or its type name), cut to `limit` characters: what a
+    status row or a one-line error can show of a failure from a library."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:limit]

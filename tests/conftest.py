@@ -27,3 +27,13 @@ def store(tmp_path):
 def clips_store(store):
     store.create(SPEC, make_clips(100), message="init")
     return store
+
+
+def tiny_synth(root, seed: int, **overrides):
+    """A small synthetic Nexar-layout dataset for tests (96×64, 4 s train / 3 s test videos)."""
+    from curation.synth import generate
+
+    options = dict(n_train=8, n_test=3, width=96, height=64, duration_s=4.0, test_duration_s=3.0,
+                   progress=False)
+    generate(root, seed=seed, **{**options, **overrides})
+    return root

@@ -6,16 +6,14 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from conftest import tiny_synth
 from curation.cli import cli
-from curation.synth import generate
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli") / "d"
-    generate(root, n_train=8, n_test=3, width=96, height=64, duration_s=4.0, test_duration_s=3.0, seed=5,
-             progress=False)
-    return root
+    return tiny_synth(root, seed=5)
 
 
 def run(ws, *args, ok=True):

@@ -5,13 +5,13 @@ import pyarrow as pa
 import pytest
 import torch
 
+from conftest import tiny_synth
 from curation.data.dataset import ClipDataset, ClipLoader, collate_clips
 from curation.data.sampler import WeightedClipSampler
 from curation.data.transforms import get_preset
 from curation.ingest.frame_cache import SCHEMA, FrameCache
 from curation.ingest.pipeline import IngestOptions, ingest, ingest_state
 from curation.ingest.sources import read_nexar
-from curation.synth import generate
 from curation.tables import Edit
 from curation.workspace import Workspace
 
@@ -19,8 +19,7 @@ from curation.workspace import Workspace
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     base = tmp_path_factory.mktemp("data")
-    generate(base / "d", n_train=6, n_test=2, width=96, height=64, duration_s=4.0, test_duration_s=3.0, seed=1,
-             progress=False)
+    tiny_synth(base / "d", seed=1, n_train=6, n_test=2)
     ws = Workspace.open(base / "ws", backend="lance")
     ingest(ws, read_nexar(base / "d"), "nexar", IngestOptions(frame_size=64), progress=False)
     return ws

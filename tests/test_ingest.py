@@ -7,20 +7,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import tiny_synth
 from curation.errors import BadInput, NotFound
 from curation.ingest.clips import LabelRule, frame_indices
 from curation.ingest.frame_cache import FrameReader
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_folders, read_manifest, read_nexar
-from curation.synth import generate, load_truth
+from curation.synth import load_truth
 from curation.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
 def synth_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth") / "data"
-    generate(root, n_train=12, n_test=4, width=96, height=64, duration_s=4.0, test_duration_s=3.0,
-             n_corrupt=3, seed=3, progress=False)
+    tiny_synth(root, seed=3, n_train=12, n_test=4, n_corrupt=3)
     return root
 
 

@@ -5,10 +5,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from conftest import tiny_synth
 from curation.cli import cli
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
-from curation.synth import generate
 from curation.train.checkpoint import sha256_file
 from curation.train.config import TrainConfig
 from curation.train.loop import train
@@ -19,8 +19,7 @@ from curation.workspace import Workspace
 def trained(tmp_path_factory):
     base = tmp_path_factory.mktemp("submit")
     root = base / "d"
-    generate(root, n_train=6, n_test=5, width=96, height=64, duration_s=4.0, test_duration_s=3.0, seed=4,
-             progress=False)
+    tiny_synth(root, seed=4, n_train=6, n_test=5)
     with open(root / "test.csv") as f:
         broken = sorted(r["id"] for r in csv.DictReader(f))[0]
     (root / "test" / f"{broken}.mp4").write_bytes(b"")  # an unscorable test video

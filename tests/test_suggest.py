@@ -4,12 +4,13 @@ import csv
 import pytest
 from click.testing import CliRunner
 
+from conftest import tiny_synth
 from curation.cli import cli
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.review.metrics import clip_metrics, join_metrics
 from curation.review.suggest import suggest
-from curation.synth import generate, load_truth
+from curation.synth import load_truth
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
@@ -18,8 +19,8 @@ from curation.workspace import Workspace
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory):
     base = tmp_path_factory.mktemp("suggest")
-    generate(base / "d", n_train=14, n_test=4, width=128, height=72, duration_s=4.0, test_duration_s=3.0,
-             label_noise=0.2, n_duplicates=2, n_corrupt=2, seed=6, progress=False)
+    tiny_synth(base / "d", seed=6, n_train=14, n_test=4, width=128, height=72, label_noise=0.2, n_duplicates=2,
+               n_corrupt=2)
     ws = Workspace.open(base / "ws", backend="lance")
     ingest(ws, read_nexar(base / "d"), "nexar", IngestOptions(frame_size=64), progress=False)
     run = train(ws, TrainConfig(model="mvit_tiny", weights="none", epochs=2, batch_size=4, workers=0,

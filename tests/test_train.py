@@ -13,9 +13,9 @@ import pyarrow.compute as pc
 import pytest
 import torch
 
+from conftest import tiny_synth
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
-from curation.synth import generate
 from curation.tables import Edit
 from curation.train.checkpoint import sha256_file
 from curation.train.config import TrainConfig
@@ -29,9 +29,7 @@ REPO = Path(__file__).parents[1]
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("train") / "d"
-    generate(root, n_train=8, n_test=3, width=96, height=64, duration_s=4.0, test_duration_s=3.0, seed=2,
-             progress=False)
-    return root
+    return tiny_synth(root, seed=2)
 
 
 def fresh_ws(tmp_path, data_root):

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from curation.data.memory import keep_freed_memory
 from curation.data.transforms import ClipTransform
+from curation.errors import exception_line
 from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
 from curation.ingest.pipeline import ingest_state
@@ -91,8 +92,7 @@ class ClipDataset(Dataset):
         try:
             video = self.transform(self.frames(i))
         except Exception as exc:  # recorded and skipped by collate_clips, never fatal
-            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            return {"clip_id": self.clip_ids[i], "index": i, "error": reason}
+            return {"clip_id": self.clip_ids[i], "index": i, "error": exception_line(exc, 200)}
         return {"video": video, "label": int(self.labels[i]), "weight": float(self.weights[i]),
                 "clip_id": self.clip_ids[i], "index": i}
 

@@ -109,14 +109,6 @@ class FrameCache:
         atomic_write_json(self._index_path, index)
         self._pending, self._pending_videos = [], {}
 
-    def stats(self) -> dict:
-        if not os.path.exists(self.path):
-            return {"frames": 0, "bytes": 0, "files": 0}
-        ds = lance.dataset(self.path)
-        files = [p for p in Path(self.path).rglob("*") if p.is_file()]
-        return {"frames": ds.count_rows(), "bytes": sum(p.stat().st_size for p in files),
-                "files": len(files)}
-
 
 class FrameReader:
     """Random access to cached frames by frame_id, pinned to one version of the cache."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from tqdm import tqdm
 
+from curation.errors import exception_line
 from curation.fsutil import atomic_write_json, read_json
 from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
 from curation.ingest.frame_cache import FrameCache, file_signature, frame_id
@@ -268,8 +269,7 @@ def _fill_cache(cache: FrameCache, source: Source, needed: dict[str, list[int]],
                 decoded += cache.add_video(v.video_id, sig, decode_frames(source.root / v.path,
                                                                           needed[v.video_id]), pool)
             except Exception as exc:  # a broken file is recorded, never fatal
-                reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-                probes[v.video_id] = Probe("corrupt", f"decode failed: {reason}")
+                probes[v.video_id] = Probe("corrupt", f"decode failed: {exception_line(exc)}")
                 del needed[v.video_id]
             bar.update(len(needed.get(v.video_id, [])))
         cache.flush()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from curation.errors import exception_line
+
 VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 
 
@@ -59,7 +61,7 @@ def probe_video(path: str | Path) -> Probe:
     try:
         reader = open_reader(path)
     except Exception as exc:
-        return Probe("corrupt", f"cannot open: {_short(exc)}")
+        return Probe("corrupt", f"cannot open: {exception_line(exc)}")
     n, fps = len(reader), float(reader.get_avg_fps())
     if n <= 0 or not np.isfinite(fps) or fps <= 0:
         return Probe("unsupported", f"no decodable frames or frame rate (frames={n}, fps={fps:g})")
@@ -76,7 +78,3 @@ def decode_frames(path: str | Path, indices: list[int], chunk: int = 32):
             batch = reader.get_batch(part).asnumpy()
         yield from zip(part, batch)
 
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]

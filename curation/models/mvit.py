@@ -12,7 +12,7 @@ from torch import nn
 from torchvision.models.video import MViT_V2_S_Weights, mvit_v2_s
 from torchvision.models.video.mvit import MSBlockConfig, MViT
 
-from curation.errors import BadInput
+from curation.errors import BadInput, exception_line
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,7 @@ def _mvit_v2_s(weights: str, notice) -> MViT:
         try:
             return mvit_v2_s(weights=MViT_V2_S_Weights.KINETICS400_V1, progress=False)
         except Exception as exc:  # offline, no cache, bad download: train from scratch, say so once
-            reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-            notice(f"notice: Kinetics-400 weights for mvit_v2_s could not be loaded ({reason}); "
+            notice(f"notice: Kinetics-400 weights for mvit_v2_s could not be loaded ({exception_line(exc, 120)}); "
                    "starting from random initialisation")
     return mvit_v2_s(weights=None)
 

@@ -39,6 +39,12 @@ class Suggestion:
     score: float  # higher = more certain
 
 
+def _low_mean(values: np.ndarray, quantile: float) -> float:
+    """Mean of a video's lowest `quantile` of clip scores: labels are per video, and a wrong one shows as a
+    stretch of clips the model contradicts, not as a shift of the average."""
+    return float(np.sort(values)[:max(1, int(np.ceil(quantile * len(values))))].mean())
+
+
 def label_issues(ws, run: str, quantile: float = 0.25, threshold: float = 0.0, action: str = "weight",
                  value: str = "0") -> list[Suggestion]:
     info = ws.runs.info(run)
@@ -49,8 +55,7 @@ def label_issues(ws, run: str, quantile: float = 0.25, threshold: float = 0.0, a
     joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum"])
     out = []
     for video, group in joined.groupby("video_id"):
-        low = np.sort(group["aum"].to_numpy())[:max(1, int(np.ceil(quantile * len(group))))]
-        score = float(low.mean())
+        score = _low_mean(group["aum"].to_numpy(), quantile)
         if score < threshold:
             out.append(Suggestion(video, "video", action, value,
                                   f"label issue: lowest {quantile:.0%} of its clips have mean AUM {score:.2f}",
@@ -101,11 +106,11 @@ def confident_learning(ws, runs: list[str], quantile: float = 0.25, action: str 
     oof["margin"], oof["issue"] = margin, issue
     out = []
     for video, group in oof.groupby("video_id"):
-        low = np.sort(group["margin"].to_numpy())[:max(1, int(np.ceil(quantile * len(group))))]
-        if group["issue"].any() and low.mean() < 0:
+        score = _low_mean(group["margin"].to_numpy(), quantile)
+        if group["issue"].any() and score < 0:
             out.append(Suggestion(video, "video", action, value,
                                   f"label issue (confident learning): {int(group['issue'].sum())} of "
-                                  f"{len(group)} clips confidently another class", round(float(-low.mean()), 4)))
+                                  f"{len(group)} clips confidently another class", round(-score, 4)))
     return out
 
 

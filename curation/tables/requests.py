@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from curation.csvio import nonneg_float, read_rows
-from curation.errors import BadInput, NotFound
+from curation.errors import BadInput, NotFound, exception_line
 from curation.tables.protocol import Edit, TableSpec
 
 ACTIONS = ("delete", "weight", "label")
@@ -92,6 +92,19 @@ def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_id
     return edit
 
 
+def edit_from_file(store, revision, path: str | Path) -> Edit:
+    """The Edit an edit file asks of `revision` (a Revision of `store`), with video-level rows cascading to
+    the video's rows and checked against the parent (videos) table."""
+    spec = store.spec(revision.dataset, revision.table)
+    parent = spec.parent or {}
+    columns = [spec.id_column] + ([parent["key"]] if parent else [])
+    parent_ids = None
+    if parent and store.exists(revision.dataset, parent["table"]):
+        parent_rev = store.head(revision.dataset, parent["table"])
+        parent_ids = set(store.read(parent_rev, [parent["key"]])[parent["key"]].to_pylist())
+    return edit_from_rows(spec, store.read(revision, columns), read_edit_file(path), parent_ids)
+
+
 def query(table: pa.Table, where: str | None = None, sort: str | None = None, descending: bool = False,
           limit: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
     """Filter (pandas expression), sort and cut rows for display."""
@@ -100,7 +113,7 @@ def query(table: pa.Table, where: str | None = None, sort: str | None = None, de
         try:
             df = df.query(where)
         except Exception as exc:
-            raise BadInput(f"cannot apply --where {where!r}: {str(exc).splitlines()[0][:120]}",
+            raise BadInput(f"cannot apply --where {where!r}: {exception_line(exc, 120)}",
                            f"use columns {', '.join(table.column_names)} with and/or/==/</>") from None
     if sort:
         if sort not in df.columns:

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curation.errors import BadInput, Conflict, CurateError
+from curation.errors import BadInput, Conflict, CurateError, exception_line
 from curation.fsutil import atomic_write_json, read_json
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
 from curation.tables.protocol import Edit, Revision, TableSpec
@@ -70,8 +70,7 @@ def _import_tlc():
         with contextlib.redirect_stderr(io.StringIO()):
             import tlc  # noqa: F401
     except Exception as exc:  # no key, no network, or not installed: all say the same to the user
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        reason = reason.split(". ")[0].removeprefix("API key error: ")
+        reason = exception_line(exc, 1000).split(". ")[0].removeprefix("API key error: ")
         raise BackendUnavailable(
             f"the 3lc backend needs a usable 3LC API key and network access ({reason[:120]})",
             "run `3lc login <key>` or set TLC_API_KEY, or use the embedded store: --backend lance "

@@ -7,6 +7,7 @@ draw, eval passes shard the rows, and rank 0 gathers and writes everything.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 import platform
 import time
 from importlib import metadata
@@ -142,7 +143,7 @@ class Trainer:
         self.net.train()
         ids, steps, kept = [], [], {k: [] for k in ("label", "weight", *_DYNAMICS)}
         skipped, logging_s = [], 0.0
-        amp = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else _no_autocast()
+        amp = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else nullcontext()
         bar = tqdm(self.loader, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch",
                    disable=not self.progress, leave=False)
         for step, batch in enumerate(bar):
@@ -252,23 +253,15 @@ class Trainer:
 _DYNAMICS = ("loss", "logit", "prob", "prob_label", "margin", "pred")
 
 
-class _no_autocast:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = None, echo=print,
           progress: bool = True) -> str:
     """Train and return the run id. `resume` continues a run from its last checkpoint."""
     runs = ws.runs
     if resume:
         run = runs.resolve(resume)
-        info = runs.info(run)
-        cfg = TrainConfig.from_dict(info["config"])
-        inputs = info["inputs"]
+        previous = runs.info(run)  # as the killed run left it
+        cfg = TrainConfig.from_dict(previous["config"])
+        inputs = previous["inputs"]
         revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
     else:
         cfg = cfg or TrainConfig()
@@ -288,8 +281,8 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
         ckpt = load_checkpoint(runs.dir(run) / "last.pt", trainer, device)
         if ckpt is not None:
             start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
-            old = runs.info(run)
-            info.update({k: old[k] for k in ("epochs", "checkpoints", "skipped_clips", "created") if k in old})
+            info.update({k: previous[k] for k in ("epochs", "checkpoints", "skipped_clips", "created")
+                         if k in previous})
             info["epochs"] = [e for e in info["epochs"] if e["epoch"] <= ckpt["epoch"] + 1]
             if d.is_main:
                 echo(f"{run}: resuming after epoch {ckpt['epoch'] + 1} of {cfg.epochs}")
