@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.fsutil import atomic_write_json, read_json
-from curation.tables.backends import open_store
+from curation.backends import open_runs, open_store
+from curation.runs.protocol import RunStore
 from curation.tables.protocol import Revision, TableStore
 from curation.tables.refs import TableRef, resolve
 
@@ -22,6 +23,7 @@ class Workspace:
     backend: str = DEFAULT_BACKEND
     dataset: str | None = None
     _store: TableStore | None = field(default=None, repr=False)
+    _runs: RunStore | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, root: str | Path | None = None, backend: str | None = None) -> "Workspace":
@@ -39,14 +41,10 @@ class Workspace:
         return self._store
 
     @property
-    def runs_dir(self) -> Path:
-        return self.root / "runs"
-
-    @property
-    def runs(self):
-        from curation.runs.store import LocalRunStore
-
-        return LocalRunStore(self.runs_dir)
+    def runs(self) -> RunStore:
+        if self._runs is None:
+            self._runs = open_runs(self.backend, self.root, self.tables)
+        return self._runs
 
     def cache_dir(self, dataset: str) -> Path:
         return self.root / "cache" / dataset

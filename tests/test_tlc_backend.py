@@ -36,8 +36,19 @@ def test_adapter_uses_only_names_and_keywords_of_the_installed_tlc(index):
                      "tlc.Table.get_column_as_pyarrow_array", "tlc.Table.ensure_fully_defined",
                      "tlc.schemas.CategoricalLabelSchema", "tlc.schemas.SampleWeightSchema",
                      "tlc.schemas.StringSchema", "tlc.constants.SHOULD_DELETE", "tlc.Url.create_sibling",
-                     "tlc._core.objects.tables.from_table.edited_table.EditedTable"):
-        assert expected in chains
+                     "tlc._core.objects.tables.from_table.edited_table.EditedTable",
+                     "tlc.init", "tlc.log", "tlc.close", "tlc.Run.from_url", "tlc.Run.set_parameters",
+                     "tlc.Run.add_input_table", "tlc.Run.add_metrics", "tlc.Run.set_status_completed",
+                     "tlc.schemas.EmbeddingSchema", "tlc.schemas.ProbabilitySchema", "tlc.constants.EXAMPLE_ID",
+                     "tlc.constants.NUMBER_ROLE_XY_COMPONENT"):
+        assert expected in chains, expected
+    assert [u.keywords for u in methods if u.chain == "tlc.Run.add_metrics"] == [
+        ("schema", "foreign_table_url", "constants")]
+    assert [u.keywords for u in usages if u.chain == "tlc.init"] == [
+        ("project_name", "run_name", "description", "if_exists", "root_url")]
+    # the run store goes through _Tlc: no tlc name of its own
+    runs_source = (ADAPTER.parents[1] / "runs" / "tlc_runs.py").read_text()
+    assert adapter_usages(runs_source) == [] and "import tlc" not in runs_source
     assert [u.keywords for u in methods if u.chain == "tlc.Table.delete_rows"] == [("table_name", "description")]
     # every other use of tlc sits in _Tlc too: outside it, nothing is rooted at the module
     outside = source.replace(source[source.index("class _Tlc:"):source.index("# -- the store")], "")
@@ -78,18 +89,26 @@ def test_checker_fails_on_wrong_names_and_keywords(index):
     assert len(problems) == 7, problems
     methods = textwrap.dedent("""
         class _Tlc:
-            def f(self, t, u):
+            def f(self, t, u, r):
                 t.latest(timeout=0, wait=True)
                 t.delete_rows([1], table_name="x")
                 u.create_sibling("a", "b")
                 self.tlc.Table.from_url(u)
+                self.tlc.init(project="p", run_name="r")
+                r.add_metrics({"a": [1]}, foreign_table=u, constants={})
+                self.tlc.log({"epoch": 1}, run=r)
     """)
-    api = {"tlc.Table": ("latest", "delete_rows"), "tlc.Url": ("create_sibling",)}
-    assert check_usages(index, instance_usages(methods, api)) == [
+    api = {"tlc.Table": ("latest", "delete_rows"), "tlc.Url": ("create_sibling",), "tlc.Run": ("add_metrics",)}
+    assert check_usages(index, instance_usages(methods, api) + adapter_usages(methods)) == [
         ("line 4: tlc.Table.latest: no keyword argument 'wait' "
          "(tlc._core.objects.table.Table.latest(self, timeout=...))"),
         ("line 6: tlc.Url.create_sibling: 3 positional arguments, at most 2 accepted "
-         "(tlcurl.url.Url.create_sibling(self, name))")]
+         "(tlcurl.url.Url.create_sibling(self, name))"),
+        "line 9: tlc.Run.add_metrics: no keyword argument 'foreign_table' "
+        "(tlc._core.objects.mutable_objects.run.Run.add_metrics(self, metrics, *, schema=..., "
+        "foreign_table_url=..., constants=...))",
+        "line 8: tlc.init: no keyword argument 'project' (tlc._core.session.init(project_name=..., run_name=..., "
+        "*, description=..., parameters=..., if_exists=..., root_url=..., run_url=...))"]
     wrong_attrs = check_instance_api(index, {"tlc.Table": ("url", "weights_column", "table_rows"),
                                              "tlc.ImagePath": ("x",)})
     assert wrong_attrs == [
@@ -388,7 +407,7 @@ def test_head_follows_3lc_latest_but_adopts_only_plain_edits_on_top(clips, fake_
 
 
 def test_open_tlc_store_needs_tlc(monkeypatch, tmp_path):
-    from curation.tables.backends import open_store
+    from curation.backends import open_store
     from curation.tables.tlc_store import BackendUnavailable, TlcTableStore
 
     monkeypatch.setitem(sys.modules, "tlc", None)  # import tlc raises ImportError
@@ -440,6 +459,29 @@ def test_real_3lc_round_trip(tmp_path):
     assert r4.fingerprint == r1.fingerprint and s.head("ds", "clips").number == 4
 
 
+def test_real_3lc_run(tmp_path):
+    reason = _real_tlc_reason()
+    if reason:
+        pytest.skip(reason)
+    import tlc
+
+    from curation.runs.tlc_runs import TlcRunStore
+    from curation.tables.tlc_store import TlcTableStore
+
+    s = TlcTableStore(tmp_path / "tables-3lc", project="curate-test", root_url=str(tmp_path / "3lc-projects"))
+    s.create(SPEC, make_clips(30), message="init")
+    rev = s.edit("ds", "clips", Edit(delete={"v000:1"}), message="drop")
+    runs = TlcRunStore(tmp_path / "runs", s)
+    run = runs.create()
+    runs.write_info(run, _run_info(rev))
+    runs.write_dynamics(run, 1, _dynamics(["v000:2", "v000:3"]))
+    runs.write_info(run, _run_info(rev, "completed", [{"epoch": 1, "train_loss": 0.7}]))
+    handle = tlc.Run.from_url(runs._state(run)["run_url"])
+    assert len(handle.metrics_tables) == 1
+    ids = handle.metrics_tables[0].get_column_as_pyarrow_array("example_id").to_pylist()
+    assert sorted(ids) == [1, 2]  # v000:2 and v000:3 are rows 1 and 2 once v000:1 is deleted
+
+
 def test_ingest_through_the_3lc_backend_matches_the_lance_store(fake_tlc, tmp_path, monkeypatch):
     from curation.ingest.pipeline import IngestOptions, ingest
     from curation.ingest.sources import read_nexar
@@ -467,3 +509,130 @@ def test_ingest_through_the_3lc_backend_matches_the_lance_store(fake_tlc, tmp_pa
     videos_url = tws.tables.head("nexar", "videos").meta["tlc_url"]
     assert creates["clips"]["input_tables"] == creates["frames"]["input_tables"] == [videos_url]
     assert "video_url" in creates["videos"]["schema"] and "weight" not in creates["frames"]["schema"]
+
+
+# -- runs on 3LC ---------------------------------------------------------------------------------------------------
+def _run_info(revision, status="running", epochs=()):
+    return {"status": status, "config": {"model": "mvit_tiny", "lr": 5e-4, "fold": None},
+            "inputs": {"dataset": revision.dataset, "table": revision.table, "revision": revision.number,
+                       "ref": revision.ref, "val": {"ref": revision.ref}},
+            "model": {"name": "mvit_tiny"}, "epochs": list(epochs)}
+
+
+def _dynamics(ids, epoch=1):
+    n = len(ids)
+    return pa.table({"clip_id": ids, "epoch": pa.array([epoch] * n, pa.int32()),
+                     "loss": pa.array([0.5 + i for i in range(n)], pa.float32()),
+                     "prob": pa.array([0.25] * n, pa.float32()), "margin": pa.array([0.1] * n, pa.float32())})
+
+
+@pytest.fixture
+def tlc_runs(clips, tmp_path):
+    from curation.runs.tlc_runs import TlcRunStore
+
+    return TlcRunStore(tmp_path / "runs", clips)
+
+
+def test_run_store_maps_clip_ids_to_row_indices_of_the_exact_revision(clips, tlc_runs, fake_tlc):
+    r1 = clips.head("ds", "clips")
+    r2 = clips.edit("ds", "clips", Edit(delete={"v000:0", "v000:1", "v000:5"}), message="drop 3")
+    run = tlc_runs.create("r")
+    tlc_runs.write_info(run, _run_info(r2))
+    ids = ["v000:2", "v001:3", "v000:2", "v004:9"]  # v000:2 drawn twice in the epoch
+    tlc_runs.write_dynamics(run, 1, _dynamics(ids))
+    tlc_runs.write_info(run, _run_info(r2, "completed", [{"epoch": 1, "train_loss": 0.7, "val": {"mAP": 0.5}}]))
+    [handle] = fake_tlc.runs().values()
+    assert str(handle.url) == f"/fake-3lc/projects/proj/runs/{run}"
+    assert handle.parameters["revision_url"] == r2.meta["tlc_url"] != r1.meta["tlc_url"]
+    assert handle.parameters["config.model"] == "mvit_tiny" and handle.parameters["inputs.revision"] == 2
+    assert handle.inputs == [{"input_table_url": r2.meta["tlc_url"], "num_examples": 97}]
+    assert handle.outputs == [{"epoch": 1, "train_loss": 0.7, "val.mAP": 0.5}]  # logged once, flat keys
+    assert handle.status == 2  # completed
+    [(foreign, metrics)] = handle.metrics
+    assert foreign == r2.meta["tlc_url"]
+    table_ids = fake_tlc.Table.from_url(foreign).get_column_as_pyarrow_array("clip_id").to_pylist()
+    rows = metrics.to_pylist()
+    assert sorted(r["clip_id"] for r in rows) == ["v000:2", "v001:3", "v004:9"]
+    for r in rows:  # the 3LC row at example_id is that very clip, in the revision after the deletions
+        assert table_ids[r["example_id"]] == r["clip_id"] and r["epoch"] == 1
+    by_id = {r["clip_id"]: r for r in rows}
+    assert by_id["v000:2"]["draws"] == 2 and by_id["v000:2"]["loss"] == pytest.approx(0.5 + 1)  # mean of 0.5, 2.5
+    assert by_id["v000:2"]["example_id"] == 0  # row 2 in revision 1, row 0 once rows 0 and 1 are gone
+    add = calls(fake_tlc, "tlc.Run.add_metrics")[0].kwargs
+    assert add["constants"] == {"epoch": 1} and type(add["schema"]["prob"]).__name__ == "ProbabilitySchema"
+    # local copy is what curate reads back
+    assert tlc_runs.info(run)["status"] == "completed" and tlc_runs.dynamics(run).num_rows == 4
+
+
+def test_run_store_writes_collections_with_embedding_and_map_schemas(clips, tlc_runs, fake_tlc):
+    rev = clips.head("ds", "clips")
+    run = tlc_runs.create()
+    tlc_runs.write_info(run, _run_info(rev))
+    ids = ["v003:1", "v000:4"]
+    emb = pa.FixedSizeListArray.from_arrays(pa.array([0.5, -1.0, 2.0, 0.0, 1.0, 3.0], pa.float16()), 3)
+    table = pa.table({"clip_id": ids, "prob": pa.array([0.9, 0.1], pa.float32()),
+                      "loss": pa.array([0.1, 2.3], pa.float32()), "pred": pa.array([1, 0], pa.int32()),
+                      "embedding": emb, "map_x": pa.array([1.5, -2.0], pa.float32()),
+                      "map_y": pa.array([0.0, 4.0], pa.float32())})
+    tlc_runs.write_collection(run, f"clips@{rev.number}", table)
+    [(foreign, metrics)] = next(iter(fake_tlc.runs().values())).metrics
+    assert foreign == rev.meta["tlc_url"]
+    rows = {r["clip_id"]: r for r in metrics.to_pylist()}
+    assert rows["v000:4"]["embedding"] == [0.0, 1.0, 3.0] and rows["v003:1"]["map_2d"] == [1.5, 0.0]
+    schema = calls(fake_tlc, "tlc.Run.add_metrics")[0].kwargs["schema"]
+    assert type(schema["embedding"]).__name__ == "EmbeddingSchema" and schema["embedding"].kwargs == {"shape": 3}
+    assert schema["map_2d"].kwargs == {"shape": 2, "number_role": "xy_component"}
+
+
+def test_a_failed_3lc_write_warns_keeps_the_local_run_and_is_retried(clips, tlc_runs, fake_tlc, monkeypatch,
+                                                                      caplog):
+    rev = clips.head("ds", "clips")
+    run = tlc_runs.create()
+    monkeypatch.setattr(fake_tlc.Run, "set_parameters", lambda self, p: (_ for _ in ()).throw(OSError("disk full")))
+    tlc_runs.write_info(run, _run_info(rev, epochs=[{"epoch": 1, "train_loss": 0.7}]))
+    assert "could not write run info" in caplog.text and "disk full" in caplog.text
+    assert tlc_runs.info(run)["epochs"][0]["train_loss"] == 0.7  # the local run is whole
+    [handle] = fake_tlc.runs().values()
+    assert handle.outputs == [] and handle.parameters == {}
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, "tlc", fake_tlc)
+    tlc_runs.write_info(run, _run_info(rev, epochs=[{"epoch": 1, "train_loss": 0.7}, {"epoch": 2, "train_loss": 0.6}]))
+    assert [o["epoch"] for o in handle.outputs] == [1, 2] and handle.parameters["revision_url"] == rev.meta["tlc_url"]
+    assert list(fake_tlc.runs()) == [str(handle.url)]  # the same 3LC run, not a second one
+
+
+def test_training_on_the_3lc_backend_writes_a_3lc_run(fake_tlc, tmp_path, monkeypatch):
+    from curation.ingest.pipeline import IngestOptions, ingest
+    from curation.ingest.sources import read_nexar
+    from curation.review.metrics import clip_metrics
+    from curation.synth import generate
+    from curation.train.config import TrainConfig
+    from curation.train.loop import train
+    from curation.workspace import Workspace
+
+    generate(tmp_path / "data", n_train=6, n_test=2, width=64, height=48, duration_s=3.0, test_duration_s=2.0,
+             seed=3, progress=False)
+    monkeypatch.delenv("CURATE_TLC_ROOT", raising=False)
+    monkeypatch.delenv("CURATE_TLC_PROJECT", raising=False)
+    ws = Workspace.open(tmp_path / "lab", backend="3lc")
+    ingest(ws, read_nexar(tmp_path / "data"), "nexar", IngestOptions(frame_size=32), progress=False)
+    head = ws.resolve("clips")
+    dropped = [r["clip_id"] for r in ws.tables.read(head, ["clip_id", "split"]).to_pylist() if r["split"] == "train"][:3]
+    edited = ws.tables.edit("nexar", "clips", Edit(delete=set(dropped)), message="drop", base=head.number)
+    run = train(ws, TrainConfig(table="latest", model="mvit_tiny", weights="none", epochs=1, draws_per_epoch=16,
+                                batch_size=4, workers=0), echo=lambda *a: None, progress=False)
+    [handle] = fake_tlc.runs().values()
+    assert str(handle.url) == f"{fake_tlc.DEFAULT_ROOT}/lab/runs/{run}" and handle.status == 2
+    assert handle.parameters["revision_url"] == edited.meta["tlc_url"]
+    assert [o["epoch"] for o in handle.outputs] == [1] and "val.mAP" in handle.outputs[0]
+    by_table = {}
+    for foreign, metrics in handle.metrics:
+        by_table.setdefault(foreign, []).append(metrics)
+    test_url = ws.tables.head("nexar", "test").meta["tlc_url"]
+    assert set(by_table) == {edited.meta["tlc_url"], test_url}  # dynamics + collection, and the test collection
+    table_ids = fake_tlc.Table.from_url(edited.meta["tlc_url"]).get_column_as_pyarrow_array("clip_id").to_pylist()
+    for metrics in by_table[edited.meta["tlc_url"]]:
+        assert all(table_ids[r["example_id"]] == r["clip_id"] for r in metrics.to_pylist())
+    collected = max(by_table[edited.meta["tlc_url"]], key=lambda t: t.num_rows)
+    assert collected.num_rows == edited.rows and "embedding" in collected.column_names
+    assert clip_metrics(ws, run).num_rows > 0  # review reads the local copy

@@ -125,6 +125,8 @@ TLC_INSTANCE_API = {
     "tlc._core.objects.tables.from_table.edited_table.EditedTable": ("input_table_url",),
     "tlc._core.object_reference.ObjectReference": ("url",),
     "tlc.Url": ("create_sibling", "create_unique", "to_absolute", "to_str", "exists", "name"),
+    "tlc.Run": ("url", "set_parameters", "add_input_table", "add_metrics", "set_status_running",
+                "set_status_completed", "set_status_cancelled"),
 }
 
 
@@ -159,6 +161,21 @@ class _Tlc:
         if pa.types.is_float64(t):
             return tlc.schemas.Float64Schema()
         return None  # let 3LC infer it
+
+    def metric_schema(self, role: str, dim: int | None = None):
+        """Schemas of run metrics columns: id, float, int, probability, embedding (dim), map (a 2-D point)."""
+        tlc = self.tlc
+        if role == "id":
+            return tlc.schemas.StringSchema()
+        if role == "int":
+            return tlc.schemas.Int32Schema()
+        if role == "probability":
+            return tlc.schemas.ProbabilitySchema()
+        if role == "embedding":
+            return tlc.schemas.EmbeddingSchema(shape=dim)
+        if role == "map":
+            return tlc.schemas.Float32Schema(shape=2, number_role=tlc.constants.NUMBER_ROLE_XY_COMPONENT)
+        return tlc.schemas.Float32Schema()
 
     # tables
     def from_pandas(self, df, *, schema: dict, description: str, input_tables: list[str], project: str | None = None,
@@ -219,6 +236,45 @@ class _Tlc:
             refs.append(getattr(ref, "url", ref))
         refs += list(getattr(table, "input_tables", None) or [])
         return [tlc.Url(tlc.Url(str(r)).to_absolute(table.url)).to_str() for r in refs]
+
+    # runs
+    def init_run(self, *, project: str, run_name: str, description: str, root_url: str | None):
+        """A 3LC run (reused when it exists: `curate train --resume` continues the same run)."""
+        return self.tlc.init(project_name=project, run_name=run_name, description=description, if_exists="reuse",
+                             root_url=root_url)
+
+    def open_run(self, url: str):
+        return self.tlc.Run.from_url(url)
+
+    def run_url(self, run) -> str:
+        return self.tlc.Url(run.url).to_absolute().to_str()
+
+    def set_parameters(self, run, parameters: dict) -> None:
+        run.set_parameters(parameters)
+
+    def add_input_table(self, run, table_url: str) -> None:
+        run.add_input_table(table_url)
+
+    def log(self, run, values: dict) -> None:
+        self.tlc.log(values, run=run)
+
+    def add_metrics(self, run, columns: dict, *, schema: dict, foreign_table_url: str, constants: dict):
+        return run.add_metrics(columns, schema=schema, foreign_table_url=foreign_table_url, constants=constants)
+
+    def set_status(self, run, status: str) -> None:
+        if status == "running":
+            run.set_status_running()
+        elif status == "completed":
+            run.set_status_completed()
+        else:  # failed: 3LC has no failed state; cancelled is the closest
+            run.set_status_cancelled()
+
+    def close(self) -> None:
+        self.tlc.close()
+
+    def example_id_column(self) -> str:
+        """The metrics column 3LC joins to the foreign table's row index."""
+        return self.tlc.constants.EXAMPLE_ID
 
 
 # -- the store -------------------------------------------------------------------------------------------------------

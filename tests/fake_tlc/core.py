@@ -66,8 +66,14 @@ _tables: dict[str, Table] = {}  # written tables by absolute url
 _clock = itertools.count()
 
 
+_runs: dict[str, Run] = {}  # runs by absolute url
+_session: dict = {"run": None}
+
+
 def reset() -> None:
     _tables.clear()
+    _runs.clear()
+    _session["run"] = None
     CALLS.clear()
 
 
@@ -145,8 +151,10 @@ schemas = SimpleNamespace(**{name: _schema_class(name, t) for name, t in [
     ("StringSchema", pa.string()), ("Int32Schema", pa.int32()), ("Int64Schema", pa.int64()),
     ("Float32Schema", pa.float32()), ("Float64Schema", pa.float64()), ("BoolSchema", pa.bool_()),
     ("CategoricalLabelSchema", pa.int32()), ("SampleWeightSchema", pa.float32()), ("VideoUrlSchema", pa.string()),
+    ("ProbabilitySchema", pa.float32()), ("EmbeddingSchema", None),
 ]})
-constants = SimpleNamespace(SHOULD_DELETE=SHOULD_DELETE)
+constants = SimpleNamespace(SHOULD_DELETE=SHOULD_DELETE, EXAMPLE_ID="example_id",
+                            NUMBER_ROLE_XY_COMPONENT="xy_component")
 
 
 def _column(values: list, schema: _Schema | None) -> pa.Array:
@@ -377,3 +385,122 @@ class EditedTable(Table):
 _core = SimpleNamespace(objects=SimpleNamespace(tables=SimpleNamespace(from_table=SimpleNamespace(
     edited_table=SimpleNamespace(EditedTable=EditedTable)))),
     object_reference=SimpleNamespace(ObjectReference=ObjectReference))
+
+
+# -- runs --------------------------------------------------------------------------------------------------------
+_STATUS = {"running": 1, "completed": 2, "cancelled": 6}
+
+
+class Run:
+    """What the tests look at: parameters, inputs, logged outputs, status and the metrics tables (pyarrow)."""
+
+    def __init__(self, url: Url, description: str | None, parameters: dict | None):
+        self._url = url
+        self.description = description or ""
+        self.parameters = dict(parameters or {})
+        self.inputs: list[dict] = []
+        self.outputs: list[dict] = []
+        self.metrics: list[tuple[str, pa.Table]] = []  # (foreign table url, rows)
+        self.status = 0
+
+    @property
+    def url(self) -> Url:
+        return self._url
+
+    @staticmethod
+    @real("tlc.Run.from_url")
+    def from_url(url):
+        key = str(Url(url).to_absolute())
+        if key not in _runs:
+            raise FileNotFoundError(f"no run at {key}")
+        return _runs[key]
+
+    @real("tlc.Run.set_parameters")
+    def set_parameters(self, parameters):
+        self.parameters.update(parameters)
+
+    @real("tlc.Run.add_input_table")
+    def add_input_table(self, input_table):
+        url = str(Url(str(input_table)).to_absolute())
+        entry = {"input_table_url": url, "num_examples": len(Table.from_url(url)) if url in _tables else -1}
+        if entry not in self.inputs:
+            self.inputs.append(entry)
+
+    @real("tlc.Run.add_output_value")
+    def add_output_value(self, output_value):
+        self.outputs.append(dict(output_value))
+
+    @real("tlc.Run.add_metrics")
+    def add_metrics(self, metrics, *, schema=None, foreign_table_url=None, constants=None):
+        if not metrics:
+            raise ValueError("No metrics data provided.")
+        if constants and not foreign_table_url:
+            raise ValueError("constants= are only applied when foreign_table_url is provided")
+        metrics = dict(metrics)
+        n = len(metrics[next(iter(metrics))])
+        if any(len(v) != n for v in metrics.values()):
+            raise ValueError("metrics columns differ in length")
+        if foreign_table_url:
+            table = Table.from_url(foreign_table_url)  # FileNotFoundError, as in 3LC
+            if "example_id" not in metrics:
+                if len(table) != n:
+                    raise ValueError(f"The number of rows in the metrics data ({n}) must match the number of rows "
+                                     f"in the input table ({len(table)}).")
+                metrics["example_id"] = list(range(n))
+            if any(not 0 <= int(i) < len(table) for i in metrics["example_id"]):
+                raise ValueError("example_id outside the foreign table")
+            for key, value in (constants or {}).items():
+                metrics[key] = [value] * n
+        unknown = [c for c in (schema or {}) if c not in metrics]
+        if unknown:
+            raise ValueError(f"schema for columns the metrics lack: {unknown}")
+        self.metrics.append((str(Url(str(foreign_table_url)).to_absolute()), pa.table(metrics)))
+        return [{"url": f"{self._url}/metrics_{len(self.metrics):04d}"}]
+
+    @real("tlc.Run.set_status_running")
+    def set_status_running(self):
+        self.status = _STATUS["running"]
+
+    @real("tlc.Run.set_status_completed")
+    def set_status_completed(self):
+        self.status = _STATUS["completed"]
+
+    @real("tlc.Run.set_status_cancelled")
+    def set_status_cancelled(self):
+        self.status = _STATUS["cancelled"]
+
+
+@real("tlc.init")
+def init(project_name=None, run_name=None, *, description=None, parameters=None, if_exists="rename", root_url=None,
+         run_url=None):
+    url = Url(run_url) if run_url is not None else \
+        Url(posixpath.join(str(root_url or DEFAULT_ROOT), project_name or "default", "runs", run_name or "run"))
+    if str(url) in _runs:
+        if if_exists == "raise":
+            raise FileExistsError(f"run {url} exists")
+        if if_exists == "reuse":
+            _session["run"] = _runs[str(url)]
+            return _runs[str(url)]
+        if if_exists == "rename":
+            url = Url(f"{url}_{len(_runs):04d}")
+    run = Run(url, description, parameters)
+    _runs[str(url)] = run
+    _session["run"] = run
+    return run
+
+
+@real("tlc.log")
+def log(data, run=None):
+    run = run or _session["run"]
+    if run is None:
+        raise ValueError("No active Run found.")
+    run.add_output_value(data)
+
+
+@real("tlc.close")
+def close():
+    _session["run"] = None
+
+
+def runs() -> dict[str, Run]:
+    return dict(_runs)
