@@ -617,7 +617,8 @@ def test_training_on_the_3lc_backend_writes_a_3lc_run(fake_tlc, tmp_path, monkey
     ws = Workspace.open(tmp_path / "lab", backend="3lc")
     ingest(ws, read_nexar(tmp_path / "data"), "nexar", IngestOptions(frame_size=32), progress=False)
     head = ws.resolve("clips")
-    dropped = [r["clip_id"] for r in ws.tables.read(head, ["clip_id", "split"]).to_pylist() if r["split"] == "train"][:3]
+    rows = ws.tables.read(head, ["clip_id", "split"]).to_pylist()
+    dropped = [r["clip_id"] for r in rows if r["split"] == "train"][:3]
     edited = ws.tables.edit("nexar", "clips", Edit(delete=set(dropped)), message="drop", base=head.number)
     run = train(ws, TrainConfig(table="latest", model="mvit_tiny", weights="none", epochs=1, draws_per_epoch=16,
                                 batch_size=4, workers=0), echo=lambda *a: None, progress=False)
