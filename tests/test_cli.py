@@ -108,11 +108,17 @@ def test_3lc_backend_without_key_is_one_line_exit_2(tmp_path):
 
 
 def test_lance_loop_never_imports_tlc(dataset, tmp_path):
+    """ingest, tables, train (with its collection pass) and show --run: tlc stays unimported."""
     code = ("import sys; from click.testing import CliRunner; from curation.cli import cli; "
             f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'ingest', 'nexar', {str(dataset)!r}]); "
             "assert r.exit_code == 0, r.output; "
             f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'tables']); "
-            "assert r.exit_code == 0; print('tlc' in sys.modules)")
+            "assert r.exit_code == 0; "
+            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'train', '--model', 'mvit_tiny', "
+            "'--weights', 'none', '--epochs', '1', '--draws', '8', '--batch-size', '4', '--workers', '0']); "
+            "assert r.exit_code == 0, r.output; "
+            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'show', 'clips', '--run', 'last']); "
+            "assert r.exit_code == 0, r.output; print('tlc' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
