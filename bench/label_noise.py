@@ -96,19 +96,24 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", default="/tmp/curate-bench-noise")
     ap.add_argument("--out", help="also write the figures as JSON here")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep the workdir of an earlier invocation and reuse its completed runs where their "
+                         "table revision is the same (the curated round is always redone)")
     args = ap.parse_args()
     work = Path(args.workdir)
-    shutil.rmtree(work, ignore_errors=True)
-    times, t = {}, time.time()
-    generate(work / "data", n_train=args.train, n_test=4, label_noise=args.noise, n_duplicates=0, n_corrupt=0,
-             seed=args.seed, progress=False)
-    times["synth"] = time.time() - t
-
+    times = {}
+    if not args.reuse or not (work / "ws").exists():
+        shutil.rmtree(work, ignore_errors=True)
+        t = time.time()
+        generate(work / "data", n_train=args.train, n_test=4, label_noise=args.noise, n_duplicates=0, n_corrupt=0,
+                 seed=args.seed, progress=False)
+        times["synth"] = time.time() - t
     t = time.time()
     ws = Workspace.open(work / "ws", backend="lance")
     noisy_src, clean_src, folds_src, val = sources(work / "data", 0.2, args.seed)
     for name, source, folds in (("noisy", noisy_src, 0), ("clean", clean_src, 0), ("folds", folds_src, args.folds)):
-        ingest(ws, source, name, IngestOptions(frame_size=64, folds=folds, seed=args.seed), progress=False)
+        if not ws.tables.exists(name, "clips"):
+            ingest(ws, source, name, IngestOptions(frame_size=64, folds=folds, seed=args.seed), progress=False)
     times["ingest x3"] = time.time() - t
     flipped = set(load_truth(work / "data")["flipped"]) - val  # flips that landed in val were corrected
     n_train = sum(v.split == "train" for v in noisy_src.videos)
@@ -119,26 +124,38 @@ def main():
                lr=5e-4, workers=args.workers, seed=args.seed)
     runs = {}
 
+    def done(label: str, table: str) -> str | None:
+        """A completed run of an earlier invocation with this name, on the same revision."""
+        ref = ws.resolve(table).ref
+        found = [r for r in ws.runs.runs() if r.endswith(f"-{label}") and ws.runs.info(r)["status"] == "completed"
+                 and ws.runs.info(r)["inputs"]["ref"] == ref] if args.reuse else []
+        return found[-1] if found else None
+
     def run(label: str, table: str) -> str:
         start = time.time()
-        runs[label] = train(ws, TrainConfig(table=table, name=label, **cfg), echo=lambda *a: None, progress=False)
+        runs[label] = done(label, table) or train(ws, TrainConfig(table=table, name=label, **cfg),
+                                                  echo=lambda *a: None, progress=False)
         times[f"train {label}"] = time.time() - start
         print(f"  {label:<8} val mAP best {val_maps(ws, runs[label])[0]:.4f}  ({times[f'train {label}']:.0f} s)",
               flush=True)
         return runs[label]
 
-    run("noisy", "noisy/clips@latest")
+    run("noisy", "noisy/clips@1")
     aum = label_issues(ws, runs["noisy"])
     head = ws.resolve("noisy/clips@latest")
+    if head.number != 1:  # an earlier invocation's curation: start again from the noisy labels
+        head = ws.tables.revert("noisy", "clips", 1, message="back to the noisy labels")
     clips = ws.tables.read(head, ["clip_id", "video_id"]).filter(pc.field("video_id").isin([s.id for s in aum]))
     ws.tables.edit("noisy", "clips", Edit(weights={c: 0.0 for c in clips["clip_id"].to_pylist()}), base=head.number,
                    message=f"weight 0 for {len(aum)} AUM label issues of {runs['noisy']}")
     run("curated", "noisy/clips@latest")
-    run("clean", "clean/clips@latest")
+    run("clean", "clean/clips@1")
 
     start = time.time()
-    fold_runs = train_folds(ws, TrainConfig(table="folds/clips@latest", name="fold", **cfg), args.folds,
-                            echo=lambda *a: None, progress=False)
+    fold_runs = [done(f"fold{k}", "folds/clips@1") for k in range(args.folds)]
+    if not all(fold_runs):
+        fold_runs = train_folds(ws, TrainConfig(table="folds/clips@1", name="fold", **cfg), args.folds,
+                                echo=lambda *a: None, progress=False)
     times[f"train {args.folds} folds"] = time.time() - start
     oof = out_of_fold_probabilities(ws, fold_runs)
 

@@ -52,17 +52,6 @@ def rows_text(n: int) -> str:
     return f"{n} row{'s' if n != 1 else ''}"
 
 
-def _with_metrics(ws, rev, run_ref, epoch):
-    """The revision's rows, joined by id with a run's per-clip metrics when a run is named."""
-    spec = ws.tables.spec(rev.dataset, rev.table)
-    table = ws.tables.read(rev).sort_by(spec.id_column)
-    if not run_ref:
-        return table
-    from curation.review.metrics import clip_metrics, join_metrics
-
-    return join_metrics(table, clip_metrics(ws, ws.runs.resolve(run_ref), epoch), spec.id_column)
-
-
 def _ws(ctx):
     from curation.workspace import Workspace
 
@@ -280,9 +269,10 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     if delete_ids == WHERE and not where:
         raise BadInput("a bare --delete deletes what --where selects", "add --where EXPR, or name ids")
     if where:
+        from curation.review.metrics import revision_with_metrics
         from curation.tables.requests import query
 
-        selected = query(_with_metrics(ws, base, run_ref, None), where=where)[spec.id_column].tolist()
+        selected = query(revision_with_metrics(ws, base, run_ref), where=where)[spec.id_column].tolist()
         if not selected:
             raise BadInput(f"no rows of {base.ref} match --where {where!r}", "loosen the expression; nothing written")
     elif (weight is not None or label is not None) and not ids:
@@ -344,17 +334,26 @@ def revert(ctx, table_rev, message):
 @click.option("--csv", "as_csv", is_flag=True, help="Write CSV to stdout instead of a table.")
 @click.option("--run", "run_ref", help="Join a run's per-sample metrics by clip_id (loss, prob, margin, aum, …).")
 @click.option("--epoch", type=int, help="With --run: the epoch whose dynamics to show (default: the last).")
+@click.option("--by", type=click.Choice(["clip", "video"]), default="clip", show_default=True,
+              help="video: one row per video (clips, positives, mean weight; per metric its mean and worst clip, "
+                   "e.g. loss_max, aum_low); --where/--sort then use those columns.")
 @click.pass_context
-def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epoch):
+def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epoch, by):
     """Rows of a table revision (default: the head), optionally joined with a run's metrics:
-    `curate show clips --run last --where "loss > 1.5 and label == 1" --sort loss --desc`."""
+    `curate show clips --run last --where "loss > 1.5 and label == 1" --sort loss --desc`, or per video:
+    `curate show clips --run last --by video --sort aum_low`."""
     import pandas as pd
 
+    from curation.review.metrics import per_video, revision_with_metrics
     from curation.tables.requests import query
 
     ws = _ws(ctx)
     rev = ws.resolve(table_rev)
-    table = _with_metrics(ws, rev, run_ref, epoch)
+    table = revision_with_metrics(ws, rev, run_ref, epoch)
+    if by == "video":
+        if "video_id" not in table.column_names:
+            raise BadInput(f"{rev.table} has no video_id column to group by", "use --by clip")
+        table = per_video(table)
     df = query(table, where=where, sort=sort, descending=desc, limit=limit or None,
                columns=columns.split(",") if columns else None)
     if as_csv:
@@ -362,7 +361,9 @@ def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epo
         return
     with pd.option_context("display.max_columns", 30, "display.width", 200):
         click.echo(df.to_string(index=False) if len(df) else "(no rows)")
-    click.echo(f"{rev.ref}: {rows_text(len(df))} shown of {rows_text(rev.rows)}")
+    shown = f"{len(df):,} videos shown of {table.num_rows:,}" if by == "video" else \
+        f"{rows_text(len(df))} shown of {rows_text(rev.rows)}"
+    click.echo(f"{rev.ref}: {shown}")
 
 
 # -- training -----------------------------------------------------------------------------------------
@@ -477,8 +478,9 @@ def submit(ctx, runs, table, checkpoint, tta, out):
 @click.option("--label-action", type=click.Choice(["weight", "delete"]), default="weight", show_default=True,
               help="What to propose for label issues.")
 @click.option("--label-value", default="0", show_default=True, help="The weight proposed for label issues.")
-@click.option("--threshold", default=0.0, show_default=True,
-              help="Flag a video when the mean AUM of its lowest quarter of clips is below this.")
+@click.option("--threshold", default=2.0, show_default=True,
+              help="Flag a video when the mean AUM of its own-label clips is more than this many robust standard "
+                   "deviations below the videos of its label (lower: more recall, less precision).")
 @click.option("--fold-runs", help="Comma-separated k-fold runs of one revision (curate train --folds): label "
                                   "issues by confident learning on their out-of-fold probabilities.")
 @click.pass_context

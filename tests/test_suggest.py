@@ -98,6 +98,27 @@ def test_show_and_edit_over_joined_metrics(reviewed):
     assert result.exit_code == 2 and "no rows" in result.stderr
 
 
+def test_show_by_video_aggregates_each_videos_clips(reviewed):
+    ws, _, run = reviewed
+    shown = CliRunner().invoke(cli, ["--workspace", str(ws.root), "show", "clips", "--run", run, "--by", "video",
+                                     "--sort", "aum_low", "--csv", "-n", "0"])
+    assert shown.exit_code == 0, shown.stderr
+    videos = list(csv.DictReader(shown.output.splitlines()))
+    clips = join_metrics(ws.tables.read(ws.resolve("clips")), clip_metrics(ws, run)).to_pandas()
+    assert sorted(v["video_id"] for v in videos) == sorted(clips["video_id"].unique())
+    scored = [float(v["aum_low"]) for v in videos if v["aum_low"]]  # val videos are never trained on
+    assert scored and scored == sorted(scored) and not any(v["aum_low"] for v in videos[len(scored):])
+    some = videos[0]
+    mine = clips[clips["video_id"] == some["video_id"]]
+    assert int(some["clips"]) == len(mine) and int(some["positives"]) == int((mine["label"] == 1).sum())
+    assert float(some["loss_max"]) == pytest.approx(mine["loss"].max(), rel=1e-5)
+    drawn = mine["aum"].dropna().sort_values().to_numpy()  # clips never drawn have no AUM
+    lowest = drawn[:max(1, -(-len(drawn) // 4))]
+    assert float(some["aum_low"]) == pytest.approx(lowest.mean(), rel=1e-5)
+    bad = CliRunner().invoke(cli, ["--workspace", str(ws.root), "show", "clips", "--by", "video", "--sort", "aum"])
+    assert bad.exit_code == 2 and "cannot sort by 'aum'" in bad.stderr
+
+
 def test_confident_learning_flags_confident_disagreement():
     import numpy as np
 

@@ -1,6 +1,7 @@
 """A run's per-sample metrics per clip_id, ready to join to any revision of its table."""
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -40,3 +41,50 @@ def join_metrics(table: pa.Table, metrics: pa.Table, id_column: str = "clip_id")
     joined = table.join(metrics.rename_columns([id_column if c == "clip_id" else c for c in metrics.column_names]),
                         id_column, join_type="left outer")
     return joined.sort_by(id_column)
+
+
+def revision_with_metrics(ws, revision, run_ref: str | None = None, epoch: int | None = None) -> pa.Table:
+    """The revision's rows sorted by id, joined by id with a run's per-clip metrics when a run is named."""
+    spec = ws.tables.spec(revision.dataset, revision.table)
+    table = ws.tables.read(revision).sort_by(spec.id_column)
+    if not run_ref:
+        return table
+    return join_metrics(table, clip_metrics(ws, ws.runs.resolve(run_ref), epoch), spec.id_column)
+
+
+LOW_QUANTILE = 0.25  # labels are per video: a wrong one shows as a stretch of contradicted clips
+
+
+def low_mean(values, quantile: float = LOW_QUANTILE) -> float:
+    """Mean of the lowest `quantile` of a video's clip scores (NaN when it has none)."""
+    v = np.sort(np.asarray(values, dtype=float)[~np.isnan(np.asarray(values, dtype=float))])
+    return float(v[:max(1, int(np.ceil(quantile * len(v))))].mean()) if len(v) else float("nan")
+
+
+# per metric column: how its clips are summarised per video (the worst clip says most about a video)
+_VIDEO_SUMMARY = {"loss": ("mean", "max"), "eval_loss": ("mean", "max"), "prob": ("mean", "max"),
+                  "eval_prob": ("mean", "max"), "margin": ("mean", "min"), "aum": ("mean", "low")}
+
+
+def per_video(table: pa.Table) -> pa.Table:
+    """Clip rows (with or without joined metrics) as one row per video: split, clips, positives (clips with
+    label 1), label (the highest clip label: Nexar's target, a class video's class), mean weight, and per
+    metric its mean and its worst clip (max loss/prob, min margin, `aum_low` = mean AUM of the lowest quarter of
+    clips, the score `curate suggest` ranks label issues by)."""
+    df = table.to_pandas()
+    groups = df.groupby("video_id", sort=True)
+    out = {"video_id": list(groups.groups)}
+    if "split" in df:
+        out["split"] = groups["split"].first().tolist()
+    out["clips"] = groups.size().tolist()
+    if "label" in df:
+        out["positives"] = groups["label"].apply(lambda s: int((s == 1).sum())).tolist()
+        out["label"] = groups["label"].max().tolist()
+    if "weight" in df:
+        out["weight"] = groups["weight"].mean().tolist()
+    for column, stats in _VIDEO_SUMMARY.items():
+        if column in df:
+            for stat in stats:
+                series = groups[column].apply(low_mean) if stat == "low" else groups[column].agg(stat)
+                out[f"{column}_{stat}"] = series.tolist()
+    return pa.table(out)

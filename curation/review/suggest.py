@@ -4,7 +4,8 @@ nothing is applied. `curate edit clips --from FILE` applies a reviewed file as o
 Signals:
 - label issues: the area under the margin (AUM; mean margin of a clip over every draw of every epoch) is
   low when the model keeps disagreeing with the label. Labels are given per video, so a video is scored by
-  the mean AUM of its lowest quarter of clips: a flipped video has a stretch of clips the model contradicts.
+  the mean AUM of the clips that carry its label, and flagged when that is far below the other videos of
+  its label (robust z-score).
 - near-duplicates: videos that are each other's nearest neighbour and much closer to each other than to
   any other video, by their closest pair of frames (thumbnails from the cache) or by their mean embedding
   (the run's collection pass). A pair across splits is a leak: the train-side copy is proposed for deletion, the
@@ -20,11 +21,12 @@ from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
+import pandas as pd
 import pyarrow.compute as pc
 
 from curation.errors import BadInput
 from curation.ingest.frame_cache import FrameReader, decode_jpeg
-from curation.review.metrics import clip_metrics
+from curation.review.metrics import LOW_QUANTILE, clip_metrics, low_mean
 
 COLUMNS = ["id", "level", "action", "value", "reason", "score"]
 
@@ -39,27 +41,46 @@ class Suggestion:
     score: float  # higher = more certain
 
 
-def _low_mean(values: np.ndarray, quantile: float) -> float:
-    """Mean of a video's lowest `quantile` of clip scores: labels are per video, and a wrong one shows as a
-    stretch of clips the model contradicts, not as a shift of the average."""
-    return float(np.sort(values)[:max(1, int(np.ceil(quantile * len(values))))].mean())
+def own_label_aum(aum: np.ndarray, labels: np.ndarray) -> float:
+    """A video's mean AUM over the clips that carry the video's label (its highest clip label): for a positive
+    Nexar video its positive clips — its early clips are negative in every video and say nothing about whether
+    the video's label is right; for a class video, all its clips."""
+    own = np.asarray(labels) == np.max(labels)
+    return float(np.nanmean(np.asarray(aum, dtype=float)[own])) if own.any() else float("nan")
 
 
-def label_issues(ws, run: str, quantile: float = 0.25, threshold: float = 0.0, action: str = "weight",
-                 value: str = "0") -> list[Suggestion]:
+def robust_z(values: np.ndarray) -> np.ndarray:
+    """(x - median) / (1.4826 · median absolute deviation): a z-score that the outliers it looks for do not
+    inflate (falls back to the standard deviation when the MAD is 0)."""
+    values = np.asarray(values, dtype=float)
+    median = np.median(values)
+    scale = 1.4826 * np.median(np.abs(values - median))
+    scale = scale if scale > 1e-9 else (values.std() or 1.0)
+    return (values - median) / scale
+
+
+def label_issues(ws, run: str, threshold: float = 2.0, action: str = "weight", value: str = "0") -> list[Suggestion]:
+    """Videos whose own-label AUM is more than `threshold` robust standard deviations below the videos of the same
+    label. Per label, because how hard a class is to learn differs (positive clips near an alert stay uncertain
+    long after negatives are easy), so one AUM cut-off for all classes would flag a hard class whole."""
     info = ws.runs.info(run)
     inputs = info["inputs"]
     revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
-    clips = ws.tables.read(revision, ["clip_id", "video_id", "split"]).filter(pc.field("split") == "train")
+    clips = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(pc.field("split") == "train")
     metrics = clip_metrics(ws, run).select(["clip_id", "aum"])
-    joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum"])
+    joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
+    videos = joined.groupby("video_id").apply(
+        lambda g: pd.Series({"label": g["label"].max(), "aum": own_label_aum(g["aum"], g["label"])}),
+        include_groups=False).dropna()
     out = []
-    for video, group in joined.groupby("video_id"):
-        score = _low_mean(group["aum"].to_numpy(), quantile)
-        if score < threshold:
-            out.append(Suggestion(video, "video", action, value,
-                                  f"label issue: lowest {quantile:.0%} of its clips have mean AUM {score:.2f}",
-                                  round(-score, 4)))
+    for label, group in videos.groupby("label"):
+        if len(group) < 5:  # too few videos of this label to say what is typical
+            continue
+        for video, z, aum in zip(group.index, robust_z(group["aum"].to_numpy()), group["aum"]):
+            if z < -threshold:
+                out.append(Suggestion(video, "video", action, value,
+                                      f"label issue: own-label AUM {aum:.2f} is {-z:.1f} robust SD below "
+                                      f"label-{int(label)} videos", round(float(-z), 4)))
     return out
 
 
@@ -98,7 +119,7 @@ def out_of_fold_probabilities(ws, runs: list[str]):
     return pa.concat_tables(parts).sort_by("clip_id")
 
 
-def confident_learning(ws, runs: list[str], quantile: float = 0.25, action: str = "weight",
+def confident_learning(ws, runs: list[str], quantile: float = LOW_QUANTILE, action: str = "weight",
                        value: str = "0") -> list[Suggestion]:
     """Label issues per video from out-of-fold probabilities (labels are given per video, as for AUM)."""
     oof = out_of_fold_probabilities(ws, runs).to_pandas().dropna(subset=["label", "prob"])
@@ -106,7 +127,7 @@ def confident_learning(ws, runs: list[str], quantile: float = 0.25, action: str 
     oof["margin"], oof["issue"] = margin, issue
     out = []
     for video, group in oof.groupby("video_id"):
-        score = _low_mean(group["margin"].to_numpy(), quantile)
+        score = low_mean(group["margin"].to_numpy(), quantile)
         if group["issue"].any() and score < 0:
             out.append(Suggestion(video, "video", action, value,
                                   f"label issue (confident learning): {int(group['issue'].sum())} of "
