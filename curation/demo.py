@@ -22,10 +22,10 @@ from curation.workspace import Workspace
 def score_suggestions(found, truth: dict) -> dict[str, tuple[int, int, int]]:
     """(flagged, injected, found) per signal, against the generator's ground truth. A duplicate pair counts
     as found when either copy is flagged."""
-    kinds = {"label issue": [], "near-duplicate": [], "unreadable": []}
+    kinds = {"label issue": [], "near-duplicate": [], "unreadable": [], "outlier": []}
     for s in found:
-        kind = "label issue" if s.reason.startswith("label issue") else \
-            "near-duplicate" if "near-duplicate" in s.reason else "unreadable"
+        kind = "label issue" if s.reason.startswith("label issue") else "outlier" if s.reason.startswith("outlier") \
+            else "near-duplicate" if "near-duplicate" in s.reason else "unreadable"
         kinds[kind].append(s.id)
     pairs = truth["duplicates"]
     return {
@@ -35,6 +35,7 @@ def score_suggestions(found, truth: dict) -> dict[str, tuple[int, int, int]]:
                            sum(bool(set(kinds["near-duplicate"]) & set(p)) for p in pairs)),
         "unreadable": (len(kinds["unreadable"]), len(truth["corrupt"]),
                        len(set(kinds["unreadable"]) & set(truth["corrupt"]))),
+        "outlier": (len(kinds["outlier"]), 0, 0),  # the generator injects none: every flag is a false alarm
     }
 
 

@@ -21,11 +21,37 @@ def reviewed(tmp_path_factory):
     base = tmp_path_factory.mktemp("suggest")
     tiny_synth(base / "d", seed=6, n_train=14, n_test=4, width=128, height=72, label_noise=0.2, n_duplicates=2,
                n_corrupt=2)
+    truth = load_truth(base / "d")
+    _scramble(base / "d", truth, _plain_negative(truth))
     ws = Workspace.open(base / "ws", backend="lance")
     ingest(ws, read_nexar(base / "d"), "nexar", IngestOptions(frame_size=64), progress=False)
     run = train(ws, TrainConfig(model="mvit_tiny", weights="none", epochs=2, batch_size=4, workers=0,
                                 draws_per_epoch=40), echo=lambda *_: None, progress=False)
-    return ws, load_truth(base / "d"), run
+    return ws, truth, run
+
+
+def _plain_negative(truth) -> str:
+    """A readable negative train video outside every injected flaw."""
+    flawed = set(truth["flipped"]) | set(truth["corrupt"]) | {v for pair in truth["duplicates"] for v in pair}
+    return next(v for v, t in sorted(truth["videos"].items())
+                if t["split"] == "train" and t["target"] == 0 and v not in flawed)
+
+
+def _scramble(root, truth, video: str) -> None:
+    """Replace a video by itself upside down in negative colours (a camera mounted wrong, a broken colour
+    pipeline): readable, same size, rate and length, but unlike every other video."""
+    from fractions import Fraction
+
+    import decord
+    import numpy as np
+
+    from curation.synth import _encode
+
+    path = root / "train" / f"{video}.mp4"
+    frames = decord.VideoReader(str(path)).get_batch(range(truth["videos"][video]["n_frames"])).asnumpy()
+    h, w = frames.shape[1:3]
+    _encode(path, np.full_like(frames, 16), Fraction(truth["videos"][video]["fps"]).limit_denominator(1000), w, h, 1)
+    truth["outlier"] = video
 
 
 def test_suggestions_find_injected_duplicates_and_corrupt_videos(reviewed):
@@ -41,6 +67,13 @@ def test_suggestions_find_injected_duplicates_and_corrupt_videos(reviewed):
     for vid in truth["corrupt"]:
         assert by_id[vid].action == "delete" and by_id[vid].reason.startswith("corrupt")
     assert [s.score for s in found] == sorted((s.score for s in found), reverse=True)
+    assert all(0 <= s.score <= 1 for s in found)
+
+
+def test_suggestions_find_the_outlier_video_and_only_it(reviewed):
+    ws, truth, run = reviewed
+    found = [s for s in suggest(ws, run) if s.reason.startswith("outlier")]
+    assert [(s.id, s.action, s.value) for s in found] == [(truth["outlier"], "weight", "0")]
 
 
 def test_metrics_join_by_clip_id(reviewed):

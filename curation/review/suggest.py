@@ -11,6 +11,8 @@ Signals:
   (the run's collection pass). A pair across splits is a leak: the train-side copy is proposed for deletion, the
   test side is never touched.
 - corrupt, missing or unsupported videos from the ingest status.
+- outliers: videos whose look (mean frame, 8×8 RGB) is far from every other video's (robust z-score of the
+  distance to their nearest videos), proposed at weight 0 for review.
 - with k-fold runs: confident learning on out-of-fold probabilities replaces AUM for label issues.
 """
 from __future__ import annotations
@@ -38,7 +40,12 @@ class Suggestion:
     action: str  # delete | weight | label
     value: str
     reason: str
-    score: float  # higher = more certain
+    score: float  # in [0, 1]; higher = more certain
+
+
+def _certainty(z: float) -> float:
+    """A robust z-score as a score in [0, 1), comparable with the other signals' (z = 2 → 0.67)."""
+    return round(float(z) / (1.0 + float(z)), 4)
 
 
 def own_label_aum(aum: np.ndarray, labels: np.ndarray) -> float:
@@ -80,7 +87,7 @@ def label_issues(ws, run: str, threshold: float = 2.0, action: str = "weight", v
             if z < -threshold:
                 out.append(Suggestion(video, "video", action, value,
                                       f"label issue: own-label AUM {aum:.2f} is {-z:.1f} robust SD below "
-                                      f"label-{int(label)} videos", round(float(-z), 4)))
+                                      f"label-{int(label)} videos", _certainty(-z)))
     return out
 
 
@@ -151,30 +158,36 @@ def _embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[st
 
 
 def _frame_thumbnails(ws, dataset: str, per_video: int = 12,
-                      size: int = 32) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                      size: int = 32) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Evenly spaced cached frames of every video as small grey thumbnails, centred on the mean thumbnail
-    and unit-normalised: (thumbnails, owner index per thumbnail, video ids)."""
+    and unit-normalised: (thumbnails, owner index per thumbnail, video ids, looks). A video's look is its
+    mean frame at 8×8 RGB: colour and layout (sky above, road below), what a wrong camera or a dead one changes."""
     frames = ws.tables.read(ws.tables.head(dataset, "frames"), ["frame_id", "video_id", "index"]).to_pandas()
     reader = FrameReader(ws.cache_dir(dataset))
-    thumbs, owner, videos = [], [], []
+    thumbs, owner, videos, looks = [], [], [], []
     for video, group in frames.sort_values("index").groupby("video_id"):
         ids = group["frame_id"].tolist()
         pick = [ids[int(k)] for k in np.linspace(0, len(ids) - 1, min(per_video, len(ids)))]
+        look = []
         for data in reader.read(pick):
-            grey = cv2.cvtColor(decode_jpeg(data), cv2.COLOR_RGB2GRAY)
+            rgb = decode_jpeg(data)
+            grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             thumbs.append(cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
+            look.append(cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
             owner.append(len(videos))
         videos.append(video)
+        looks.append(np.mean(look, axis=0))
     x = np.stack(thumbs) if thumbs else np.zeros((0, size * size), np.float32)
     x -= x.mean(axis=0)  # what all dashcam frames share (road, horizon) says nothing about identity
     x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-9
-    return x, np.asarray(owner), videos
+    return x, np.asarray(owner), videos, np.stack(looks) if looks else np.zeros((0, 192), np.float32)
 
 
-def _frame_distances(ws, dataset: str) -> tuple[np.ndarray, list[str]]:
-    """Video × video distance: the closest pair of their frames. Copies that are cut, shifted or shorter
-    still share near-identical frames; unrelated scenes do not. Independent of any model."""
-    x, owner, videos = _frame_thumbnails(ws, dataset)
+def _frame_distances(ws, dataset: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Video × video distances: (closest pair of their frames, video ids, distance of their looks). Copies
+    that are cut, shifted or shorter still share near-identical frames; unrelated scenes do not. Independent
+    of any model."""
+    x, owner, videos, looks = _frame_thumbnails(ws, dataset)
     n = len(videos)
     dist = np.full((n, n), np.inf, dtype=np.float32)
     starts = np.searchsorted(owner, np.arange(n))
@@ -184,7 +197,9 @@ def _frame_distances(ws, dataset: str) -> tuple[np.ndarray, list[str]]:
         dist[i] = np.minimum.reduceat(d, starts)
     dist = np.minimum(dist, dist.T)
     np.fill_diagonal(dist, np.inf)
-    return dist, videos
+    look_dist = np.sqrt(((looks[:, None] - looks[None]) ** 2).sum(-1))
+    np.fill_diagonal(look_dist, np.inf)
+    return dist, videos, look_dist
 
 
 def _embedding_distances(vectors: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
@@ -209,15 +224,22 @@ def _distinct_pairs(dist: np.ndarray, videos: list[str], ratio: float) -> list[t
             if i < j and nearest[j] == i and dist[i, j] < ratio * min(second[i], second[j])]
 
 
-def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: float = 0.15) -> list[Suggestion]:
+def _splits(ws, dataset: str) -> dict[str, str]:
+    videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "split"]).to_pylist()
+    return {v["video_id"]: v["split"] for v in videos}
+
+
+def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: float = 0.15,
+                    frames: tuple[np.ndarray, list[str], np.ndarray] | None = None) -> list[Suggestion]:
     """Ratios: how much closer a pair must be to each other than to their next-nearest video. Embeddings
-    of an early run cluster loosely, so they must be much closer to count."""
+    of an early run cluster loosely, so they must be much closer to count. `frames`: the frame distances,
+    when already computed."""
     dataset = ws.runs.info(run)["inputs"]["dataset"]
     embeddings, split_of = _embedding_descriptors(ws, run)
-    videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "split"]).to_pylist()
-    split_of = {**{v["video_id"]: v["split"] for v in videos}, **split_of}
+    split_of = {**_splits(ws, dataset), **split_of}
     found = {}
-    for signal, (dist, ids), ratio in (("frames", _frame_distances(ws, dataset), frames_ratio),
+    frame_dist, frame_ids, _ = frames or _frame_distances(ws, dataset)
+    for signal, (dist, ids), ratio in (("frames", (frame_dist, frame_ids), frames_ratio),
                                        ("embeddings", _embedding_distances(embeddings), embedding_ratio)):
         for a, b, d, typical in _distinct_pairs(dist, ids, ratio):
             found.setdefault(frozenset((a, b)), (a, b, d, typical, signal))
@@ -239,6 +261,23 @@ def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: fl
     return out
 
 
+def outliers(ws, run: str, threshold: float = 3.5, neighbours: int = 5,
+             frames: tuple[np.ndarray, list[str], np.ndarray] | None = None) -> list[Suggestion]:
+    """Videos unlike all others: the mean distance of their look (mean frame, 8×8 RGB) to their `neighbours`
+    nearest videos is more than `threshold` robust standard deviations above the typical video's (3.5: the
+    usual cut-off for the modified z-score). Proposed at weight 0 for review: a rare but real scene is worth
+    keeping; a dead camera, a wrong mount or a broken colour pipeline is not."""
+    dataset = ws.runs.info(run)["inputs"]["dataset"]
+    _, videos, look_dist = frames or _frame_distances(ws, dataset)
+    if len(videos) <= 2 * neighbours:  # too few videos to say what is typical
+        return []
+    knn = np.sort(look_dist, axis=1)[:, :neighbours].mean(axis=1)
+    split_of = _splits(ws, dataset)
+    return [Suggestion(v, "video", "weight", "0", f"outlier: its look is {d:.0f} from its {neighbours} nearest "
+                       f"videos, {z:.1f} robust SD above the typical video", _certainty(z))
+            for v, d, z in zip(videos, knn, robust_z(knn)) if z > threshold and split_of.get(v) != "test"]
+
+
 def unreadable_videos(ws, run: str) -> list[Suggestion]:
     dataset = ws.runs.info(run)["inputs"]["dataset"]
     videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "status", "status_reason", "split"])
@@ -256,7 +295,9 @@ def suggest(ws, run_ref: str, fold_runs: list[str] | None = None, **label_option
         labels = confident_learning(ws, [ws.runs.resolve(r) for r in fold_runs], **options)
     else:
         labels = label_issues(ws, run, **label_options)
-    found = unreadable_videos(ws, run) + near_duplicates(ws, run) + labels
+    frames = _frame_distances(ws, ws.runs.info(run)["inputs"]["dataset"])
+    found = (unreadable_videos(ws, run) + near_duplicates(ws, run, frames=frames) + labels
+             + outliers(ws, run, frames=frames))
     seen, out = set(), []
     for s in found:  # earlier signals win: a corrupt or duplicated video needs no label review
         if s.id not in seen:
