@@ -2,17 +2,20 @@
 
 synth (with flipped labels, duplicates and corrupt files) → ingest → train the tiny MViT (round 1, with
 per-sample dynamics and a collection pass) → suggest → apply the suggestions as a new revision → retrain on
-`latest` (round 2), then score what was flagged against what the generator injected.
+`latest` (round 2) → submit, then score what was flagged against what the generator injected, and each
+round's submission against the generator's test labels.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+from curation.csvio import read_rows
 from curation.ingest.pipeline import ingest
 from curation.ingest.sources import read_nexar
 from curation.synth import generate, load_truth
 from curation.review.suggest import suggest, to_csv
+from curation.submit import submit
 from curation.tables.requests import edit_from_file
 from curation.train.config import TrainConfig
 from curation.train.loop import train
@@ -39,13 +42,22 @@ def score_suggestions(found, truth: dict) -> dict[str, tuple[int, int, int]]:
     }
 
 
+def test_ap(submission: Path, truth: dict) -> float:
+    """Average precision of a submission against the generator's test labels."""
+    from sklearn.metrics import average_precision_score
+
+    rows = read_rows(submission, ["id", "target"], "submission")
+    return float(average_precision_score([truth["videos"][r["id"]]["target"] for r in rows],
+                                         [float(r["target"]) for r in rows]))
+
+
 def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> dict:
     """`quick` shrinks data and training for tests; the numbers then only show that the loop runs."""
     folder = Path(folder)
     timings = {}
     t = time.time()
     data = folder / "data"
-    generate(data, n_train=12 if quick else 40, n_test=4 if quick else 12, width=160 if quick else 320,
+    generate(data, n_train=12 if quick else 40, n_test=4 if quick else 20, width=160 if quick else 320,
              height=96 if quick else 180, duration_s=4.0 if quick else 6.0, test_duration_s=3.0 if quick else 5.0,
              label_noise=0.2, n_duplicates=2, n_corrupt=3, seed=seed, progress=not quick)
     timings["synth"] = time.time() - t
@@ -74,21 +86,32 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     round2 = train(ws, TrainConfig(table="latest", name="round2", **cfg), echo=echo, progress=not quick)
     timings["train round 2"] = time.time() - t
 
+    t = time.time()
+    truth = load_truth(data)
+    submissions = {}
+    for name, run in (("round1", round1), ("round2", round2)):
+        out = folder / ("submission.csv" if name == "round2" else f"submission-{name}.csv")
+        submit(ws, [run], out=out, echo=echo if name == "round2" else (lambda *_: None), progress=False)
+        submissions[run] = (out, test_ap(out, truth))
+    timings["submit"] = time.time() - t
+
     best = {r: (ws.runs.info(r).get("best") or {}).get("value") for r in (round1, round2)}
     echo("")
     echo(f"videos: {result.status}; clips per split: {result.clips}")
     echo(f"{edited.ref}: {edited.counts}; {head.ref} still reads {ws.tables.read(head).num_rows} rows")
-    scores = score_suggestions(found, load_truth(data))
+    scores = score_suggestions(found, truth)
     echo(f"{'signal':<16} {'flagged':>7} {'injected':>8} {'found':>5} precision recall")
     for signal, (flagged, injected, hits) in scores.items():
         precision = f"{hits / flagged:9.2f}" if flagged else "        -"
         echo(f"{signal:<16} {flagged:>7} {injected:>8} {hits:>5} {precision} {hits / max(injected, 1):6.2f}")
-    echo(f"{'round':<8} {'run':<22} {'table':<16} val mAP")
+    echo(f"{'round':<8} {'run':<22} {'table':<16} val mAP  test AP (generator's labels)")
     for name, run in (("1", round1), ("2", round2)):
         value = f"{best[run]:.3f}" if isinstance(best[run], float) else "n/a"
-        echo(f"{name:<8} {run:<22} {ws.runs.info(run)['inputs']['ref']:<16} {value}")
+        echo(f"{name:<8} {run:<22} {ws.runs.info(run)['inputs']['ref']:<16} {value:>7}  {submissions[run][1]:.3f}")
+    echo(f"submission: {submissions[round2][0]} (+ {submissions[round2][0].stem}.provenance.json)")
     echo(f"{'stage':<14} seconds")
     for stage, secs in timings.items():
         echo(f"{stage:<14} {secs:7.1f}")
     return {"timings": timings, "ingest": result, "edit": edited, "runs": (round1, round2), "best": best,
-            "suggestions": found, "scores": scores}
+            "suggestions": found, "scores": scores, "submission": submissions[round2][0],
+            "test_ap": {r: ap for r, (_, ap) in submissions.items()}}
