@@ -509,6 +509,17 @@ def test_ingest_through_the_3lc_backend_matches_the_lance_store(fake_tlc, tmp_pa
     videos_url = tws.tables.head("nexar", "videos").meta["tlc_url"]
     assert creates["clips"]["input_tables"] == creates["frames"]["input_tables"] == [videos_url]
     assert "video_url" in creates["videos"]["schema"] and "weight" not in creates["frames"]["schema"]
+    image = creates["frames"]["schema"]["image"]  # frames are image URL columns: JPEG files from the cache
+    assert type(image).__name__ == "ImageSchema" and image.kwargs == {"sample_type": "url"}
+    frames_url = tws.tables.head("nexar", "frames").meta["tlc_url"]
+    table = fake_tlc.Table.from_url(frames_url)
+    paths = table.get_column_as_pyarrow_array("image").to_pylist()
+    ids = table.get_column_as_pyarrow_array("frame_id").to_pylist()
+    from curation.ingest.frame_cache import FrameReader
+
+    reader = FrameReader(tws.cache_dir("nexar"))
+    for frame_id, path in list(zip(ids, paths))[:: max(1, len(ids) // 5)]:
+        assert Path(path).read_bytes() == reader.read([frame_id])[0]
 
 
 # -- runs on 3LC ---------------------------------------------------------------------------------------------------

@@ -48,12 +48,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from curation.errors import BadInput, Conflict, CurateError, exception_line
-from curation.fsutil import atomic_write_json, read_json
+from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
 from curation.tables.protocol import Edit, Revision, TableSpec
 from curation.tables.registry import RegistryBacked, RevisionRegistry
 
 VIDEO_URL_COLUMN = "video_url"  # extra display column of a videos table: the absolute video path, for the Dashboard
+FRAME_IMAGE_COLUMN = "image"  # extra display column of a frames table: the frame as a JPEG file, for the Dashboard
+FRAME_IMAGES_DIR = "frames-3lc"  # <workspace>/frames-3lc/<dataset>/<video_id>/<index>.jpg, exported from the cache
 REGISTRY_DIR = "tables-3lc"
 _MAX_ADOPT = 100
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def open_tlc_store(workspace_root: Path) -> TlcTableStore:
     _import_tlc()
     workspace_root = Path(workspace_root)
     return TlcTableStore(workspace_root / REGISTRY_DIR, project=project_name(workspace_root),
-                         root_url=os.environ.get("CURATE_TLC_ROOT") or None)
+                         root_url=os.environ.get("CURATE_TLC_ROOT") or None, workspace=workspace_root)
 
 
 def project_name(workspace_root: Path) -> str:
@@ -147,6 +149,8 @@ class _Tlc:
             return tlc.schemas.SampleWeightSchema()
         if role == "video_url":
             return tlc.schemas.VideoUrlSchema()
+        if role == "image_url":
+            return tlc.schemas.ImageSchema(sample_type="url")
         t = arrow_type
         if pa.types.is_string(t) or pa.types.is_large_string(t):
             return tlc.schemas.StringSchema()
@@ -282,8 +286,9 @@ class TlcTableStore(RegistryBacked):
     backend = "3lc"
 
     def __init__(self, registry: str | Path, *, project: str, root_url: str | None = None,
-                 latest_timeout: float = 0.0, follow_latest: bool = True):
+                 latest_timeout: float = 0.0, follow_latest: bool = True, workspace: Path | None = None):
         self.root = Path(registry)
+        self.workspace = Path(workspace) if workspace is not None else None  # frame images come from its cache
         self.registry = RevisionRegistry(self.root)
         self.project = project
         self.root_url = root_url
@@ -441,7 +446,25 @@ class TlcTableStore(RegistryBacked):
             columns[VIDEO_URL_COLUMN] = pd.Series([None if p is None else str(Path(root) / p)
                                                    for p in data["path"].to_pylist()], dtype=object)
             schema[VIDEO_URL_COLUMN] = self.api.column_schema("video_url")
+        if spec.kind == "frames" and self.workspace is not None and FRAME_IMAGE_COLUMN not in columns:
+            columns[FRAME_IMAGE_COLUMN] = pd.Series(self._frame_images(spec.dataset, data["frame_id"].to_pylist()),
+                                                    dtype=object)
+            schema[FRAME_IMAGE_COLUMN] = self.api.column_schema("image_url")
         return pd.DataFrame(columns), schema
+
+    def _frame_images(self, dataset: str, frame_ids: list[str]) -> list[str]:
+        """The frames as JPEG files (the cache's bytes, written once) for 3LC's image column: absolute paths."""
+        from curation.ingest.frame_cache import FrameReader
+
+        folder = self.workspace / FRAME_IMAGES_DIR / dataset
+        paths = [folder / Path(*f.rsplit(":", 1)).with_suffix(".jpg") for f in frame_ids]  # <video>/<index>.jpg
+        todo = [(f, p) for f, p in zip(frame_ids, paths) if not p.exists()]
+        if todo:
+            reader = FrameReader(self.workspace / "cache" / dataset)  # Workspace.cache_dir
+            for (_, path), jpeg in zip(todo, reader.read([f for f, _ in todo])):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(path, jpeg)
+        return [str(p) for p in paths]
 
     def _video_root(self, spec: TableSpec, meta: dict | None) -> str | None:
         """Where a videos table's relative paths live: the ingest root, remembered for later full copies."""

@@ -151,7 +151,7 @@ schemas = SimpleNamespace(**{name: _schema_class(name, t) for name, t in [
     ("StringSchema", pa.string()), ("Int32Schema", pa.int32()), ("Int64Schema", pa.int64()),
     ("Float32Schema", pa.float32()), ("Float64Schema", pa.float64()), ("BoolSchema", pa.bool_()),
     ("CategoricalLabelSchema", pa.int32()), ("SampleWeightSchema", pa.float32()), ("VideoUrlSchema", pa.string()),
-    ("ProbabilitySchema", pa.float32()), ("EmbeddingSchema", None),
+    ("ProbabilitySchema", pa.float32()), ("EmbeddingSchema", None), ("ImageSchema", pa.string()),
 ]})
 constants = SimpleNamespace(SHOULD_DELETE=SHOULD_DELETE, EXAMPLE_ID="example_id",
                             NUMBER_ROLE_XY_COMPONENT="xy_component")
