@@ -28,15 +28,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
 from cleanlab.filter import find_label_issues
 
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.ingest.splits import assign_val
-from curation.review.suggest import confident_learning, label_issues, out_of_fold_probabilities
+from curation.review.suggest import confident_learning, label_issues, out_of_fold_probabilities, to_csv
 from curation.synth import generate, load_truth
-from curation.tables.protocol import Edit
+from curation.tables.requests import edit_from_file
 from curation.train.config import TrainConfig
 from curation.train.loop import train, train_folds
 from curation.workspace import Workspace
@@ -126,9 +125,11 @@ def main():
 
     def done(label: str, table: str) -> str | None:
         """A completed run of an earlier invocation with this name, on the same revision."""
+        if not args.reuse:
+            return None
         ref = ws.resolve(table).ref
-        found = [r for r in ws.runs.runs() if r.endswith(f"-{label}") and ws.runs.info(r)["status"] == "completed"
-                 and ws.runs.info(r)["inputs"]["ref"] == ref] if args.reuse else []
+        infos = {r: ws.runs.info(r) for r in ws.runs.runs() if r.endswith(f"-{label}")}
+        found = [r for r, i in infos.items() if i["status"] == "completed" and i["inputs"]["ref"] == ref]
         return found[-1] if found else None
 
     def run(label: str, table: str) -> str:
@@ -145,9 +146,11 @@ def main():
     head = ws.resolve("noisy/clips@latest")
     if head.number != 1:  # an earlier invocation's curation: start again from the noisy labels
         head = ws.tables.revert("noisy", "clips", 1, message="back to the noisy labels")
-    clips = ws.tables.read(head, ["clip_id", "video_id"]).filter(pc.field("video_id").isin([s.id for s in aum]))
-    ws.tables.edit("noisy", "clips", Edit(weights={c: 0.0 for c in clips["clip_id"].to_pylist()}), base=head.number,
-                   message=f"weight 0 for {len(aum)} AUM label issues of {runs['noisy']}")
+    if aum:  # nothing flagged: the curated round trains on the noisy labels
+        edits = work / "edits.csv"  # what `curate suggest -o` writes; video rows cascade to their clips
+        edits.write_text(to_csv(aum))
+        ws.tables.edit("noisy", "clips", edit_from_file(ws.tables, head, edits), base=head.number,
+                       message=f"weight 0 for {len(aum)} AUM label issues of {runs['noisy']}")
     run("curated", "noisy/clips@latest")
     run("clean", "clean/clips@1")
 

@@ -42,7 +42,7 @@ def score_suggestions(found, truth: dict) -> dict[str, tuple[int, int, int]]:
     }
 
 
-def test_ap(submission: Path, truth: dict) -> float:
+def submission_ap(submission: Path, truth: dict) -> float:
     """Average precision of a submission against the generator's test labels."""
     from sklearn.metrics import average_precision_score
 
@@ -92,7 +92,7 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     for name, run in (("round1", round1), ("round2", round2)):
         out = folder / ("submission.csv" if name == "round2" else f"submission-{name}.csv")
         submit(ws, [run], out=out, echo=echo if name == "round2" else (lambda *_: None), progress=False)
-        submissions[run] = (out, test_ap(out, truth))
+        submissions[run] = (out, submission_ap(out, truth))
     timings["submit"] = time.time() - t
 
     best = {r: (ws.runs.info(r).get("best") or {}).get("value") for r in (round1, round2)}

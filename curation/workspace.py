@@ -12,6 +12,12 @@ from curation.tables.protocol import Revision, TableStore
 from curation.tables.refs import TableRef, resolve
 
 CONFIG_NAME = "curate.json"
+
+
+def frame_cache_dir(root: Path, dataset: str) -> Path:
+    """Where a workspace keeps a dataset's frame cache."""
+    return Path(root) / "cache" / dataset
+
 DEFAULT_BACKEND = "lance"
 
 
@@ -47,7 +53,7 @@ class Workspace:
         return self._runs
 
     def cache_dir(self, dataset: str) -> Path:
-        return self.root / "cache" / dataset
+        return frame_cache_dir(self.root, dataset)
 
     def resolve(self, ref: TableRef | str) -> Revision:
         return resolve(self.tables, ref, self.dataset)

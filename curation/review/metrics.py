@@ -57,7 +57,8 @@ LOW_QUANTILE = 0.25  # labels are per video: a wrong one shows as a stretch of c
 
 def low_mean(values, quantile: float = LOW_QUANTILE) -> float:
     """Mean of the lowest `quantile` of a video's clip scores (NaN when it has none)."""
-    v = np.sort(np.asarray(values, dtype=float)[~np.isnan(np.asarray(values, dtype=float))])
+    v = np.asarray(values, dtype=float)
+    v = np.sort(v[~np.isnan(v)])
     return float(v[:max(1, int(np.ceil(quantile * len(v))))].mean()) if len(v) else float("nan")
 
 
@@ -70,7 +71,7 @@ def per_video(table: pa.Table) -> pa.Table:
     """Clip rows (with or without joined metrics) as one row per video: split, clips, positives (clips with
     label 1), label (the highest clip label: Nexar's target, a class video's class), mean weight, and per
     metric its mean and its worst clip (max loss/prob, min margin, `aum_low` = mean AUM of the lowest quarter of
-    clips, the score `curate suggest` ranks label issues by)."""
+    its clips)."""
     df = table.to_pandas()
     groups = df.groupby("video_id", sort=True)
     out = {"video_id": list(groups.groups)}

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from curation.errors import BadInput
 from curation.ingest.frame_cache import FrameReader, decode_jpeg
 from curation.review.metrics import LOW_QUANTILE, clip_metrics, low_mean
+from curation.runs.store import embedding_matrix
 
 COLUMNS = ["id", "level", "action", "value", "reason", "score"]
 
@@ -149,9 +150,8 @@ def _embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[st
         if "-" in name:  # periodic collections (…-epochN) and other checkpoints repeat the final one
             continue
         table = ws.runs.collection(run, name)
-        emb = np.asarray(table["embedding"].combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                         dtype=np.float32).reshape(table.num_rows, -1)
-        for video, split, vec in zip(table["video_id"].to_pylist(), table["split"].to_pylist(), emb):
+        for video, split, vec in zip(table["video_id"].to_pylist(), table["split"].to_pylist(),
+                                     embedding_matrix(table)):
             vectors.setdefault(video, []).append(vec)
             split_of[video] = split
     return {v: np.mean(x, axis=0) for v, x in vectors.items()}, split_of

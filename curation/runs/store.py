@@ -17,6 +17,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -30,6 +31,14 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()
+
+
+def embedding_matrix(collection: pa.Table) -> np.ndarray:
+    """A collection's `embedding` column (fixed-size float16 lists) as a (rows, dim) float32 matrix."""
+    column = collection["embedding"]
+    dim = column.type.list_size
+    flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    return np.asarray(flat, dtype=np.float32).reshape(collection.num_rows, dim)
 
 
 class LocalRunStore:

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from curation.fsutil import atomic_write_json, read_json
-from curation.runs.store import LocalRunStore
+from curation.runs.store import LocalRunStore, embedding_matrix
 
 log = logging.getLogger(__name__)
 _STATE = "tlc.json"
@@ -99,9 +99,9 @@ class TlcRunStore(LocalRunStore):
     def _write_info(self, run: str, info: dict) -> None:
         state = self._state(run)
         handle = self._run(run, info, state)
-        inputs = info["inputs"]
-        revision = self._revision(inputs["dataset"], inputs["table"], inputs["revision"])
         if not state.get("parameters"):
+            inputs = info["inputs"]
+            revision = self._revision(inputs["dataset"], inputs["table"], inputs["revision"])
             parameters = _flat("", {"config": info["config"], "inputs": inputs, "model": info.get("model")}, {})
             parameters["revision_url"] = revision.meta["tlc_url"]
             self.api.set_parameters(handle, parameters)
@@ -145,9 +145,7 @@ class TlcRunStore(LocalRunStore):
         m = _COLLECTION.match(name)
         revision = self._revision(info["inputs"]["dataset"], m["table"], m["number"])
         ids = table["clip_id"].to_pylist()
-        dim = table.schema.field("embedding").type.list_size
-        embedding = np.asarray(table["embedding"].combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                               dtype=np.float32).reshape(len(ids), dim)
+        embedding = embedding_matrix(table)
         xy = np.stack([table["map_x"].to_numpy(zero_copy_only=False),
                        table["map_y"].to_numpy(zero_copy_only=False)], axis=1).astype(np.float32)
         columns = {self.api.example_id_column(): self._example_ids(revision, ids).tolist(), "clip_id": ids,
@@ -156,7 +154,7 @@ class TlcRunStore(LocalRunStore):
         roles = {"clip_id": "id", "prob": "probability", "loss": "float", "pred": "int", "embedding": "embedding",
                  "map_2d": "map"}
         self._add_metrics(run, info, f"collection-{name}", revision, columns, roles,
-                          {"epoch": len(info.get("epochs", []))}, dim)
+                          {"epoch": len(info.get("epochs", []))}, embedding.shape[1])
 
     def _add_metrics(self, run: str, info: dict, key: str, revision, columns: dict, roles: dict,
                      constants: dict, dim: int | None = None) -> None:

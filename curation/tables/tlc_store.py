@@ -455,12 +455,13 @@ class TlcTableStore(RegistryBacked):
     def _frame_images(self, dataset: str, frame_ids: list[str]) -> list[str]:
         """The frames as JPEG files (the cache's bytes, written once) for 3LC's image column: absolute paths."""
         from curation.ingest.frame_cache import FrameReader
+        from curation.workspace import frame_cache_dir
 
         folder = self.workspace / FRAME_IMAGES_DIR / dataset
         paths = [folder / Path(*f.rsplit(":", 1)).with_suffix(".jpg") for f in frame_ids]  # <video>/<index>.jpg
         todo = [(f, p) for f, p in zip(frame_ids, paths) if not p.exists()]
         if todo:
-            reader = FrameReader(self.workspace / "cache" / dataset)  # Workspace.cache_dir
+            reader = FrameReader(frame_cache_dir(self.workspace, dataset))
             for (_, path), jpeg in zip(todo, reader.read([f for f, _ in todo])):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(path, jpeg)

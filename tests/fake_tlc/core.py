@@ -70,6 +70,14 @@ _runs: dict[str, Run] = {}  # runs by absolute url
 _session: dict = {"run": None}
 
 
+def _by_url(written: dict, url, what: str):
+    """A written table or run by its URL; FileNotFoundError as in 3LC."""
+    key = str(Url(url).to_absolute())
+    if key not in written:
+        raise FileNotFoundError(f"no {what} at {key}")
+    return written[key]
+
+
 def reset() -> None:
     _tables.clear()
     _runs.clear()
@@ -228,10 +236,7 @@ class Table:
     @staticmethod
     @real("tlc.Table.from_url")
     def from_url(url):
-        key = str(Url(url).to_absolute())
-        if key not in _tables:
-            raise FileNotFoundError(f"no table at {key}")
-        return _tables[key]
+        return _by_url(_tables, url, "table")
 
     def _inputs(self) -> list[str]:
         return [str(u.to_absolute(self._url)) for u in self.input_tables]
@@ -410,10 +415,7 @@ class Run:
     @staticmethod
     @real("tlc.Run.from_url")
     def from_url(url):
-        key = str(Url(url).to_absolute())
-        if key not in _runs:
-            raise FileNotFoundError(f"no run at {key}")
-        return _runs[key]
+        return _by_url(_runs, url, "run")
 
     @real("tlc.Run.set_parameters")
     def set_parameters(self, parameters):
