@@ -10,7 +10,8 @@ three times from the same files:
 
 Detection is scored per video (labels are given per video; an edit acts on a video) against the videos the
 generator flipped:
-- AUM: `curate suggest`'s label issues from the noisy run alone (mean AUM of a video's lowest quarter < 0);
+- AUM: `curate suggest`'s label issues from the noisy run alone (a video's mean AUM over the clips carrying its
+  label, more than 2 robust SD below the other videos of that label);
 - CL (ours): `curate suggest --fold-runs` on the K fold runs;
 - cleanlab: `cleanlab.filter.find_label_issues` on the clips' out-of-fold probabilities; a video is flagged
   when at least a quarter of its clips are (the same "stretch of contradicted clips" rule as ours).
@@ -92,12 +93,15 @@ def main():
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--draws", type=int, default=1600)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="data seed, and the training seed of the first round")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="curation rounds (noisy, curated, clean) with training seeds seed, seed+1, …: "
+                         "val mAP is compared on their means")
     ap.add_argument("--workdir", default="/tmp/curate-bench-noise")
     ap.add_argument("--out", help="also write the figures as JSON here")
     ap.add_argument("--reuse", action="store_true",
                     help="keep the workdir of an earlier invocation and reuse its completed runs where their "
-                         "table revision is the same (the curated round is always redone)")
+                         "table revision is the same")
     args = ap.parse_args()
     work = Path(args.workdir)
     times = {}
@@ -120,7 +124,7 @@ def main():
           f"with true labels; mvit_tiny 16x64x64, {args.epochs} epochs x {args.draws} draws, batch 8")
 
     cfg = dict(model="mvit_tiny", weights="none", epochs=args.epochs, draws_per_epoch=args.draws, batch_size=8,
-               lr=5e-4, workers=args.workers, seed=args.seed)
+               lr=5e-4, workers=args.workers)
     runs = {}
 
     def done(label: str, table: str) -> str | None:
@@ -132,32 +136,49 @@ def main():
         found = [r for r, i in infos.items() if i["status"] == "completed" and i["inputs"]["ref"] == ref]
         return found[-1] if found else None
 
-    def run(label: str, table: str) -> str:
+    def run(label: str, table: str, seed: int) -> str:
         start = time.time()
-        runs[label] = done(label, table) or train(ws, TrainConfig(table=table, name=label, **cfg),
+        runs[label] = done(label, table) or train(ws, TrainConfig(table=table, name=label, **cfg, seed=seed),
                                                   echo=lambda *a: None, progress=False)
         times[f"train {label}"] = time.time() - start
         print(f"  {label:<8} val mAP best {val_maps(ws, runs[label])[0]:.4f}  ({times[f'train {label}']:.0f} s)",
               flush=True)
         return runs[label]
 
-    run("noisy", "noisy/clips@1")
-    aum = label_issues(ws, runs["noisy"])
-    head = ws.resolve("noisy/clips@latest")
-    if head.number != 1:  # an earlier invocation's curation: start again from the noisy labels
-        head = ws.tables.revert("noisy", "clips", 1, message="back to the noisy labels")
-    if aum:  # nothing flagged: the curated round trains on the noisy labels
-        edits = work / "edits.csv"  # what `curate suggest -o` writes; video rows cascade to their clips
-        edits.write_text(to_csv(aum))
-        ws.tables.edit("noisy", "clips", edit_from_file(ws.tables, head, edits), base=head.number,
-                       message=f"weight 0 for {len(aum)} AUM label issues of {runs['noisy']}")
-    run("curated", "noisy/clips@latest")
-    run("clean", "clean/clips@1")
+    def curation_round(seed: int) -> tuple[str, list]:
+        """noisy → AUM suggestions at weight 0 → curated, and the clean ceiling, all with one training seed.
+        Seed 0 keeps the plain labels so that earlier invocations' runs are reused."""
+        tag = "" if seed == args.seed else f"-s{seed}"
+        noisy = run(f"noisy{tag}", "noisy/clips@1", seed)
+        flagged = label_issues(ws, noisy)
+        message = f"weight 0 for {len(flagged)} AUM label issues of {noisy}"
+        earlier = [r for r in ws.tables.revisions("noisy", "clips") if r.message == message]
+        if earlier:  # the same run's suggestions were applied by an earlier invocation: the same revision
+            head = earlier[-1]
+        else:
+            head = ws.tables.head("noisy", "clips")
+            if head.number != 1:  # another round's curation: start again from the noisy labels
+                head = ws.tables.revert("noisy", "clips", 1, message="back to the noisy labels")
+            if flagged:  # nothing flagged: the curated round trains on the noisy labels
+                edits = work / "edits.csv"  # what `curate suggest -o` writes; video rows cascade to their clips
+                edits.write_text(to_csv(flagged))
+                head = ws.tables.edit("noisy", "clips", edit_from_file(ws.tables, head, edits), base=head.number,
+                                      message=message)
+        run(f"curated{tag}", head.ref, seed)
+        run(f"clean{tag}", "clean/clips@1", seed)
+        return tag, flagged
+
+    tags = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        tag, flagged = curation_round(seed)
+        tags.append(tag)
+        if seed == args.seed:
+            aum = flagged
 
     start = time.time()
     fold_runs = [done(f"fold{k}", "folds/clips@1") for k in range(args.folds)]
     if not all(fold_runs):
-        fold_runs = train_folds(ws, TrainConfig(table="folds/clips@1", name="fold", **cfg), args.folds,
+        fold_runs = train_folds(ws, TrainConfig(table="folds/clips@1", name="fold", **cfg, seed=args.seed), args.folds,
                                 echo=lambda *a: None, progress=False)
     times[f"train {args.folds} folds"] = time.time() - start
     oof = out_of_fold_probabilities(ws, fold_runs)
@@ -175,17 +196,19 @@ def main():
         figures["detection"][name] = {"flagged": n, "precision": p, "recall": r, "f1": f1}
         print(f"{name:<44} {n:>7} {p:9.3f} {r:6.3f} {f1:6.3f}")
 
-    print(f"\nval mAP ({len(val)} val videos, true labels)   best epoch  last epoch")
-    for label in ("noisy", "clean", "curated"):
-        best, last = val_maps(ws, runs[label])
-        figures["val_mAP"][label] = {"best": best, "last": last}
-        print(f"{label:<40} {best:10.4f}  {last:10.4f}")
+    print(f"\nval mAP ({len(val)} val videos, true labels; training seeds {args.seed}..{args.seed + args.seeds - 1})")
+    print(f"{'arm':<10} {'best epoch per seed':<30} {'mean':>6} {'sd':>6}   last-epoch mean")
+    for arm in ("noisy", "clean", "curated"):
+        per_seed = np.array([val_maps(ws, runs[arm + tag]) for tag in tags])  # (seeds, best|last)
+        figures["val_mAP"][arm] = {"best": per_seed[:, 0].tolist(), "last": per_seed[:, 1].tolist()}
+        print(f"{arm:<10} {' '.join(f'{m:.4f}' for m in per_seed[:, 0]):<30} {per_seed[:, 0].mean():6.4f} "
+              f"{per_seed[:, 0].std():6.4f}   {per_seed[:, 1].mean():.4f}")
     for which in ("best", "last"):
-        m = {k: v[which] for k, v in figures["val_mAP"].items()}
+        m = {arm: np.mean(v[which]) for arm, v in figures["val_mAP"].items()}
         gap = m["clean"] - m["noisy"]
         share = (m["curated"] - m["noisy"]) / gap if gap > 0 else float("nan")
         figures[f"recovered_{which}"] = share
-        print(f"share of the noisy→clean gap recovered ({which} epoch): {share:.0%} (gap {gap:+.4f})")
+        print(f"share of the noisy→clean gap recovered ({which} epoch, seed means): {share:.0%} (gap {gap:+.4f})")
     print("stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
     if args.out:
         Path(args.out).write_text(json.dumps(figures, indent=2))

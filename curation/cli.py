@@ -34,12 +34,15 @@ def cli(ctx, workspace, backend):
     """curate — data-centric curation of video datasets.
 
     \b
-    The loop:
+    The loop (or all of it at once on synthetic data: curate demo):
       curate synth data/synth                 # or your own Nexar-layout dataset
       curate ingest nexar data/synth          # videos / frames / clips / test tables, revision 1
-      curate show clips --sort label -n 20    # look
-      curate edit clips --delete ID,ID -m "drop bad clips"   # → clips@2
-      curate log clips                        # every revision is kept; clips@1 still reads back
+      curate train --table latest             # a run: per-clip losses, predictions, embeddings
+      curate show clips --run last --sort loss --desc  # look (or: curate report --run last)
+      curate suggest --run last -o edits.csv  # proposed edits, never applied
+      curate edit clips --from edits.csv -m "review"   # → clips@2; every revision is kept
+      curate train --table latest             # round 2
+      curate submit --run last -o submission.csv       # + submission.provenance.json
     """
     ctx.ensure_object(dict)
     ctx.obj["workspace_arg"] = (workspace, backend)
