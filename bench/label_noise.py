@@ -11,10 +11,11 @@ three times from the same files:
 Detection is scored per video (labels are given per video; an edit acts on a video) against the videos the
 generator flipped:
 - AUM: `curate suggest`'s label issues from the noisy run alone (a video's mean AUM over the clips carrying its
-  label, more than 2 robust SD below the other videos of that label);
-- CL (ours): `curate suggest --fold-runs` on the K fold runs;
-- cleanlab: `cleanlab.filter.find_label_issues` on the clips' out-of-fold probabilities; a video is flagged
-  when at least a quarter of its clips are (the same "stretch of contradicted clips" rule as ours).
+  label, more than 1.5 robust SD below the other videos of that label);
+- CL (ours): `curate suggest --fold-runs` on the K fold runs: a video is flagged when at least a quarter of its
+  clips are confidently another class;
+- cleanlab: `cleanlab.filter.find_label_issues` on the same out-of-fold probabilities, with the same
+  quarter-of-the-clips rule per video.
 The curated round gives the AUM-flagged videos weight 0 on the noisy table and retrains on `latest`.
 
     uv run --group bench python bench/label_noise.py [--train 250] [--noise 0.2] [--folds 4] [--epochs 6]
@@ -34,6 +35,7 @@ from cleanlab.filter import find_label_issues
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.ingest.splits import assign_val
+from curation.review.metrics import LOW_QUANTILE
 from curation.review.suggest import confident_learning, label_issues, out_of_fold_probabilities, to_csv
 from curation.synth import generate, load_truth
 from curation.tables.requests import edit_from_file
@@ -72,12 +74,14 @@ def scores(flagged: set[str], truth: set[str]) -> tuple[float, float, float, int
     return p, r, (2 * p * r / (p + r) if p + r else 0.0), len(flagged)
 
 
-def cleanlab_videos(oof, quantile: float = 0.25) -> set[str]:
+def cleanlab_videos(oof, share: float = LOW_QUANTILE) -> set[str]:
+    """Videos with at least `share` of their clips flagged by cleanlab: the rule `contradicted_videos` applies
+    to our confident learning, so the two differ only in how clips are flagged."""
     df = oof.to_pandas().dropna(subset=["label", "prob"])
     probs = np.stack([1 - df["prob"].to_numpy(), df["prob"].to_numpy()], axis=1)
     df["issue"] = find_label_issues(df["label"].to_numpy().astype(int), probs, n_jobs=1)  # Lance is not fork-safe
-    share = df.groupby("video_id")["issue"].mean()
-    return set(share.index[share >= quantile])
+    flagged = df.groupby("video_id")["issue"].mean()
+    return set(flagged.index[flagged >= share])
 
 
 def val_maps(ws, run: str) -> tuple[float, float]:
@@ -168,10 +172,13 @@ def main():
         run(f"clean{tag}", "clean/clips@1", seed)
         return tag, flagged
 
-    tags = []
+    tags, aum_by_seed = [], {}
     for seed in range(args.seed, args.seed + args.seeds):
         tag, flagged = curation_round(seed)
         tags.append(tag)
+        aum_by_seed[seed] = scores({s.id for s in flagged}, flipped)
+        print("  AUM label issues of seed {}: {:.0f} flagged, P {:.3f} R {:.3f} F1 {:.3f}".format(
+            seed, aum_by_seed[seed][3], *aum_by_seed[seed][:3]), flush=True)
         if seed == args.seed:
             aum = flagged
 
@@ -190,7 +197,7 @@ def main():
     }
     print(f"\nlabel-issue detection per video ({len(flipped)} flipped of {n_train} train videos)")
     print(f"{'detector':<44} {'flagged':>7} {'precision':>9} {'recall':>6} {'F1':>6}")
-    figures = {"detection": {}, "val_mAP": {}, "times": times}
+    figures = {"detection": {}, "aum_by_seed": aum_by_seed, "val_mAP": {}, "times": times}
     for name, found in detectors.items():
         p, r, f1, n = scores(found, flipped)
         figures["detection"][name] = {"flagged": n, "precision": p, "recall": r, "f1": f1}

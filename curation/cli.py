@@ -481,9 +481,9 @@ def submit(ctx, runs, table, checkpoint, tta, out):
 @click.option("--label-action", type=click.Choice(["weight", "delete"]), default="weight", show_default=True,
               help="What to propose for label issues.")
 @click.option("--label-value", default="0", show_default=True, help="The weight proposed for label issues.")
-@click.option("--threshold", default=2.0, show_default=True,
+@click.option("--threshold", type=float,
               help="Flag a video when the mean AUM of its own-label clips is more than this many robust standard "
-                   "deviations below the videos of its label (lower: more recall, less precision).")
+                   "deviations below the videos of its label (default 1.5; lower: more recall, less precision).")
 @click.option("--fold-runs", help="Comma-separated k-fold runs of one revision (curate train --folds): label "
                                   "issues by confident learning on their out-of-fold probabilities.")
 @click.pass_context
@@ -494,8 +494,9 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
     from curation.review.suggest import suggest as propose
     from curation.review.suggest import to_csv
 
+    options = {"threshold": threshold} if threshold is not None else {}  # else label_issues' default
     found = propose(_ws(ctx), run_ref, fold_runs=fold_runs.split(",") if fold_runs else None,
-                    threshold=threshold, action=label_action, value=label_value)
+                    action=label_action, value=label_value, **options)
     text = to_csv(found)
     if out:
         Path(out).write_text(text)

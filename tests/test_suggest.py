@@ -152,6 +152,28 @@ def test_show_by_video_aggregates_each_videos_clips(reviewed):
     assert bad.exit_code == 2 and "cannot sort by 'aum'" in bad.stderr
 
 
+def test_label_issues_compare_a_video_with_the_videos_of_its_label():
+    import numpy as np
+    import pandas as pd
+
+    from curation.review.suggest import low_aum_videos
+
+    rows = []
+    for k, spread in enumerate(np.linspace(-0.1, 0.1, 12)):  # negatives easy (AUM ~2), positives hard (~-0.5)
+        rows += [{"video_id": f"n{k}", "label": 0, "aum": 2.0 + spread} for _ in range(6)]
+        # a positive video: early clips negative (their AUM says nothing of the video's label), then positives
+        rows += [{"video_id": f"p{k}", "label": int(c >= 4), "aum": 1.5 if c < 4 else -0.5 + spread}
+                 for c in range(6)]
+    rows += [{"video_id": "n-wrong", "label": 0, "aum": 0.8} for _ in range(6)]  # still > 0, yet far below its label
+    rows += [{"video_id": "p-wrong", "label": int(c >= 4), "aum": 1.5 if c < 4 else -2.0} for c in range(6)]
+    rows += [{"video_id": "few", "label": 2, "aum": -5.0} for _ in range(6)]  # a label with one video: no verdict
+    found = low_aum_videos(pd.DataFrame(rows))
+    assert sorted(found.index) == ["n-wrong", "p-wrong"]
+    assert found.loc["p-wrong", "aum"] == -2.0 and found.loc["p-wrong", "label"] == 1  # own-label clips only
+    assert (found["z"] < -1.5).all()
+    assert sorted(low_aum_videos(pd.DataFrame(rows), threshold=100).index) == []
+
+
 def test_confident_learning_flags_confident_disagreement():
     import numpy as np
 
@@ -159,9 +181,23 @@ def test_confident_learning_flags_confident_disagreement():
 
     labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 1])
     probs = np.array([0.9, 0.8, 0.85, 0.7, 0.1, 0.2, 0.15, 0.9, 0.3, 0.05])  # index 7 and 9 disagree
-    issue, margin = confident_label_issues(labels, probs)
-    assert issue.tolist() == [False] * 7 + [True, False, True]
-    assert margin[7] < 0 and margin[9] < 0 and margin[0] > 0
+    assert confident_label_issues(labels, probs).tolist() == [False] * 7 + [True, False, True]
+
+
+def test_confident_learning_flags_videos_with_a_stretch_of_contradicted_clips():
+    import pandas as pd
+
+    from curation.review.suggest import contradicted_videos
+
+    # eight clips per video; "b" has one odd clip, "c" two of eight (a quarter), "d" is a positive whose clips the
+    # model calls negative; "a" and the other positives set the class thresholds
+    probs = {"a": [0.1] * 8, "b": [0.1] * 7 + [0.95], "c": [0.1] * 6 + [0.95] * 2, "p": [0.9] * 8, "q": [0.8] * 8,
+             "d": [0.05] * 8}
+    labels = {"a": 0, "b": 0, "c": 0, "p": 1, "q": 1, "d": 1}
+    clips = pd.DataFrame([{"video_id": v, "label": labels[v], "prob": p} for v, ps in probs.items() for p in ps])
+    found = contradicted_videos(clips)
+    assert sorted(found.index) == ["c", "d"]
+    assert found.loc["c", "contradicted"] == 2 and found.loc["c", "share"] == 0.25 and found.loc["d", "share"] == 1.0
 
 
 def test_report_is_a_page_with_plots_and_frame_strips(reviewed, tmp_path):

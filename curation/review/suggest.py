@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from curation.errors import BadInput
 from curation.ingest.frame_cache import FrameReader, decode_jpeg
-from curation.review.metrics import LOW_QUANTILE, clip_metrics, low_mean
+from curation.review.metrics import LOW_QUANTILE, clip_metrics
 from curation.runs.store import embedding_matrix
 
 COLUMNS = ["id", "level", "action", "value", "reason", "score"]
@@ -67,42 +67,61 @@ def robust_z(values: np.ndarray) -> np.ndarray:
     return (values - median) / scale
 
 
-def label_issues(ws, run: str, threshold: float = 2.0, action: str = "weight", value: str = "0") -> list[Suggestion]:
-    """Videos whose own-label AUM is more than `threshold` robust standard deviations below the videos of the same
-    label. Per label, because how hard a class is to learn differs (positive clips near an alert stay uncertain
-    long after negatives are easy), so one AUM cut-off for all classes would flag a hard class whole."""
+# Label issues are proposals a person reviews: a false alarm costs a glance, a miss leaves a wrong label in
+# training, so the default cut-off leans to recall (1.5 robust SD; 2 gave precision 0.95 at recall 0.53 in
+# bench/label_noise.py).
+LABEL_ISSUE_Z = 1.5
+
+
+def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.DataFrame:
+    """From clips' (video_id, label, aum): per video its label and own-label AUM, and `z`, its robust z-score
+    among the videos of its label; the videos with z below -`threshold`. Per label, because how hard a class is
+    to learn differs (positive clips near an alert stay uncertain long after negatives are easy), so one AUM
+    cut-off for all classes would flag a hard class whole. Labels with fewer than 5 videos are skipped: too few
+    to say what is typical."""
+    videos = clips.groupby("video_id").apply(
+        lambda g: pd.Series({"label": g["label"].max(), "aum": own_label_aum(g["aum"], g["label"])}),
+        include_groups=False).dropna()
+    videos["z"] = np.nan
+    for _, group in videos.groupby("label"):
+        if len(group) >= 5:
+            videos.loc[group.index, "z"] = robust_z(group["aum"].to_numpy())
+    return videos[videos["z"] < -threshold]
+
+
+def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
+                 value: str = "0") -> list[Suggestion]:
+    """The train videos of the run's table that `low_aum_videos` finds in the run's training dynamics."""
     info = ws.runs.info(run)
     inputs = info["inputs"]
     revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
     clips = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(pc.field("split") == "train")
     metrics = clip_metrics(ws, run).select(["clip_id", "aum"])
     joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
-    videos = joined.groupby("video_id").apply(
-        lambda g: pd.Series({"label": g["label"].max(), "aum": own_label_aum(g["aum"], g["label"])}),
-        include_groups=False).dropna()
-    out = []
-    for label, group in videos.groupby("label"):
-        if len(group) < 5:  # too few videos of this label to say what is typical
-            continue
-        for video, z, aum in zip(group.index, robust_z(group["aum"].to_numpy()), group["aum"]):
-            if z < -threshold:
-                out.append(Suggestion(video, "video", action, value,
-                                      f"label issue: own-label AUM {aum:.2f} is {-z:.1f} robust SD below "
-                                      f"label-{int(label)} videos", _certainty(-z)))
-    return out
+    return [Suggestion(video, "video", action, value, f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} "
+                       f"robust SD below label-{int(row.label)} videos", _certainty(-row.z))
+            for video, row in low_aum_videos(joined, threshold).iterrows()]
 
 
-def confident_label_issues(labels: np.ndarray, p_positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def confident_label_issues(labels: np.ndarray, p_positive: np.ndarray) -> np.ndarray:
     """Confident learning (Northcutt et al.) for a binary task, from out-of-fold probabilities: a class's
     threshold is the mean probability of that class over the examples labelled with it; an example whose
-    confidently predicted class differs from its label is an issue. Returns (is_issue, p(label) - threshold)."""
+    confidently predicted class differs from its label is an issue."""
     labels = np.asarray(labels, dtype=int)
     p = np.stack([1.0 - np.asarray(p_positive, dtype=float), np.asarray(p_positive, dtype=float)], axis=1)
     thresholds = np.array([p[labels == j, j].mean() if (labels == j).any() else 1.0 for j in (0, 1)])
     above = p >= thresholds
     confident = np.where(above.any(axis=1), np.argmax(np.where(above, p, -1.0), axis=1), labels)
-    margin = p[np.arange(len(labels)), labels] - thresholds[labels]
-    return confident != labels, margin
+    return confident != labels
+
+
+def contradicted_videos(clips: pd.DataFrame, share: float = LOW_QUANTILE) -> pd.DataFrame:
+    """From clips' (video_id, label, prob) out of fold: per video, how many of its clips confident learning
+    contradicts; videos where at least `share` of the clips are contradicted — a stretch, not one odd clip."""
+    clips = clips.assign(issue=confident_label_issues(clips["label"].to_numpy(), clips["prob"].to_numpy()))
+    per_video = clips.groupby("video_id")["issue"].agg(contradicted="sum", clips="size")
+    per_video["share"] = per_video["contradicted"] / per_video["clips"]
+    return per_video[per_video["share"] >= share]
 
 
 def out_of_fold_probabilities(ws, runs: list[str]):
@@ -127,20 +146,15 @@ def out_of_fold_probabilities(ws, runs: list[str]):
     return pa.concat_tables(parts).sort_by("clip_id")
 
 
-def confident_learning(ws, runs: list[str], quantile: float = LOW_QUANTILE, action: str = "weight",
+def confident_learning(ws, runs: list[str], share: float = LOW_QUANTILE, action: str = "weight",
                        value: str = "0") -> list[Suggestion]:
-    """Label issues per video from out-of-fold probabilities (labels are given per video, as for AUM)."""
+    """Label issues per video from out-of-fold probabilities (labels are given per video, as for AUM): a video
+    is flagged when at least `share` of its clips are confidently another class — a stretch of contradicted
+    clips, not one odd clip."""
     oof = out_of_fold_probabilities(ws, runs).to_pandas().dropna(subset=["label", "prob"])
-    issue, margin = confident_label_issues(oof["label"].to_numpy(), oof["prob"].to_numpy())
-    oof["margin"], oof["issue"] = margin, issue
-    out = []
-    for video, group in oof.groupby("video_id"):
-        score = low_mean(group["margin"].to_numpy(), quantile)
-        if group["issue"].any() and score < 0:
-            out.append(Suggestion(video, "video", action, value,
-                                  f"label issue (confident learning): {int(group['issue'].sum())} of "
-                                  f"{len(group)} clips confidently another class", round(-score, 4)))
-    return out
+    return [Suggestion(video, "video", action, value, f"label issue (confident learning): {int(row.contradicted)} "
+                       f"of {int(row.clips)} clips confidently another class", round(float(row.share), 4))
+            for video, row in contradicted_videos(oof, share).iterrows()]
 
 
 def _embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
