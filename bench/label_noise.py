@@ -35,8 +35,8 @@ from cleanlab.filter import find_label_issues
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.ingest.splits import assign_val
-from curation.review.metrics import LOW_QUANTILE
-from curation.review.suggest import confident_learning, label_issues, out_of_fold_probabilities, to_csv
+from curation.review.suggest import (confident_learning, contradicted_videos, label_issues, out_of_fold_probabilities,
+                                     to_csv)
 from curation.synth import generate, load_truth
 from curation.tables.requests import edit_from_file
 from curation.train.config import TrainConfig
@@ -74,14 +74,13 @@ def scores(flagged: set[str], truth: set[str]) -> tuple[float, float, float, int
     return p, r, (2 * p * r / (p + r) if p + r else 0.0), len(flagged)
 
 
-def cleanlab_videos(oof, share: float = LOW_QUANTILE) -> set[str]:
-    """Videos with at least `share` of their clips flagged by cleanlab: the rule `contradicted_videos` applies
-    to our confident learning, so the two differ only in how clips are flagged."""
+def cleanlab_videos(oof) -> set[str]:
+    """Videos judged by `contradicted_videos`' per-video rule on cleanlab's clip flags, so that our confident
+    learning and cleanlab differ only in how clips are flagged."""
     df = oof.to_pandas().dropna(subset=["label", "prob"])
     probs = np.stack([1 - df["prob"].to_numpy(), df["prob"].to_numpy()], axis=1)
-    df["issue"] = find_label_issues(df["label"].to_numpy().astype(int), probs, n_jobs=1)  # Lance is not fork-safe
-    flagged = df.groupby("video_id")["issue"].mean()
-    return set(flagged.index[flagged >= share])
+    issue = find_label_issues(df["label"].to_numpy().astype(int), probs, n_jobs=1)  # Lance is not fork-safe
+    return set(contradicted_videos(df, issue=issue).index)
 
 
 def val_maps(ws, run: str) -> tuple[float, float]:
@@ -151,7 +150,7 @@ def main():
 
     def curation_round(seed: int) -> tuple[str, list]:
         """noisy → AUM suggestions at weight 0 → curated, and the clean ceiling, all with one training seed.
-        Seed 0 keeps the plain labels so that earlier invocations' runs are reused."""
+        The first seed keeps the plain run names, so that earlier invocations' runs are reused."""
         tag = "" if seed == args.seed else f"-s{seed}"
         noisy = run(f"noisy{tag}", "noisy/clips@1", seed)
         flagged = label_issues(ws, noisy)

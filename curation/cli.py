@@ -488,8 +488,8 @@ def submit(ctx, runs, table, checkpoint, tta, out):
                                   "issues by confident learning on their out-of-fold probabilities.")
 @click.pass_context
 def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
-    """Propose edits from a run (label issues, near-duplicates and leaks, unreadable videos) as an edit
-    file: id,level,action,value,reason,score. Nothing is applied: review it, then
+    """Propose edits from a run (label issues, near-duplicates and leaks, unreadable videos, outliers) as an
+    edit file: id,level,action,value,reason,score. Nothing is applied: review it, then
     `curate edit clips --from FILE -m MSG`."""
     from curation.review.suggest import suggest as propose
     from curation.review.suggest import to_csv

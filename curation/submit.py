@@ -105,7 +105,6 @@ def submit(ws: Workspace, runs: list[str], table: str = "test@latest", out: str 
     return provenance
 
 
-
 def provenance_path(out: str | Path) -> Path:
     out = Path(out)
     return out.with_name(out.stem + ".provenance.json")

@@ -198,6 +198,8 @@ def test_confident_learning_flags_videos_with_a_stretch_of_contradicted_clips():
     found = contradicted_videos(clips)
     assert sorted(found.index) == ["c", "d"]
     assert found.loc["c", "contradicted"] == 2 and found.loc["c", "share"] == 0.25 and found.loc["d", "share"] == 1.0
+    flags = clips["video_id"].isin(["a"]).to_numpy()  # another method's clip flags, judged by the same rule
+    assert sorted(contradicted_videos(clips, issue=flags).index) == ["a"]
 
 
 def test_report_is_a_page_with_plots_and_frame_strips(reviewed, tmp_path):

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation.errors import NotFound
+from curation.runs.store import draws_per_clip
 
 
 def clip_metrics(ws, run: str, epoch: int | None = None) -> pa.Table:
@@ -19,10 +20,7 @@ def clip_metrics(ws, run: str, epoch: int | None = None) -> pa.Table:
     epoch = epoch or last
     if not 1 <= epoch <= last:
         raise NotFound(f"run {run} has epochs 1..{last}, not {epoch}", f"use --epoch 1..{last}")
-    one = dynamics.filter(pc.field("epoch") == epoch)
-    per_clip = one.group_by("clip_id").aggregate([("loss", "mean"), ("prob", "mean"), ("margin", "mean"),
-                                                   ("clip_id", "count")])
-    per_clip = per_clip.rename_columns(["clip_id", "loss", "prob", "margin", "draws"])
+    per_clip = draws_per_clip(dynamics.filter(pc.field("epoch") == epoch))
     aum = dynamics.group_by("clip_id").aggregate([("margin", "mean")]).rename_columns(["clip_id", "aum"])
     out = per_clip.join(aum, "clip_id", join_type="full outer")
     info = ws.runs.info(run)

@@ -115,10 +115,14 @@ def confident_label_issues(labels: np.ndarray, p_positive: np.ndarray) -> np.nda
     return confident != labels
 
 
-def contradicted_videos(clips: pd.DataFrame, share: float = LOW_QUANTILE) -> pd.DataFrame:
+def contradicted_videos(clips: pd.DataFrame, share: float = LOW_QUANTILE,
+                        issue: np.ndarray | None = None) -> pd.DataFrame:
     """From clips' (video_id, label, prob) out of fold: per video, how many of its clips confident learning
-    contradicts; videos where at least `share` of the clips are contradicted — a stretch, not one odd clip."""
-    clips = clips.assign(issue=confident_label_issues(clips["label"].to_numpy(), clips["prob"].to_numpy()))
+    contradicts; videos where at least `share` of the clips are contradicted — a stretch, not one odd clip.
+    `issue`: per-clip flags from another method (the bench's cleanlab) to judge by the same per-video rule."""
+    if issue is None:
+        issue = confident_label_issues(clips["label"].to_numpy(), clips["prob"].to_numpy())
+    clips = clips.assign(issue=issue)
     per_video = clips.groupby("video_id")["issue"].agg(contradicted="sum", clips="size")
     per_video["share"] = per_video["contradicted"] / per_video["clips"]
     return per_video[per_video["share"] >= share]

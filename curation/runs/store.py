@@ -41,6 +41,13 @@ def embedding_matrix(collection: pa.Table) -> np.ndarray:
     return np.asarray(flat, dtype=np.float32).reshape(collection.num_rows, dim)
 
 
+def draws_per_clip(dynamics: pa.Table) -> pa.Table:
+    """One epoch's dynamics (a row per draw) as a row per clip: clip_id, mean loss, prob and margin, draws."""
+    per_clip = dynamics.group_by("clip_id").aggregate([("loss", "mean"), ("prob", "mean"), ("margin", "mean"),
+                                                       ("clip_id", "count")])
+    return per_clip.rename_columns(["clip_id", "loss", "prob", "margin", "draws"])
+
+
 class LocalRunStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)

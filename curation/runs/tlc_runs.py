@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from curation.fsutil import atomic_write_json, read_json
-from curation.runs.store import LocalRunStore, embedding_matrix
+from curation.runs.store import LocalRunStore, draws_per_clip, embedding_matrix
 
 log = logging.getLogger(__name__)
 _STATE = "tlc.json"
@@ -127,12 +127,10 @@ class TlcRunStore(LocalRunStore):
         info = self.info(run)
         inputs = info["inputs"]
         revision = self._revision(inputs["dataset"], inputs["table"], inputs["revision"])
-        per_clip = table.group_by("clip_id").aggregate([("loss", "mean"), ("prob", "mean"), ("margin", "mean"),
-                                                        ("clip_id", "count")])
+        per_clip = draws_per_clip(table)
         ids = per_clip["clip_id"].to_pylist()
-        columns = {self.api.example_id_column(): self._example_ids(revision, ids).tolist(), "clip_id": ids,
-                   "loss": per_clip["loss_mean"].to_pylist(), "prob": per_clip["prob_mean"].to_pylist(),
-                   "margin": per_clip["margin_mean"].to_pylist(), "draws": per_clip["clip_id_count"].to_pylist()}
+        columns = {self.api.example_id_column(): self._example_ids(revision, ids).tolist(),
+                   **{c: per_clip[c].to_pylist() for c in ("clip_id", "loss", "prob", "margin", "draws")}}
         roles = {"clip_id": "id", "loss": "float", "prob": "probability", "margin": "float", "draws": "int"}
         self._add_metrics(run, info, f"dynamics-{epoch:04d}", revision, columns, roles, {"epoch": epoch})
 
