@@ -246,7 +246,8 @@ def diff(ctx, a, b, show_ids):
 @click.option("--label", metavar="L", help="Set this label (class name or index) on --ids.")
 @click.option("--ids", metavar="IDS", help="The ids --weight / --label apply to (comma-separated, or @FILE).")
 @click.option("--from", "from_file", type=click.Path(), help="An edit file: id,action,value[,level,reason,score].")
-@click.option("--where", help="Instead of --ids: rows matching this expression (with --run, over its metrics too).")
+@click.option("--where", help="Instead of --ids: rows matching this condition, e.g. \"weight < 1 and label == 1\" "
+                               "(with --run, over its metrics too; see README: Filters).")
 @click.option("--run", "run_ref", help="With --where: join this run's per-sample metrics by id first.")
 @click.option("-m", "--message", required=True, help="What this edit does and why.")
 @click.option("--rebase", is_flag=True, help="If TABLE@REV is no longer the head, apply the edit to the head anyway.")
@@ -329,7 +330,8 @@ def revert(ctx, table_rev, message):
 
 @cli.command()
 @click.argument("table_rev", metavar="TABLE[@REV]")
-@click.option("--where", help="Filter, a pandas expression: \"label == 1 and weight < 1\".")
+@click.option("--where", help="Filter: \"label == 1 and weight < 1\", \"split in ['train', 'val']\", "
+                               "\"loss is null\", \"startswith(video_id, '01')\" (see README: Filters).")
 @click.option("--sort", help="Column to sort by.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @click.option("-n", "--limit", default=20, show_default=True, help="Rows to show (0: all).")

@@ -37,3 +37,58 @@ def tiny_synth(root, seed: int, **overrides):
                    progress=False)
     generate(root, seed=seed, **{**options, **overrides})
     return root
+
+
+def snapshot(root) -> dict:
+    """Every file under `root` with its size and sha256: equal snapshots mean nothing was written."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(root)
+    return {p.relative_to(root).as_posix(): (p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(root.rglob("*")) if p.is_file()} if root.exists() else {}
+
+
+def curate(*args, env: dict | None = None, cwd=None, timeout: int = 300):
+    """The real `curate` command in a subprocess (no stdin): a CompletedProcess with text output."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    full_env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "curation.cli", *map(str, args)], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def assert_one_line_error(proc, needle: str = "") -> str:
+    """Exit 2, exactly one line on stderr that contains `needle`, no traceback anywhere."""
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert len(lines) == 1, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert needle.lower() in lines[0].lower(), lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="session")
+def prebuilt(tmp_path_factory):
+    """One synthetic dataset ingested once per test session (frames at 32 px); tests copy it, never mutate it."""
+    from curation.ingest.pipeline import IngestOptions, ingest
+    from curation.ingest.sources import read_nexar
+    from curation.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("prebuilt")
+    data = tiny_synth(root / "data", seed=5)
+    ingest(Workspace.open(root / "ws", backend="lance"), read_nexar(data), "nexar", IngestOptions(frame_size=32),
+           progress=False)
+    return root
+
+
+@pytest.fixture
+def ws_dir(prebuilt, tmp_path):
+    """A private copy of the prebuilt workspace (its dataset stays at prebuilt/data)."""
+    import shutil
+
+    shutil.copytree(prebuilt / "ws", tmp_path / "ws")
+    return tmp_path / "ws"

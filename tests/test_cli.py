@@ -65,7 +65,7 @@ def test_edit_from_file_with_video_level_cascade(dataset, tmp_path):
     (["edit", "clips", "--weight", "-1", "--ids", "x", "-m", "x"], "weight"),
     (["edit", "clips", "--from", "/nonexistent.csv", "-m", "x"], "not found"),
     (["ingest", "nexar", "/nonexistent/root"], "does not exist"),
-    (["show", "clips", "--where", "nosuchcolumn > 1"], "--where"),
+    (["show", "clips", "--where", "nosuchcolumn > 1"], "unknown column"),
 ])
 def test_bad_input_is_one_line_exit_2_nothing_written(dataset, tmp_path, args, needle):
     ws = tmp_path / "ws"

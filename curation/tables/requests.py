@@ -7,7 +7,8 @@ import pandas as pd
 import pyarrow as pa
 
 from curation.csvio import nonneg_float, read_rows
-from curation.errors import BadInput, NotFound, exception_line
+from curation.errors import BadInput, NotFound
+from curation.filters import filter_table
 from curation.tables.protocol import Edit, TableSpec
 
 ACTIONS = ("delete", "weight", "label")
@@ -107,22 +108,16 @@ def edit_from_file(store, revision, path: str | Path) -> Edit:
 
 def query(table: pa.Table, where: str | None = None, sort: str | None = None, descending: bool = False,
           limit: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
-    """Filter (pandas expression), sort and cut rows for display."""
-    df = table.to_pandas()
+    """Filter (the safe filter language of curation.filters), sort and cut rows for display."""
     if where:
-        try:
-            df = df.query(where)
-        except Exception as exc:
-            raise BadInput(f"cannot apply --where {where!r}: {exception_line(exc, 120)}",
-                           f"use columns {', '.join(table.column_names)} with and/or/==/</>") from None
+        table = filter_table(table, where)
     if sort:
-        if sort not in df.columns:
-            raise BadInput(f"cannot sort by {sort!r}", f"use one of {', '.join(df.columns)}")
-        df = df.sort_values(sort, ascending=not descending, kind="stable")
+        if sort not in table.column_names:
+            raise BadInput(f"cannot sort by {sort!r}", f"use one of {', '.join(table.column_names)}")
+        table = table.sort_by([(sort, "descending" if descending else "ascending")])
     if columns:
-        missing = [c for c in columns if c not in df.columns]
+        missing = [c for c in columns if c not in table.column_names]
         if missing:
-            raise BadInput(f"unknown column(s) {', '.join(missing)}", f"use {', '.join(df.columns)}")
-        df = df[columns]
-    return df.head(limit) if limit else df
-
+            raise BadInput(f"unknown column(s) {', '.join(missing)}", f"use {', '.join(table.column_names)}")
+        table = table.select(columns)
+    return (table.slice(0, limit) if limit else table).to_pandas()
