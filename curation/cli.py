@@ -109,6 +109,9 @@ def _ingest_options(f):
                      help="A clip ends every N frames (0: twice the stride, so clips share cached frames)."),
         click.option("--frame-size", default=256, show_default=True, help="Cached frames are squashed to S×S."),
         click.option("--seed", default=0, show_default=True, help="Seed of the validation split / folds."),
+        click.option("--discard-edits", is_flag=True,
+                     help="On re-ingest, register the source as it is instead of carrying your edits (deletes, "
+                          "weights, relabels made since the last ingest) forward by id."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -122,7 +125,7 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
     options = IngestOptions(clip=ClipConfig(kw["clip_frames"], kw["clip_seconds"], kw["stride"], kw["anchor_every"]),
                             label_rule=label_rule, val_fraction=kw["val_fraction"], folds=kw["folds"],
                             seed=kw["seed"], frame_size=kw["frame_size"])
-    result = ingest(_ws(ctx), source, name, options)
+    result = ingest(_ws(ctx), source, name, options, discard_edits=kw["discard_edits"])
     if result.unchanged:
         click.echo(f"{name}: input unchanged since the last ingest; no new revision "
                    f"({', '.join(f'{t}@{n}' for t, n in sorted(result.revisions.items()))})")
@@ -134,6 +137,27 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
         click.echo(f"clips {split}: {n} ({result.positives.get(split, 0)} positive)")
     for vid, status, reason in result.problems:
         click.echo(f"  {status:<11} {vid}: {reason}")
+    for table, report in result.carried.items():
+        _echo_carry(table, report)
+
+
+def _echo_carry(table: str, report: dict) -> None:
+    """What a re-ingest did with the user's edits of one table."""
+    if report["discarded"]:
+        click.echo(f"{table}: your edits since the last ingest were discarded (--discard-edits)")
+        return
+    counts = ", ".join(f"{k} {report[k]}" for k in ("deleted", "reweighted", "relabeled") if report[k])
+    if counts:
+        click.echo(f"{table}: carried your edits forward by id: {counts}")
+    if report["gone"]:
+        shown = ", ".join(report["gone_ids"][:5]) + (" …" if report["gone"] > 5 else "")
+        click.echo(f"{table}: {report['gone']} edited id(s) are no longer in the source; those edits no longer "
+                   f"apply: {shown}")
+    for c in report["label_conflicts"][:10]:
+        click.echo(f"{table}: {c['id']}: the source label changed from {c['source_was']} to {c['source_now']}; "
+                   f"your relabel to {c['user']} is kept")
+    if report["label_agreed"]:
+        click.echo(f"{table}: the source now agrees with {report['label_agreed']} of your relabels")
 
 
 @cli.group()

@@ -70,14 +70,15 @@ def test_edit_that_changes_nothing_makes_no_revision(clips_store):
     assert rev.number == 1 and len(s.revisions("ds", "clips")) == 1
 
 
-def test_stale_base_conflicts_unless_rebased(clips_store):
+def test_stale_base_conflicts_on_overlap_unless_rebased(clips_store):
     s = clips_store
     s.edit("ds", "clips", Edit(weights={"v000:0": 0.5}), message="first", base=1)
     with pytest.raises(Conflict):
-        s.edit("ds", "clips", Edit(weights={"v000:1": 0.5}), message="second", base=1)
-    rev = s.edit("ds", "clips", Edit(weights={"v000:1": 0.5}), message="second", base=1, rebase=True)
+        s.edit("ds", "clips", Edit(weights={"v000:0": 0.25, "v000:1": 0.5}), message="second", base=1)
+    rev = s.edit("ds", "clips", Edit(weights={"v000:0": 0.25, "v000:1": 0.5}), message="second", base=1,
+                 rebase=True)
     rows = rows_by_id(s, rev)
-    assert rows["v000:0"]["weight"] == 0.5 and rows["v000:1"]["weight"] == 0.5  # no update lost
+    assert rows["v000:0"]["weight"] == 0.25 and rows["v000:1"]["weight"] == 0.5  # the user chose to override
 
 
 def test_revert_and_diff(clips_store):

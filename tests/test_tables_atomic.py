@@ -62,3 +62,26 @@ def test_two_writers_at_once_lose_no_update(store):
     assert len(revs) == 31
     head = {r["clip_id"]: r["weight"] for r in store.read(revs[-1]).to_pylist()}
     assert all(head[i] == 0.5 for i in ids)
+
+
+def test_two_cli_writers_on_disjoint_ids_of_a_bare_table_name_never_conflict(ws_dir):
+    """`curate edit clips ...` bases the edit on the head it read; when another writer moved the head
+    meanwhile without touching this edit's ids, the edit applies on the new head (and records that)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import curate
+    from curation.workspace import Workspace
+
+    ws = Workspace.open(ws_dir)
+    ids = sorted(ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"].to_pylist())[:12]
+
+    def writer(mine):
+        return [curate("-w", ws_dir, "edit", "clips", "--weight", "0.5", "--ids", i, "-m", f"w {i}") for i in mine]
+
+    with ThreadPoolExecutor(2) as pool:
+        results = [p for batch in pool.map(writer, (ids[0::2], ids[1::2])) for p in batch]
+    assert all(p.returncode == 0 for p in results), [p.stderr for p in results if p.returncode]
+    head = ws.resolve("clips")
+    assert head.number == 13
+    weights = {r["clip_id"]: r["weight"] for r in ws.tables.read(head).to_pylist()}
+    assert all(weights[i] == 0.5 for i in ids)

@@ -359,13 +359,14 @@ def test_ids_map_to_row_indices_of_the_edited_revision(clips, fake_tlc):
     assert r3.rows == 97 and fingerprint(s.read(r3), SPEC) == r3.fingerprint
 
 
-def test_stale_base_conflicts_unless_rebased_and_revert_replace_copy(clips, fake_tlc):
+def test_stale_base_conflicts_on_overlap_unless_rebased_and_revert_replace_copy(clips, fake_tlc):
     s = clips
     r1 = s.head("ds", "clips")
     s.edit("ds", "clips", Edit(weights={"v000:0": 0.5}), message="first", base=1)
     with pytest.raises(Conflict):
-        s.edit("ds", "clips", Edit(weights={"v000:1": 0.5}), message="second", base=1)
-    rev = s.edit("ds", "clips", Edit(weights={"v000:1": 0.5}), message="second", base=1, rebase=True)
+        s.edit("ds", "clips", Edit(weights={"v000:0": 0.25, "v000:1": 0.5}), message="second", base=1)
+    rev = s.edit("ds", "clips", Edit(weights={"v000:1": 0.5}), message="second", base=1)  # disjoint: applies
+    assert rev.meta["rebased_from"] == 1
     rows = rows_by_id(s, rev)
     assert rows["v000:0"]["weight"] == 0.5 and rows["v000:1"]["weight"] == 0.5
     r4 = s.revert("ds", "clips", 1, message="back")

@@ -19,6 +19,7 @@ from curation.ingest.frame_cache import FrameCache, file_signature, frame_id
 from curation.ingest.probe import Probe, decode_frames, probe_video
 from curation.ingest.sources import Source, VideoEntry
 from curation.ingest.splits import assign_folds, assign_val
+from curation.tables.carry import Overlay, apply_overlay, discard, user_edits
 from curation.tables.protocol import TableSpec
 from curation.workspace import Workspace
 
@@ -48,6 +49,7 @@ class IngestResult:
     positives: dict[str, int] = field(default_factory=dict)  # split → positive clips
     frames_decoded: int = 0
     seconds: float = 0.0
+    carried: dict[str, dict] = field(default_factory=dict)  # table → what happened to the user's edits
 
 
 def ingest_state(workspace: Workspace, dataset: str) -> dict:
@@ -167,8 +169,11 @@ def table_specs(dataset: str, source: Source) -> dict[str, TableSpec]:
 
 
 def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions = IngestOptions(),
-           progress: bool = True) -> IngestResult:
-    """Register `source` as tables of `dataset` in `workspace` (new revisions only if the input changed)."""
+           progress: bool = True, discard_edits: bool = False) -> IngestResult:
+    """Register `source` as tables of `dataset` in `workspace` (new revisions only if the input changed).
+
+    A re-ingest carries the user's edits made since the last ingest forward by id (tables/carry.py) and
+    reports what it carried and what no longer applies; `discard_edits` registers the source as it is."""
     started = time.time()
     rule = LabelRule.parse(options.label_rule)
     store = workspace.tables
@@ -176,7 +181,7 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
     state_path = cache.folder / "ingest.json"
     fp = _fingerprint(source, options)
     registered = all(store.exists(dataset, t) for t in ("videos", "frames", "clips"))
-    if registered and state_path.exists() and read_json(state_path).get("fingerprint") == fp \
+    if registered and not discard_edits and state_path.exists() and read_json(state_path).get("fingerprint") == fp \
             and _cache_complete(store, dataset, cache):
         summary = {**read_json(state_path)["summary"], "frames_decoded": 0}
         result = IngestResult(dataset, unchanged=True, **summary)
@@ -231,7 +236,16 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
     result = IngestResult(dataset, unchanged=False, frames_decoded=decoded)
     for name, table in data.items():
         if store.exists(dataset, name):
-            rev = store.replace(dataset, name, table, message=f"re-ingest of {source.root}", meta=meta)
+            overlay = user_edits(store, dataset, name)
+            if discard_edits:
+                carried, report = Overlay(), discard(overlay)
+            else:
+                table, carried, report = apply_overlay(store.spec(dataset, name), overlay, table)
+            result.carried[name] = report.to_dict()
+            note = "; your edits discarded" if report.discarded else \
+                f"; carried {report.carried()} edited row(s)" if report.carried() else ""
+            rev = store.replace(dataset, name, table, message=f"re-ingest of {source.root}{note}",
+                                meta={**meta, "carried": carried.to_dict(), "carry": report.to_dict()})
         else:
             rev = store.create(specs[name], table, message=f"ingest of {source.root}", meta=meta)
         result.revisions[name] = rev.number

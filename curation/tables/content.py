@@ -31,7 +31,7 @@ def fingerprint(table: pa.Table, spec: TableSpec) -> str:
     return f"sha256:{h.hexdigest()[:32]}"
 
 
-def _preview(ids) -> str:
+def preview_ids(ids) -> str:
     ids = sorted(ids)
     more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
     return ", ".join(map(str, ids[:5])) + more
@@ -47,16 +47,16 @@ def validate_edit(spec: TableSpec, current: pa.Table, edit: Edit) -> None:
     found = present.filter(pc.is_in(present, value_set=pa.array(sorted(wanted), pa.string()))).to_pylist()
     unknown = sorted(wanted - set(found))
     if unknown:
-        raise NotFound(f"{len(unknown)} unknown id(s) in {spec.full_name}: {_preview(unknown)}",
+        raise NotFound(f"{len(unknown)} unknown id(s) in {spec.full_name}: {preview_ids(unknown)}",
                        "check the ids against `curate show`; nothing was written")
     both = set(edit.delete) & (set(edit.weights) | set(edit.labels))
     if both:
-        raise BadInput(f"id(s) both deleted and edited: {_preview(both)}", "keep one action per id")
+        raise BadInput(f"id(s) both deleted and edited: {preview_ids(both)}", "keep one action per id")
     if edit.weights and not spec.weight_column:
         raise BadInput(f"{spec.full_name} has no weight column", "reweight a clips table")
     bad_w = [i for i, w in edit.weights.items() if not (math.isfinite(w) and w >= 0)]
     if bad_w:
-        raise BadInput(f"weights must be finite and >= 0 (ids {_preview(bad_w)})", "use 0 to exclude a sample")
+        raise BadInput(f"weights must be finite and >= 0 (ids {preview_ids(bad_w)})", "use 0 to exclude a sample")
     if edit.labels:
         if not spec.label_column:
             raise BadInput(f"{spec.full_name} has no label column", "relabel a table with labels")
@@ -64,7 +64,7 @@ def validate_edit(spec: TableSpec, current: pa.Table, edit: Edit) -> None:
         bad_l = [i for i, v in edit.labels.items() if not (0 <= v < n)]
         if bad_l:
             raise BadInput(f"labels must be class indices 0..{n - 1} ({', '.join(spec.classes or [])}); "
-                           f"bad ids {_preview(bad_l)}", "give a class name or index")
+                           f"bad ids {preview_ids(bad_l)}", "give a class name or index")
 
 
 def apply_edit(spec: TableSpec, current: pa.Table, edit: Edit) -> tuple[pa.Table, pa.Table, dict]:
@@ -116,7 +116,7 @@ def check_table_data(spec: TableSpec, data: pa.Table) -> None:
     if pc.count_distinct(ids).as_py() != len(ids):
         counts = pc.value_counts(ids)
         dup = [d["values"] for d in counts.to_pylist() if d["counts"] > 1]
-        raise BadInput(f"{spec.full_name}: duplicate ids {_preview(dup)}", "ids must be unique")
+        raise BadInput(f"{spec.full_name}: duplicate ids {preview_ids(dup)}", "ids must be unique")
 
 
 @dataclass

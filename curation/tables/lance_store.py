@@ -15,7 +15,7 @@ from pathlib import Path
 import lance
 import pyarrow as pa
 
-from curation.errors import BadInput, Conflict
+from curation.errors import BadInput
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
 from curation.tables.protocol import Edit, Revision, TableSpec
 from curation.tables.registry import RegistryBacked, RevisionRegistry
@@ -70,9 +70,7 @@ class LanceTableStore(RegistryBacked):
         spec = self.spec(dataset, name)
         with self.registry.lock(dataset, name):
             head = self.head(dataset, name)
-            if base is not None and base != head.number and not rebase:
-                raise Conflict(f"{dataset}/{name} moved from revision {base} to {head.number} since this edit "
-                               "was prepared", "re-run it against the new head, or pass --rebase")
+            meta = self.edit_meta(spec, head, base, edit, rebase)
             new, updates, counts = apply_edit(spec, self.read(head, core_columns(spec)), edit)
             if updates.num_rows == 0 and not edit.delete:
                 return head  # nothing changes: no new revision
@@ -84,7 +82,7 @@ class LanceTableStore(RegistryBacked):
                 gone = pa.table({spec.id_column: pa.array(sorted(edit.delete), pa.string())})
                 lance.dataset(path).merge_insert(spec.id_column).when_matched_delete().execute(gone)
             return self._commit(spec, head, lance.dataset(path).version, op="edit", message=message,
-                                rows=new.num_rows, fp=fingerprint(new, spec), counts=counts)
+                                rows=new.num_rows, fp=fingerprint(new, spec), counts=counts, meta=meta)
 
     def revert(self, dataset: str, name: str, to: int, *, message: str) -> Revision:
         spec = self.spec(dataset, name)

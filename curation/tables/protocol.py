@@ -68,6 +68,9 @@ class Edit:
     delete: set[str] = field(default_factory=set)
     weights: dict[str, float] = field(default_factory=dict)
     labels: dict[str, int] = field(default_factory=dict)
+    # Video-level requests behind the per-id operations ({video_id: {"action", "value"}}), recorded in the
+    # revision so that a re-ingest applies them to the video's new rows too (tables/carry.py).
+    videos: dict[str, dict] = field(default_factory=dict)
 
     def ids(self) -> set[str]:
         return set(self.delete) | set(self.weights) | set(self.labels)

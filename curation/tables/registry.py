@@ -16,7 +16,8 @@ from pathlib import Path
 
 from curation.errors import BadInput, Conflict, NotFound
 from curation.fsutil import atomic_write_json, create_json_exclusive, file_lock, read_json
-from curation.tables.protocol import Revision, TableSpec
+from curation.tables.content import core_columns, diff_core, preview_ids
+from curation.tables.protocol import Edit, Revision, TableSpec
 from curation.tables.refs import check_tag_name
 
 
@@ -125,3 +126,22 @@ class RegistryBacked:
 
     def set_tag(self, dataset: str, name: str, tag: str, number: int, *, force: bool = False) -> None:
         self.registry.set_tag(dataset, name, tag, number, force=force)
+
+    def edit_meta(self, spec: TableSpec, head: Revision, base: int | None, edit: Edit, rebase: bool) -> dict:
+        """Check an edit prepared against revision `base` (under the table's lock) and return what its revision
+        records. When the head has moved past `base`, the edit applies on the head unless an id it touches
+        changed in between (a Conflict; `rebase` applies it anyway)."""
+        meta = {"video_edits": edit.videos} if edit.videos else {}
+        if base is None or base == head.number:
+            return meta
+        if not rebase:
+            columns = core_columns(spec)
+            d = diff_core(spec, self.read(self.revision(spec.dataset, spec.name, base), columns),
+                          self.read(head, columns))
+            touched = set(d.added) | set(d.deleted) | {c[0] for c in d.reweighted} | {c[0] for c in d.relabeled}
+            overlap = edit.ids() & touched
+            if overlap:
+                raise Conflict(f"{len(overlap)} id(s) of this edit changed in {spec.full_name} since revision {base} "
+                               f"(head is {head.number}): {preview_ids(overlap)}",
+                               "review the head's changes, then re-run the edit against it, or pass --rebase")
+        return {**meta, "rebased_from": base}

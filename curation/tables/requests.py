@@ -80,13 +80,17 @@ def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_id
             ids = members[row["id"]]
         else:
             ids = [row["id"]]
+        value = None if row["action"] == "delete" else \
+            parse_weight(row["value"]) if row["action"] == "weight" else label_index(spec, row["value"])
         for i in ids:
             if row["action"] == "delete":
                 edit.delete.add(i)
             elif row["action"] == "weight":
-                edit.weights[i] = parse_weight(row["value"])
+                edit.weights[i] = value
             else:
-                edit.labels[i] = label_index(spec, row["value"])
+                edit.labels[i] = value
+        if row.get("level") == "video":
+            edit.videos[row["id"]] = {"action": row["action"], "value": value}
     if unknown_videos:
         raise NotFound(f"{len(unknown_videos)} unknown video id(s) in {spec.full_name}: "
                        f"{', '.join(sorted(unknown_videos)[:5])}", "check the ids; nothing was written")

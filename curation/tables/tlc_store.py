@@ -387,9 +387,7 @@ class TlcTableStore(RegistryBacked):
         spec = self.spec(dataset, name)
         with self._lock(dataset, name):
             head = self._locked_head(spec)
-            if base is not None and base != head.number and not rebase:
-                raise Conflict(f"{dataset}/{name} moved from revision {base} to {head.number} since this edit "
-                               "was prepared", "re-run it against the new head, or pass --rebase")
+            meta = self.edit_meta(spec, head, base, edit, rebase)
             head_table = self.api.open(head.meta["tlc_url"])
             schema = _schema_from_text(head.meta["arrow_schema"])
             current = self._read_table(head_table, schema, core_columns(spec))
@@ -419,7 +417,7 @@ class TlcTableStore(RegistryBacked):
             fp = fingerprint(new, spec)
             self._verify(spec, table, schema, fp)
             return self._commit(spec, head, table, schema, op="edit", message=message, rows=new.num_rows, fp=fp,
-                                counts=counts)
+                                counts=counts, meta=meta)
 
     # -- internals ----------------------------------------------------------------------------------
     @staticmethod
