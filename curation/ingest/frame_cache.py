@@ -5,10 +5,16 @@ clips/s), and a single dataset keeps the file count at a few per thousand frames
 
 `<cache>/frames.lance` holds frame_id, video_id, index, jpeg; `<cache>/videos.json` maps each fully cached
 video to the signature (size, mtime) of the source it was decoded from, so changed videos are decoded again.
+
+Crash safety: the first write goes to a temporary folder that is renamed into place, later writes are Lance
+appends (atomic commits), and the index is written only after the frames it names are committed, so a kill at
+any point leaves a cache that is complete for every video its index names. A cache left unreadable by an
+older version is rebuilt. Writers hold `<cache>/.lock` (one ingest at a time per dataset).
 """
 from __future__ import annotations
 
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,7 +24,8 @@ import numpy as np
 import simplejpeg
 import pyarrow as pa
 
-from curation.fsutil import atomic_write_json, read_json
+from curation.faults import fault_point
+from curation.fsutil import atomic_write_json, file_lock, read_json
 
 SCHEMA = pa.schema([("frame_id", pa.string()), ("video_id", pa.string()), ("index", pa.int32()),
                     ("jpeg", pa.binary())])
@@ -71,6 +78,23 @@ class FrameCache:
     def cached_videos(self) -> dict[str, dict]:
         return read_json(self._index_path) if self._index_path.exists() else {}
 
+    def lock(self):
+        """Held by a writer for its whole ingest, so that two ingests never decode and store the same frames."""
+        return file_lock(self.folder / ".lock")
+
+    def _exists(self) -> bool:
+        """Whether the frame store holds a committed Lance dataset; a folder without one (a first write
+        killed by an older version) is removed together with the index, which cannot describe it."""
+        if not os.path.exists(self.path):
+            return False
+        try:
+            lance.dataset(self.path)
+            return True
+        except (ValueError, OSError):
+            shutil.rmtree(self.path)
+            self._index_path.unlink(missing_ok=True)
+            return False
+
     def forget(self, video_ids) -> None:
         """Drop cached frames of these videos (before they are decoded again)."""
         video_ids = sorted(set(video_ids))
@@ -78,7 +102,7 @@ class FrameCache:
         for v in video_ids:
             index.pop(v, None)
         atomic_write_json(self._index_path, index)
-        if video_ids and os.path.exists(self.path):
+        if video_ids and self._exists():
             ds = lance.dataset(self.path)
             for start in range(0, len(video_ids), 500):
                 ds.delete(f"video_id IN ({_sql_list(video_ids[start:start + 500])})")
@@ -102,8 +126,16 @@ class FrameCache:
                           "index": pa.array(idx, pa.int32()), "jpeg": pa.array(jpegs, pa.binary())},
                          schema=SCHEMA)
         self.folder.mkdir(parents=True, exist_ok=True)
-        mode = "append" if os.path.exists(self.path) else "create"
-        lance.write_dataset(table, self.path, mode=mode, schema=SCHEMA)
+        if self._exists():
+            lance.write_dataset(table, self.path, mode="append", schema=SCHEMA)
+        else:  # written aside and renamed into place: a kill never leaves a half-created store
+            for stale in self.folder.glob(".frames.lance.*.tmp"):  # left by a killed writer (we hold the lock)
+                shutil.rmtree(stale, ignore_errors=True)
+            staging = self.folder / f".frames.lance.{os.getpid()}.tmp"
+            lance.write_dataset(table, str(staging), mode="create", schema=SCHEMA)
+            fault_point("cache.before_publish")
+            os.rename(staging, self.path)
+        fault_point("cache.before_index")
         index = self.cached_videos()
         index.update(self._pending_videos)  # only after the frames are committed
         atomic_write_json(self._index_path, index)

@@ -174,10 +174,16 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
 
     A re-ingest carries the user's edits made since the last ingest forward by id (tables/carry.py) and
     reports what it carried and what no longer applies; `discard_edits` registers the source as it is."""
+    cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
+    with cache.lock():
+        return _ingest(workspace, source, dataset, options, progress, discard_edits, cache)
+
+
+def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions, progress: bool,
+            discard_edits: bool, cache: FrameCache) -> IngestResult:
     started = time.time()
     rule = LabelRule.parse(options.label_rule)
     store = workspace.tables
-    cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
     state_path = cache.folder / "ingest.json"
     fp = _fingerprint(source, options)
     registered = all(store.exists(dataset, t) for t in ("videos", "frames", "clips"))
