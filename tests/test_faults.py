@@ -9,7 +9,7 @@ import lance
 import pyarrow.compute as pc
 import pytest
 
-from conftest import curate, snapshot
+from conftest import curate
 from curation.workspace import Workspace
 
 KILLED = -9
@@ -60,3 +60,65 @@ def test_two_concurrent_ingests_store_each_frame_once(prebuilt, tmp_path):
     assert sum("unchanged" in out for out, _ in outs) == 1  # the second waited, then found nothing to do
     frames = lance.dataset(str(ws / "cache" / "nexar" / "frames.lance")).to_table(columns=["frame_id"])["frame_id"]
     assert pc.count_distinct(frames).as_py() == len(frames)
+
+
+TRAIN = ("train", "--model", "mvit_tiny", "--weights", "none", "--batch-size", "2", "--draws", "8", "--lr", "1e-3")
+
+
+def _tagged_processes(tag: str) -> list[int]:
+    """Pids of processes whose environment carries `tag` (a trainer and everything it started)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if f"CURATE_TEST_TAG={tag}".encode() in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                pass
+    return found
+
+
+def test_killed_trainer_leaves_no_worker_forkserver_or_tracker_behind(ws_dir):
+    import time
+    import uuid
+
+    tag = uuid.uuid4().hex
+    proc = curate("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "2",
+                  env={"CURATE_FAULT": "train.step@3", "CURATE_TEST_TAG": tag})
+    assert proc.returncode == KILLED
+    deadline = time.time() + 30
+    while _tagged_processes(tag) and time.time() < deadline:
+        time.sleep(0.5)
+    assert _tagged_processes(tag) == []
+
+
+def test_run_killed_mid_epoch_resumes_without_duplicate_rows(ws_dir):
+    from collections import Counter
+
+    killed = curate("-w", ws_dir, *TRAIN, "--epochs", "3", "--workers", "0", env={"CURATE_FAULT": "train.step@6"})
+    assert killed.returncode == KILLED  # 4 steps an epoch: the 6th step is inside epoch 2
+    ws = Workspace.open(ws_dir)
+    run = ws.runs.resolve("last")
+    assert ws.runs.info(run)["status"] == "running" and len(ws.runs.info(run)["epochs"]) == 1
+    proc = curate("-w", ws_dir, "train", "--resume", run)
+    assert proc.returncode == 0, proc.stderr
+    info = ws.runs.info(run)
+    assert info["status"] == "completed" and [e["epoch"] for e in info["epochs"]] == [1, 2, 3]
+    assert Counter(ws.runs.dynamics(run)["epoch"].to_pylist()) == {1: 8, 2: 8, 3: 8}
+    again = curate("-w", ws_dir, "train", "--resume", run)
+    assert again.returncode == 2 and "already completed" in again.stderr
+
+
+def test_run_killed_in_the_collection_pass_resumes_to_collection_and_best(ws_dir):
+    killed = curate("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "0", env={"CURATE_FAULT": "train.collect"})
+    assert killed.returncode == KILLED
+    ws = Workspace.open(ws_dir)
+    run = ws.runs.resolve("last")
+    assert len(ws.runs.info(run)["epochs"]) == 2 and not ws.runs.collections(run)
+    proc = curate("-w", ws_dir, "train", "--resume", run)
+    assert proc.returncode == 0, proc.stderr
+    info = ws.runs.info(run)
+    assert info["status"] == "completed" and info["best"]["metric"] == "mAP"
+    assert sorted(ws.runs.collections(run)) == ["clips@1", "test@1"]
+    clip_ids = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"].to_pylist()
+    assert sorted(ws.runs.collection(run, "clips@1")["clip_id"].to_pylist()) == sorted(clip_ids)

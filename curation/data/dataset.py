@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import os
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -109,6 +112,33 @@ def collate_clips(items: list[dict]) -> dict:
     }
 
 
+def _process_alive(pid: int) -> bool:
+    """Whether `pid` runs (a killed process not yet reaped by its parent is a zombie: not running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _exit_with(owner: int, _worker_id: int) -> None:
+    """Worker start-up: end this worker when the process that owns the loader is gone (even by kill -9).
+    A forkserver worker's parent is the fork server, which lives as long as its workers do, so neither
+    torch's own parent check nor the fork server would ever end them."""
+    def watch():
+        while _process_alive(owner):
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-owner", daemon=True).start()
+
+
 class ClipLoader:
     """A DataLoader over clips that hands out normalised float batches.
 
@@ -129,7 +159,8 @@ class ClipLoader:
             dataset.transform = dataclasses.replace(dataset.transform, normalize=False)
         extra = {}
         if workers > 0:
-            extra = dict(multiprocessing_context="forkserver", persistent_workers=True, prefetch_factor=prefetch)
+            extra = dict(multiprocessing_context="forkserver", persistent_workers=True, prefetch_factor=prefetch,
+                         worker_init_fn=functools.partial(_exit_with, os.getpid()))
         self.device = torch.device(device)
         self.loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler,
                                  shuffle=shuffle and sampler is None, num_workers=workers,

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from curation.data.dataset import ClipDataset
+from curation.faults import fault_point
 from curation.runs.plots import plot_map
 from curation.runs.reduce import reduce_2d
 
@@ -83,6 +84,7 @@ def test_revision(trainer):
 
 def collect_run(trainer, info: dict, tag: str = "") -> None:
     """The end-of-run (or every-K-epochs) collection over the training revision and the test table."""
+    fault_point("train.collect")
     revisions = [trainer.revision] + [r for r in [test_revision(trainer)] if r is not None]
     tables = collect_tables(trainer, revisions, tag)
     if trainer.d.is_main:

@@ -24,6 +24,7 @@ from curation.data.dataset import ClipDataset, ClipLoader
 from curation.data.sampler import WeightedClipSampler
 from curation.data.transforms import get_preset
 from curation.errors import BadInput
+from curation.faults import fault_point
 from curation.models.mvit import build_model
 from curation.runs.plots import plot_curves
 from curation.train.checkpoint import load_checkpoint, save_checkpoint
@@ -147,6 +148,7 @@ class Trainer:
         bar = tqdm(self.loader, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch",
                    disable=not self.progress, leave=False)
         for step, batch in enumerate(bar):
+            fault_point("train.step")
             skipped += batch["skipped"]
             if batch["video"].numel() == 0:
                 continue
@@ -260,6 +262,8 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
     if resume:
         run = runs.resolve(resume)
         previous = runs.info(run)  # as the killed run left it
+        if previous.get("status") == "completed":
+            raise BadInput(f"run {run} has already completed", "start a new run with `curate train`")
         cfg = TrainConfig.from_dict(previous["config"])
         inputs = previous["inputs"]
         revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
@@ -281,8 +285,8 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
         ckpt = load_checkpoint(runs.dir(run) / "last.pt", trainer, device)
         if ckpt is not None:
             start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
-            info.update({k: previous[k] for k in ("epochs", "checkpoints", "skipped_clips", "created")
-                         if k in previous})
+            info.update({k: previous[k] for k in ("epochs", "checkpoints", "skipped_clips", "created", "best",
+                                                  "collections", "inference_ms_per_clip") if k in previous})
             info["epochs"] = [e for e in info["epochs"] if e["epoch"] <= ckpt["epoch"] + 1]
             if d.is_main:
                 echo(f"{run}: resuming after epoch {ckpt['epoch'] + 1} of {cfg.epochs}")
@@ -323,6 +327,8 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
             last = epoch + 1 == cfg.epochs
             if last or (cfg.collect_every and (epoch + 1) % cfg.collect_every == 0):
                 collect_run(trainer, info, tag="" if last else f"epoch{epoch + 1}")
+        if start_epoch >= cfg.epochs:  # resumed after every epoch had ended: the final collection was cut off
+            collect_run(trainer, info)
         if d.is_main:
             info["status"] = "completed"
             runs.write_info(run, info)
