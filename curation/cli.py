@@ -419,6 +419,9 @@ def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epo
 @click.option("--fold", type=int, help="Validate on this fold of the fold column, train on the others.")
 @click.option("--folds", type=int, help="Train K runs, one per fold (k-fold ensemble, out-of-fold predictions).")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--max-skip-fraction", default=0.05, show_default=True, type=click.FloatRange(0, 1),
+              help="Stop when more than this fraction of an epoch's draws cannot be read (unreadable clips are "
+                   "skipped and listed in run.json).")
 @click.option("--name", help="A suffix for the run id (run-0007-NAME).")
 @click.pass_context
 def train(ctx, resume, **kwargs):

@@ -53,6 +53,10 @@ def submit(ws: Workspace, runs: list[str], table: str = "test@latest", out: str 
     if tta not in ("none", "flip"):
         raise BadInput(f"unknown --tta {tta!r}", "use none or flip")
     revision = ws.resolve(table)
+    kind = ws.tables.spec(revision.dataset, revision.table).kind
+    if kind != "test":
+        raise BadInput(f"{revision.ref} is a {kind} table; a submission scores the test videos",
+                       f"score {revision.dataset}/test (or a revision or tag of it)")
     videos_rev = ws.tables.head(revision.dataset, "videos")
     videos = ws.tables.read(videos_rev, ["video_id", "split", "status"]).to_pylist()
     test_ids = [v["video_id"] for v in videos if v["split"] == "test"]

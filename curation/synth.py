@@ -637,12 +637,12 @@ def _render_video(plan: VideoPlan, width: int, height: int, path: str, threads: 
 
 
 def _render_all(plans: list[VideoPlan], width: int, height: int, root: Path, workers: int, progress: bool) -> None:
-    from tqdm import tqdm
+    from curation.progress import progress_bar
 
     jobs = [(p, width, height, str(root / p.split / f"{p.vid}.mp4")) for p in plans]
     # big videos first so that the last worker is not left alone with a long one
     jobs.sort(key=lambda j: -j[0].n_frames * (j[0].corrupt not in ("empty", "text")))
-    with tqdm(total=len(jobs), desc="synth videos", unit="video", disable=not progress) as bar:
+    with progress_bar(total=len(jobs), desc="synth videos", unit="video", show=progress) as bar:
         if workers <= 1:
             for job in jobs:
                 _render_video(*job, threads=1)

@@ -9,7 +9,7 @@ import lance
 import pyarrow.compute as pc
 import pytest
 
-from conftest import curate
+from conftest import assert_one_line_error, curate
 from curation.workspace import Workspace
 
 KILLED = -9
@@ -122,3 +122,58 @@ def test_run_killed_in_the_collection_pass_resumes_to_collection_and_best(ws_dir
     assert sorted(ws.runs.collections(run)) == ["clips@1", "test@1"]
     clip_ids = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"].to_pylist()
     assert sorted(ws.runs.collection(run, "clips@1")["clip_id"].to_pylist()) == sorted(clip_ids)
+
+
+def _unreadable(ws_dir, videos: int) -> list[str]:
+    """Make the clips of `videos` train videos unreadable: frames gone from the cache, source folder gone."""
+    from curation.fsutil import atomic_write_json, read_json
+    from curation.ingest.frame_cache import FrameCache
+
+    ws = Workspace.open(ws_dir)
+    clips = ws.tables.read(ws.resolve("clips"), ["video_id", "split"]).to_pylist()
+    victims = sorted({c["video_id"] for c in clips if c["split"] == "train"})[:videos]
+    FrameCache(ws.cache_dir("nexar")).forget(victims)
+    state = ws.cache_dir("nexar") / "ingest.json"
+    atomic_write_json(state, {**read_json(state), "root": str(ws_dir / "moved-away")})
+    return victims
+
+
+def test_too_many_unreadable_clips_stop_the_run_with_one_line_naming_them(ws_dir):
+    victims = _unreadable(ws_dir, 5)
+    proc = curate("-w", ws_dir, *TRAIN, "--epochs", "1", "--workers", "0", "--draws", "16",
+                  "--max-skip-fraction", "0.01")
+    line = assert_one_line_error(proc, "could not be read")
+    assert any(v in line for v in victims) and "not in the cache" in line
+    runs = Workspace.open(ws_dir).runs
+    info = runs.info(runs.resolve("last"))
+    assert info["status"] == "failed" and info["skipped_clips"]
+    assert {c.split(":")[0] for c, _ in info["skipped_clips"]} <= set(victims)
+
+
+def test_a_few_unreadable_clips_are_skipped_and_listed(ws_dir):
+    victims = _unreadable(ws_dir, 1)
+    proc = curate("-w", ws_dir, *TRAIN, "--epochs", "1", "--workers", "0", "--draws", "64",
+                  "--max-skip-fraction", "0.9")
+    assert proc.returncode == 0, proc.stderr
+    runs = Workspace.open(ws_dir).runs
+    info = runs.info(runs.resolve("last"))
+    skipped = {c for c, _ in info["skipped_clips"]}
+    assert skipped and {c.split(":")[0] for c in skipped} == set(victims)
+    assert info["epochs"][0]["skipped"] == len(info["skipped_clips"]) and info["status"] == "completed"
+
+
+def test_a_failing_transform_is_a_bug_not_bad_data(prebuilt):
+    from curation.data.dataset import ClipDataset
+    from curation.data.transforms import get_preset
+
+    ws = Workspace.open(prebuilt / "ws")
+
+    class Broken:
+        def __call__(self, frames):
+            raise TypeError("a bug in a transform")
+
+    ds = ClipDataset.from_revision(ws, ws.resolve("clips"), get_preset("eval", size=32))
+    assert "video" in ds[0]
+    ds.transform = Broken()
+    with pytest.raises(TypeError, match="a bug"):
+        ds[0]

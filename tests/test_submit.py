@@ -9,7 +9,7 @@ from conftest import tiny_synth
 from curation.cli import cli
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
-from curation.train.checkpoint import sha256_file
+from curation.fsutil import sha256_file
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace

@@ -14,7 +14,7 @@ from conftest import tiny_synth
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.tables import Edit
-from curation.train.checkpoint import sha256_file
+from curation.fsutil import sha256_file
 from curation.train.config import TrainConfig
 from curation.train.loop import collect, train
 from curation.workspace import Workspace

@@ -3,7 +3,9 @@
 Items are dicts: video (C, T, H, W) float, label (-1 when unlabelled), weight, clip_id, index. A clip that
 cannot be read (frame missing from the cache and no readable source, a corrupt JPEG) comes back as
 {clip_id, index, error}; `collate_clips` drops it from the batch and reports it under "skipped", so a bad
-clip never ends an epoch. Each worker process opens its own cache reader (nothing is shared across fork).
+clip never ends an epoch (the trainer stops only when too many are skipped). Only read and decode errors
+count as bad data: any other failure, such as a bug in a transform, stops the run. Each worker process opens
+its own cache reader (nothing is shared across fork).
 """
 from __future__ import annotations
 
@@ -29,6 +31,11 @@ from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
 from curation.ingest.pipeline import ingest_state
 from curation.ingest.probe import decode_frames
+
+
+class ClipReadError(Exception):
+    """A clip's frames cannot be read: missing from the cache and the source, or undecodable."""
+
 
 class ClipDataset(Dataset):
     def __init__(self, clips: pa.Table, cache_dir: str | Path, transform: ClipTransform,
@@ -77,7 +84,14 @@ class ClipDataset(Dataset):
         return self._reader
 
     def frames(self, i: int) -> np.ndarray:
-        """The clip's frames, (T, H, W, 3) uint8 RGB, from the cache or else from the source video."""
+        """The clip's frames, (T, H, W, 3) uint8 RGB, from the cache or else from the source video;
+        ClipReadError when neither can be read."""
+        try:
+            return self._read_frames(i)
+        except (OSError, ValueError, LookupError, RuntimeError) as exc:  # decoders raise RuntimeError kinds
+            raise ClipReadError(exception_line(exc, 200)) from exc
+
+    def _read_frames(self, i: int) -> np.ndarray:
         video_id = self.video_ids[i]
         indices = frame_indices(int(self.end_frame[i]), int(self.stride[i]), int(self.n_frames[i]))
         ids = [frame_id(video_id, k) for k in indices]
@@ -93,11 +107,11 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         try:
-            video = self.transform(self.frames(i))
-        except Exception as exc:  # recorded and skipped by collate_clips, never fatal
-            return {"clip_id": self.clip_ids[i], "index": i, "error": exception_line(exc, 200)}
-        return {"video": video, "label": int(self.labels[i]), "weight": float(self.weights[i]),
-                "clip_id": self.clip_ids[i], "index": i}
+            frames = self.frames(i)
+        except ClipReadError as exc:  # bad data: recorded and skipped by collate_clips, never fatal
+            return {"clip_id": self.clip_ids[i], "index": i, "error": str(exc)}
+        return {"video": self.transform(frames), "label": int(self.labels[i]), "weight": float(self.weights[i]),
+                "clip_id": self.clip_ids[i], "index": i}  # a failing transform is a bug: it stops the run
 
 
 def collate_clips(items: list[dict]) -> dict:

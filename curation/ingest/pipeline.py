@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-from tqdm import tqdm
+from curation.progress import progress_bar
 
 from curation.errors import exception_line
 from curation.fsutil import atomic_write_json, read_json
@@ -198,7 +198,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
 
     folds = _assign_splits(source, options)
     probes = {}
-    for v in tqdm(source.videos, desc="probing videos", unit="video", disable=not progress):
+    for v in progress_bar(source.videos, desc="probing videos", unit="video", show=progress):
         probes[v.video_id] = probe_video(source.root / v.path)
 
     clips: dict[str, list[dict]] = {}
@@ -282,8 +282,8 @@ def _fill_cache(cache: FrameCache, source: Source, needed: dict[str, list[int]],
             todo.append((v, sig))
     cache.forget(v.video_id for v, _ in todo)
     decoded = 0
-    with ThreadPoolExecutor(2) as pool, tqdm(total=sum(len(needed[v.video_id]) for v, _ in todo),
-                                             desc="decoding frames", unit="frame", disable=not progress) as bar:
+    with ThreadPoolExecutor(2) as pool, progress_bar(total=sum(len(needed[v.video_id]) for v, _ in todo),
+                                                     desc="decoding frames", unit="frame", show=progress) as bar:
         for v, sig in todo:
             try:
                 decoded += cache.add_video(v.video_id, sig, decode_frames(source.root / v.path,

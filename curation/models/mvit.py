@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -13,6 +15,7 @@ from torchvision.models.video import MViT_V2_S_Weights, mvit_v2_s
 from torchvision.models.video.mvit import MSBlockConfig, MViT
 
 from curation.errors import BadInput, exception_line
+from curation.fsutil import sha256_file
 
 
 @dataclass(frozen=True)
@@ -47,14 +50,26 @@ def _tiny_backbone(spec: ModelSpec) -> MViT:
                 dropout=0.0, num_classes=1)
 
 
-def _mvit_v2_s(weights: str, notice) -> MViT:
+def _weights_file(weights) -> Path:
+    """Where torch keeps a downloaded weights file (torchvision checks its hash prefix on load)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
+
+
+def _mvit_v2_s(weights: str, notice) -> tuple[MViT, dict]:
+    """The backbone and a record of the weights it really has (what run.json keeps)."""
     if weights == "kinetics400":
+        chosen = MViT_V2_S_Weights.KINETICS400_V1
         try:
-            return mvit_v2_s(weights=MViT_V2_S_Weights.KINETICS400_V1, progress=False)
+            backbone = mvit_v2_s(weights=chosen, progress=False)
+            path = _weights_file(chosen)
+            return backbone, {"requested": weights, "loaded": weights, "url": chosen.url,
+                              "sha256": sha256_file(path) if path.exists() else None}
         except Exception as exc:  # offline, no cache, bad download: train from scratch, say so once
-            notice(f"notice: Kinetics-400 weights for mvit_v2_s could not be loaded ({exception_line(exc, 120)}); "
+            reason = exception_line(exc, 120)
+            notice(f"notice: Kinetics-400 weights for mvit_v2_s could not be loaded ({reason}); "
                    "starting from random initialisation")
-    return mvit_v2_s(weights=None)
+            return mvit_v2_s(weights=None), {"requested": weights, "loaded": "none", "reason": reason}
+    return mvit_v2_s(weights=None), {"requested": weights, "loaded": "none"}
 
 
 class VideoClassifier(nn.Module):
@@ -72,16 +87,17 @@ class VideoClassifier(nn.Module):
 
 
 def build_model(name: str, num_outputs: int, weights: str = "none", notice=print) -> tuple[VideoClassifier,
-                                                                                          ModelSpec]:
+                                                                                          ModelSpec, dict]:
+    """The model, its spec, and a record of the backbone weights actually loaded (requested, loaded, sha256)."""
     if name not in MODELS:
         raise BadInput(f"unknown model {name!r}", f"choose one of: {', '.join(MODELS)}")
     if weights not in ("none", "kinetics400"):
         raise BadInput(f"unknown weights {weights!r}", "use kinetics400 or none")
     spec = MODELS[name]
     if name == "mvit_v2_s":
-        backbone = _mvit_v2_s(weights, notice)
+        backbone, loaded = _mvit_v2_s(weights, notice)
     else:
         if weights != "none":
             notice(f"notice: no pretrained weights exist for {name}; starting from random initialisation")
-        backbone = _tiny_backbone(spec)
-    return VideoClassifier(backbone, spec.feature_dim, num_outputs), spec
+        backbone, loaded = _tiny_backbone(spec), {"requested": weights, "loaded": "none"}
+    return VideoClassifier(backbone, spec.feature_dim, num_outputs), spec, loaded

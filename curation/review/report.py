@@ -58,7 +58,7 @@ def write_report(ws, run_ref: str, out: str | Path | None = None, worst: int = 2
             f"label <b>{html.escape(str(label))}</b><br>AUM {r['aum']:.2f} · loss {r['loss'] or float('nan'):.2f}"
             f" · p {r['prob'] or float('nan'):.2f} · weight {r['weight']:.2f}</td>"
             f"<td>{f'<img src={chr(34)}{strip}{chr(34)}>' if strip else '(frames not cached)'}</td></tr>")
-    epochs = "".join(f"<tr><td>{e['epoch']}</td><td>{e['train_loss']:.4f}</td>"
+    epochs = "".join(f"<tr><td>{e['epoch']}</td><td>{e['train_loss'] or float('nan'):.4f}</td>"
                      f"<td>{(e.get('val') or {}).get(info.get('metric'), float('nan')):.4f}</td>"
                      f"<td>{e['seconds']:.0f}</td></tr>" for e in info.get("epochs", []))
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(run)}</title><style>

@@ -2,7 +2,6 @@
 RNG states, epoch), written whole and identified by sha256."""
 from __future__ import annotations
 
-import hashlib
 import io
 import random
 from pathlib import Path
@@ -10,15 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from curation.fsutil import atomic_write_bytes
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from curation.fsutil import atomic_write_bytes, sha256_file
 
 
 def save_checkpoint(path: Path, trainer, epoch: int, best: float) -> dict:

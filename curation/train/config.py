@@ -23,6 +23,7 @@ class TrainConfig:
     collect_every: int = 0  # also run the collection pass every K epochs (0: only at the end)
     fold: int | None = None  # with a fold column: validate on this fold, train on the others
     name: str | None = None
+    max_skip_fraction: float = 0.05  # stop when more of an epoch's draws than this cannot be read
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
+from curation.progress import progress_bar
 
 from curation.data.dataset import ClipDataset, ClipLoader
 from curation.data.sampler import WeightedClipSampler
@@ -45,8 +45,14 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_train_table(ws: Workspace, ref: str):
-    """`latest` alone means the clips table of the workspace's current dataset at head."""
-    return ws.resolve("clips@latest" if ref == "latest" else ref)
+    """`latest` alone means the clips table of the workspace's current dataset at head; any other reference
+    must name a clips table (labelled train/val clips)."""
+    revision = ws.resolve("clips@latest" if ref == "latest" else ref)
+    kind = ws.tables.spec(revision.dataset, revision.table).kind
+    if kind != "clips":
+        raise BadInput(f"{revision.ref} is a {kind} table, not a table of training clips",
+                       f"train on {revision.dataset}/clips (or a revision or tag of it)")
+    return revision
 
 
 def _versions() -> dict:
@@ -82,8 +88,9 @@ class Trainer:
             raise BadInput(f"{self.spec.full_name} has no label classes", "train on a clips table with labels")
         self.binary = len(classes) == 2
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every rerun
-        self.model, self.mspec = build_model(cfg.model, 1 if self.binary else len(classes), cfg.weights,
-                                             notice=self.echo if self.d.is_main else (lambda _: None))
+        self.model, self.mspec, self.weights_loaded = build_model(
+            cfg.model, 1 if self.binary else len(classes), cfg.weights,
+            notice=self.echo if self.d.is_main else (lambda _: None))
         train_where, val_where = _split_filters(cfg.fold)
         train_tf = get_preset(cfg.train_preset, size=self.mspec.input_size)
         self.eval_tf = get_preset("eval", size=self.mspec.input_size)
@@ -130,7 +137,7 @@ class Trainer:
                        "val": {"ref": self.val_revision.ref, "fingerprint": self.val_revision.fingerprint},
                        "train_clips": len(self.train_ds), "val_clips": len(self.val_ds)},
             "task": "binary" if self.binary else "multiclass", "classes": self.spec.classes,
-            "model": {**self.mspec.to_dict(), "weights": self.cfg.weights}, "metric": self.metric,
+            "model": {**self.mspec.to_dict(), "weights": self.weights_loaded}, "metric": self.metric,
             "transforms": {"train": self.train_ds.transform.to_dict(), "eval": self.eval_tf.to_dict()},
             "sampler": {"num_samples": self.sampler.num_samples, "seed": self.cfg.seed},
             "world_size": self.d.world_size, "device": str(self.device), "versions": _versions(),
@@ -145,11 +152,14 @@ class Trainer:
         ids, steps, kept = [], [], {k: [] for k in ("label", "weight", *_DYNAMICS)}
         skipped, logging_s = [], 0.0
         amp = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else nullcontext()
-        bar = tqdm(self.loader, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch",
-                   disable=not self.progress, leave=False)
+        bar = progress_bar(self.loader, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch",
+                           show=self.progress, leave=False)
+        allowed = self.cfg.max_skip_fraction * len(self.sampler)
         for step, batch in enumerate(bar):
             fault_point("train.step")
             skipped += batch["skipped"]
+            if len(skipped) > allowed:
+                raise TooManySkipped(epoch + 1, skipped, len(self.sampler), self.cfg.max_skip_fraction)
             if batch["video"].numel() == 0:
                 continue
             labels = batch["label"].to(self.device)
@@ -205,7 +215,7 @@ class Trainer:
         loader = loader or self.eval_loader(dataset)
         cols = {k: [] for k in ("index", "loss", "logit", "prob", "prob_label", "margin", "pred", "embedding")}
         skipped, forward_s, n = [], 0.0, 0
-        for batch in tqdm(loader, desc=desc, unit="batch", disable=not self.progress, leave=False):
+        for batch in progress_bar(loader, desc=desc, unit="batch", show=self.progress, leave=False):
             skipped += batch["skipped"]
             if batch["video"].numel() == 0:
                 continue
@@ -253,6 +263,18 @@ class Trainer:
 
 
 _DYNAMICS = ("loss", "logit", "prob", "prob_label", "margin", "pred")
+
+
+class TooManySkipped(BadInput):
+    """More of an epoch's draws than allowed could not be read: a broken cache or source, not a few bad clips."""
+
+    def __init__(self, epoch: int, skipped: list, draws: int, fraction: float):
+        self.skipped = skipped
+        first = "; ".join(f"{clip} ({reason})" for clip, reason in skipped[:3])
+        super().__init__(f"epoch {epoch}: more than {fraction:.0%} of {draws} drawn clips could not be read "
+                         f"(the run lists them): {first}",
+                         "repair the frame cache or the source videos (re-ingest), delete those clips, or allow "
+                         "more skipped clips (max_skip_fraction)")
 
 
 def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = None, echo=print,
@@ -309,7 +331,7 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
                 value = val.get("val", {}).get(trainer.metric)
                 improved = value is not None and not math.isnan(value) and value > best
                 best = value if improved else best
-                summary = {"epoch": epoch + 1, "train_loss": float(pc.mean(dynamics["loss"]).as_py()),
+                summary = {"epoch": epoch + 1, "train_loss": pc.mean(dynamics["loss"]).as_py(),
                            "draws": dynamics.num_rows, "seconds": round(time.time() - started, 2),
                            "train_seconds": round(trained_s, 3), "dynamics_logging_seconds": round(logging_s, 4),
                            "skipped": len(skipped), **val}
@@ -322,7 +344,8 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
                 runs.write_info(run, info)
                 plot_curves(info["epochs"], trainer.metric, runs.plot_path(run, "curves.png"))
                 shown = f"{trainer.metric} {value:.4f}" if value is not None else "no validation"
-                echo(f"epoch {epoch + 1}/{cfg.epochs}: train loss {summary['train_loss']:.4f}, {shown} "
+                loss = "-" if summary["train_loss"] is None else f"{summary['train_loss']:.4f}"
+                echo(f"epoch {epoch + 1}/{cfg.epochs}: train loss {loss}, {shown} "
                      f"({summary['seconds']:.0f} s{', ' + str(len(skipped)) + ' clips skipped' if skipped else ''})")
             last = epoch + 1 == cfg.epochs
             if last or (cfg.collect_every and (epoch + 1) % cfg.collect_every == 0):
@@ -332,9 +355,11 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
         if d.is_main:
             info["status"] = "completed"
             runs.write_info(run, info)
-    except BaseException:
+    except BaseException as exc:
         if d.is_main:
             info["status"] = "failed"
+            if isinstance(exc, TooManySkipped):
+                info["skipped_clips"] = (info["skipped_clips"] + [list(s) for s in exc.skipped])[:200]
             runs.write_info(run, info)
         raise
     return run
