@@ -1,6 +1,7 @@
 """The `curate` command line: each command parses its options, calls the library and prints."""
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections import Counter
@@ -11,8 +12,12 @@ import click
 from curation.errors import BadInput, CurateError
 
 
+_WRITE_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
 class Group(click.Group):
-    """Turns a CurateError into one line on stderr and exit code 2 (no traceback)."""
+    """Turns a CurateError, or a file the user may not read or write, into one line on stderr and exit code 2
+    (no traceback)."""
 
     def invoke(self, ctx):
         try:
@@ -20,6 +25,12 @@ class Group(click.Group):
         except CurateError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(err.exit_code)
+        except OSError as err:
+            if err.errno not in _WRITE_ERRORS:
+                raise
+            click.echo(f"error: cannot use {err.filename or 'a workspace file'}: {err.strerror} — check that you "
+                       "may read and write the workspace (or pick another with --workspace)", err=True)
+            sys.exit(2)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -309,7 +320,7 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
         selected = parse_ids(ids) if ids else None
     if from_file:
         change = edit_from_file(ws.tables, base, from_file)
-    elif delete_ids:
+    elif delete_ids is not None:
         change = Edit(delete=set(selected if delete_ids == WHERE else parse_ids(delete_ids)))
     elif weight is not None:
         w = parse_weight(weight)
@@ -562,7 +573,20 @@ def demo(demo_dir, seed):
 
 
 def main():
-    cli(prog_name="curate")
+    """The console script: click's usage errors are one line too (exit 2), like every other mistake."""
+    try:
+        code = cli.main(prog_name="curate", standalone_mode=False)
+    except click.UsageError as err:
+        where = err.ctx.command_path if err.ctx else "curate"
+        click.echo(f"error: {err.format_message()} — see `{where} --help`", err=True)
+        sys.exit(2)
+    except click.ClickException as err:
+        click.echo(f"error: {err.format_message()}", err=True)
+        sys.exit(err.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

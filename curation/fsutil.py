@@ -9,9 +9,24 @@ import os
 import tempfile
 from pathlib import Path
 
+from curation.errors import BadInput
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
 
 def _write_tmp(path: Path, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: a workspace is shared as the umask says
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()
@@ -48,7 +63,13 @@ def sha256_file(path: Path) -> str:
 
 
 def read_json(path: Path):
-    return json.loads(Path(path).read_text())
+    """A JSON file; BadInput naming the file when it is empty or not JSON (a copy cut short, a hand edit)."""
+    text = Path(path).read_text()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = "is empty" if not text.strip() else f"is not valid JSON (line {exc.lineno}: {exc.msg})"
+        raise BadInput(f"{path} {problem}", "repair the file from a backup, or remove it") from None
 
 
 @contextlib.contextmanager

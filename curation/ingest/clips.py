@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass
 
 from curation.errors import BadInput
 
-EVAL_TAUS = (0.5, 1.0, 1.5)  # seconds before the event the competition's test positives end
+EVAL_TAUS = (0.5, 1.0, 1.5)
+_FIELD = {"clip frames": "n_frames", "clip seconds": "span_s", "stride": "stride", "anchor every": "anchor_every"}  # seconds before the event the competition's test positives end
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,16 @@ class ClipConfig:
     span_s: float = 2.0
     stride: int = 0
     anchor_every: int = 0
+
+    def __post_init__(self):
+        for name, ok, expected in (
+                ("clip frames", isinstance(self.n_frames, int) and 1 <= self.n_frames <= 1024, "1 to 1024"),
+                ("clip seconds", isinstance(self.span_s, (int, float)) and 0 < self.span_s <= 3600, "above 0"),
+                ("stride", isinstance(self.stride, int) and self.stride >= 0, "0 (from the clip seconds) or more"),
+                ("anchor every", isinstance(self.anchor_every, int) and self.anchor_every >= 0,
+                 "0 (twice the stride) or more")):
+            if not ok:
+                raise BadInput(f"{name} = {getattr(self, _FIELD[name])!r} is invalid", f"use {expected}")
 
     def stride_for(self, fps: float) -> int:
         if self.stride:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from curation.progress import progress_bar
 
-from curation.errors import exception_line
+from curation.errors import BadInput, exception_line
 from curation.fsutil import atomic_write_json, read_json
 from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
 from curation.ingest.frame_cache import FrameCache, file_signature, frame_id
@@ -21,6 +21,7 @@ from curation.ingest.sources import Source, VideoEntry
 from curation.ingest.splits import assign_folds, assign_val
 from curation.tables.carry import Overlay, apply_overlay, discard, user_edits
 from curation.tables.protocol import TableSpec
+from curation.tables.refs import check_name
 from curation.workspace import Workspace
 
 
@@ -32,6 +33,15 @@ class IngestOptions:
     folds: int = 0
     seed: int = 0
     frame_size: int = 256
+
+    def __post_init__(self):
+        """Options are checked before any video is touched (a bad one never shows up as corrupt videos)."""
+        if not (isinstance(self.frame_size, int) and 16 <= self.frame_size <= 4096):
+            raise BadInput(f"frame size {self.frame_size!r} is invalid", "use 16 to 4096 pixels (default 256)")
+        LabelRule.parse(self.label_rule)
+        if self.folds:
+            assign_folds([], [], self.folds, 0)
+        assign_val([], [], self.val_fraction, 0)
 
     def to_dict(self) -> dict:
         return {"clip": self.clip.to_dict(), "label_rule": self.label_rule, "val_fraction": self.val_fraction,
@@ -174,6 +184,7 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
 
     A re-ingest carries the user's edits made since the last ingest forward by id (tables/carry.py) and
     reports what it carried and what no longer applies; `discard_edits` registers the source as it is."""
+    check_name("dataset", dataset)
     cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
     with cache.lock():
         return _ingest(workspace, source, dataset, options, progress, discard_edits, cache)

@@ -12,6 +12,15 @@ from curation.errors import BadInput, NotFound
 from curation.tables.protocol import Edit, TableSpec
 
 
+# Weights are stored as float32: bounded so that none overflows to inf or silently underflows to 0.
+MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e6
+WEIGHT_RULE = f"use 0 (exclude) or a weight from {MIN_WEIGHT:g} to {MAX_WEIGHT:g}, e.g. 0.25"
+
+
+def valid_weight(w) -> bool:
+    return isinstance(w, (int, float)) and (w == 0 or (math.isfinite(w) and MIN_WEIGHT <= w <= MAX_WEIGHT))
+
+
 def core_columns(spec: TableSpec) -> list[str]:
     """The columns edits touch: id, weight, label (those the table has)."""
     return [c for c in (spec.id_column, spec.weight_column, spec.label_column) if c]
@@ -54,9 +63,10 @@ def validate_edit(spec: TableSpec, current: pa.Table, edit: Edit) -> None:
         raise BadInput(f"id(s) both deleted and edited: {preview_ids(both)}", "keep one action per id")
     if edit.weights and not spec.weight_column:
         raise BadInput(f"{spec.full_name} has no weight column", "reweight a clips table")
-    bad_w = [i for i, w in edit.weights.items() if not (math.isfinite(w) and w >= 0)]
+    bad_w = sorted(i for i, w in edit.weights.items() if not valid_weight(w))
     if bad_w:
-        raise BadInput(f"weights must be finite and >= 0 (ids {preview_ids(bad_w)})", "use 0 to exclude a sample")
+        raise BadInput(f"weight {edit.weights[bad_w[0]]!r} of {bad_w[0]} is out of range"
+                       + (f" (and {len(bad_w) - 1} more)" if len(bad_w) > 1 else ""), WEIGHT_RULE)
     if edit.labels:
         if not spec.label_column:
             raise BadInput(f"{spec.full_name} has no label column", "relabel a table with labels")

@@ -30,6 +30,16 @@ def parse_ref(text: str) -> TableRef:
     return TableRef(m["dataset"], m["name"], m["rev"] or "latest")
 
 
+_NAME_ONLY = re.compile(rf"^{_NAME}$")
+
+
+def check_name(what: str, name: str) -> None:
+    """A dataset or table name: one path component of letters, digits, '_', '.', '-' (never '..' or '/')."""
+    if not isinstance(name, str) or not _NAME_ONLY.match(name) or len(name) > 100:
+        raise BadInput(f"invalid {what} name {name!r}",
+                       "use letters, digits, '_', '-', '.' (starting with a letter, digit or '_')")
+
+
 def check_tag_name(tag: str) -> None:
     if not TAG_PATTERN.match(tag) or tag == "latest":
         raise BadInput(f"invalid tag name {tag!r}",

@@ -18,7 +18,7 @@ from curation.errors import BadInput, Conflict, NotFound
 from curation.fsutil import atomic_write_json, create_json_exclusive, file_lock, read_json
 from curation.tables.content import core_columns, diff_core, preview_ids
 from curation.tables.protocol import Edit, Revision, TableSpec
-from curation.tables.refs import check_tag_name
+from curation.tables.refs import check_name, check_tag_name
 
 
 def now() -> str:
@@ -51,6 +51,8 @@ class RevisionRegistry:
         return TableSpec.from_dict(read_json(self.dir(dataset, name) / "table.json"))
 
     def write_spec(self, spec: TableSpec) -> None:
+        check_name("dataset", spec.dataset)
+        check_name("table", spec.name)
         atomic_write_json(self.dir(spec.dataset, spec.name) / "table.json", spec.to_dict())
 
     def numbers(self, dataset: str, name: str) -> list[int]:

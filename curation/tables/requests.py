@@ -9,37 +9,50 @@ import pyarrow as pa
 from curation.csvio import nonneg_float, read_rows
 from curation.errors import BadInput, NotFound
 from curation.filters import filter_table
+from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.tables.protocol import Edit, TableSpec
 
 ACTIONS = ("delete", "weight", "label")
 
 
+ID_HEADERS = ("clip_id", "video_id", "frame_id", "id")  # an id file may be CSV, e.g. `curate show --csv`
+
+
 def parse_ids(text: str) -> list[str]:
-    """Ids separated by commas or whitespace; `@FILE` reads them from a file (one per line)."""
+    """Ids separated by commas or whitespace; `@FILE` reads them from a file: one id per line, or a CSV whose
+    header names an id column (what `curate show --csv` writes)."""
     if text.startswith("@"):
         path = Path(text[1:])
         if not path.is_file():
             raise NotFound(f"id file {path} not found", "give @PATH to a file with one id per line")
         text = path.read_text()
+        header = next(iter(text.splitlines()), "").split(",")
+        column = next((h.strip() for h in header if h.strip() in ID_HEADERS), None)
+        if column:
+            return [r[column] for r in read_rows(path, [column], "id file") if r[column]] or \
+                parse_ids("")  # a header alone: no ids
     ids = [t for t in text.replace(",", " ").split() if t]
     if not ids:
         raise BadInput("no ids given", "pass ids separated by commas, or @FILE")
     return ids
 
 
-def label_index(spec: TableSpec, value: str) -> int:
-    """A class name or index → the integer label."""
+def label_index(spec: TableSpec, value: str, where: str = "") -> int:
+    """A class name or index → the integer label (`where` names the line it came from)."""
     classes = spec.classes or []
     if value in classes:
         return classes.index(value)
     if value.lstrip("-").isdigit() and 0 <= int(value) < len(classes):
         return int(value)
-    raise BadInput(f"unknown label {value!r} for {spec.full_name}",
+    raise BadInput(f"{where + ': ' if where else ''}unknown label {value!r} for {spec.full_name}",
                    f"use one of {', '.join(f'{i}={c}' for i, c in enumerate(classes))}")
 
 
-def parse_weight(value: str) -> float:
-    return nonneg_float(value, "weight", "give a weight >= 0, e.g. 0.25 (0 excludes a sample)")
+def parse_weight(value: str, where: str = "weight") -> float:
+    weight = nonneg_float(value, where, WEIGHT_RULE)
+    if not valid_weight(weight):
+        raise BadInput(f"{where} {value!r} is out of range", WEIGHT_RULE)
+    return weight
 
 
 def read_edit_file(path: str | Path) -> list[dict]:
@@ -47,7 +60,7 @@ def read_edit_file(path: str | Path) -> list[dict]:
     path = Path(path)
     rows = read_rows(path, ["id", "action"], "edit file")
     for row in rows:
-        where = f"{path.name} line {row['_line']}"
+        where = row["_where"] = f"{path.name} line {row['_line']}"
         if row["action"] not in ACTIONS:
             raise BadInput(f"{where}: action {row['action']!r} is not one of {', '.join(ACTIONS)}", "fix the CSV")
         if row["action"] != "delete" and row.get("value", "") == "":
@@ -68,20 +81,25 @@ def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_id
     if parent_key and any(r.get("level") == "video" for r in rows):
         df = table.select([spec.id_column, parent_key]).to_pandas()
         members = df.groupby(parent_key)[spec.id_column].apply(list).to_dict()
-    unknown_videos = []
+    known = set(table[spec.id_column].to_pylist())
+    unknown = []  # (where, id)
     for row in rows:
+        where = row.get("_where", f"row for {row['id']}")
         if row.get("level") == "video":
             if not parent_key:
                 raise BadInput(f"{spec.full_name} has no parent video column", "use level clip for this table")
             if row["id"] not in members:
                 if parent_ids is None or row["id"] not in parent_ids:
-                    unknown_videos.append(row["id"])
+                    unknown.append((where, f"video {row['id']!r}"))
                 continue
             ids = members[row["id"]]
+        elif row["id"] not in known:
+            unknown.append((where, f"id {row['id']!r}"))
+            continue
         else:
             ids = [row["id"]]
-        value = None if row["action"] == "delete" else \
-            parse_weight(row["value"]) if row["action"] == "weight" else label_index(spec, row["value"])
+        value = None if row["action"] == "delete" else parse_weight(row["value"], f"{where}: weight") \
+            if row["action"] == "weight" else label_index(spec, row["value"], where)
         for i in ids:
             if row["action"] == "delete":
                 edit.delete.add(i)
@@ -91,9 +109,10 @@ def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_id
                 edit.labels[i] = value
         if row.get("level") == "video":
             edit.videos[row["id"]] = {"action": row["action"], "value": value}
-    if unknown_videos:
-        raise NotFound(f"{len(unknown_videos)} unknown video id(s) in {spec.full_name}: "
-                       f"{', '.join(sorted(unknown_videos)[:5])}", "check the ids; nothing was written")
+    if unknown:
+        where, what = unknown[0]
+        more = f" (and {len(unknown) - 1} more unknown ids)" if len(unknown) > 1 else ""
+        raise NotFound(f"{where}: unknown {what} in {spec.full_name}{more}", "check the ids; nothing was written")
     return edit
 
 

@@ -1,7 +1,10 @@
 """Training configuration: what `curate train` accepts, recorded whole in run.json."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
+
+from curation.errors import BadInput
 
 
 @dataclass
@@ -25,6 +28,26 @@ class TrainConfig:
     name: str | None = None
     max_skip_fraction: float = 0.05  # stop when more of an epoch's draws than this cannot be read
 
+    def __post_init__(self):
+        """Refuse settings that cannot train (before a run is created), each in one line."""
+        checks = [
+            ("epochs", self.epochs, isinstance(self.epochs, int) and self.epochs >= 1, "at least 1"),
+            ("batch_size", self.batch_size, isinstance(self.batch_size, int) and self.batch_size >= 1, "at least 1"),
+            ("draws_per_epoch", self.draws_per_epoch, isinstance(self.draws_per_epoch, int)
+             and self.draws_per_epoch >= 0, "0 (one per non-zero-weight clip) or more"),
+            ("workers", self.workers, isinstance(self.workers, int) and self.workers >= 0, "0 or more"),
+            ("lr", self.lr, _finite(self.lr) and self.lr > 0, "a number above 0, e.g. 1e-4"),
+            ("weight_decay", self.weight_decay, _finite(self.weight_decay) and self.weight_decay >= 0, "0 or more"),
+            ("grad_clip", self.grad_clip, _finite(self.grad_clip) and self.grad_clip >= 0, "0 (off) or more"),
+            ("collect_every", self.collect_every, isinstance(self.collect_every, int) and self.collect_every >= 0,
+             "0 (only at the end) or more"),
+            ("max_skip_fraction", self.max_skip_fraction, _finite(self.max_skip_fraction)
+             and 0 <= self.max_skip_fraction <= 1, "between 0 and 1"),
+        ]
+        for name, value, ok, expected in checks:
+            if not ok:
+                raise BadInput(f"training setting {name} = {value!r} is invalid", f"use {expected}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -32,3 +55,7 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

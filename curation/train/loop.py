@@ -27,6 +27,7 @@ from curation.errors import BadInput
 from curation.faults import fault_point
 from curation.models.mvit import build_model
 from curation.runs.plots import plot_curves
+from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.train.checkpoint import load_checkpoint, save_checkpoint
 from curation.train.collect import collect_run, collect_tables
 from curation.train.config import TrainConfig
@@ -97,6 +98,11 @@ class Trainer:
         self.train_ds = ClipDataset.from_revision(ws, revision, train_tf, where=train_where)
         if len(self.train_ds) == 0:
             raise BadInput(f"{revision.ref} has no training clips", "check the split/fold columns")
+        bad = [i for i, w in enumerate(self.train_ds.weights.tolist()) if not valid_weight(w)]
+        if bad:
+            raise BadInput(f"{revision.ref}: clip {self.train_ds.clip_ids[bad[0]]} has weight "
+                           f"{self.train_ds.weights[bad[0]]!r}" + (f" ({len(bad) - 1} more)" if len(bad) > 1 else ""),
+                           f"set its weight with an edit: {WEIGHT_RULE}")
         frames = set(self.train_ds.n_frames.tolist())
         if cfg.model == "mvit_v2_s" and frames != {self.mspec.frames}:
             raise BadInput(f"{revision.ref} clips have {sorted(frames)} frames; mvit_v2_s takes {self.mspec.frames}",
