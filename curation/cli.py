@@ -360,6 +360,9 @@ def revert(ctx, table_rev, message):
     target = ws.resolve(table_rev)
     rev = ws.tables.revert(target.dataset, target.table, target.number,
                            message=message or f"revert to {target.number}")
+    if rev.number == target.number:
+        click.echo(f"{rev.ref} is already the head; no new revision")
+        return
     click.echo(f"{rev.table}@{rev.number}: content of revision {target.number} ({rows_text(rev.rows)})")
 
 
@@ -440,13 +443,16 @@ def train(ctx, resume, **kwargs):
 
     Runs as it is under `torchrun --nproc_per_node N` too (DDP; gloo on CPU, nccl on GPU).
     """
-    from curation.train.config import TrainConfig
-    from curation.train.loop import train as run_training
-    from curation.train.loop import train_folds
+    from curation.train.config import TrainConfig, resolve_train_table
 
     folds = kwargs.pop("folds")
     if folds and (resume or kwargs["fold"] is not None):
         raise BadInput("--folds trains every fold itself", "drop --fold / --resume, or train one fold with --fold")
+    if not resume:  # check the options and tables before the (slow) import of the trainer
+        resolve_train_table(_ws(ctx), TrainConfig(**kwargs).table)
+    from curation.train.loop import train as run_training
+    from curation.train.loop import train_folds
+
     if folds:
         runs = train_folds(_ws(ctx), TrainConfig(**kwargs), folds, echo=click.echo)
     else:

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from curation.errors import BadInput
+from curation.faults import fault_point
 
 
 def _umask() -> int:
@@ -48,6 +49,7 @@ def create_json_exclusive(path: Path, obj) -> None:
     """Write a complete file at `path` only if nothing is there yet (FileExistsError otherwise)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _write_tmp(path, json.dumps(obj, indent=2, sort_keys=True).encode())
+    fault_point("fsutil.before_link")
     try:
         os.link(tmp, path)  # atomic create-if-absent, and the content is already complete
     finally:

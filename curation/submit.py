@@ -18,7 +18,6 @@ from curation.data.dataset import ClipDataset
 from curation.errors import BadInput, NotFound
 from curation.fsutil import atomic_write_bytes, atomic_write_json
 from curation.ingest.pipeline import ingest_state
-from curation.train.loop import inference_trainer
 from curation.workspace import Workspace
 
 FALLBACK = "median of the scored test videos' probabilities"
@@ -62,6 +61,8 @@ def submit(ws: Workspace, runs: list[str], table: str = "test@latest", out: str 
     test_ids = [v["video_id"] for v in videos if v["split"] == "test"]
     if not test_ids:
         raise NotFound(f"{revision.dataset} has no test videos", "ingest a dataset with a test split")
+
+    from curation.train.loop import inference_trainer  # torch: imported once the inputs are known to be right
 
     scores: dict[str, list[float]] = {}
     used = []

@@ -118,7 +118,7 @@ def test_mvit_v2_s_forward_backward_one_step():
     from curation.models.mvit import build_model
 
     torch.manual_seed(0)
-    model, spec = build_model("mvit_v2_s", 1, "none")
+    model, spec, _ = build_model("mvit_v2_s", 1, "none")
     assert (spec.input_size, spec.frames, spec.feature_dim) == (224, 16, 768)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     logits, features = model(torch.randn(1, 3, 16, 224, 224))
@@ -177,3 +177,17 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
     assert all(s.level == "video" for s in suggest(ws, runs[0], fold_runs=runs))
     bad = CliRunner().invoke(cli, [*args, "--folds", "3"])
     assert bad.exit_code == 2 and "re-ingest with --folds 3" in bad.stderr
+
+
+def test_run_records_the_weights_actually_loaded():
+    from curation.models.mvit import build_model
+
+    notices = []
+    _, _, loaded = build_model("mvit_v2_s", 1, "kinetics400", notice=notices.append)
+    assert loaded["requested"] == "kinetics400"
+    if loaded["loaded"] == "kinetics400":  # a machine that can download (or has cached) the weights
+        assert len(loaded["sha256"]) == 64 and not notices
+    else:  # offline: random init, said once, and recorded as such, with why
+        assert loaded["loaded"] == "none" and loaded["reason"] and len(notices) == 1
+    _, _, tiny = build_model("mvit_tiny", 1, "none")
+    assert tiny == {"requested": "none", "loaded": "none"}

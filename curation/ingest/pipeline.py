@@ -7,7 +7,7 @@ import json
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 from curation.progress import progress_bar
@@ -53,7 +53,7 @@ class IngestResult:
     dataset: str
     unchanged: bool
     revisions: dict[str, int] = field(default_factory=dict)  # table → revision number
-    status: dict[str, int] = field(default_factory=dict)  # ok/corrupt/missing/unsupported → count
+    status: dict[str, int] = field(default_factory=dict)  # ok/corrupt/missing/unsupported/invalid → count
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (video_id, status, reason)
     clips: dict[str, int] = field(default_factory=dict)  # split → count
     positives: dict[str, int] = field(default_factory=dict)  # split → positive clips
@@ -101,6 +101,29 @@ def _assign_splits(source: Source, options: IngestOptions) -> dict[str, int]:
         for v in free:
             v.split = "val" if v.group in val_groups else "train"
     return folds
+
+
+def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig) -> Probe:
+    """A readable video whose labels or segment do not fit it, or that is shorter than one clip, gets a status
+    with the reason instead of clips (an event past the end would label every clip negative; a short video
+    would give clips of one frame repeated)."""
+    if probe.status != "ok":
+        return probe
+    end_s = probe.duration_s
+    for name, t in (("event", v.event_s), ("alert", v.alert_s)):
+        if t is not None and t > end_s + 1 / probe.fps:
+            return replace(probe, status="invalid", reason=f"the {name} time {t:g} s is after the video's end "
+                                                           f"({end_s:.2f} s)")
+    if v.start_s is not None and v.start_s >= end_s:
+        return replace(probe, status="invalid", reason=f"the segment starts at {v.start_s:g} s, after the "
+                                                       f"video's end ({end_s:.2f} s)")
+    first = round((v.start_s or 0) * probe.fps)
+    last = min(probe.n_frames, round(v.end_s * probe.fps) if v.end_s is not None else probe.n_frames) - 1
+    span = (clip.n_frames - 1) * clip.stride_for(probe.fps) + 1
+    if last - first + 1 < span:
+        return replace(probe, status="unsupported", reason=f"{last - first + 1} frame(s), shorter than one clip "
+                                                           f"({clip.n_frames} frames spanning {span})")
+    return probe
 
 
 def _clip_rows(v: VideoEntry, probe: Probe, options: IngestOptions, rule: LabelRule, source: Source,
@@ -210,7 +233,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     folds = _assign_splits(source, options)
     probes = {}
     for v in progress_bar(source.videos, desc="probing videos", unit="video", show=progress):
-        probes[v.video_id] = probe_video(source.root / v.path)
+        probes[v.video_id] = _fits(v, probe_video(source.root / v.path), options.clip)
 
     clips: dict[str, list[dict]] = {}
     for v in source.videos:

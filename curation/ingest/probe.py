@@ -15,7 +15,7 @@ VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".m
 
 @dataclass(frozen=True)
 class Probe:
-    status: str  # ok | corrupt | missing | unsupported
+    status: str  # ok | corrupt | missing | unsupported | invalid (the labels do not fit the video)
     reason: str = ""
     fps: float = 0.0
     n_frames: int = 0
@@ -49,6 +49,17 @@ def open_reader(path: Path):
         return decord.VideoReader(str(path), num_threads=1)
 
 
+def _stream_kinds(path: Path) -> set[str] | None:
+    """The kinds of streams in a container (video, audio, …), or None when the container does not open."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return {stream.type for stream in container.streams}
+    except Exception:  # PyAV raises many kinds for broken files; the decoder's own probe reports them
+        return None
+
+
 def probe_video(path: str | Path) -> Probe:
     path = Path(path)
     if not path.exists():
@@ -58,6 +69,9 @@ def probe_video(path: str | Path) -> Probe:
     size = path.stat().st_size
     if size == 0:
         return Probe("corrupt", "empty file (0 bytes)")
+    streams = _stream_kinds(path)
+    if streams is not None and "video" not in streams:
+        return Probe("unsupported", "no video stream" + (" (audio only)" if "audio" in streams else ""))
     try:
         reader = open_reader(path)
     except Exception as exc:

@@ -46,6 +46,8 @@ def _time(row: dict, column: str, path: Path) -> float | None:
 
 def _check_root(root: Path) -> Path:
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise BadInput(f"dataset root {root} is a file, not a folder", "give the folder that holds the dataset")
     if not root.is_dir():
         raise NotFound(f"dataset root {root} does not exist", "give the folder that holds the dataset")
     return root
@@ -75,8 +77,13 @@ def read_nexar(root: str | Path) -> Source:
                            "give the event time in seconds")
         if not row["id"]:
             raise BadInput(f"train.csv line {line}: empty id", "fix the CSV")
+        if target == 1 and alert is not None and alert > event:
+            raise BadInput(f"train.csv line {line}: video {row['id']} has its alert ({alert:g} s) after its event "
+                           f"({event:g} s)", "the alert comes before the event: fix the times")
         videos.append(VideoEntry(row["id"], f"train/{row['id']}.mp4", label=target, group=row["id"],
                                  event_s=event if target else None, alert_s=alert if target else None))
+    if not videos:
+        raise BadInput(f"{train_csv} has no rows", "add one row per training video")
     inputs = [train_csv]
     if test_csv.exists():
         inputs.append(test_csv)
@@ -127,6 +134,8 @@ def read_manifest(csv_path: str | Path) -> Source:
     videos = []
     for row in rows:
         line = row["_line"]
+        if not row["path"]:
+            raise BadInput(f"{csv_path.name} line {line}: empty path", "give every row the path of its video")
         split = row.get("split", "") or None
         if split not in (None, "train", "val", "test"):
             raise BadInput(f"{csv_path.name} line {line}: split {split!r} is not train, val or test",

@@ -89,6 +89,8 @@ class LanceTableStore(RegistryBacked):
         with self.registry.lock(dataset, name):
             head = self.head(dataset, name)
             target = self.revision(dataset, name, to)
+            if target.number == head.number:
+                return head  # reverting to the head changes nothing: no new revision
             path = self._data(dataset, name)
             counts = diff_core(spec, self.read(head, core_columns(spec)),
                                self.read(target, core_columns(spec))).counts()

@@ -112,7 +112,7 @@ class TableStore(Protocol):
         unless `rebase` re-applies the edit on the new head."""
 
     def revert(self, dataset: str, name: str, to: int, *, message: str) -> Revision:
-        """A new revision whose content equals revision `to`."""
+        """A new revision whose content equals revision `to` (the head itself when `to` is the head)."""
 
     def tags(self, dataset: str, name: str) -> dict[str, int]: ...
 

@@ -94,7 +94,10 @@ class RevisionRegistry:
 
     def commit(self, spec: TableSpec, parent: Revision | None, *, op: str, message: str, rows: int, fp: str,
                counts: dict, meta: dict) -> Revision:
-        """Record the next revision; a second writer that got there first gets a Conflict."""
+        """Record the next revision; a second writer that got there first gets a Conflict. Called under the
+        table's lock."""
+        for stale in (self.dir(spec.dataset, spec.name) / "revisions").glob(".*.tmp"):
+            stale.unlink(missing_ok=True)  # a marker write killed before its link (writers hold the lock)
         number = parent.number + 1 if parent else 1
         rev = Revision(dataset=spec.dataset, table=spec.name, number=number,
                        parent=parent.number if parent else None, created=now(), message=message, op=op,

@@ -376,6 +376,8 @@ class TlcTableStore(RegistryBacked):
         with self._lock(dataset, name):
             head = self._locked_head(spec)
             target = self.revision(dataset, name, to)
+            if target.number == head.number:
+                return head  # reverting to the head changes nothing: no new revision
             data = self.read(target)
             counts = diff_core(spec, self.read(head, core_columns(spec)), data.select(core_columns(spec))).counts()
             return self._copy(spec, head, data, op="revert", message=message,

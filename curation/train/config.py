@@ -59,3 +59,14 @@ class TrainConfig:
 
 def _finite(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def resolve_train_table(ws, ref: str):
+    """`latest` alone means the clips table of the workspace's current dataset at head; any other reference
+    must name a clips table (labelled train/val clips)."""
+    revision = ws.resolve("clips@latest" if ref == "latest" else ref)
+    kind = ws.tables.spec(revision.dataset, revision.table).kind
+    if kind != "clips":
+        raise BadInput(f"{revision.ref} is a {kind} table, not a table of training clips",
+                       f"train on {revision.dataset}/clips (or a revision or tag of it)")
+    return revision

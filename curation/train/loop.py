@@ -30,7 +30,7 @@ from curation.runs.plots import plot_curves
 from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.train.checkpoint import load_checkpoint, save_checkpoint
 from curation.train.collect import collect_run, collect_tables
-from curation.train.config import TrainConfig
+from curation.train.config import TrainConfig, resolve_train_table
 from curation.train.distributed import Dist, broadcast, gather_rows, init_distributed, shard
 from curation.train.metrics import classification_metrics, competition_map
 from curation.train.outputs import sample_outputs
@@ -43,17 +43,6 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise BadInput("--device cuda was asked for but no CUDA device is available", "use --device cpu or auto")
     return torch.device(name)
-
-
-def resolve_train_table(ws: Workspace, ref: str):
-    """`latest` alone means the clips table of the workspace's current dataset at head; any other reference
-    must name a clips table (labelled train/val clips)."""
-    revision = ws.resolve("clips@latest" if ref == "latest" else ref)
-    kind = ws.tables.spec(revision.dataset, revision.table).kind
-    if kind != "clips":
-        raise BadInput(f"{revision.ref} is a {kind} table, not a table of training clips",
-                       f"train on {revision.dataset}/clips (or a revision or tag of it)")
-    return revision
 
 
 def _versions() -> dict:
@@ -306,7 +295,12 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
     if not resume:
         run = broadcast(runs.create(cfg.name) if d.is_main else None, d)
     trainer = Trainer(ws, cfg, run, d, device, echo, progress)
-    trainer.setup(revision)
+    try:
+        trainer.setup(revision)
+    except BaseException:
+        if not resume and d.is_main:
+            _remove_if_empty(runs.dir(run))  # a run that never started leaves no folder behind
+        raise
     start_epoch, best = 0, -math.inf
     info = trainer.info()
     if resume:
@@ -369,6 +363,13 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
             runs.write_info(run, info)
         raise
     return run
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (or already gone): keep it
+        pass
 
 
 def inference_trainer(ws: Workspace, run_ref: str, checkpoint: str = "best", echo=print,

@@ -1,0 +1,247 @@
+"""Every user mistake through the real `curate` command: exit 2, one line on stderr naming the problem and the
+fix, no traceback, and the workspace byte for byte as it was."""
+import json
+import os
+import shutil
+import stat
+
+import pytest
+
+from conftest import assert_one_line_error, curate, snapshot
+from curation.workspace import Workspace
+
+FIRST_CLIP = "@first"  # replaced by a real clip id of the workspace
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["edit", "clips", "--delete", "", "-m", "x"], "no ids"),
+    (["edit", "clips", "--weight", "1e39", "--ids", FIRST_CLIP, "-m", "x"], "out of range"),
+    (["edit", "clips", "--weight", "1e-50", "--ids", FIRST_CLIP, "-m", "x"], "out of range"),
+    (["edit", "clips", "--weight", "inf", "--ids", FIRST_CLIP, "-m", "x"], "weight"),
+    (["edit", "clips", "--delete", "--where", "label + 1", "-m", "x"], "not a condition"),
+    (["train", "--batch-size", "0"], "batch_size"),
+    (["train", "--draws", "-5"], "draws_per_epoch"),
+    (["train", "--lr", "-1"], "lr"),
+    (["train", "--workers", "-1"], "workers"),
+    (["train", "--epochs", "0"], "epochs"),
+    (["train", "--max-skip-fraction", "2"], "max-skip-fraction"),
+    (["train", "--epochs", "x"], "--epochs"),
+    (["train", "--table", "videos"], "not a table of training clips"),
+    (["train", "--table", "test@1"], "not a table of training clips"),
+    (["submit", "--table", "clips@1"], "scores the test videos"),
+    (["submit", "--table", "videos@1"], "scores the test videos"),
+    (["ingest", "nexar", "@data", "--clip-frames", "0"], "clip frames"),
+    (["ingest", "nexar", "@data", "--frame-size", "0"], "frame size"),
+    (["ingest", "nexar", "@data", "--stride", "-1"], "stride"),
+    (["ingest", "nexar", "@data", "--clip-seconds", "0"], "clip seconds"),
+    (["ingest", "nexar", "@data", "--name", "../evil"], "invalid dataset name"),
+    (["ingest", "nexar", "@data", "--name", "a/b"], "invalid dataset name"),
+    (["ingest", "nexar", "@data", "--label-rule", "soon"], "label rule"),
+    (["ingest", "nexar", "@data/train.csv"], "is a file, not a folder"),
+    (["show", "clips", "--frobnicate"], "no such option"),
+    (["nosuchcommand"], "no such command"),
+])
+def test_mistakes_are_one_line_and_write_nothing(prebuilt, ws_dir, args, needle):
+    ws = Workspace.open(ws_dir)
+    first = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"][0].as_py()
+    args = [first if a == FIRST_CLIP else a.replace("@data", str(prebuilt / "data")) for a in args]
+    before = snapshot(ws_dir)
+    data_before = snapshot(prebuilt / "data")
+    assert_one_line_error(curate("-w", ws_dir, *args), needle)
+    assert snapshot(ws_dir) == before and snapshot(prebuilt / "data") == data_before
+    assert not (ws_dir.parent / "evil").exists()
+
+
+def test_edit_file_errors_name_their_line(ws_dir, tmp_path):
+    ws = Workspace.open(ws_dir)
+    first = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"][0].as_py()
+    cases = {"id,action,value\n" + f"{first},weight,0.5\nnope:1,delete,\n": "line 3: unknown id 'nope:1'",
+             "id,action,value\n" + f"{first},weight,-2\n": "line 2: weight",
+             "id,action,value\n" + f"{first},label,zebra\n": "line 2: unknown label",
+             "id,level,action,value\n" + "nosuchvideo,video,delete,\n": "line 2: unknown video"}
+    before = snapshot(ws_dir)
+    for text, needle in cases.items():
+        path = tmp_path / "edits.csv"
+        path.write_text(text)
+        assert_one_line_error(curate("-w", ws_dir, "edit", "clips", "--from", path, "-m", "x"), needle)
+    assert snapshot(ws_dir) == before
+
+
+def test_broken_metadata_is_one_line(ws_dir):
+    marker = ws_dir / "tables" / "nexar" / "clips" / "revisions" / "000001.json"
+    marker.write_text("")
+    assert_one_line_error(curate("-w", ws_dir, "log", "clips"), "000001.json is empty")
+    (ws_dir / "curate.json").write_text("{not json")
+    assert_one_line_error(curate("-w", ws_dir, "tables"), "curate.json is not valid JSON")
+
+
+def test_show_csv_output_feeds_back_as_an_id_file(ws_dir, tmp_path):
+    shown = curate("-w", ws_dir, "show", "clips", "--where", "label == 1", "--columns", "clip_id,label", "--csv",
+                   "-n", "3")
+    (tmp_path / "ids.csv").write_text(shown.stdout)
+    proc = curate("-w", ws_dir, "edit", "clips", "--weight", "0.5", "--ids", f"@{tmp_path / 'ids.csv'}", "-m", "x")
+    assert proc.returncode == 0 and "reweighted 3" in proc.stdout, proc.stderr
+
+
+def test_revert_to_the_head_writes_nothing(ws_dir):
+    before = snapshot(ws_dir)
+    proc = curate("-w", ws_dir, "revert", "clips@1")
+    assert proc.returncode == 0 and "already the head" in proc.stdout
+    assert snapshot(ws_dir) == before
+
+
+def test_a_run_that_cannot_start_leaves_no_folder(ws_dir):
+    assert curate("-w", ws_dir, "edit", "clips", "--delete", "--where", "split == 'train'", "-m", "x").returncode == 0
+    assert_one_line_error(curate("-w", ws_dir, "train", "--model", "mvit_tiny", "--weights", "none"),
+                          "no training clips")
+    assert not (ws_dir / "runs").exists() or not list((ws_dir / "runs").iterdir())
+
+
+def test_a_marker_write_killed_before_its_link_leaves_the_head_and_no_tmp(ws_dir):
+    from curation.tables.content import fingerprint
+
+    ws = Workspace.open(ws_dir)
+    first = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"][0].as_py()
+    killed = curate("-w", ws_dir, "edit", "clips", "--delete", first, "-m", "x",
+                    env={"CURATE_FAULT": "fsutil.before_link"})
+    assert killed.returncode == -9  # inside the commit window: Lance committed, the marker not yet linked
+    revisions = ws_dir / "tables" / "nexar" / "clips" / "revisions"
+    assert list(revisions.glob(".*.tmp")) and ws.resolve("clips").number == 1
+    assert first in ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"].to_pylist()
+    assert curate("-w", ws_dir, "edit", "clips", "--weight", "0.5", "--ids", first, "-m", "y").returncode == 0
+    head = ws.resolve("clips")
+    table = ws.tables.read(head)
+    assert head.number == 2 and table.num_rows == head.rows and fingerprint(table, ws.tables.spec("nexar", "clips")) \
+        == head.fingerprint and not list(revisions.glob(".*.tmp"))
+
+
+def _without_file_capabilities():
+    """A prefix that runs a command as this user without root's power to ignore file permissions."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("needs setpriv to drop root's file capabilities")
+    return ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"]
+
+
+def test_a_read_only_workspace_is_one_line_and_unchanged(ws_dir):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ws = Workspace.open(ws_dir)
+    first = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"][0].as_py()
+    for p in [ws_dir, *ws_dir.rglob("*")]:
+        p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    try:
+        before = snapshot(ws_dir)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+        for args in (["edit", "clips", "--delete", first, "-m", "x"], ["tag", "clips@1", "mine"]):
+            proc = subprocess.run([*_without_file_capabilities(), sys.executable, "-m", "curation.cli", "-w",
+                                   str(ws_dir), *args], capture_output=True, text=True, env=env)
+            assert_one_line_error(proc, "permission denied")
+        assert snapshot(ws_dir) == before
+    finally:
+        for p in [ws_dir, *ws_dir.rglob("*")]:
+            p.chmod(p.stat().st_mode | stat.S_IWUSR)
+
+
+def test_metadata_files_follow_the_umask(prebuilt, tmp_path):
+    old = os.umask(0o022)
+    try:
+        ws = tmp_path / "ws"
+        assert curate("-w", ws, "ingest", "nexar", prebuilt / "data", "--frame-size", "32").returncode == 0
+    finally:
+        os.umask(old)
+    for path in [ws / "curate.json", *ws.glob("tables/nexar/*/revisions/*.json"), *ws.glob("tables/nexar/*/table.json")]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+    assert json.loads((ws / "curate.json").read_text())["dataset"] == "nexar"
+
+
+def _write_video(path, frames: int, fps: int = 10, size=(64, 48)):
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(frames):
+            image = np.full((size[1], size[0], 3), (i * 7) % 255, np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode())
+
+
+def _write_audio_only(path):
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=8000)
+        for k in range(8):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 8000, k * 1024
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+
+
+@pytest.mark.parametrize("train_csv, needle", [
+    ("id,time_of_event,time_of_alert,target\n00001,2.0,3.0,1\n", "line 2: video 00001 has its alert (3 s) after"),
+    ("id,time_of_event,time_of_alert,target\n", "has no rows"),
+])
+def test_impossible_nexar_files_are_refused(tmp_path, train_csv, needle):
+    root = tmp_path / "d"
+    (root / "train").mkdir(parents=True)
+    (root / "train.csv").write_text(train_csv)
+    _write_video(root / "train" / "00001.mp4", 40)
+    assert_one_line_error(curate("-w", tmp_path / "ws", "ingest", "nexar", root), needle)
+    assert not (tmp_path / "ws").exists()
+
+
+def test_labels_or_videos_that_do_not_fit_get_a_status_with_the_reason(tmp_path):
+    root = tmp_path / "d"
+    (root / "train").mkdir(parents=True)
+    rows = {"00001": (40, "2.0,1.0,1"), "00002": (40, "100.0,99.0,1"), "00003": (40, ",,0"),
+            "00004": (1, ",,0"), "00005": (5, ",,0"), "00006": (40, "3.0,1.0,1"), "00007": (40, ",,0")}
+    for vid, (frames, _) in rows.items():
+        _write_video(root / "train" / f"{vid}.mp4", frames)
+    _write_audio_only(root / "train" / "00008.mp4")
+    (root / "train.csv").write_text("id,time_of_event,time_of_alert,target\n"
+                                    + "".join(f"{v},{t}\n" for v, (_, t) in rows.items()) + "00008,,,0\n")
+    proc = curate("-w", tmp_path / "ws", "ingest", "nexar", root, "--clip-frames", "8", "--clip-seconds", "1")
+    assert proc.returncode == 0, proc.stderr
+    videos = {v["video_id"]: v for v in Workspace.open(tmp_path / "ws").tables.read(
+        Workspace.open(tmp_path / "ws").resolve("videos")).to_pylist()}
+    assert videos["00002"]["status"] == "invalid" and "after the video's end" in videos["00002"]["status_reason"]
+    assert videos["00004"]["status"] == "unsupported" and "shorter than one clip" in videos["00004"]["status_reason"]
+    assert videos["00005"]["status"] == "unsupported"  # 5 frames: a clip of 8 frames at 10 fps spans 8
+    assert videos["00008"]["status"] == "unsupported" and videos["00008"]["status_reason"] == \
+        "no video stream (audio only)"
+    for vid in ("00001", "00003", "00006", "00007"):
+        assert videos[vid]["status"] == "ok", videos[vid]
+    clips = Workspace.open(tmp_path / "ws").tables.read(Workspace.open(tmp_path / "ws").resolve("clips"))
+    assert set(clips["video_id"].to_pylist()) <= {"00001", "00003", "00006", "00007"}
+    assert "invalid" in proc.stdout and "00002" in proc.stdout  # listed in the summary
+
+
+def test_manifest_rows_that_do_not_fit(tmp_path):
+    root = tmp_path / "m"
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        _write_video(root / cls / "v.mp4", 40)
+    (root / "bad.csv").write_text("path,label\na/v.mp4,a\n,b\n")
+    assert_one_line_error(curate("-w", tmp_path / "ws", "ingest", "manifest", root / "bad.csv"), "line 3: empty path")
+    (root / "list.csv").write_text("path,label,split,start_s,end_s\na/v.mp4,a,,,\nb/v.mp4,b,,10,12\n"
+                                   "a/v.mp4,b,,0.5,3.5\n")
+    proc = curate("-w", tmp_path / "ws", "ingest", "manifest", root / "list.csv", "--clip-frames", "8",
+                  "--clip-seconds", "1")
+    assert proc.returncode == 0, proc.stderr
+    ws = Workspace.open(tmp_path / "ws")
+    videos = {v["video_id"]: v for v in ws.tables.read(ws.resolve("videos")).to_pylist()}
+    late = next(v for v in videos.values() if v["start_s"] == 10)
+    assert late["status"] == "invalid" and "starts at 10 s, after the video's end" in late["status_reason"]
+    for clip in ws.tables.read(ws.resolve("clips")).to_pylist():  # every clip lies inside its video or segment
+        video = videos[clip["video_id"]]
+        start = clip["end_frame"] - (clip["n_frames"] - 1) * clip["stride"]
+        assert 0 <= start and clip["end_frame"] < video["n_frames"]
+        if video["end_s"] is not None:
+            assert clip["end_frame"] < video["end_s"] * video["fps"]
