@@ -212,14 +212,12 @@ def test_labels_or_videos_that_do_not_fit_get_a_status_with_the_reason(tmp_path)
     videos = {v["video_id"]: v for v in Workspace.open(tmp_path / "ws").tables.read(
         Workspace.open(tmp_path / "ws").resolve("videos")).to_pylist()}
     assert videos["00002"]["status"] == "invalid" and "after the video's end" in videos["00002"]["status_reason"]
-    assert videos["00004"]["status"] == "unsupported" and "shorter than one clip" in videos["00004"]["status_reason"]
-    assert videos["00005"]["status"] == "unsupported"  # 5 frames: a clip of 8 frames at 10 fps spans 8
     assert videos["00008"]["status"] == "unsupported" and videos["00008"]["status_reason"] == \
         "no video stream (audio only)"
-    for vid in ("00001", "00003", "00006", "00007"):
+    for vid in ("00001", "00003", "00004", "00005", "00006", "00007"):  # short videos repeat their first frame
         assert videos[vid]["status"] == "ok", videos[vid]
     clips = Workspace.open(tmp_path / "ws").tables.read(Workspace.open(tmp_path / "ws").resolve("clips"))
-    assert set(clips["video_id"].to_pylist()) <= {"00001", "00003", "00006", "00007"}
+    assert set(clips["video_id"].to_pylist()) <= {"00001", "00003", "00004", "00005", "00006", "00007"}
     assert "invalid" in proc.stdout and "00002" in proc.stdout  # listed in the summary
 
 
@@ -231,7 +229,7 @@ def test_manifest_rows_that_do_not_fit(tmp_path):
     (root / "bad.csv").write_text("path,label\na/v.mp4,a\n,b\n")
     assert_one_line_error(curate("-w", tmp_path / "ws", "ingest", "manifest", root / "bad.csv"), "line 3: empty path")
     (root / "list.csv").write_text("path,label,split,start_s,end_s\na/v.mp4,a,,,\nb/v.mp4,b,,10,12\n"
-                                   "a/v.mp4,b,,0.5,3.5\n")
+                                   "a/v.mp4,b,,0.5,3.5\na/v.mp4,a,,1.0,1.3\n")
     proc = curate("-w", tmp_path / "ws", "ingest", "manifest", root / "list.csv", "--clip-frames", "8",
                   "--clip-seconds", "1")
     assert proc.returncode == 0, proc.stderr
@@ -239,6 +237,8 @@ def test_manifest_rows_that_do_not_fit(tmp_path):
     videos = {v["video_id"]: v for v in ws.tables.read(ws.resolve("videos")).to_pylist()}
     late = next(v for v in videos.values() if v["start_s"] == 10)
     assert late["status"] == "invalid" and "starts at 10 s, after the video's end" in late["status_reason"]
+    short = next(v for v in videos.values() if v["start_s"] == 1.0)  # a class segment shorter than a clip
+    assert short["status"] == "unsupported" and "shorter than one clip" in short["status_reason"]
     for clip in ws.tables.read(ws.resolve("clips")).to_pylist():  # every clip lies inside its video or segment
         video = videos[clip["video_id"]]
         start = clip["end_frame"] - (clip["n_frames"] - 1) * clip["stride"]

@@ -94,7 +94,7 @@ def test_apply_suggestions_as_one_revision_and_reject_unknown_ids(reviewed, tmp_
     bad = tmp_path / "bad.csv"
     bad.write_text(edits.read_text() + "99999,video,delete,,made up,0.1\n")
     result = runner.invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--from", str(bad), "-m", "x"])
-    assert result.exit_code == 2 and "unknown video id" in result.stderr
+    assert result.exit_code == 2 and "unknown video" in result.stderr
     assert ws.resolve("clips").number == before  # rejected whole
     result = runner.invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--from", str(edits),
                                  "-m", "apply suggestions"])

@@ -103,10 +103,11 @@ def _assign_splits(source: Source, options: IngestOptions) -> dict[str, int]:
     return folds
 
 
-def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig) -> Probe:
-    """A readable video whose labels or segment do not fit it, or that is shorter than one clip, gets a status
-    with the reason instead of clips (an event past the end would label every clip negative; a short video
-    would give clips of one frame repeated)."""
+def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, event_task: bool) -> Probe:
+    """A readable video whose labels or segment do not fit it gets the status `invalid` with the reason instead
+    of clips (an event past the end would label every clip negative). In an event task a video shorter than one
+    clip is kept, its clips repeating the first frame as the competition's test clips do; a class video or
+    segment that short would give no clip, so it is `unsupported` with the reason."""
     if probe.status != "ok":
         return probe
     end_s = probe.duration_s
@@ -117,6 +118,8 @@ def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig) -> Probe:
     if v.start_s is not None and v.start_s >= end_s:
         return replace(probe, status="invalid", reason=f"the segment starts at {v.start_s:g} s, after the "
                                                        f"video's end ({end_s:.2f} s)")
+    if event_task:
+        return probe
     first = round((v.start_s or 0) * probe.fps)
     last = min(probe.n_frames, round(v.end_s * probe.fps) if v.end_s is not None else probe.n_frames) - 1
     span = (clip.n_frames - 1) * clip.stride_for(probe.fps) + 1
@@ -233,7 +236,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     folds = _assign_splits(source, options)
     probes = {}
     for v in progress_bar(source.videos, desc="probing videos", unit="video", show=progress):
-        probes[v.video_id] = _fits(v, probe_video(source.root / v.path), options.clip)
+        probes[v.video_id] = _fits(v, probe_video(source.root / v.path), options.clip, source.event_task)
 
     clips: dict[str, list[dict]] = {}
     for v in source.videos:
