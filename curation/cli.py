@@ -148,6 +148,8 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
         click.echo(f"clips {split}: {n} ({result.positives.get(split, 0)} positive)")
     for vid, status, reason in result.problems:
         click.echo(f"  {status:<11} {vid}: {reason}")
+    for vid, reason in result.warnings:
+        click.echo(f"  {'warning':<11} {vid}: {reason}")
     for table, report in result.carried.items():
         _echo_carry(table, report)
 

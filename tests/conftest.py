@@ -85,6 +85,16 @@ def prebuilt(tmp_path_factory):
     return root
 
 
+def private_copy(ws, tmp_path):
+    """A copy of a module's shared workspace for a test that changes it (the shared one stays as built)."""
+    import shutil
+
+    from curation.workspace import Workspace
+
+    shutil.copytree(ws.root, tmp_path / "ws-copy")
+    return Workspace.open(tmp_path / "ws-copy")
+
+
 @pytest.fixture
 def ws_dir(prebuilt, tmp_path):
     """A private copy of the prebuilt workspace (its dataset stays at prebuilt/data)."""

@@ -214,10 +214,16 @@ def test_labels_or_videos_that_do_not_fit_get_a_status_with_the_reason(tmp_path)
     assert videos["00002"]["status"] == "invalid" and "after the video's end" in videos["00002"]["status_reason"]
     assert videos["00008"]["status"] == "unsupported" and videos["00008"]["status_reason"] == \
         "no video stream (audio only)"
-    for vid in ("00001", "00003", "00004", "00005", "00006", "00007"):  # short videos repeat their first frame
+    assert videos["00004"]["status"] == "unsupported" and videos["00004"]["status_reason"] == \
+        "a single frame, not a video"
+    assert videos["00005"]["status"] == "ok"  # 5 frames: its clips repeat the first frame, with a warning
+    assert videos["00005"]["status_reason"] == "5 frames, shorter than one clip (8 frames spanning 8): its clips " \
+                                               "repeat the first frame"
+    assert "warning     00005: 5 frames" in proc.stdout
+    for vid in ("00001", "00003", "00006", "00007"):
         assert videos[vid]["status"] == "ok", videos[vid]
     clips = Workspace.open(tmp_path / "ws").tables.read(Workspace.open(tmp_path / "ws").resolve("clips"))
-    assert set(clips["video_id"].to_pylist()) <= {"00001", "00003", "00004", "00005", "00006", "00007"}
+    assert set(clips["video_id"].to_pylist()) == {"00001", "00003", "00005", "00006", "00007"}
     assert "invalid" in proc.stdout and "00002" in proc.stdout  # listed in the summary
 
 

@@ -42,7 +42,7 @@ def test_submission_has_every_test_id_in_sample_order_with_provenance(trained, t
     with open(root / "sample_submission.csv") as f:
         sample = [r["id"] for r in csv.DictReader(f)]
     assert [r["id"] for r in rows] == sample  # ids exactly as in test.csv, in the sample's order
-    assert all(len(r["id"]) == 5 and 0.0 <= float(r["target"]) <= 1.0 for r in rows)
+    assert len({r["target"] for r in rows if r["id"] != broken}) > 1  # each scorable video has its own score
     prov = json.loads((tmp_path / "submission.provenance.json").read_text())
     assert prov["fallback"]["ids"] == [broken]
     assert float(next(r["target"] for r in rows if r["id"] == broken)) == pytest.approx(prov["fallback"]["value"])

@@ -4,7 +4,7 @@ import csv
 import pytest
 from click.testing import CliRunner
 
-from conftest import tiny_synth
+from conftest import private_copy, tiny_synth
 from curation.cli import cli
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
@@ -65,9 +65,8 @@ def test_suggestions_find_injected_duplicates_and_corrupt_videos(reviewed):
         assert s.action == "delete" and "near-duplicate" in s.reason
         assert truth["videos"][s.id]["split"] == "train"  # the test copy of a leak is never touched
     for vid in truth["corrupt"]:
-        assert by_id[vid].action == "delete" and by_id[vid].reason.startswith("corrupt")
+        assert by_id[vid].action == "delete" and by_id[vid].reason.startswith("corrupt") and by_id[vid].score == 1
     assert [s.score for s in found] == sorted((s.score for s in found), reverse=True)
-    assert all(0 <= s.score <= 1 for s in found)
 
 
 def test_suggestions_find_the_outlier_video_and_only_it(reviewed):
@@ -76,16 +75,28 @@ def test_suggestions_find_the_outlier_video_and_only_it(reviewed):
     assert [(s.id, s.action, s.value) for s in found] == [(truth["outlier"], "weight", "0")]
 
 
-def test_metrics_join_by_clip_id(reviewed):
+def test_metrics_join_by_clip_id_whatever_the_row_order(reviewed):
+    import numpy as np
+
     ws, _, run = reviewed
     clips = ws.tables.read(ws.resolve("clips"))
-    joined = join_metrics(clips, clip_metrics(ws, run))
-    assert joined.num_rows == clips.num_rows and "aum" in joined.column_names
-    assert "run_loss" not in joined.column_names or "loss" in clips.column_names
+    metrics = clip_metrics(ws, run)
+    rng = np.random.default_rng(0)
+    shuffled_clips = clips.take(rng.permutation(clips.num_rows))
+    shuffled_metrics = metrics.take(rng.permutation(metrics.num_rows))
+    joined = join_metrics(shuffled_clips, shuffled_metrics)
+    assert joined.num_rows == clips.num_rows
+    expected = {r["clip_id"]: r for r in metrics.to_pylist()}
+    labels = dict(zip(clips["clip_id"].to_pylist(), clips["label"].to_pylist()))
+    for row in joined.to_pylist():  # each row carries its own clip's label and its own clip's metrics
+        assert row["label"] == labels[row["clip_id"]]
+        assert (row["aum"], row["loss"]) == (expected[row["clip_id"]]["aum"], expected[row["clip_id"]]["loss"])
+    assert len({r["aum"] for r in joined.to_pylist()}) > 1
 
 
 def test_apply_suggestions_as_one_revision_and_reject_unknown_ids(reviewed, tmp_path):
     ws, truth, run = reviewed
+    ws = private_copy(ws, tmp_path)
     edits = tmp_path / "edits.csv"
     runner = CliRunner()
     result = runner.invoke(cli, ["--workspace", str(ws.root), "suggest", "--run", run, "-o", str(edits)])
@@ -107,8 +118,9 @@ def test_apply_suggestions_as_one_revision_and_reject_unknown_ids(reviewed, tmp_
     assert not deleted_videos & remaining
 
 
-def test_show_and_edit_over_joined_metrics(reviewed):
+def test_show_and_edit_over_joined_metrics(reviewed, tmp_path):
     ws, _, run = reviewed
+    ws = private_copy(ws, tmp_path)
     runner = CliRunner()
     shown = runner.invoke(cli, ["--workspace", str(ws.root), "show", "clips", "--run", run, "--where",
                                 "draws > 0", "--sort", "loss", "--desc", "--csv", "-n", "0",

@@ -59,7 +59,7 @@ def test_layout_and_headers(noisy):
     assert {r["target"] for r in sub} == {"0.5"}
     assert sorted(p.stem for p in (out / "train").iterdir()) == [r["id"] for r in train]
     assert sorted(p.stem for p in (out / "test").iterdir()) == [r["id"] for r in test]
-    assert summary["n_train"] == 10 and summary["n_test"] == 4 and summary["seconds"] >= 0
+    assert summary["n_train"] == 10 and summary["n_test"] == 4
     assert not list(out.parent.glob(".noisy.synth-*"))  # no temp dirs left behind
 
 

@@ -147,7 +147,9 @@ def test_multiclass_run_on_class_folders(tmp_path, data_root):
     info = ws.runs.info(run)
     val = info["epochs"][0]["val"]
     assert info["task"] == "multiclass" and info["metric"] == "accuracy"
-    assert np.array(val["confusion"]).shape == (3, 3) and 0 <= val["accuracy"] <= 1
+    confusion = np.array(val["confusion"])
+    assert confusion.shape == (3, 3) and confusion.sum() == info["inputs"]["val_clips"]
+    assert val["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum())  # rows truth, columns prediction
     assert set(ws.runs.dynamics(run)["pred"].to_pylist()) <= {0, 1, 2}
 
 

@@ -55,6 +55,7 @@ class IngestResult:
     revisions: dict[str, int] = field(default_factory=dict)  # table → revision number
     status: dict[str, int] = field(default_factory=dict)  # ok/corrupt/missing/unsupported/invalid → count
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (video_id, status, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (video_id, reason) of usable videos
     clips: dict[str, int] = field(default_factory=dict)  # split → count
     positives: dict[str, int] = field(default_factory=dict)  # split → positive clips
     frames_decoded: int = 0
@@ -105,9 +106,9 @@ def _assign_splits(source: Source, options: IngestOptions) -> dict[str, int]:
 
 def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, event_task: bool) -> Probe:
     """A readable video whose labels or segment do not fit it gets the status `invalid` with the reason instead
-    of clips (an event past the end would label every clip negative). In an event task a video shorter than one
-    clip is kept, its clips repeating the first frame as the competition's test clips do; a class video or
-    segment that short would give no clip, so it is `unsupported` with the reason."""
+    of clips (an event past the end would label every clip negative). A single frame is not a video. In an event
+    task a video shorter than one clip stays `ok` with a warning as its reason: its clips repeat the first frame,
+    as the competition's test clips do. A class video or segment that short would give no clip: `unsupported`."""
     if probe.status != "ok":
         return probe
     end_s = probe.duration_s
@@ -118,15 +119,17 @@ def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, event_task: bool) -> Pr
     if v.start_s is not None and v.start_s >= end_s:
         return replace(probe, status="invalid", reason=f"the segment starts at {v.start_s:g} s, after the "
                                                        f"video's end ({end_s:.2f} s)")
-    if event_task:
-        return probe
+    if probe.n_frames < 2:
+        return replace(probe, status="unsupported", reason="a single frame, not a video")
     first = round((v.start_s or 0) * probe.fps)
     last = min(probe.n_frames, round(v.end_s * probe.fps) if v.end_s is not None else probe.n_frames) - 1
     span = (clip.n_frames - 1) * clip.stride_for(probe.fps) + 1
-    if last - first + 1 < span:
-        return replace(probe, status="unsupported", reason=f"{last - first + 1} frame(s), shorter than one clip "
-                                                           f"({clip.n_frames} frames spanning {span})")
-    return probe
+    if last - first + 1 >= span:
+        return probe
+    short = f"{last - first + 1} frames, shorter than one clip ({clip.n_frames} frames spanning {span})"
+    if event_task:
+        return replace(probe, reason=f"{short}: its clips repeat the first frame")
+    return replace(probe, status="unsupported", reason=short)
 
 
 def _clip_rows(v: VideoEntry, probe: Probe, options: IngestOptions, rule: LabelRule, source: Source,
@@ -294,10 +297,11 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         result.revisions[name] = rev.number
     result.status = dict(Counter(p.status for p in probes.values()))
     result.problems = sorted((vid, p.status, p.reason) for vid, p in probes.items() if p.status != "ok")
+    result.warnings = sorted((vid, p.reason) for vid, p in probes.items() if p.status == "ok" and p.reason)
     result.clips = dict(Counter(c["split"] for c in all_clips))
     result.positives = dict(Counter(c["split"] for c in all_clips if c["label"]))
     result.seconds = round(time.time() - started, 2)
-    summary = {k: getattr(result, k) for k in ("status", "problems", "clips", "positives", "frames_decoded")}
+    summary = {k: getattr(result, k) for k in ("status", "problems", "warnings", "clips", "positives", "frames_decoded")}
     atomic_write_json(state_path, {"fingerprint": fp, "summary": summary, "options": options.to_dict(),
                                    "root": str(source.root), "kind": source.kind})
     workspace.set_dataset(dataset)
