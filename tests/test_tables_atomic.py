@@ -1,13 +1,12 @@
 """Killed writers and concurrent writers: no half revision, no lost update."""
 import os
-import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from conftest import SPEC, make_clips
 from curation.tables.content import fingerprint
@@ -15,8 +14,8 @@ from curation.tables.content import fingerprint
 WRITER = str(Path(__file__).with_name("writer_proc.py"))
 
 
-def start_writer(root, who, count):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+def start_writer(root, who, count, fault=""):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "CURATE_FAULT": fault}
     return subprocess.Popen([sys.executable, WRITER, str(root), who, str(count)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
 
@@ -31,22 +30,24 @@ def check_all_revisions_complete(store):
     return revs
 
 
-def test_sigkill_during_repeated_edits_never_leaves_half_revision(store):
-    store.create(SPEC, make_clips(2000), message="init")
-    rng = random.Random(0)
-    kills = 0
-    for _ in range(12):
-        proc = start_writer(store.root, "killer", 200)
-        proc.stdout.readline()  # wait for its first commit, then kill at a random moment
-        time.sleep(rng.uniform(0.0, 0.3))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += proc.returncode == -signal.SIGKILL
-        revs = check_all_revisions_complete(store)
-        head = store.head("ds", "clips")
-        assert head.number == revs[-1].number and store.read(head).num_rows == head.rows
-    assert kills >= 10  # the writers really died mid-loop
-    assert store.head("ds", "clips").number > 12
+@pytest.mark.parametrize("point", ["lance.between_commits", "registry.before_marker", "fsutil.before_link"])
+def test_a_writer_killed_inside_the_commit_window_leaves_the_previous_revision(store, point):
+    """Killed after Lance moved but before the marker: readers keep the last marker's revision, and the next
+    writer rolls Lance back before its own edit."""
+    store.create(SPEC, make_clips(200), message="init")
+    proc = start_writer(store.root, "killer", 5, fault=f"{point}@3")
+    committed = proc.stdout.read().split()
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and committed == ["2", "3"]  # killed inside its third edit
+    before = check_all_revisions_complete(store)
+    assert [r.number for r in before] == [1, 2, 3] and store.read(before[-1]).num_rows == before[-1].rows
+    left = list(store.root.rglob("revisions/.*.tmp"))
+    assert bool(left) == (point == "fsutil.before_link")  # only a kill inside the marker write leaves one
+    done = start_writer(store.root, "killer", 1)
+    assert done.communicate(timeout=300)[0].split() == ["4"] and done.returncode == 0
+    after = check_all_revisions_complete(store)
+    assert len(after) == 4 and after[-1].rows == before[-1].rows - 1  # one deletion on top of revision 3
+    assert not list((store.root).rglob("revisions/.*.tmp"))  # the killed marker write's temp file is swept
 
 
 def test_two_writers_at_once_lose_no_update(store):

@@ -16,6 +16,7 @@ import lance
 import pyarrow as pa
 
 from curation.errors import BadInput
+from curation.faults import fault_point
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
 from curation.tables.protocol import Edit, Revision, TableSpec
 from curation.tables.registry import RegistryBacked, RevisionRegistry
@@ -78,6 +79,7 @@ class LanceTableStore(RegistryBacked):
             ds = self._checkout_head(path, head)
             if updates.num_rows:
                 ds.merge_insert(spec.id_column).when_matched_update_all().execute(updates)
+            fault_point("lance.between_commits")
             if edit.delete:
                 gone = pa.table({spec.id_column: pa.array(sorted(edit.delete), pa.string())})
                 lance.dataset(path).merge_insert(spec.id_column).when_matched_delete().execute(gone)

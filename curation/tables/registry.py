@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from curation.errors import BadInput, Conflict, NotFound
+from curation.faults import fault_point
 from curation.fsutil import atomic_write_json, create_json_exclusive, file_lock, read_json
 from curation.tables.content import core_columns, diff_core, preview_ids
 from curation.tables.protocol import Edit, Revision, TableSpec
@@ -102,6 +103,7 @@ class RevisionRegistry:
         rev = Revision(dataset=spec.dataset, table=spec.name, number=number,
                        parent=parent.number if parent else None, created=now(), message=message, op=op,
                        rows=rows, fingerprint=fp, counts=counts, meta=meta)
+        fault_point("registry.before_marker")
         try:
             create_json_exclusive(self._marker(spec.dataset, spec.name, number), rev.to_dict())
         except FileExistsError:
