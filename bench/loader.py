@@ -1,4 +1,4 @@
-"""Clip loading throughput: (a) decord per clip from the source mp4, (b) the winner's layout — one JPEG
+"""Clip loading throughput: (a) each clip decoded from the source mp4 (PyAV), (b) the winner's layout — one JPEG
 file per frame decoded with PIL, (c) our loader over the frame cache. All three produce the same
 16×224×224 normalised train tensors (the `winner` transform preset), single process and with 2 DataLoader
 workers, on a dashcam-like 720p H.264 source made by the synthetic generator.
@@ -34,7 +34,7 @@ from curation.workspace import Workspace
 TRANSFORM = get_preset("winner")
 
 
-class DecordClips(Dataset):
+class SourceClips(Dataset):
     """(a) every clip decoded from its source mp4 (a seek to the previous keyframe, full 720p frames)."""
 
     def __init__(self, ds: ClipDataset):
@@ -162,7 +162,7 @@ def main():
 
     ours = ClipDataset.from_revision(ws, ws.resolve("bench/clips"), TRANSFORM)
     n_videos = len(set(ours.video_ids))
-    loaders = {"(a) decord per clip from mp4": DecordClips(ours),
+    loaders = {"(a) per clip from mp4 (PyAV)": SourceClips(ours),
                "(b) JPEG file per frame + PIL": JpegFileClips(ours, files_dir),
                "(c) curate frame cache": ours}
     modes = {"1 process": (0, False), "2 workers": (2, False), "2 workers, uint8": (2, True)}

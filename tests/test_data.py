@@ -112,7 +112,7 @@ def test_missing_cache_falls_back_to_source_video(ws, tmp_path):
     before = ds.frames(0)
     cache.forget([ds.video_ids[0]])
     fresh = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32))
-    after = fresh.frames(0)  # decoded from the mp4 with decord
+    after = fresh.frames(0)  # decoded from the mp4 with PyAV
     assert after.shape == before.shape
     assert np.abs(after.astype(float) - before.astype(float)).mean() < 12  # same picture, modulo JPEG
     no_source = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32), with_sources=False)

@@ -42,13 +42,13 @@ def _scramble(root, truth, video: str) -> None:
     pipeline): readable, same size, rate and length, but unlike every other video."""
     from fractions import Fraction
 
-    import decord
     import numpy as np
 
+    from curation.ingest.probe import decode_frames
     from curation.synth import _encode
 
     path = root / "train" / f"{video}.mp4"
-    frames = decord.VideoReader(str(path)).get_batch(range(truth["videos"][video]["n_frames"])).asnumpy()
+    frames = np.stack([f for _, f in decode_frames(path, range(truth["videos"][video]["n_frames"]))])
     h, w = frames.shape[1:3]
     _encode(path, np.full_like(frames, 16), Fraction(truth["videos"][video]["fps"]).limit_denominator(1000), w, h, 1)
     truth["outlier"] = video

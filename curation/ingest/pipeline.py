@@ -16,7 +16,7 @@ from curation.errors import BadInput, exception_line
 from curation.fsutil import atomic_write_json, read_json
 from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
 from curation.ingest.frame_cache import FrameCache, file_signature, frame_id
-from curation.ingest.probe import Probe, decode_frames, probe_video
+from curation.ingest.probe import DecodeError, Probe, decode_frames, probe_video
 from curation.ingest.sources import Source, VideoEntry
 from curation.ingest.splits import assign_folds, assign_val
 from curation.tables.carry import Overlay, apply_overlay, discard, user_edits
@@ -328,8 +328,8 @@ def _fill_cache(cache: FrameCache, source: Source, needed: dict[str, list[int]],
         for v, sig in todo:
             try:
                 decoded += cache.add_video(v.video_id, sig, decode_frames(source.root / v.path,
-                                                                          needed[v.video_id]), pool)
-            except Exception as exc:  # a broken file is recorded, never fatal
+                                                                          needed[v.video_id], True), pool)
+            except DecodeError as exc:  # a broken file is recorded, never fatal
                 probes[v.video_id] = Probe("corrupt", f"decode failed: {exception_line(exc)}")
                 del needed[v.video_id]
             bar.update(len(needed.get(v.video_id, [])))

@@ -1,8 +1,6 @@
-"""Video probing and decoding with decord; a broken file becomes a status, never an exception."""
+"""Video probing and decoding with PyAV (FFmpeg); a broken file becomes a status, never an exception."""
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,68 +25,95 @@ class Probe:
         return self.n_frames / self.fps if self.fps else 0.0
 
 
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """decord and ffmpeg print errors from C straight to fd 2; hide them (we report our own line)."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+class DecodeError(RuntimeError):
+    """A video that opens but does not decode to the frames asked for (truncated, broken stream)."""
 
 
-def open_reader(path: Path):
-    import decord
+def _video_stream(container, threaded: bool = False):
+    """The first video stream; `threaded`: FFmpeg's frame and slice threads, which pay off on a long
+    sequential decode (ingest) but not on short clip reads in already-parallel loader workers
+    (bench/decode.py)."""
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO" if threaded else "SLICE"
+    stream.codec_context.thread_count = 0 if threaded else 1
+    return stream
 
-    decord.logging.set_level(decord.logging.QUIET)
-    with quiet_native_stderr():
-        return decord.VideoReader(str(path), num_threads=1)
 
-
-def _stream_kinds(path: Path) -> set[str] | None:
-    """The kinds of streams in a container (video, audio, …), or None when the container does not open."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            return {stream.type for stream in container.streams}
-    except Exception:  # PyAV raises many kinds for broken files; the decoder's own probe reports them
-        return None
+def _frame_count(container, stream) -> int:
+    """Frames in the stream: the container's count when it has one (mp4), else its video packets."""
+    if stream.frames:
+        return int(stream.frames)
+    return sum(1 for packet in container.demux(stream) if packet.size)
 
 
 def probe_video(path: str | Path) -> Probe:
+    import av
+
     path = Path(path)
     if not path.exists():
         return Probe("missing", "file not found")
     if path.suffix.lower() not in VIDEO_EXTENSIONS:
         return Probe("unsupported", f"extension {path.suffix or '(none)'} is not a video type we read")
-    size = path.stat().st_size
-    if size == 0:
+    if path.stat().st_size == 0:
         return Probe("corrupt", "empty file (0 bytes)")
-    streams = _stream_kinds(path)
-    if streams is not None and "video" not in streams:
-        return Probe("unsupported", "no video stream" + (" (audio only)" if "audio" in streams else ""))
     try:
-        reader = open_reader(path)
-    except Exception as exc:
-        return Probe("corrupt", f"cannot open: {exception_line(exc)}")
-    n, fps = len(reader), float(reader.get_avg_fps())
-    if n <= 0 or not np.isfinite(fps) or fps <= 0:
+        with av.open(str(path)) as container:
+            kinds = {stream.type for stream in container.streams}
+            if "video" not in kinds:
+                return Probe("unsupported", "no video stream" + (" (audio only)" if "audio" in kinds else ""))
+            stream = _video_stream(container)
+            rate = stream.average_rate or stream.guessed_rate
+            fps = float(rate) if rate else 0.0
+            first = next(iter(container.decode(stream)), None)
+            container.seek(0)
+            n = _frame_count(container, stream)
+    except (av.error.FFmpegError, OSError, ValueError) as exc:  # PyAV's errors for unreadable files
+        return Probe("corrupt", f"cannot open: {_av_reason(exc)}")
+    if first is None or n <= 0 or not np.isfinite(fps) or fps <= 0:
         return Probe("unsupported", f"no decodable frames or frame rate (frames={n}, fps={fps:g})")
-    height, width = reader[0].shape[:2] if n else (0, 0)
-    return Probe("ok", "", fps=fps, n_frames=n, width=int(width), height=int(height))
+    return Probe("ok", "", fps=fps, n_frames=n, width=int(first.width), height=int(first.height))
 
 
-def decode_frames(path: str | Path, indices: list[int], chunk: int = 32):
-    """Yield (index, HxWx3 uint8) for sorted `indices`; raises on a decode failure."""
-    reader = open_reader(Path(path))
-    for start in range(0, len(indices), chunk):
-        part = indices[start:start + chunk]
-        with quiet_native_stderr():
-            batch = reader.get_batch(part).asnumpy()
-        yield from zip(part, batch)
+def decode_frames(path: str | Path, indices, threaded: bool = False):
+    """Yield (index, HxWx3 uint8 RGB) for the frames at `indices` (frame k = the k-th in presentation order),
+    in order; raises DecodeError when the video does not reach them. Decoding starts at the keyframe before
+    the first frame asked for (found through the packets' timestamps), so a late clip costs one GOP, not the
+    whole video."""
+    import av
 
+    wanted = sorted(set(indices))
+    if not wanted:
+        return
+    k, target = -1, 0
+    try:
+        with av.open(str(path)) as container:
+            stream = _video_stream(container, threaded)
+            ordinal = _seek_before(container, stream, wanted[0]) if wanted[0] > 0 else None
+            for n, frame in enumerate(container.decode(stream)):
+                k = n if ordinal is None else ordinal.get(frame.pts, -1)
+                if k > wanted[target]:
+                    break
+                if k == wanted[target]:
+                    yield k, frame.to_ndarray(format="rgb24")
+                    target += 1
+                    if target == len(wanted):
+                        return
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise DecodeError(f"{Path(path).name}: {_av_reason(exc)}") from exc
+    raise DecodeError(f"{Path(path).name}: frame {wanted[target]} is missing (decoding stopped at frame {k})")
+
+
+def _seek_before(container, stream, first: int) -> dict[int, int] | None:
+    """Seek to the keyframe at or before frame `first`; the map pts → frame number, or None (then decoding
+    restarts from the beginning and frames are counted) when the packets carry no usable timestamps."""
+    pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None and p.size)
+    container.seek(0, stream=stream)
+    if first >= len(pts) or len(set(pts)) != len(pts):
+        return None
+    container.seek(pts[first], stream=stream, backward=True, any_frame=False)
+    return {t: k for k, t in enumerate(pts)}
+
+
+def _av_reason(exc: Exception) -> str:
+    """FFmpeg's own words ("Invalid data found when processing input"), without its error number."""
+    return getattr(exc, "strerror", None) or exception_line(exc)
