@@ -550,7 +550,7 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
         Path(out).write_text(text)
     else:
         click.echo(text, nl=False)
-    kinds = Counter(s.reason.split(":")[0].split(" (")[0] for s in found)
+    kinds = Counter(s.signal for s in found)
     click.echo(f"{len(found)} suggestion(s): " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none")
                + (f" → {out}" if out else ""), err=True)
 

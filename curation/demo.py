@@ -26,10 +26,8 @@ def score_suggestions(found, truth: dict) -> dict[str, tuple[int, int, int]]:
     """(flagged, injected, found) per signal, against the generator's ground truth. A duplicate pair counts
     as found when either copy is flagged."""
     kinds = {"label issue": [], "near-duplicate": [], "unreadable": [], "outlier": []}
-    for s in found:
-        kind = "label issue" if s.reason.startswith("label issue") else "outlier" if s.reason.startswith("outlier") \
-            else "near-duplicate" if "near-duplicate" in s.reason else "unreadable"
-        kinds[kind].append(s.id)
+    for s in found:  # a leak is a near-duplicate across splits
+        kinds["near-duplicate" if s.signal == "leak" else s.signal].append(s.id)
     pairs = truth["duplicates"]
     return {
         "label issue": (len(kinds["label issue"]), len(truth["flipped"]),

@@ -251,3 +251,16 @@ def test_manifest_rows_that_do_not_fit(tmp_path):
         assert 0 <= start and clip["end_frame"] < video["n_frames"]
         if video["end_s"] is not None:
             assert clip["end_frame"] < video["end_s"] * video["fps"]
+
+
+def test_resume_refuses_settings_it_does_not_know(ws_dir):
+    from curation.train.config import TrainConfig
+
+    run = ws_dir / "runs" / "run-0001"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"run": "run-0001", "status": "failed",
+                                              "config": {**TrainConfig().to_dict(), "mixup": 0.2}}))
+    before = snapshot(ws_dir)
+    assert_one_line_error(curate("-w", ws_dir, "train", "--resume", "run-0001"),
+                          "unknown training setting(s): mixup")
+    assert snapshot(ws_dir) == before

@@ -1,5 +1,6 @@
 """`curate suggest` proposes, `curate edit --from` applies: duplicates, leaks, corrupt videos, label issues."""
 import csv
+from collections import Counter
 
 import pytest
 from click.testing import CliRunner
@@ -62,16 +63,19 @@ def test_suggestions_find_injected_duplicates_and_corrupt_videos(reviewed):
         flagged = {source, copy} & set(by_id)
         assert len(flagged) == 1, (source, copy, [s.reason for s in found])
         s = by_id[flagged.pop()]
-        assert s.action == "delete" and "near-duplicate" in s.reason
+        assert s.action == "delete" and "near-duplicate" in s.reason and s.signal in ("near-duplicate", "leak")
+        assert (s.signal == "leak") == (truth["videos"][source]["split"] != truth["videos"][copy]["split"])
         assert truth["videos"][s.id]["split"] == "train"  # the test copy of a leak is never touched
     for vid in truth["corrupt"]:
         assert by_id[vid].action == "delete" and by_id[vid].reason.startswith("corrupt") and by_id[vid].score == 1
+        assert by_id[vid].signal == "unreadable"
     assert [s.score for s in found] == sorted((s.score for s in found), reverse=True)
 
 
 def test_suggestions_find_the_outlier_video_and_only_it(reviewed):
     ws, truth, run = reviewed
-    found = [s for s in suggest(ws, run) if s.reason.startswith("outlier")]
+    found = [s for s in suggest(ws, run) if s.signal == "outlier"]
+    assert all(s.reason.startswith("outlier") for s in found)
     assert [(s.id, s.action, s.value) for s in found] == [(truth["outlier"], "weight", "0")]
 
 
@@ -101,9 +105,14 @@ def test_apply_suggestions_as_one_revision_and_reject_unknown_ids(reviewed, tmp_
     runner = CliRunner()
     result = runner.invoke(cli, ["--workspace", str(ws.root), "suggest", "--run", run, "-o", str(edits)])
     assert result.exit_code == 0, result.stderr
+    with open(edits) as f:
+        signals = Counter(r["signal"] for r in csv.DictReader(f))
+    assert signals["unreadable"] == len(truth["corrupt"])  # the summary counts by signal, as the file says
+    assert result.stderr.startswith(f"{sum(signals.values())} suggestion(s): "
+                                    + ", ".join(f"{k} {v}" for k, v in signals.items()))
     before = ws.resolve("clips").number
     bad = tmp_path / "bad.csv"
-    bad.write_text(edits.read_text() + "99999,video,delete,,made up,0.1\n")
+    bad.write_text(edits.read_text() + "99999,video,delete,,unreadable,made up,0.1\n")
     result = runner.invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--from", str(bad), "-m", "x"])
     assert result.exit_code == 2 and "unknown video" in result.stderr
     assert ws.resolve("clips").number == before  # rejected whole

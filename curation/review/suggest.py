@@ -31,7 +31,8 @@ from curation.ingest.frame_cache import FrameReader, decode_jpeg
 from curation.review.metrics import LOW_QUANTILE, clip_metrics
 from curation.runs.store import embedding_matrix
 
-COLUMNS = ["id", "level", "action", "value", "reason", "score"]
+COLUMNS = ["id", "level", "action", "value", "signal", "reason", "score"]
+SIGNALS = ("unreadable", "near-duplicate", "leak", "label issue", "outlier")
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Suggestion:
     level: str  # clip | video
     action: str  # delete | weight | label
     value: str
+    signal: str  # one of SIGNALS: what found it, for counting and filtering without parsing the reason
     reason: str
     score: float  # in [0, 1]; higher = more certain
 
@@ -98,7 +100,7 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     clips = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(pc.field("split") == "train")
     metrics = clip_metrics(ws, run).select(["clip_id", "aum"])
     joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
-    return [Suggestion(video, "video", action, value, f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} "
+    return [Suggestion(video, "video", action, value, "label issue", f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} "
                        f"robust SD below label-{int(row.label)} videos", _certainty(-row.z))
             for video, row in low_aum_videos(joined, threshold).iterrows()]
 
@@ -156,7 +158,7 @@ def confident_learning(ws, runs: list[str], share: float = LOW_QUANTILE, action:
     is flagged when at least `share` of its clips are confidently another class — a stretch of contradicted
     clips, not one odd clip."""
     oof = out_of_fold_probabilities(ws, runs).to_pandas().dropna(subset=["label", "prob"])
-    return [Suggestion(video, "video", action, value, f"label issue (confident learning): {int(row.contradicted)} "
+    return [Suggestion(video, "video", action, value, "label issue", f"label issue (confident learning): {int(row.contradicted)} "
                        f"of {int(row.clips)} clips confidently another class", round(float(row.share), 4))
             for video, row in contradicted_videos(oof, share).iterrows()]
 
@@ -274,7 +276,8 @@ def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: fl
             victim = max(a, b)
         other = b if victim == a else a
         kind = f"leak: near-duplicate of {split_of[other]} video {other}" if leak else f"near-duplicate of {other}"
-        out.append(Suggestion(victim, "video", "delete", "", f"{kind} ({signal} distance {d:.3f}, next "
+        out.append(Suggestion(victim, "video", "delete", "", "leak" if leak else "near-duplicate",
+                              f"{kind} ({signal} distance {d:.3f}, next "
                               f"nearest {typical:.3f})", round(1 - d / typical, 4)))
     return out
 
@@ -291,7 +294,7 @@ def outliers(ws, run: str, threshold: float = 3.5, neighbours: int = 5,
         return []
     knn = np.sort(look_dist, axis=1)[:, :neighbours].mean(axis=1)
     split_of = _splits(ws, dataset)
-    return [Suggestion(v, "video", "weight", "0", f"outlier: its look is {d:.0f} from its {neighbours} nearest "
+    return [Suggestion(v, "video", "weight", "0", "outlier", f"outlier: its look is {d:.0f} from its {neighbours} nearest "
                        f"videos, {z:.1f} robust SD above the typical video", _certainty(z))
             for v, d, z in zip(videos, knn, robust_z(knn)) if z > threshold and split_of.get(v) != "test"]
 
@@ -299,7 +302,7 @@ def outliers(ws, run: str, threshold: float = 3.5, neighbours: int = 5,
 def unreadable_videos(ws, run: str) -> list[Suggestion]:
     dataset = ws.runs.info(run)["inputs"]["dataset"]
     videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "status", "status_reason", "split"])
-    return [Suggestion(v["video_id"], "video", "delete", "", f"{v['status']}: {v['status_reason']}", 1.0)
+    return [Suggestion(v["video_id"], "video", "delete", "", "unreadable", f"{v['status']}: {v['status_reason']}", 1.0)
             for v in videos.to_pylist() if v["status"] != "ok" and v["split"] != "test"]
 
 

@@ -53,8 +53,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        """The settings of a stored run; a setting this version does not know is refused, never dropped (the
+        run would silently train differently from how it was started)."""
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise BadInput(f"unknown training setting(s): {', '.join(unknown)}",
+                           "the run was made by another version of curate: use that version, or start a new run")
+        return cls(**d)
 
 
 def _finite(x) -> bool:
