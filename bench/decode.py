@@ -1,11 +1,12 @@
-"""Decoder throughput: decord (the old decoder) against PyAV (curation.ingest.probe.decode_frames) with one
-thread, slice threads and frame+slice threads (thread count: FFmpeg's choice), on a dashcam-like 720p H.264 video made by the synthetic generator.
+"""Decoder throughput: decord (the old decoder) against PyAV (curation.ingest.probe.decode_frames) with
+one thread, slice threads and frame+slice threads (thread count: FFmpeg's choice), on a dashcam-like
+720p H.264 video made by the synthetic generator.
 
 Two patterns: the ingest pass (one sequential decode keeping every 4th frame) and the fallback clip read
 (16 frames at stride 4 ending at a random frame, as ClipDataset reads a clip missing from the cache).
 Frames are compared pixel for pixel. decord is in the `bench` dependency group only:
 
-    uv run --group bench python bench/decode.py [--seconds 20] [--clips 30] [--rounds 5] [--workdir /tmp/curate-bench-decode]
+    uv run --group bench python bench/decode.py [--seconds 20] [--clips 30] [--rounds 5]
 """
 from __future__ import annotations
 

@@ -230,3 +230,15 @@ def test_report_is_a_page_with_plots_and_frame_strips(reviewed, tmp_path):
     page = write_report(ws, run, tmp_path / "r.html", worst=5).read_text()
     assert run in page and "lowest area under the margin" in page
     assert page.count("data:image/png;base64,") >= 5 + 2  # 5 strips, curves and maps
+
+
+def test_collection_keys_round_trip_whatever_the_table_name():
+    from curation.errors import BadInput
+    from curation.runs.protocol import CollectionKey
+
+    for key in (CollectionKey("clips", 3), CollectionKey("my-clips", 12, "epoch4"), CollectionKey("qa-test", 1, "last")):
+        assert CollectionKey.parse(str(key)) == key
+    assert str(CollectionKey("my-clips", 2)) == "my-clips@2" and not CollectionKey.parse("my-clips@2").tag
+    for bad in ("clips", "clips@", "clips@x", "@3"):
+        with pytest.raises(BadInput):
+            CollectionKey.parse(bad)

@@ -301,7 +301,8 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     result.clips = dict(Counter(c["split"] for c in all_clips))
     result.positives = dict(Counter(c["split"] for c in all_clips if c["label"]))
     result.seconds = round(time.time() - started, 2)
-    summary = {k: getattr(result, k) for k in ("status", "problems", "warnings", "clips", "positives", "frames_decoded")}
+    summary = {k: getattr(result, k)
+               for k in ("status", "problems", "warnings", "clips", "positives", "frames_decoded")}
     atomic_write_json(state_path, {"fingerprint": fp, "summary": summary, "options": options.to_dict(),
                                    "root": str(source.root), "kind": source.kind})
     workspace.set_dataset(dataset)

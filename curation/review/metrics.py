@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation.errors import NotFound
+from curation.runs.protocol import CollectionKey
 from curation.runs.store import draws_per_clip
 
 
@@ -24,7 +25,7 @@ def clip_metrics(ws, run: str, epoch: int | None = None) -> pa.Table:
     aum = dynamics.group_by("clip_id").aggregate([("margin", "mean")]).rename_columns(["clip_id", "aum"])
     out = per_clip.join(aum, "clip_id", join_type="full outer")
     info = ws.runs.info(run)
-    name = f"{info['inputs']['table']}@{info['inputs']['revision']}"
+    name = str(CollectionKey(info["inputs"]["table"], info["inputs"]["revision"]))
     if name in ws.runs.collections(run):
         collected = ws.runs.collection(run, name).select(["clip_id", "prob", "loss", "map_x", "map_y"])
         collected = collected.rename_columns(["clip_id", "eval_prob", "eval_loss", "map_x", "map_y"])

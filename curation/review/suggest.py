@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from curation.errors import BadInput
 from curation.ingest.frame_cache import FrameReader, decode_jpeg
 from curation.review.metrics import LOW_QUANTILE, clip_metrics
+from curation.runs.protocol import CollectionKey
 from curation.runs.store import embedding_matrix
 
 COLUMNS = ["id", "level", "action", "value", "signal", "reason", "score"]
@@ -100,8 +101,9 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     clips = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(pc.field("split") == "train")
     metrics = clip_metrics(ws, run).select(["clip_id", "aum"])
     joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
-    return [Suggestion(video, "video", action, value, "label issue", f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} "
-                       f"robust SD below label-{int(row.label)} videos", _certainty(-row.z))
+    return [Suggestion(video, "video", action, value, "label issue",
+                       f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} robust SD below "
+                       f"label-{int(row.label)} videos", _certainty(-row.z))
             for video, row in low_aum_videos(joined, threshold).iterrows()]
 
 
@@ -145,7 +147,7 @@ def out_of_fold_probabilities(ws, runs: list[str]):
     folds = ws.tables.read(revision, ["clip_id", "fold"])
     parts = []
     for run, info in zip(runs, infos):
-        collected = ws.runs.collection(run, f"{revision.table}@{revision.number}")
+        collected = ws.runs.collection(run, str(CollectionKey.of(revision)))
         joined = collected.select(["clip_id", "video_id", "label", "prob"]).join(folds, "clip_id")
         parts.append(joined.filter(pc.field("fold") == info["config"]["fold"])
                      .select(["clip_id", "video_id", "label", "prob"]))
@@ -158,8 +160,9 @@ def confident_learning(ws, runs: list[str], share: float = LOW_QUANTILE, action:
     is flagged when at least `share` of its clips are confidently another class — a stretch of contradicted
     clips, not one odd clip."""
     oof = out_of_fold_probabilities(ws, runs).to_pandas().dropna(subset=["label", "prob"])
-    return [Suggestion(video, "video", action, value, "label issue", f"label issue (confident learning): {int(row.contradicted)} "
-                       f"of {int(row.clips)} clips confidently another class", round(float(row.share), 4))
+    return [Suggestion(video, "video", action, value, "label issue",
+                       f"label issue (confident learning): {int(row.contradicted)} of {int(row.clips)} clips "
+                       "confidently another class", round(float(row.share), 4))
             for video, row in contradicted_videos(oof, share).iterrows()]
 
 
@@ -167,7 +170,7 @@ def _embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[st
     """Per video: the mean embedding of its clips from the run's collection pass; and each video's split."""
     vectors, split_of = {}, {}
     for name in ws.runs.collections(run):
-        if "-" in name:  # periodic collections (…-epochN) and other checkpoints repeat the final one
+        if CollectionKey.parse(name).tag:  # periodic collections (epochN) and other checkpoints repeat the final one
             continue
         table = ws.runs.collection(run, name)
         for video, split, vec in zip(table["video_id"].to_pylist(), table["split"].to_pylist(),
@@ -302,7 +305,8 @@ def outliers(ws, run: str, threshold: float = 3.5, neighbours: int = 5,
 def unreadable_videos(ws, run: str) -> list[Suggestion]:
     dataset = ws.runs.info(run)["inputs"]["dataset"]
     videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "status", "status_reason", "split"])
-    return [Suggestion(v["video_id"], "video", "delete", "", "unreadable", f"{v['status']}: {v['status_reason']}", 1.0)
+    return [Suggestion(v["video_id"], "video", "delete", "", "unreadable", f"{v['status']}: {v['status_reason']}",
+                       1.0)
             for v in videos.to_pylist() if v["status"] != "ok" and v["split"] != "test"]
 
 

@@ -6,10 +6,38 @@ per-epoch values, per-sample metrics tables joined to the exact table revision) 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
+
+from curation.errors import BadInput
+
+
+@dataclass(frozen=True)
+class CollectionKey:
+    """One collection (eval) pass of a run over one table revision, named `<table>@<revision>[-<tag>]` in files
+    and in 3LC. The final pass with the best checkpoint has no tag; `epochN` (periodic) and `last` (another
+    checkpoint) repeat it."""
+    table: str
+    revision: int
+    tag: str = ""
+
+    @classmethod
+    def of(cls, revision, tag: str = "") -> "CollectionKey":
+        return cls(revision.table, revision.number, tag)
+
+    @classmethod
+    def parse(cls, name: str) -> "CollectionKey":
+        table, at, rest = name.rpartition("@")  # table names may hold '-', revision numbers never do
+        number, _, tag = rest.partition("-")
+        if not (at and table and number.isdigit()):
+            raise BadInput(f"{name!r} is not a collection name", "name one as <table>@<revision>[-<tag>]")
+        return cls(table, int(number), tag)
+
+    def __str__(self) -> str:
+        return f"{self.table}@{self.revision}" + (f"-{self.tag}" if self.tag else "")
 
 
 @runtime_checkable
@@ -39,7 +67,7 @@ class RunStore(Protocol):
         """All epochs' dynamics, or None before the first epoch ends."""
 
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
-        """An eval pass over a table revision, named `<table>@<revision>[-tag]`."""
+        """An eval pass over a table revision, named by its CollectionKey."""
 
     def collections(self, run: str) -> list[str]:
         ...

@@ -17,17 +17,16 @@ warns and does not stop training; the next write retries what is missing, so a r
 from __future__ import annotations
 
 import logging
-import re
 
 import numpy as np
 import pyarrow as pa
 
 from curation.fsutil import atomic_write_json, read_json
+from curation.runs.protocol import CollectionKey
 from curation.runs.store import LocalRunStore, draws_per_clip, embedding_matrix
 
 log = logging.getLogger(__name__)
 _STATE = "tlc.json"
-_COLLECTION = re.compile(r"^(?P<table>[A-Za-z0-9_.-]+)@(?P<number>\d+)(?:-(?P<tag>.+))?$")
 
 
 def _flat(prefix: str, value, out: dict) -> dict:
@@ -140,8 +139,8 @@ class TlcRunStore(LocalRunStore):
 
     def _write_collection(self, run: str, name: str, table: pa.Table) -> None:
         info = self.info(run)
-        m = _COLLECTION.match(name)
-        revision = self._revision(info["inputs"]["dataset"], m["table"], m["number"])
+        key = CollectionKey.parse(name)
+        revision = self._revision(info["inputs"]["dataset"], key.table, key.revision)
         ids = table["clip_id"].to_pylist()
         embedding = embedding_matrix(table)
         xy = np.stack([table["map_x"].to_numpy(zero_copy_only=False),

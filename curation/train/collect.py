@@ -8,6 +8,7 @@ import pyarrow as pa
 from curation.data.dataset import ClipDataset
 from curation.faults import fault_point
 from curation.runs.plots import plot_map
+from curation.runs.protocol import CollectionKey
 from curation.runs.reduce import reduce_2d
 
 OUTPUT_COLUMNS = ("prob", "loss", "margin", "prob_label", "logit")
@@ -49,7 +50,7 @@ def collect_tables(trainer, revisions: list, tag: str = "") -> dict[str, pa.Tabl
             "map_y": pa.array(xy[offset:offset + len(idx), 1], pa.float32()),
         })
         offset += len(idx)
-        name = f"{rev.table}@{rev.number}" + (f"-{tag}" if tag else "")
+        name = str(CollectionKey.of(rev, tag))
         trainer.runs.write_collection(trainer.run, name, table)
         tables[name] = table
     _plot_maps(trainer, tables, tag)
