@@ -84,8 +84,8 @@ def cleanlab_videos(oof) -> set[str]:
 
 
 def val_maps(ws, run: str) -> tuple[float, float]:
-    info = ws.runs.info(run)
-    return info["best"]["value"], info["epochs"][-1]["val"]["mAP"]
+    record = ws.runs.record(run)
+    return record.best_value, record.epochs[-1]["val"]["mAP"]
 
 
 def main():
@@ -135,8 +135,8 @@ def main():
         if not args.reuse:
             return None
         ref = ws.resolve(table).ref
-        infos = {r: ws.runs.info(r) for r in ws.runs.runs() if r.endswith(f"-{label}")}
-        found = [r for r, i in infos.items() if i["status"] == "completed" and i["inputs"]["ref"] == ref]
+        records = {r: ws.runs.record(r) for r in ws.runs.runs() if r.endswith(f"-{label}")}
+        found = [r for r, rec in records.items() if rec.status == "completed" and rec.inputs.ref == ref]
         return found[-1] if found else None
 
     def run(label: str, table: str, seed: int) -> str:

@@ -45,22 +45,22 @@ def main():
                       batch_size=8, lr=5e-4, workers=args.workers)
     run = train(ws, cfg, echo=print, progress=False)
     times["train+collect"] = time.time() - t
-    info = ws.runs.info(run)
-    first = info["epochs"][0]["val"]
+    record = ws.runs.record(run)
+    first = record.epochs[0]["val"]
     chance = {k: first["n_positive_videos"] / (first["n_positive_videos"] + first["n_negative_videos"])
               for k in ("mAP",)}
     print(f"\n{args.train} train / {args.test} test videos (320x180), clean labels; mvit_tiny 16x64x64, "
           f"{args.draws} draws/epoch, batch 8")
     print("epoch  train_loss  val_mAP   AP@0.5  AP@1.0  AP@1.5  seconds  dynamics logging")
-    for e in info["epochs"]:
+    for e in record.epochs:
         v = e["val"]
         share = 100 * e["dynamics_logging_seconds"] / e["train_seconds"]
         print(f"{e['epoch']:>5}  {e['train_loss']:10.4f}  {v['mAP']:7.4f}  {v['ap_tau_0.5']:6.3f}  "
               f"{v['ap_tau_1.0']:6.3f}  {v['ap_tau_1.5']:6.3f}  {e['seconds']:7.1f}  {share:6.2f}% of train time")
     print(f"chance (constant score) mAP ≈ {chance['mAP']:.3f} "
           f"({first['n_positive_videos']} positive / {first['n_negative_videos']} negative val videos)")
-    print(f"best val mAP {info['best']['value']:.4f} at epoch {info['best']['epoch']}; "
-          f"inference {info['inference_ms_per_clip']:.2f} ms/clip (eval, batch 8, CPU)")
+    print(f"best val mAP {record.best_value:.4f} at epoch {record.best['epoch']}; "
+          f"inference {record.inference_ms_per_clip:.2f} ms/clip (eval, batch 8, CPU)")
     print("stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
 
 

@@ -15,6 +15,34 @@ from curation.errors import BadInput, CurateError
 _WRITE_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 
 
+# How the command line takes the library's remedies (errors.Fix.action); other front ends show Fix.text.
+CLI_FIXES = {
+    "list_tables": "run `curate tables` to list them",
+    "list_revisions": "run `curate log {table}` to list revisions and tags",
+    "list_runs": "run `curate runs` to list them",
+    "check_ids": "check the ids against `curate show {table}`; nothing was written",
+    "force_tag": "pass --force to move it",
+    "rebase": "review the head's changes, then re-run the edit against it, or pass --rebase",
+    "use_lance": "{first}, or use the embedded store: --backend lance (or unset CURATE_BACKEND)",
+    "option": "use --{option} {value}",
+    "ids": "pass ids separated by commas, or @FILE",
+    "train_first": "train one with `curate train --table latest`",
+    "new_run": "start a new run with `curate train`",
+    "train_folds": "train them with `curate train --folds K`",
+    "reingest_folds": "re-ingest with --folds {folds}",
+    "folds": "use --folds 5, or --val-fraction for one split",
+    "clip_frames_or_tiny": "re-ingest with --clip-frames {frames}, or use --model mvit_tiny",
+    "collect": "run `curate collect --run {run}` over that table first",
+    "name_runs": "pass --run RUN (repeat it to average several runs)",
+}
+
+
+def cli_message(err: CurateError) -> str:
+    """The error's line with its fix as the command line takes it."""
+    template = CLI_FIXES.get(err.fix.action) if err.fix else None
+    return err.message(template.format(**err.fix.params) if template else None)
+
+
 class Group(click.Group):
     """Turns a CurateError, or a file the user may not read or write, into one line on stderr and exit code 2
     (no traceback)."""
@@ -23,7 +51,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except CurateError as err:
-            click.echo(f"error: {err}", err=True)
+            click.echo(f"error: {cli_message(err)}", err=True)
             sys.exit(err.exit_code)
         except OSError as err:
             if err.errno not in _WRITE_ERRORS:
@@ -439,8 +467,11 @@ def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epo
               help="Stop when more than this fraction of an epoch's draws cannot be read (unreadable clips are "
                    "skipped and listed in run.json).")
 @click.option("--name", help="A suffix for the run id (run-0007-NAME).")
+@click.option("--smoke", is_flag=True,
+              help="Check the pipeline in seconds instead: 2 training batches, validation and the collection pass on "
+                   "8 clips, a checkpoint saved and reloaded, on the real table with these options. Keeps nothing.")
 @click.pass_context
-def train(ctx, resume, **kwargs):
+def train(ctx, resume, smoke, **kwargs):
     """Train on a clips revision; log per-sample metrics, checkpoints and plots under runs/.
 
     Runs as it is under `torchrun --nproc_per_node N` too (DDP; gloo on CPU, nccl on GPU).
@@ -450,8 +481,18 @@ def train(ctx, resume, **kwargs):
     folds = kwargs.pop("folds")
     if folds and (resume or kwargs["fold"] is not None):
         raise BadInput("--folds trains every fold itself", "drop --fold / --resume, or train one fold with --fold")
+    if smoke and (resume or folds):
+        raise BadInput("--smoke checks a new run's pipeline", "drop --resume / --folds")
     if not resume:  # check the options and tables before the (slow) import of the trainer
         resolve_train_table(_ws(ctx), TrainConfig(**kwargs).table)
+    if smoke:
+        from curation.train.smoke import smoke_test
+
+        report = smoke_test(_ws(ctx), TrainConfig(**kwargs), echo=click.echo)
+        for stage, seconds, what in report.stages:
+            click.echo(f"{stage:<11} {seconds:6.1f} s  {what}")
+        click.echo(f"smoke test passed on {report.table} in {report.seconds:.1f} s; nothing was written")
+        return
     from curation.train.loop import train as run_training
     from curation.train.loop import train_folds
 
@@ -461,12 +502,12 @@ def train(ctx, resume, **kwargs):
         runs = [run_training(_ws(ctx), None if resume else TrainConfig(**kwargs), resume=resume, echo=click.echo)]
     for run in runs:
         if run and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
-            info = _ws(ctx).runs.info(run)
-            click.echo(f"{run}: {info['status']}; best {_best_text(info)}; {_ws(ctx).runs.dir(run)}")
+            record = _ws(ctx).runs.record(run)
+            click.echo(f"{run}: {record.status}; best {_best_text(record)}; {_ws(ctx).runs.dir(run)}")
 
 
-def _best_text(info: dict) -> str:
-    best = info.get("best") or {}
+def _best_text(record) -> str:
+    best = record.best or {}
     value = best.get("value")
     return f"{best.get('metric')} {value:.4f} @ epoch {best.get('epoch')}" if isinstance(value, float) else "-"
 
@@ -482,9 +523,13 @@ def runs(ctx):
         return
     click.echo(f"{'run':<22} {'status':<10} {'trained on':<20} {'model':<10} {'epochs':>6}  best")
     for run in ids:
-        info = store.info(run)
-        click.echo(f"{run:<22} {info.get('status', '?'):<10} {info['inputs']['ref']:<20} "
-                   f"{info['config']['model']:<10} {len(info.get('epochs', [])):>6}  {_best_text(info)}")
+        try:
+            record = store.record(run)
+        except CurateError as exc:  # one unreadable run does not hide the others
+            click.echo(f"{run:<22} {'?':<10} {exc.problem}")
+            continue
+        click.echo(f"{run:<22} {record.status:<10} {record.inputs.ref:<20} "
+                   f"{record.config.get('model', '?'):<10} {len(record.epochs):>6}  {_best_text(record)}")
 
 
 @cli.command()
@@ -537,7 +582,7 @@ def submit(ctx, runs, table, checkpoint, tta, out):
 @click.pass_context
 def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
     """Propose edits from a run (label issues, near-duplicates and leaks, unreadable videos, outliers) as an
-    edit file: id,level,action,value,reason,score. Nothing is applied: review it, then
+    edit file: id,level,action,value,signal,reason,score. Nothing is applied: review it, then
     `curate edit clips --from FILE -m MSG`."""
     from curation.review.suggest import suggest as propose
     from curation.review.suggest import to_csv

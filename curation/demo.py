@@ -93,7 +93,7 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
         submissions[run] = (out, submission_ap(out, truth))
     timings["submit"] = time.time() - t
 
-    best = {r: (ws.runs.info(r).get("best") or {}).get("value") for r in (round1, round2)}
+    best = {r: ws.runs.record(r).best_value for r in (round1, round2)}
     echo("")
     echo(f"videos: {result.status}; clips per split: {result.clips}")
     echo(f"{edited.ref}: {edited.counts}; {head.ref} still reads {ws.tables.read(head).num_rows} rows")
@@ -105,7 +105,7 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     echo(f"{'round':<8} {'run':<22} {'table':<16} val mAP  test AP (generator's labels)")
     for name, run in (("1", round1), ("2", round2)):
         value = f"{best[run]:.3f}" if isinstance(best[run], float) else "n/a"
-        echo(f"{name:<8} {run:<22} {ws.runs.info(run)['inputs']['ref']:<16} {value:>7}  {submissions[run][1]:.3f}")
+        echo(f"{name:<8} {run:<22} {ws.runs.record(run).inputs.ref:<16} {value:>7}  {submissions[run][1]:.3f}")
     echo(f"submission: {submissions[round2][0]} (+ {submissions[round2][0].stem}.provenance.json)")
     echo(f"{'stage':<14} seconds")
     for stage, secs in timings.items():

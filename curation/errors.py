@@ -1,15 +1,33 @@
 """User-facing errors: one line that names the problem and the fix; the CLI exits with code 2."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Fix:
+    """How to fix a mistake: `text` in words any caller can show (the demo, a bench, the dashboard); `action`
+    names the remedy and `params` fill it in, so a front end can render its own way to take it (the CLI: a
+    flag or a command, see cli.CLI_FIXES)."""
+    text: str
+    action: str = ""
+    params: dict = field(default_factory=dict)
 
 
 class CurateError(Exception):
-    """A user mistake or bad input. `str(err)` is the whole message shown to the user."""
+    """A user mistake or bad input. `str(err)` is the whole message in neutral words: problem — fix."""
 
     exit_code = 2
 
-    def __init__(self, problem: str, fix: str | None = None):
+    def __init__(self, problem: str, fix: str | Fix | None = None):
         self.problem = problem
-        self.fix = fix
-        super().__init__(f"{problem} — {fix}" if fix else problem)
+        self.fix = Fix(fix) if isinstance(fix, str) else fix
+        super().__init__(self.message())
+
+    def message(self, fix_text: str | None = None) -> str:
+        """The one line to show, with `fix_text` (a front end's rendering of the fix) instead of the words."""
+        text = fix_text or (self.fix.text if self.fix else "")
+        return f"{self.problem} — {text}" if text else self.problem
 
 
 class NotFound(CurateError):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.data.dataset import ClipDataset
-from curation.errors import BadInput, NotFound
+from curation.errors import BadInput, Fix, NotFound
 from curation.fsutil import atomic_write_bytes, atomic_write_json
 from curation.ingest.pipeline import ingest_state
 from curation.workspace import Workspace
@@ -48,9 +48,9 @@ def submit(ws: Workspace, runs: list[str], table: str = "test@latest", out: str 
            checkpoint: str = "best", tta: str = "none", echo=print, progress: bool = True) -> dict:
     """Write `out` (id,target) and `<out stem>.provenance.json`; returns the provenance."""
     if not runs:
-        raise BadInput("no run given", "pass --run RUN (repeat it to average several runs)")
+        raise BadInput("no run given", Fix("name a run (several are averaged)", "name_runs"))
     if tta not in ("none", "flip"):
-        raise BadInput(f"unknown --tta {tta!r}", "use none or flip")
+        raise BadInput(f"unknown test-time augmentation {tta!r}", "use none or flip")
     revision = ws.resolve(table)
     kind = ws.tables.spec(revision.dataset, revision.table).kind
     if kind != "test":
@@ -67,7 +67,7 @@ def submit(ws: Workspace, runs: list[str], table: str = "test@latest", out: str 
     scores: dict[str, list[float]] = {}
     used = []
     for run_ref in runs:
-        trainer, info, path = inference_trainer(ws, run_ref, checkpoint, echo, progress)
+        trainer, record, path = inference_trainer(ws, run_ref, checkpoint, echo, progress)
         if not trainer.binary:
             raise BadInput(f"run {trainer.run} is a {len(trainer.spec.classes)}-class model",
                            "submission files score a binary task (Nexar)")
@@ -77,9 +77,9 @@ def submit(ws: Workspace, runs: list[str], table: str = "test@latest", out: str 
                                    loader=trainer.eval_loader(dataset, rows), flip_tta=tta == "flip")
         for index, prob in zip(out_rows["index"], out_rows["prob"]):
             scores.setdefault(dataset.video_ids[index], []).append(float(prob))
-        ck = info["checkpoints"].get(checkpoint, {})
+        ck = record.checkpoints.get(checkpoint, {})
         used.append({"run": trainer.run, "checkpoint": path.name, "sha256": ck.get("sha256"),
-                     "trained_on": info["inputs"]["ref"], "fingerprint": info["inputs"]["fingerprint"],
+                     "trained_on": record.inputs.ref, "fingerprint": record.inputs.fingerprint,
                      "skipped_clips": out_rows["skipped"]})
 
     complete = {v: float(np.mean(s)) for v, s in scores.items() if len(s) == len(runs)}

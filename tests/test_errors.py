@@ -258,7 +258,8 @@ def test_resume_refuses_settings_it_does_not_know(ws_dir):
 
     run = ws_dir / "runs" / "run-0001"
     run.mkdir(parents=True)
-    (run / "run.json").write_text(json.dumps({"run": "run-0001", "status": "failed",
+    inputs = {"dataset": "nexar", "table": "clips", "revision": 1, "ref": "nexar/clips@1", "fingerprint": "x"}
+    (run / "run.json").write_text(json.dumps({"run": "run-0001", "status": "failed", "inputs": inputs,
                                               "config": {**TrainConfig().to_dict(), "mixup": 0.2}}))
     before = snapshot(ws_dir)
     assert_one_line_error(curate("-w", ws_dir, "train", "--resume", "run-0001"),

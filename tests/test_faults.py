@@ -99,10 +99,10 @@ def test_run_killed_mid_epoch_resumes_without_duplicate_rows(ws_dir):
     assert killed.returncode == KILLED  # 4 steps an epoch: the 6th step is inside epoch 2
     ws = Workspace.open(ws_dir)
     run = ws.runs.resolve("last")
-    assert ws.runs.info(run)["status"] == "running" and len(ws.runs.info(run)["epochs"]) == 1
+    assert ws.runs.record(run).status == "running" and len(ws.runs.record(run).epochs) == 1
     proc = curate("-w", ws_dir, "train", "--resume", run)
     assert proc.returncode == 0, proc.stderr
-    info = ws.runs.info(run)
+    info = ws.runs.record(run).to_dict()
     assert info["status"] == "completed" and [e["epoch"] for e in info["epochs"]] == [1, 2, 3]
     assert Counter(ws.runs.dynamics(run)["epoch"].to_pylist()) == {1: 8, 2: 8, 3: 8}
     again = curate("-w", ws_dir, "train", "--resume", run)
@@ -114,10 +114,10 @@ def test_run_killed_in_the_collection_pass_resumes_to_collection_and_best(ws_dir
     assert killed.returncode == KILLED
     ws = Workspace.open(ws_dir)
     run = ws.runs.resolve("last")
-    assert len(ws.runs.info(run)["epochs"]) == 2 and not ws.runs.collections(run)
+    assert len(ws.runs.record(run).epochs) == 2 and not ws.runs.collections(run)
     proc = curate("-w", ws_dir, "train", "--resume", run)
     assert proc.returncode == 0, proc.stderr
-    info = ws.runs.info(run)
+    info = ws.runs.record(run).to_dict()
     assert info["status"] == "completed" and info["best"]["metric"] == "mAP"
     assert sorted(ws.runs.collections(run)) == ["clips@1", "test@1"]
     clip_ids = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"].to_pylist()
@@ -145,7 +145,7 @@ def test_too_many_unreadable_clips_stop_the_run_with_one_line_naming_them(ws_dir
     line = assert_one_line_error(proc, "could not be read")
     assert any(v in line for v in victims) and "not in the cache" in line
     runs = Workspace.open(ws_dir).runs
-    info = runs.info(runs.resolve("last"))
+    info = runs.record(runs.resolve("last")).to_dict()
     assert info["status"] == "failed" and info["skipped_clips"]
     assert {c.split(":")[0] for c, _ in info["skipped_clips"]} <= set(victims)
 
@@ -156,7 +156,7 @@ def test_a_few_unreadable_clips_are_skipped_and_listed(ws_dir):
                   "--max-skip-fraction", "0.9")
     assert proc.returncode == 0, proc.stderr
     runs = Workspace.open(ws_dir).runs
-    info = runs.info(runs.resolve("last"))
+    info = runs.record(runs.resolve("last")).to_dict()
     skipped = {c for c, _ in info["skipped_clips"]}
     assert skipped and {c.split(":")[0] for c in skipped} == set(victims)
     assert info["epochs"][0]["skipped"] == len(info["skipped_clips"]) and info["status"] == "completed"

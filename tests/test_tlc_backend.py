@@ -414,7 +414,8 @@ def test_open_tlc_store_needs_tlc(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "tlc", None)  # import tlc raises ImportError
     with pytest.raises(BackendUnavailable) as err:
         open_store("3lc", tmp_path)
-    assert "\n" not in str(err.value) and "--backend lance" in str(err.value)
+    assert "\n" not in str(err.value) and "embedded store (backend lance)" in str(err.value)
+    assert err.value.fix.action == "use_lance"  # the command line says --backend lance (test_cli)
     import fake_tlc
 
     monkeypatch.setitem(sys.modules, "tlc", fake_tlc)
@@ -474,9 +475,9 @@ def test_real_3lc_run(tmp_path):
     rev = s.edit("ds", "clips", Edit(delete={"v000:1"}), message="drop")
     runs = TlcRunStore(tmp_path / "runs", s)
     run = runs.create()
-    runs.write_info(run, _run_info(rev))
+    runs.write_record(run, _run_info(rev))
     runs.write_dynamics(run, 1, _dynamics(["v000:2", "v000:3"]))
-    runs.write_info(run, _run_info(rev, "completed", [{"epoch": 1, "train_loss": 0.7}]))
+    runs.write_record(run, _run_info(rev, "completed", [{"epoch": 1, "train_loss": 0.7}]))
     handle = tlc.Run.from_url(runs._state(run)["run_url"])
     assert len(handle.metrics_tables) == 1
     ids = handle.metrics_tables[0].get_column_as_pyarrow_array("example_id").to_pylist()
@@ -525,10 +526,12 @@ def test_ingest_through_the_3lc_backend_matches_the_lance_store(fake_tlc, tmp_pa
 
 # -- runs on 3LC ---------------------------------------------------------------------------------------------------
 def _run_info(revision, status="running", epochs=()):
-    return {"status": status, "config": {"model": "mvit_tiny", "lr": 5e-4, "fold": None},
-            "inputs": {"dataset": revision.dataset, "table": revision.table, "revision": revision.number,
-                       "ref": revision.ref, "val": {"ref": revision.ref}},
-            "model": {"name": "mvit_tiny"}, "epochs": list(epochs)}
+    from curation.runs.record import RunInputs, RunRecord
+
+    inputs = RunInputs(dataset=revision.dataset, table=revision.table, revision=revision.number, ref=revision.ref,
+                       fingerprint=revision.fingerprint, val={"ref": revision.ref})
+    return RunRecord(run="run-x", status=status, config={"model": "mvit_tiny", "lr": 5e-4, "fold": None},
+                     inputs=inputs, model={"name": "mvit_tiny"}, epochs=list(epochs))
 
 
 def _dynamics(ids, epoch=1):
@@ -549,10 +552,10 @@ def test_run_store_maps_clip_ids_to_row_indices_of_the_exact_revision(clips, tlc
     r1 = clips.head("ds", "clips")
     r2 = clips.edit("ds", "clips", Edit(delete={"v000:0", "v000:1", "v000:5"}), message="drop 3")
     run = tlc_runs.create("r")
-    tlc_runs.write_info(run, _run_info(r2))
+    tlc_runs.write_record(run, _run_info(r2))
     ids = ["v000:2", "v001:3", "v000:2", "v004:9"]  # v000:2 drawn twice in the epoch
     tlc_runs.write_dynamics(run, 1, _dynamics(ids))
-    tlc_runs.write_info(run, _run_info(r2, "completed", [{"epoch": 1, "train_loss": 0.7, "val": {"mAP": 0.5}}]))
+    tlc_runs.write_record(run, _run_info(r2, "completed", [{"epoch": 1, "train_loss": 0.7, "val": {"mAP": 0.5}}]))
     [handle] = fake_tlc.runs().values()
     assert str(handle.url) == f"/fake-3lc/projects/proj/runs/{run}"
     assert handle.parameters["revision_url"] == r2.meta["tlc_url"] != r1.meta["tlc_url"]
@@ -573,13 +576,13 @@ def test_run_store_maps_clip_ids_to_row_indices_of_the_exact_revision(clips, tlc
     add = calls(fake_tlc, "tlc.Run.add_metrics")[0].kwargs
     assert add["constants"] == {"epoch": 1} and type(add["schema"]["prob"]).__name__ == "ProbabilitySchema"
     # local copy is what curate reads back
-    assert tlc_runs.info(run)["status"] == "completed" and tlc_runs.dynamics(run).num_rows == 4
+    assert tlc_runs.record(run).status == "completed" and tlc_runs.dynamics(run).num_rows == 4
 
 
 def test_run_store_writes_collections_with_embedding_and_map_schemas(clips, tlc_runs, fake_tlc):
     rev = clips.head("ds", "clips")
     run = tlc_runs.create()
-    tlc_runs.write_info(run, _run_info(rev))
+    tlc_runs.write_record(run, _run_info(rev))
     ids = ["v003:1", "v000:4"]
     emb = pa.FixedSizeListArray.from_arrays(pa.array([0.5, -1.0, 2.0, 0.0, 1.0, 3.0], pa.float16()), 3)
     table = pa.table({"clip_id": ids, "prob": pa.array([0.9, 0.1], pa.float32()),
@@ -601,14 +604,15 @@ def test_a_failed_3lc_write_warns_keeps_the_local_run_and_is_retried(clips, tlc_
     rev = clips.head("ds", "clips")
     run = tlc_runs.create()
     monkeypatch.setattr(fake_tlc.Run, "set_parameters", lambda self, p: (_ for _ in ()).throw(OSError("disk full")))
-    tlc_runs.write_info(run, _run_info(rev, epochs=[{"epoch": 1, "train_loss": 0.7}]))
+    tlc_runs.write_record(run, _run_info(rev, epochs=[{"epoch": 1, "train_loss": 0.7}]))
     assert "could not write run info" in caplog.text and "disk full" in caplog.text
-    assert tlc_runs.info(run)["epochs"][0]["train_loss"] == 0.7  # the local run is whole
+    assert tlc_runs.record(run).epochs[0]["train_loss"] == 0.7  # the local run is whole
     [handle] = fake_tlc.runs().values()
     assert handle.outputs == [] and handle.parameters == {}
     monkeypatch.undo()
     monkeypatch.setitem(sys.modules, "tlc", fake_tlc)
-    tlc_runs.write_info(run, _run_info(rev, epochs=[{"epoch": 1, "train_loss": 0.7}, {"epoch": 2, "train_loss": 0.6}]))
+    tlc_runs.write_record(run, _run_info(rev, epochs=[{"epoch": 1, "train_loss": 0.7},
+                                                      {"epoch": 2, "train_loss": 0.6}]))
     assert [o["epoch"] for o in handle.outputs] == [1, 2] and handle.parameters["revision_url"] == rev.meta["tlc_url"]
     assert list(fake_tlc.runs()) == [str(handle.url)]  # the same 3LC run, not a second one
 

@@ -43,7 +43,7 @@ def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_ro
     rev2 = ws.tables.edit("nexar", "clips", Edit(delete=deleted, weights={i: 0.0 for i in zeroed}), message="x")
 
     run = train(ws, TrainConfig(table="clips@2", epochs=2, **TINY), echo=lambda *_: None, progress=False)
-    info = ws.runs.info(run)
+    info = ws.runs.record(run).to_dict()
     assert info["status"] == "completed"
     assert info["inputs"]["revision"] == 2 and info["inputs"]["fingerprint"] == rev2.fingerprint
     live_train = [i for i in train_ids if i not in deleted | zeroed]
@@ -105,7 +105,7 @@ def test_torchrun_two_ranks_cover_what_one_process_covers(tmp_path, data_root):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ddp = [r for r in ws.runs.runs() if r.endswith("-ddp")][0]
-    info = ws.runs.info(ddp)
+    info = ws.runs.record(ddp).to_dict()
     assert info["world_size"] == 2 and info["status"] == "completed"
     one, two = ws.runs.dynamics(single), ws.runs.dynamics(ddp)
     assert Counter(two["clip_id"].to_pylist()) == Counter(one["clip_id"].to_pylist())  # the same global draw
@@ -144,7 +144,7 @@ def test_multiclass_run_on_class_folders(tmp_path, data_root):
     ingest(ws, read_folders(tmp_path / "ucf"), "ucf", IngestOptions(frame_size=64, val_fraction=0.34),
            progress=False)
     run = train(ws, TrainConfig(table="ucf/clips", epochs=1, **TINY), echo=lambda *_: None, progress=False)
-    info = ws.runs.info(run)
+    info = ws.runs.record(run).to_dict()
     val = info["epochs"][0]["val"]
     assert info["task"] == "multiclass" and info["metric"] == "accuracy"
     confusion = np.array(val["confusion"])
@@ -169,7 +169,7 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
     clips = ws.tables.read(ws.resolve("clips"), ["clip_id", "fold"]).to_pylist()
     fold_of = {c["clip_id"]: c["fold"] for c in clips}
     for k, run in enumerate(runs):
-        info = ws.runs.info(run)
+        info = ws.runs.record(run).to_dict()
         assert info["config"]["fold"] == k
         assert all(fold_of[c] != k for c in ws.runs.dynamics(run)["clip_id"].to_pylist())  # never trains on k
     from curation.review.suggest import out_of_fold_probabilities, suggest

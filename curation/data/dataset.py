@@ -77,6 +77,14 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.clip_ids)
 
+    def sample(self, n: int, seed: int = 0) -> "ClipDataset":
+        """`n` clips drawn at random (all when there are fewer), kept in id order: a quick pass over a table."""
+        if n >= len(self):
+            return self
+        keep = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False))
+        return ClipDataset(self.rows.take(pa.array(keep)), self.cache_dir, self.transform, self.sources,
+                           self.frame_size)
+
     def _cache(self) -> FrameReader | None:
         if self._reader_pid != os.getpid():  # open per process: never reuse a handle across fork
             self._reader = FrameReader(self.cache_dir) if (self.cache_dir / "frames.lance").exists() else None

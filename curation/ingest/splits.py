@@ -5,7 +5,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from curation.errors import BadInput
+from curation.errors import BadInput, Fix
 
 
 def _groups_by_label(groups: list[str], labels: list) -> dict[str, list[str]]:
@@ -22,7 +22,8 @@ def _groups_by_label(groups: list[str], labels: list) -> dict[str, list[str]]:
 def assign_folds(groups: list[str], labels: list, k: int, seed: int) -> dict[str, int]:
     """Fold 0..k-1 per group; each label's groups are dealt round-robin after a seeded shuffle."""
     if k < 2:
-        raise BadInput(f"--folds must be at least 2 (got {k})", "use --folds 5, or --val-fraction for one split")
+        raise BadInput(f"folds must be at least 2 (got {k})",
+                       Fix("use 5 folds, or a validation fraction for one split", "folds"))
     rng = np.random.default_rng(seed)
     folds, offset = {}, 0
     for members in _groups_by_label(groups, labels).values():
@@ -35,7 +36,8 @@ def assign_folds(groups: list[str], labels: list, k: int, seed: int) -> dict[str
 def assign_val(groups: list[str], labels: list, fraction: float, seed: int) -> set[str]:
     """The groups that go to validation: about `fraction` of each label's groups."""
     if not 0 <= fraction < 1:
-        raise BadInput(f"--val-fraction must be in [0, 1) (got {fraction})", "use e.g. 0.2")
+        raise BadInput(f"the validation fraction must be in [0, 1) (got {fraction})",
+                       Fix("use e.g. 0.2", "option", {"option": "val-fraction", "value": "0.2"}))
     if fraction == 0:
         return set()
     rng = np.random.default_rng(seed)

@@ -5,8 +5,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curation.errors import NotFound
-from curation.runs.protocol import CollectionKey
+from curation.errors import Fix, NotFound
 from curation.runs.store import draws_per_clip
 
 
@@ -20,12 +19,12 @@ def clip_metrics(ws, run: str, epoch: int | None = None) -> pa.Table:
     last = pc.max(dynamics["epoch"]).as_py()
     epoch = epoch or last
     if not 1 <= epoch <= last:
-        raise NotFound(f"run {run} has epochs 1..{last}, not {epoch}", f"use --epoch 1..{last}")
+        raise NotFound(f"run {run} has epochs 1..{last}, not {epoch}", Fix(f"pick an epoch from 1 to {last}", "option",
+                                                                    {"option": "epoch", "value": f"1..{last}"}))
     per_clip = draws_per_clip(dynamics.filter(pc.field("epoch") == epoch))
     aum = dynamics.group_by("clip_id").aggregate([("margin", "mean")]).rename_columns(["clip_id", "aum"])
     out = per_clip.join(aum, "clip_id", join_type="full outer")
-    info = ws.runs.info(run)
-    name = str(CollectionKey(info["inputs"]["table"], info["inputs"]["revision"]))
+    name = str(ws.runs.record(run).training_collection())
     if name in ws.runs.collections(run):
         collected = ws.runs.collection(run, name).select(["clip_id", "prob", "loss", "map_x", "map_y"])
         collected = collected.rename_columns(["clip_id", "eval_prob", "eval_loss", "map_x", "map_y"])

@@ -38,10 +38,9 @@ def _strip(reader: FrameReader, video_id: str, end_frame: int, stride: int, n_fr
 
 def write_report(ws, run_ref: str, out: str | Path | None = None, worst: int = 24) -> Path:
     run = ws.runs.resolve(run_ref)
-    info = ws.runs.info(run)
-    inputs = info["inputs"]
-    revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
-    classes = info.get("classes") or []
+    record = ws.runs.record(run)
+    revision = record.trained_on(ws.tables)
+    classes = record.classes
     table = join_metrics(ws.tables.read(revision), clip_metrics(ws, run))
     table = table.filter(pc.field("split") == "train").filter(pc.field("aum").is_valid())
     rows = table.sort_by([("aum", "ascending")]).slice(0, worst).to_pylist()
@@ -59,18 +58,18 @@ def write_report(ws, run_ref: str, out: str | Path | None = None, worst: int = 2
             f" · p {r['prob'] or float('nan'):.2f} · weight {r['weight']:.2f}</td>"
             f"<td>{f'<img src={chr(34)}{strip}{chr(34)}>' if strip else '(frames not cached)'}</td></tr>")
     epochs = "".join(f"<tr><td>{e['epoch']}</td><td>{e['train_loss'] or float('nan'):.4f}</td>"
-                     f"<td>{(e.get('val') or {}).get(info.get('metric'), float('nan')):.4f}</td>"
-                     f"<td>{e['seconds']:.0f}</td></tr>" for e in info.get("epochs", []))
+                     f"<td>{(e.get('val') or {}).get(record.metric, float('nan')):.4f}</td>"
+                     f"<td>{e['seconds']:.0f}</td></tr>" for e in record.epochs)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(run)}</title><style>
 body{{font-family:system-ui,sans-serif;margin:24px;color:#222}} table{{border-collapse:collapse}}
 td,th{{border-bottom:1px solid #ddd;padding:6px 10px;text-align:left;vertical-align:middle}}
 figure{{display:inline-block;margin:0 12px 12px 0}} img{{max-width:100%}} code{{font-size:90%}}</style></head><body>
 <h1>{html.escape(run)}</h1>
-<p>Trained on <b>{html.escape(inputs['ref'])}</b> ({html.escape(inputs['fingerprint'])}), model
-{html.escape(info['config']['model'])}, status {html.escape(info.get('status', '?'))};
-best {html.escape(str((info.get('best') or {}).get('metric', '')))}
-{(info.get('best') or {}).get('value') or float('nan'):.4f}.</p>
-<h2>Epochs</h2><table><tr><th>epoch</th><th>train loss</th><th>{html.escape(str(info.get('metric')))}</th>
+<p>Trained on <b>{html.escape(record.inputs.ref)}</b> ({html.escape(record.inputs.fingerprint)}), model
+{html.escape(str(record.config.get('model')))}, status {html.escape(record.status)};
+best {html.escape(str((record.best or {}).get('metric', '')))}
+{record.best_value or float('nan'):.4f}.</p>
+<h2>Epochs</h2><table><tr><th>epoch</th><th>train loss</th><th>{html.escape(record.metric)}</th>
 <th>seconds</th></tr>{epochs}</table>
 <h2>Curves and embedding maps</h2>{images}
 <h2>{len(rows)} training clips with the lowest area under the margin</h2>

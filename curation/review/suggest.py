@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from curation.errors import BadInput
+from curation.errors import BadInput, Fix
 from curation.ingest.frame_cache import FrameReader, decode_jpeg
 from curation.review.metrics import LOW_QUANTILE, clip_metrics
 from curation.runs.protocol import CollectionKey
@@ -95,9 +95,7 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.
 def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
                  value: str = "0") -> list[Suggestion]:
     """The train videos of the run's table that `low_aum_videos` finds in the run's training dynamics."""
-    info = ws.runs.info(run)
-    inputs = info["inputs"]
-    revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
+    revision = ws.runs.record(run).trained_on(ws.tables)
     clips = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(pc.field("split") == "train")
     metrics = clip_metrics(ws, run).select(["clip_id", "aum"])
     joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
@@ -137,19 +135,18 @@ def out_of_fold_probabilities(ws, runs: list[str]):
     not train on its fold (the runs' collection passes over their common training revision)."""
     import pyarrow as pa
 
-    infos = [ws.runs.info(r) for r in runs]
-    refs = {i["inputs"]["ref"] for i in infos}
-    if len(refs) != 1 or any(i["config"].get("fold") is None for i in infos):
-        raise BadInput("confident learning needs the k-fold runs of one revision (curate train --folds K)",
-                       f"got runs over {', '.join(sorted(refs))}")
-    inputs = infos[0]["inputs"]
-    revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
+    records = [ws.runs.record(r) for r in runs]
+    refs = {r.inputs.ref for r in records}
+    if len(refs) != 1 or any(r.config.get("fold") is None for r in records):
+        raise BadInput(f"confident learning needs the k-fold runs of one revision; got runs over "
+                       f"{', '.join(sorted(refs))}", Fix("train one run per fold of one revision", "train_folds"))
+    revision = records[0].trained_on(ws.tables)
     folds = ws.tables.read(revision, ["clip_id", "fold"])
     parts = []
-    for run, info in zip(runs, infos):
-        collected = ws.runs.collection(run, str(CollectionKey.of(revision)))
+    for run, record in zip(runs, records):
+        collected = ws.runs.collection(run, str(record.training_collection()))
         joined = collected.select(["clip_id", "video_id", "label", "prob"]).join(folds, "clip_id")
-        parts.append(joined.filter(pc.field("fold") == info["config"]["fold"])
+        parts.append(joined.filter(pc.field("fold") == record.config["fold"])
                      .select(["clip_id", "video_id", "label", "prob"]))
     return pa.concat_tables(parts).sort_by("clip_id")
 
@@ -257,7 +254,7 @@ def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: fl
     """Ratios: how much closer a pair must be to each other than to their next-nearest video. Embeddings
     of an early run cluster loosely, so they must be much closer to count. `frames`: the frame distances,
     when already computed."""
-    dataset = ws.runs.info(run)["inputs"]["dataset"]
+    dataset = ws.runs.record(run).inputs.dataset
     embeddings, split_of = _embedding_descriptors(ws, run)
     split_of = {**_splits(ws, dataset), **split_of}
     found = {}
@@ -291,7 +288,7 @@ def outliers(ws, run: str, threshold: float = 3.5, neighbours: int = 5,
     nearest videos is more than `threshold` robust standard deviations above the typical video's (3.5: the
     usual cut-off for the modified z-score). Proposed at weight 0 for review: a rare but real scene is worth
     keeping; a dead camera, a wrong mount or a broken colour pipeline is not."""
-    dataset = ws.runs.info(run)["inputs"]["dataset"]
+    dataset = ws.runs.record(run).inputs.dataset
     _, videos, look_dist = frames or _frame_distances(ws, dataset)
     if len(videos) <= 2 * neighbours:  # too few videos to say what is typical
         return []
@@ -303,7 +300,7 @@ def outliers(ws, run: str, threshold: float = 3.5, neighbours: int = 5,
 
 
 def unreadable_videos(ws, run: str) -> list[Suggestion]:
-    dataset = ws.runs.info(run)["inputs"]["dataset"]
+    dataset = ws.runs.record(run).inputs.dataset
     videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "status", "status_reason", "split"])
     return [Suggestion(v["video_id"], "video", "delete", "", "unreadable", f"{v['status']}: {v['status_reason']}",
                        1.0)
@@ -320,7 +317,7 @@ def suggest(ws, run_ref: str, fold_runs: list[str] | None = None, **label_option
         labels = confident_learning(ws, [ws.runs.resolve(r) for r in fold_runs], **options)
     else:
         labels = label_issues(ws, run, **label_options)
-    frames = _frame_distances(ws, ws.runs.info(run)["inputs"]["dataset"])
+    frames = _frame_distances(ws, ws.runs.record(run).inputs.dataset)
     found = (unreadable_videos(ws, run) + near_duplicates(ws, run, frames=frames) + labels
              + outliers(ws, run, frames=frames))
     seen, out = set(), []

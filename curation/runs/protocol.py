@@ -54,10 +54,10 @@ class RunStore(Protocol):
     def dir(self, run: str) -> Path:
         """The run's local folder (checkpoints, plots, reports)."""
 
-    def info(self, run: str) -> dict:
-        """run.json: config, resolved inputs, status, per-epoch summary, checkpoints."""
+    def record(self, run: str):
+        """The RunRecord (run.json): config, resolved inputs, status, per-epoch summary, checkpoints."""
 
-    def write_info(self, run: str, info: dict) -> None:
+    def write_record(self, run: str, record) -> None:
         """Replace run.json; called at start, after every epoch and at the end."""
 
     def write_dynamics(self, run: str, epoch: int, table: pa.Table) -> None:

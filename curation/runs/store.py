@@ -21,8 +21,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.errors import BadInput, NotFound
+from curation.errors import BadInput, Fix, NotFound
 from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
+from curation.runs.record import RunRecord
 
 _RUN_ID = re.compile(r"^run-(\d{4,})(?:-[A-Za-z0-9_.-]+)?$")
 
@@ -64,7 +65,7 @@ class LocalRunStore:
         """`last`, a full run id, its number (`3`), or its name (`round2` for run-0007-round2)."""
         runs = self.runs()
         if not runs:
-            raise NotFound("no runs in this workspace", "train one with `curate train --table latest`")
+            raise NotFound("no runs in this workspace", Fix("train one first", "train_first"))
         if ref in ("last", "latest"):
             return runs[-1]
         if ref in runs:
@@ -72,7 +73,8 @@ class LocalRunStore:
         matches = [r for r in runs if ref.isdigit() and int(_RUN_ID.match(r)[1]) == int(ref)]
         matches = matches or [r for r in runs if r.startswith(ref) or r.endswith(f"-{ref}")]
         if len(matches) != 1:
-            raise NotFound(f"unknown run {ref!r} (runs: {', '.join(runs[-5:])})", "run `curate runs` to list them")
+            raise NotFound(f"unknown run {ref!r} (runs: {', '.join(runs[-5:])})",
+                           Fix("list the runs to pick one", "list_runs"))
         return matches[0]
 
     def create(self, name: str | None = None) -> str:
@@ -93,15 +95,15 @@ class LocalRunStore:
     def dir(self, run: str) -> Path:
         return self.root / run
 
-    def info(self, run: str) -> dict:
+    def record(self, run: str) -> RunRecord:
         path = self.dir(run) / "run.json"
         if not path.exists():
             raise NotFound(f"run {run} has no run.json", "it may still be starting; or pick another run")
-        return read_json(path)
+        return RunRecord.from_dict(read_json(path), f"run {run}")
 
-    def write_info(self, run: str, info: dict) -> None:
-        info["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        atomic_write_json(self.dir(run) / "run.json", info)
+    def write_record(self, run: str, record: RunRecord) -> None:
+        record.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        atomic_write_json(self.dir(run) / "run.json", record.to_dict())
 
     def write_dynamics(self, run: str, epoch: int, table: pa.Table) -> None:
         atomic_write_bytes(self.dir(run) / "dynamics" / f"epoch_{epoch:04d}.parquet", _parquet_bytes(table))
@@ -120,7 +122,8 @@ class LocalRunStore:
         path = self.dir(run) / "collect" / f"{name}.parquet"
         if not path.exists():
             raise NotFound(f"run {run} has no collection {name!r} (has: {', '.join(self.collections(run))})",
-                           "run `curate collect` first")
+                           Fix("run a collection pass of the run over that table first", "collect",
+                               {"run": run, "name": name}))
         return pq.read_table(path)
 
     def plot_path(self, run: str, name: str) -> Path:

@@ -17,12 +17,14 @@ warns and does not stop training; the next write retries what is missing, so a r
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 
 import numpy as np
 import pyarrow as pa
 
 from curation.fsutil import atomic_write_json, read_json
 from curation.runs.protocol import CollectionKey
+from curation.runs.record import RunRecord
 from curation.runs.store import LocalRunStore, draws_per_clip, embedding_matrix
 
 log = logging.getLogger(__name__)
@@ -65,21 +67,18 @@ class TlcRunStore(LocalRunStore):
             log.warning("3LC: could not write %s of %s (%s); it stays local and is retried on the next write",
                         what, run, exc)
 
-    def _run(self, run: str, info: dict, state: dict):
+    def _run(self, run: str, record: RunRecord, state: dict):
         if run not in self._open:
             if state.get("run_url"):
                 self._open[run] = self.api.open_run(state["run_url"])
             else:
                 handle = self.api.init_run(project=self.tables.project, run_name=run, root_url=self.tables.root_url,
-                                           description=f"curate {info['config'].get('model', '')} on "
-                                                       f"{info['inputs']['ref']}")
+                                           description=f"curate {record.config.get('model', '')} on "
+                                                       f"{record.inputs.ref}")
                 state["run_url"] = self.api.run_url(handle)
                 self._save(run, state)
                 self._open[run] = handle
         return self._open[run]
-
-    def _revision(self, dataset: str, table: str, number: int):
-        return self.tables.revision(dataset, table, int(number))
 
     def _example_ids(self, revision, ids: list[str]) -> np.ndarray:
         """Row indices of `ids` in the exact 3LC table of `revision` (row order there is 3LC's)."""
@@ -91,30 +90,30 @@ class TlcRunStore(LocalRunStore):
         return np.array([index[i] for i in ids], dtype=np.int64)
 
     # -- writes mirrored to 3LC ----------------------------------------------------------------------
-    def write_info(self, run: str, info: dict) -> None:
-        super().write_info(run, info)
-        self._mirror("run info", run, lambda: self._write_info(run, info))
+    def write_record(self, run: str, record: RunRecord) -> None:
+        super().write_record(run, record)
+        self._mirror("run info", run, lambda: self._write_record(run, record))
 
-    def _write_info(self, run: str, info: dict) -> None:
+    def _write_record(self, run: str, record: RunRecord) -> None:
         state = self._state(run)
-        handle = self._run(run, info, state)
+        handle = self._run(run, record, state)
         if not state.get("parameters"):
-            inputs = info["inputs"]
-            revision = self._revision(inputs["dataset"], inputs["table"], inputs["revision"])
-            parameters = _flat("", {"config": info["config"], "inputs": inputs, "model": info.get("model")}, {})
+            revision = record.trained_on(self.tables)
+            parameters = _flat("", {"config": record.config, "inputs": asdict(record.inputs), "model": record.model},
+                               {})
             parameters["revision_url"] = revision.meta["tlc_url"]
             self.api.set_parameters(handle, parameters)
             self.api.add_input_table(handle, revision.meta["tlc_url"])
             state["parameters"] = True
-        for summary in info.get("epochs", []):
+        for summary in record.epochs:
             if summary["epoch"] not in state["epochs_logged"]:
                 self.api.log(handle, _flat("", summary, {}))
                 state["epochs_logged"].append(summary["epoch"])
-        if state.get("status") != info.get("status"):
-            self.api.set_status(handle, info.get("status", "running"))
-            state["status"] = info.get("status")
+        if state.get("status") != record.status:
+            self.api.set_status(handle, record.status)
+            state["status"] = record.status
         self._save(run, state)
-        if info.get("status") in ("completed", "failed"):
+        if record.status in ("completed", "failed"):
             self.api.close()
             self._open.pop(run, None)
 
@@ -123,24 +122,23 @@ class TlcRunStore(LocalRunStore):
         self._mirror(f"dynamics of epoch {epoch}", run, lambda: self._write_dynamics(run, epoch, table))
 
     def _write_dynamics(self, run: str, epoch: int, table: pa.Table) -> None:
-        info = self.info(run)
-        inputs = info["inputs"]
-        revision = self._revision(inputs["dataset"], inputs["table"], inputs["revision"])
+        record = self.record(run)
+        revision = record.trained_on(self.tables)
         per_clip = draws_per_clip(table)
         ids = per_clip["clip_id"].to_pylist()
         columns = {self.api.example_id_column(): self._example_ids(revision, ids).tolist(),
                    **{c: per_clip[c].to_pylist() for c in ("clip_id", "loss", "prob", "margin", "draws")}}
         roles = {"clip_id": "id", "loss": "float", "prob": "probability", "margin": "float", "draws": "int"}
-        self._add_metrics(run, info, f"dynamics-{epoch:04d}", revision, columns, roles, {"epoch": epoch})
+        self._add_metrics(run, record, f"dynamics-{epoch:04d}", revision, columns, roles, {"epoch": epoch})
 
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
         super().write_collection(run, name, table)
         self._mirror(f"collection {name}", run, lambda: self._write_collection(run, name, table))
 
     def _write_collection(self, run: str, name: str, table: pa.Table) -> None:
-        info = self.info(run)
+        record = self.record(run)
         key = CollectionKey.parse(name)
-        revision = self._revision(info["inputs"]["dataset"], key.table, key.revision)
+        revision = self.tables.revision(record.inputs.dataset, key.table, key.revision)
         ids = table["clip_id"].to_pylist()
         embedding = embedding_matrix(table)
         xy = np.stack([table["map_x"].to_numpy(zero_copy_only=False),
@@ -150,14 +148,14 @@ class TlcRunStore(LocalRunStore):
                    "pred": table["pred"].to_pylist(), "embedding": embedding.tolist(), "map_2d": xy.tolist()}
         roles = {"clip_id": "id", "prob": "probability", "loss": "float", "pred": "int", "embedding": "embedding",
                  "map_2d": "map"}
-        self._add_metrics(run, info, f"collection-{name}", revision, columns, roles,
-                          {"epoch": len(info.get("epochs", []))}, embedding.shape[1])
+        self._add_metrics(run, record, f"collection-{name}", revision, columns, roles,
+                          {"epoch": len(record.epochs)}, embedding.shape[1])
 
-    def _add_metrics(self, run: str, info: dict, key: str, revision, columns: dict, roles: dict,
+    def _add_metrics(self, run: str, record: RunRecord, key: str, revision, columns: dict, roles: dict,
                      constants: dict, dim: int | None = None) -> None:
         """One 3LC metrics table joined to `revision` by example_id; `roles` name each column's schema."""
         state = self._state(run)
-        handle = self._run(run, info, state)
+        handle = self._run(run, record, state)
         schema = {c: self.api.metric_schema(role, dim) for c, role in roles.items()}
         written = self.api.add_metrics(handle, columns, schema=schema, foreign_table_url=revision.meta["tlc_url"],
                                        constants=constants)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curation.errors import BadInput, NotFound
+from curation.errors import BadInput, Fix, NotFound
 from curation.tables.protocol import Edit, TableSpec
 
 
@@ -57,7 +57,8 @@ def validate_edit(spec: TableSpec, current: pa.Table, edit: Edit) -> None:
     unknown = sorted(wanted - set(found))
     if unknown:
         raise NotFound(f"{len(unknown)} unknown id(s) in {spec.full_name}: {preview_ids(unknown)}",
-                       "check the ids against `curate show`; nothing was written")
+                       Fix("check the ids against the table; nothing was written", "check_ids",
+                           {"table": spec.name}))
     both = set(edit.delete) & (set(edit.weights) | set(edit.labels))
     if both:
         raise BadInput(f"id(s) both deleted and edited: {preview_ids(both)}", "keep one action per id")

@@ -4,11 +4,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from curation.errors import BadInput, NotFound
+from curation.errors import BadInput, Fix, NotFound
 
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _REF = re.compile(rf"^(?:(?P<dataset>{_NAME})/)?(?P<name>{_NAME})(?:@(?P<rev>{_NAME}))?$")
 TAG_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+LIST_TABLES = Fix("list the tables to pick one", "list_tables")
+
+
+def list_revisions(table: str) -> Fix:
+    return Fix(f"list the revisions and tags of {table} to pick one", "list_revisions", {"table": table})
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def resolve(store, ref: TableRef | str, default_dataset: str | None):
     if not store.exists(dataset, ref.name):
         known = ", ".join(s.full_name for s in store.list_tables()) or "none"
         raise NotFound(f"unknown table {dataset}/{ref.name} (known: {known})",
-                       "run `curate tables` to list them")
+                       LIST_TABLES)
     if ref.rev == "latest":
         return store.head(dataset, ref.name)
     if ref.rev.isdigit():
@@ -65,5 +70,5 @@ def resolve(store, ref: TableRef | str, default_dataset: str | None):
     tags = store.tags(dataset, ref.name)
     if ref.rev not in tags:
         raise NotFound(f"unknown revision or tag {ref.rev!r} of {dataset}/{ref.name}",
-                       f"run `curate log {ref.name}` to list revisions and tags")
+                       list_revisions(ref.name))
     return store.revision(dataset, ref.name, tags[ref.rev])

@@ -14,12 +14,12 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from curation.errors import BadInput, Conflict, NotFound
+from curation.errors import BadInput, Conflict, Fix, NotFound
 from curation.faults import fault_point
 from curation.fsutil import atomic_write_json, create_json_exclusive, file_lock, read_json
 from curation.tables.content import core_columns, diff_core, preview_ids
 from curation.tables.protocol import Edit, Revision, TableSpec
-from curation.tables.refs import check_name, check_tag_name
+from curation.tables.refs import LIST_TABLES, check_name, check_tag_name, list_revisions
 
 
 def now() -> str:
@@ -48,7 +48,7 @@ class RevisionRegistry:
 
     def spec(self, dataset: str, name: str) -> TableSpec:
         if not self.exists(dataset, name):
-            raise NotFound(f"unknown table {dataset}/{name}", "run `curate tables` to list them")
+            raise NotFound(f"unknown table {dataset}/{name}", LIST_TABLES)
         return TableSpec.from_dict(read_json(self.dir(dataset, name) / "table.json"))
 
     def write_spec(self, spec: TableSpec) -> None:
@@ -66,7 +66,7 @@ class RevisionRegistry:
     def last(self, dataset: str, name: str) -> Revision:
         numbers = self.numbers(dataset, name)
         if not numbers:
-            raise NotFound(f"unknown table {dataset}/{name}", "run `curate tables` to list them")
+            raise NotFound(f"unknown table {dataset}/{name}", LIST_TABLES)
         return self.revision(dataset, name, numbers[-1])
 
     def revision(self, dataset: str, name: str, number: int) -> Revision:
@@ -74,7 +74,7 @@ class RevisionRegistry:
         if not marker.exists():
             head = self.numbers(dataset, name)
             raise NotFound(f"{dataset}/{name} has no revision {number} (revisions 1..{head[-1] if head else 0})",
-                           f"run `curate log {name}` to list revisions")
+                           list_revisions(name))
         return Revision.from_dict(read_json(marker))
 
     def revisions(self, dataset: str, name: str) -> list[Revision]:
@@ -90,7 +90,7 @@ class RevisionRegistry:
         with self.lock(dataset, name):
             existing = self.tags(dataset, name)
             if tag in existing and existing[tag] != number and not force:
-                raise BadInput(f"tag {tag!r} already points at revision {existing[tag]}", "pass --force to move it")
+                raise BadInput(f"tag {tag!r} already points at revision {existing[tag]}", Fix("move it on purpose (force)", "force_tag"))
             atomic_write_json(self.dir(dataset, name) / "tags" / f"{tag}.json", {"revision": number, "created": now()})
 
     def commit(self, spec: TableSpec, parent: Revision | None, *, op: str, message: str, rows: int, fp: str,
@@ -150,5 +150,6 @@ class RegistryBacked:
             if overlap:
                 raise Conflict(f"{len(overlap)} id(s) of this edit changed in {spec.full_name} since revision {base} "
                                f"(head is {head.number}): {preview_ids(overlap)}",
-                               "review the head's changes, then re-run the edit against it, or pass --rebase")
+                               Fix("review the head's changes, then re-run the edit against it, or rebase it onto "
+                                   "the head on purpose", "rebase"))
         return {**meta, "rebased_from": base}

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from curation.csvio import nonneg_float, read_rows
-from curation.errors import BadInput, NotFound
+from curation.errors import BadInput, Fix, NotFound
 from curation.filters import filter_table
 from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.tables.protocol import Edit, TableSpec
@@ -33,7 +33,7 @@ def parse_ids(text: str) -> list[str]:
                 parse_ids("")  # a header alone: no ids
     ids = [t for t in text.replace(",", " ").split() if t]
     if not ids:
-        raise BadInput("no ids given", "pass ids separated by commas, or @FILE")
+        raise BadInput("no ids given", Fix("give ids separated by commas, or a file of ids", "ids"))
     return ids
 
 

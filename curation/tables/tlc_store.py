@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curation.errors import BadInput, Conflict, CurateError, exception_line
+from curation.errors import BadInput, Conflict, CurateError, Fix, exception_line
 from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
 from curation.tables.protocol import Edit, Revision, TableSpec
@@ -75,8 +75,8 @@ def _import_tlc():
         reason = exception_line(exc, 1000).split(". ")[0].removeprefix("API key error: ")
         raise BackendUnavailable(
             f"the 3lc backend needs a usable 3LC API key and network access ({reason[:120]})",
-            "run `3lc login <key>` or set TLC_API_KEY, or use the embedded store: --backend lance "
-            "(or unset CURATE_BACKEND)") from None
+            Fix("log in to 3LC (`3lc login <key>` or TLC_API_KEY), or use the embedded store (backend lance)",
+                "use_lance", {"first": "run `3lc login <key>` or set TLC_API_KEY"})) from None
     finally:
         logging.disable(logging.NOTSET)
     return tlc
@@ -426,7 +426,8 @@ class TlcTableStore(RegistryBacked):
     def _check_not_empty(spec: TableSpec, data: pa.Table) -> None:
         if data.num_rows == 0:  # 3LC 3.4 infers the row schema from the first row and refuses an empty frame
             raise BadInput(f"{spec.full_name}: the 3lc backend cannot store a table without rows",
-                           "leave the table out, or use the embedded store: --backend lance")
+                           Fix("leave the table out, or use the embedded store (backend lance)", "use_lance",
+                               {"first": "leave the table out"}))
 
     def _frame(self, spec: TableSpec, data: pa.Table, meta: dict | None):
         """The DataFrame and 3LC column schemas for `data` (nulls stay None: pandas would make them NaN)."""

@@ -19,12 +19,14 @@ def _embedding_array(vectors: np.ndarray, dim: int) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float16()), dim)
 
 
-def collect_tables(trainer, revisions: list, tag: str = "") -> dict[str, pa.Table]:
-    """Predict every clip of each revision; on rank 0 reduce all embeddings together and write one
-    collection per table (`<table>@<revision>[-tag]`). Every rank must call this (eval passes are sharded)."""
+def collect_tables(trainer, revisions: list, tag: str = "", sample: int | None = None) -> dict[str, pa.Table]:
+    """Predict every clip of each revision (or `sample` of them); on rank 0 reduce all embeddings together and
+    write one collection per table (`<table>@<revision>[-tag]`). Every rank must call this (eval passes are
+    sharded)."""
     results = []
     for rev in revisions:
         ds = ClipDataset.from_revision(trainer.ws, rev, trainer.eval_tf)
+        ds = ds.sample(sample, trainer.cfg.seed) if sample else ds
         out = trainer.predict(ds, f"collecting {rev.table}@{rev.number}")
         results.append((rev, ds, out))
     if not trainer.d.is_main:
@@ -83,13 +85,17 @@ def test_revision(trainer):
     return None
 
 
-def collect_run(trainer, info: dict, tag: str = "") -> None:
+def collected_revisions(trainer) -> list:
+    """What a run's collection pass covers: the training revision and the test table."""
+    return [trainer.revision] + [r for r in [test_revision(trainer)] if r is not None]
+
+
+def collect_run(trainer, record, tag: str = "") -> None:
     """The end-of-run (or every-K-epochs) collection over the training revision and the test table."""
     fault_point("train.collect")
-    revisions = [trainer.revision] + [r for r in [test_revision(trainer)] if r is not None]
-    tables = collect_tables(trainer, revisions, tag)
+    tables = collect_tables(trainer, collected_revisions(trainer), tag)
     if trainer.d.is_main:
-        info.setdefault("collections", {}).update(
-            {name: {"rows": t.num_rows, "epoch": len(info["epochs"])} for name, t in tables.items()})
-        info["inference_ms_per_clip"] = round(trainer.collect_stats["ms_per_clip"], 3)
-        trainer.runs.write_info(trainer.run, info)
+        record.collections.update({name: {"rows": t.num_rows, "epoch": len(record.epochs)}
+                                   for name, t in tables.items()})
+        record.inference_ms_per_clip = round(trainer.collect_stats["ms_per_clip"], 3)
+        trainer.runs.write_record(trainer.run, record)

@@ -23,10 +23,11 @@ from curation.progress import progress_bar
 from curation.data.dataset import ClipDataset, ClipLoader
 from curation.data.sampler import WeightedClipSampler
 from curation.data.transforms import get_preset
-from curation.errors import BadInput
+from curation.errors import BadInput, Fix
 from curation.faults import fault_point
 from curation.models.mvit import build_model
 from curation.runs.plots import plot_curves
+from curation.runs.record import RunInputs, RunRecord
 from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.train.checkpoint import load_checkpoint, save_checkpoint
 from curation.train.collect import collect_run, collect_tables
@@ -41,7 +42,8 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise BadInput("--device cuda was asked for but no CUDA device is available", "use --device cpu or auto")
+        raise BadInput("device cuda was asked for but no CUDA device is available",
+                       Fix("use the cpu (or auto) device", "option", {"option": "device", "value": "cpu"}))
     return torch.device(name)
 
 
@@ -95,7 +97,8 @@ class Trainer:
         frames = set(self.train_ds.n_frames.tolist())
         if cfg.model == "mvit_v2_s" and frames != {self.mspec.frames}:
             raise BadInput(f"{revision.ref} clips have {sorted(frames)} frames; mvit_v2_s takes {self.mspec.frames}",
-                           "re-ingest with --clip-frames 16, or use --model mvit_tiny")
+                           Fix(f"re-ingest with clips of {self.mspec.frames} frames, or use the mvit_tiny model",
+                               "clip_frames_or_tiny", {"frames": self.mspec.frames}))
         self.val_revision = resolve_train_table(ws, cfg.val_table) if cfg.val_table else revision
         val_where = None if cfg.val_table else val_where
         val_ds = ClipDataset.from_revision(ws, self.val_revision, self.eval_tf, where=val_where)
@@ -123,21 +126,18 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer,
                                                                     T_max=max(1, cfg.epochs * len(self.loader)))
 
-    def info(self) -> dict:
-        return {
-            "run": self.run, "status": "running", "backend": self.ws.backend, "config": self.cfg.to_dict(),
-            "inputs": {"dataset": self.revision.dataset, "table": self.revision.table,
-                       "revision": self.revision.number, "ref": self.revision.ref,
-                       "fingerprint": self.revision.fingerprint, "rows": self.revision.rows,
-                       "val": {"ref": self.val_revision.ref, "fingerprint": self.val_revision.fingerprint},
-                       "train_clips": len(self.train_ds), "val_clips": len(self.val_ds)},
-            "task": "binary" if self.binary else "multiclass", "classes": self.spec.classes,
-            "model": {**self.mspec.to_dict(), "weights": self.weights_loaded}, "metric": self.metric,
-            "transforms": {"train": self.train_ds.transform.to_dict(), "eval": self.eval_tf.to_dict()},
-            "sampler": {"num_samples": self.sampler.num_samples, "seed": self.cfg.seed},
-            "world_size": self.d.world_size, "device": str(self.device), "versions": _versions(),
-            "epochs": [], "checkpoints": {}, "skipped_clips": [],
-        }
+    def record(self) -> RunRecord:
+        inputs = RunInputs(dataset=self.revision.dataset, table=self.revision.table, revision=self.revision.number,
+                           ref=self.revision.ref, fingerprint=self.revision.fingerprint, rows=self.revision.rows,
+                           val={"ref": self.val_revision.ref, "fingerprint": self.val_revision.fingerprint},
+                           train_clips=len(self.train_ds), val_clips=len(self.val_ds))
+        return RunRecord(
+            run=self.run, config=self.cfg.to_dict(), inputs=inputs, backend=self.ws.backend,
+            task="binary" if self.binary else "multiclass", classes=list(self.spec.classes or []),
+            model={**self.mspec.to_dict(), "weights": self.weights_loaded}, metric=self.metric,
+            transforms={"train": self.train_ds.transform.to_dict(), "eval": self.eval_tf.to_dict()},
+            sampler={"num_samples": self.sampler.num_samples, "seed": self.cfg.seed},
+            world_size=self.d.world_size, device=str(self.device), versions=_versions())
 
     # -- one epoch ---------------------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> tuple[pa.Table | None, list, float]:
@@ -278,12 +278,11 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
     runs = ws.runs
     if resume:
         run = runs.resolve(resume)
-        previous = runs.info(run)  # as the killed run left it
-        if previous.get("status") == "completed":
-            raise BadInput(f"run {run} has already completed", "start a new run with `curate train`")
-        cfg = TrainConfig.from_dict(previous["config"])
-        inputs = previous["inputs"]
-        revision = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
+        previous = runs.record(run)  # as the killed run left it
+        if previous.status == "completed":
+            raise BadInput(f"run {run} has already completed", Fix("start a new run", "new_run"))
+        cfg = TrainConfig.from_dict(previous.config)
+        revision = previous.trained_on(ws.tables)
     else:
         cfg = cfg or TrainConfig()
         revision = resolve_train_table(ws, cfg.table)
@@ -302,19 +301,19 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
             _remove_if_empty(runs.dir(run))  # a run that never started leaves no folder behind
         raise
     start_epoch, best = 0, -math.inf
-    info = trainer.info()
+    record = trainer.record()
+    record.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if resume:
         ckpt = load_checkpoint(runs.dir(run) / "last.pt", trainer, device)
         if ckpt is not None:
             start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
-            info.update({k: previous[k] for k in ("epochs", "checkpoints", "skipped_clips", "created", "best",
-                                                  "collections", "inference_ms_per_clip") if k in previous})
-            info["epochs"] = [e for e in info["epochs"] if e["epoch"] <= ckpt["epoch"] + 1]
+            for kept in ("checkpoints", "skipped_clips", "created", "best", "collections", "inference_ms_per_clip"):
+                setattr(record, kept, getattr(previous, kept))
+            record.epochs = [e for e in previous.epochs if e["epoch"] <= ckpt["epoch"] + 1]
             if d.is_main:
                 echo(f"{run}: resuming after epoch {ckpt['epoch'] + 1} of {cfg.epochs}")
-    info.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     if d.is_main:
-        runs.write_info(run, info)
+        runs.write_record(run, record)
         echo(f"{run}: training {cfg.model} on {revision.ref} ({len(trainer.train_ds)} train clips, "
              f"{trainer.sampler.num_samples} draws/epoch, {len(trainer.val_ds)} val clips) on {device}"
              + (f" × {d.world_size} ranks" if d.enabled else ""))
@@ -335,32 +334,32 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
                            "draws": dynamics.num_rows, "seconds": round(time.time() - started, 2),
                            "train_seconds": round(trained_s, 3), "dynamics_logging_seconds": round(logging_s, 4),
                            "skipped": len(skipped), **val}
-                info["epochs"].append(summary)
-                info["skipped_clips"] = (info["skipped_clips"] + [list(s) for s in skipped])[:200]
-                info["checkpoints"]["last"] = save_checkpoint(runs.dir(run) / "last.pt", trainer, epoch, best)
+                record.epochs.append(summary)
+                record.skipped_clips = (record.skipped_clips + [list(s) for s in skipped])[:200]
+                record.checkpoints["last"] = save_checkpoint(runs.dir(run) / "last.pt", trainer, epoch, best)
                 if improved or not val:
-                    info["checkpoints"]["best"] = save_checkpoint(runs.dir(run) / "best.pt", trainer, epoch, best)
-                    info["best"] = {"epoch": epoch + 1, "metric": trainer.metric, "value": value}
-                runs.write_info(run, info)
-                plot_curves(info["epochs"], trainer.metric, runs.plot_path(run, "curves.png"))
+                    record.checkpoints["best"] = save_checkpoint(runs.dir(run) / "best.pt", trainer, epoch, best)
+                    record.best = {"epoch": epoch + 1, "metric": trainer.metric, "value": value}
+                runs.write_record(run, record)
+                plot_curves(record.epochs, trainer.metric, runs.plot_path(run, "curves.png"))
                 shown = f"{trainer.metric} {value:.4f}" if value is not None else "no validation"
                 loss = "-" if summary["train_loss"] is None else f"{summary['train_loss']:.4f}"
                 echo(f"epoch {epoch + 1}/{cfg.epochs}: train loss {loss}, {shown} "
                      f"({summary['seconds']:.0f} s{', ' + str(len(skipped)) + ' clips skipped' if skipped else ''})")
             last = epoch + 1 == cfg.epochs
             if last or (cfg.collect_every and (epoch + 1) % cfg.collect_every == 0):
-                collect_run(trainer, info, tag="" if last else f"epoch{epoch + 1}")
+                collect_run(trainer, record, tag="" if last else f"epoch{epoch + 1}")
         if start_epoch >= cfg.epochs:  # resumed after every epoch had ended: the final collection was cut off
-            collect_run(trainer, info)
+            collect_run(trainer, record)
         if d.is_main:
-            info["status"] = "completed"
-            runs.write_info(run, info)
+            record.status = "completed"
+            runs.write_record(run, record)
     except BaseException as exc:
         if d.is_main:
-            info["status"] = "failed"
+            record.status = "failed"
             if isinstance(exc, TooManySkipped):
-                info["skipped_clips"] = (info["skipped_clips"] + [list(s) for s in exc.skipped])[:200]
-            runs.write_info(run, info)
+                record.skipped_clips = (record.skipped_clips + [list(s) for s in exc.skipped])[:200]
+            runs.write_record(run, record)
         raise
     return run
 
@@ -373,34 +372,33 @@ def _remove_if_empty(folder: Path) -> None:
 
 
 def inference_trainer(ws: Workspace, run_ref: str, checkpoint: str = "best", echo=print,
-                      progress: bool = True) -> tuple[Trainer, dict, Path]:
-    """A finished run's model with a checkpoint loaded, ready for eval passes: (trainer, run.json, checkpoint)."""
+                      progress: bool = True) -> tuple[Trainer, RunRecord, Path]:
+    """A finished run's model with a checkpoint loaded, ready for eval passes: (trainer, record, checkpoint)."""
     runs = ws.runs
     run = runs.resolve(run_ref)
-    info = runs.info(run)
+    record = runs.record(run)
     if checkpoint not in ("best", "last"):
         raise BadInput(f"unknown checkpoint {checkpoint!r}", "use best or last")
     path = runs.dir(run) / f"{checkpoint}.pt"
     if not path.exists():
         raise BadInput(f"run {run} has no {checkpoint}.pt", "train it to the end of an epoch first")
-    cfg = TrainConfig.from_dict({**info["config"], "weights": "none"})  # the checkpoint supplies the weights
-    inputs = info["inputs"]
-    trained_on = ws.tables.revision(inputs["dataset"], inputs["table"], inputs["revision"])
+    cfg = TrainConfig.from_dict({**record.config, "weights": "none"})  # the checkpoint supplies the weights
+    trained_on = record.trained_on(ws.tables)
     device = resolve_device(cfg.device)
     trainer = Trainer(ws, cfg, run, Dist(), device, echo, progress)
     trainer.setup(trained_on)
     load_checkpoint(path, trainer, device, model_only=True)
-    return trainer, info, path
+    return trainer, record, path
 
 
 def collect(ws: Workspace, run_ref: str, table_ref: str, checkpoint: str = "best", echo=print,
             progress: bool = True) -> str:
     """Run a finished run's checkpoint over any table revision (`curate collect`); returns the collection name."""
-    trainer, info, _ = inference_trainer(ws, run_ref, checkpoint, echo, progress)
+    trainer, record, _ = inference_trainer(ws, run_ref, checkpoint, echo, progress)
     tables = collect_tables(trainer, [ws.resolve(table_ref)], tag=checkpoint if checkpoint != "best" else "")
     name = next(iter(tables))
-    info.setdefault("collections", {})[name] = {"rows": tables[name].num_rows, "checkpoint": checkpoint}
-    ws.runs.write_info(trainer.run, info)
+    record.collections[name] = {"rows": tables[name].num_rows, "checkpoint": checkpoint}
+    ws.runs.write_record(trainer.run, record)
     return name
 
 
@@ -411,7 +409,7 @@ def train_folds(ws: Workspace, cfg: TrainConfig, folds: int, echo=print, progres
     present = set(ws.tables.read(revision, ["fold"])["fold"].to_pylist()) - {-1}
     if present != set(range(folds)):
         raise BadInput(f"{revision.ref} has folds {sorted(present) or 'none'}, not 0..{folds - 1}",
-                       f"re-ingest with --folds {folds}")
+                       Fix(f"re-ingest with {folds} folds", "reingest_folds", {"folds": folds}))
     runs = []
     for k in range(folds):
         fold_cfg = TrainConfig.from_dict({**cfg.to_dict(), "table": revision.ref, "fold": k,
