@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curation.tables import Edit, TableSpec
-from curation.tables.lance_store import LanceTableStore
+from curation.backends.lance.tables import LanceTableStore
 from curation.tables.refs import resolve
 
 SPEC = TableSpec("bench", "clips", "clips", "clip_id", "label", "weight", ["normal", "collision"])

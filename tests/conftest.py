@@ -2,7 +2,7 @@ import pyarrow as pa
 import pytest
 
 from curation.tables import TableSpec
-from curation.tables.lance_store import LanceTableStore
+from curation.backends.lance.tables import LanceTableStore
 
 SPEC = TableSpec("ds", "clips", "clips", "clip_id", "label", "weight", ["normal", "collision"],
                  parent={"table": "videos", "key": "video_id"})

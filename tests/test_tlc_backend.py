@@ -10,12 +10,13 @@ import pytest
 
 from conftest import SPEC, make_clips
 from curation.errors import BadInput, Conflict, NotFound
-from curation.tables import Edit, TableSpec
+from curation.tables import Display, Edit, TableSpec
 from curation.tables.content import fingerprint
 from curation.tables.refs import resolve
 from tlc_api import ApiIndex, adapter_usages, check_instance_api, check_usages, find_site_packages, instance_usages
 
-ADAPTER = Path(__file__).parents[1] / "curation" / "tables" / "tlc_store.py"
+PACKAGE = Path(__file__).parents[1] / "curation" / "backends" / "tlc"
+ADAPTER = PACKAGE / "client.py"
 pytestmark = pytest.mark.skipif(find_site_packages() is None, reason="the 3lc package (tlc sources) is not installed")
 
 
@@ -26,7 +27,7 @@ def index():
 
 # -- conformance: every tlc name and keyword the adapter uses exists in the installed sources -----------------------
 def test_adapter_uses_only_names_and_keywords_of_the_installed_tlc(index):
-    from curation.tables.tlc_store import TLC_INSTANCE_API
+    from curation.backends.tlc.client import TLC_INSTANCE_API
 
     source = ADAPTER.read_text()
     usages = adapter_usages(source)
@@ -46,12 +47,13 @@ def test_adapter_uses_only_names_and_keywords_of_the_installed_tlc(index):
         ("schema", "foreign_table_url", "constants")]
     assert [u.keywords for u in usages if u.chain == "tlc.init"] == [
         ("project_name", "run_name", "description", "if_exists", "root_url")]
-    # the run store goes through _Tlc: no tlc name of its own
-    runs_source = (ADAPTER.parents[1] / "runs" / "tlc_runs.py").read_text()
-    assert adapter_usages(runs_source) == [] and "import tlc" not in runs_source
+    # the backend's tables and runs go through the client: no tlc name of their own
+    for module in ("tables.py", "runs.py"):
+        text = (PACKAGE / module).read_text()
+        assert adapter_usages(text) == [] and "import tlc" not in text, module
     assert [u.keywords for u in methods if u.chain == "tlc.Table.delete_rows"] == [("table_name", "description")]
-    # every other use of tlc sits in _Tlc too: outside it, nothing is rooted at the module
-    outside = source.replace(source[source.index("class _Tlc:"):source.index("# -- the store")], "")
+    # in the client, every use of tlc sits in TlcClient (and the guarded import): nothing else is rooted at it
+    outside = source.replace(source[source.index("class TlcClient:"):], "")
     assert [u.chain for u in adapter_usages(outside)] == []
     from_pandas = [u for u in usages if u.chain == "tlc.Table.from_pandas"]
     assert {"schema", "project_name", "dataset_name", "table_name", "if_exists", "add_weight_column",
@@ -88,7 +90,7 @@ def test_checker_fails_on_wrong_names_and_keywords(index):
     assert "line 12: tlc.schemas.Float32Schema: no keyword argument 'shapee'" in text
     assert len(problems) == 7, problems
     methods = textwrap.dedent("""
-        class _Tlc:
+        class TlcClient:
             def f(self, t, u, r):
                 t.latest(timeout=0, wait=True)
                 t.delete_rows([1], table_name="x")
@@ -205,7 +207,7 @@ def fake_tlc(monkeypatch):
 
 @pytest.fixture
 def tstore(fake_tlc, tmp_path):
-    from curation.tables.tlc_store import TlcTableStore
+    from curation.backends.tlc.tables import TlcTableStore
 
     return TlcTableStore(tmp_path / "tables-3lc", project="proj", root_url="/fake-3lc/projects")
 
@@ -230,7 +232,7 @@ def rows_by_id(store, rev):
 
 @pytest.fixture
 def clips(tstore, fake_tlc):
-    tstore.create(VIDEOS, make_videos(), message="ingest", meta={"ingest": {"root": "/data/nexar"}})
+    tstore.create(VIDEOS, make_videos(), message="ingest", display=Display(video_root="/data/nexar"))
     tstore.create(SPEC, make_clips(100), message="init")
     return tstore
 
@@ -409,7 +411,8 @@ def test_head_follows_3lc_latest_but_adopts_only_plain_edits_on_top(clips, fake_
 
 def test_open_tlc_store_needs_tlc(monkeypatch, tmp_path):
     from curation.backends import open_store
-    from curation.tables.tlc_store import BackendUnavailable, TlcTableStore
+    from curation.backends.tlc.client import BackendUnavailable
+    from curation.backends.tlc.tables import TlcTableStore
 
     monkeypatch.setitem(sys.modules, "tlc", None)  # import tlc raises ImportError
     with pytest.raises(BackendUnavailable) as err:
@@ -430,10 +433,10 @@ def test_open_tlc_store_needs_tlc(monkeypatch, tmp_path):
 def _real_tlc_reason() -> str | None:
     if not os.environ.get("TLC_API_KEY"):
         return "needs TLC_API_KEY (3LC validates the key online at import)"
-    from curation.tables.tlc_store import BackendUnavailable, _import_tlc
+    from curation.backends.tlc.client import BackendUnavailable, import_tlc
 
     try:
-        mod = _import_tlc()
+        mod = import_tlc()
     except BackendUnavailable as exc:
         return f"`import tlc` fails here: {exc.problem}"
     if getattr(mod, "__name__", "") != "tlc" or not hasattr(mod, "__version__"):
@@ -445,7 +448,7 @@ def test_real_3lc_round_trip(tmp_path):
     reason = _real_tlc_reason()
     if reason:
         pytest.skip(reason)
-    from curation.tables.tlc_store import TlcTableStore
+    from curation.backends.tlc.tables import TlcTableStore
 
     s = TlcTableStore(tmp_path / "tables-3lc", project="curate-test", root_url=str(tmp_path / "3lc-projects"))
     r1 = s.create(SPEC, make_clips(30), message="init")
@@ -467,8 +470,8 @@ def test_real_3lc_run(tmp_path):
         pytest.skip(reason)
     import tlc
 
-    from curation.runs.tlc_runs import TlcRunStore
-    from curation.tables.tlc_store import TlcTableStore
+    from curation.backends.tlc.runs import TlcRunStore
+    from curation.backends.tlc.tables import TlcTableStore
 
     s = TlcTableStore(tmp_path / "tables-3lc", project="curate-test", root_url=str(tmp_path / "3lc-projects"))
     s.create(SPEC, make_clips(30), message="init")
@@ -543,7 +546,7 @@ def _dynamics(ids, epoch=1):
 
 @pytest.fixture
 def tlc_runs(clips, tmp_path):
-    from curation.runs.tlc_runs import TlcRunStore
+    from curation.backends.tlc.runs import TlcRunStore
 
     return TlcRunStore(tmp_path / "runs", clips)
 
@@ -653,3 +656,21 @@ def test_training_on_the_3lc_backend_writes_a_3lc_run(fake_tlc, tmp_path, monkey
     collected = max(by_table[edited.meta["tlc_url"]], key=lambda t: t.num_rows)
     assert collected.num_rows == edited.rows and "embedding" in collected.column_names
     assert clip_metrics(ws, run).num_rows > 0  # review reads the local copy
+
+
+def test_each_backend_is_a_package_that_reaches_nothing_above_the_table_protocol():
+    """`tlc` is imported only inside the 3LC package (its client); no backend imports ingest or the workspace
+    (what they show beside the data is handed over as a Display)."""
+    import ast
+
+    root = PACKAGE.parents[1]
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            for name in names:
+                if name == "tlc" or name.startswith("tlc."):
+                    assert path == ADAPTER, f"{path.relative_to(root)} imports {name}"
+                if path.is_relative_to(root / "backends"):
+                    assert not name.startswith(("curation.ingest", "curation.workspace")), \
+                        f"{path.relative_to(root)} imports {name}"

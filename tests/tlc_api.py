@@ -1,11 +1,11 @@
 """A static index of the installed 3LC package, built with `ast` (never imported: `import tlc` needs an online
-API key check), and a checker for the `tlc` names and keyword arguments that `curation/tables/tlc_store.py` uses.
+API key check), and a checker for the `tlc` names and keyword arguments that `curation/backends/tlc/client.py` uses.
 
     index = ApiIndex.installed()               # finds site-packages/tlc without importing it
     index.resolve("tlc.Table.from_pandas")     # -> Target(kind="staticmethod", qualname=..., signature=...)
     index.call_signature("tlc.schemas.StringSchema")   # the constructor's parameters (self dropped)
     check_usages(index, adapter_usages(source_text))   # -> ["line 12: tlc.Foo: no such name ...", ...]
-    check_usages(index, instance_usages(source_text, {"tlc.Table": ("latest",)}))  # t.latest(timeout=0) in _Tlc
+    check_usages(index, instance_usages(source_text, {"tlc.Table": ("latest",)}))  # t.latest(timeout=0) in TlcClient
 
 Resolution follows what Python does at run time, statically: names defined in a module, `from x import y [as z]`
 re-exports (relative and absolute, into sibling packages such as `tlcurl`), `import x.y as z`, star imports
@@ -492,7 +492,7 @@ def adapter_usages(source: str, roots: tuple[str, ...] = (PACKAGE, f"self.{PACKA
     return sorted(usages, key=lambda u: (u.line, u.chain))
 
 
-def instance_usages(source: str, api: dict[str, tuple[str, ...]], class_name: str = "_Tlc") -> list[Usage]:
+def instance_usages(source: str, api: dict[str, tuple[str, ...]], class_name: str = "TlcClient") -> list[Usage]:
     """Method calls on tlc objects inside `class_name`: a call `x.m(...)` whose method name `m` is declared in
     `api` ({"tlc.Table": ("latest", ...)}) is reported as a call of `tlc.Table.m` with `x` as its first positional
     argument (self), so check_usages checks its keywords like any other call."""
@@ -573,10 +573,10 @@ def check_instance_api(index: ApiIndex, api: dict[str, tuple[str, ...]]) -> list
 
 
 if __name__ == "__main__":  # `uv run python tests/tlc_api.py`: the adapter's tlc uses and any violations
-    adapter = Path(__file__).parents[1] / "curation" / "tables" / "tlc_store.py"
+    adapter = Path(__file__).parents[1] / "curation" / "backends" / "tlc" / "client.py"
     text = adapter.read_text()
-    sys.path.insert(0, str(adapter.parents[2]))
-    from curation.tables.tlc_store import TLC_INSTANCE_API
+    sys.path.insert(0, str(adapter.parents[3]))
+    from curation.backends.tlc.client import TLC_INSTANCE_API
 
     index = ApiIndex.installed()
     found = adapter_usages(text) + instance_usages(text, TLC_INSTANCE_API)

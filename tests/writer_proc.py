@@ -2,7 +2,7 @@
 import sys
 
 from curation.tables import Edit
-from curation.tables.lance_store import LanceTableStore
+from curation.backends.lance.tables import LanceTableStore
 
 root, who, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 store = LanceTableStore(root)

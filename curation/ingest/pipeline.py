@@ -15,12 +15,12 @@ from curation.progress import progress_bar
 from curation.errors import BadInput, exception_line
 from curation.fsutil import atomic_write_json, read_json
 from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
-from curation.ingest.frame_cache import FrameCache, file_signature, frame_id
+from curation.ingest.frame_cache import FrameCache, FrameReader, file_signature, frame_id
 from curation.ingest.probe import DecodeError, Probe, decode_frames, probe_video
 from curation.ingest.sources import Source, VideoEntry
 from curation.ingest.splits import assign_folds, assign_val
 from curation.tables.carry import Overlay, apply_overlay, discard, user_edits
-from curation.tables.protocol import TableSpec
+from curation.tables.protocol import Display, TableSpec
 from curation.tables.refs import check_name
 from curation.workspace import Workspace
 
@@ -280,6 +280,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     meta = {"ingest": {"kind": source.kind, "root": str(source.root), "options": options.to_dict(),
                        "label_rule": str(rule), "fingerprint": fp}}
     result = IngestResult(dataset, unchanged=False, frames_decoded=decoded)
+    display = Display(video_root=str(source.root), frame_jpegs=lambda ids: FrameReader(cache.folder).read(ids))
     for name, table in data.items():
         if store.exists(dataset, name):
             overlay = user_edits(store, dataset, name)
@@ -291,9 +292,9 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
             note = "; your edits discarded" if report.discarded else \
                 f"; carried {report.carried()} edited row(s)" if report.carried() else ""
             rev = store.replace(dataset, name, table, message=f"re-ingest of {source.root}{note}",
-                                meta={**meta, "carried": carried.to_dict(), "carry": report.to_dict()})
+                                meta={**meta, "carried": carried.to_dict(), "carry": report.to_dict()}, display=display)
         else:
-            rev = store.create(specs[name], table, message=f"ingest of {source.root}", meta=meta)
+            rev = store.create(specs[name], table, message=f"ingest of {source.root}", meta=meta, display=display)
         result.revisions[name] = rev.number
     result.status = dict(Counter(p.status for p in probes.values()))
     result.problems = sorted((vid, p.status, p.reason) for vid, p in probes.items() if p.status != "ok")

@@ -1,10 +1,21 @@
 """The table-store protocol: what every backend (lance, 3lc) offers, and the records they exchange."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Display:
+    """What a viewer shows beside a table's data, handed over by whoever writes it (ingest), so that no backend
+    reaches into ingest or the workspace: the folder a videos table's `path`s are relative to, and the frames of a
+    frames table as JPEG bytes by frame_id. A backend that has nothing to show (lance) ignores it."""
+
+    video_root: str | None = None
+    frame_jpegs: Callable[[list[str]], list[bytes]] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,11 +100,12 @@ class TableStore(Protocol):
 
     def exists(self, dataset: str, name: str) -> bool: ...
 
-    def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None) -> Revision:
+    def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None,
+               display: Display | None = None) -> Revision:
         """Register a new table as revision 1."""
 
-    def replace(self, dataset: str, name: str, data: pa.Table, *, message: str,
-                meta: dict | None = None) -> Revision:
+    def replace(self, dataset: str, name: str, data: pa.Table, *, message: str, meta: dict | None = None,
+                display: Display | None = None) -> Revision:
         """A new revision whose content is `data` (used by re-ingest)."""
 
     def revisions(self, dataset: str, name: str) -> list[Revision]:

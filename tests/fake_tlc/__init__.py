@@ -1,6 +1,6 @@
 """A stand-in for the `tlc` package, for tests only (product code never imports it).
 
-Tests put it in `sys.modules["tlc"]`; `curation/tables/tlc_store.py` then runs against it. Every callable here is
+Tests put it in `sys.modules["tlc"]`; the 3LC backend (`curation/backends/tlc/`) then runs against it. Every callable here is
 wrapped by `real(chain)`, which binds each call against the signature of the same name in the installed 3LC
 sources (via tests/tlc_api.py, parsed, never imported): a keyword or positional argument the real API lacks raises
 TypeError, as it would against real 3LC. Calls are recorded in `CALLS`.

@@ -1,4 +1,4 @@
-"""The 3LC backend: our versioned tables as 3LC tables. `tlc` is imported here and nowhere else.
+"""The 3LC backend: our versioned tables as 3LC tables. `tlc` is reached only through client.py.
 
 Mapping
   project   = the workspace's 3LC project ($CURATE_TLC_PROJECT, else the workspace folder name)
@@ -38,8 +38,6 @@ older revisions are never adopted. `latest()` waits `latest_timeout` seconds (de
 from __future__ import annotations
 
 import base64
-import contextlib
-import io
 import logging
 import os
 import re
@@ -47,10 +45,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curation.errors import BadInput, Conflict, CurateError, Fix, exception_line
+from curation.backends.tlc.client import TlcClient, import_tlc
+from curation.errors import BadInput, Conflict, CurateError, Fix
 from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
-from curation.tables.protocol import Edit, Revision, TableSpec
+from curation.tables.protocol import Display, Edit, Revision, TableSpec
 from curation.tables.registry import RegistryBacked, RevisionRegistry
 
 VIDEO_URL_COLUMN = "video_url"  # extra display column of a videos table: the absolute video path, for the Dashboard
@@ -61,32 +60,12 @@ _MAX_ADOPT = 100
 log = logging.getLogger(__name__)
 
 
-class BackendUnavailable(CurateError):
-    """The selected backend cannot be used on this machine."""
-
-
-def _import_tlc():
-    try:
-        # tlc validates the API key online at import time and logs its own error lines; ours is the one line.
-        logging.disable(logging.CRITICAL)
-        with contextlib.redirect_stderr(io.StringIO()):
-            import tlc  # noqa: F401
-    except Exception as exc:  # no key, no network, or not installed: all say the same to the user
-        reason = exception_line(exc, 1000).split(". ")[0].removeprefix("API key error: ")
-        raise BackendUnavailable(
-            f"the 3lc backend needs a usable 3LC API key and network access ({reason[:120]})",
-            Fix("log in to 3LC (`3lc login <key>` or TLC_API_KEY), or use the embedded store (backend lance)",
-                "use_lance", {"first": "run `3lc login <key>` or set TLC_API_KEY"})) from None
-    finally:
-        logging.disable(logging.NOTSET)
-    return tlc
-
-
 def open_tlc_store(workspace_root: Path) -> TlcTableStore:
-    _import_tlc()
+    import_tlc()
     workspace_root = Path(workspace_root)
     return TlcTableStore(workspace_root / REGISTRY_DIR, project=project_name(workspace_root),
-                         root_url=os.environ.get("CURATE_TLC_ROOT") or None, workspace=workspace_root)
+                         root_url=os.environ.get("CURATE_TLC_ROOT") or None,
+                         images_dir=workspace_root / FRAME_IMAGES_DIR)
 
 
 def project_name(workspace_root: Path) -> str:
@@ -116,185 +95,20 @@ def _schema_from_text(text: str) -> pa.Schema:
     return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
 
 
-# -- every tlc name this backend uses --------------------------------------------------------------------------------
-# What `_Tlc` uses on instances (attributes, and methods called on an instance so that a subclass's override runs:
-# `_InMemoryColumnsTable` overrides `get_column_as_pyarrow_array`, and calling the base `Table` method through the
-# class would return nulls). tests/test_tlc_backend.py checks these, every `tlc.` chain and every such method call
-# in `_Tlc` (with its keywords) against the installed sources.
-TLC_INSTANCE_API = {
-    "tlc.Table": ("url", "description", "input_tables", "latest", "delete_rows", "get_column_as_pyarrow_array",
-                  "ensure_fully_defined"),
-    "tlc._core.objects.tables.from_table.edited_table.EditedTable": ("input_table_url",),
-    "tlc._core.object_reference.ObjectReference": ("url",),
-    "tlc.Url": ("create_sibling", "create_unique", "to_absolute", "to_str", "exists", "name"),
-    "tlc.Run": ("url", "set_parameters", "add_input_table", "add_metrics", "set_status_running",
-                "set_status_completed", "set_status_cancelled"),
-}
-
-
-class _Tlc:
-    """The one place that touches the `tlc` module (held as `self.tlc`; methods bind it to a local `tlc`)."""
-
-    def __init__(self, module):
-        self.tlc = module
-
-    # schemas
-    def column_schema(self, role: str, arrow_type: pa.DataType | None = None, classes: list[str] | None = None):
-        tlc = self.tlc
-        if role == "id":
-            return tlc.schemas.StringSchema()
-        if role == "label":
-            return tlc.schemas.CategoricalLabelSchema(classes=list(classes or []))
-        if role == "weight":
-            return tlc.schemas.SampleWeightSchema()
-        if role == "video_url":
-            return tlc.schemas.VideoUrlSchema()
-        if role == "image_url":
-            return tlc.schemas.ImageSchema(sample_type="url")
-        t = arrow_type
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
-            return tlc.schemas.StringSchema()
-        if pa.types.is_boolean(t):
-            return tlc.schemas.BoolSchema()
-        if pa.types.is_int32(t):
-            return tlc.schemas.Int32Schema()
-        if pa.types.is_int64(t):
-            return tlc.schemas.Int64Schema()
-        if pa.types.is_float32(t):
-            return tlc.schemas.Float32Schema()
-        if pa.types.is_float64(t):
-            return tlc.schemas.Float64Schema()
-        return None  # let 3LC infer it
-
-    def metric_schema(self, role: str, dim: int | None = None):
-        """Schemas of run metrics columns: id, float, int, probability, embedding (dim), map (a 2-D point)."""
-        tlc = self.tlc
-        if role == "id":
-            return tlc.schemas.StringSchema()
-        if role == "int":
-            return tlc.schemas.Int32Schema()
-        if role == "probability":
-            return tlc.schemas.ProbabilitySchema()
-        if role == "embedding":
-            return tlc.schemas.EmbeddingSchema(shape=dim)
-        if role == "map":
-            return tlc.schemas.Float32Schema(shape=2, number_role=tlc.constants.NUMBER_ROLE_XY_COMPONENT)
-        return tlc.schemas.Float32Schema()
-
-    # tables
-    def from_pandas(self, df, *, schema: dict, description: str, input_tables: list[str], project: str | None = None,
-                    dataset: str | None = None, table_name: str | None = None, root_url: str | None = None,
-                    table_url=None):
-        tlc = self.tlc
-        if table_url is not None:
-            return tlc.Table.from_pandas(df, schema=schema, table_url=table_url, if_exists="raise",
-                                         add_weight_column=False, description=description,
-                                         input_tables=input_tables or None)
-        return tlc.Table.from_pandas(df, schema=schema, project_name=project, dataset_name=dataset,
-                                     table_name=table_name, root_url=root_url, if_exists="raise",
-                                     add_weight_column=False, description=description,
-                                     input_tables=input_tables or None)
-
-    def open(self, url: str):
-        return self.tlc.Table.from_url(url)
-
-    def latest(self, table, timeout: float):
-        return table.latest(timeout=timeout)
-
-    def delete_rows(self, table, indices: list[int], *, table_name: str, description: str):
-        return table.delete_rows(indices, table_name=table_name, description=description)
-
-    def edited(self, table, edits: dict, *, table_name: str, description: str):
-        tlc = self.tlc
-        url = self.sibling(table, table_name)
-        edited = tlc._core.objects.tables.from_table.edited_table.EditedTable(
-            url=url, input_table_url=table, edits=edits, description=description)
-        edited.ensure_fully_defined()  # computes schema and row count, and writes the table
-        return edited
-
-    def should_delete(self) -> str:
-        return self.tlc.constants.SHOULD_DELETE
-
-    def column(self, table, name: str) -> pa.Array:
-        return table.get_column_as_pyarrow_array(name)
-
-    # urls
-    def url(self, table) -> str:
-        return self.tlc.Url(table.url).to_absolute().to_str()
-
-    def sibling(self, table, name: str):
-        return self.tlc.Url(table.url).create_sibling(name).create_unique()
-
-    def written(self, table) -> bool:
-        return self.tlc.Url(table.url).exists()
-
-    def name(self, table) -> str:
-        return self.tlc.Url(table.url).name
-
-    def input_urls(self, table) -> list[str]:
-        """Absolute URLs of a table's inputs: an EditedTable's input table, then its `input_tables`."""
-        tlc = self.tlc
-        refs = []
-        ref = getattr(table, "input_table_url", None)
-        if ref is not None:
-            refs.append(getattr(ref, "url", ref))
-        refs += list(getattr(table, "input_tables", None) or [])
-        return [tlc.Url(tlc.Url(str(r)).to_absolute(table.url)).to_str() for r in refs]
-
-    # runs
-    def init_run(self, *, project: str, run_name: str, description: str, root_url: str | None):
-        """A 3LC run (reused when it exists: `curate train --resume` continues the same run)."""
-        return self.tlc.init(project_name=project, run_name=run_name, description=description, if_exists="reuse",
-                             root_url=root_url)
-
-    def open_run(self, url: str):
-        return self.tlc.Run.from_url(url)
-
-    def run_url(self, run) -> str:
-        return self.tlc.Url(run.url).to_absolute().to_str()
-
-    def set_parameters(self, run, parameters: dict) -> None:
-        run.set_parameters(parameters)
-
-    def add_input_table(self, run, table_url: str) -> None:
-        run.add_input_table(table_url)
-
-    def log(self, run, values: dict) -> None:
-        self.tlc.log(values, run=run)
-
-    def add_metrics(self, run, columns: dict, *, schema: dict, foreign_table_url: str, constants: dict):
-        return run.add_metrics(columns, schema=schema, foreign_table_url=foreign_table_url, constants=constants)
-
-    def set_status(self, run, status: str) -> None:
-        if status == "running":
-            run.set_status_running()
-        elif status == "completed":
-            run.set_status_completed()
-        else:  # failed: 3LC has no failed state; cancelled is the closest
-            run.set_status_cancelled()
-
-    def close(self) -> None:
-        self.tlc.close()
-
-    def example_id_column(self) -> str:
-        """The metrics column 3LC joins to the foreign table's row index."""
-        return self.tlc.constants.EXAMPLE_ID
-
-
 # -- the store -------------------------------------------------------------------------------------------------------
 class TlcTableStore(RegistryBacked):
     backend = "3lc"
 
     def __init__(self, registry: str | Path, *, project: str, root_url: str | None = None,
-                 latest_timeout: float = 0.0, follow_latest: bool = True, workspace: Path | None = None):
+                 latest_timeout: float = 0.0, follow_latest: bool = True, images_dir: Path | None = None):
         self.root = Path(registry)
-        self.workspace = Path(workspace) if workspace is not None else None  # frame images come from its cache
+        self.images_dir = Path(images_dir) if images_dir is not None else None  # frames as JPEG files for 3LC
         self.registry = RevisionRegistry(self.root)
         self.project = project
         self.root_url = root_url
         self.latest_timeout = latest_timeout
         self.follow_latest = follow_latest
-        self.api = _Tlc(_import_tlc())
+        self.api = TlcClient(import_tlc())
 
     # -- the registry keeps specs, revision markers, tags and the writer lock -----------------------
     def _lock(self, dataset: str, name: str):
@@ -334,14 +148,15 @@ class TlcTableStore(RegistryBacked):
         return pa.Table.from_arrays(arrays, schema=pa.schema([schema.field(c) for c in names]))
 
     # -- writing ------------------------------------------------------------------------------------
-    def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None) -> Revision:
+    def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None,
+               display: Display | None = None) -> Revision:
         check_table_data(spec, data)
         self._check_not_empty(spec, data)
         with self._lock(spec.dataset, spec.name):
             if self.exists(spec.dataset, spec.name):
                 raise BadInput(f"table {spec.full_name} already exists", "edit it, or ingest into another dataset")
             self.registry.write_spec(spec)
-            df, schema = self._frame(spec, data, meta)
+            df, schema = self._frame(spec, data, display)
             inputs = self._parent_lineage(spec)
             table = None
             for attempt in range(100):  # the name may be taken: another workspace's project, or a killed create
@@ -361,15 +176,16 @@ class TlcTableStore(RegistryBacked):
             return self._commit(spec, None, table, data.schema, op="create", message=message, rows=data.num_rows,
                                 fp=fp, counts={}, meta=meta)
 
-    def replace(self, dataset: str, name: str, data: pa.Table, *, message: str,
-                meta: dict | None = None) -> Revision:
+    def replace(self, dataset: str, name: str, data: pa.Table, *, message: str, meta: dict | None = None,
+                display: Display | None = None) -> Revision:
         spec = self.spec(dataset, name)
         check_table_data(spec, data)
         self._check_not_empty(spec, data)
         with self._lock(dataset, name):
             head = self._locked_head(spec)
             counts = diff_core(spec, self.read(head, core_columns(spec)), data.select(core_columns(spec))).counts()
-            return self._copy(spec, head, data, op="replace", message=message, counts=counts, meta=meta)
+            return self._copy(spec, head, data, op="replace", message=message, counts=counts, meta=meta,
+                              display=display)
 
     def revert(self, dataset: str, name: str, to: int, *, message: str) -> Revision:
         spec = self.spec(dataset, name)
@@ -429,7 +245,7 @@ class TlcTableStore(RegistryBacked):
                            Fix("leave the table out, or use the embedded store (backend lance)", "use_lance",
                                {"first": "leave the table out"}))
 
-    def _frame(self, spec: TableSpec, data: pa.Table, meta: dict | None):
+    def _frame(self, spec: TableSpec, data: pa.Table, display: Display | None):
         """The DataFrame and 3LC column schemas for `data` (nulls stay None: pandas would make them NaN)."""
         import pandas as pd
 
@@ -442,37 +258,34 @@ class TlcTableStore(RegistryBacked):
             s = self.api.column_schema(role, f.type, spec.classes)
             if s is not None:
                 schema[f.name] = s
-        root = self._video_root(spec, meta)
+        root = self._video_root(spec, display)
         if spec.kind == "videos" and "path" in data.column_names and root and VIDEO_URL_COLUMN not in columns:
             columns[VIDEO_URL_COLUMN] = pd.Series([None if p is None else str(Path(root) / p)
                                                    for p in data["path"].to_pylist()], dtype=object)
             schema[VIDEO_URL_COLUMN] = self.api.column_schema("video_url")
-        if spec.kind == "frames" and self.workspace is not None and FRAME_IMAGE_COLUMN not in columns:
-            columns[FRAME_IMAGE_COLUMN] = pd.Series(self._frame_images(spec.dataset, data["frame_id"].to_pylist()),
-                                                    dtype=object)
+        if spec.kind == "frames" and self.images_dir is not None and FRAME_IMAGE_COLUMN not in columns:
+            columns[FRAME_IMAGE_COLUMN] = pd.Series(self._frame_images(spec.dataset, data["frame_id"].to_pylist(),
+                                                                       display), dtype=object)
             schema[FRAME_IMAGE_COLUMN] = self.api.column_schema("image_url")
         return pd.DataFrame(columns), schema
 
-    def _frame_images(self, dataset: str, frame_ids: list[str]) -> list[str]:
-        """The frames as JPEG files (the cache's bytes, written once) for 3LC's image column: absolute paths."""
-        from curation.ingest.frame_cache import FrameReader
-        from curation.workspace import frame_cache_dir
-
-        folder = self.workspace / FRAME_IMAGES_DIR / dataset
+    def _frame_images(self, dataset: str, frame_ids: list[str], display: Display | None) -> list[str]:
+        """The frames as JPEG files for 3LC's image column (absolute paths), written once from the bytes the
+        writer hands over; a later full copy (revert) finds them in place."""
+        folder = self.images_dir / dataset
         paths = [folder / Path(*f.rsplit(":", 1)).with_suffix(".jpg") for f in frame_ids]  # <video>/<index>.jpg
         todo = [(f, p) for f, p in zip(frame_ids, paths) if not p.exists()]
-        if todo:
-            reader = FrameReader(frame_cache_dir(self.workspace, dataset))
-            for (_, path), jpeg in zip(todo, reader.read([f for f, _ in todo])):
+        if todo and display is not None and display.frame_jpegs is not None:
+            for (_, path), jpeg in zip(todo, display.frame_jpegs([f for f, _ in todo])):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(path, jpeg)
         return [str(p) for p in paths]
 
-    def _video_root(self, spec: TableSpec, meta: dict | None) -> str | None:
-        """Where a videos table's relative paths live: the ingest root, remembered for later full copies."""
+    def _video_root(self, spec: TableSpec, display: Display | None) -> str | None:
+        """Where a videos table's relative paths live (handed over by ingest), remembered for later full copies."""
         state_file = self.registry.dir(spec.dataset, spec.name) / "tlc.json"
         state = read_json(state_file) if state_file.exists() else {}
-        root = ((meta or {}).get("ingest") or {}).get("root")
+        root = display.video_root if display is not None else None
         if root and state.get("video_root") != root:
             atomic_write_json(state_file, {**state, "video_root": root})
         return root or state.get("video_root")
@@ -485,9 +298,9 @@ class TlcTableStore(RegistryBacked):
         return []
 
     def _copy(self, spec: TableSpec, head: Revision, data: pa.Table, *, op: str, message: str, counts: dict,
-              meta: dict | None) -> Revision:
+              meta: dict | None, display: Display | None = None) -> Revision:
         head_table = self.api.open(head.meta["tlc_url"])
-        df, schema = self._frame(spec, data, meta)
+        df, schema = self._frame(spec, data, display)
         url = self.api.sibling(head_table, self._table_name(spec.name, head.number + 1))
         table = self.api.from_pandas(df, schema=schema, description=message, table_url=url,
                                      input_tables=[head.meta["tlc_url"], *self._parent_lineage(spec)])

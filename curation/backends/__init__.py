@@ -1,4 +1,8 @@
-"""Backend registry: the one place that maps a backend name to its table store and run store."""
+"""Backend registry: the one place that maps a backend name to its table store and run store.
+
+Each backend is a package of its own: `lance` (the embedded store: tables; its runs are the local run store) and
+`tlc` (3LC: client adapter, tables, runs). Nothing outside a backend's package imports it, except this registry.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +13,7 @@ from curation.tables.protocol import TableStore
 
 
 def _lance_tables(workspace_root: Path) -> TableStore:
-    from curation.tables.lance_store import LanceTableStore
+    from curation.backends.lance.tables import LanceTableStore
 
     return LanceTableStore(workspace_root / "tables")
 
@@ -21,13 +25,13 @@ def _local_runs(workspace_root: Path, tables: TableStore) -> RunStore:
 
 
 def _tlc_tables(workspace_root: Path) -> TableStore:
-    from curation.tables.tlc_store import open_tlc_store  # imports tlc; only ever here
+    from curation.backends.tlc.tables import open_tlc_store  # imports tlc (through its client); only here
 
     return open_tlc_store(workspace_root)
 
 
 def _tlc_runs(workspace_root: Path, tables: TableStore) -> RunStore:
-    from curation.runs.tlc_runs import TlcRunStore
+    from curation.backends.tlc.runs import TlcRunStore
 
     return TlcRunStore(workspace_root / "runs", tables)
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 from curation.errors import BadInput
 from curation.faults import fault_point
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
-from curation.tables.protocol import Edit, Revision, TableSpec
+from curation.tables.protocol import Display, Edit, Revision, TableSpec
 from curation.tables.registry import RegistryBacked, RevisionRegistry
 
 
@@ -44,7 +44,8 @@ class LanceTableStore(RegistryBacked):
         return ds.to_table(columns=columns)
 
     # -- writing ------------------------------------------------------------------------------------
-    def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None) -> Revision:
+    def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None,
+               display: Display | None = None) -> Revision:  # nothing to display beside Lance data
         check_table_data(spec, data)
         with self.registry.lock(spec.dataset, spec.name):
             if self.exists(spec.dataset, spec.name):
@@ -55,8 +56,8 @@ class LanceTableStore(RegistryBacked):
             return self._commit(spec, None, ds.version, op="create", message=message, rows=data.num_rows,
                                 fp=fingerprint(data, spec), counts={}, meta=meta)
 
-    def replace(self, dataset: str, name: str, data: pa.Table, *, message: str,
-                meta: dict | None = None) -> Revision:
+    def replace(self, dataset: str, name: str, data: pa.Table, *, message: str, meta: dict | None = None,
+                display: Display | None = None) -> Revision:
         spec = self.spec(dataset, name)
         check_table_data(spec, data)
         with self.registry.lock(dataset, name):
