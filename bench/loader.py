@@ -25,7 +25,7 @@ from curation.data.memory import keep_freed_memory
 from curation.data.transforms import get_preset
 from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader
-from curation.ingest.pipeline import IngestOptions, ingest, ingest_state
+from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.probe import decode_frames
 from curation.ingest.sources import read_nexar
 from curation.synth import generate
@@ -174,7 +174,7 @@ def main():
                 runs[name, m].append(throughput(dataset, n, workers=w, uint8=u))
     results = {name: {m: statistics.median(runs[name, m]) for m in modes} for name in loaders}
 
-    source = ingest_state(ws, "bench")["root"]
+    source = ws.task("bench").root
     print(f"\n{len(ours)} clips over {n_videos} videos of 1280x720 H.264 ({source}); "
           f"16 frames → normalised 16x224x224 train tensors; median clips/s of {args.rounds} rounds "
           "(per core: /2 for 2 workers)")

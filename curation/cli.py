@@ -26,6 +26,7 @@ CLI_FIXES = {
     "use_lance": "{first}, or use the embedded store: --backend lance (or unset CURATE_BACKEND)",
     "option": "use --{option} {value}",
     "ids": "pass ids separated by commas, or @FILE",
+    "ingest": "ingest one with `curate ingest`",
     "train_first": "train one with `curate train --table latest`",
     "new_run": "start a new run with `curate train`",
     "train_folds": "train them with `curate train --folds K`",
@@ -550,7 +551,7 @@ def collect(ctx, run_ref, table_ref, checkpoint):
 @cli.command()
 @click.option("--run", "runs", multiple=True, default=["last"], show_default=True,
               help="Run to score with; repeat to average several (a k-fold ensemble).")
-@click.option("--table", default="test@latest", show_default=True, help="Test clips revision.")
+@click.option("--table", help="Test clips revision (default: the current dataset's test table at head, test@latest).")
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
 @click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
               help="flip: average each clip with its horizontal mirror.")

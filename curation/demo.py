@@ -17,6 +17,7 @@ from curation.synth import generate, load_truth
 from curation.review.suggest import suggest, to_csv
 from curation.submit import submit
 from curation.tables.requests import edit_from_file
+from curation.task import SAMPLES
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
@@ -75,8 +76,8 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     found = suggest(ws, round1)
     edits = folder / "edits.csv"
     edits.write_text(to_csv(found))
-    head = ws.resolve("clips")
-    edited = ws.tables.edit("nexar", "clips", edit_from_file(ws.tables, head, edits), base=head.number,
+    head = ws.task().head(ws.tables, SAMPLES)
+    edited = ws.tables.edit(head.dataset, head.table, edit_from_file(ws.tables, head, edits), base=head.number,
                             message=f"apply {len(found)} suggestions of {round1}")
     timings["suggest + edit"] = time.time() - t
 

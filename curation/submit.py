@@ -17,7 +17,7 @@ import numpy as np
 from curation.data.dataset import ClipDataset
 from curation.errors import BadInput, Fix, NotFound
 from curation.fsutil import atomic_write_bytes, atomic_write_json
-from curation.ingest.pipeline import ingest_state
+from curation.task import TEST, VIDEOS
 from curation.workspace import Workspace
 
 FALLBACK = "median of the scored test videos' probabilities"
@@ -32,11 +32,10 @@ def _final_windows(dataset: ClipDataset) -> list[int]:
     return sorted(best.values())
 
 
-def _submission_order(ws: Workspace, dataset: str, ids: list[str]) -> list[str]:
+def _submission_order(task, ids: list[str]) -> list[str]:
     """The order of sample_submission.csv when the dataset root has one, else sorted ids."""
-    root = ingest_state(ws, dataset).get("root")
-    sample = Path(root) / "sample_submission.csv" if root else None
-    if sample and sample.exists():
+    sample = Path(task.root) / "sample_submission.csv"
+    if sample.exists():
         with open(sample, newline="") as f:
             order = [row["id"].strip() for row in csv.DictReader(f) if row.get("id")]
         if set(order) == set(ids):
@@ -44,19 +43,23 @@ def _submission_order(ws: Workspace, dataset: str, ids: list[str]) -> list[str]:
     return sorted(ids)
 
 
-def submit(ws: Workspace, runs: list[str], table: str = "test@latest", out: str | Path = "submission.csv",
+def submit(ws: Workspace, runs: list[str], table: str | None = None, out: str | Path = "submission.csv",
            checkpoint: str = "best", tta: str = "none", echo=print, progress: bool = True) -> dict:
     """Write `out` (id,target) and `<out stem>.provenance.json`; returns the provenance."""
     if not runs:
         raise BadInput("no run given", Fix("name a run (several are averaged)", "name_runs"))
     if tta not in ("none", "flip"):
         raise BadInput(f"unknown test-time augmentation {tta!r}", "use none or flip")
-    revision = ws.resolve(table)
+    revision = ws.resolve(table or ws.task().ref(TEST))
+    task = ws.task(revision.dataset)
+    if task.submission is None:
+        raise BadInput(f"dataset {revision.dataset} ({task.layout} layout) has no competition submission",
+                       "evaluate or export it instead")
     kind = ws.tables.spec(revision.dataset, revision.table).kind
-    if kind != "test":
+    if revision.table != task.table(TEST):
         raise BadInput(f"{revision.ref} is a {kind} table; a submission scores the test videos",
-                       f"score {revision.dataset}/test (or a revision or tag of it)")
-    videos_rev = ws.tables.head(revision.dataset, "videos")
+                       f"score {task.ref(TEST)} (or a revision or tag of it)")
+    videos_rev = task.head(ws.tables, VIDEOS)
     videos = ws.tables.read(videos_rev, ["video_id", "split", "status"]).to_pylist()
     test_ids = [v["video_id"] for v in videos if v["split"] == "test"]
     if not test_ids:
@@ -90,7 +93,7 @@ def submit(ws: Workspace, runs: list[str], table: str = "test@latest", out: str 
         echo(f"warning: {len(missing)} test video(s) could not be scored ("
              + ", ".join(f"{v} {status[v]}" for v in missing[:5]) + (" …" if len(missing) > 5 else "")
              + f"); they get {fallback_value:.4f}, the {FALLBACK}")
-    order = _submission_order(ws, revision.dataset, test_ids)
+    order = _submission_order(task, test_ids)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["id", "target"])

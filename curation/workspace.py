@@ -5,11 +5,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curation.fsutil import atomic_write_json, read_json
 from curation.backends import open_runs, open_store
+from curation.errors import Fix, NotFound
+from curation.fsutil import atomic_write_json, read_json
 from curation.runs.protocol import RunStore
 from curation.tables.protocol import Revision, TableStore
 from curation.tables.refs import TableRef, resolve
+from curation.task import Task, task_of
 
 CONFIG_NAME = "curate.json"
 
@@ -57,6 +59,13 @@ class Workspace:
 
     def resolve(self, ref: TableRef | str) -> Revision:
         return resolve(self.tables, ref, self.dataset)
+
+    def task(self, dataset: str | None = None) -> Task:
+        """The task of `dataset` (default: the current one, the last ingested)."""
+        dataset = dataset or self.dataset
+        if not dataset:
+            raise NotFound("no dataset in this workspace yet", Fix("ingest one first", "ingest"))
+        return task_of(self.tables, dataset)
 
     def set_dataset(self, dataset: str) -> None:
         """Make `dataset` the one bare table names refer to."""

@@ -96,6 +96,21 @@ def private_copy(ws, tmp_path):
 
 
 @pytest.fixture
+def ws_own_data(prebuilt, tmp_path):
+    """(workspace, data): a workspace ingested from its own copy of the prebuilt data, which a test may delete."""
+    import shutil
+
+    from curation.ingest.pipeline import IngestOptions, ingest
+    from curation.ingest.sources import read_nexar
+    from curation.workspace import Workspace
+
+    shutil.copytree(prebuilt / "data", tmp_path / "data")
+    ingest(Workspace.open(tmp_path / "ws", backend="lance"), read_nexar(tmp_path / "data"), "nexar",
+           IngestOptions(frame_size=32), progress=False)
+    return tmp_path / "ws", tmp_path / "data"
+
+
+@pytest.fixture
 def ws_dir(prebuilt, tmp_path):
     """A private copy of the prebuilt workspace (its dataset stays at prebuilt/data)."""
     import shutil

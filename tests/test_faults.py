@@ -124,22 +124,22 @@ def test_run_killed_in_the_collection_pass_resumes_to_collection_and_best(ws_dir
     assert sorted(ws.runs.collection(run, "clips@1")["clip_id"].to_pylist()) == sorted(clip_ids)
 
 
-def _unreadable(ws_dir, videos: int) -> list[str]:
+def _unreadable(ws_own_data, videos: int) -> list[str]:
     """Make the clips of `videos` train videos unreadable: frames gone from the cache, source folder gone."""
-    from curation.fsutil import atomic_write_json, read_json
     from curation.ingest.frame_cache import FrameCache
 
+    ws_dir, data = ws_own_data
     ws = Workspace.open(ws_dir)
     clips = ws.tables.read(ws.resolve("clips"), ["video_id", "split"]).to_pylist()
     victims = sorted({c["video_id"] for c in clips if c["split"] == "train"})[:videos]
     FrameCache(ws.cache_dir("nexar")).forget(victims)
-    state = ws.cache_dir("nexar") / "ingest.json"
-    atomic_write_json(state, {**read_json(state), "root": str(ws_dir / "moved-away")})
+    shutil.rmtree(data)
     return victims
 
 
-def test_too_many_unreadable_clips_stop_the_run_with_one_line_naming_them(ws_dir):
-    victims = _unreadable(ws_dir, 5)
+def test_too_many_unreadable_clips_stop_the_run_with_one_line_naming_them(ws_own_data):
+    ws_dir = ws_own_data[0]
+    victims = _unreadable(ws_own_data, 5)
     proc = curate("-w", ws_dir, *TRAIN, "--epochs", "1", "--workers", "0", "--draws", "16",
                   "--max-skip-fraction", "0.01")
     line = assert_one_line_error(proc, "could not be read")
@@ -150,8 +150,9 @@ def test_too_many_unreadable_clips_stop_the_run_with_one_line_naming_them(ws_dir
     assert {c.split(":")[0] for c, _ in info["skipped_clips"]} <= set(victims)
 
 
-def test_a_few_unreadable_clips_are_skipped_and_listed(ws_dir):
-    victims = _unreadable(ws_dir, 1)
+def test_a_few_unreadable_clips_are_skipped_and_listed(ws_own_data):
+    ws_dir = ws_own_data[0]
+    victims = _unreadable(ws_own_data, 1)
     proc = curate("-w", ws_dir, *TRAIN, "--epochs", "1", "--workers", "0", "--draws", "64",
                   "--max-skip-fraction", "0.9")
     assert proc.returncode == 0, proc.stderr

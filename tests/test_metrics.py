@@ -27,6 +27,9 @@ def test_classification_metrics_confusion_and_per_class():
     assert m["accuracy"] == pytest.approx(3 / 5)
     assert m["confusion"] == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
     assert m["per_class_accuracy"] == {"a": 0.5, "b": 1.0, "c": 0.5}
+    from sklearn.metrics import f1_score  # an independent implementation
+
+    assert m["macro_f1"] == pytest.approx(f1_score([0, 0, 1, 2, 2], [0, 1, 1, 2, 0], average="macro"))
 
 
 def test_sample_outputs_binary_and_multiclass():

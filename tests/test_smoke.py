@@ -1,5 +1,4 @@
 """`curate train --smoke`: every stage of a run on a few clips of the real table, nothing kept."""
-import json
 import shutil
 
 from conftest import assert_one_line_error, curate, snapshot
@@ -18,10 +17,10 @@ def test_smoke_runs_every_stage_and_writes_nothing(ws_dir):
     assert snapshot(ws_dir) == before  # no run, no collection, no cache change
 
 
-def test_smoke_stops_on_an_unreadable_table_in_one_line(ws_dir):
+def test_smoke_stops_on_an_unreadable_table_in_one_line(ws_own_data):
+    ws_dir, data = ws_own_data
     shutil.rmtree(ws_dir / "cache" / "nexar" / "frames.lance")  # frames gone, and the sources with them
-    state = ws_dir / "cache" / "nexar" / "ingest.json"
-    state.write_text(json.dumps({**json.loads(state.read_text()), "root": str(ws_dir / "moved-away")}))
+    shutil.rmtree(data)
     before = snapshot(ws_dir)
     assert_one_line_error(curate("-w", ws_dir, "train", "--smoke", *TINY), "could not be read")
     assert snapshot(ws_dir) == before

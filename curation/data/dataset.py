@@ -29,8 +29,8 @@ from curation.data.transforms import ClipTransform
 from curation.errors import exception_line
 from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
-from curation.ingest.pipeline import ingest_state
 from curation.ingest.probe import decode_frames
+from curation.task import VIDEOS, find_task
 
 
 class ClipReadError(Exception):
@@ -65,13 +65,13 @@ class ClipDataset(Dataset):
         if where is not None:
             table = table.filter(where)
         table = table.sort_by("clip_id")
-        ingest = ingest_state(workspace, revision.dataset)
+        task = find_task(workspace.tables, revision.dataset)
         sources = {}
-        if with_sources and ingest.get("root") and workspace.tables.exists(revision.dataset, "videos"):
-            videos = workspace.tables.read(workspace.tables.head(revision.dataset, "videos"), ["video_id", "path"])
-            root = Path(ingest["root"])
+        if with_sources and task is not None:
+            videos = workspace.tables.read(task.head(workspace.tables, VIDEOS), ["video_id", "path"])
+            root = Path(task.root)
             sources = {v: str(root / p) for v, p in zip(videos["video_id"].to_pylist(), videos["path"].to_pylist())}
-        size = ingest.get("options", {}).get("frame_size", 256)
+        size = task.frame_size if task is not None else 256
         return cls(table, workspace.cache_dir(revision.dataset), transform, sources, size)
 
     def __len__(self) -> int:

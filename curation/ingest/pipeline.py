@@ -13,13 +13,12 @@ import pyarrow as pa
 from curation.progress import progress_bar
 
 from curation.errors import BadInput, exception_line
-from curation.fsutil import atomic_write_json, read_json
 from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
 from curation.ingest.frame_cache import FrameCache, FrameReader, file_signature, frame_id
 from curation.ingest.probe import DecodeError, Probe, decode_frames, probe_video
 from curation.ingest.sources import Source, VideoEntry
 from curation.ingest.splits import assign_folds, assign_val
-from curation.tables.carry import Overlay, apply_overlay, discard, user_edits
+from curation.tables.carry import Overlay, apply_overlay, discard, last_ingest, user_edits
 from curation.tables.protocol import Display, TableSpec
 from curation.tables.refs import check_name
 from curation.workspace import Workspace
@@ -63,10 +62,16 @@ class IngestResult:
     carried: dict[str, dict] = field(default_factory=dict)  # table → what happened to the user's edits
 
 
-def ingest_state(workspace: Workspace, dataset: str) -> dict:
-    """What the last ingest of `dataset` recorded: root, kind, options, summary (empty if none)."""
-    path = workspace.cache_dir(dataset) / "ingest.json"
-    return read_json(path) if path.exists() else {}
+def _last_ingest_state(store, dataset: str) -> dict | None:
+    """What the last complete ingest of `dataset` recorded (None if a table lacks it, or none was made)."""
+    states = []
+    for name in ("videos", "frames", "clips"):
+        revision = last_ingest(store, dataset, name) if store.exists(dataset, name) else None
+        if revision is None:
+            return None
+        states.append(revision.meta["ingest"])
+    same = all(s.get("fingerprint") == states[0].get("fingerprint") for s in states)
+    return states[0] if same and "summary" in states[0] else None
 
 
 def _cache_complete(store, dataset: str, cache: FrameCache) -> bool:
@@ -224,13 +229,10 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     started = time.time()
     rule = LabelRule.parse(options.label_rule)
     store = workspace.tables
-    state_path = cache.folder / "ingest.json"
     fp = _fingerprint(source, options)
-    registered = all(store.exists(dataset, t) for t in ("videos", "frames", "clips"))
-    if registered and not discard_edits and state_path.exists() and read_json(state_path).get("fingerprint") == fp \
-            and _cache_complete(store, dataset, cache):
-        summary = {**read_json(state_path)["summary"], "frames_decoded": 0}
-        result = IngestResult(dataset, unchanged=True, **summary)
+    last = _last_ingest_state(store, dataset)
+    if last and last["fingerprint"] == fp and not discard_edits and _cache_complete(store, dataset, cache):
+        result = IngestResult(dataset, unchanged=True, **{**last["summary"], "frames_decoded": 0})
         result.revisions = {s.name: store.head(dataset, s.name).number for s in store.list_tables()
                             if s.dataset == dataset}
         workspace.set_dataset(dataset)
@@ -277,9 +279,19 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         del data["test"]
 
     specs = table_specs(dataset, source)
-    meta = {"ingest": {"kind": source.kind, "root": str(source.root), "options": options.to_dict(),
-                       "label_rule": str(rule), "fingerprint": fp}}
     result = IngestResult(dataset, unchanged=False, frames_decoded=decoded)
+    result.status = dict(Counter(p.status for p in probes.values()))
+    result.problems = sorted((vid, p.status, p.reason) for vid, p in probes.items() if p.status != "ok")
+    result.warnings = sorted((vid, p.reason) for vid, p in probes.items() if p.status == "ok" and p.reason)
+    result.clips = dict(Counter(c["split"] for c in all_clips))
+    result.positives = dict(Counter(c["split"] for c in all_clips if c["label"]))
+    summary = {k: getattr(result, k)
+               for k in ("status", "problems", "warnings", "clips", "positives", "frames_decoded")}
+    # The ingest state lives in the revisions it writes (curation.task reads it back), in every table: an ingest
+    # killed between tables leaves some without this fingerprint, so the next one does not count as unchanged.
+    meta = {"ingest": {"kind": source.kind, "event_task": source.event_task, "root": str(source.root),
+                       "options": options.to_dict(), "label_rule": str(rule), "fingerprint": fp,
+                       "summary": summary}}
     display = Display(video_root=str(source.root), frame_jpegs=lambda ids: FrameReader(cache.folder).read(ids))
     for name, table in data.items():
         if store.exists(dataset, name):
@@ -296,16 +308,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         else:
             rev = store.create(specs[name], table, message=f"ingest of {source.root}", meta=meta, display=display)
         result.revisions[name] = rev.number
-    result.status = dict(Counter(p.status for p in probes.values()))
-    result.problems = sorted((vid, p.status, p.reason) for vid, p in probes.items() if p.status != "ok")
-    result.warnings = sorted((vid, p.reason) for vid, p in probes.items() if p.status == "ok" and p.reason)
-    result.clips = dict(Counter(c["split"] for c in all_clips))
-    result.positives = dict(Counter(c["split"] for c in all_clips if c["label"]))
     result.seconds = round(time.time() - started, 2)
-    summary = {k: getattr(result, k)
-               for k in ("status", "problems", "warnings", "clips", "positives", "frames_decoded")}
-    atomic_write_json(state_path, {"fingerprint": fp, "summary": summary, "options": options.to_dict(),
-                                   "root": str(source.root), "kind": source.kind})
     workspace.set_dataset(dataset)
     return result
 

@@ -31,6 +31,7 @@ from curation.ingest.frame_cache import FrameReader, decode_jpeg
 from curation.review.metrics import LOW_QUANTILE, clip_metrics
 from curation.runs.protocol import CollectionKey
 from curation.runs.store import embedding_matrix
+from curation.task import FRAMES, VIDEOS
 
 COLUMNS = ["id", "level", "action", "value", "signal", "reason", "score"]
 SIGNALS = ("unreadable", "near-duplicate", "leak", "label issue", "outlier")
@@ -182,7 +183,7 @@ def _frame_thumbnails(ws, dataset: str, per_video: int = 12,
     """Evenly spaced cached frames of every video as small grey thumbnails, centred on the mean thumbnail
     and unit-normalised: (thumbnails, owner index per thumbnail, video ids, looks). A video's look is its
     mean frame at 8×8 RGB: colour and layout (sky above, road below), what a wrong camera or a dead one changes."""
-    frames = ws.tables.read(ws.tables.head(dataset, "frames"), ["frame_id", "video_id", "index"]).to_pandas()
+    frames = ws.tables.read(ws.task(dataset).head(ws.tables, FRAMES), ["frame_id", "video_id", "index"]).to_pandas()
     reader = FrameReader(ws.cache_dir(dataset))
     thumbs, owner, videos, looks = [], [], [], []
     for video, group in frames.sort_values("index").groupby("video_id"):
@@ -245,7 +246,7 @@ def _distinct_pairs(dist: np.ndarray, videos: list[str], ratio: float) -> list[t
 
 
 def _splits(ws, dataset: str) -> dict[str, str]:
-    videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "split"]).to_pylist()
+    videos = ws.tables.read(ws.task(dataset).head(ws.tables, VIDEOS), ["video_id", "split"]).to_pylist()
     return {v["video_id"]: v["split"] for v in videos}
 
 
@@ -301,7 +302,7 @@ def outliers(ws, run: str, threshold: float = 3.5, neighbours: int = 5,
 
 def unreadable_videos(ws, run: str) -> list[Suggestion]:
     dataset = ws.runs.record(run).inputs.dataset
-    videos = ws.tables.read(ws.tables.head(dataset, "videos"), ["video_id", "status", "status_reason", "split"])
+    videos = ws.tables.read(ws.task(dataset).head(ws.tables, VIDEOS), ["video_id", "status", "status_reason", "split"])
     return [Suggestion(v["video_id"], "video", "delete", "", "unreadable", f"{v['status']}: {v['status_reason']}",
                        1.0)
             for v in videos.to_pylist() if v["status"] != "ok" and v["split"] != "test"]

@@ -66,12 +66,16 @@ def is_ingest_revision(rev: Revision) -> bool:
     return "ingest" in rev.meta
 
 
+def last_ingest(store, dataset: str, name: str) -> Revision | None:
+    """The newest revision of a table that an ingest wrote (None for tables no ingest wrote)."""
+    return next((r for r in reversed(store.revisions(dataset, name)) if is_ingest_revision(r)), None)
+
+
 def user_edits(store, dataset: str, name: str) -> Overlay:
     """The user's edits of a table since its source was last ingested (carried ones included)."""
     spec = store.spec(dataset, name)
     revisions = store.revisions(dataset, name)
-    last = max((i for i, r in enumerate(revisions) if is_ingest_revision(r)), default=0)
-    base, head = revisions[last], revisions[-1]
+    base, head = last_ingest(store, dataset, name) or revisions[0], revisions[-1]
     overlay = Overlay.from_dict(base.meta.get("carried"))
     if head.number == base.number:
         return overlay
@@ -88,7 +92,7 @@ def user_edits(store, dataset: str, name: str) -> Overlay:
         source = overlay.labels[rid][1] if rid in overlay.labels else old
         overlay.labels[rid] = (new, source)
     overlay.labels = {rid: v for rid, v in overlay.labels.items() if v[0] != v[1]}
-    for rev in revisions[last + 1:]:
+    for rev in (r for r in revisions if r.number > base.number):
         overlay.videos.update(rev.meta.get("video_edits") or {})
     if parent_key and overlay.videos:
         overlay.videos = _still_in_effect(spec, overlay.videos, after, parent_key)

@@ -10,6 +10,7 @@ from curation.faults import fault_point
 from curation.runs.plots import plot_map
 from curation.runs.protocol import CollectionKey
 from curation.runs.reduce import reduce_2d
+from curation.task import TEST
 
 OUTPUT_COLUMNS = ("prob", "loss", "margin", "prob_label", "logit")
 
@@ -78,10 +79,10 @@ def _plot_maps(trainer, tables: dict[str, pa.Table], tag: str) -> None:
 
 
 def test_revision(trainer):
-    """The dataset's test table at head, when it has one (Nexar)."""
-    store = trainer.ws.tables
-    if trainer.revision.table != "test" and store.exists(trainer.revision.dataset, "test"):
-        return store.head(trainer.revision.dataset, "test")
+    """The dataset's test table at head, when its task has one (Nexar)."""
+    task = trainer.task
+    if task.has(TEST) and trainer.revision.table != task.table(TEST):
+        return task.head(trainer.ws.tables, TEST)
     return None
 
 

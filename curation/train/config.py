@@ -5,11 +5,12 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from curation.errors import BadInput
+from curation.task import SAMPLES
 
 
 @dataclass
 class TrainConfig:
-    table: str = "latest"  # `latest` = the clips table of the current dataset at head; or clips@3, clips@tag
+    table: str = "latest"  # `latest` = the samples (clips) table of the current dataset at head; or clips@3
     val_table: str | None = None  # default: the val split of the same revision
     model: str = "mvit_v2_s"
     weights: str = "kinetics400"  # or none; falls back to random init with a notice when not loadable
@@ -67,11 +68,12 @@ def _finite(x) -> bool:
 
 
 def resolve_train_table(ws, ref: str):
-    """`latest` alone means the clips table of the workspace's current dataset at head; any other reference
-    must name a clips table (labelled train/val clips)."""
-    revision = ws.resolve("clips@latest" if ref == "latest" else ref)
-    kind = ws.tables.spec(revision.dataset, revision.table).kind
-    if kind != "clips":
+    """`latest` alone means the samples table of the workspace's current dataset at head; any other reference
+    must name its dataset's samples table (labelled train/val clips)."""
+    revision = ws.resolve(ws.task().ref(SAMPLES) if ref == "latest" else ref)
+    task = ws.task(revision.dataset)
+    if revision.table != task.table(SAMPLES):
+        kind = ws.tables.spec(revision.dataset, revision.table).kind
         raise BadInput(f"{revision.ref} is a {kind} table, not a table of training clips",
-                       f"train on {revision.dataset}/clips (or a revision or tag of it)")
+                       f"train on {task.dataset}/{task.table(SAMPLES)} (or a revision or tag of it)")
     return revision

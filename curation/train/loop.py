@@ -28,6 +28,7 @@ from curation.faults import fault_point
 from curation.models.mvit import build_model
 from curation.runs.plots import plot_curves
 from curation.runs.record import RunInputs, RunRecord
+from curation.task import VIDEOS
 from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.train.checkpoint import load_checkpoint, save_checkpoint
 from curation.train.collect import collect_run, collect_tables
@@ -101,19 +102,19 @@ class Trainer:
                                "clip_frames_or_tiny", {"frames": self.mspec.frames}))
         self.val_revision = resolve_train_table(ws, cfg.val_table) if cfg.val_table else revision
         val_where = None if cfg.val_table else val_where
-        val_ds = ClipDataset.from_revision(ws, self.val_revision, self.eval_tf, where=val_where)
-        windows = val_ds.rows["eval_window"] if "eval_window" in val_ds.rows.column_names else None
-        self.competition = windows is not None and windows.null_count < len(windows)
+        self.task = ws.task(revision.dataset)
+        self.competition = self.task.event_task
         if self.competition:  # score only the windows the competition scores
-            val_ds = ClipDataset.from_revision(ws, self.val_revision, self.eval_tf,
-                                               where=(val_where if val_where is not None else pc.scalar(True))
-                                               & pc.field("eval_window").is_valid())
-            videos = ws.tables.read(ws.tables.head(revision.dataset, "videos"))
-            label = ws.tables.spec(revision.dataset, "videos").label_column
+            where = (val_where if val_where is not None else pc.scalar(True)) & pc.field("eval_window").is_valid()
+            videos_rev = self.task.head(ws.tables, VIDEOS)
+            label = ws.tables.spec(videos_rev.dataset, videos_rev.table).label_column
+            videos = ws.tables.read(videos_rev, ["video_id", label])
             self.video_target = dict(zip(videos["video_id"].to_pylist(), videos[label].to_pylist()))
-        self.val_ds = val_ds
+        else:
+            where = val_where
+        self.val_ds = ClipDataset.from_revision(ws, self.val_revision, self.eval_tf, where=where)
         self.val_loader = None
-        self.metric = "mAP" if self.competition else "accuracy"
+        self.metric = self.task.metric
 
         self.sampler = WeightedClipSampler(self.train_ds.weights, cfg.draws_per_epoch or None, seed=cfg.seed,
                                            rank=self.d.rank, world_size=self.d.world_size)

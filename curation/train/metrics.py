@@ -1,4 +1,4 @@
-"""Validation metrics: the Nexar competition's mean AP over τ, and multi-class accuracy."""
+"""Validation metrics: the Nexar competition's mean AP over τ, and multi-class accuracy, macro-F1, confusion."""
 from __future__ import annotations
 
 import math
@@ -37,4 +37,12 @@ def classification_metrics(labels, predictions, classes: list[str]) -> dict:
     per_class = {c: (float(confusion[i, i] / confusion[i].sum()) if confusion[i].sum() else math.nan)
                  for i, c in enumerate(classes)}
     return {"accuracy": float((labels == predictions).mean()) if len(labels) else math.nan,
-            "per_class_accuracy": per_class, "confusion": confusion.tolist()}
+            "macro_f1": _macro_f1(confusion), "per_class_accuracy": per_class, "confusion": confusion.tolist()}
+
+
+def _macro_f1(confusion: np.ndarray) -> float:
+    """The mean F1 over the classes that occur (as truth or prediction): 2·TP / (2·TP + FP + FN) per class."""
+    tp = np.diag(confusion).astype(float)
+    denominator = confusion.sum(axis=0) + confusion.sum(axis=1)
+    present = denominator > 0
+    return float(np.mean(2 * tp[present] / denominator[present])) if present.any() else math.nan
