@@ -34,7 +34,7 @@ from cleanlab.filter import find_label_issues
 
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
-from curation.ingest.splits import assign_val
+from curation.ingest.splits import hold_out
 from curation.review.suggest import (confident_learning, contradicted_videos, label_issues, out_of_fold_probabilities,
                                      to_csv)
 from curation.synth import generate, load_truth
@@ -49,7 +49,7 @@ def sources(data: Path, val_fraction: float, seed: int):
     truth = load_truth(data)["videos"]
     base = read_nexar(data)
     train_videos = [v for v in base.videos if v.split is None]
-    val = assign_val([v.group for v in train_videos], [truth[v.video_id]["target"] for v in train_videos],
+    val = hold_out([v.group for v in train_videos], [truth[v.video_id]["target"] for v in train_videos],
                      val_fraction, seed)
 
     def view(true_labels: bool, fixed_split: bool):

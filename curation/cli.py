@@ -27,6 +27,8 @@ CLI_FIXES = {
     "option": "use --{option} {value}",
     "ids": "pass ids separated by commas, or @FILE",
     "ingest": "ingest one with `curate ingest`",
+    "no_test_split": "drop the test share of --split (use --val-fraction)",
+    "evaluate_split": "re-ingest with --split 0.7,0.15,0.15, or evaluate another split: --split val",
     "train_first": "train one with `curate train --table latest`",
     "new_run": "start a new run with `curate train`",
     "train_folds": "train them with `curate train --folds K`",
@@ -139,6 +141,9 @@ def _ingest_options(f):
         click.option("--name", help="Dataset name (default: nexar, or the folder / CSV name)."),
         click.option("--val-fraction", default=0.2, show_default=True,
                      help="Fraction of labelled videos held out for validation (grouped by video, stratified)."),
+        click.option("--split", "split_shares", metavar="TRAIN,VAL,TEST",
+                     help="Shares of the labelled videos, e.g. 0.7,0.15,0.15 (grouped and stratified; class layouts): "
+                          "the test share is held out for `curate evaluate`. Overrides --val-fraction."),
         click.option("--folds", default=0, show_default=True,
                      help="Write a fold column with K folds instead (fold 0 is the default val split)."),
         click.option("--clip-frames", default=16, show_default=True, help="Frames per clip."),
@@ -162,9 +167,10 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
     from curation.ingest.clips import ClipConfig
     from curation.ingest.pipeline import IngestOptions, ingest
 
+    val_fraction, test_fraction = _split_shares(kw["split_shares"]) if kw["split_shares"] else (kw["val_fraction"], 0.0)
     options = IngestOptions(clip=ClipConfig(kw["clip_frames"], kw["clip_seconds"], kw["stride"], kw["anchor_every"]),
-                            label_rule=label_rule, val_fraction=kw["val_fraction"], folds=kw["folds"],
-                            seed=kw["seed"], frame_size=kw["frame_size"])
+                            label_rule=label_rule, val_fraction=val_fraction, test_fraction=test_fraction,
+                            folds=kw["folds"], seed=kw["seed"], frame_size=kw["frame_size"])
     result = ingest(_ws(ctx), source, name, options, discard_edits=kw["discard_edits"])
     if result.unchanged:
         click.echo(f"{name}: input unchanged since the last ingest; no new revision "
@@ -181,6 +187,17 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
         click.echo(f"  {'warning':<11} {vid}: {reason}")
     for table, report in result.carried.items():
         _echo_carry(table, report)
+
+
+def _split_shares(text: str) -> tuple[float, float]:
+    """`0.7,0.15,0.15` → (val, test) shares; they must be three numbers adding up to 1."""
+    try:
+        shares = [float(x) for x in text.split(",")]
+    except ValueError:
+        shares = []
+    if len(shares) != 3 or any(s < 0 for s in shares) or abs(sum(shares) - 1) > 1e-6 or shares[0] <= 0:
+        raise BadInput(f"--split {text!r} is not three shares adding up to 1", "use e.g. --split 0.7,0.15,0.15")
+    return shares[1], shares[2]
 
 
 def _echo_carry(table: str, report: dict) -> None:
@@ -546,6 +563,38 @@ def collect(ctx, run_ref, table_ref, checkpoint):
     name = run_collect(ws, run_ref, table_ref, checkpoint, echo=click.echo)
     run = ws.runs.resolve(run_ref)
     click.echo(f"{run}: wrote collection {name} ({ws.runs.dir(run) / 'collect' / (name + '.parquet')})")
+
+
+@cli.command()
+@click.option("--run", "run_ref", default="last", show_default=True, help="Run id, its number, or last.")
+@click.option("--table", "table_ref", help="Table revision (default: the revision the run trained on).")
+@click.option("--split", default="test", show_default=True, help="Which split of the table to score.")
+@click.option("--batch-size", type=int, help="Clips per forward pass for the timing (default: the run's).")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.pass_context
+def evaluate(ctx, run_ref, table_ref, split, batch_size, checkpoint):
+    """Score a run on a split of a table: accuracy, macro-F1, per-class accuracy and confusion (the competition's
+    mAP for Nexar), and inference ms per clip at a batch size. Recorded in the run (run.json `evaluations`)."""
+    from curation.train.evaluate import evaluate as run_evaluation
+
+    ws = _ws(ctx)
+    result = run_evaluation(ws, run_ref, table_ref, split, batch_size, checkpoint, echo=click.echo)
+    m = result["metrics"]
+    click.echo(f"{ws.runs.resolve(run_ref)} on {result['table']} ({split} split, {result['clips']} clips, "
+               f"{checkpoint} checkpoint)")
+    if "confusion" in m:
+        classes = list(m["per_class_accuracy"])
+        click.echo(f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}")
+        click.echo("per class: " + ", ".join(f"{c} {v:.3f}" for c, v in m["per_class_accuracy"].items()))
+        width = max(6, *(len(c) for c in classes))
+        click.echo("confusion (rows: truth, columns: prediction)")
+        click.echo(" " * width + "".join(f" {c:>{width}}" for c in classes))
+        for c, row in zip(classes, m["confusion"]):
+            click.echo(f"{c:>{width}}" + "".join(f" {n:>{width}}" for n in row))
+    else:
+        click.echo("  ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float)))
+    click.echo(f"inference {result['ms_per_clip']:.1f} ms/clip at batch {result['batch_size']} on {result['device']}"
+               + (f"; {len(result['skipped'])} unreadable clip(s) skipped" if result["skipped"] else ""))
 
 
 @cli.command()

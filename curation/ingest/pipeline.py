@@ -12,12 +12,12 @@ from dataclasses import dataclass, field, replace
 import pyarrow as pa
 from curation.progress import progress_bar
 
-from curation.errors import BadInput, exception_line
+from curation.errors import BadInput, Fix, exception_line
 from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
 from curation.ingest.frame_cache import FrameCache, FrameReader, file_signature, frame_id
 from curation.ingest.probe import DecodeError, Probe, decode_frames, probe_video
 from curation.ingest.sources import Source, VideoEntry
-from curation.ingest.splits import assign_folds, assign_val
+from curation.ingest.splits import assign_folds, hold_out
 from curation.tables.carry import Overlay, apply_overlay, discard, last_ingest, user_edits
 from curation.tables.protocol import Display, TableSpec
 from curation.tables.refs import check_name
@@ -29,6 +29,7 @@ class IngestOptions:
     clip: ClipConfig = ClipConfig()
     label_rule: str = "alert"
     val_fraction: float = 0.2
+    test_fraction: float = 0.0  # class layouts: labelled videos held out as a test split (`curate evaluate`)
     folds: int = 0
     seed: int = 0
     frame_size: int = 256
@@ -40,11 +41,13 @@ class IngestOptions:
         LabelRule.parse(self.label_rule)
         if self.folds:
             assign_folds([], [], self.folds, 0)
-        assign_val([], [], self.val_fraction, 0)
+        for fraction in (self.val_fraction, self.test_fraction, self.val_fraction + self.test_fraction):
+            hold_out([], [], fraction, 0)
 
     def to_dict(self) -> dict:
         return {"clip": self.clip.to_dict(), "label_rule": self.label_rule, "val_fraction": self.val_fraction,
-                "folds": self.folds, "seed": self.seed, "frame_size": self.frame_size}
+                "test_fraction": self.test_fraction, "folds": self.folds, "seed": self.seed,
+                "frame_size": self.frame_size}
 
 
 @dataclass
@@ -93,8 +96,17 @@ def _fingerprint(source: Source, options: IngestOptions) -> str:
 
 
 def _assign_splits(source: Source, options: IngestOptions) -> dict[str, int]:
-    """Fill in train/val for videos without a given split; returns video_id → fold (-1 without folds)."""
+    """Fill in train/val (and test, with a test fraction) for videos without a given split, grouped and
+    stratified; returns video_id → fold (-1 without folds)."""
     free = [v for v in source.videos if v.split is None]
+    val_fraction = options.val_fraction
+    if options.test_fraction:
+        test_groups = hold_out([v.group for v in free], [v.label for v in free], options.test_fraction,
+                               options.seed + 1)
+        for v in free:
+            v.split = "test" if v.group in test_groups else None
+        free = [v for v in free if v.split is None]
+        val_fraction = options.val_fraction / (1 - options.test_fraction)  # a share of all videos, as asked
     groups, labels = [v.group for v in free], [v.label for v in free]
     folds: dict[str, int] = {}
     if options.folds:
@@ -103,7 +115,7 @@ def _assign_splits(source: Source, options: IngestOptions) -> dict[str, int]:
             folds[v.video_id] = by_group[v.group]
             v.split = "val" if by_group[v.group] == 0 else "train"  # fold 0 is the default val split
     else:
-        val_groups = assign_val(groups, labels, options.val_fraction, options.seed)
+        val_groups = hold_out(groups, labels, val_fraction, options.seed)
         for v in free:
             v.split = "val" if v.group in val_groups else "train"
     return folds
@@ -219,6 +231,9 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
     A re-ingest carries the user's edits made since the last ingest forward by id (tables/carry.py) and
     reports what it carried and what no longer applies; `discard_edits` registers the source as it is."""
     check_name("dataset", dataset)
+    if source.event_task and options.test_fraction:
+        raise BadInput(f"the {source.kind} layout has its own test videos",
+                       Fix("hold out a validation fraction only", "no_test_split"))
     cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
     with cache.lock():
         return _ingest(workspace, source, dataset, options, progress, discard_edits, cache)

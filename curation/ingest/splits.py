@@ -33,10 +33,10 @@ def assign_folds(groups: list[str], labels: list, k: int, seed: int) -> dict[str
     return folds
 
 
-def assign_val(groups: list[str], labels: list, fraction: float, seed: int) -> set[str]:
-    """The groups that go to validation: about `fraction` of each label's groups."""
+def hold_out(groups: list[str], labels: list, fraction: float, seed: int) -> set[str]:
+    """The groups held out (for validation or test): about `fraction` of each label's groups."""
     if not 0 <= fraction < 1:
-        raise BadInput(f"the validation fraction must be in [0, 1) (got {fraction})",
+        raise BadInput(f"a held-out fraction must be in [0, 1) (got {fraction})",
                        Fix("use e.g. 0.2", "option", {"option": "val-fraction", "value": "0.2"}))
     if fraction == 0:
         return set()

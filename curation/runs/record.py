@@ -50,6 +50,7 @@ class RunRecord:
     skipped_clips: list = field(default_factory=list)  # [clip_id, reason], the first 200
     collections: dict = field(default_factory=dict)  # CollectionKey string → {"rows", "epoch" | "checkpoint"}
     inference_ms_per_clip: float | None = None
+    evaluations: dict = field(default_factory=dict)  # "<table>@<rev>:<split>" → metrics, ms/clip (curate evaluate)
     created: str = ""
     updated: str = ""
     schema: int = RUN_SCHEMA

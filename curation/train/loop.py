@@ -245,17 +245,18 @@ class Trainer:
         out = self.predict(self.val_ds, "validating", self.val_loader)
         if out is None:
             return {}
-        idx = np.asarray(out["index"], dtype=int)
         losses = np.asarray(out["loss"], dtype=float)
-        result = {"val_loss": float(np.nanmean(losses)) if len(losses) else None}
+        return {"val_loss": float(np.nanmean(losses)) if len(losses) else None, "val": self.score(self.val_ds, out)}
+
+    def score(self, dataset: ClipDataset, out: dict) -> dict:
+        """The task's metrics of predictions `out` over `dataset`: the competition's mAP over the τ windows of an
+        event task, else accuracy, macro-F1, per-class accuracy and confusion."""
+        idx = np.asarray(out["index"], dtype=int)
         if self.competition:
-            videos = [self.val_ds.video_ids[i] for i in idx]
-            windows = self.val_ds.rows["eval_window"].to_pylist()
-            result["val"] = competition_map([self.video_target[v] for v in videos], [windows[i] for i in idx],
-                                            out["prob"])
-        else:
-            result["val"] = classification_metrics(self.val_ds.labels[idx], out["pred"], self.spec.classes)
-        return result
+            videos = [dataset.video_ids[i] for i in idx]
+            windows = dataset.rows["eval_window"].to_pylist()
+            return competition_map([self.video_target[v] for v in videos], [windows[i] for i in idx], out["prob"])
+        return classification_metrics(dataset.labels[idx], out["pred"], self.spec.classes)
 
 
 _DYNAMICS = ("loss", "logit", "prob", "prob_label", "margin", "pred")
