@@ -259,6 +259,22 @@ def ingest_manifest(ctx, csv_path, name, **kw):
     _run_ingest(ctx, read_manifest(csv_path), name or Path(csv_path).stem, **kw)
 
 
+@ingest.command("qa")
+@click.argument("json_path", metavar="JSON", type=click.Path())
+@click.option("--test", "test_json", type=click.Path(), help="The questions without answers (split test).")
+@click.option("--context", default=0.5, show_default=True,
+              help="Seconds of video on each side of a question's support frames.")
+@_ingest_options
+@click.pass_context
+def ingest_qa(ctx, json_path, test_json, context, name, **kw):
+    """Video QA (RoadBuddy layout): {"data": [{"id", "question", "choices", "answer", "support_frames",
+    "video_path"}]}. Each question is a sample: one clip over its support frames (the whole video without them);
+    the answer's letter is the label; question, choices and answer are columns."""
+    from curation.ingest.sources import read_qa
+
+    _run_ingest(ctx, read_qa(json_path, test_json, context), name or Path(json_path).stem, **kw)
+
+
 # -- tables -------------------------------------------------------------------------------------------
 @cli.command()
 @click.pass_context
@@ -661,6 +677,41 @@ def report(ctx, run_ref, out, worst):
     from curation.review.report import write_report
 
     click.echo(f"wrote {write_report(_ws(ctx), run_ref, out, worst)}")
+
+
+@cli.command("import-predictions")
+@click.argument("name")
+@click.argument("file", type=click.Path())
+@click.option("--table", "table_ref", help="Samples revision they predict (default: the current dataset's, at head).")
+@click.pass_context
+def import_predictions(ctx, name, file, table_ref):
+    """Store an external model's per-sample outputs as a run: FILE (CSV or JSON) has id, pred (a class, an
+    answer letter or "B. …") and prob (of the prediction) and/or loss. Then `show --run`, `suggest --run` and
+    the dashboard work on them."""
+    from curation.review.imported import import_predictions as store_predictions
+
+    ws = _ws(ctx)
+    run = store_predictions(ws, name, file, table_ref)
+    record = ws.runs.record(run)
+    accuracy = record.best_value
+    click.echo(f"{run}: {record.epochs[0]['predictions']} predictions over {record.inputs.ref}"
+               + (f", accuracy {accuracy:.4f}" if accuracy is not None else ""))
+
+
+@cli.command()
+@click.argument("table_ref", metavar="TABLE@REV")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--format", "fmt", type=click.Choice(["qa-json", "nexar-csv", "manifest-csv"]),
+              help="Default: the dataset's own layout.")
+@click.pass_context
+def export(ctx, table_ref, out, fmt):
+    """Write a curated revision of the samples table back in the source layout: deleted (and weight-0) samples
+    gone, relabels applied. QA: a JSON like the input (plus OUT-test.json for unanswered questions)."""
+    from curation.export import export as write_export
+
+    result = write_export(_ws(ctx), table_ref, out, fmt)
+    click.echo(f"wrote {result.samples} samples to {', '.join(map(str, result.files))}"
+               + (f" ({result.left_out} at weight 0 left out)" if result.left_out else ""))
 
 
 # -- demo ---------------------------------------------------------------------------------------------

@@ -68,3 +68,81 @@ def test_split_shares_are_checked_before_anything_is_written(prebuilt, tmp_path)
     assert_one_line_error(curate("-w", tmp_path / "ws", "ingest", "nexar", prebuilt / "data", "--split",
                                  "0.7,0.15,0.15"), "has its own test videos")
     assert not (tmp_path / "ws").exists()
+
+
+def _qa_files(prebuilt, root):
+    """A RoadBuddy-style QA file over the prebuilt videos (copied next to it) and a test file without answers."""
+    import json
+
+    (root / "videos").mkdir(parents=True)
+    for video in sorted((prebuilt / "data" / "train").glob("*.mp4"))[:4]:
+        shutil.copy(video, root / "videos" / video.name)
+    names = sorted(p.name for p in (root / "videos").iterdir())
+    choices = ["A. go straight", "B. turn left", "C. stop", "D. turn right"]
+    data = [{"id": f"q{k:02d}", "question": f"What does the driver do next? ({k})", "choices": choices,
+             "answer": choices[k % 4], "support_frames": [1.0 + 0.25 * (k % 3)] if k % 5 else [],
+             "video_path": f"videos/{names[k % len(names)]}"} for k in range(10)]
+    test = [{"id": f"t{k}", "question": "Is it safe to turn?", "choices": choices[:2], "support_frames": [2.0],
+             "video_path": f"videos/{names[k]}"} for k in range(2)]
+    (root / "qa.json").write_text(json.dumps({"data": data}))
+    (root / "qa-test.json").write_text(json.dumps({"data": test}))
+    return data
+
+
+def test_video_qa_through_import_predictions_edit_and_export_round_trip(prebuilt, tmp_path):
+    import json
+
+    ws_dir, data = tmp_path / "ws", tmp_path / "qa"
+    questions = _qa_files(prebuilt, data)
+    proc = curate("-w", ws_dir, "ingest", "qa", data / "qa.json", "--test", data / "qa-test.json",
+                  "--frame-size", "32", "--clip-frames", "8")
+    assert proc.returncode == 0, proc.stderr
+    ws = Workspace.open(ws_dir)
+    clips = {c["clip_id"]: c for c in ws.tables.read(ws.resolve("clips")).to_pylist()}
+    videos = {v["video_id"]: v for v in ws.tables.read(ws.resolve("videos")).to_pylist()}
+    assert sorted(clips) == sorted([q["id"] for q in questions] + ["t0", "t1"])  # one sample per question
+    for q in questions:  # the answer's letter is the label; the clip spans the support frames ± 0.5 s
+        clip, fps = clips[q["id"]], videos[q["id"]]["fps"]
+        assert clip["label"] == "ABCD".index(q["answer"][0]) and clip["question"] == q["question"]
+        assert json.loads(clip["choices"]) == q["choices"] and clip["n_frames"] == 8
+        first = clip["end_frame"] - 7 * clip["stride"]
+        if q["support_frames"]:
+            t = q["support_frames"][0]
+            assert (t - 0.5) * fps - 1 <= first and clip["end_frame"] <= (t + 0.5) * fps + 1
+        else:  # the whole video, evenly
+            assert first <= 1 and clip["end_frame"] >= videos[q["id"]]["n_frames"] - clip["stride"] - 1
+    assert clips["t0"]["split"] == "test" and clips["t0"]["label"] is None
+
+    predictions = tmp_path / "preds.csv"  # an external model: right on even questions, confidently wrong on odd
+    predictions.write_text("id,pred,prob\n" + "".join(
+        f"{q['id']},{q['answer'][0] if k % 2 == 0 else 'ABCD'[(k + 1) % 4]},0.9\n" for k, q in enumerate(questions)))
+    proc = curate("-w", ws_dir, "import-predictions", "vlm", predictions)
+    assert proc.returncode == 0 and "10 predictions" in proc.stdout and "accuracy 0.5000" in proc.stdout
+    shown = curate("-w", ws_dir, "show", "clips", "--run", "last", "--where", "margin < 0", "--csv", "-n", "0",
+                   "--columns", "clip_id,loss,margin")
+    assert sorted(r["clip_id"] for r in csv.DictReader(shown.stdout.splitlines())) == \
+        [q["id"] for k, q in enumerate(questions) if k % 2]
+    assert curate("-w", ws_dir, "suggest", "--run", "last", "-o", tmp_path / "s.csv").returncode == 0
+    for bad, needle in (("nope,A,0.5", "line 2: unknown id 'nope'"), ("q00,E,0.5", "'E' is not one of A, B, C, D"),
+                        ("q00,A,1.5", "prob '1.5' is not a number in [0, 1]")):
+        (tmp_path / "bad.csv").write_text(f"id,pred,prob\n{bad}\n")
+        assert_one_line_error(curate("-w", ws_dir, "import-predictions", "bad", tmp_path / "bad.csv"), needle)
+    assert len(Workspace.open(ws_dir).runs.runs()) == 1  # a rejected file makes no run
+
+    assert curate("-w", ws_dir, "edit", "clips", "--delete", "q03", "-m", "ambiguous").returncode == 0
+    assert curate("-w", ws_dir, "edit", "clips", "--label", "C", "--ids", "q01", "-m", "fix").returncode == 0
+    proc = curate("-w", ws_dir, "export", "clips@latest", "-o", data / "curated.json")
+    assert proc.returncode == 0, proc.stderr
+    exported = json.loads((data / "curated.json").read_text())["data"]
+    assert "q03" not in {q["id"] for q in exported}
+    assert next(q for q in exported if q["id"] == "q01")["answer"] == "C. stop"
+    assert "answer" not in json.loads((data / "curated-test.json").read_text())["data"][0]
+
+    proc = curate("-w", ws_dir, "ingest", "qa", data / "curated.json", "--test", data / "curated-test.json",
+                  "--name", "again", "--frame-size", "32", "--clip-frames", "8")
+    assert proc.returncode == 0, proc.stderr
+    ws = Workspace.open(ws_dir)
+    columns = ["clip_id", "label", "question", "choices", "support_frames", "video_path", "end_frame", "stride"]
+    curated = ws.tables.read(ws.resolve("qa/clips@latest"), columns).sort_by("clip_id")
+    again = ws.tables.read(ws.resolve("again/clips@latest"), columns).sort_by("clip_id")
+    assert again.equals(curated)  # the export re-ingests to the curated revision's content

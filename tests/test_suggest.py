@@ -236,7 +236,8 @@ def test_collection_keys_round_trip_whatever_the_table_name():
     from curation.errors import BadInput
     from curation.runs.protocol import CollectionKey
 
-    for key in (CollectionKey("clips", 3), CollectionKey("my-clips", 12, "epoch4"), CollectionKey("qa-test", 1, "last")):
+    for key in (CollectionKey("clips", 3), CollectionKey("my-clips", 12, "epoch4"),
+                CollectionKey("qa-test", 1, "last")):
         assert CollectionKey.parse(str(key)) == key
     assert str(CollectionKey("my-clips", 2)) == "my-clips@2" and not CollectionKey.parse("my-clips@2").tag
     for bad in ("clips", "clips@", "clips@x", "@3"):

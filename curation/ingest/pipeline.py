@@ -121,7 +121,7 @@ def _assign_splits(source: Source, options: IngestOptions) -> dict[str, int]:
     return folds
 
 
-def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, event_task: bool) -> Probe:
+def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, source: Source) -> Probe:
     """A readable video whose labels or segment do not fit it gets the status `invalid` with the reason instead
     of clips (an event past the end would label every clip negative). A single frame is not a video. In an event
     task a video shorter than one clip stays `ok` with a warning as its reason: its clips repeat the first frame,
@@ -138,19 +138,23 @@ def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, event_task: bool) -> Pr
                                                        f"video's end ({end_s:.2f} s)")
     if probe.n_frames < 2:
         return replace(probe, status="unsupported", reason="a single frame, not a video")
+    if source.one_clip_each:  # its one clip spans the segment evenly, whatever its length
+        return probe
     first = round((v.start_s or 0) * probe.fps)
     last = min(probe.n_frames, round(v.end_s * probe.fps) if v.end_s is not None else probe.n_frames) - 1
     span = (clip.n_frames - 1) * clip.stride_for(probe.fps) + 1
     if last - first + 1 >= span:
         return probe
     short = f"{last - first + 1} frames, shorter than one clip ({clip.n_frames} frames spanning {span})"
-    if event_task:
+    if source.event_task:
         return replace(probe, reason=f"{short}: its clips repeat the first frame")
     return replace(probe, status="unsupported", reason=short)
 
 
 def _clip_rows(v: VideoEntry, probe: Probe, options: IngestOptions, rule: LabelRule, source: Source,
                fold: int) -> list[dict]:
+    if source.one_clip_each:
+        return [_spanning_clip(v, probe, options.clip.n_frames, fold)]
     cfg, fps = options.clip, probe.fps
     stride = cfg.stride_for(fps)
     span = (cfg.n_frames - 1) * stride
@@ -187,6 +191,18 @@ def _clip_rows(v: VideoEntry, probe: Probe, options: IngestOptions, rule: LabelR
                      "end_time_s": round(end_time, 4), "time_to_event_s": tte, "label": label, "weight": 1.0,
                      "eval_window": windows[end]})
     return rows
+
+
+def _spanning_clip(v: VideoEntry, probe: Probe, n_frames: int, fold: int) -> dict:
+    """A sample's one clip: `n_frames` frames spread evenly over its segment (the whole video without one); the
+    clip id is the sample's id."""
+    first = int(round(v.start_s * probe.fps)) if v.start_s is not None else 0
+    last = probe.n_frames - 1 if v.end_s is None else min(probe.n_frames - 1, int(round(v.end_s * probe.fps)))
+    stride = max(1, (last - first) // max(1, n_frames - 1))
+    end = min(last, first + stride * (n_frames - 1))
+    return {"clip_id": v.video_id, "video_id": v.video_id, "split": v.split, "fold": fold, "end_frame": end,
+            "stride": stride, "n_frames": n_frames, "end_time_s": round(end / probe.fps, 4), "time_to_event_s": None,
+            "label": v.label, "weight": 1.0, "eval_window": None, **v.extra}
 
 
 CLIP_SCHEMA = pa.schema([
@@ -256,7 +272,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     folds = _assign_splits(source, options)
     probes = {}
     for v in progress_bar(source.videos, desc="probing videos", unit="video", show=progress):
-        probes[v.video_id] = _fits(v, probe_video(source.root / v.path), options.clip, source.event_task)
+        probes[v.video_id] = _fits(v, probe_video(source.root / v.path), options.clip, source)
 
     clips: dict[str, list[dict]] = {}
     for v in source.videos:
@@ -284,11 +300,12 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
                             "time_s": i / p.fps, "split": v.split} for i in needed[v.video_id]]
     all_clips = [c for v in source.videos if probes[v.video_id].status == "ok" for c in clips[v.video_id]]
     test_split = "test" if source.event_task else None  # Nexar's unlabelled test videos get their own table
+    clip_schema = pa.schema(list(CLIP_SCHEMA) + [(c, pa.string()) for c in source.extra_columns])
     data = {
         "videos": pa.Table.from_pylist(videos_rows, schema=_video_schema(source)),
         "frames": pa.Table.from_pylist(frame_rows, schema=FRAME_SCHEMA),
-        "clips": pa.Table.from_pylist([c for c in all_clips if c["split"] != test_split], schema=CLIP_SCHEMA),
-        "test": pa.Table.from_pylist([c for c in all_clips if c["split"] == test_split], schema=CLIP_SCHEMA),
+        "clips": pa.Table.from_pylist([c for c in all_clips if c["split"] != test_split], schema=clip_schema),
+        "test": pa.Table.from_pylist([c for c in all_clips if c["split"] == test_split], schema=clip_schema),
     }
     if test_split is None:
         del data["test"]

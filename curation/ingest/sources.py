@@ -23,6 +23,7 @@ class VideoEntry:
     alert_s: float | None = None
     start_s: float | None = None  # a manifest segment of the file
     end_s: float | None = None
+    extra: dict = field(default_factory=dict)  # layout columns its clips carry (QA: question, choices, answer)
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Source:
     videos: list[VideoEntry]
     input_files: list[Path] = field(default_factory=list)  # CSVs whose bytes define the input
     event_task: bool = False  # Nexar-style: labels come from event/alert times with a label rule
+    one_clip_each: bool = False  # QA: each entry is one sample, one clip spanning its segment evenly
+    extra_columns: tuple[str, ...] = ()  # string columns of VideoEntry.extra the clips table carries
 
     @property
     def label_column(self) -> str:
@@ -150,3 +153,64 @@ def read_manifest(csv_path: str | Path) -> Source:
                                  group=row["path"], start_s=start, end_s=end))
     _check_unique(videos, csv_path)
     return Source("manifest", csv_path.parent, classes, videos, [csv_path])
+
+
+QA_CONTEXT_S = 0.5  # seconds of context on each side of a question's support frames
+QA_COLUMNS = ("question", "choices", "answer", "support_frames", "video_path")
+
+
+def read_qa(json_path: str | Path, test_json: str | Path | None = None, context_s: float = QA_CONTEXT_S) -> Source:
+    """Video QA (RoadBuddy layout): `{"data": [{"id", "question", "choices": ["A. …", …], "answer": "B. …",
+    "support_frames": [seconds], "video_path"}]}`. Each question is a sample: one clip over its support frames
+    (± `context_s`), or over the whole video when it has none; the answer's letter is the label. The optional
+    test file has no answers (split test)."""
+    import json
+
+    entries = []
+    for path, split in ((Path(json_path), None), (Path(test_json) if test_json else None, "test")):
+        if path is None:
+            continue
+        if not path.is_file():
+            raise NotFound(f"{path} does not exist", "give the path of a QA JSON file")
+        try:
+            data = json.loads(path.read_text())["data"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadInput(f"{path.name} is not a QA file ({exc.__class__.__name__})",
+                           'give a JSON object {"data": [...]} of questions') from None
+        entries += [(path, k, item, split) for k, item in enumerate(data)]
+    if not entries:
+        raise BadInput(f"{Path(json_path).name} has no questions", "add questions to its data list")
+    letters = max(len(_qa_field(item, "choices", list, p, k)) for p, k, item, _ in entries)
+    classes = [chr(ord("A") + i) for i in range(letters)]
+    videos = []
+    for path, k, item, split in entries:
+        where = f"{path.name} question {k + 1}"
+        qid, video = str(_qa_field(item, "id", (str, int), path, k)), _qa_field(item, "video_path", str, path, k)
+        choices = _qa_field(item, "choices", list, path, k)
+        support = sorted(float(t) for t in item.get("support_frames") or [])
+        answer = item.get("answer")
+        label = None
+        if answer is not None and split != "test":
+            letter = str(answer).strip()[:1].upper()
+            if letter not in classes[:len(choices)]:
+                raise BadInput(f"{where}: answer {answer!r} is not one of its {len(choices)} choices",
+                               "start the answer with its letter, e.g. 'B. …'")
+            label = classes.index(letter)
+        start, end = (max(0.0, support[0] - context_s), support[-1] + context_s) if support else (None, None)
+        extra = {"question": str(item.get("question", "")), "choices": json.dumps(choices, ensure_ascii=False),
+                 "answer": None if answer is None else str(answer), "support_frames": json.dumps(support),
+                 "video_path": video}
+        videos.append(VideoEntry(qid, video, label=label, split=split, group=video, start_s=start, end_s=end,
+                                 extra=extra))
+    _check_unique(videos, Path(json_path))
+    files = [Path(json_path)] + ([Path(test_json)] if test_json else [])
+    return Source("qa", Path(json_path).parent, classes, videos, files, one_clip_each=True,
+                  extra_columns=QA_COLUMNS)
+
+
+def _qa_field(item, name: str, kind, path: Path, k: int):
+    value = item.get(name) if isinstance(item, dict) else None
+    if not isinstance(value, kind) or value in ("", []):
+        expected = getattr(kind, "__name__", "value")
+        raise BadInput(f"{path.name} question {k + 1}: {name!r} is missing or not a {expected}", "fix the JSON")
+    return value

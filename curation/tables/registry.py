@@ -90,7 +90,8 @@ class RevisionRegistry:
         with self.lock(dataset, name):
             existing = self.tags(dataset, name)
             if tag in existing and existing[tag] != number and not force:
-                raise BadInput(f"tag {tag!r} already points at revision {existing[tag]}", Fix("move it on purpose (force)", "force_tag"))
+                raise BadInput(f"tag {tag!r} already points at revision {existing[tag]}",
+                               Fix("move it on purpose (force)", "force_tag"))
             atomic_write_json(self.dir(dataset, name) / "tags" / f"{tag}.json", {"revision": number, "created": now()})
 
     def commit(self, spec: TableSpec, parent: Revision | None, *, op: str, message: str, rows: int, fp: str,

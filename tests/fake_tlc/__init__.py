@@ -1,9 +1,9 @@
 """A stand-in for the `tlc` package, for tests only (product code never imports it).
 
-Tests put it in `sys.modules["tlc"]`; the 3LC backend (`curation/backends/tlc/`) then runs against it. Every callable here is
-wrapped by `real(chain)`, which binds each call against the signature of the same name in the installed 3LC
-sources (via tests/tlc_api.py, parsed, never imported): a keyword or positional argument the real API lacks raises
-TypeError, as it would against real 3LC. Calls are recorded in `CALLS`.
+Tests put it in `sys.modules["tlc"]`; the 3LC backend (`curation/backends/tlc/`) then runs against it. Every
+callable here is wrapped by `real(chain)`, which binds each call against the signature of the same name in the
+installed 3LC sources (via tests/tlc_api.py, parsed, never imported): a keyword or positional argument the real
+API lacks raises TypeError, as it would against real 3LC. Calls are recorded in `CALLS`.
 
 Behaviour kept: tables held in memory (pyarrow), URLs as posix paths under /fake-3lc, `from_pandas` (schema
 override, weight column, if_exists, table_url exclusivity, empty-frame refusal), `from_url`, lineage through

@@ -9,7 +9,8 @@ they go, so the 3LC Dashboard shows them beside the tables they trained on.
                            in our own tables: ids are mapped through that revision's id column), constant epoch e
   collection            -> a metrics table over the collected revision: prob, loss, pred, the embedding
                            (EmbeddingSchema) and our 2-D map as a 2-vector with the xy role
-This module never touches `tlc` itself: every call goes through the backend's client adapter (client.py, held by the table store).
+This module never touches `tlc` itself: every call goes through the backend's client adapter (client.py, held
+by the table store).
 
 What was written to 3LC is kept in `<run>/tlc.json` (run URL, epochs logged, metrics tables). A failed 3LC write
 warns and does not stop training; the next write retries what is missing, so a resumed run fills the gaps.

@@ -1,0 +1,120 @@
+"""`curate export`: a curated revision of a dataset's samples table written back in its source layout, so the
+curation reaches tools outside curate (another trainer, a VLM fine-tune, a competition kit).
+
+What a layout can say: deleted samples are gone in all of them; a QA answer and a class label follow the
+revision's label (a relabel is applied); samples at weight 0 (excluded from training) are left out too. Clip-level
+curation inside a video has no place in a video-level file (Nexar, manifest): a video is kept while any of its
+clips is, and Nexar's per-video event times and target come from the videos table.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from curation.errors import BadInput
+from curation.fsutil import atomic_write_bytes
+from curation.task import SAMPLES, VIDEOS
+
+FORMATS = {"qa": "qa-json", "nexar": "nexar-csv", "folders": "manifest-csv", "manifest": "manifest-csv"}
+
+
+@dataclass
+class ExportResult:
+    files: list[Path]
+    samples: int  # rows written
+    left_out: int  # samples of the revision at weight 0
+
+
+def export(ws, ref: str, out: str | Path, fmt: str | None = None) -> ExportResult:
+    """Write the samples of revision `ref` to `out` in `fmt` (default: the dataset's own layout)."""
+    revision = ws.resolve(ref)
+    task = ws.task(revision.dataset)
+    if revision.table != task.table(SAMPLES):
+        raise BadInput(f"{revision.ref} is not the samples table of {task.dataset}",
+                       f"export {task.dataset}/{task.table(SAMPLES)} (or a revision or tag of it)")
+    fmt = fmt or FORMATS[task.layout]
+    if fmt not in WRITERS:
+        raise BadInput(f"unknown export format {fmt!r}", f"use one of {', '.join(WRITERS)}")
+    if fmt == "qa-json" and task.layout != "qa" or fmt == "nexar-csv" and task.layout != "nexar":
+        raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}",
+                       f"use {FORMATS[task.layout]}, or manifest-csv")
+    samples = ws.tables.read(revision).sort_by("clip_id").to_pylist()
+    kept = [s for s in samples if s["weight"] != 0]
+    videos = {v["video_id"]: v for v in ws.tables.read(task.head(ws.tables, VIDEOS)).to_pylist()}
+    out = Path(out)
+    files = WRITERS[fmt](task, kept, videos, out)
+    return ExportResult(files, len(kept), len(samples) - len(kept))
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, text.encode())
+    return path
+
+
+def _qa_json(task, samples: list[dict], videos: dict, out: Path) -> list[Path]:
+    """The QA layout: labelled questions to `out`, unanswered (test) ones to `<out stem>-test.json`."""
+    labelled, test = [], []
+    for s in samples:
+        choices = json.loads(s["choices"])
+        item = {"id": s["clip_id"], "question": s["question"], "choices": choices,
+                "support_frames": json.loads(s["support_frames"]), "video_path": s["video_path"]}
+        if s["label"] is not None:
+            letter = task.classes[s["label"]]
+            item["answer"] = next((c for c in choices if c.strip().upper().startswith(letter)), letter)
+        (test if s["split"] == "test" else labelled).append(item)
+    files = [_write(out, json.dumps({"data": labelled}, ensure_ascii=False, indent=1))]
+    if test:
+        files.append(_write(out.with_name(f"{out.stem}-test{out.suffix}"),
+                            json.dumps({"data": test}, ensure_ascii=False, indent=1)))
+    return files
+
+
+def _kept_videos(samples: list[dict]) -> dict[str, Counter]:
+    """video_id → how often each label occurs among its kept clips."""
+    kept: dict[str, Counter] = {}
+    for s in samples:
+        kept.setdefault(s["video_id"], Counter())[s["label"]] += 1
+    return kept
+
+
+def _csv(header: list[str], rows: list[list]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _manifest_csv(task, samples: list[dict], videos: dict, out: Path) -> list[Path]:
+    """path,label,split,start_s,end_s: one row per kept video (its clips' most common label), paths relative to
+    the manifest's folder."""
+    rows = []
+    for video_id, labels in sorted(_kept_videos(samples).items()):
+        v = videos[video_id]
+        label = labels.most_common(1)[0][0]
+        path = os.path.relpath(Path(task.root) / v["path"], out.resolve().parent)
+        rows.append([Path(path).as_posix(), "" if label is None else task.classes[label], v["split"] or "",
+                     _num(v.get("start_s")), _num(v.get("end_s"))])
+    return [_write(out, _csv(["path", "label", "split", "start_s", "end_s"], rows))]
+
+
+def _nexar_csv(task, samples: list[dict], videos: dict, out: Path) -> list[Path]:
+    """train.csv (id,time_of_event,time_of_alert,target) of the kept labelled videos."""
+    kept = _kept_videos(samples)
+    rows = [[vid, _num(v.get("time_of_event")), _num(v.get("time_of_alert")), v["target"]]
+            for vid, v in sorted(videos.items()) if vid in kept and v["split"] != "test"]
+    return [_write(out, _csv(["id", "time_of_event", "time_of_alert", "target"], rows))]
+
+
+def _num(value) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+WRITERS = {"qa-json": _qa_json, "manifest-csv": _manifest_csv, "nexar-csv": _nexar_csv}
+
