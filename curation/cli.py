@@ -34,7 +34,7 @@ CLI_FIXES = {
     "train_folds": "train them with `curate train --folds K`",
     "reingest_folds": "re-ingest with --folds {folds}",
     "folds": "use --folds 5, or --val-fraction for one split",
-    "clip_frames_or_tiny": "re-ingest with --clip-frames {frames}, or use --model mvit_tiny",
+    "clip_frames": "re-ingest with --clip-frames {frames}",
     "collect": "run `curate collect --run {run}` over that table first",
     "name_runs": "pass --run RUN (repeat it to average several runs)",
 }
@@ -257,6 +257,26 @@ def ingest_manifest(ctx, csv_path, name, **kw):
     from curation.ingest.sources import read_manifest
 
     _run_ingest(ctx, read_manifest(csv_path), name or Path(csv_path).stem, **kw)
+
+
+@ingest.command("events")
+@click.argument("csv_path", metavar="CSV", type=click.Path())
+@click.option("--alpha", default=0.1, show_default=True,
+              help="A positive clip ends at most this fraction of the gap to the previous event before an event.")
+@click.option("--beta", default=0.1, show_default=True,
+              help="… and at most this fraction of the gap to the next event after it.")
+@click.option("--negatives-per-positive", default=3.0, show_default=True,
+              help="At most this many negative clips per positive one, per video (evenly spread).")
+@_ingest_options
+@click.pass_context
+def ingest_events(ctx, csv_path, alpha, beta, negatives_per_positive, name, **kw):
+    """Event timestamps (e.g. split-timer runs): a CSV of path,group,event_s, one row per event (several per
+    video; a row with an empty event_s for a video without events). Clips near an event are positive, clips
+    away from every event negative; splits keep each group (track, rider) together. Inspect the samples with
+    `curate report --table clips`."""
+    from curation.ingest.sources import read_events
+
+    _run_ingest(ctx, read_events(csv_path, alpha, beta, negatives_per_positive), name or Path(csv_path).stem, **kw)
 
 
 @ingest.command("qa")
@@ -667,16 +687,26 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
 
 
 @cli.command()
-@click.option("--run", "run_ref", default="last", show_default=True)
-@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Default: runs/<run>/report.html.")
-@click.option("--worst", default=24, show_default=True, help="How many suspicious clips to show.")
+@click.option("--run", "run_ref", help="The run to report on (default: the last one).")
+@click.option("--table", "table_ref", help="Instead: a page of the samples of this revision (e.g. clips@latest).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False),
+              help="Default: runs/<run>/report.html, or reports/<dataset>-<table>@<n>.html.")
+@click.option("--worst", default=24, show_default=True, help="How many clips to show (per label with --table).")
 @click.pass_context
-def report(ctx, run_ref, out, worst):
+def report(ctx, run_ref, table_ref, out, worst):
     """A self-contained HTML page for a run: curves, embedding maps, and frame strips of the training clips
-    with the lowest area under the margin (likely label errors)."""
+    with the lowest area under the margin (likely label errors). With --table: the samples a revision holds —
+    counts per split and label, each video's timeline of events and clips, frame strips of every label."""
+    if table_ref and run_ref:
+        raise BadInput("--run and --table make different pages", "give one of them")
+    if table_ref:
+        from curation.review.samples_report import write_table_report
+
+        click.echo(f"wrote {write_table_report(_ws(ctx), table_ref, out, worst)}")
+        return
     from curation.review.report import write_report
 
-    click.echo(f"wrote {write_report(_ws(ctx), run_ref, out, worst)}")
+    click.echo(f"wrote {write_report(_ws(ctx), run_ref or 'last', out, worst)}")
 
 
 @cli.command("import-predictions")

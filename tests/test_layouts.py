@@ -112,6 +112,7 @@ def test_video_qa_through_import_predictions_edit_and_export_round_trip(prebuilt
         else:  # the whole video, evenly
             assert first <= 1 and clip["end_frame"] >= videos[q["id"]]["n_frames"] - clip["stride"] - 1
     assert clips["t0"]["split"] == "test" and clips["t0"]["label"] is None
+    assert_one_line_error(curate("-w", ws_dir, "train", *TINY), "clips have [8] frames; mvit_tiny takes 16")
 
     predictions = tmp_path / "preds.csv"  # an external model: right on even questions, confidently wrong on odd
     predictions.write_text("id,pred,prob\n" + "".join(
@@ -146,3 +147,60 @@ def test_video_qa_through_import_predictions_edit_and_export_round_trip(prebuilt
     curated = ws.tables.read(ws.resolve("qa/clips@latest"), columns).sort_by("clip_id")
     again = ws.tables.read(ws.resolve("again/clips@latest"), columns).sort_by("clip_id")
     assert again.equals(curated)  # the export re-ingests to the curated revision's content
+
+
+def test_event_timestamps_with_windows_caps_groups_and_a_samples_page(prebuilt, tmp_path):
+    import json
+    import math
+
+    data = tmp_path / "runs"
+    (data / "gopro").mkdir(parents=True)
+    videos = sorted((prebuilt / "data" / "train").glob("*.mp4"))[:6]
+    events = {0: [1.0, 2.5], 1: [2.0], 2: [], 3: [1.5, 3.0], 4: [0.8, 1.6, 3.2], 5: []}
+    lines = ["path,group,event_s"]
+    for k, video in enumerate(videos):
+        shutil.copy(video, data / "gopro" / f"run{k}.mp4")
+        lines += [f"gopro/run{k}.mp4,track{k // 2},{t}" for t in events[k]] or [f"gopro/run{k}.mp4,track{k // 2},"]
+    (data / "events.csv").write_text("\n".join(lines) + "\n")
+    ws_dir = tmp_path / "ws"
+    proc = curate("-w", ws_dir, "ingest", "events", data / "events.csv", "--frame-size", "32",
+                  "--clip-seconds", "1", "--alpha", "0.2", "--beta", "0.2", "--negatives-per-positive", "2")
+    assert proc.returncode == 0, proc.stderr
+    ws = Workspace.open(ws_dir)
+    videos_table = {v["video_id"]: v for v in ws.tables.read(ws.resolve("events/videos")).to_pylist()}
+    clips = ws.tables.read(ws.resolve("events/clips")).to_pylist()
+    for k in range(6):
+        vid, times = f"gopro/run{k}", events[k]
+        video = videos_table[vid]
+        assert json.loads(video["events"]) == times
+        bounds = [0.0, *times, video["duration_s"]]
+        windows = [(e - 0.2 * (e - a), e + 0.2 * (b - e)) for a, e, b in zip(bounds, bounds[1:], bounds[2:])]
+        mine = [c for c in clips if c["video_id"] == vid]
+        positives, negatives = [c for c in mine if c["label"] == 1], [c for c in mine if c["label"] == 0]
+        for c in positives:
+            assert any(lo - 1e-3 <= c["end_time_s"] <= hi + 1e-3 for lo, hi in windows), (vid, c["end_time_s"])
+        for e in times:  # a clip ends at every event
+            assert any(abs(c["end_time_s"] - e) <= 1 / video["fps"] for c in positives), (vid, e)
+        for c in negatives:  # away from every event: outside twice its window
+            assert all(not (e - 0.4 * (e - a) <= c["end_time_s"] <= e + 0.4 * (b - e))
+                       for a, e, b in zip(bounds, bounds[1:], bounds[2:])), (vid, c["end_time_s"])
+        assert 0 < len(negatives) <= math.ceil(2 * max(1, len(positives)))
+    splits = {}
+    for v in videos_table.values():  # a track never straddles splits
+        splits.setdefault(v["video_id"], v["split"])
+    for group in range(3):
+        assert len({splits[f"gopro/run{k}"] for k in (2 * group, 2 * group + 1)}) == 1
+
+    page = curate("-w", ws_dir, "report", "--table", "events/clips@1")
+    assert page.returncode == 0, page.stderr
+    text = (ws_dir / "reports" / "events-clips@1.html").read_text()
+    assert all(f"gopro/run{k}" in text for k in range(6)) and text.count("<svg") == 6
+    assert "<img src=\"data:image/png" in text and "background (" in text and "event (" in text
+
+    assert curate("-w", ws_dir, "train", *TINY).returncode == 0
+    assert curate("-w", ws_dir, "suggest", "-o", tmp_path / "s.csv").returncode == 0
+    assert curate("-w", ws_dir, "edit", "clips", "--weight", "0", "--where", "abs(time_to_event_s) > 1.5",
+                  "-m", "far from any event").returncode == 0
+    assert curate("-w", ws_dir, "train", "--table", "latest", *TINY).returncode == 0
+    proc = curate("-w", ws_dir, "evaluate", "--split", "val")
+    assert proc.returncode == 0 and "accuracy" in proc.stdout, proc.stderr

@@ -9,6 +9,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pyarrow as pa
 from curation.progress import progress_bar
 
@@ -86,7 +87,8 @@ def _cache_complete(store, dataset: str, cache: FrameCache) -> bool:
 
 def _fingerprint(source: Source, options: IngestOptions) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"kind": source.kind, "options": options.to_dict()}, sort_keys=True).encode())
+    h.update(json.dumps({"kind": source.kind, "options": options.to_dict(), "params": source.params},
+                        sort_keys=True).encode())
     for f in source.input_files:
         h.update(f.read_bytes())
     for v in source.videos:
@@ -133,6 +135,9 @@ def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, source: Source) -> Prob
         if t is not None and t > end_s + 1 / probe.fps:
             return replace(probe, status="invalid", reason=f"the {name} time {t:g} s is after the video's end "
                                                            f"({end_s:.2f} s)")
+    if v.events and v.events[-1] > end_s + 1 / probe.fps:
+        return replace(probe, status="invalid", reason=f"the event at {v.events[-1]:g} s is after the video's end "
+                                                       f"({end_s:.2f} s)")
     if v.start_s is not None and v.start_s >= end_s:
         return replace(probe, status="invalid", reason=f"the segment starts at {v.start_s:g} s, after the "
                                                        f"video's end ({end_s:.2f} s)")
@@ -155,6 +160,8 @@ def _clip_rows(v: VideoEntry, probe: Probe, options: IngestOptions, rule: LabelR
                fold: int) -> list[dict]:
     if source.one_clip_each:
         return [_spanning_clip(v, probe, options.clip.n_frames, fold)]
+    if source.kind == "events":
+        return _event_clips(v, probe, options.clip, source.params, fold)
     cfg, fps = options.clip, probe.fps
     stride = cfg.stride_for(fps)
     span = (cfg.n_frames - 1) * stride
@@ -193,6 +200,36 @@ def _clip_rows(v: VideoEntry, probe: Probe, options: IngestOptions, rule: LabelR
     return rows
 
 
+def _event_clips(v: VideoEntry, probe: Probe, cfg: ClipConfig, params: dict, fold: int) -> list[dict]:
+    """Clips of an events video (see sources.read_events): positives ending in an event's window (and one ending
+    at each event), negatives ending outside twice the windows, at most `negatives_per_positive` per positive."""
+    fps, stride = probe.fps, cfg.stride_for(probe.fps)
+    span, duration = (cfg.n_frames - 1) * stride, probe.n_frames / probe.fps
+    bounds = [0.0, *v.events, duration]
+    windows = [(e - params["alpha"] * (e - before), e + params["beta"] * (after - e))
+               for before, e, after in zip(bounds, bounds[1:], bounds[2:])]
+
+    def within(t: float, scale: float) -> bool:
+        return any(e - scale * (e - lo) <= t <= e + scale * (hi - e) for (lo, hi), e in zip(windows, v.events))
+
+    ends = set(anchors(probe.n_frames, cfg.anchor_step(fps), min_end=span))
+    ends |= {min(probe.n_frames - 1, int(round(e * fps))) for e in v.events}
+    positives = sorted(end for end in ends if within(end / fps, 1.0))
+    negatives = sorted(end for end in ends if not within(end / fps, 2.0))
+    cap = int(np.ceil(params["negatives_per_positive"] * max(1, len(positives))))
+    if len(negatives) > cap:  # evenly spread over the video, the same on every run
+        negatives = [negatives[i] for i in np.linspace(0, len(negatives) - 1, cap).round().astype(int)]
+    rows = []
+    for end, label in sorted([(e, 1) for e in positives] + [(e, 0) for e in negatives]):
+        t = end / fps
+        nearest = min(v.events, key=lambda e: abs(e - t)) if v.events else None
+        rows.append({"clip_id": f"{v.video_id}:{end}", "video_id": v.video_id, "split": v.split, "fold": fold,
+                     "end_frame": end, "stride": stride, "n_frames": cfg.n_frames, "end_time_s": round(t, 4),
+                     "time_to_event_s": None if nearest is None else round(nearest - t, 4), "label": label,
+                     "weight": 1.0, "eval_window": None})
+    return rows
+
+
 def _spanning_clip(v: VideoEntry, probe: Probe, n_frames: int, fold: int) -> dict:
     """A sample's one clip: `n_frames` frames spread evenly over its segment (the whole video without one); the
     clip id is the sample's id."""
@@ -224,6 +261,8 @@ def _video_schema(source: Source) -> pa.Schema:
         fields += [("time_of_event", pa.float32()), ("time_of_alert", pa.float32())]
     else:
         fields += [("start_s", pa.float32()), ("end_s", pa.float32())]
+    if source.kind == "events":
+        fields.append(("events", pa.string()))  # the video's event times, JSON
     return pa.schema(fields)
 
 
@@ -294,6 +333,8 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
             row.update(time_of_event=v.event_s, time_of_alert=v.alert_s)
         else:
             row.update(start_s=v.start_s, end_s=v.end_s)
+        if source.kind == "events":
+            row["events"] = json.dumps(list(v.events))
         videos_rows.append(row)
         if p.status == "ok":
             frame_rows += [{"frame_id": frame_id(v.video_id, i), "video_id": v.video_id, "index": i,
@@ -322,7 +363,8 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     # The ingest state lives in the revisions it writes (curation.task reads it back), in every table: an ingest
     # killed between tables leaves some without this fingerprint, so the next one does not count as unchanged.
     meta = {"ingest": {"kind": source.kind, "event_task": source.event_task, "root": str(source.root),
-                       "options": options.to_dict(), "label_rule": str(rule), "fingerprint": fp,
+                       "options": options.to_dict(), "params": source.params, "label_rule": str(rule),
+                       "fingerprint": fp,
                        "summary": summary}}
     display = Display(video_root=str(source.root), frame_jpegs=lambda ids: FrameReader(cache.folder).read(ids))
     for name, table in data.items():

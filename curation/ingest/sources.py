@@ -24,6 +24,7 @@ class VideoEntry:
     start_s: float | None = None  # a manifest segment of the file
     end_s: float | None = None
     extra: dict = field(default_factory=dict)  # layout columns its clips carry (QA: question, choices, answer)
+    events: tuple[float, ...] = ()  # event timestamps (seconds), for the events layout
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Source:
     event_task: bool = False  # Nexar-style: labels come from event/alert times with a label rule
     one_clip_each: bool = False  # QA: each entry is one sample, one clip spanning its segment evenly
     extra_columns: tuple[str, ...] = ()  # string columns of VideoEntry.extra the clips table carries
+    params: dict = field(default_factory=dict)  # layout settings that shape samples (part of the fingerprint)
 
     @property
     def label_column(self) -> str:
@@ -205,7 +207,7 @@ def read_qa(json_path: str | Path, test_json: str | Path | None = None, context_
     _check_unique(videos, Path(json_path))
     files = [Path(json_path)] + ([Path(test_json)] if test_json else [])
     return Source("qa", Path(json_path).parent, classes, videos, files, one_clip_each=True,
-                  extra_columns=QA_COLUMNS)
+                  extra_columns=QA_COLUMNS, params={"context_s": context_s})
 
 
 def _qa_field(item, name: str, kind, path: Path, k: int):
@@ -214,3 +216,41 @@ def _qa_field(item, name: str, kind, path: Path, k: int):
         expected = getattr(kind, "__name__", "value")
         raise BadInput(f"{path.name} question {k + 1}: {name!r} is missing or not a {expected}", "fix the JSON")
     return value
+
+
+EVENT_CLASSES = ["background", "event"]
+
+
+def read_events(csv_path: str | Path, alpha: float = 0.1, beta: float = 0.1,
+                negatives_per_positive: float = 3.0) -> Source:
+    """Event timestamps (e.g. split-timer GoPro runs): CSV `path,group,event_s`, one row per event (a row with an
+    empty event_s lists a video without events); `group` (track, rider) keeps a group's videos in one split.
+    A clip is positive when it ends within an event's window — `alpha` of the gap to the previous event before
+    it, `beta` of the gap to the next one after it — negative when it ends outside twice that window, and a
+    video keeps at most `negatives_per_positive` negatives per positive (evenly spread)."""
+    csv_path = Path(csv_path)
+    for name, value, ok in (("alpha", alpha, 0 < alpha <= 0.5), ("beta", beta, 0 < beta <= 0.5),
+                            ("negatives per positive", negatives_per_positive, negatives_per_positive > 0)):
+        if not ok:
+            raise BadInput(f"{name} = {value!r} is invalid", "use a fraction in (0, 0.5]" if name != \
+                           "negatives per positive" else "use a number above 0, e.g. 3")
+    rows = read_rows(csv_path, ["path", "group", "event_s"], "events")
+    if not rows:
+        raise BadInput(f"{csv_path.name} has no rows", "add one row per event (or per video without events)")
+    by_path: dict[str, tuple[str, list[float]]] = {}
+    for row in rows:
+        where = f"{csv_path.name} line {row['_line']}"
+        if not row["path"] or not row["group"]:
+            raise BadInput(f"{where}: empty path or group", "give every row its video and its group")
+        group, events = by_path.setdefault(row["path"], (row["group"], []))
+        if group != row["group"]:
+            raise BadInput(f"{where}: {row['path']} is in group {row['group']!r} here and {group!r} before",
+                           "give each video one group")
+        event = _time(row, "event_s", csv_path)
+        if event is not None:
+            events.append(event)
+    videos = [VideoEntry(path.rsplit(".", 1)[0], path, label=int(bool(events)), group=group,
+                         events=tuple(sorted(set(events)))) for path, (group, events) in by_path.items()]
+    _check_unique(videos, csv_path)
+    return Source("events", csv_path.parent, EVENT_CLASSES, videos, [csv_path],
+                  params={"alpha": alpha, "beta": beta, "negatives_per_positive": negatives_per_positive})

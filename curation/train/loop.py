@@ -96,10 +96,10 @@ class Trainer:
                            f"{self.train_ds.weights[bad[0]]!r}" + (f" ({len(bad) - 1} more)" if len(bad) > 1 else ""),
                            f"set its weight with an edit: {WEIGHT_RULE}")
         frames = set(self.train_ds.n_frames.tolist())
-        if cfg.model == "mvit_v2_s" and frames != {self.mspec.frames}:
-            raise BadInput(f"{revision.ref} clips have {sorted(frames)} frames; mvit_v2_s takes {self.mspec.frames}",
-                           Fix(f"re-ingest with clips of {self.mspec.frames} frames, or use the mvit_tiny model",
-                               "clip_frames_or_tiny", {"frames": self.mspec.frames}))
+        if frames != {self.mspec.frames}:  # the models' positional embeddings fix the clip length
+            raise BadInput(f"{revision.ref} clips have {sorted(frames)} frames; {cfg.model} takes {self.mspec.frames}",
+                           Fix(f"re-ingest with clips of {self.mspec.frames} frames", "clip_frames",
+                               {"frames": self.mspec.frames}))
         self.val_revision = resolve_train_table(ws, cfg.val_table) if cfg.val_table else revision
         val_where = None if cfg.val_table else val_where
         self.task = ws.task(revision.dataset)
