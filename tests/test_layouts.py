@@ -3,6 +3,7 @@ import csv
 import shutil
 
 import numpy as np
+import pytest
 
 from conftest import assert_one_line_error, curate
 from curation.workspace import Workspace
@@ -204,3 +205,44 @@ def test_event_timestamps_with_windows_caps_groups_and_a_samples_page(prebuilt, 
     assert curate("-w", ws_dir, "train", "--table", "latest", *TINY).returncode == 0
     proc = curate("-w", ws_dir, "evaluate", "--split", "val")
     assert proc.returncode == 0 and "accuracy" in proc.stdout, proc.stderr
+
+
+def test_export_nexar_and_manifest_layouts(ws_dir, prebuilt, tmp_path):
+    ws = Workspace.open(ws_dir)
+    clips = ws.tables.read(ws.resolve("clips")).to_pylist()
+    gone = sorted({c["video_id"] for c in clips})[0]
+    assert curate("-w", ws_dir, "edit", "clips", "--delete", "--where", f"video_id == '{gone}'", "-m", "x").returncode == 0
+    proc = curate("-w", ws_dir, "export", "clips@latest", "-o", tmp_path / "train.csv")
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "train.csv") as f:
+        exported = list(csv.DictReader(f))
+    with open(prebuilt / "data" / "train.csv") as f:
+        source = {r["id"]: r for r in csv.DictReader(f)}
+    kept = {c["video_id"] for c in clips} - {gone}
+    assert sorted(r["id"] for r in exported) == sorted(kept)
+    for r in exported:  # the source's own rows, times and targets
+        assert r["target"] == source[r["id"]]["target"]
+        for column in ("time_of_event", "time_of_alert"):
+            assert (r[column] == "") == (source[r["id"]][column] == "")
+            if r[column]:
+                assert float(r[column]) == pytest.approx(float(source[r["id"]][column]), abs=1e-4)
+    assert_one_line_error(curate("-w", ws_dir, "export", "clips", "--format", "qa-json", "-o", tmp_path / "x"),
+                          "cannot be written as qa-json")
+    assert_one_line_error(curate("-w", ws_dir, "export", "videos", "-o", tmp_path / "x"), "not the samples table")
+
+    data = _class_folders(prebuilt, tmp_path / "ucf", per_class=2)
+    folders = tmp_path / "ws2"
+    assert curate("-w", folders, "ingest", "folders", data, "--frame-size", "32").returncode == 0
+    ws2 = Workspace.open(folders)
+    first = sorted(c["video_id"] for c in ws2.tables.read(ws2.resolve("clips")).to_pylist())[0]
+    assert curate("-w", folders, "edit", "clips", "--label", "turn", "--where", f"video_id == '{first}'",
+                  "-m", "relabel").returncode == 0
+    assert curate("-w", folders, "export", "clips", "-o", data / "curated.csv").returncode == 0
+    assert curate("-w", folders, "ingest", "manifest", data / "curated.csv", "--name", "again",
+                  "--frame-size", "32").returncode == 0
+    ws2 = Workspace.open(folders)
+    columns = ["clip_id", "label", "split"]
+    curated = ws2.tables.read(ws2.resolve("ucf/clips"), columns).sort_by("clip_id").to_pylist()
+    again = ws2.tables.read(ws2.resolve("again/clips"), columns).sort_by("clip_id").to_pylist()
+    names = lambda rows, classes: [(r["clip_id"], classes[r["label"]], r["split"]) for r in rows]
+    assert names(again, ws2.task("again").classes) == names(curated, ws2.task("ucf").classes)
