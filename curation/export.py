@@ -20,9 +20,6 @@ from curation.errors import BadInput
 from curation.fsutil import atomic_write_bytes
 from curation.task import SAMPLES, VIDEOS
 
-FORMATS = {"qa": "qa-json", "nexar": "nexar-csv", "folders": "manifest-csv", "manifest": "manifest-csv"}
-
-
 @dataclass
 class ExportResult:
     files: list[Path]
@@ -37,12 +34,12 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None) -> ExportResul
     if revision.table != task.table(SAMPLES):
         raise BadInput(f"{revision.ref} is not the samples table of {task.dataset}",
                        f"export {task.dataset}/{task.table(SAMPLES)} (or a revision or tag of it)")
-    fmt = fmt or FORMATS[task.layout]
+    fmt = fmt or task.export_format
     if fmt not in WRITERS:
         raise BadInput(f"unknown export format {fmt!r}", f"use one of {', '.join(WRITERS)}")
     if fmt == "qa-json" and task.layout != "qa" or fmt == "nexar-csv" and task.layout != "nexar":
         raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}",
-                       f"use {FORMATS[task.layout]}, or manifest-csv")
+                       f"use {task.export_format}, or manifest-csv")
     samples = ws.tables.read(revision).sort_by("clip_id").to_pylist()
     kept = [s for s in samples if s["weight"] != 0]
     videos = {v["video_id"]: v for v in ws.tables.read(task.head(ws.tables, VIDEOS)).to_pylist()}

@@ -37,6 +37,11 @@ class Task:
         return "nexar-csv" if self.layout == "nexar" else None
 
     @property
+    def export_format(self) -> str:
+        """The source layout a curated revision is written back in (`curate export`)."""
+        return {"qa": "qa-json", "nexar": "nexar-csv"}.get(self.layout, "manifest-csv")
+
+    @property
     def frame_size(self) -> int:
         return int(self.options.get("frame_size", 256))
 

@@ -211,7 +211,8 @@ def test_export_nexar_and_manifest_layouts(ws_dir, prebuilt, tmp_path):
     ws = Workspace.open(ws_dir)
     clips = ws.tables.read(ws.resolve("clips")).to_pylist()
     gone = sorted({c["video_id"] for c in clips})[0]
-    assert curate("-w", ws_dir, "edit", "clips", "--delete", "--where", f"video_id == '{gone}'", "-m", "x").returncode == 0
+    deleted = curate("-w", ws_dir, "edit", "clips", "--delete", "--where", f"video_id == '{gone}'", "-m", "x")
+    assert deleted.returncode == 0
     proc = curate("-w", ws_dir, "export", "clips@latest", "-o", tmp_path / "train.csv")
     assert proc.returncode == 0, proc.stderr
     with open(tmp_path / "train.csv") as f:

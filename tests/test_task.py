@@ -36,6 +36,7 @@ def test_the_task_is_what_the_last_ingest_recorded(ws_dir):
     ws = Workspace.open(ws_dir)
     task = ws.task()
     assert (task.layout, task.event_task, task.metric, task.submission) == ("nexar", True, "mAP", "nexar-csv")
+    assert task.export_format == "nexar-csv"
     assert task.classes == ("normal", "collision") and task.frame_size == 32
     assert task.table(SAMPLES) == "clips" and task.head(ws.tables, TEST).table == "test"
     assert task.ref(SAMPLES) == "nexar/clips@latest" and Path(task.root).name == "data"
@@ -60,6 +61,7 @@ def test_class_layouts_have_no_test_table_and_say_so(tmp_path, prebuilt):
     ingest(ws, read_folders(tmp_path / "ucf"), "ucf", IngestOptions(frame_size=32), progress=False)
     task = ws.task("ucf")
     assert (task.layout, task.event_task, task.metric, task.submission) == ("folders", False, "accuracy", None)
+    assert task.export_format == "manifest-csv"
     assert task.has(VIDEOS) and not task.has(TEST)
     with pytest.raises(NotFound, match="ucf has no test table"):
         task.table(TEST)
