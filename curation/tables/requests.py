@@ -60,13 +60,8 @@ def read_edit_file(path: str | Path) -> list[dict]:
     path = Path(path)
     rows = read_rows(path, ["id", "action"], "edit file")
     for row in rows:
-        where = row["_where"] = f"{path.name} line {row['_line']}"
-        if row["action"] not in ACTIONS:
-            raise BadInput(f"{where}: action {row['action']!r} is not one of {', '.join(ACTIONS)}", "fix the CSV")
-        if row["action"] != "delete" and row.get("value", "") == "":
-            raise BadInput(f"{where}: action {row['action']} needs a value", "fix the CSV")
-        if row.get("level", "") not in ("", "clip", "video"):
-            raise BadInput(f"{where}: level {row['level']!r} is not clip or video", "fix the CSV")
+        row["_where"] = f"{path.name} line {row['_line']}"
+        check_request(row)
     if not rows:
         raise BadInput(f"{path.name} has no edit rows", "add rows, or skip the edit")
     return rows
@@ -116,8 +111,26 @@ def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_id
     return edit
 
 
+def check_request(row: dict) -> None:
+    """One edit request {id, action, value, level}: a known action, a value where it needs one, a known level."""
+    where = row.get("_where", f"request for {row.get('id')!r}")
+    if not isinstance(row.get("id"), str) or not row["id"]:
+        raise BadInput(f"{where}: no id", "give every request the id it applies to")
+    if row.get("action") not in ACTIONS:
+        raise BadInput(f"{where}: action {row.get('action')!r} is not one of {', '.join(ACTIONS)}", "fix the request")
+    if row["action"] != "delete" and row.get("value", "") in ("", None):
+        raise BadInput(f"{where}: action {row['action']} needs a value", "fix the request")
+    if row.get("level", "") not in ("", "clip", "video"):
+        raise BadInput(f"{where}: level {row['level']!r} is not clip or video", "fix the request")
+
+
 def edit_from_file(store, revision, path: str | Path) -> Edit:
-    """The Edit an edit file asks of `revision` (a Revision of `store`), with video-level rows cascading to
+    """The Edit an edit file asks of `revision` (a Revision of `store`)."""
+    return edit_from_requests(store, revision, read_edit_file(path))
+
+
+def edit_from_requests(store, revision, rows: list[dict]) -> Edit:
+    """The Edit that edit requests (as edit-file rows) ask of `revision`, with video-level rows cascading to
     the video's rows and checked against the parent (videos) table."""
     spec = store.spec(revision.dataset, revision.table)
     parent = spec.parent or {}
@@ -126,12 +139,19 @@ def edit_from_file(store, revision, path: str | Path) -> Edit:
     if parent and store.exists(revision.dataset, parent["table"]):
         parent_rev = store.head(revision.dataset, parent["table"])
         parent_ids = set(store.read(parent_rev, [parent["key"]])[parent["key"]].to_pylist())
-    return edit_from_rows(spec, store.read(revision, columns), read_edit_file(path), parent_ids)
+    return edit_from_rows(spec, store.read(revision, columns), rows, parent_ids)
 
 
 def query(table: pa.Table, where: str | None = None, sort: str | None = None, descending: bool = False,
           limit: int | None = None, columns: list[str] | None = None) -> pd.DataFrame:
     """Filter (the safe filter language of curation.filters), sort and cut rows for display."""
+    rows, _ = page(table, where, sort, descending, 0, limit, columns)
+    return rows.to_pandas()
+
+
+def page(table: pa.Table, where: str | None = None, sort: str | None = None, descending: bool = False,
+         offset: int = 0, limit: int | None = None, columns: list[str] | None = None) -> tuple[pa.Table, int]:
+    """One page of the filtered, sorted rows, and how many rows matched."""
     if where:
         table = filter_table(table, where)
     if sort:
@@ -143,4 +163,4 @@ def query(table: pa.Table, where: str | None = None, sort: str | None = None, de
         if missing:
             raise BadInput(f"unknown column(s) {', '.join(missing)}", f"use {', '.join(table.column_names)}")
         table = table.select(columns)
-    return (table.slice(0, limit) if limit else table).to_pandas()
+    return (table.slice(offset, limit) if limit else table.slice(offset)), table.num_rows

@@ -1,0 +1,86 @@
+"""The dashboard's JSON API through HTTP (Starlette's test client): the library's answers, its security rules,
+and edits committed as one revision with the library's validation and conflict rules."""
+import pyarrow.compute as pc
+import pytest
+from starlette.testclient import TestClient
+
+from curation.dashboard.api import create_app
+from curation.tables.requests import query
+from curation.workspace import Workspace
+
+TOKEN = "launch-token"
+
+
+@pytest.fixture
+def client(ws_dir):
+    ws = Workspace.open(ws_dir)
+    return TestClient(create_app(ws, TOKEN, {"testserver"})), ws
+
+
+def test_tables_log_and_pages_are_the_librarys(client):
+    http, ws = client
+    tables = http.get("/api/tables").json()
+    assert {(t["dataset"], t["name"], t["head"]) for t in tables["tables"]} >= {("nexar", "clips", 1)}
+    assert http.get("/api/log", params={"table": "clips"}).json()["revisions"][0]["op"] == "create"
+    params = {"table": "clips@1", "where": "label == 1 and weight > 0", "sort": "end_time_s", "desc": "1",
+              "limit": "4", "columns": "clip_id,end_time_s,label"}
+    first = http.get("/api/samples", params=params).json()
+    second = http.get("/api/samples", params={**params, "offset": "4"}).json()
+    expected = query(ws.tables.read(ws.resolve("clips@1")), "label == 1 and weight > 0", "end_time_s", True)
+    assert first["total"] == len(expected) and first["columns"] == ["clip_id", "end_time_s", "label"]
+    assert [r["clip_id"] for r in first["rows"] + second["rows"]] == expected["clip_id"].tolist()[:8]
+
+
+@pytest.mark.parametrize("where", ["__import__('os').system('touch /tmp/x')", "label.__class__", "@pd", "label +"])
+def test_hostile_or_broken_filters_are_a_400_with_the_problem(client, where):
+    http, _ = client
+    answer = http.get("/api/samples", params={"table": "clips", "where": where})
+    assert answer.status_code == 400 and answer.json()["problem"]
+
+
+def test_foreign_hosts_and_tokenless_changes_are_refused(client):
+    http, ws = client
+    assert http.get("/api/tables", headers={"host": "evil.example:5016"}).status_code == 421
+    body = {"table": "clips@1", "message": "x", "edits": [{"id": "nope", "action": "delete"}]}
+    assert http.post("/api/edits", json=body).status_code == 403
+    assert http.post("/api/edits", json=body, headers={"x-curate-token": "wrong"}).status_code == 403
+    assert ws.tables.head("nexar", "clips").number == 1
+
+
+def test_a_change_set_is_one_revision_with_video_level_cascade_and_conflicts(client):
+    http, ws = client
+    clips = ws.tables.read(ws.resolve("clips@1")).to_pylist()
+    video = clips[0]["video_id"]
+    doomed = [c["clip_id"] for c in clips if c["video_id"] != video][:3]
+    body = {"table": "clips@1", "message": "from the dashboard",
+            "edits": [{"id": i, "action": "delete"} for i in doomed]
+            + [{"id": video, "level": "video", "action": "weight", "value": 0}]}
+    answer = http.post("/api/edits", json=body, headers={"x-curate-token": TOKEN})
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["revision"] == "nexar/clips@2" and answer.json()["counts"]["deleted"] == 3
+    head = ws.tables.read(ws.resolve("clips@2"))
+    assert not set(doomed) & set(head["clip_id"].to_pylist())
+    assert set(ws.tables.read(ws.resolve("clips@1"))["clip_id"].to_pylist()) >= set(doomed)  # @1 keeps them
+    weights = head.filter(pc.field("video_id") == video)["weight"].to_pylist()
+    assert weights and set(weights) == {0.0}  # the video-level weight reached every clip of the video
+    stale = {"table": "clips@1", "message": "stale page", "edits": [{"id": doomed[0], "action": "weight",
+                                                                      "value": 0.5}]}
+    answer = http.post("/api/edits", json=stale, headers={"x-curate-token": TOKEN})
+    assert answer.status_code in (404, 409)  # its id is gone at the head: unknown there, or a conflict
+    overlap = {"table": "clips@1", "message": "stale", "edits": [{"id": video, "level": "video", "action": "weight",
+                                                                  "value": 0.5}]}
+    answer = http.post("/api/edits", json=overlap, headers={"x-curate-token": TOKEN})
+    assert answer.status_code == 409 and answer.json()["fix"]["action"] == "rebase"
+    bad = {"table": "clips@2", "message": "x", "edits": [{"id": doomed[0], "action": "explode"}]}
+    assert http.post("/api/edits", json=bad, headers={"x-curate-token": TOKEN}).status_code == 400
+    assert ws.tables.head("nexar", "clips").number == 2
+
+
+def test_frames_come_by_id_from_the_cache_and_nothing_else(client):
+    http, ws = client
+    frame = ws.tables.read(ws.resolve("frames"), ["frame_id"])["frame_id"][0].as_py()
+    answer = http.get(f"/api/frames/nexar/{frame}")
+    assert answer.status_code == 200 and answer.content[:2] == b"\xff\xd8"
+    for path in ("/api/frames/nexar/..%2F..%2Fcurate.json", "/api/frames/..%2Fcache/x:1", "/api/frames/nexar/x:99999",
+                 "/api/frames/nexar/%2Fetc%2Fpasswd"):
+        assert http.get(path).status_code in (400, 404), path
