@@ -35,6 +35,7 @@ CLI_FIXES = {
     "reingest_folds": "re-ingest with --folds {folds}",
     "folds": "use --folds 5, or --val-fraction for one split",
     "clip_frames": "re-ingest with --clip-frames {frames}",
+    "dashboard_token": "pass --token SECRET (or serve on --host 127.0.0.1)",
     "collect": "run `curate collect --run {run}` over that table first",
     "name_runs": "pass --run RUN (repeat it to average several runs)",
 }
@@ -742,6 +743,19 @@ def export(ctx, table_ref, out, fmt):
     result = write_export(_ws(ctx), table_ref, out, fmt)
     click.echo(f"wrote {result.samples} samples to {', '.join(map(str, result.files))}"
                + (f" ({result.left_out} at weight 0 left out)" if result.left_out else ""))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (loopback by default).")
+@click.option("--port", default=5016, show_default=True)
+@click.option("--token", help="The secret changes need (required off loopback; default: a new one per launch).")
+@click.pass_context
+def dashboard(ctx, host, port, token):
+    """Look, select and edit in the browser: tables and revisions, samples with a run's metrics (safe filters,
+    sort, paging), clip frames, and a change set committed as one revision. Serves until Ctrl-C."""
+    from curation.dashboard.server import serve
+
+    serve(_ws(ctx), host, port, token, echo=click.echo)
 
 
 # -- demo ---------------------------------------------------------------------------------------------

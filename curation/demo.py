@@ -111,6 +111,7 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     echo(f"{'stage':<14} seconds")
     for stage, secs in timings.items():
         echo(f"{stage:<14} {secs:7.1f}")
+    echo(f"look at it in the browser: curate dashboard -w {ws.root}")
     return {"timings": timings, "ingest": result, "edit": edited, "runs": (round1, round2), "best": best,
             "suggestions": found, "scores": scores, "submission": submissions[round2][0],
             "test_ap": {r: ap for r, (_, ap) in submissions.items()}}

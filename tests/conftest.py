@@ -61,6 +61,14 @@ def curate(*args, env: dict | None = None, cwd=None, timeout: int = 300):
                           env=full_env, cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def assert_one_line_error(proc, needle: str = "") -> str:
     """Exit 2, exactly one line on stderr that contains `needle`, no traceback anywhere."""
     lines = proc.stderr.strip().splitlines()

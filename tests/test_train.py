@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 import torch
 
-from conftest import tiny_synth
+from conftest import free_port, tiny_synth
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.tables import Edit
@@ -83,14 +83,6 @@ def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_ro
 def _cli(ws_root, *args, launcher=(sys.executable, "-m", "curation.cli")):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return [*launcher, "--workspace", str(ws_root), *args], env
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_torchrun_two_ranks_cover_what_one_process_covers(tmp_path, data_root):

@@ -8,7 +8,9 @@ Library errors come back as JSON {problem, fix: {text, action, params}} with 400
 from __future__ import annotations
 
 import hmac
+import html
 import re
+from pathlib import Path
 
 import pyarrow as pa
 from starlette.applications import Starlette
@@ -24,6 +26,8 @@ from curation.review.metrics import revision_with_metrics
 from curation.tables.requests import check_request, edit_from_requests, page
 
 MAX_PAGE = 1000
+STATIC = Path(__file__).with_name("static")
+ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
 FRAME_ID = re.compile(r"^[^/\\\x00]+:\d+$")  # <video_id>:<index>, looked up in the cache, never opened as a path
 
 
@@ -83,7 +87,18 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
                              rebase=bool(body.get("rebase")))
         return JSONResponse({"revision": new.ref, "number": new.number, "counts": new.counts})
 
-    routes = [Route("/api/tables", tables), Route("/api/log", log), Route("/api/samples", samples),
+    async def index(request: Request) -> Response:
+        page = (STATIC / "index.html").read_text().replace("__CURATE_TOKEN__", html.escape(token, quote=True))
+        return Response(page, media_type="text/html", headers={"Cache-Control": "no-store"})
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ASSETS:  # a fixed list: nothing else of the package or the disk is reachable
+            raise NotFound(f"no asset {name!r}", "reload the page")
+        return Response((STATIC / name).read_bytes(), media_type=ASSETS[name])
+
+    routes = [Route("/", index), Route("/static/{name}", static),
+              Route("/api/tables", tables), Route("/api/log", log), Route("/api/samples", samples),
               Route("/api/frames/{dataset}/{frame_id}", frame), Route("/api/edits", edits, methods=["POST"])]
     middleware = [Middleware(_Guard, token=token, hosts=hosts)]
     return Starlette(routes=routes, middleware=middleware,
