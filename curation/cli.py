@@ -749,12 +749,16 @@ def export(ctx, table_ref, out, fmt):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (loopback by default).")
 @click.option("--port", default=5016, show_default=True)
 @click.option("--token", help="The secret changes need (required off loopback; default: a new one per launch).")
+@click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False),
+              help="The workspace to serve (the same as `curate -w DIR dashboard`).")
 @click.pass_context
-def dashboard(ctx, host, port, token):
+def dashboard(ctx, host, port, token, workspace):
     """Look, select and edit in the browser: tables and revisions, samples with a run's metrics (safe filters,
     sort, paging), clip frames, and a change set committed as one revision. Serves until Ctrl-C."""
     from curation.dashboard.server import serve
 
+    if workspace:
+        ctx.obj["workspace_arg"] = (workspace, ctx.obj["workspace_arg"][1])
     serve(_ws(ctx), host, port, token, echo=click.echo)
 
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is
 @pytest.fixture
 def dashboard(ws_dir, tmp_path):
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "curation.cli", "-w", str(ws_dir), "dashboard", "--port",
+    server = subprocess.Popen([sys.executable, "-m", "curation.cli", "dashboard", "-w", str(ws_dir), "--port",
                                str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}/"
