@@ -36,7 +36,7 @@ def nonneg_float(value: str, what: str, fix: str = "fix the CSV") -> float:
     """A finite number >= 0, or BadInput naming `what`."""
     try:
         out = float(value)
-    except ValueError:
+    except (TypeError, ValueError):  # TypeError: a JSON list or object where a number belongs
         raise BadInput(f"{what} {value!r} is not a number", fix) from None
     if not math.isfinite(out) or out < 0:
         raise BadInput(f"{what} {value!r} must be finite and >= 0", fix)

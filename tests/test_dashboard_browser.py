@@ -60,8 +60,8 @@ def test_look_select_and_commit_in_the_browser(dashboard):
         assert shown == positives[:100]
 
         page.click("#grid tbody tr:nth-child(1) td:nth-child(3)")  # the clip viewer shows its cached frames
-        page.wait_for_function("document.querySelectorAll('#strip img').length > 0 && "
-                               "[...document.querySelectorAll('#strip img')].every(i => i.complete && i.naturalWidth > 0)")
+        page.wait_for_function("document.querySelectorAll('#strip img').length > 0 && [...document"
+                               ".querySelectorAll('#strip img')].every(i => i.complete && i.naturalWidth > 0)")
         page.screenshot(path=str(out / "dashboard-grid.png"))
 
         doomed = shown[:3]

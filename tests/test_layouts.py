@@ -247,3 +247,19 @@ def test_export_nexar_and_manifest_layouts(ws_dir, prebuilt, tmp_path):
     again = ws2.tables.read(ws2.resolve("again/clips"), columns).sort_by("clip_id").to_pylist()
     names = lambda rows, classes: [(r["clip_id"], classes[r["label"]], r["split"]) for r in rows]
     assert names(again, ws2.task("again").classes) == names(curated, ws2.task("ucf").classes)
+
+
+@pytest.mark.parametrize("content, needle", [
+    ('{"data": 3}', "is not a QA file"),
+    ('[1, 2]', "is not a QA file"),
+    ('{"data": [{"id": "q", "question": "?", "choices": ["A. x"], "answer": "A. x", "video_path": "v.mp4", '
+     '"support_frames": [[1]]}]}', "question 1: support frame [1] is not a number"),
+    ('{"data": [{"id": "q", "question": "?", "choices": ["A. x"], "answer": "A. x", "video_path": "v.mp4", '
+     '"support_frames": 4.4}]}', "support_frames 4.4 is not a list of seconds"),
+    ('{"data": [{"id": "q", "question": "?", "choices": ["A. x"], "answer": "C. y", "video_path": "v.mp4"}]}',
+     "answer 'C. y' is not one of its 1 choices"),
+])
+def test_malformed_qa_files_are_one_line_and_write_nothing(tmp_path, content, needle):
+    (tmp_path / "qa.json").write_text(content)
+    assert_one_line_error(curate("-w", tmp_path / "ws", "ingest", "qa", tmp_path / "qa.json"), needle)
+    assert not (tmp_path / "ws").exists()

@@ -177,8 +177,9 @@ def read_qa(json_path: str | Path, test_json: str | Path | None = None, context_
         try:
             data = json.loads(path.read_text())["data"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise BadInput(f"{path.name} is not a QA file ({exc.__class__.__name__})",
-                           'give a JSON object {"data": [...]} of questions') from None
+            data = exc
+        if not isinstance(data, list):
+            raise BadInput(f"{path.name} is not a QA file", 'give a JSON object {"data": [...]} of questions')
         entries += [(path, k, item, split) for k, item in enumerate(data)]
     if not entries:
         raise BadInput(f"{Path(json_path).name} has no questions", "add questions to its data list")
@@ -189,7 +190,10 @@ def read_qa(json_path: str | Path, test_json: str | Path | None = None, context_
         where = f"{path.name} question {k + 1}"
         qid, video = str(_qa_field(item, "id", (str, int), path, k)), _qa_field(item, "video_path", str, path, k)
         choices = _qa_field(item, "choices", list, path, k)
-        support = sorted(float(t) for t in item.get("support_frames") or [])
+        support = item.get("support_frames") or []
+        if not isinstance(support, list):
+            raise BadInput(f"{where}: support_frames {support!r} is not a list of seconds", "fix the JSON")
+        support = sorted(nonneg_float(t, f"{where}: support frame", "fix the JSON") for t in support)
         answer = item.get("answer")
         label = None
         if answer is not None and split != "test":

@@ -23,6 +23,9 @@ from curation.runs.record import RunInputs, RunRecord
 from curation.task import SAMPLES
 
 PRED_COLUMNS, PROB_COLUMNS = ("pred", "prediction", "answer"), ("prob", "probability")
+DYNAMICS = pa.schema([("clip_id", pa.string()), ("epoch", pa.int32()), ("step", pa.int32()), ("label", pa.int32()),
+                      ("weight", pa.float32()), ("loss", pa.float32()), ("prob", pa.float32()),
+                      ("margin", pa.float32()), ("pred", pa.int32())])  # one epoch of a run's dynamics
 
 
 def import_predictions(ws, name: str, path: str | Path, table_ref: str | None = None) -> str:
@@ -47,10 +50,7 @@ def import_predictions(ws, name: str, path: str | Path, table_ref: str | None = 
     if not columns:
         raise BadInput(f"{path.name} has no predictions", "give one row per sample")
     run = ws.runs.create(name)
-    table = pa.table({k: [c[k] for c in columns] for k in columns[0]})
-    table = table.cast(pa.schema([(f.name, pa.int32() if f.name in ("epoch", "step", "label", "pred") else
-                                   pa.string() if f.name == "clip_id" else pa.float32()) for f in table.schema]))
-    ws.runs.write_dynamics(run, 1, table)
+    ws.runs.write_dynamics(run, 1, pa.Table.from_pylist(columns, schema=DYNAMICS))
     labelled = [c for c in columns if c["label"] is not None]
     accuracy = sum(c["pred"] == c["label"] for c in labelled) / len(labelled) if labelled else None
     record = RunRecord(

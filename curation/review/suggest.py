@@ -295,7 +295,8 @@ def outliers(ws, run: str, threshold: float = 3.5, neighbours: int = 5,
         return []
     knn = np.sort(look_dist, axis=1)[:, :neighbours].mean(axis=1)
     split_of = _splits(ws, dataset)
-    return [Suggestion(v, "video", "weight", "0", "outlier", f"outlier: its look is {d:.0f} from its {neighbours} nearest "
+    return [Suggestion(v, "video", "weight", "0", "outlier",
+                       f"outlier: its look is {d:.0f} from its {neighbours} nearest "
                        f"videos, {z:.1f} robust SD above the typical video", _certainty(z))
             for v, d, z in zip(videos, knn, robust_z(knn)) if z > threshold and split_of.get(v) != "test"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,6 +28,13 @@ class SmokeReport:
     def seconds(self) -> float:
         return sum(s for _, s, _ in self.stages)
 
+    @contextmanager
+    def stage(self, name: str, describe):
+        """Time a stage; once it has passed, record it with `describe()` (what it did)."""
+        start = time.perf_counter()
+        yield
+        self.stages.append((name, time.perf_counter() - start, describe()))
+
 
 def smoke_test(ws, cfg: TrainConfig, batches: int = 2, clips: int = 8, echo=print) -> SmokeReport:
     """Train `batches` batches, validate and collect `clips` clips of each table, and round-trip a checkpoint,
@@ -38,36 +46,21 @@ def smoke_test(ws, cfg: TrainConfig, batches: int = 2, clips: int = 8, echo=prin
         trainer = Trainer(ws, cfg, "smoke", Dist(), resolve_device(cfg.device), echo, progress=False)
         trainer.runs = LocalRunStore(Path(tmp))  # the collection pass writes here, never to the workspace
         trainer.runs.dir("smoke").mkdir()
-        stage = _timer(report)
-        with stage("setup", lambda: f"{cfg.model} on {revision.ref}, {len(trainer.train_ds)} train clips"):
+        with report.stage("setup", lambda: f"{cfg.model} on {revision.ref}, {len(trainer.train_ds)} train clips"):
             trainer.setup(revision)
-        with stage("train", lambda: f"{batches} batch(es) of {cfg.batch_size}, mean loss {loss:.4f}"
-                                    + (f", {len(skipped)} unreadable clip(s) skipped" if skipped else "")):
+        with report.stage("train", lambda: f"{batches} batch(es) of {cfg.batch_size}, mean loss {loss:.4f}"
+                                           + (f", {len(skipped)} unreadable clip(s) skipped" if skipped else "")):
             dynamics, skipped, _ = trainer.train_epoch(0)
             loss = float(dynamics["loss"].to_numpy().mean()) if dynamics is not None and dynamics.num_rows \
                 else float("nan")
         trainer.val_ds = trainer.val_ds.sample(clips, cfg.seed)
-        with stage("validate", lambda: f"{len(trainer.val_ds)} clip(s), {_metric(trainer, val)}"):
+        with report.stage("validate", lambda: f"{len(trainer.val_ds)} clip(s), {_metric(trainer, val)}"):
             val = trainer.validate()
-        with stage("collect", lambda: ", ".join(f"{k} {t.num_rows} rows" for k, t in tables.items())):
+        with report.stage("collect", lambda: ", ".join(f"{k} {t.num_rows} rows" for k, t in tables.items())):
             tables = collect_tables(trainer, collected_revisions(trainer), sample=clips)
-        with stage("checkpoint", lambda: f"saved and reloaded {size / 1e6:.1f} MB, weights identical"):
+        with report.stage("checkpoint", lambda: f"saved and reloaded {size / 1e6:.1f} MB, weights identical"):
             size = _round_trip(trainer, Path(tmp) / "smoke.pt")
     return report
-
-
-def _timer(report: SmokeReport):
-    class Stage:
-        def __init__(self, name, describe):
-            self.name, self.describe = name, describe
-
-        def __enter__(self):
-            self.start = time.perf_counter()
-
-        def __exit__(self, kind, *_):
-            if kind is None:
-                report.stages.append((self.name, time.perf_counter() - self.start, self.describe()))
-    return Stage
 
 
 def _metric(trainer, val: dict) -> str:
