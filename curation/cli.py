@@ -341,14 +341,11 @@ def log(ctx, table):
 @click.pass_context
 def diff(ctx, a, b, show_ids):
     """What changed from revision A to revision B (e.g. `curate diff clips@1 clips@latest`)."""
-    from curation.tables.content import core_columns, diff_core
+    from curation.tables.content import diff_revisions
 
     ws = _ws(ctx)
     ra, rb = ws.resolve(a), ws.resolve(b)
-    if (ra.dataset, ra.table) != (rb.dataset, rb.table):
-        raise BadInput(f"{a} and {b} are different tables", "compare two revisions of one table")
-    spec = ws.tables.spec(ra.dataset, ra.table)
-    d = diff_core(spec, ws.tables.read(ra, core_columns(spec)), ws.tables.read(rb, core_columns(spec)))
+    d = diff_revisions(ws.tables, ra, rb)
     click.echo(f"{ra.ref} → {rb.ref}: " + ", ".join(f"{k} {v}" for k, v in d.counts().items()))
     for kind in ("added", "deleted", "reweighted", "relabeled"):
         items = getattr(d, kind)

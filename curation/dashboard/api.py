@@ -10,9 +10,11 @@ from __future__ import annotations
 import hmac
 import html
 import re
+import threading
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -22,12 +24,22 @@ from starlette.routing import Route
 
 from curation.errors import BadInput, Conflict, CurateError, NotFound
 from curation.ingest.frame_cache import FrameReader
-from curation.review.metrics import revision_with_metrics
+from curation.review.clip_view import clip_frames, clip_view
+from curation.review.embedding_map import map_points, signal_of_clips
+from curation.review.metrics import per_video, revision_with_metrics
+from curation.review.suggest import suggest
+from curation.tables.content import diff_per_parent, diff_revisions
 from curation.tables.requests import check_request, edit_from_requests, page
+from curation.task import VIDEOS
 
 MAX_PAGE = 1000
+MAX_IDS = 200_000  # a selection sent back to page through (the whole map of a large table)
+DIFF_IDS = 200  # ids listed per kind of change; the counts are complete
 STATIC = Path(__file__).with_name("static")
-ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+MODULES = ("app", "core", "grid", "map", "viewer", "panels", "edits", "regl-esm")  # the page's own scripts
+VENDORED = ("vendor/regl-scatterplot.esm.js", "vendor/regl.min.js", "vendor/pub-sub-es.js")  # scripts/vendor-scatter.sh
+ASSETS = {**{f"{m}.js": "text/javascript" for m in MODULES}, **dict.fromkeys(VENDORED, "text/javascript"),
+          "style.css": "text/css"}
 FRAME_ID = re.compile(r"^[^/\\\x00]+:\d+$")  # <video_id>:<index>, looked up in the cache, never opened as a path
 
 
@@ -41,20 +53,142 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
              "tags": ws.tables.tags(s.dataset, s.name)} for s in specs]})
 
     async def log(request: Request) -> JSONResponse:
-        head = ws.resolve(_arg(request, "table"))
+        head = ws.resolve(_text(request.query_params, "table"))
         return JSONResponse({"table": f"{head.dataset}/{head.table}", "revisions": [
             {"number": r.number, "parent": r.parent, "created": r.created, "message": r.message, "op": r.op,
              "rows": r.rows, "counts": r.counts} for r in reversed(ws.tables.revisions(head.dataset, head.table))]})
 
     async def samples(request: Request) -> JSONResponse:
-        revision = ws.resolve(_arg(request, "table"))
-        table = revision_with_metrics(ws, revision, request.query_params.get("run") or None)
-        offset, limit = _int(request, "offset", 0, 0, 10**9), _int(request, "limit", 100, 1, MAX_PAGE)
-        columns = [c for c in request.query_params.get("columns", "").split(",") if c] or None
-        rows, total = page(table, request.query_params.get("where") or None, request.query_params.get("sort"),
-                           request.query_params.get("desc") == "1", offset, limit, columns)
-        return JSONResponse({"table": revision.ref, "total": total, "offset": offset,
+        """A page of a revision's rows (with a run's metrics): GET with query parameters, or POST the same as
+        JSON with `ids` to page through a selection (too long for a URL). `view=videos`: a row per video."""
+        params = dict(request.query_params) if request.method == "GET" else await _json(request)
+        revision = ws.resolve(_text(params, "table"))
+        table = revision_with_metrics(ws, revision, params.get("run") or None)
+        key = ws.tables.spec(revision.dataset, revision.table).id_column
+        if params.get("view") == "videos":
+            table, key = per_video(table), "video_id"
+        if params.get("ids") is not None:
+            ids = params["ids"]
+            if not isinstance(ids, list) or len(ids) > MAX_IDS or not all(isinstance(i, str) for i in ids):
+                raise BadInput("ids must be a list of id strings", f"send at most {MAX_IDS} ids")
+            table = table.filter(pc.is_in(table[key], value_set=pa.array(ids, pa.string())))
+        offset, limit = _int(params, "offset", 0, 0, 10**9), _int(params, "limit", 100, 1, MAX_PAGE)
+        columns = [c for c in str(params.get("columns", "")).split(",") if c] or None
+        rows, total = page(table, params.get("where") or None, params.get("sort") or None,
+                           str(params.get("desc")) == "1", offset, limit, columns)
+        return JSONResponse({"table": revision.ref, "key": key, "total": total, "offset": offset,
                              "columns": rows.column_names, "rows": _json_rows(rows)})
+
+    def run_suggestions(run: str) -> list:
+        """`suggest` for a run, computed once per run and videos revision (it compares every video)."""
+        dataset = ws.runs.record(run).inputs.dataset
+        key = (run, ws.task(dataset).head(ws.tables, VIDEOS).number)
+        with lock:
+            if key not in suggestions_cache:
+                suggestions_cache[key] = suggest(ws, run)
+            return suggestions_cache[key]
+
+    async def embedding_map(request: Request) -> JSONResponse:
+        revision = ws.resolve(_text(request.query_params, "table"))
+        run = ws.runs.resolve(_text(request.query_params, "run"))
+        colour = request.query_params.get("colour", "label")
+        table = revision_with_metrics(ws, revision, run)
+        spec = ws.tables.spec(revision.dataset, revision.table)
+        signals = signal_of_clips(table, run_suggestions(run), spec.id_column) if colour == "signal" else None
+        points = map_points(table, colour, spec.classes, signals, spec.id_column)
+        return JSONResponse({"table": revision.ref, "run": run, **points})
+
+    async def clip(request: Request) -> JSONResponse:
+        revision = ws.resolve(_text(request.query_params, "table"))
+        run = request.query_params.get("run") or None
+        run = run and ws.runs.resolve(run)
+        table = revision_with_metrics(ws, revision, run)
+        spec = ws.tables.spec(revision.dataset, revision.table)
+        if request.query_params.get("video"):  # a video: its middle clip
+            clips = table.filter(pc.field("video_id") == request.query_params["video"]).sort_by("end_frame")
+            if clips.num_rows == 0:
+                raise NotFound(f"no clip of video {request.query_params['video']!r} in {revision.ref}",
+                               "pick a video of the revision shown")
+            clip_id = clips[spec.id_column][clips.num_rows // 2].as_py()
+        else:
+            clip_id = _text(request.query_params, "id")
+        found = table.filter(pc.field(spec.id_column) == clip_id).select(["video_id"]).to_pylist()
+        video = found and _video_row(revision.dataset, found[0]["video_id"])
+        view = clip_view(table, clip_id, video or None, run and ws.runs.dynamics(run), spec.id_column)
+        return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view})
+
+    def _video_row(dataset: str, video_id: str) -> dict | None:
+        task = ws.task(dataset)
+        if not task.has(VIDEOS):
+            return None
+        videos = ws.tables.read(task.head(ws.tables, VIDEOS))
+        rows = videos.filter(pc.field("video_id") == video_id).to_pylist()
+        return rows[0] if rows else None
+
+    async def diff(request: Request) -> JSONResponse:
+        a, b = ws.resolve(_text(request.query_params, "a")), ws.resolve(_text(request.query_params, "b"))
+        d = diff_revisions(ws.tables, a, b)
+        spec = ws.tables.spec(a.dataset, a.table)
+        parent = (spec.parent or {}).get("key")
+        parent_of = {}
+        if parent:
+            for revision in (a, b):
+                rows = ws.tables.read(revision, [spec.id_column, parent])
+                parent_of.update(zip(rows[spec.id_column].to_pylist(), rows[parent].to_pylist()))
+        return JSONResponse({"a": a.ref, "b": b.ref, "counts": d.counts(), "parent": parent,
+                             "changes": {k: [list(x) if isinstance(x, tuple) else x for x in getattr(d, k)[:DIFF_IDS]]
+                                         for k in d.counts()},
+                             "per_parent": diff_per_parent(d, parent_of)[:DIFF_IDS] if parent else []})
+
+    async def tag(request: Request) -> JSONResponse:
+        body = await _json(request)
+        revision = ws.resolve(_text(body, "table"))
+        name = _text(body, "tag")
+        ws.tables.set_tag(revision.dataset, revision.table, name, revision.number, force=bool(body.get("force")))
+        return JSONResponse({"table": f"{revision.dataset}/{revision.table}", "tag": name,
+                             "number": revision.number})
+
+    async def revert(request: Request) -> JSONResponse:
+        body = await _json(request)
+        target = ws.resolve(_text(body, "table"))
+        message = str(body.get("message") or f"revert to {target.number}")
+        new = ws.tables.revert(target.dataset, target.table, target.number, message=message)
+        return JSONResponse({"revision": new.ref, "number": new.number, "changed": new.number != target.number})
+
+    async def suggestions(request: Request) -> JSONResponse:
+        run = ws.runs.resolve(_text(request.query_params, "run"))
+        record = ws.runs.record(run)
+        trained = record.trained_on(ws.tables)
+        clips = ws.tables.read(trained).sort_by("end_frame").to_pylist()
+        middle: dict[str, dict] = {}  # each video's middle clip: the evidence shown for a video-level proposal
+        for video, rows in _group(clips, "video_id").items():
+            middle[video] = rows[len(rows) // 2]
+        by_id = {c["clip_id"]: c for c in clips}
+
+        def frames(i: str, level: str) -> list[str]:
+            row = middle.get(i) if level == "video" else by_id.get(i)
+            return clip_frames(row) if row else []
+
+        items = [{**s.__dict__, "frames": frames(s.id, s.level),
+                  "partner_frames": frames(s.partner, "video") if s.partner else []}
+                 for s in run_suggestions(run)]
+        return JSONResponse({"run": run, "table": trained.ref, "dataset": trained.dataset, "suggestions": items})
+
+    async def runs(request: Request) -> JSONResponse:
+        out = []
+        for run in ws.runs.runs():
+            try:
+                record = ws.runs.record(run)
+            except CurateError as exc:  # one unreadable run does not hide the others
+                out.append({"run": run, "status": "unreadable", "problem": exc.problem})
+                continue
+            out.append({"run": run, "status": record.status, "trained_on": record.inputs.ref,
+                        "model": record.config.get("model"), "epochs": len(record.epochs), "best": record.best})
+        return JSONResponse(_clean({"runs": out}))
+
+    async def run(request: Request) -> JSONResponse:
+        record = ws.runs.record(ws.runs.resolve(_text(request.query_params, "run")))
+        return JSONResponse(_clean(record.to_dict()))
 
     async def frame(request: Request) -> Response:
         dataset, fid = request.path_params["dataset"], request.path_params["frame_id"]
@@ -67,7 +201,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
 
     async def edits(request: Request) -> JSONResponse:
         body = await _json(request)
-        revision = ws.resolve(str(body.get("table", "")))  # TABLE@N: the revision the page showed (the base)
+        revision = ws.resolve(_text(body, "table"))  # TABLE@N: the revision the page showed (the base)
         requests = body.get("edits")
         if not isinstance(requests, list) or not requests:
             raise BadInput("no edits given", "stage at least one edit")
@@ -97,9 +231,14 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
             raise NotFound(f"no asset {name!r}", "reload the page")
         return Response((STATIC / name).read_bytes(), media_type=ASSETS[name])
 
-    routes = [Route("/", index), Route("/static/{name}", static),
-              Route("/api/tables", tables), Route("/api/log", log), Route("/api/samples", samples),
-              Route("/api/frames/{dataset}/{frame_id}", frame), Route("/api/edits", edits, methods=["POST"])]
+    lock, suggestions_cache = threading.Lock(), {}
+    routes = [Route("/", index), Route("/static/{name:path}", static),
+              Route("/api/tables", tables), Route("/api/log", log),
+              Route("/api/samples", samples, methods=["GET", "POST"]), Route("/api/map", embedding_map),
+              Route("/api/clip", clip), Route("/api/diff", diff), Route("/api/suggestions", suggestions),
+              Route("/api/runs", runs), Route("/api/run", run),
+              Route("/api/frames/{dataset}/{frame_id}", frame), Route("/api/edits", edits, methods=["POST"]),
+              Route("/api/tag", tag, methods=["POST"]), Route("/api/revert", revert, methods=["POST"])]
     middleware = [Middleware(_Guard, token=token, hosts=hosts)]
     return Starlette(routes=routes, middleware=middleware,
                      exception_handlers={CurateError: _error_response})
@@ -130,15 +269,16 @@ def _error_response(request: Request, exc: CurateError) -> JSONResponse:
                         status_code=status)
 
 
-def _arg(request: Request, name: str) -> str:
-    value = request.query_params.get(name)
-    if not value:
-        raise BadInput(f"no {name} given", f"pass ?{name}=…")
+def _text(params, name: str) -> str:
+    """A required text parameter (query string or JSON body)."""
+    value = params.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadInput(f"no {name} given", f"give {name}")
     return value
 
 
-def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    text = request.query_params.get(name)
+def _int(params, name: str, default: int, low: int, high: int) -> int:
+    text = params.get(name)
     try:
         value = default if text is None else int(text)
     except ValueError:
@@ -156,6 +296,24 @@ async def _json(request: Request) -> dict:
     if not isinstance(body, dict):
         raise BadInput("the request body is not a JSON object", "send a JSON object")
     return body
+
+
+def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row[key], []).append(row)
+    return out
+
+
+def _clean(value):
+    """JSON-safe: NaN and infinities become null (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _json_rows(table: pa.Table) -> list[dict]:

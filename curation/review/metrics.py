@@ -12,7 +12,7 @@ from curation.runs.store import draws_per_clip
 def clip_metrics(ws, run: str, epoch: int | None = None) -> pa.Table:
     """One row per clip_id: the dynamics of `epoch` (default: the last) averaged over the clip's draws —
     loss, prob, margin, draws — the area under the margin over all epochs (`aum`), and, where the run has a
-    collection of this table, its eval-mode prob/loss and 2-D map coordinates."""
+    collection of this table, its eval-mode prob/loss/prediction and 2-D map coordinates."""
     dynamics = ws.runs.dynamics(run)
     if dynamics is None:
         raise NotFound(f"run {run} has no per-sample dynamics yet", "let it finish an epoch")
@@ -26,8 +26,8 @@ def clip_metrics(ws, run: str, epoch: int | None = None) -> pa.Table:
     out = per_clip.join(aum, "clip_id", join_type="full outer")
     name = str(ws.runs.record(run).training_collection())
     if name in ws.runs.collections(run):
-        collected = ws.runs.collection(run, name).select(["clip_id", "prob", "loss", "map_x", "map_y"])
-        collected = collected.rename_columns(["clip_id", "eval_prob", "eval_loss", "map_x", "map_y"])
+        collected = ws.runs.collection(run, name).select(["clip_id", "prob", "loss", "pred", "map_x", "map_y"])
+        collected = collected.rename_columns(["clip_id", "eval_prob", "eval_loss", "pred", "map_x", "map_y"])
         out = out.join(collected, "clip_id", join_type="full outer")
     return out.sort_by("clip_id")
 

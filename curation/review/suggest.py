@@ -46,6 +46,7 @@ class Suggestion:
     signal: str  # one of SIGNALS: what found it, for counting and filtering without parsing the reason
     reason: str
     score: float  # in [0, 1]; higher = more certain
+    partner: str = ""  # a near-duplicate's other video, shown beside it for review (not in the edit file)
 
 
 def _certainty(z: float) -> float:
@@ -279,7 +280,7 @@ def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: fl
         kind = f"leak: near-duplicate of {split_of[other]} video {other}" if leak else f"near-duplicate of {other}"
         out.append(Suggestion(victim, "video", "delete", "", "leak" if leak else "near-duplicate",
                               f"{kind} ({signal} distance {d:.3f}, next "
-                              f"nearest {typical:.3f})", round(1 - d / typical, 4)))
+                              f"nearest {typical:.3f})", round(1 - d / typical, 4), partner=other))
     return out
 
 
@@ -332,7 +333,7 @@ def suggest(ws, run_ref: str, fold_runs: list[str] | None = None, **label_option
 
 def to_csv(suggestions: list[Suggestion]) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for s in suggestions:
         writer.writerow(asdict(s))

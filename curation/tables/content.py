@@ -159,3 +159,24 @@ def diff_core(spec: TableSpec, a: pa.Table, b: pa.Table) -> Diff:
         changed = both[(old != new) & ~(old.isna() & new.isna())].sort_index()
         out[kind] = list(zip(changed.index, changed[f"{col}_a"].tolist(), changed[f"{col}_b"].tolist()))
     return Diff(added=added, deleted=deleted, **out)
+
+
+def diff_revisions(store, a, b) -> Diff:
+    """What changed from revision `a` to revision `b` of one table (Revisions of `store`)."""
+    if (a.dataset, a.table) != (b.dataset, b.table):
+        raise BadInput(f"{a.ref} and {b.ref} are different tables", "compare two revisions of one table")
+    spec = store.spec(a.dataset, a.table)
+    return diff_core(spec, store.read(a, core_columns(spec)), store.read(b, core_columns(spec)))
+
+
+def diff_per_parent(diff: Diff, parent_of: dict[str, str]) -> list[dict]:
+    """The diff counted per parent (a clip's video): [{parent, added, deleted, reweighted, relabeled}], the most
+    changed first. `parent_of`: id → parent id for the ids of both revisions."""
+    out: dict[str, dict] = {}
+    for kind in ("added", "deleted", "reweighted", "relabeled"):
+        for item in getattr(diff, kind):
+            parent = parent_of.get(item if isinstance(item, str) else item[0], "?")
+            row = out.setdefault(parent, {"parent": parent, "added": 0, "deleted": 0, "reweighted": 0,
+                                          "relabeled": 0})
+            row[kind] += 1
+    return sorted(out.values(), key=lambda r: (-sum(v for k, v in r.items() if k != "parent"), r["parent"]))

@@ -1,0 +1,103 @@
+// The embedding map: the run's 2-D map of every clip of the revision, drawn by regl-scatterplot (WebGL), coloured
+// by a label, prediction, metric or suggestion signal. Lasso or box selection is the page's selection.
+import createScatterplot from "/static/vendor/regl-scatterplot.esm.js";
+import { $, api, cell, el, emit, on, ref, say, state } from "./core.js";
+
+const CATEGORY_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                          "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd"];
+const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+const NONE = "#cfcfcf";
+
+export const map = { plot: null, data: null, index: new Map(), drawnAt: 0 };
+
+function viridis(t) {
+  const at = t * (VIRIDIS.length - 1), k = Math.min(VIRIDIS.length - 2, Math.floor(at)), f = at - k;
+  const rgb = VIRIDIS[k].map((v, i) => Math.round(v + (VIRIDIS[k + 1][i] - v) * f));
+  return `#${rgb.map((v) => v.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function palette(colour) {
+  if (colour.kind === "categorical") {
+    return colour.categories.map((c, k) => (c === "none" ? NONE : CATEGORY_COLOURS[k % CATEGORY_COLOURS.length]));
+  }
+  return [...Array(colour.bins).keys()].map((k) => viridis(k / (colour.bins - 1))).concat([NONE]);
+}
+
+function legend(colour) {
+  if (colour.kind === "categorical") {
+    const colours = palette(colour);
+    return colour.categories.map((c, k) => el("span", { className: "key" },
+      el("i", { style: `background:${colours[k]}` }), ` ${c}`));
+  }
+  const bar = el("span", { className: "bar", style: `background:linear-gradient(to right, ${
+    [0, 0.25, 0.5, 0.75, 1].map(viridis).join(",")})` });
+  return [el("span", {}, `${colour.by}: ${cell(colour.range[0])} `), bar, el("span", {}, ` ${cell(colour.range[1])}`),
+          el("span", { className: "key" }, el("i", { style: `background:${NONE}` }), " no value")];
+}
+
+function ensurePlot() {
+  if (map.plot) return map.plot;
+  const canvas = $("map-canvas");
+  const { width, height } = canvas.getBoundingClientRect();
+  map.plot = createScatterplot({ canvas, width, height, pointSize: 4, pointSizeSelected: 2, opacity: 0.85,
+                                 lassoMinDelay: 0, lassoInitiator: false, showReticle: false,
+                                 pointOutlineWidth: 1, lassoColor: [0.1, 0.3, 0.8, 1] });
+  map.plot.subscribe("select", ({ points }) => {
+    state.selected = new Set(points.map((i) => map.data.ids[i]));
+    say(`${points.length} clip(s) selected on the map`);
+    emit("selection", "map");
+    if (points.length === 1) emit("show-clip", { id: map.data.ids[points[0]] });
+  });
+  map.plot.subscribe("deselect", () => { state.selected.clear(); emit("selection", "map"); });
+  map.plot.subscribe("pointOver", (i) => {
+    const c = map.data.colour;
+    const value = c.kind === "categorical" ? c.categories[c.codes[i]]
+      : c.codes[i] === c.bins ? "no value" : `≈ ${cell(c.range[0] + (c.range[1] - c.range[0]) * c.codes[i] / (c.bins - 1))}`;
+    $("map-hover").textContent = `${map.data.ids[i]} · ${c.by} ${value}`;
+  });
+  map.plot.subscribe("pointOut", () => { $("map-hover").textContent = ""; });
+  return map.plot;
+}
+
+export async function loadMap() {
+  if (!state.run) {
+    $("map-pane").hidden = true;
+    return;
+  }
+  const params = new URLSearchParams({ table: ref(), run: state.run, colour: $("colour").value });
+  try {
+    const data = await api(`/api/map?${params}`);
+    $("map-pane").hidden = false;
+    map.data = data;
+    map.index = new Map(data.ids.map((id, i) => [id, i]));
+    data.ids.forEach((id, i) => state.videoOf.set(id, data.videos[data.video[i]]));
+    const plot = ensurePlot();
+    plot.set({ pointColor: palette(data.colour), colorBy: "valueA" });
+    await plot.draw({ x: data.x, y: data.y, valueA: data.colour.codes }, { zDataType: "categorical" });
+    map.drawnAt = performance.now();
+    $("map-legend").replaceChildren(...legend(data.colour));
+    $("map-count").textContent = `${data.ids.length} clips of ${data.table} on the map of ${data.run}`;
+    highlight();
+  } catch (error) {
+    $("map-pane").hidden = error.status === 404;
+    say(error.message, true);
+  }
+}
+
+function highlight() {
+  if (!map.plot || !map.data) return;
+  const points = [...state.selected].map((id) => map.index.get(id)).filter((i) => i !== undefined);
+  if (points.length) map.plot.select(points, { preventEvent: true });
+  else map.plot.deselect({ preventEvent: true });
+}
+
+export function initMap() {
+  $("colour").onchange = loadMap;
+  $("drag").onchange = () => {
+    const mode = $("drag").value;
+    ensurePlot().set({ mouseMode: mode === "pan" ? "panZoom" : "lasso",
+                       lassoType: mode === "box" ? "rectangle" : "freeform" });
+  };
+  $("map-reset").onclick = () => map.plot?.reset();
+  on("selection", (source) => { if (source !== "map") highlight(); });
+}

@@ -1,0 +1,167 @@
+// The other views: suggestions to accept or reject, revisions (log, diff, tag, revert) and runs (curves, two
+// side by side).
+import { $, api, cell, el, emit, frameUrl, lineChart, post, say, state } from "./core.js";
+import { stage } from "./edits.js";
+
+// ---- suggestions ------------------------------------------------------------------------------------------------
+const decided = new Map();  // suggestion id → "accepted" | "rejected"
+
+export async function loadSuggestions() {
+  if (!state.run) {
+    $("suggestions").replaceChildren(el("p", { textContent: "pick a run: suggestions come from its metrics" }));
+    return;
+  }
+  $("suggestions").replaceChildren(el("p", { textContent: "computing suggestions…" }));
+  try {
+    const { suggestions, table, dataset } = await api(`/api/suggestions?run=${encodeURIComponent(state.run)}`);
+    const groups = {};
+    for (const s of suggestions) (groups[s.signal] ||= []).push(s);
+    const header = el("p", { textContent: `${suggestions.length} proposal(s) from ${state.run} (trained on ${table});`
+      + " accepted ones join the change set of the revision shown" });
+    $("suggestions").replaceChildren(header, ...Object.entries(groups).map(([signal, items]) => {
+      const cards = items.map((s) => card(s, dataset));
+      const bulk = (verdict) => () => cards.forEach((c) => c.decide(verdict));
+      return el("section", { className: "group" },
+        el("h3", { textContent: `${signal} (${items.length})` },
+           el("button", { textContent: "accept all", className: "accept-all", onclick: bulk("accepted") }),
+           el("button", { textContent: "reject all", onclick: bulk("rejected") })),
+        ...cards.map((c) => c.node));
+    }));
+  } catch (error) {
+    $("suggestions").replaceChildren(el("p", { className: "error", textContent: error.message }));
+  }
+}
+
+function strip(dataset, frames, title) {
+  const pick = frames.filter((_, k) => k % Math.ceil(frames.length / 6 || 1) === 0);
+  return el("div", { className: "evidence" }, el("div", { className: "caption", textContent: title }),
+            ...pick.map((id) => el("img", { src: frameUrl(dataset, id), alt: "" })));
+}
+
+function card(s, dataset) {
+  const action = el("select", {}, ...["delete", "weight", "label"].map((a) => el("option", { value: a, textContent: a,
+                                                                                         selected: a === s.action })));
+  const value = el("input", { value: s.value, size: 6, placeholder: "value" });
+  const node = el("div", { className: "suggestion" });
+  node.dataset.id = s.id;
+  const verdict = el("span", { className: "verdict" });
+  const decide = (choice) => {
+    if (decided.has(s.id)) return;
+    decided.set(s.id, choice);
+    if (choice === "accepted") stage(action.value, action.value === "delete" ? undefined : value.value, s.level, [s.id],
+                                     `suggestion: ${s.signal}`);
+    verdict.textContent = choice;
+    node.classList.add(choice);
+  };
+  node.append(
+    el("div", { className: "what", textContent: `${s.level} ${s.id} · score ${cell(s.score)} · ${s.reason}` }),
+    el("div", { className: "strips" }, strip(dataset, s.frames, s.level === "video" ? `video ${s.id}` : s.id),
+       ...(s.partner ? [strip(dataset, s.partner_frames, `its partner ${s.partner}`)] : [])),
+    el("div", {}, action, value,
+       el("button", { textContent: "accept", className: "accept", onclick: () => decide("accepted") }),
+       el("button", { textContent: "reject", onclick: () => decide("rejected") }), verdict));
+  if (decided.has(s.id)) { verdict.textContent = decided.get(s.id); node.classList.add(decided.get(s.id)); }
+  return { node, decide };
+}
+
+// ---- revisions ----------------------------------------------------------------------------------------------------
+export async function loadRevisions() {
+  const [{ revisions }, { tables }] = await Promise.all([
+    api(`/api/log?table=${encodeURIComponent(state.table)}`), api("/api/tables")]);
+  const [dataset, name] = state.table.split("/");
+  const tags = tables.find((t) => t.dataset === dataset && t.name === name)?.tags || {};
+  const tagsOf = (n) => Object.entries(tags).filter(([, v]) => v === n).map(([k]) => k).join(", ");
+  const radio = (group, n, checked) => el("input", { type: "radio", name: group, value: n, checked });
+  $("log").tBodies[0].replaceChildren(...revisions.map((r, k) => el("tr", {},
+    el("td", {}, radio("diff-a", r.number, k === 1 || revisions.length === 1)),
+    el("td", {}, radio("diff-b", r.number, k === 0)),
+    el("td", { textContent: `@${r.number}` }), el("td", { textContent: r.created?.slice(0, 19) || "" }),
+    el("td", { textContent: r.op }), el("td", { textContent: r.message }), el("td", { textContent: r.rows }),
+    el("td", { textContent: Object.entries(r.counts || {}).map(([k, v]) => `${k} ${v}`).join(", ") }),
+    el("td", { textContent: tagsOf(r.number) }))));
+}
+
+const picked = (group) => document.querySelector(`input[name="${group}"]:checked`)?.value;
+
+async function showDiff() {
+  const a = `${state.table}@${picked("diff-a")}`, b = `${state.table}@${picked("diff-b")}`;
+  try {
+    const d = await api(`/api/diff?${new URLSearchParams({ a, b })}`);
+    const kinds = Object.keys(d.counts);
+    $("diff").replaceChildren(
+      el("h3", { textContent: `${d.a} → ${d.b}: ` + kinds.map((k) => `${k} ${d.counts[k]}`).join(", ") }),
+      ...(d.per_parent.length ? [el("table", { className: "small" },
+        el("tr", {}, ...[d.parent, ...kinds].map((h) => el("th", { textContent: h }))),
+        ...d.per_parent.map((p) => el("tr", {}, el("td", { textContent: p.parent }),
+                                              ...kinds.map((k) => el("td", { textContent: p[k] || "" })))))] : []),
+      ...kinds.filter((k) => d.changes[k].length).map((k) => el("p", { className: "ids",
+        textContent: `${k}: ` + d.changes[k].map((x) => (Array.isArray(x) ? `${x[0]} ${cell(x[1])}→${cell(x[2])}`
+                                                                           : x)).join(", ")
+          + (d.counts[k] > d.changes[k].length ? ` … ${d.counts[k] - d.changes[k].length} more` : "") })));
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+async function tag() {
+  const number = picked("diff-b"), name = $("tag-name").value.trim();
+  try {
+    await post("/api/tag", { table: `${state.table}@${number}`, tag: name, force: $("tag-force").checked });
+    say(`tagged @${number} as ${name}`);
+    await loadRevisions();
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+async function revert() {
+  const number = picked("diff-b");
+  try {
+    const result = await post("/api/revert", { table: `${state.table}@${number}`,
+                                               message: $("revert-message").value.trim() || undefined });
+    say(result.changed ? `reverted: ${result.revision} has the content of @${number}` : `@${number} is the head`);
+    emit("revisions-changed");
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+// ---- runs ---------------------------------------------------------------------------------------------------------
+export async function loadRuns() {
+  const { runs } = await api("/api/runs");
+  $("runs-list").tBodies[0].replaceChildren(...runs.map((r, k) => el("tr", {},
+    el("td", {}, el("input", { type: "checkbox", value: r.run, checked: k >= runs.length - 2, onchange: compareRuns })),
+    el("td", { textContent: r.run }), el("td", { textContent: r.status }), el("td", { textContent: r.trained_on || "" }),
+    el("td", { textContent: r.model || "" }), el("td", { textContent: r.epochs ?? "" }),
+    el("td", { textContent: r.best ? `${r.best.metric} ${cell(r.best.value)} @ ${r.best.epoch}` : "-" }))));
+  await compareRuns();
+}
+
+function metricOf(epoch, metric) {
+  const val = epoch.val || {};
+  return metric && val[metric] !== undefined ? val[metric] : null;
+}
+
+async function compareRuns() {
+  const chosen = [...document.querySelectorAll("#runs-list input:checked")].map((b) => b.value).slice(-2);
+  const records = await Promise.all(chosen.map((r) => api(`/api/run?run=${encodeURIComponent(r)}`)));
+  const keys = [...new Set(records.flatMap((r) => Object.keys(r.config)))].sort();
+  const differing = keys.filter((k) => records.length < 2
+    || JSON.stringify(records[0].config[k]) !== JSON.stringify(records[1].config[k]));
+  $("runs-compare").replaceChildren(...records.map((r) => el("div", { className: "run-card" },
+    el("h3", { textContent: `${r.run} · ${r.status} · ${r.inputs.dataset}/${r.inputs.table}@${r.inputs.revision}` }),
+    el("div", { textContent: `best ${r.best ? `${r.best.metric} ${cell(r.best.value)} @ epoch ${r.best.epoch}` : "-"}` }),
+    lineChart([{ name: "train loss", colour: "#ff7f0e", points: r.epochs.map((e) => [e.epoch, e.train_loss]) },
+               { name: "val loss", colour: "#1f77b4", points: r.epochs.map((e) => [e.epoch, e.val_loss ?? null]) }],
+              { xLabel: "epoch" }),
+    lineChart([{ name: `val ${r.metric || "metric"}`, colour: "#2ca02c",
+                 points: r.epochs.map((e) => [e.epoch, metricOf(e, r.metric)]) }], { xLabel: "epoch" }),
+    el("table", { className: "small" }, ...differing.map((k) => el("tr", {}, el("td", { textContent: k }),
+                                                             el("td", { textContent: JSON.stringify(r.config[k]) })))))));
+}
+
+export function initPanels() {
+  $("diff-button").onclick = showDiff;
+  $("tag-button").onclick = tag;
+  $("revert-button").onclick = revert;
+}

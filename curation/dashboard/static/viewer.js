@@ -1,0 +1,59 @@
+// The clip viewer: the clip's cached frames as a strip and as an animation at the video's frame rate, the
+// video's timeline (the model's probability per clip, labels, alert and event times), previous/next clip, and
+// the clip's loss and probability across the run's epochs.
+import { $, api, cell, el, emit, frameUrl, lineChart, on, ref, say, state } from "./core.js";
+
+const viewer = { clip: null, timer: null, shownAt: 0 };
+
+export async function showClip(target) {
+  const params = new URLSearchParams({ table: ref(), ...target });
+  if (state.run) params.set("run", state.run);
+  try {
+    draw(await api(`/api/clip?${params}`));
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+function draw(view) {
+  viewer.clip = view;
+  const row = view.clip;
+  const urls = view.frames.map((id) => frameUrl(view.dataset, id));
+  const metric = (name) => (row[name] !== undefined && row[name] !== null ? ` · ${name} ${cell(row[name])}` : "");
+  $("clip-title").textContent = `${row.clip_id} · video ${row.video_id} · ${row.split} · label ${cell(row.label)}`
+    + ` · weight ${cell(row.weight)}${metric("eval_prob")}${metric("eval_loss")}${metric("aum")}`;
+  $("strip").replaceChildren(...urls.map((src) => el("img", { src, alt: "" })));
+  clearInterval(viewer.timer);
+  let k = 0;
+  $("clip-frame").src = urls[0];
+  viewer.timer = setInterval(() => { k = (k + 1) % urls.length; $("clip-frame").src = urls[k]; },
+                             1000 * view.frame_step_s);
+  $("clip-prev").disabled = !view.previous;
+  $("clip-next").disabled = !view.next;
+  const marks = view.marks.map((m) => ({ x: m.t, name: m.name }))
+    .concat([{ x: row.end_time_s, name: "this clip", colour: "#1565c0" }]);
+  const series = [{ name: "label", colour: "#999", points: view.timeline.map((c) => [c.t, c.label]) }];
+  if (view.prob_column) {
+    series.push({ name: view.prob_column, colour: "#d62728", points: view.timeline.map((c) => [c.t, c.prob]) });
+  }
+  $("timeline").replaceChildren(el("div", { className: "caption",
+    textContent: `video ${row.video_id}: ${view.timeline.length} clips over ${cell(view.duration_s)} s` }),
+  lineChart(series, { xLabel: "s", marks, yRange: [0, 1] }));
+  $("dynamics").replaceChildren(...(view.epochs.length ? [
+    el("div", { className: "caption", textContent: "this clip across epochs (mean of its draws)" }),
+    lineChart([{ name: "loss", colour: "#ff7f0e", points: view.epochs.map((e) => [e.epoch, e.loss]) },
+               { name: "prob", colour: "#1f77b4", points: view.epochs.map((e) => [e.epoch, e.prob]) }],
+              { xLabel: "epoch" })] : [el("div", { className: "caption",
+    textContent: state.run ? "not drawn in training (no dynamics)" : "pick a run to see its dynamics" })]));
+}
+
+export function initViewer() {
+  on("show-clip", showClip);
+  $("clip-prev").onclick = () => viewer.clip?.previous && showClip({ id: viewer.clip.previous });
+  $("clip-next").onclick = () => viewer.clip?.next && showClip({ id: viewer.clip.next });
+  $("clip-select").onclick = () => {
+    if (!viewer.clip) return;
+    state.selected.add(viewer.clip.clip.clip_id);
+    emit("selection", "viewer");
+  };
+}

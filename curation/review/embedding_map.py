@@ -1,0 +1,73 @@
+"""A run's 2-D embedding map of a table revision, as the dashboard draws it: one point per clip with map
+coordinates, positions scaled into [-1, 1] (aspect kept), and one colour code per point."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curation.errors import BadInput, NotFound
+
+COLOURS = ("label", "pred", "split", "signal", "eval_loss", "loss", "aum", "margin", "eval_prob", "prob", "weight")
+CATEGORICAL = {"label", "pred", "split", "signal"}
+BINS = 64  # a continuous colour is one of 64 steps; code BINS means "no value"
+MARGIN = 0.95  # points stay inside the canvas edge
+
+
+def map_points(table: pa.Table, colour: str = "label", classes: list | None = None,
+               signals: dict[str, str] | None = None, id_column: str = "clip_id") -> dict:
+    """`table`: a revision joined with a run's metrics (review.metrics.revision_with_metrics). Returns ids,
+    each point's video (an index into `videos`), x and y in [-1, 1], and the colour: codes plus `categories`
+    (categorical) or `range` [low, high] with BINS steps (continuous; code BINS = no value). `signals`: the
+    suggestion signal per clip id (for colour "signal")."""
+    if "map_x" not in table.column_names:
+        raise NotFound("this run has no 2-D map of this revision",
+                       "collect the run over the revision (its final pass draws the map)")
+    table = table.filter(pc.is_valid(table["map_x"]))
+    if table.num_rows == 0:
+        raise NotFound("no clip of this revision is on the run's map", "collect the run over this revision")
+    xy = np.stack([table["map_x"].to_numpy(zero_copy_only=False),
+                   table["map_y"].to_numpy(zero_copy_only=False)], axis=1).astype(np.float64)
+    centre = (xy.max(axis=0) + xy.min(axis=0)) / 2
+    half = max(float((xy.max(axis=0) - xy.min(axis=0)).max()) / 2, 1e-9)
+    xy = (xy - centre) / half * MARGIN
+    videos, video_codes = np.unique(np.asarray(table["video_id"].to_pylist(), dtype=object), return_inverse=True)
+    ids = table[id_column].to_pylist()
+    return {"ids": ids, "videos": videos.tolist(), "video": video_codes.tolist(),
+            "x": np.round(xy[:, 0], 5).tolist(), "y": np.round(xy[:, 1], 5).tolist(),
+            "colour": colour_codes(table, colour, classes, signals, id_column)}
+
+
+def colour_codes(table: pa.Table, colour: str, classes: list | None = None,
+                 signals: dict[str, str] | None = None, id_column: str = "clip_id") -> dict:
+    if colour not in COLOURS:
+        raise BadInput(f"cannot colour the map by {colour!r}", f"use one of {', '.join(COLOURS)}")
+    if colour == "signal":
+        values = [(signals or {}).get(i) or "none" for i in table[id_column].to_pylist()]
+    elif colour not in table.column_names:
+        raise NotFound(f"this map has no {colour} values", "pick a run that logged them, or another colour")
+    else:
+        values = table[colour].to_pylist()
+    if colour in CATEGORICAL:
+        if colour in ("label", "pred") and classes:
+            values = [classes[v] if isinstance(v, int) and 0 <= v < len(classes) else v for v in values]
+        names = sorted({str(v) for v in values if v is not None})
+        codes = {n: k for k, n in enumerate(names)}
+        if any(v is None for v in values):
+            names.append("none")
+        return {"by": colour, "kind": "categorical", "categories": names,
+                "codes": [codes[str(v)] if v is not None else len(names) - 1 for v in values]}
+    v = np.array([np.nan if x is None else x for x in values], dtype=np.float64)
+    known = ~np.isnan(v)
+    low, high = (float(v[known].min()), float(v[known].max())) if known.any() else (0.0, 0.0)
+    steps = np.clip(((v - low) / (high - low or 1) * (BINS - 1)).round(), 0, BINS - 1)
+    codes = np.where(known, steps, BINS).astype(int)
+    return {"by": colour, "kind": "continuous", "range": [low, high], "bins": BINS, "codes": codes.tolist()}
+
+
+def signal_of_clips(table: pa.Table, suggestions, id_column: str = "clip_id") -> dict[str, str]:
+    """Each clip's suggestion signal: its own suggestion, or its video's."""
+    by_id = {s.id: s.signal for s in suggestions}
+    return {c: by_id.get(c) or by_id.get(v) for c, v in zip(table[id_column].to_pylist(),
+                                                         table["video_id"].to_pylist())
+            if by_id.get(c) or by_id.get(v)}
