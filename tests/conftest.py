@@ -93,6 +93,34 @@ def prebuilt(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="session")
+def reviewed_base(tmp_path_factory):
+    """A workspace with flaws to find (label flips, a duplicated pair, a corrupt video) and one tiny trained run
+    with its collection (per-clip metrics, dynamics, the 2-D map), built once per session; tests copy it."""
+    from curation.ingest.pipeline import IngestOptions, ingest
+    from curation.ingest.sources import read_nexar
+    from curation.train.config import TrainConfig
+    from curation.train.loop import train
+    from curation.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("reviewed")
+    tiny_synth(root / "data", seed=6, n_train=12, n_test=3, label_noise=0.2, n_duplicates=2, n_corrupt=1)
+    ws = Workspace.open(root / "ws", backend="lance")
+    ingest(ws, read_nexar(root / "data"), "nexar", IngestOptions(frame_size=32), progress=False)
+    train(ws, TrainConfig(model="mvit_tiny", weights="none", epochs=2, batch_size=4, workers=0, draws_per_epoch=32),
+          echo=lambda *_: None, progress=False)
+    return root
+
+
+@pytest.fixture
+def reviewed_ws(reviewed_base, tmp_path):
+    """A private copy of the reviewed workspace (its dataset stays at reviewed_base/data)."""
+    import shutil
+
+    shutil.copytree(reviewed_base / "ws", tmp_path / "ws")
+    return tmp_path / "ws"
+
+
 def private_copy(ws, tmp_path):
     """A copy of a module's shared workspace for a test that changes it (the shared one stays as built)."""
     import shutil

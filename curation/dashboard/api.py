@@ -30,10 +30,11 @@ from curation.review.metrics import per_video, revision_with_metrics
 from curation.review.suggest import suggest
 from curation.tables.content import diff_per_parent, diff_revisions
 from curation.tables.requests import check_request, edit_from_requests, page
-from curation.task import VIDEOS
+from curation.task import FRAMES, VIDEOS
 
 MAX_PAGE = 1000
 MAX_IDS = 200_000  # a selection sent back to page through (the whole map of a large table)
+EVIDENCE_FRAMES = 8  # frames shown for a video-level suggestion
 DIFF_IDS = 200  # ids listed per kind of change; the counts are complete
 STATIC = Path(__file__).with_name("static")
 MODULES = ("app", "core", "grid", "map", "viewer", "panels", "edits", "regl-esm")  # the page's own scripts
@@ -159,15 +160,17 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         run = ws.runs.resolve(_text(request.query_params, "run"))
         record = ws.runs.record(run)
         trained = record.trained_on(ws.tables)
-        clips = ws.tables.read(trained).sort_by("end_frame").to_pylist()
-        middle: dict[str, dict] = {}  # each video's middle clip: the evidence shown for a video-level proposal
-        for video, rows in _group(clips, "video_id").items():
-            middle[video] = rows[len(rows) // 2]
-        by_id = {c["clip_id"]: c for c in clips}
+        clips = {c["clip_id"]: c for c in ws.tables.read(trained).to_pylist()}
+        frames_table = ws.tables.read(ws.task(trained.dataset).head(ws.tables, FRAMES), ["frame_id", "video_id", "index"])
+        of_video = {v: [f["frame_id"] for f in rows] for v, rows in
+                    _group(frames_table.sort_by("index").to_pylist(), "video_id").items()}
 
         def frames(i: str, level: str) -> list[str]:
-            row = middle.get(i) if level == "video" else by_id.get(i)
-            return clip_frames(row) if row else []
+            """A clip's frames; for a video, EVIDENCE_FRAMES spread over the whole video (any split)."""
+            if level != "video":
+                return clip_frames(clips[i]) if i in clips else []
+            ids = of_video.get(i, [])
+            return ids[::max(1, len(ids) // EVIDENCE_FRAMES)][:EVIDENCE_FRAMES]
 
         items = [{**s.__dict__, "frames": frames(s.id, s.level),
                   "partner_frames": frames(s.partner, "video") if s.partner else []}

@@ -1,7 +1,7 @@
 // The dashboard page: pickers for table, revision and run, the views, and how they are wired together.
 import { $, api, on, option, say, state } from "./core.js";
 import { initEdits } from "./edits.js";
-import { initGrid, loadPage, showSelected } from "./grid.js";
+import { forgetSelection, initGrid, loadPage, showSelected } from "./grid.js";
 import { initMap, loadMap } from "./map.js";
 import { initPanels, loadRevisions as loadLog, loadRuns, loadSuggestions } from "./panels.js";
 import { initViewer } from "./viewer.js";
@@ -67,7 +67,7 @@ $("table").onchange = () => loadRevisions();
 $("revision").onchange = refresh;
 $("run").onchange = refresh;
 for (const v of VIEWS) $(`tab-${v}`).onclick = () => show(v);
-on("revisions-changed", (number) => loadRevisions(number));
+on("revisions-changed", (number) => { forgetSelection(); loadRevisions(number); });
 on("selection", (source) => { if (source === "map") showSelected(true); });
 initGrid();
 initMap();

@@ -35,8 +35,6 @@ async function commit(rebase = false) {
   try {
     const result = await post("/api/edits", { table: ref(), message: $("message").value, edits, rebase });
     state.pending = [];
-    state.selected.clear();
-    state.selectedVideos.clear();
     drawPending();
     $("conflict").hidden = true;
     emit("revisions-changed", result.number);

@@ -77,6 +77,14 @@ export function showSelected(on_ = true) {
   return loadPage(0);
 }
 
+// After a commit the selection is spent: the grid pages through the new revision again.
+export function forgetSelection() {
+  state.selected.clear();
+  state.selectedVideos.clear();
+  grid.onlySelected = false;
+  $("only-selected").checked = false;
+}
+
 export function initGrid() {
   $("filter-form").onsubmit = (event) => { event.preventDefault(); loadPage(0); };
   $("prev").onclick = () => loadPage(Math.max(0, grid.offset - PAGE));

@@ -9,6 +9,7 @@ const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253
 const NONE = "#cfcfcf";
 
 export const map = { plot: null, data: null, index: new Map(), drawnAt: 0 };
+window.curateMap = map;  // for the browser tests and the benchmark
 
 function viridis(t) {
   const at = t * (VIRIDIS.length - 1), k = Math.min(VIRIDIS.length - 2, Math.floor(at)), f = at - k;
@@ -75,6 +76,7 @@ export async function loadMap() {
     plot.set({ pointColor: palette(data.colour), colorBy: "valueA" });
     await plot.draw({ x: data.x, y: data.y, valueA: data.colour.codes }, { zDataType: "categorical" });
     map.drawnAt = performance.now();
+    $("map-canvas").dataset.points = plot.get("points").length;  // what the library drew (read by tests and bench)
     $("map-legend").replaceChildren(...legend(data.colour));
     $("map-count").textContent = `${data.ids.length} clips of ${data.table} on the map of ${data.run}`;
     highlight();

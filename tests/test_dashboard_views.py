@@ -1,0 +1,158 @@
+"""The dashboard's views through its JSON API on a workspace with a trained run: the embedding map, the clip
+viewer, revisions (diff per video, tag, revert), suggestions with their evidence, runs, and paging through a
+selection. Every answer is checked against the library by id."""
+import json
+
+import numpy as np
+import pyarrow.compute as pc
+import pytest
+from starlette.testclient import TestClient
+
+from curation.dashboard.api import create_app
+from curation.ingest.clips import frame_indices
+from curation.review.embedding_map import BINS
+from curation.review.metrics import clip_metrics
+from curation.review.suggest import suggest
+from curation.tables.content import diff_revisions
+from curation.workspace import Workspace
+
+TOKEN = "launch-token"
+AUTH = {"x-curate-token": TOKEN}
+
+
+@pytest.fixture
+def client(reviewed_ws):
+    ws = Workspace.open(reviewed_ws)
+    return TestClient(create_app(ws, TOKEN, {"testserver"})), ws, ws.runs.resolve("last")
+
+
+def test_the_map_has_one_point_per_collected_clip_scaled_and_coloured_by_id(client):
+    http, ws, run = client
+    answer = http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "label"}).json()
+    collected = ws.runs.collection(run, "clips@1").to_pylist()
+    assert sorted(answer["ids"]) == sorted(c["clip_id"] for c in collected)
+    x, y = np.array(answer["x"]), np.array(answer["y"])
+    assert np.abs(x).max() <= 1 and np.abs(y).max() <= 1
+    assert max(np.ptp(x), np.ptp(y)) == pytest.approx(1.9, abs=1e-3)  # scaled by the longer side: aspect kept
+    by_id = {c["clip_id"]: c for c in collected}
+    raw = np.array([[by_id[i]["map_x"], by_id[i]["map_y"]] for i in answer["ids"]])
+    ratio = np.ptp(raw[:, 0]) / np.ptp(raw[:, 1])
+    assert np.ptp(x) / np.ptp(y) == pytest.approx(ratio, rel=1e-3)
+    classes = ws.tables.spec("nexar", "clips").classes
+    labels = {r["clip_id"]: r["label"] for r in ws.tables.read(ws.resolve("clips@1")).to_pylist()}
+    colour = answer["colour"]
+    assert [colour["categories"][c] for c in colour["codes"]] == [classes[labels[i]] for i in answer["ids"]]
+    videos = {r["clip_id"]: r["video_id"] for r in ws.tables.read(ws.resolve("clips@1")).to_pylist()}
+    assert [answer["videos"][v] for v in answer["video"]] == [videos[i] for i in answer["ids"]]
+
+    aum = http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "aum"}).json()["colour"]
+    metrics = {r["clip_id"]: r["aum"] for r in clip_metrics(ws, run).to_pylist()}
+    values = [metrics.get(i) for i in answer["ids"]]
+    known = sorted((v, c) for v, c in zip(values, aum["codes"]) if v is not None)
+    assert aum["range"] == pytest.approx([known[0][0], known[-1][0]])
+    assert [c for _, c in known] == sorted(c for _, c in known) and known[0][1] == 0 and known[-1][1] == BINS - 1
+    assert all(c == BINS for v, c in zip(values, aum["codes"]) if v is None)
+
+    signal = http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "signal"}).json()["colour"]
+    flagged = {s.id: s.signal for s in suggest(ws, run)}
+    expected = [flagged.get(i) or flagged.get(videos[i]) or "none" for i in answer["ids"]]
+    assert [signal["categories"][c] for c in signal["codes"]] == expected and set(expected) - {"none"}
+    assert http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "path"}).status_code == 400
+
+
+def test_the_clip_viewer_shows_frames_timeline_neighbours_and_dynamics(client):
+    http, ws, run = client
+    dynamics = ws.runs.dynamics(run)
+    drawn = dynamics["clip_id"][0].as_py()
+    view = http.get("/api/clip", params={"table": "clips@1", "run": run, "id": drawn}).json()
+    row = view["clip"]
+    assert view["frames"] == [f"{row['video_id']}:{k}" for k in frame_indices(row["end_frame"], row["stride"],
+                                                                               row["n_frames"])]
+    mine = dynamics.filter(pc.field("clip_id") == drawn).to_pandas().groupby("epoch")
+    assert [e["epoch"] for e in view["epochs"]] == sorted(mine.groups)
+    assert [e["loss"] for e in view["epochs"]] == pytest.approx(mine["loss"].mean().tolist())
+    siblings = ws.tables.read(ws.resolve("clips@1")).filter(pc.field("video_id") == row["video_id"])
+    order = [r["clip_id"] for r in sorted(siblings.to_pylist(), key=lambda r: r["end_frame"])]
+    assert [c["id"] for c in view["timeline"]] == order
+    k = order.index(drawn)
+    assert view["previous"] == (order[k - 1] if k else None)
+    assert view["next"] == (order[k + 1] if k + 1 < len(order) else None)
+    video = ws.tables.read(ws.resolve("videos")).filter(pc.field("video_id") == row["video_id"]).to_pylist()[0]
+    expected = {(n, video[f"time_of_{n}"]) for n in ("alert", "event") if video[f"time_of_{n}"] == video[
+        f"time_of_{n}"] and video[f"time_of_{n}"] is not None}
+    assert {(m["name"], pytest.approx(m["t"])) for m in view["marks"]} == expected
+    assert "path" not in view["video"] and view["fps"] == pytest.approx(video["fps"])
+    middle = http.get("/api/clip", params={"table": "clips@1", "video": row["video_id"]}).json()
+    assert middle["clip"]["clip_id"] == order[len(order) // 2] and middle["epochs"] == []
+    assert http.get("/api/clip", params={"table": "clips@1", "id": "nope:1"}).status_code == 404
+
+
+def test_revisions_diff_per_video_tag_and_revert(client):
+    http, ws, _ = client
+    clips = ws.tables.read(ws.resolve("clips@1")).sort_by("clip_id").to_pylist()
+    video = clips[0]["video_id"]
+    others = [c["clip_id"] for c in clips if c["video_id"] != video][:2]
+    edits = [{"id": i, "action": "delete"} for i in others] + [{"id": video, "level": "video", "action": "weight",
+                                                                "value": "0"}]
+    assert http.post("/api/edits", json={"table": "clips@1", "message": "m", "edits": edits},
+                     headers=AUTH).status_code == 200
+    d = http.get("/api/diff", params={"a": "clips@1", "b": "clips@2"}).json()
+    expected = diff_revisions(ws.tables, ws.resolve("clips@1"), ws.resolve("clips@2"))
+    assert d["counts"] == expected.counts() and d["changes"]["deleted"] == sorted(others)
+    per_video = {p["parent"]: p for p in d["per_parent"]}
+    assert per_video[video]["reweighted"] == sum(c["video_id"] == video for c in clips)
+    assert sum(p["deleted"] for p in d["per_parent"]) == 2
+    assert http.get("/api/diff", params={"a": "clips@1", "b": "videos@1"}).status_code == 400
+
+    assert http.post("/api/tag", json={"table": "clips@1", "tag": "before"}).status_code == 403
+    assert http.post("/api/tag", json={"table": "clips@1", "tag": "before"}, headers=AUTH).status_code == 200
+    assert ws.tables.tags("nexar", "clips") == {"before": 1}
+    assert http.post("/api/tag", json={"table": "clips@2", "tag": "before"}, headers=AUTH).status_code == 400
+    answer = http.post("/api/revert", json={"table": "clips@before"}, headers=AUTH).json()
+    assert answer == {"revision": "nexar/clips@3", "number": 3, "changed": True}
+    assert diff_revisions(ws.tables, ws.resolve("clips@1"), ws.resolve("clips@3")).counts() == \
+        {"added": 0, "deleted": 0, "reweighted": 0, "relabeled": 0}
+
+
+def test_suggestions_carry_their_evidence_and_runs_their_curves(client):
+    http, ws, run = client
+    answer = http.get("/api/suggestions", params={"run": run}).json()
+    expected = suggest(ws, run)
+    assert [(s["id"], s["signal"], s["action"]) for s in answer["suggestions"]] == \
+        [(s.id, s.signal, s.action) for s in expected]
+    pairs = [s for s in answer["suggestions"] if s["signal"] in ("near-duplicate", "leak")]
+    assert pairs and all(s["partner"] and s["partner_frames"] and s["frames"] for s in pairs)
+    assert all(f.startswith(s["id"] + ":") for s in pairs for f in s["frames"])
+    assert all(f.startswith(s["partner"] + ":") for s in pairs for f in s["partner_frames"])
+
+    runs = http.get("/api/runs").json()["runs"]
+    assert [(r["run"], r["status"], r["epochs"]) for r in runs] == [(run, "completed", 2)]
+    record = http.get("/api/run", params={"run": "last"})
+    json.loads(record.text, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert [e["epoch"] for e in record.json()["epochs"]] == [1, 2]
+    assert http.get("/api/run", params={"run": "run-0042"}).status_code == 404
+
+
+def test_a_selection_pages_by_post_and_videos_page_as_videos(client):
+    http, ws, run = client
+    clips = ws.tables.read(ws.resolve("clips@1")).sort_by("clip_id")
+    ids = clips["clip_id"].to_pylist()[::5]
+    body = {"table": "clips@1", "run": run, "ids": ids, "limit": 1000, "sort": "clip_id"}
+    assert http.post("/api/samples", json=body).status_code == 403  # reads by POST still carry the token
+    page = http.post("/api/samples", json=body, headers=AUTH).json()
+    assert [r["clip_id"] for r in page["rows"]] == sorted(ids) and page["total"] == len(ids)
+    assert "aum" in page["columns"] and "pred" in page["columns"]
+    videos = http.get("/api/samples", params={"table": "clips@1", "view": "videos", "limit": 1000}).json()
+    assert videos["key"] == "video_id"
+    assert {r["video_id"]: r["clips"] for r in videos["rows"]} == \
+        dict(zip(*np.unique(clips["video_id"].to_pylist(), return_counts=True)))
+    for bad in ({"ids": "a,b"}, {"ids": [1, 2]}):
+        assert http.post("/api/samples", json={**body, **bad}, headers=AUTH).status_code == 400
+
+
+def test_only_the_pages_assets_are_served(client):
+    http, _, _ = client
+    for name in ("app.js", "map.js", "vendor/regl-scatterplot.esm.js", "vendor/regl.min.js", "style.css"):
+        assert http.get(f"/static/{name}").status_code == 200, name
+    for name in ("../api.py", "vendor/../../api.py", "vendor/LICENSE-regl", "%2e%2e/api.py", "index.html"):
+        assert http.get(f"/static/{name}").status_code == 404, name
