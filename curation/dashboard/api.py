@@ -197,10 +197,21 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         dataset, fid = request.path_params["dataset"], request.path_params["frame_id"]
         if not FRAME_ID.match(fid) or dataset not in {s.dataset for s in ws.tables.list_tables()}:
             raise NotFound(f"no frame {fid!r} in dataset {dataset!r}", "ask for a frame id of a clip")
-        reader = FrameReader(ws.cache_dir(dataset))
+        reader = frame_reader(dataset)
         if fid not in reader:
             raise NotFound(f"frame {fid} is not in the frame cache of {dataset}", "re-ingest the dataset")
         return Response(reader.read([fid])[0], media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
+
+    def frame_reader(dataset: str) -> FrameReader:
+        """One reader per dataset, opened again when the cache gets a new version (a re-ingest)."""
+        versions = ws.cache_dir(dataset) / "frames.lance" / "_versions"
+        if not versions.exists():
+            raise NotFound(f"{dataset} has no frame cache", "re-ingest the dataset")
+        key = versions.stat().st_mtime_ns
+        with lock:
+            if readers.get(dataset, (None,))[0] != key:
+                readers[dataset] = (key, FrameReader(ws.cache_dir(dataset)))
+            return readers[dataset][1]
 
     async def edits(request: Request) -> JSONResponse:
         body = await _json(request)
@@ -234,7 +245,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
             raise NotFound(f"no asset {name!r}", "reload the page")
         return Response((STATIC / name).read_bytes(), media_type=ASSETS[name])
 
-    lock, suggestions_cache = threading.Lock(), {}
+    lock, suggestions_cache, readers = threading.Lock(), {}, {}
     routes = [Route("/", index), Route("/static/{name:path}", static),
               Route("/api/tables", tables), Route("/api/log", log),
               Route("/api/samples", samples, methods=["GET", "POST"]), Route("/api/map", embedding_map),

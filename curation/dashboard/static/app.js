@@ -34,6 +34,7 @@ async function loadRevisions(number) {
   $("revision").replaceChildren();
   for (const r of revisions) option($("revision"), r.number, `@${r.number} ${r.message}`);
   state.head = revisions[0].number;
+  $("table").selectedOptions[0].textContent = `${state.table} (head ${state.head})`;
   $("revision").value = number ?? state.head;
   await refresh();
 }

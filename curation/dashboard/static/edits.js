@@ -35,6 +35,7 @@ async function commit(rebase = false) {
   try {
     const result = await post("/api/edits", { table: ref(), message: $("message").value, edits, rebase });
     state.pending = [];
+    $("message").value = "";
     drawPending();
     $("conflict").hidden = true;
     emit("revisions-changed", result.number);

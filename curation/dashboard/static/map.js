@@ -1,6 +1,6 @@
 // The embedding map: the run's 2-D map of every clip of the revision, drawn by regl-scatterplot (WebGL), coloured
 // by a label, prediction, metric or suggestion signal. Lasso or box selection is the page's selection.
-import createScatterplot from "/static/vendor/regl-scatterplot.esm.js";
+import createScatterplot, { createRenderer } from "/static/vendor/regl-scatterplot.esm.js";
 import { $, api, cell, el, emit, on, ref, say, state } from "./core.js";
 
 const CATEGORY_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -36,13 +36,25 @@ function legend(colour) {
           el("span", { className: "key" }, el("i", { style: `background:${NONE}` }), " no value")];
 }
 
-function ensurePlot() {
-  if (map.plot) return map.plot;
+// Large maps are drawn as small unblended squares (the library's performance mode, fixed at creation): on a
+// machine without a GPU, fragments are what costs.
+const LARGE = 20000;
+
+function ensurePlot(points = 0) {
+  const large = points >= LARGE;
+  if (map.plot && map.large === large) return map.plot;
+  map.plot?.destroy();
+  map.large = large;
   const canvas = $("map-canvas");
   const { width, height } = canvas.getBoundingClientRect();
-  map.plot = createScatterplot({ canvas, width, height, pointSize: 4, pointSizeSelected: 2, opacity: 0.85,
-                                 lassoMinDelay: 0, lassoInitiator: false, showReticle: false,
-                                 pointOutlineWidth: 1, lassoColor: [0.1, 0.3, 0.8, 1] });
+  // The library renders into a WebGL canvas of the whole window by default, then copies the map's part: one
+  // of the map's own size renders (and, without a GPU, reads back) only the pixels shown.
+  map.renderer ||= createRenderer({ canvas: Object.assign(document.createElement("canvas"), {
+    width: width * devicePixelRatio, height: height * devicePixelRatio }) });
+  map.plot = createScatterplot({ renderer: map.renderer, canvas, width, height, pointSize: large ? 2 : 4, pointSizeSelected: 2,
+                                 opacity: 0.85, performanceMode: large, lassoMinDelay: 0, lassoInitiator: false,
+                                 showReticle: false, pointOutlineWidth: 1, lassoColor: [0.1, 0.3, 0.8, 1] });
+  $("drag").onchange();
   map.plot.subscribe("select", ({ points }) => {
     state.selected = new Set(points.map((i) => map.data.ids[i]));
     say(`${points.length} clip(s) selected on the map`);
@@ -72,7 +84,7 @@ export async function loadMap() {
     map.data = data;
     map.index = new Map(data.ids.map((id, i) => [id, i]));
     data.ids.forEach((id, i) => state.videoOf.set(id, data.videos[data.video[i]]));
-    const plot = ensurePlot();
+    const plot = ensurePlot(data.ids.length);
     plot.set({ pointColor: palette(data.colour), colorBy: "valueA" });
     await plot.draw({ x: data.x, y: data.y, valueA: data.colour.codes }, { zDataType: "categorical" });
     map.drawnAt = performance.now();
@@ -97,7 +109,7 @@ export function initMap() {
   $("colour").onchange = loadMap;
   $("drag").onchange = () => {
     const mode = $("drag").value;
-    ensurePlot().set({ mouseMode: mode === "pan" ? "panZoom" : "lasso",
+    map.plot?.set({ mouseMode: mode === "pan" ? "panZoom" : "lasso",
                        lassoType: mode === "box" ? "rectangle" : "freeform" });
   };
   $("map-reset").onclick = () => map.plot?.reset();
