@@ -743,20 +743,26 @@ def export(ctx, table_ref, out, fmt):
 
 
 @cli.command()
+@click.argument("table", required=False)
+@click.option("--run", "run_ref", help="The run whose metrics and map to show first (default: the last run).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (loopback by default).")
 @click.option("--port", default=5016, show_default=True)
 @click.option("--token", help="The secret changes need (required off loopback; default: a new one per launch).")
 @click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False),
               help="The workspace to serve (the same as `curate -w DIR dashboard`).")
 @click.pass_context
-def dashboard(ctx, host, port, token, workspace):
-    """Look, select and edit in the browser: tables and revisions, samples with a run's metrics (safe filters,
-    sort, paging), clip frames, and a change set committed as one revision. Serves until Ctrl-C."""
+def dashboard(ctx, table, run_ref, host, port, token, workspace):
+    """Look, select and edit in the browser: the samples grid with a run's metrics (safe filters, sort, paging,
+    a row per clip or per video), the run's embedding map (colour by label, prediction, loss, AUM, split, weight
+    or suggestion; lasso or box selection), the clip viewer (frames, the video's timeline, training dynamics),
+    suggestions to accept or reject, revisions (diff, tag, revert) and runs (curves, two side by side). Edits
+    from any view are staged and committed as one revision. TABLE (e.g. clips@3) is the page opened first.
+    Serves until Ctrl-C."""
     from curation.dashboard.server import serve
 
     if workspace:
         ctx.obj["workspace_arg"] = (workspace, ctx.obj["workspace_arg"][1])
-    serve(_ws(ctx), host, port, token, echo=click.echo)
+    serve(_ws(ctx), host, port, token, echo=click.echo, table=table, run=run_ref)
 
 
 # -- demo ---------------------------------------------------------------------------------------------

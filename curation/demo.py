@@ -62,7 +62,7 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     timings["synth"] = time.time() - t
 
     t = time.time()
-    ws = Workspace.open(folder / "workspace", backend="lance")
+    ws = Workspace.open(folder, backend="lance")  # the demo folder is the workspace: `curate dashboard -w FOLDER`
     result = ingest(ws, read_nexar(data), "nexar", progress=not quick)
     timings["ingest"] = time.time() - t
 

@@ -84,3 +84,11 @@ def test_frames_come_by_id_from_the_cache_and_nothing_else(client):
     for path in ("/api/frames/nexar/..%2F..%2Fcurate.json", "/api/frames/..%2Fcache/x:1", "/api/frames/nexar/x:99999",
                  "/api/frames/nexar/%2Fetc%2Fpasswd"):
         assert http.get(path).status_code in (400, 404), path
+
+
+@pytest.mark.parametrize("args, needle", [(["clips@9"], "no revision 9"), (["--run", "7"], "no runs"),
+                                          (["--host", "0.0.0.0"], "other machines")])
+def test_the_command_checks_what_it_opens_before_serving(ws_dir, args, needle):
+    from conftest import assert_one_line_error, curate
+
+    assert_one_line_error(curate("-w", ws_dir, "dashboard", *args, timeout=60), needle)

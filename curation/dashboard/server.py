@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+from urllib.parse import urlencode
 
 from curation.errors import BadInput, Fix
 
@@ -30,9 +31,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(ws, host: str = "127.0.0.1", port: int = 5016, token: str | None = None, echo=print) -> None:
+def serve(ws, host: str = "127.0.0.1", port: int = 5016, token: str | None = None, echo=print,
+          table: str | None = None, run: str | None = None) -> None:
     """Serve until interrupted. A non-loopback address needs an explicit token (anyone who can reach it could
-    otherwise change data); on loopback a fresh one is made per launch."""
+    otherwise change data); on loopback a fresh one is made per launch. `table` and `run`: what the page shows
+    first (checked before the server starts)."""
     import uvicorn
 
     from curation.dashboard.api import create_app
@@ -40,7 +43,14 @@ def serve(ws, host: str = "127.0.0.1", port: int = 5016, token: str | None = Non
     if not is_loopback(host) and not token:
         raise BadInput(f"serving on {host} lets other machines reach your data",
                        Fix("give a token that changes need", "dashboard_token"))
+    start = {}
+    if table:
+        revision = ws.resolve(table)
+        start["table"] = revision.ref if "@" in table else f"{revision.dataset}/{revision.table}"
+    if run:
+        start["run"] = ws.runs.resolve(run)
     token = token or secrets.token_urlsafe(24)
     app = create_app(ws, token, allowed_hosts(host, port))
-    echo(f"curate dashboard: {dashboard_url(host, port)} (workspace {ws.root}; Ctrl-C to stop)")
+    url = dashboard_url(host, port) + (f"?{urlencode(start)}" if start else "")
+    echo(f"curate dashboard: {url} (workspace {ws.root}; Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -24,7 +24,8 @@ async function loadTables() {
   const run = initial.get("run") ?? (runs.length ? runs[runs.length - 1].run : "");
   $("run").value = runs.some((r) => r.run === run) ? run : "";
   if (initial.get("view")) show(initial.get("view"));
-  await loadRevisions();
+  const number = typeof wanted === "string" && wanted.includes("@") ? Number(wanted.split("@")[1]) : undefined;
+  await loadRevisions(number);
 }
 
 async function loadRevisions(number) {
