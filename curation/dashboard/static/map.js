@@ -51,7 +51,7 @@ function ensurePlot(points = 0) {
   // of the map's own size renders (and, without a GPU, reads back) only the pixels shown.
   map.renderer ||= createRenderer({ canvas: Object.assign(document.createElement("canvas"), {
     width: width * devicePixelRatio, height: height * devicePixelRatio }) });
-  map.plot = createScatterplot({ renderer: map.renderer, canvas, width, height, pointSize: large ? 2 : 4, pointSizeSelected: 2,
+  map.plot = createScatterplot({ renderer: map.renderer, canvas, width, height, pointSize: large ? 1 : 4, pointSizeSelected: 2,
                                  opacity: 0.85, performanceMode: large, lassoMinDelay: 0, lassoInitiator: false,
                                  showReticle: false, pointOutlineWidth: 1, lassoColor: [0.1, 0.3, 0.8, 1] });
   $("drag").onchange();
