@@ -54,12 +54,14 @@ def _get(url: str, host: str | None = None):
 
 
 def _box_left_of_a_gap(points: dict) -> tuple[float, list[str]]:
-    """A cut in x inside the widest gap between points near the middle, and the ids left of it."""
+    """A cut in x inside the widest gap between points near the middle, and the revision's ids left of it (the
+    map's other points, the test clips, are not selectable there)."""
     xs = sorted(points["x"])
     middle = range(len(xs) // 4, 3 * len(xs) // 4)
     k = max(middle, key=lambda i: xs[i + 1] - xs[i])
     cut = (xs[k] + xs[k + 1]) / 2
-    return cut, [i for i, x in zip(points["ids"], points["x"]) if x < cut]
+    editable = zip(points["ids"][:points["editable"]], points["x"])
+    return cut, [i for i, x in editable if x < cut]
 
 
 def _wait_text(page, selector: str, predicate: str):
@@ -83,7 +85,8 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         page.goto(url)
         page.wait_for_function("document.querySelector('#map-canvas').dataset.points > 0")
         drawn = int(page.get_attribute("#map-canvas", "data-points"))
-        assert drawn == len(points["ids"]) == ws.runs.collection(run, "clips@1").num_rows  # a point per clip
+        assert drawn == len(points["ids"]) == sum(ws.runs.collection(run, t).num_rows for t in ("clips@1", "test@1"))
+        assert points["ids"][points["editable"]:]  # the test clips share the map
 
         page.select_option("#colour", "aum")
         _wait_text(page, "#map-legend", "t.startsWith('aum')")

@@ -29,8 +29,10 @@ def client(reviewed_ws):
 def test_the_map_has_one_point_per_collected_clip_scaled_and_coloured_by_id(client):
     http, ws, run = client
     answer = http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "label"}).json()
-    collected = ws.runs.collection(run, "clips@1").to_pylist()
-    assert sorted(answer["ids"]) == sorted(c["clip_id"] for c in collected)
+    collected = ws.runs.collection(run, "clips@1").to_pylist() + ws.runs.collection(run, "test@1").to_pylist()
+    editable = answer["editable"]  # the revision's clips first, then the test clips of the same 2-D map
+    assert sorted(answer["ids"][:editable]) == sorted(ws.tables.read(ws.resolve("clips@1"))["clip_id"].to_pylist())
+    assert sorted(answer["ids"][editable:]) == sorted(ws.tables.read(ws.resolve("test@1"))["clip_id"].to_pylist())
     x, y = np.array(answer["x"]), np.array(answer["y"])
     assert np.abs(x).max() <= 1 and np.abs(y).max() <= 1
     assert max(np.ptp(x), np.ptp(y)) == pytest.approx(1.9, abs=1e-3)  # scaled by the longer side: aspect kept
@@ -39,10 +41,13 @@ def test_the_map_has_one_point_per_collected_clip_scaled_and_coloured_by_id(clie
     ratio = np.ptp(raw[:, 0]) / np.ptp(raw[:, 1])
     assert np.ptp(x) / np.ptp(y) == pytest.approx(ratio, rel=1e-3)
     classes = ws.tables.spec("nexar", "clips").classes
-    labels = {r["clip_id"]: r["label"] for r in ws.tables.read(ws.resolve("clips@1")).to_pylist()}
+    rows = ws.tables.read(ws.resolve("clips@1")).to_pylist() + ws.tables.read(ws.resolve("test@1")).to_pylist()
+    labels = {r["clip_id"]: r["label"] for r in rows}
     colour = answer["colour"]
-    assert [colour["categories"][c] for c in colour["codes"]] == [classes[labels[i]] for i in answer["ids"]]
-    videos = {r["clip_id"]: r["video_id"] for r in ws.tables.read(ws.resolve("clips@1")).to_pylist()}
+    assert [colour["categories"][c] for c in colour["codes"]] == \
+        [classes[labels[i]] if labels[i] is not None and labels[i] >= 0 else "none" for i in answer["ids"]]
+    assert colour["categories"][:2] == classes  # in class order
+    videos = {r["clip_id"]: r["video_id"] for r in rows}
     assert [answer["videos"][v] for v in answer["video"]] == [videos[i] for i in answer["ids"]]
 
     aum = http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "aum"}).json()["colour"]

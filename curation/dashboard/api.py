@@ -26,7 +26,8 @@ from curation.errors import BadInput, Conflict, CurateError, NotFound
 from curation.ingest.frame_cache import FrameReader
 from curation.review.clip_view import clip_frames, clip_view
 from curation.review.embedding_map import map_points, signal_of_clips
-from curation.review.metrics import per_video, revision_with_metrics
+from curation.review.metrics import final_collection, per_video, revision_with_metrics
+from curation.runs.protocol import CollectionKey
 from curation.review.suggest import suggest
 from curation.tables.content import diff_per_parent, diff_revisions
 from curation.tables.requests import check_request, edit_from_requests, page
@@ -96,8 +97,19 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         table = revision_with_metrics(ws, revision, run)
         spec = ws.tables.spec(revision.dataset, revision.table)
         signals = signal_of_clips(table, run_suggestions(run), spec.id_column) if colour == "signal" else None
-        points = map_points(table, colour, spec.classes, signals, spec.id_column)
+        points = map_points(table, colour, spec.classes, signals, spec.id_column, context_points(run, revision))
         return JSONResponse({"table": revision.ref, "run": run, **points})
+
+    def context_points(run: str, revision) -> list[pa.Table]:
+        """The run's final collections of the dataset's other tables: the rest of its one 2-D map."""
+        found = []
+        for name in ws.runs.collections(run):
+            key = CollectionKey.parse(name)
+            if not key.tag and key.table != revision.table and final_collection(ws, run, key.table) == name:
+                collection = ws.runs.collection(run, name).drop_columns(["embedding"])
+                found.append(collection.rename_columns([{"prob": "eval_prob", "loss": "eval_loss"}.get(c, c)
+                                                        for c in collection.column_names]))
+        return found
 
     async def clip(request: Request) -> JSONResponse:
         revision = ws.resolve(_text(request.query_params, "table"))

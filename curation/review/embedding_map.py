@@ -15,17 +15,25 @@ MARGIN = 0.95  # points stay inside the canvas edge
 
 
 def map_points(table: pa.Table, colour: str = "label", classes: list | None = None,
-               signals: dict[str, str] | None = None, id_column: str = "clip_id") -> dict:
+               signals: dict[str, str] | None = None, id_column: str = "clip_id",
+               context: list[pa.Table] = ()) -> dict:
     """`table`: a revision joined with a run's metrics (review.metrics.revision_with_metrics). Returns ids,
     each point's video (an index into `videos`), x and y in [-1, 1], and the colour: codes plus `categories`
     (categorical) or `range` [low, high] with BINS steps (continuous; code BINS = no value). `signals`: the
-    suggestion signal per clip id (for colour "signal")."""
+    suggestion signal per clip id (for colour "signal"). `context`: the run's collections of other tables from
+    the same pass (one 2-D map for all, e.g. the test clips): drawn after the revision's `editable` points."""
     if "map_x" not in table.column_names:
         raise NotFound("this run has no 2-D map of this revision",
                        "collect the run over the revision (its final pass draws the map)")
     table = table.filter(pc.is_valid(table["map_x"]))
     if table.num_rows == 0:
         raise NotFound("no clip of this revision is on the run's map", "collect the run over this revision")
+    editable = table.num_rows
+    if context:
+        keep = [c for c in (id_column, "video_id", "map_x", "map_y", colour) if c in table.column_names]
+        others = [c.rename_columns([id_column if n == "clip_id" else n for n in c.column_names]) for c in context]
+        table = pa.concat_tables([table.select(keep)] + [c.select([k for k in keep if k in c.column_names])
+                                                          for c in others], promote_options="permissive")
     xy = np.stack([table["map_x"].to_numpy(zero_copy_only=False),
                    table["map_y"].to_numpy(zero_copy_only=False)], axis=1).astype(np.float64)
     centre = (xy.max(axis=0) + xy.min(axis=0)) / 2
@@ -33,7 +41,7 @@ def map_points(table: pa.Table, colour: str = "label", classes: list | None = No
     xy = (xy - centre) / half * MARGIN
     videos, video_codes = np.unique(np.asarray(table["video_id"].to_pylist(), dtype=object), return_inverse=True)
     ids = table[id_column].to_pylist()
-    return {"ids": ids, "videos": videos.tolist(), "video": video_codes.tolist(),
+    return {"ids": ids, "editable": editable, "videos": videos.tolist(), "video": video_codes.tolist(),
             "x": np.round(xy[:, 0], 5).tolist(), "y": np.round(xy[:, 1], 5).tolist(),
             "colour": colour_codes(table, colour, classes, signals, id_column)}
 
@@ -51,7 +59,8 @@ def colour_codes(table: pa.Table, colour: str, classes: list | None = None,
     if colour in CATEGORICAL:
         if colour in ("label", "pred") and classes:
             values = [classes[v] if isinstance(v, int) and 0 <= v < len(classes) else v for v in values]
-        names = sorted({str(v) for v in values if v is not None})
+        present = {str(v) for v in values if v is not None}
+        names = [c for c in classes or [] if c in present] + sorted(present - set(classes or []))  # class order
         codes = {n: k for k, n in enumerate(names)}
         if any(v is None for v in values):
             names.append("none")

@@ -6,13 +6,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation.errors import Fix, NotFound
+from curation.runs.protocol import CollectionKey
 from curation.runs.store import draws_per_clip
 
 
-def clip_metrics(ws, run: str, epoch: int | None = None) -> pa.Table:
+def clip_metrics(ws, run: str, epoch: int | None = None, table: str | None = None) -> pa.Table:
     """One row per clip_id: the dynamics of `epoch` (default: the last) averaged over the clip's draws —
-    loss, prob, margin, draws — the area under the margin over all epochs (`aum`), and, where the run has a
-    collection of this table, its eval-mode prob/loss/prediction and 2-D map coordinates."""
+    loss, prob, margin, draws — the area under the margin over all epochs (`aum`), and, from the run's final
+    collection pass over `table` (default: the table it trained on), eval-mode prob/loss/prediction and 2-D
+    map coordinates."""
     dynamics = ws.runs.dynamics(run)
     if dynamics is None:
         raise NotFound(f"run {run} has no per-sample dynamics yet", "let it finish an epoch")
@@ -24,12 +26,20 @@ def clip_metrics(ws, run: str, epoch: int | None = None) -> pa.Table:
     per_clip = draws_per_clip(dynamics.filter(pc.field("epoch") == epoch))
     aum = dynamics.group_by("clip_id").aggregate([("margin", "mean")]).rename_columns(["clip_id", "aum"])
     out = per_clip.join(aum, "clip_id", join_type="full outer")
-    name = str(ws.runs.record(run).training_collection())
-    if name in ws.runs.collections(run):
+    name = final_collection(ws, run, table)
+    if name:
         collected = ws.runs.collection(run, name).select(["clip_id", "prob", "loss", "pred", "map_x", "map_y"])
         collected = collected.rename_columns(["clip_id", "eval_prob", "eval_loss", "pred", "map_x", "map_y"])
         out = out.join(collected, "clip_id", join_type="full outer")
     return out.sort_by("clip_id")
+
+
+def final_collection(ws, run: str, table: str | None = None) -> str | None:
+    """The name of the run's final (untagged) collection pass over `table` (default: its training table)."""
+    training = ws.runs.record(run).training_collection()
+    keys = [CollectionKey.parse(n) for n in ws.runs.collections(run)]
+    found = [k for k in keys if not k.tag and k.table == (table or training.table)]
+    return str(training if training in found else max(found, key=lambda k: k.revision)) if found else None
 
 
 def join_metrics(table: pa.Table, metrics: pa.Table, id_column: str = "clip_id") -> pa.Table:
@@ -47,7 +57,8 @@ def revision_with_metrics(ws, revision, run_ref: str | None = None, epoch: int |
     table = ws.tables.read(revision).sort_by(spec.id_column)
     if not run_ref:
         return table
-    return join_metrics(table, clip_metrics(ws, ws.runs.resolve(run_ref), epoch), spec.id_column)
+    metrics = clip_metrics(ws, ws.runs.resolve(run_ref), epoch, revision.table)
+    return join_metrics(table, metrics, spec.id_column)
 
 
 LOW_QUANTILE = 0.25  # labels are per video: a wrong one shows as a stretch of contradicted clips

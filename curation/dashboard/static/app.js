@@ -11,7 +11,7 @@ const VIEWS = ["samples", "suggestions", "revisions", "runs"];
 async function loadTables() {
   const [{ current, tables }, { runs }] = await Promise.all([api("/api/tables"), api("/api/runs")]);
   $("table").replaceChildren();
-  for (const t of tables.filter((t) => t.kind === "clips")) {
+  for (const t of tables.filter((t) => t.kind === "clips" || t.kind === "test")) {
     option($("table"), `${t.dataset}/${t.name}`, `${t.dataset}/${t.name} (head ${t.head})`);
   }
   $("run").replaceChildren();

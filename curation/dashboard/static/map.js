@@ -56,6 +56,7 @@ function ensurePlot(points = 0) {
                                  showReticle: false, pointOutlineWidth: 1, lassoColor: [0.1, 0.3, 0.8, 1] });
   $("drag").onchange();
   map.plot.subscribe("select", ({ points }) => {
+    points = points.filter((i) => i < map.data.editable);  // context points (other tables) are not editable here
     state.selected = new Set(points.map((i) => map.data.ids[i]));
     say(`${points.length} clip(s) selected on the map`);
     emit("selection", "map");
@@ -66,7 +67,8 @@ function ensurePlot(points = 0) {
     const c = map.data.colour;
     const value = c.kind === "categorical" ? c.categories[c.codes[i]]
       : c.codes[i] === c.bins ? "no value" : `≈ ${cell(c.range[0] + (c.range[1] - c.range[0]) * c.codes[i] / (c.bins - 1))}`;
-    $("map-hover").textContent = `${map.data.ids[i]} · ${c.by} ${value}`;
+    const where = i < map.data.editable ? "" : " · not in this table (shown for context)";
+    $("map-hover").textContent = `${map.data.ids[i]} · ${c.by} ${value}${where}`;
   });
   map.plot.subscribe("pointOut", () => { $("map-hover").textContent = ""; });
   return map.plot;
@@ -90,7 +92,9 @@ export async function loadMap() {
     map.drawnAt = performance.now();
     $("map-canvas").dataset.points = plot.get("points").length;  // what the library drew (read by tests and bench)
     $("map-legend").replaceChildren(...legend(data.colour));
-    $("map-count").textContent = `${data.ids.length} clips of ${data.table} on the map of ${data.run}`;
+    const context = data.ids.length - data.editable;
+    $("map-count").textContent = `${data.editable} clips of ${data.table} on the map of ${data.run}`
+      + (context ? ` (+ ${context} of its other tables)` : "");
     highlight();
   } catch (error) {
     $("map-pane").hidden = error.status === 404;
