@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import statistics
 import sys
 from collections import Counter
 from pathlib import Path
@@ -376,6 +377,7 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     refused (no update is lost) unless --rebase. Unknown ids reject the whole edit.
     """
     from curation.tables import Edit, parse_ref
+    from curation.tables.content import VAL_WARNING, touched_in_split
     from curation.tables.requests import edit_from_file, label_index, parse_ids, parse_weight
 
     ws = _ws(ctx)
@@ -412,6 +414,9 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
         change = Edit(labels={i: lab for i in selected})
     head_before = ws.tables.head(base.dataset, base.table)
     rev = ws.tables.edit(base.dataset, base.table, change, message=message, base=base.number, rebase=rebase)
+    val_touched = touched_in_split(ws.tables.read(base), change, spec.id_column)
+    if val_touched and rev.number != head_before.number:
+        click.echo("warning: " + VAL_WARNING.format(n=val_touched).replace("`compare`", "`curate compare`"), err=True)
     if rev.number == head_before.number:
         click.echo(f"{rev.ref}: the edit changes nothing; no new revision")
         return
@@ -515,6 +520,10 @@ def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epo
 @click.option("--fold", type=int, help="Validate on this fold of the fold column, train on the others.")
 @click.option("--folds", type=int, help="Train K runs, one per fold (k-fold ensemble, out-of-fold predictions).")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Train K runs of this revision and config with seeds SEED..SEED+K-1, as one group "
+                   "(`curate runs` shows its mean ± sd; `curate compare` pools it).")
+@click.option("--seeds", help="Instead of --repeat: the seeds, e.g. 0,1,2.")
 @click.option("--max-skip-fraction", default=0.05, show_default=True, type=click.FloatRange(0, 1),
               help="Stop when more than this fraction of an epoch's draws cannot be read (unreadable clips are "
                    "skipped and listed in run.json).")
@@ -530,9 +539,12 @@ def train(ctx, resume, smoke, **kwargs):
     """
     from curation.train.config import TrainConfig, resolve_train_table
 
-    folds = kwargs.pop("folds")
+    folds, repeat, seeds = kwargs.pop("folds"), kwargs.pop("repeat"), kwargs.pop("seeds")
     if folds and (resume or kwargs["fold"] is not None):
         raise BadInput("--folds trains every fold itself", "drop --fold / --resume, or train one fold with --fold")
+    seed_list = _seed_list(seeds) if seeds else list(range(kwargs["seed"], kwargs["seed"] + repeat))
+    if len(seed_list) > 1 and (resume or folds or smoke):
+        raise BadInput("seed repeats train new runs of one config", "drop --resume / --folds / --smoke")
     if smoke and (resume or folds):
         raise BadInput("--smoke checks a new run's pipeline", "drop --resume / --folds")
     if not resume:  # check the options and tables before the (slow) import of the trainer
@@ -546,16 +558,28 @@ def train(ctx, resume, smoke, **kwargs):
         click.echo(f"smoke test passed on {report.table} in {report.seconds:.1f} s; nothing was written")
         return
     from curation.train.loop import train as run_training
-    from curation.train.loop import train_folds
+    from curation.train.loop import train_folds, train_repeats
 
     if folds:
         runs = train_folds(_ws(ctx), TrainConfig(**kwargs), folds, echo=click.echo)
+    elif len(seed_list) > 1:
+        runs = train_repeats(_ws(ctx), TrainConfig(**kwargs), seed_list, echo=click.echo)
     else:
         runs = [run_training(_ws(ctx), None if resume else TrainConfig(**kwargs), resume=resume, echo=click.echo)]
     for run in runs:
         if run and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
             record = _ws(ctx).runs.record(run)
             click.echo(f"{run}: {record.status}; best {_best_text(record)}; {_ws(ctx).runs.dir(run)}")
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(t) for t in text.replace(",", " ").split()]
+    except ValueError:
+        seeds = []
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise BadInput(f"--seeds {text!r} is not a list of distinct whole numbers", "give e.g. --seeds 0,1,2")
+    return seeds
 
 
 def _best_text(record) -> str:
@@ -574,6 +598,7 @@ def runs(ctx):
         click.echo("no runs yet — `curate train --table latest`")
         return
     click.echo(f"{'run':<22} {'status':<10} {'trained on':<20} {'model':<10} {'epochs':>6}  best")
+    groups: dict[tuple, list[float]] = {}
     for run in ids:
         try:
             record = store.record(run)
@@ -582,6 +607,12 @@ def runs(ctx):
             continue
         click.echo(f"{run:<22} {record.status:<10} {record.inputs.ref:<20} "
                    f"{record.config.get('model', '?'):<10} {len(record.epochs):>6}  {_best_text(record)}")
+        if record.group and record.best_value is not None:
+            groups.setdefault((record.group, record.best["metric"]), []).append(record.best_value)
+    for (group, metric), values in groups.items():
+        if len(values) > 1:
+            click.echo(f"group {group}: {len(values)} seeds, best {metric} {statistics.mean(values):.4f} "
+                       f"± {statistics.stdev(values):.4f} (mean ± sd)")
 
 
 @cli.command()
@@ -629,6 +660,62 @@ def evaluate(ctx, run_ref, table_ref, split, batch_size, checkpoint):
         click.echo("  ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float)))
     click.echo(f"inference {result['ms_per_clip']:.1f} ms/clip at batch {result['batch_size']} on {result['device']}"
                + (f"; {len(result['skipped'])} unreadable clip(s) skipped" if result["skipped"] else ""))
+
+
+@cli.command()
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--on", "on", metavar="TABLE@REV",
+              help="Score on this revision's clips (default: the val clips of the earliest revision the runs "
+                   "trained on, so that later edits of val clips do not move the goalposts).")
+@click.option("--split", default="val", show_default=True, help="Which split of that revision to score.")
+@click.option("--metric", help="mAP, ap_tau_0.5/1.0/1.5 (event tasks); accuracy, macro_f1 (classes). "
+                               "Default: the metric the runs validated with.")
+@click.option("--samples", default=2000, show_default=True, type=click.IntRange(100, 100_000),
+              help="Bootstrap draws.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG of each run's metric with its interval.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def compare(ctx, runs, on, split, metric, samples, plot, as_json):
+    """Did the edit help? Score RUNS (two or more; seed repeats of one revision and config are pooled) on ONE
+    fixed set of clips and print each difference to the first with a 95% interval from a paired bootstrap over
+    videos, and the probability that it is better. Runs without predictions for the set get one inference
+    pass, kept in the run."""
+    import json
+
+    from curation.review.compare import compare as run_compare
+    from curation.review.compare import plot_compare
+    from curation.train.loop import collect
+
+    ws = _ws(ctx)
+    result = run_compare(ws, list(runs), on, metric, split, samples,
+                         collect=lambda w, run, ref: collect(w, run, ref, echo=click.echo))
+    if plot:
+        plot_compare(result, plot)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    s = result["set"]
+    click.echo(f"scored on {s['clips']} clips of {s['videos']} videos: {s['why']}")
+    click.echo(f"{result['metric']} with {result['level']:.0%} intervals ({result['samples']} paired bootstrap draws "
+               "over videos, seeds resampled within a group):")
+    for g in result["groups"]:
+        seeds = f"; {len(g['runs'])} seeds, sd {g['seed_sd']:.4f}" if g["seed_sd"] is not None else ""
+        click.echo(f"  {g['name']:<24} {g['value']:.4f}  [{g['interval'][0]:.4f}, {g['interval'][1]:.4f}]  "
+                   f"trained on {g['trained_on']}{seeds}")
+    for d in result["differences"]:
+        low, high = d["interval"]
+        verdict = "better" if low > 0 else "worse" if high < 0 else "no clear difference"
+        click.echo(f"{d['b']} − {d['a']}: {d['difference']:+.4f}  [{low:+.4f}, {high:+.4f}]  "
+                   f"P(better) {d['p_b_better']:.2f}  → {verdict}")
+        if d["revision_diff"]:
+            click.echo("  training revisions differ by: " + ", ".join(f"{k} {v}" for k, v in d["revision_diff"].items()))
+        for what, moved in (("improved", [m for m in d["improved"] if m[1] > 0]),
+                            ("worsened", [m for m in d["worsened"] if m[1] < 0])):
+            if moved:
+                click.echo(f"  {what} most (video: change of the truth's probability): "
+                           + ", ".join(f"{v} {x:+.2f}" for v, x in moved))
+    if plot:
+        click.echo(f"wrote {plot}")
 
 
 @cli.command()

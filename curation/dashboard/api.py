@@ -29,7 +29,7 @@ from curation.review.embedding_map import map_points, signal_of_clips
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
 from curation.runs.protocol import CollectionKey
 from curation.review.suggest import suggest
-from curation.tables.content import diff_per_parent, diff_revisions
+from curation.tables.content import VAL_WARNING, diff_per_parent, diff_revisions, touched_in_split
 from curation.tables.requests import check_request, edit_from_requests, page
 from curation.task import FRAMES, VIDEOS
 
@@ -245,7 +245,10 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         edit = edit_from_requests(ws.tables, revision, rows)
         new = ws.tables.edit(revision.dataset, revision.table, edit, message=message, base=revision.number,
                              rebase=bool(body.get("rebase")))
-        return JSONResponse({"revision": new.ref, "number": new.number, "counts": new.counts})
+        touched = touched_in_split(ws.tables.read(revision), edit, ws.tables.spec(revision.dataset,
+                                                                                revision.table).id_column)
+        return JSONResponse({"revision": new.ref, "number": new.number, "counts": new.counts,
+                             "warning": VAL_WARNING.format(n=touched) if touched else None})
 
     async def index(request: Request) -> Response:
         page = (STATIC / "index.html").read_text().replace("__CURATE_TOKEN__", html.escape(token, quote=True))

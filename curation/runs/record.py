@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from curation.errors import BadInput
 from curation.runs.protocol import CollectionKey
 
-RUN_SCHEMA = 2
+RUN_SCHEMA = 3  # 3: `group` (seed repeats)
 
 
 @dataclass
@@ -51,6 +51,7 @@ class RunRecord:
     collections: dict = field(default_factory=dict)  # CollectionKey string → {"rows", "epoch" | "checkpoint"}
     inference_ms_per_clip: float | None = None
     evaluations: dict = field(default_factory=dict)  # "<table>@<rev>:<split>" → metrics, ms/clip (curate evaluate)
+    group: str = ""  # seed repeats of one revision and config (`train --repeat`) share the first run's id
     created: str = ""
     updated: str = ""
     schema: int = RUN_SCHEMA
@@ -88,4 +89,4 @@ class RunRecord:
         unknown = sorted(set(inputs) - {f.name for f in fields(RunInputs)})
         if unknown or not {"dataset", "table", "revision", "ref", "fingerprint"} <= set(inputs):
             raise BadInput(f"{where} has malformed inputs", "read the run with the version of curate that wrote it")
-        return cls(**{**d, "inputs": RunInputs(**inputs), "schema": RUN_SCHEMA})  # schema 1 → 2: same fields
+        return cls(**{**d, "inputs": RunInputs(**inputs), "schema": RUN_SCHEMA})  # 1 → 2 → 3: fields added

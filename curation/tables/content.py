@@ -161,6 +161,20 @@ def diff_core(spec: TableSpec, a: pa.Table, b: pa.Table) -> Diff:
     return Diff(added=added, deleted=deleted, **out)
 
 
+def touched_in_split(table: pa.Table, edit: Edit, id_column: str, split: str = "val") -> int:
+    """How many rows of `split` in `table` the edit deletes, reweights or relabels: edits of val clips change what
+    a run's val metric measures, so runs before and after are no longer scored on the same clips."""
+    if "split" not in table.column_names:
+        return 0
+    touched = edit.delete | set(edit.weights) | set(edit.labels)
+    rows = table.filter(pc.field("split") == split)[id_column].to_pylist()
+    return sum(1 for i in rows if i in touched)
+
+
+VAL_WARNING = ("it changes {n} val clip(s): runs trained before and after are no longer scored on the same clips; "
+               "`compare` scores them on the val clips of the earliest revision")
+
+
 def diff_revisions(store, a, b) -> Diff:
     """What changed from revision `a` to revision `b` of one table (Revisions of `store`)."""
     if (a.dataset, a.table) != (b.dataset, b.table):

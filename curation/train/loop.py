@@ -418,3 +418,22 @@ def train_folds(ws: Workspace, cfg: TrainConfig, folds: int, echo=print, progres
                                           "name": f"{cfg.name or 'fold'}{k}"})
         runs.append(train(ws, fold_cfg, echo=echo, progress=progress))
     return runs
+
+
+def train_repeats(ws: Workspace, cfg: TrainConfig, seeds: list[int], echo=print, progress: bool = True) -> list[str]:
+    """One run per seed on one pinned revision (the table is resolved once: an edit made meanwhile does not
+    split the group); the runs' records name the group (the first run's id) for `runs` and `compare`."""
+    if len(set(seeds)) != len(seeds) or not seeds:
+        raise BadInput(f"seeds {seeds} are not distinct", "give each repeat its own seed")
+    revision = resolve_train_table(ws, cfg.table)
+    runs: list[str] = []
+    for seed in seeds:
+        run = train(ws, TrainConfig.from_dict({**cfg.to_dict(), "table": revision.ref, "seed": seed}), echo=echo,
+                    progress=progress)
+        runs.append(run)
+        if run and ws.runs.record(run).status == "completed":
+            record = ws.runs.record(run)
+            record.group = runs[0]
+            ws.runs.write_record(run, record)
+    return runs
+

@@ -39,7 +39,7 @@ async function commit(rebase = false) {
     drawPending();
     $("conflict").hidden = true;
     emit("revisions-changed", result.number);
-    say(`committed ${result.revision}`);
+    say(`committed ${result.revision}` + (result.warning ? ` — note: ${result.warning}` : ""));
   } catch (error) {
     if (error.status === 409) {
       $("conflict-text").textContent = error.message;

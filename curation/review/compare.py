@@ -1,0 +1,247 @@
+"""`curate compare`: did the edit help? Runs scored on ONE fixed set of clips, each difference with a 95%
+confidence interval from a paired bootstrap over videos (the clips of a video are correlated, so videos are
+resampled, not clips), and the probability that one beats the other. Seed repeats of one revision and config
+are one group: each bootstrap draw also resamples the group's seeds, so the interval holds both the sample's
+and the seeds' variance."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow.compute as pc
+
+from curation.errors import BadInput, NotFound
+from curation.runs.protocol import CollectionKey
+from curation.task import VIDEOS
+from curation.train.metrics import classification_metrics, competition_map
+
+SAMPLES = 2000  # bootstrap draws
+LEVEL = 0.95
+
+
+@dataclass
+class EvalSet:
+    """The clips every run is scored on, pinned to one table revision."""
+    ref: str  # dataset/table@N
+    key: CollectionKey  # table@N: the name a run's collection over it has
+    split: str
+    clip_ids: list[str]
+    videos: np.ndarray  # video id per clip
+    labels: np.ndarray  # class index per clip
+    windows: np.ndarray | None  # competition windows per clip (event tasks)
+    targets: np.ndarray | None  # video target per clip (event tasks)
+    why: str  # how it was chosen, said with the results
+
+
+@dataclass
+class Group:
+    """Runs of one training revision and config that differ only by seed (or a single run)."""
+    name: str
+    runs: list[str]
+    trained_on: str
+    scores: list[np.ndarray] = field(default_factory=list)  # per run: prob of the positive class, or predicted class
+
+
+def group_key(record) -> tuple:
+    config = {k: v for k, v in record.config.items() if k not in ("seed", "name", "table")}
+    return record.inputs.ref, tuple(sorted((k, repr(v)) for k, v in config.items()))
+
+
+def group_runs(ws, runs: list[str]) -> list[Group]:
+    """Runs in the order given, seed repeats of one revision and config together."""
+    groups: dict[tuple, Group] = {}
+    for run in runs:
+        record = ws.runs.record(run)
+        key = group_key(record)
+        if key not in groups:
+            groups[key] = Group(record.group or run, [], record.inputs.ref)
+        groups[key].runs.append(run)
+    return list(groups.values())
+
+
+def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -> EvalSet:
+    """`on` (TABLE@REV), or the `split` clips of the earliest revision the runs trained on: edits that delete or
+    relabel val clips later must not move the goalposts."""
+    records = [ws.runs.record(r) for r in runs]
+    tasks = {(r.task, tuple(r.classes)) for r in records}
+    if len(tasks) > 1 or len({r.inputs.dataset for r in records}) > 1:
+        raise BadInput("these runs solve different tasks (dataset, classes)", "compare runs of one task")
+    if on:
+        revision, why = ws.resolve(on), f"the {split} clips of {on}, as asked"
+    else:
+        tables = {r.inputs.table for r in records}
+        if len(tables) > 1:
+            raise BadInput(f"these runs trained on different tables ({', '.join(sorted(tables))})",
+                           "name the clips to score them on")
+        first = min(records, key=lambda r: r.inputs.revision)
+        revision = first.trained_on(ws.tables)
+        why = f"the {split} clips of {revision.ref}, the earliest revision these runs trained on"
+    task = ws.task(revision.dataset)
+    where = pc.field("split") == split
+    if task.event_task:
+        where = where & pc.field("eval_window").is_valid()  # the competition scores its windows only
+    rows = ws.tables.read(revision).filter(where).sort_by("clip_id")
+    if rows.num_rows == 0:
+        raise NotFound(f"{revision.ref} has no {split} clips to score", "pick a revision and split with clips")
+    videos = np.array(rows["video_id"].to_pylist(), dtype=object)
+    windows = targets = None
+    if task.event_task:
+        video_rev = task.head(ws.tables, VIDEOS)
+        label = ws.tables.spec(video_rev.dataset, video_rev.table).label_column
+        table = ws.tables.read(video_rev, ["video_id", label])
+        target_of = dict(zip(table["video_id"].to_pylist(), table[label].to_pylist()))
+        windows = np.array(rows["eval_window"].to_pylist(), dtype=object)
+        targets = np.array([target_of[v] for v in videos])
+    return EvalSet(revision.ref, CollectionKey.of(revision), split, rows["clip_id"].to_pylist(), videos, rows["label"].to_numpy(), windows,
+                   targets, why)
+
+
+def run_scores(ws, run: str, es: EvalSet, collect=None) -> np.ndarray:
+    """The run's score per clip of the set, from its final collection pass when that covers the set, else from
+    `collect(ws, run, ref)` (one inference pass, written to the run so the next comparison reads it)."""
+    event = es.windows is not None
+    wanted = set(es.clip_ids)
+    names = [n for n in ws.runs.collections(run) if not CollectionKey.parse(n).tag]
+    for name in sorted(names, key=lambda n: n != str(es.key)):  # the pinned revision's own pass first
+        table = ws.runs.collection(run, name).select(["clip_id", "prob" if event else "pred"])
+        if wanted <= set(table["clip_id"].to_pylist()):
+            break
+    else:
+        if collect is None:
+            raise NotFound(f"run {run} has no predictions for {es.ref}", "collect the run over it first")
+        name = collect(ws, run, es.ref)
+        table = ws.runs.collection(run, name).select(["clip_id", "prob" if event else "pred"])
+    by_id = dict(zip(table["clip_id"].to_pylist(), table.column(1).to_pylist()))
+    if not wanted <= set(by_id):
+        raise NotFound(f"run {run}'s predictions miss clips of {es.ref}", "collect the run over it again")
+    return np.array([by_id[c] for c in es.clip_ids], dtype=float if event else int)
+
+
+def metric_of(es: EvalSet, metric: str, classes: list[str]):
+    """A function (clip indices, scores) → the metric on those clips (with repeats, as a bootstrap draws)."""
+    if es.windows is not None:
+        if metric not in ("mAP", "ap_tau_0.5", "ap_tau_1.0", "ap_tau_1.5"):
+            raise BadInput(f"metric {metric!r} is not an event-task metric", "use mAP or ap_tau_0.5/1.0/1.5")
+        return lambda idx, s: competition_map(es.targets[idx], es.windows[idx], s[idx])[metric]
+    if metric not in ("accuracy", "macro_f1"):
+        raise BadInput(f"metric {metric!r} is not a classification metric", "use accuracy or macro_f1")
+    return lambda idx, s: classification_metrics(es.labels[idx], s[idx], classes)[metric]
+
+
+def paired_bootstrap(videos: np.ndarray, groups: list[list[np.ndarray]], metric, samples: int = SAMPLES,
+                     seed: int = 0) -> np.ndarray:
+    """(samples, groups) metric values: each draw resamples the videos with replacement (the same draw for every
+    group: paired) and, within each group, its seed runs with replacement; a group's value is the mean over the
+    runs drawn."""
+    rng = np.random.default_rng(seed)
+    names, inverse = np.unique(videos, return_inverse=True)
+    clips_of = [np.flatnonzero(inverse == k) for k in range(len(names))]
+    out = np.empty((samples, len(groups)))
+    for b in range(samples):
+        idx = np.concatenate([clips_of[k] for k in rng.integers(0, len(names), len(names))])
+        for g, runs in enumerate(groups):
+            drawn = rng.integers(0, len(runs), len(runs)) if len(runs) > 1 else [0]
+            out[b, g] = _mean([metric(idx, runs[r]) for r in drawn])
+    return out
+
+
+def _mean(values) -> float:
+    """Mean of the defined values (a draw without positives has no AP); NaN when none is."""
+    values = [v for v in values if not math.isnan(v)]
+    return float(np.mean(values)) if values else math.nan
+
+
+def interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return math.nan, math.nan
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def per_video_change(es: EvalSet, a: list[np.ndarray], b: list[np.ndarray]) -> list[tuple[str, float]]:
+    """Per video: the mean over its clips of how much B's score moved towards the truth, B − A (each the mean
+    over its group's runs): the probability of the true class (event tasks) or being right (classes)."""
+    def right(scores):
+        if es.windows is not None:
+            truth = es.targets == 1
+            return np.mean([np.where(truth, s, 1 - s) for s in scores], axis=0)
+        return np.mean([(s == es.labels).astype(float) for s in scores], axis=0)
+
+    delta = right(b) - right(a)
+    names, inverse = np.unique(es.videos, return_inverse=True)
+    per_video = [(str(v), float(delta[inverse == k].mean())) for k, v in enumerate(names)]
+    return sorted(per_video, key=lambda x: x[1])
+
+
+def compare(ws, runs: list[str], on: str | None = None, metric: str | None = None, split: str = "val",
+            samples: int = SAMPLES, collect=None) -> dict:
+    """Score `runs` (refs) on one pinned set; returns the groups with their metric and interval, every
+    difference against the first group with its interval and P(better), the videos that moved most and the
+    revision diff between the first and each other group's training revision."""
+    from curation.tables.content import diff_revisions
+
+    if len(runs) < 2:
+        raise BadInput("compare needs two runs or more", "name the runs to compare")
+    ids = list(dict.fromkeys(ws.runs.resolve(r) for r in runs))
+    es = pinned_set(ws, ids, on, split)
+    record = ws.runs.record(ids[0])
+    metric = metric or record.metric or ("mAP" if es.windows is not None else "accuracy")
+    score = metric_of(es, metric, record.classes)
+    groups = group_runs(ws, ids)
+    if len(groups) < 2:
+        raise BadInput("these runs are seed repeats of one revision and config: one group",
+                       "compare them with a run of another revision or config")
+    for group in groups:
+        group.scores = [run_scores(ws, r, es, collect) for r in group.runs]
+    every = np.arange(len(es.clip_ids))
+    point = [_mean([score(every, s) for s in g.scores]) for g in groups]
+    if any(math.isnan(v) for v in point):
+        raise BadInput(f"{metric} is undefined on the {split} clips of {es.ref} (a class has no clips there)",
+                       "score on a set with clips of every class")
+    draws = paired_bootstrap(es.videos, [g.scores for g in groups], score, samples)
+    result = {"set": {"table": es.ref, "split": es.split, "clips": len(es.clip_ids),
+                      "videos": int(len(np.unique(es.videos))), "why": es.why},
+              "metric": metric, "samples": samples, "level": LEVEL, "groups": [], "differences": [],
+              "undefined_draws": float(np.isnan(draws).any(axis=1).mean())}  # draws without a class: left out
+    for g, value, column in zip(groups, point, draws.T):
+        seeds = [float(score(every, s)) for s in g.scores]
+        result["groups"].append({"name": g.name, "runs": g.runs, "trained_on": g.trained_on, "value": value,
+                                 "interval": interval(column), "seeds": seeds,
+                                 "seed_sd": float(np.std(seeds, ddof=1)) if len(seeds) > 1 else None})
+    base = groups[0]
+    for k, g in enumerate(groups[1:], start=1):
+        diff = draws[:, k] - draws[:, 0]
+        diff = diff[~np.isnan(diff)]
+        moved = per_video_change(es, base.scores, g.scores)
+        a_rev, b_rev = ws.resolve(base.trained_on), ws.resolve(g.trained_on)
+        result["differences"].append({
+            "a": base.name, "b": g.name, "difference": point[k] - point[0], "interval": interval(diff),
+            "p_b_better": float((diff > 0).mean()) if len(diff) else math.nan,
+            "worsened": moved[:5], "improved": moved[::-1][:5],
+            "revision_diff": diff_revisions(ws.tables, a_rev, b_rev).counts()
+            if (a_rev.dataset, a_rev.table) == (b_rev.dataset, b_rev.table) else None})
+    return result
+
+
+def plot_compare(result: dict, path) -> None:
+    """The metric of each group with its interval (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = result["groups"]
+    values = [g["value"] for g in groups]
+    low = [g["value"] - g["interval"][0] for g in groups]
+    high = [g["interval"][1] - g["value"] for g in groups]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(groups), 3.2))
+    ax.errorbar(range(len(groups)), values, yerr=[low, high], fmt="o", capsize=4)
+    ax.set_xticks(range(len(groups)), [f"{g['name']}\n({len(g['runs'])} run{'s' * (len(g['runs']) > 1)})"
+                                       for g in groups], fontsize=8)
+    ax.set_ylabel(f"{result['metric']} ({result['level']:.0%} interval)")
+    ax.set_title(f"{result['set']['split']} clips of {result['set']['table']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

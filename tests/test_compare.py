@@ -1,0 +1,142 @@
+"""`curate compare`: the paired bootstrap over videos covers a known difference at its nominal rate and resamples
+whole videos; runs are scored on one pinned set that an edit of val clips does not move; seed repeats form a
+group; runs of different tasks are refused."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, curate, tiny_synth
+from curation.review.compare import compare, interval, paired_bootstrap
+from curation.workspace import Workspace
+
+TINY = ["--model", "mvit_tiny", "--weights", "none", "--epochs", "1", "--batch-size", "4", "--workers", "0",
+        "--draws", "16"]
+
+
+def _simulate(rng, videos: int, shift: float, clips: tuple[int, int] = (2, 7)):
+    """Per-clip correctness of two runs on videos of random difficulty (clips of a video are correlated): run B
+    is `shift` better on the logit scale."""
+    difficulty = rng.normal(0, 1.5, videos)
+    sizes = rng.integers(*clips, videos)
+    video_of = np.repeat(np.arange(videos), sizes)
+    base = 0.3 + difficulty[video_of]
+    a = (rng.random(len(video_of)) < 1 / (1 + np.exp(-base))).astype(float)
+    b = (rng.random(len(video_of)) < 1 / (1 + np.exp(-(base + shift)))).astype(float)
+    return video_of, a, b
+
+
+def _accuracy(idx, correct):
+    return float(correct[idx].mean())
+
+
+def test_the_interval_covers_a_known_difference_at_its_nominal_rate():
+    rng = np.random.default_rng(0)
+    shift = 0.5
+    # the true difference of accuracies: clip-weighted over the population of videos (as the metric weights clips)
+    population, pa, pb = _simulate(np.random.default_rng(1), 200_000, shift)
+    truth = pb.mean() - pa.mean()
+    covered = 0
+    for _ in range(200):
+        videos, a, b = _simulate(rng, 40, shift)
+        draws = paired_bootstrap(videos, [[a], [b]], _accuracy, samples=400, seed=int(rng.integers(1 << 30)))
+        low, high = interval(draws[:, 1] - draws[:, 0])
+        covered += low <= truth <= high
+    assert covered >= 0.9 * 200, covered
+
+
+def test_a_draw_resamples_whole_videos_the_same_for_every_run():
+    videos = np.array(["a"] * 3 + ["b"] * 5 + ["c"] * 2)
+    seen = []
+
+    def record(idx, scores):
+        seen.append((tuple(sorted(idx)), scores[0]))
+        return 0.0
+
+    paired_bootstrap(videos, [[np.zeros(10)], [np.ones(10)]], record, samples=50)
+    size = {"a": 3, "b": 5, "c": 2}
+    for (idx, _), (idx_b, _) in zip(seen[::2], seen[1::2]):
+        assert idx == idx_b  # paired: both runs see the same draw
+        counts = {v: sum(videos[i] == v for i in idx) for v in size}
+        assert all(counts[v] % size[v] == 0 for v in size)  # a video comes with all its clips, or not at all
+        assert sum(counts[v] // size[v] for v in size) == 3  # as many videos as there are
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory):
+    """Run A on clips@1; an edit deleting val clips (clips@2); two seed repeats B on clips@2."""
+    from curation.ingest.pipeline import IngestOptions, ingest
+    from curation.ingest.sources import read_nexar
+
+    root = tmp_path_factory.mktemp("compare")
+    tiny_synth(root / "data", seed=11, n_train=16, n_test=2)
+    ws = Workspace.open(root / "ws", backend="lance")
+    ingest(ws, read_nexar(root / "data"), "nexar", IngestOptions(frame_size=32, val_fraction=0.5), progress=False)
+    assert curate("-w", ws.root, "train", *TINY, "--name", "a").returncode == 0
+    val = ws.tables.read(ws.resolve("clips@1")).to_pandas().query("split == 'val' and eval_window.notna()")
+    doomed = val.groupby("video_id")["clip_id"].first().tolist()[:2]
+    edit = curate("-w", ws.root, "edit", "clips", "--delete", ",".join(doomed), "-m", "drop two val clips")
+    repeat = curate("-w", ws.root, "train", *TINY, "--repeat", "2", "--seed", "5", "--name", "b")
+    assert repeat.returncode == 0, repeat.stderr
+    return ws, doomed, edit
+
+
+def test_an_edit_of_val_clips_warns_and_does_not_move_the_set(edited):
+    ws, doomed, edit = edited
+    assert edit.returncode == 0 and "2 val clip(s)" in edit.stderr
+    a, b1, b2 = ws.runs.runs()
+    assert [ws.runs.record(r).inputs.revision for r in (a, b1, b2)] == [1, 2, 2]
+    assert ws.runs.record(b1).group == ws.runs.record(b2).group == b1
+    calls = []
+
+    def counting_collect(w, run, ref):
+        from curation.train.loop import collect
+
+        calls.append((run, ref))
+        return collect(w, run, ref, echo=lambda *_: None, progress=False)
+
+    result = compare(ws, [a, b1, b2], samples=300, collect=counting_collect)
+    assert result["set"]["table"] == "nexar/clips@1" and "earliest" in result["set"]["why"]
+    val = ws.tables.read(ws.resolve("clips@1")).to_pandas().query("split == 'val' and eval_window.notna()")
+    assert result["set"]["clips"] == len(val) and set(doomed) <= set(val["clip_id"])  # the deleted clips still count
+    assert sorted(calls) == [(b1, "nexar/clips@1"), (b2, "nexar/clips@1")]  # B's own pass lacks the deleted clips
+    assert [g["runs"] for g in result["groups"]] == [[a], [b1, b2]]
+    group = result["groups"][1]
+    assert group["value"] == pytest.approx(np.mean(group["seeds"])) and group["seed_sd"] is not None
+    d = result["differences"][0]
+    assert d["difference"] == pytest.approx(group["value"] - result["groups"][0]["value"])
+    assert d["interval"][0] <= d["interval"][1] and 0 <= d["p_b_better"] <= 1
+    assert d["revision_diff"] == {"added": 0, "deleted": 2, "reweighted": 0, "relabeled": 0}
+    again = compare(ws, [a, b1, b2], samples=300, collect=counting_collect)
+    assert len(calls) == 2 and again["groups"][1]["value"] == group["value"]  # the passes were kept in the runs
+
+
+def test_the_command_prints_json_a_plot_and_groups(edited, tmp_path):
+    ws, _, _ = edited
+    a, b1, b2 = ws.runs.runs()
+    out = curate("-w", ws.root, "compare", a, b1, b2, "--samples", "200", "--json", "--plot", tmp_path / "c.png")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout[out.stdout.index("{"):])
+    assert [len(g["runs"]) for g in result["groups"]] == [1, 2] and not math.isnan(result["groups"][0]["value"])
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    text = curate("-w", ws.root, "compare", a, b1, "--samples", "200")
+    assert "scored on" in text.stdout and "P(better)" in text.stdout
+    runs = curate("-w", ws.root, "runs").stdout
+    values = [ws.runs.record(r).best_value for r in (b1, b2)]
+    if None not in values:
+        assert f"group {b1}: 2 seeds" in runs
+
+
+def test_one_group_and_different_tasks_are_refused(edited, tmp_path):
+    import shutil
+
+    ws, _, _ = edited
+    a, b1, b2 = ws.runs.runs()
+    assert_one_line_error(curate("-w", ws.root, "compare", b1, b2), "seed repeats")
+    copy = tmp_path / "ws"
+    shutil.copytree(ws.root, copy)
+    record = json.loads((copy / "runs" / b1 / "run.json").read_text())
+    record["classes"], record["task"] = ["a", "b", "c"], "multiclass"
+    (copy / "runs" / b1 / "run.json").write_text(json.dumps(record))
+    assert_one_line_error(curate("-w", copy, "compare", a, b1), "different tasks")
