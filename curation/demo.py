@@ -11,15 +11,17 @@ import time
 from pathlib import Path
 
 from curation.csvio import read_rows
+from curation.errors import CurateError
 from curation.ingest.pipeline import ingest
 from curation.ingest.sources import read_nexar
 from curation.synth import generate, load_truth
+from curation.review.compare import compare
 from curation.review.suggest import suggest, to_csv
 from curation.submit import submit
 from curation.tables.requests import edit_from_file
 from curation.task import SAMPLES
 from curation.train.config import TrainConfig
-from curation.train.loop import train
+from curation.train.loop import collect, train
 from curation.workspace import Workspace
 
 
@@ -94,6 +96,21 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
         submissions[run] = (out, submission_ap(out, truth))
     timings["submit"] = time.time() - t
 
+    t = time.time()
+    try:  # did the edit help? one seed per round on a few val videos: the interval says how little that shows
+        compared = compare(ws, [round1, round2], samples=1000,
+                           collect=lambda w, run, ref: collect(w, run, ref, echo=lambda *_: None, progress=False))
+    except CurateError as exc:
+        compared = None
+        compare_text = f"compare: {exc.problem}"
+    else:
+        d = compared["differences"][0]
+        compare_text = (f"round 2 − round 1, {compared['metric']} on {compared['set']['clips']} val clips of "
+                        f"{compared['set']['table']}: {d['difference']:+.3f}, 95% interval [{d['interval'][0]:+.3f}, "
+                        f"{d['interval'][1]:+.3f}], P(round 2 better) {d['p_b_better']:.2f} — one seed per round, "
+                        "so this is what `curate compare` can and cannot tell from it")
+    timings["compare"] = time.time() - t
+
     best = {r: ws.runs.record(r).best_value for r in (round1, round2)}
     echo("")
     echo(f"videos: {result.status}; clips per split: {result.clips}")
@@ -107,11 +124,12 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     for name, run in (("1", round1), ("2", round2)):
         value = f"{best[run]:.3f}" if isinstance(best[run], float) else "n/a"
         echo(f"{name:<8} {run:<22} {ws.runs.record(run).inputs.ref:<16} {value:>7}  {submissions[run][1]:.3f}")
+    echo(compare_text)
     echo(f"submission: {submissions[round2][0]} (+ {submissions[round2][0].stem}.provenance.json)")
     echo(f"{'stage':<14} seconds")
     for stage, secs in timings.items():
         echo(f"{stage:<14} {secs:7.1f}")
     echo(f"look at it in the browser: curate dashboard -w {ws.root}")
     return {"timings": timings, "ingest": result, "edit": edited, "runs": (round1, round2), "best": best,
-            "suggestions": found, "scores": scores, "submission": submissions[round2][0],
+            "suggestions": found, "scores": scores, "submission": submissions[round2][0], "compare": compared,
             "test_ap": {r: ap for r, (_, ap) in submissions.items()}}

@@ -29,6 +29,9 @@ def test_demo_runs_the_loop_offline(tmp_path):
     expected = average_precision_score([truth["videos"][r["id"]]["target"] for r in rows],
                                        [float(r["target"]) for r in rows])
     assert out["test_ap"][round2] == pytest.approx(expected)
+    compared = out["compare"]  # the two rounds compared on one pinned set: the val clips of round 1's revision
+    assert [g["runs"] for g in compared["groups"]] == [[round1], [round2]]
+    assert compared["set"]["table"] == "nexar/clips@1"
     from curation.workspace import Workspace  # the demo folder is the workspace `curate dashboard -w` opens
 
     assert Workspace.open(tmp_path / "demo").runs.runs() == [round1, round2]
