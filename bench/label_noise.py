@@ -1,5 +1,5 @@
-"""Label noise: does one run's training dynamics find flipped labels as well as cleanlab on k-fold
-out-of-fold probabilities, and does one curation round recover the accuracy the noise cost?
+"""Label noise: does one curation round recover what the noise cost, by more than seeds and val sampling move
+it; and which detector finds the flipped labels best, over several seeds?
 
 Synthetic Nexar-style data with a share of the train videos' labels flipped. The validation videos keep
 their true labels in every dataset (so val mAP measures the same thing everywhere); the rest is ingested
@@ -8,17 +8,22 @@ three times from the same files:
 - `clean`: the true labels (the generator's ground truth) — the ceiling;
 - `folds`: the CSV labels with a K-fold column over the train videos, for out-of-fold probabilities.
 
+Arms, each trained with seeds seed..seed+S-1: noisy; curated (one round without an oracle: `suggest`'s AUM
+label issues of that seed's noisy run at weight 0, then retrain — `suggest` → `edit --from`); clean. The arms
+are compared with `curate compare` (the library call) on the val clips of noisy/clips@1: each arm's mAP with a
+95% interval from the paired bootstrap over val videos with the seeds resampled inside each draw, and the
+share of the noisy→clean gap the curated arm recovers, (curated − noisy) / (clean − noisy), with its interval
+from the same draws.
+
 Detection is scored per video (labels are given per video; an edit acts on a video) against the videos the
-generator flipped:
-- AUM: `curate suggest`'s label issues from the noisy run alone (a video's mean AUM over the clips carrying its
-  label, more than 1.5 robust SD below the other videos of that label);
-- CL (ours): `curate suggest --fold-runs` on the K fold runs: a video is flagged when at least a quarter of its
-  clips are confidently another class;
+generator flipped, as mean ± sd over the first D seeds:
+- AUM, one run: `curate suggest`'s label issues from that seed's noisy run;
+- AUM over seed repeats: the same rule on the clips' AUM averaged over all S noisy runs (one figure);
+- CL (ours): `curate suggest --fold-runs` on that seed's K fold runs;
 - cleanlab: `cleanlab.filter.find_label_issues` on the same out-of-fold probabilities, with the same
   quarter-of-the-clips rule per video.
-The curated round gives the AUM-flagged videos weight 0 on the noisy table and retrains on `latest`.
 
-    uv run --group bench python bench/label_noise.py [--train 250] [--noise 0.2] [--folds 4] [--epochs 6]
+    uv run --group bench python bench/label_noise.py [--train 160] [--noise 0.3] [--seeds 5] [--detect-seeds 3]
 """
 from __future__ import annotations
 
@@ -35,12 +40,13 @@ from cleanlab.filter import find_label_issues
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.ingest.splits import hold_out
+from curation.review.compare import compare, interval
 from curation.review.suggest import (confident_learning, contradicted_videos, label_issues, out_of_fold_probabilities,
                                      to_csv)
 from curation.synth import generate, load_truth
 from curation.tables.requests import edit_from_file
 from curation.train.config import TrainConfig
-from curation.train.loop import train, train_folds
+from curation.train.loop import collect, train, train_folds
 from curation.workspace import Workspace
 
 
@@ -83,141 +89,157 @@ def cleanlab_videos(oof) -> set[str]:
     return set(contradicted_videos(df, issue=issue).index)
 
 
-def val_maps(ws, run: str) -> tuple[float, float]:
-    record = ws.runs.record(run)
-    return record.best_value, record.epochs[-1]["val"]["mAP"]
+def mean_sd(values) -> str:
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--train", type=int, default=250, help="train.csv videos (a fifth of them become val)")
-    ap.add_argument("--noise", type=float, default=0.2, help="share of train videos with a flipped label")
+    ap.add_argument("--train", type=int, default=160, help="train.csv videos (--val of them become val)")
+    ap.add_argument("--val", type=float, default=0.3, help="share of the train.csv videos held out as val")
+    ap.add_argument("--noise", type=float, default=0.3, help="share of train videos with a flipped label")
+    ap.add_argument("--size", default="160x96", help="video size (WxH) the generator writes")
     ap.add_argument("--folds", type=int, default=4)
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--draws", type=int, default=1600)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--draws", type=int, default=800)
+    ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0, help="data seed, and the training seed of the first round")
-    ap.add_argument("--seeds", type=int, default=1,
-                    help="curation rounds (noisy, curated, clean) with training seeds seed, seed+1, …: "
-                         "val mAP is compared on their means")
+    ap.add_argument("--seed", type=int, default=0, help="data seed, and the first training seed")
+    ap.add_argument("--seeds", type=int, default=5, help="training seeds per arm")
+    ap.add_argument("--detect-seeds", type=int, default=3, help="seeds whose detection is scored (K fold runs each)")
+    ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
     ap.add_argument("--workdir", default="/tmp/curate-bench-noise")
     ap.add_argument("--out", help="also write the figures as JSON here")
     ap.add_argument("--reuse", action="store_true",
-                    help="keep the workdir of an earlier invocation and reuse its completed runs where their "
-                         "table revision is the same")
+                    help="keep the workdir of an earlier invocation and reuse its completed runs")
     args = ap.parse_args()
     work = Path(args.workdir)
+    width, height = (int(x) for x in args.size.split("x"))
     times = {}
     if not args.reuse or not (work / "ws").exists():
         shutil.rmtree(work, ignore_errors=True)
         t = time.time()
-        generate(work / "data", n_train=args.train, n_test=4, label_noise=args.noise, n_duplicates=0, n_corrupt=0,
-                 seed=args.seed, progress=False)
+        generate(work / "data", n_train=args.train, n_test=4, width=width, height=height, label_noise=args.noise,
+                 n_duplicates=0, n_corrupt=0, seed=args.seed, progress=False)
         times["synth"] = time.time() - t
     t = time.time()
     ws = Workspace.open(work / "ws", backend="lance")
-    noisy_src, clean_src, folds_src, val = sources(work / "data", 0.2, args.seed)
+    noisy_src, clean_src, folds_src, val = sources(work / "data", args.val, args.seed)
     for name, source, folds in (("noisy", noisy_src, 0), ("clean", clean_src, 0), ("folds", folds_src, args.folds)):
         if not ws.tables.exists(name, "clips"):
             ingest(ws, source, name, IngestOptions(frame_size=64, folds=folds, seed=args.seed), progress=False)
     times["ingest x3"] = time.time() - t
     flipped = set(load_truth(work / "data")["flipped"]) - val  # flips that landed in val were corrected
     n_train = sum(v.split == "train" for v in noisy_src.videos)
+    seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{n_train} train videos ({len(flipped)} flipped, {len(flipped) / n_train:.0%}), {len(val)} val videos "
-          f"with true labels; mvit_tiny 16x64x64, {args.epochs} epochs x {args.draws} draws, batch 8")
+          f"with true labels; {width}x{height} videos, mvit_tiny 16x64x64, {args.epochs} epochs x {args.draws} "
+          f"draws, batch 8, lr {args.lr}; seeds {seeds[0]}..{seeds[-1]}", flush=True)
 
     cfg = dict(model="mvit_tiny", weights="none", epochs=args.epochs, draws_per_epoch=args.draws, batch_size=8,
-               lr=5e-4, workers=args.workers)
-    runs = {}
+               lr=args.lr, workers=args.workers)
 
-    def done(label: str, table: str) -> str | None:
-        """A completed run of an earlier invocation with this name, on the same revision."""
-        if not args.reuse:
-            return None
+    def completed(label: str, table: str) -> str | None:
+        """With --reuse: an earlier invocation's completed run of this label on this revision."""
         ref = ws.resolve(table).ref
-        records = {r: ws.runs.record(r) for r in ws.runs.runs() if r.endswith(f"-{label}")}
-        found = [r for r, rec in records.items() if rec.status == "completed" and rec.inputs.ref == ref]
-        return found[-1] if found else None
+        for r in reversed(ws.runs.runs() if args.reuse else []):
+            record = ws.runs.record(r)
+            if r.endswith(f"-{label}") and record.status == "completed" and record.inputs.ref == ref:
+                return r
+        return None
 
     def run(label: str, table: str, seed: int) -> str:
+        if found := completed(label, table):
+            return found
+        ref = ws.resolve(table).ref
         start = time.time()
-        runs[label] = done(label, table) or train(ws, TrainConfig(table=table, name=label, **cfg, seed=seed),
-                                                  echo=lambda *a: None, progress=False)
-        times[f"train {label}"] = time.time() - start
-        print(f"  {label:<8} val mAP best {val_maps(ws, runs[label])[0]:.4f}  ({times[f'train {label}']:.0f} s)",
-              flush=True)
-        return runs[label]
+        out = train(ws, TrainConfig(table=table, name=label, **cfg, seed=seed), echo=lambda *a: None, progress=False)
+        times[label] = time.time() - start
+        print(f"  {label:<12} on {ref:<18} val mAP best {ws.runs.record(out).best_value:.4f}  "
+              f"({times[label]:.0f} s)", flush=True)
+        return out
 
-    def curation_round(seed: int) -> tuple[str, list]:
-        """noisy → AUM suggestions at weight 0 → curated, and the clean ceiling, all with one training seed.
-        The first seed keeps the plain run names, so that earlier invocations' runs are reused."""
-        tag = "" if seed == args.seed else f"-s{seed}"
-        noisy = run(f"noisy{tag}", "noisy/clips@1", seed)
+    def curated_revision(noisy: str):
+        """noisy/clips@1 with `suggest`'s AUM label issues of `noisy` at weight 0 (an earlier invocation's
+        revision for the same run is reused)."""
         flagged = label_issues(ws, noisy)
         message = f"weight 0 for {len(flagged)} AUM label issues of {noisy}"
         earlier = [r for r in ws.tables.revisions("noisy", "clips") if r.message == message]
-        if earlier:  # the same run's suggestions were applied by an earlier invocation: the same revision
-            head = earlier[-1]
-        else:
-            head = ws.tables.head("noisy", "clips")
-            if head.number != 1:  # another round's curation: start again from the noisy labels
-                head = ws.tables.revert("noisy", "clips", 1, message="back to the noisy labels")
-            if flagged:  # nothing flagged: the curated round trains on the noisy labels
-                edits = work / "edits.csv"  # what `curate suggest -o` writes; video rows cascade to their clips
-                edits.write_text(to_csv(flagged))
-                head = ws.tables.edit("noisy", "clips", edit_from_file(ws.tables, head, edits), base=head.number,
-                                      message=message)
-        run(f"curated{tag}", head.ref, seed)
-        run(f"clean{tag}", "clean/clips@1", seed)
-        return tag, flagged
+        if earlier:
+            return earlier[-1], flagged
+        head = ws.tables.revert("noisy", "clips", 1, message="back to the noisy labels") \
+            if ws.tables.head("noisy", "clips").number != 1 else ws.tables.head("noisy", "clips")
+        if not flagged:  # nothing flagged: the curated arm trains on the noisy labels
+            return head, flagged
+        edits = work / "edits.csv"  # what `curate suggest -o` writes; video rows cascade to their clips
+        edits.write_text(to_csv(flagged))
+        return ws.tables.edit("noisy", "clips", edit_from_file(ws.tables, head, edits), base=head.number,
+                              message=message), flagged
 
-    tags, aum_by_seed = [], {}
-    for seed in range(args.seed, args.seed + args.seeds):
-        tag, flagged = curation_round(seed)
-        tags.append(tag)
-        aum_by_seed[seed] = scores({s.id for s in flagged}, flipped)
-        print("  AUM label issues of seed {}: {:.0f} flagged, P {:.3f} R {:.3f} F1 {:.3f}".format(
-            seed, aum_by_seed[seed][3], *aum_by_seed[seed][:3]), flush=True)
-        if seed == args.seed:
-            aum = flagged
+    arms = {"noisy": [], "curated": [], "clean": []}
+    detection = {"AUM, one run": [], f"confident learning, {args.folds}-fold OOF (curate)": [],
+                 f"cleanlab find_label_issues, {args.folds}-fold OOF": []}
+    for k, seed in enumerate(seeds):
+        noisy = run(f"noisy-s{seed}", "noisy/clips@1", seed)
+        revision, flagged = curated_revision(noisy)
+        arms["noisy"].append(noisy)
+        arms["curated"].append(run(f"curated-s{seed}", revision.ref, seed))
+        arms["clean"].append(run(f"clean-s{seed}", "clean/clips@1", seed))
+        if k < args.detect_seeds:
+            detection["AUM, one run"].append(scores({s.id for s in flagged}, flipped))
+            fold_runs = [completed(f"s{seed}-fold{f}", "folds/clips@1") for f in range(args.folds)]
+            if not all(fold_runs):
+                fold_runs = train_folds(ws, TrainConfig(table="folds/clips@1", name=f"s{seed}-fold", **cfg, seed=seed),
+                                        args.folds, echo=lambda *a: None, progress=False)
+            detection[f"confident learning, {args.folds}-fold OOF (curate)"].append(
+                scores({s.id for s in confident_learning(ws, fold_runs)}, flipped))
+            detection[f"cleanlab find_label_issues, {args.folds}-fold OOF"].append(
+                scores(cleanlab_videos(out_of_fold_probabilities(ws, fold_runs)), flipped))
+    averaged = {s.id for s in label_issues(ws, arms["noisy"][0], repeats=arms["noisy"][1:])}
+    detection[f"AUM averaged over {len(seeds)} seed repeats"] = [scores(averaged, flipped)]
 
-    start = time.time()
-    fold_runs = [done(f"fold{k}", "folds/clips@1") for k in range(args.folds)]
-    if not all(fold_runs):
-        fold_runs = train_folds(ws, TrainConfig(table="folds/clips@1", name="fold", **cfg, seed=args.seed), args.folds,
-                                echo=lambda *a: None, progress=False)
-    times[f"train {args.folds} folds"] = time.time() - start
-    oof = out_of_fold_probabilities(ws, fold_runs)
+    t = time.time()
+    result = compare(ws, [], on="noisy/clips@1", samples=args.samples, groups=arms, keep_draws=True,
+                     collect=lambda w, r, ref: collect(w, r, ref, echo=lambda *a: None, progress=False))
+    times["compare"] = time.time() - t
+    draws = result.pop("draws")  # (samples, arms): noisy, curated, clean
+    gap = draws[:, 2] - draws[:, 0]
+    recovered = (draws[:, 1] - draws[:, 0]) / np.where(gap != 0, gap, np.nan)
+    values = {g["name"]: g["value"] for g in result["groups"]}
+    share = (values["curated"] - values["noisy"]) / (values["clean"] - values["noisy"])
 
-    detectors = {
-        "AUM, one run (curate suggest)": {s.id for s in aum},
-        f"confident learning, {args.folds}-fold OOF (curate)": {s.id for s in confident_learning(ws, fold_runs)},
-        f"cleanlab find_label_issues, {args.folds}-fold OOF": cleanlab_videos(oof),
-    }
-    print(f"\nlabel-issue detection per video ({len(flipped)} flipped of {n_train} train videos)")
-    print(f"{'detector':<44} {'flagged':>7} {'precision':>9} {'recall':>6} {'F1':>6}")
-    figures = {"detection": {}, "aum_by_seed": aum_by_seed, "val_mAP": {}, "times": times}
-    for name, found in detectors.items():
-        p, r, f1, n = scores(found, flipped)
-        figures["detection"][name] = {"flagged": n, "precision": p, "recall": r, "f1": f1}
-        print(f"{name:<44} {n:>7} {p:9.3f} {r:6.3f} {f1:6.3f}")
+    s = result["set"]
+    print(f"\nval mAP on {s['clips']} clips of {s['videos']} val videos ({s['table']}; true labels), "
+          f"{len(seeds)} seeds per arm, 95% intervals over {args.samples} paired draws (videos and seeds resampled)")
+    print(f"{'arm':<9} {'mAP':>7}  {'interval':<18} {'seed sd':>7}  per seed")
+    for g in result["groups"]:
+        print(f"{g['name']:<9} {g['value']:7.4f}  [{g['interval'][0]:.4f}, {g['interval'][1]:.4f}]  "
+              f"{g['seed_sd']:7.4f}  {' '.join(f'{v:.3f}' for v in g['seeds'])}")
+    for d in result["differences"]:
+        print(f"{d['b']} − {d['a']}: {d['difference']:+.4f} [{d['interval'][0]:+.4f}, {d['interval'][1]:+.4f}], "
+              f"P(better) {d['p_b_better']:.2f}")
+    low, high = interval(recovered)
+    gap_low, gap_high = interval(gap)
+    print(f"share of the noisy→clean gap recovered: {share:.0%} [{low:.0%}, {high:.0%}] "
+          f"(goal >= 80%, interval above 0); gap {values['clean'] - values['noisy']:+.4f} "
+          f"[{gap_low:+.4f}, {gap_high:+.4f}]")
+    if gap_low <= 0:
+        print("  the noise did not measurably hurt here (the gap's interval reaches 0): the share means little")
 
-    print(f"\nval mAP ({len(val)} val videos, true labels; training seeds {args.seed}..{args.seed + args.seeds - 1})")
-    print(f"{'arm':<10} {'best epoch per seed':<30} {'mean':>6} {'sd':>6}   last-epoch mean")
-    for arm in ("noisy", "clean", "curated"):
-        per_seed = np.array([val_maps(ws, runs[arm + tag]) for tag in tags])  # (seeds, best|last)
-        figures["val_mAP"][arm] = {"best": per_seed[:, 0].tolist(), "last": per_seed[:, 1].tolist()}
-        print(f"{arm:<10} {' '.join(f'{m:.4f}' for m in per_seed[:, 0]):<30} {per_seed[:, 0].mean():6.4f} "
-              f"{per_seed[:, 0].std():6.4f}   {per_seed[:, 1].mean():.4f}")
-    for which in ("best", "last"):
-        m = {arm: np.mean(v[which]) for arm, v in figures["val_mAP"].items()}
-        gap = m["clean"] - m["noisy"]
-        share = (m["curated"] - m["noisy"]) / gap if gap > 0 else float("nan")
-        figures[f"recovered_{which}"] = share
-        print(f"share of the noisy→clean gap recovered ({which} epoch, seed means): {share:.0%} (gap {gap:+.4f})")
+    print(f"\nlabel-issue detection per video ({len(flipped)} flipped of {n_train} train videos), mean ± sd over "
+          f"seeds {seeds[0]}..{seeds[min(args.detect_seeds, len(seeds)) - 1]}")
+    print(f"{'detector':<46} {'flagged':>11} {'precision':>13} {'recall':>13} {'F1':>13}")
+    figures = {"arms": result, "recovered": {"share": share, "interval": [low, high], "gap": [gap_low, gap_high]},
+               "detection": {},
+               "times": times}
+    for name, per_seed in detection.items():
+        p, r, f1, n = zip(*per_seed)
+        figures["detection"][name] = {"precision": p, "recall": r, "f1": f1, "flagged": n}
+        print(f"{name:<46} {mean_sd(n):>11} {mean_sd(p):>13} {mean_sd(r):>13} {mean_sd(f1):>13}")
     print("stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
     if args.out:
-        Path(args.out).write_text(json.dumps(figures, indent=2))
+        Path(args.out).write_text(json.dumps(figures, indent=2, default=float))
 
 
 if __name__ == "__main__":

@@ -140,3 +140,4 @@ def test_one_group_and_different_tasks_are_refused(edited, tmp_path):
     record["classes"], record["task"] = ["a", "b", "c"], "multiclass"
     (copy / "runs" / b1 / "run.json").write_text(json.dumps(record))
     assert_one_line_error(curate("-w", copy, "compare", a, b1), "different tasks")
+    assert_one_line_error(curate("-w", ws.root, "compare", a, "run-0099"), "unknown run")

@@ -62,11 +62,13 @@ def group_runs(ws, runs: list[str]) -> list[Group]:
 
 def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -> EvalSet:
     """`on` (TABLE@REV), or the `split` clips of the earliest revision the runs trained on: edits that delete or
-    relabel val clips later must not move the goalposts."""
+    relabel val clips later must not move the goalposts. Runs of datasets of one task (e.g. the same videos
+    ingested with other labels) need `on`."""
     records = [ws.runs.record(r) for r in runs]
-    tasks = {(r.task, tuple(r.classes)) for r in records}
-    if len(tasks) > 1 or len({r.inputs.dataset for r in records}) > 1:
-        raise BadInput("these runs solve different tasks (dataset, classes)", "compare runs of one task")
+    if len({(r.task, tuple(r.classes)) for r in records}) > 1:
+        raise BadInput("these runs solve different tasks (classes)", "compare runs of one task")
+    if not on and len({r.inputs.dataset for r in records}) > 1:
+        raise BadInput("these runs trained on different datasets", "name the clips to score them on")
     if on:
         revision, why = ws.resolve(on), f"the {split} clips of {on}, as asked"
     else:
@@ -176,12 +178,16 @@ def per_video_change(es: EvalSet, a: list[np.ndarray], b: list[np.ndarray]) -> l
 
 
 def compare(ws, runs: list[str], on: str | None = None, metric: str | None = None, split: str = "val",
-            samples: int = SAMPLES, collect=None) -> dict:
+            samples: int = SAMPLES, collect=None, groups: dict[str, list[str]] | None = None,
+            keep_draws: bool = False) -> dict:
     """Score `runs` (refs) on one pinned set; returns the groups with their metric and interval, every
     difference against the first group with its interval and P(better), the videos that moved most and the
-    revision diff between the first and each other group's training revision."""
+    revision diff between the first and each other group's training revision. `groups` (name → runs) replaces
+    the grouping of seed repeats (e.g. the arms of an experiment); `keep_draws` adds the bootstrap draws."""
     from curation.tables.content import diff_revisions
 
+    if groups:
+        runs = [r for members in groups.values() for r in members]
     if len(runs) < 2:
         raise BadInput("compare needs two runs or more", "name the runs to compare")
     ids = list(dict.fromkeys(ws.runs.resolve(r) for r in runs))
@@ -189,7 +195,11 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
     record = ws.runs.record(ids[0])
     metric = metric or record.metric or ("mAP" if es.windows is not None else "accuracy")
     score = metric_of(es, metric, record.classes)
-    groups = group_runs(ws, ids)
+    if groups:
+        groups = [Group(name, [ws.runs.resolve(r) for r in members], ws.runs.record(ws.runs.resolve(
+            members[0])).inputs.ref) for name, members in groups.items()]
+    else:
+        groups = group_runs(ws, ids)
     if len(groups) < 2:
         raise BadInput("these runs are seed repeats of one revision and config: one group",
                        "compare them with a run of another revision or config")
@@ -222,6 +232,8 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
             "worsened": moved[:5], "improved": moved[::-1][:5],
             "revision_diff": diff_revisions(ws.tables, a_rev, b_rev).counts()
             if (a_rev.dataset, a_rev.table) == (b_rev.dataset, b_rev.table) else None})
+    if keep_draws:
+        result["draws"] = draws
     return result
 
 

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation.errors import BadInput, Fix
@@ -95,11 +96,18 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.
 
 
 def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
-                 value: str = "0") -> list[Suggestion]:
-    """The train videos of the run's table that `low_aum_videos` finds in the run's training dynamics."""
+                 value: str = "0", repeats: list[str] = ()) -> list[Suggestion]:
+    """The train videos of the run's table that `low_aum_videos` finds in the run's training dynamics; with
+    `repeats` (seed repeats of the run: the same revision), in the clips' AUM averaged over all of them."""
     revision = ws.runs.record(run).trained_on(ws.tables)
+    for other in repeats:
+        if ws.runs.record(other).inputs.ref != revision.ref:
+            raise BadInput(f"run {other} trained on another revision than {run}", "average seed repeats of one revision")
     clips = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(pc.field("split") == "train")
     metrics = clip_metrics(ws, run).select(["clip_id", "aum"])
+    if repeats:
+        every = pa.concat_tables([metrics] + [clip_metrics(ws, r).select(["clip_id", "aum"]) for r in repeats])
+        metrics = every.group_by("clip_id").aggregate([("aum", "mean")]).rename_columns(["clip_id", "aum"])
     joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
     return [Suggestion(video, "video", action, value, "label issue",
                        f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} robust SD below "
