@@ -16,8 +16,8 @@ share of the noisy→clean gap the curated arm recovers, (curated − noisy) / (
 from the same draws.
 
 Detection is scored per video (labels are given per video; an edit acts on a video) against the videos the
-generator flipped, as mean ± sd over the first D seeds:
-- AUM, one run: `curate suggest`'s label issues from that seed's noisy run;
+generator flipped, as mean ± sd over seeds (the fold-based ones over the first D seeds: K runs each):
+- AUM, one run: `curate suggest`'s label issues from each seed's noisy run (all S seeds);
 - AUM over seed repeats: the same rule on the clips' AUM averaged over all S noisy runs (one figure);
 - CL (ours): `curate suggest --fold-runs` on that seed's K fold runs;
 - cleanlab: `cleanlab.filter.find_label_issues` on the same out-of-fold probabilities, with the same
@@ -186,8 +186,8 @@ def main():
         arms["noisy"].append(noisy)
         arms["curated"].append(run(f"curated-s{seed}", revision.ref, seed))
         arms["clean"].append(run(f"clean-s{seed}", "clean/clips@1", seed))
+        detection["AUM, one run"].append(scores({s.id for s in flagged}, flipped))  # free: every seed
         if k < args.detect_seeds:
-            detection["AUM, one run"].append(scores({s.id for s in flagged}, flipped))
             fold_runs = [completed(f"s{seed}-fold{f}", "folds/clips@1") for f in range(args.folds)]
             if not all(fold_runs):
                 fold_runs = train_folds(ws, TrainConfig(table="folds/clips@1", name=f"s{seed}-fold", **cfg, seed=seed),
@@ -228,12 +228,14 @@ def main():
         print("  the noise did not measurably hurt here (the gap's interval reaches 0): the share means little")
 
     print(f"\nlabel-issue detection per video ({len(flipped)} flipped of {n_train} train videos), mean ± sd over "
-          f"seeds {seeds[0]}..{seeds[min(args.detect_seeds, len(seeds)) - 1]}")
+          f"seeds: AUM one run {seeds[0]}..{seeds[-1]}, fold-based {args.detect_seeds} seed(s) from {seeds[0]}")
     print(f"{'detector':<46} {'flagged':>11} {'precision':>13} {'recall':>13} {'F1':>13}")
     figures = {"arms": result, "recovered": {"share": share, "interval": [low, high], "gap": [gap_low, gap_high]},
                "detection": {},
                "times": times}
     for name, per_seed in detection.items():
+        if not per_seed:  # no fold runs asked for (--detect-seeds 0)
+            continue
         p, r, f1, n = zip(*per_seed)
         figures["detection"][name] = {"precision": p, "recall": r, "f1": f1, "flagged": n}
         print(f"{name:<46} {mean_sd(n):>11} {mean_sd(p):>13} {mean_sd(r):>13} {mean_sd(f1):>13}")
