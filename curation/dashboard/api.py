@@ -4,6 +4,8 @@ Security (it edits user data): requests whose Host header is not one this server
 (DNS rebinding); state-changing requests need the per-launch token in `X-Curate-Token` (CSRF); from the browser
 come only table references, run references, filters in the safe language, ids and frame ids — never a path.
 Library errors come back as JSON {problem, fix: {text, action, params}} with 400 (404 unknown, 409 conflict).
+Reads run in Starlette's thread pool (a slow one, e.g. suggestions, does not hold the frames back); changes
+run one at a time on the event loop, like one `curate edit` after another.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -48,13 +51,13 @@ FRAME_ID = re.compile(r"^[^/\\\x00]+:\d+$")  # <video_id>:<index>, looked up in 
 def create_app(ws, token: str, hosts: set[str]) -> Starlette:
     """The API over workspace `ws`; `hosts`: the Host header values to accept (e.g. {"127.0.0.1:5016"})."""
 
-    async def tables(request: Request) -> JSONResponse:
+    def tables(request: Request) -> JSONResponse:
         specs = sorted(ws.tables.list_tables(), key=lambda s: (s.dataset, s.name))
         return JSONResponse({"current": ws.dataset, "tables": [
             {"dataset": s.dataset, "name": s.name, "kind": s.kind, "head": ws.tables.head(s.dataset, s.name).number,
              "tags": ws.tables.tags(s.dataset, s.name)} for s in specs]})
 
-    async def log(request: Request) -> JSONResponse:
+    def log(request: Request) -> JSONResponse:
         head = ws.resolve(_text(request.query_params, "table"))
         return JSONResponse({"table": f"{head.dataset}/{head.table}", "revisions": [
             {"number": r.number, "parent": r.parent, "created": r.created, "message": r.message, "op": r.op,
@@ -64,6 +67,9 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         """A page of a revision's rows (with a run's metrics): GET with query parameters, or POST the same as
         JSON with `ids` to page through a selection (too long for a URL). `view=videos`: a row per video."""
         params = dict(request.query_params) if request.method == "GET" else await _json(request)
+        return await run_in_threadpool(samples_page, params)
+
+    def samples_page(params: dict) -> JSONResponse:
         revision = ws.resolve(_text(params, "table"))
         table = revision_with_metrics(ws, revision, params.get("run") or None)
         key = ws.tables.spec(revision.dataset, revision.table).id_column
@@ -85,12 +91,12 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         """`suggest` for a run, computed once per run and videos revision (it compares every video)."""
         dataset = ws.runs.record(run).inputs.dataset
         key = (run, ws.task(dataset).head(ws.tables, VIDEOS).number)
-        with lock:
+        with suggest_lock:
             if key not in suggestions_cache:
                 suggestions_cache[key] = suggest(ws, run)
             return suggestions_cache[key]
 
-    async def embedding_map(request: Request) -> JSONResponse:
+    def embedding_map(request: Request) -> JSONResponse:
         revision = ws.resolve(_text(request.query_params, "table"))
         run = ws.runs.resolve(_text(request.query_params, "run"))
         colour = request.query_params.get("colour", "label")
@@ -111,7 +117,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
                                                         for c in collection.column_names]))
         return found
 
-    async def clip(request: Request) -> JSONResponse:
+    def clip(request: Request) -> JSONResponse:
         revision = ws.resolve(_text(request.query_params, "table"))
         run = request.query_params.get("run") or None
         run = run and ws.runs.resolve(run)
@@ -138,7 +144,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         rows = videos.filter(pc.field("video_id") == video_id).to_pylist()
         return rows[0] if rows else None
 
-    async def diff(request: Request) -> JSONResponse:
+    def diff(request: Request) -> JSONResponse:
         a, b = ws.resolve(_text(request.query_params, "a")), ws.resolve(_text(request.query_params, "b"))
         d = diff_revisions(ws.tables, a, b)
         spec = ws.tables.spec(a.dataset, a.table)
@@ -168,7 +174,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         new = ws.tables.revert(target.dataset, target.table, target.number, message=message)
         return JSONResponse({"revision": new.ref, "number": new.number, "changed": new.number != target.number})
 
-    async def suggestions(request: Request) -> JSONResponse:
+    def suggestions(request: Request) -> JSONResponse:
         run = ws.runs.resolve(_text(request.query_params, "run"))
         record = ws.runs.record(run)
         trained = record.trained_on(ws.tables)
@@ -189,7 +195,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
                  for s in run_suggestions(run)]
         return JSONResponse({"run": run, "table": trained.ref, "dataset": trained.dataset, "suggestions": items})
 
-    async def runs(request: Request) -> JSONResponse:
+    def runs(request: Request) -> JSONResponse:
         out = []
         for run in ws.runs.runs():
             try:
@@ -201,11 +207,11 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
                         "model": record.config.get("model"), "epochs": len(record.epochs), "best": record.best})
         return JSONResponse(_clean({"runs": out}))
 
-    async def run(request: Request) -> JSONResponse:
+    def run(request: Request) -> JSONResponse:
         record = ws.runs.record(ws.runs.resolve(_text(request.query_params, "run")))
         return JSONResponse(_clean(record.to_dict()))
 
-    async def frame(request: Request) -> Response:
+    def frame(request: Request) -> Response:
         dataset, fid = request.path_params["dataset"], request.path_params["frame_id"]
         if not FRAME_ID.match(fid) or dataset not in {s.dataset for s in ws.tables.list_tables()}:
             raise NotFound(f"no frame {fid!r} in dataset {dataset!r}", "ask for a frame id of a clip")
@@ -220,7 +226,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         if not versions.exists():
             raise NotFound(f"{dataset} has no frame cache", "re-ingest the dataset")
         key = versions.stat().st_mtime_ns
-        with lock:
+        with reader_lock:
             if readers.get(dataset, (None,))[0] != key:
                 readers[dataset] = (key, FrameReader(ws.cache_dir(dataset)))
             return readers[dataset][1]
@@ -250,17 +256,18 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         return JSONResponse({"revision": new.ref, "number": new.number, "counts": new.counts,
                              "warning": VAL_WARNING.format(n=touched) if touched else None})
 
-    async def index(request: Request) -> Response:
+    def index(request: Request) -> Response:
         page = (STATIC / "index.html").read_text().replace("__CURATE_TOKEN__", html.escape(token, quote=True))
         return Response(page, media_type="text/html", headers={"Cache-Control": "no-store"})
 
-    async def static(request: Request) -> Response:
+    def static(request: Request) -> Response:
         name = request.path_params["name"]
         if name not in ASSETS:  # a fixed list: nothing else of the package or the disk is reachable
             raise NotFound(f"no asset {name!r}", "reload the page")
         return Response((STATIC / name).read_bytes(), media_type=ASSETS[name])
 
-    lock, suggestions_cache, readers = threading.Lock(), {}, {}
+    suggest_lock, reader_lock = threading.Lock(), threading.Lock()  # separate: frames never wait for suggestions
+    suggestions_cache, readers = {}, {}
     routes = [Route("/", index), Route("/static/{name:path}", static),
               Route("/api/tables", tables), Route("/api/log", log),
               Route("/api/samples", samples, methods=["GET", "POST"]), Route("/api/map", embedding_map),
