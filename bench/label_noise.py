@@ -201,7 +201,8 @@ def main():
 
     t = time.time()
     result = compare(ws, [], on="noisy/clips@1", samples=args.samples, groups=arms, keep_draws=True,
-                     collect=lambda w, r, ref: collect(w, r, ref, echo=lambda *a: None, progress=False))
+                     collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, echo=lambda *a: None,
+                                                                   progress=False))
     times["compare"] = time.time() - t
     draws = result.pop("draws")  # (samples, arms): noisy, curated, clean
     gap = draws[:, 2] - draws[:, 0]

@@ -688,14 +688,14 @@ def compare(ctx, runs, on, split, metric, samples, plot, as_json):
 
     ws = _ws(ctx)
     result = run_compare(ws, list(runs), on, metric, split, samples,
-                         collect=lambda w, run, ref: collect(w, run, ref, echo=click.echo))
+                         collect=lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, echo=click.echo))
     if plot:
         plot_compare(result, plot)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
     s = result["set"]
-    click.echo(f"scored on {s['clips']} clips of {s['videos']} videos: {s['why']}")
+    click.echo(f"scored on {s['clips']} clips of {s['videos']} videos: {s['why']}; {s['model']}")
     click.echo(f"{result['metric']} with {result['level']:.0%} intervals ({result['samples']} paired bootstrap draws "
                "over videos, seeds resampled within a group):")
     for g in result["groups"]:

@@ -99,7 +99,8 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     t = time.time()
     try:  # did the edit help? one seed per round on a few val videos: the interval says how little that shows
         compared = compare(ws, [round1, round2], samples=1000,
-                           collect=lambda w, run, ref: collect(w, run, ref, echo=lambda *_: None, progress=False))
+                           collect=lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, echo=lambda *_: None,
+                                                                           progress=False))
     except CurateError as exc:
         compared = None
         compare_text = f"compare: {exc.problem}"

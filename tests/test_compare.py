@@ -90,17 +90,20 @@ def test_an_edit_of_val_clips_warns_and_does_not_move_the_set(edited):
     assert ws.runs.record(b1).group == ws.runs.record(b2).group == b1
     calls = []
 
-    def counting_collect(w, run, ref):
+    def counting_collect(w, run, ref, checkpoint):
         from curation.train.loop import collect
 
-        calls.append((run, ref))
-        return collect(w, run, ref, echo=lambda *_: None, progress=False)
+        calls.append((run, ref, checkpoint))
+        return collect(w, run, ref, checkpoint, echo=lambda *_: None, progress=False)
 
     result = compare(ws, [a, b1, b2], samples=300, collect=counting_collect)
     assert result["set"]["table"] == "nexar/clips@1" and "earliest" in result["set"]["why"]
     val = ws.tables.read(ws.resolve("clips@1")).to_pandas().query("split == 'val' and eval_window.notna()")
     assert result["set"]["clips"] == len(val) and set(doomed) <= set(val["clip_id"])  # the deleted clips still count
-    assert sorted(calls) == [(b1, "nexar/clips@1"), (b2, "nexar/clips@1")]  # B's own pass lacks the deleted clips
+    # B's own pass lacks the deleted clips: one pass each with the model their final pass used (the last)
+    assert sorted(calls) == [(b1, "nexar/clips@1", "last"), (b2, "nexar/clips@1", "last")]
+    last_epoch_val = ws.runs.record(a).epochs[-1]["val"]["mAP"]  # A's own final pass: its last epoch's model
+    assert result["groups"][0]["value"] == pytest.approx(last_epoch_val, abs=1e-6)
     assert [g["runs"] for g in result["groups"]] == [[a], [b1, b2]]
     group = result["groups"][1]
     assert group["value"] == pytest.approx(np.mean(group["seeds"])) and group["seed_sd"] is not None

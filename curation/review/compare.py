@@ -100,11 +100,12 @@ def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -
 
 
 def run_scores(ws, run: str, es: EvalSet, collect=None) -> np.ndarray:
-    """The run's score per clip of the set, from its final collection pass when that covers the set, else from
-    `collect(ws, run, ref)` (one inference pass, written to the run so the next comparison reads it)."""
+    """The run's score per clip of the set from its model at the end of training: its final collection pass when
+    that covers the set, else `collect(ws, run, ref, "last")` (one inference pass with the last checkpoint, the
+    same model, written to the run so the next comparison reads it)."""
     event = es.windows is not None
     wanted = set(es.clip_ids)
-    names = [n for n in ws.runs.collections(run) if not CollectionKey.parse(n).tag]
+    names = [n for n in ws.runs.collections(run) if CollectionKey.parse(n).tag in ("", "last")]
     for name in sorted(names, key=lambda n: n != str(es.key)):  # the pinned revision's own pass first
         table = ws.runs.collection(run, name).select(["clip_id", "prob" if event else "pred"])
         if wanted <= set(table["clip_id"].to_pylist()):
@@ -112,7 +113,7 @@ def run_scores(ws, run: str, es: EvalSet, collect=None) -> np.ndarray:
     else:
         if collect is None:
             raise NotFound(f"run {run} has no predictions for {es.ref}", "collect the run over it first")
-        name = collect(ws, run, es.ref)
+        name = collect(ws, run, es.ref, "last")
         table = ws.runs.collection(run, name).select(["clip_id", "prob" if event else "pred"])
     by_id = dict(zip(table["clip_id"].to_pylist(), table.column(1).to_pylist()))
     if not wanted <= set(by_id):
@@ -212,7 +213,8 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
                        "score on a set with clips of every class")
     draws = paired_bootstrap(es.videos, [g.scores for g in groups], score, samples)
     result = {"set": {"table": es.ref, "split": es.split, "clips": len(es.clip_ids),
-                      "videos": int(len(np.unique(es.videos))), "why": es.why},
+                      "videos": int(len(np.unique(es.videos))), "why": es.why,
+                      "model": "each run's model at the end of training (its final collection pass)"},
               "metric": metric, "samples": samples, "level": LEVEL, "groups": [], "differences": [],
               "undefined_draws": float(np.isnan(draws).any(axis=1).mean())}  # draws without a class: left out
     for g, value, column in zip(groups, point, draws.T):

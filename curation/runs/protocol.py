@@ -18,8 +18,8 @@ from curation.errors import BadInput
 @dataclass(frozen=True)
 class CollectionKey:
     """One collection (eval) pass of a run over one table revision, named `<table>@<revision>[-<tag>]` in files
-    and in 3LC. The final pass with the best checkpoint has no tag; `epochN` (periodic) and `last` (another
-    checkpoint) repeat it."""
+    and in 3LC. The final pass (the model at the end of training) has no tag; `epochN` (periodic) and `last`
+    (`curate collect --checkpoint last`) repeat it with another model or checkpoint."""
     table: str
     revision: int
     tag: str = ""
