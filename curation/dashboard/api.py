@@ -353,12 +353,6 @@ def _clean(value):
 
 
 def _json_rows(table: pa.Table) -> list[dict]:
-    """Rows as JSON values: NaN becomes null, binary and list columns are left out of the cell values."""
-    rows = table.to_pylist()
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, float) and value != value:
-                row[key] = None
-            elif isinstance(value, (bytes, list)):
-                row[key] = None
-    return rows
+    """Rows as JSON values (`_clean`); binary and list columns are left out of the cell values."""
+    return [{k: None if isinstance(v, (bytes, list)) else _clean(v) for k, v in row.items()}
+            for row in table.to_pylist()]
