@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from curation.errors import BadInput, Conflict, CurateError, NotFound
 from curation.ingest.frame_cache import FrameReader
+from curation.jsonsafe import json_row, json_value
 from curation.review.clip_view import clip_frames, clip_view
 from curation.review.embedding_map import map_points, signal_of_clips
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
@@ -85,7 +86,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         rows, total = page(table, params.get("where") or None, params.get("sort") or None,
                            str(params.get("desc")) == "1", offset, limit, columns)
         return JSONResponse({"table": revision.ref, "key": key, "total": total, "offset": offset,
-                             "columns": rows.column_names, "rows": _json_rows(rows)})
+                             "columns": rows.column_names, "rows": [json_row(r) for r in rows.to_pylist()]})
 
     def run_suggestions(run: str) -> list:
         """`suggest` for a run, computed once per run and videos revision (it compares every video)."""
@@ -205,11 +206,11 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
                 continue
             out.append({"run": run, "status": record.status, "trained_on": record.inputs.ref,
                         "model": record.config.get("model"), "epochs": len(record.epochs), "best": record.best})
-        return JSONResponse(_clean({"runs": out}))
+        return JSONResponse(json_value({"runs": out}))
 
     def run(request: Request) -> JSONResponse:
         record = ws.runs.record(ws.runs.resolve(_text(request.query_params, "run")))
-        return JSONResponse(_clean(record.to_dict()))
+        return JSONResponse(json_value(record.to_dict()))
 
     def frame(request: Request) -> Response:
         dataset, fid = request.path_params["dataset"], request.path_params["frame_id"]
@@ -339,20 +340,3 @@ def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
     for row in rows:
         out.setdefault(row[key], []).append(row)
     return out
-
-
-def _clean(value):
-    """JSON-safe: NaN and infinities become null (JSON has no NaN)."""
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def _json_rows(table: pa.Table) -> list[dict]:
-    """Rows as JSON values (`_clean`); binary and list columns are left out of the cell values."""
-    return [{k: None if isinstance(v, (bytes, list)) else _clean(v) for k, v in row.items()}
-            for row in table.to_pylist()]

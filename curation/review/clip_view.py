@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from curation.errors import NotFound
 from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import frame_id
+from curation.jsonsafe import json_row
 
 MARK_COLUMNS = ("time_of_alert", "time_of_event")  # Nexar; the events layout keeps a JSON list in `events`
 
@@ -27,17 +28,17 @@ def clip_view(table: pa.Table, clip_id: str, video: dict | None = None, dynamics
     found = table.filter(pc.field(id_column) == clip_id)
     if found.num_rows == 0:
         raise NotFound(f"no clip {clip_id!r} in this revision", "pick a clip of the revision shown")
-    row = _plain(found.to_pylist()[0])
+    row = json_row(found.to_pylist()[0])
     siblings = table.filter(pc.field("video_id") == row["video_id"]).sort_by("end_frame")
     prob = "eval_prob" if "eval_prob" in siblings.column_names else "prob" if "prob" in siblings.column_names else None
     timeline = [{"id": r[id_column], "t": r["end_time_s"], "label": r.get("label"), "weight": r.get("weight"),
-                 "prob": r.get(prob) if prob else None} for r in map(_plain, siblings.to_pylist())]
+                 "prob": r.get(prob) if prob else None} for r in map(json_row, siblings.to_pylist())]
     order = [c["id"] for c in timeline]
     k = order.index(clip_id)
     video = video or {}
     fps = video.get("fps") or (row["end_frame"] / row["end_time_s"] if row.get("end_time_s") else 10.0)
     return {"clip": row, "frames": clip_frames(row), "fps": fps, "frame_step_s": row["stride"] / fps,
-            "video": {k: v for k, v in _plain(video).items() if k != "path"},
+            "video": {k: v for k, v in json_row(video).items() if k != "path"},
             "duration_s": video.get("duration_s") or max(c["t"] for c in timeline),
             "marks": _marks(video), "timeline": timeline, "prob_column": prob,
             "previous": order[k - 1] if k > 0 else None, "next": order[k + 1] if k + 1 < len(order) else None,
@@ -58,10 +59,4 @@ def _epochs(dynamics: pa.Table | None, clip_id: str) -> list[dict]:
     mine = dynamics.filter(pc.field("clip_id") == clip_id)
     per_epoch = mine.group_by("epoch").aggregate([("loss", "mean"), ("prob", "mean"), ("epoch", "count")])
     rows = per_epoch.rename_columns(["epoch", "loss", "prob", "draws"]).sort_by("epoch").to_pylist()
-    return [_plain(r) for r in rows]
-
-
-def _plain(row: dict) -> dict:
-    """JSON-safe values: NaN → None, bytes and lists left out."""
-    return {k: None if isinstance(v, float) and v != v else v for k, v in row.items()
-            if not isinstance(v, (bytes, list))}
+    return [json_row(r) for r in rows]
