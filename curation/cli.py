@@ -36,6 +36,7 @@ CLI_FIXES = {
     "reingest_folds": "re-ingest with --folds {folds}",
     "folds": "use --folds 5, or --val-fraction for one split",
     "clip_frames": "re-ingest with --clip-frames {frames}",
+    "one_worker": "ingest with --workers 1, or free memory",
     "dashboard_token": "pass --token SECRET (or serve on --host 127.0.0.1)",
     "collect": "run `curate collect --run {run}` over that table first",
     "name_runs": "pass --run RUN (repeat it to average several runs)",
@@ -159,6 +160,9 @@ def _ingest_options(f):
         click.option("--discard-edits", is_flag=True,
                      help="On re-ingest, register the source as it is instead of carrying your edits (deletes, "
                           "weights, relabels made since the last ingest) forward by id."),
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Processes that probe, decode and encode videos [default: one per core]. The tables do "
+                          "not depend on it; memory holds about two videos' frames per worker."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -173,7 +177,7 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
     options = IngestOptions(clip=ClipConfig(kw["clip_frames"], kw["clip_seconds"], kw["stride"], kw["anchor_every"]),
                             label_rule=label_rule, val_fraction=val_fraction, test_fraction=test_fraction,
                             folds=kw["folds"], seed=kw["seed"], frame_size=kw["frame_size"])
-    result = ingest(_ws(ctx), source, name, options, discard_edits=kw["discard_edits"])
+    result = ingest(_ws(ctx), source, name, options, discard_edits=kw["discard_edits"], workers=kw["workers"])
     if result.unchanged:
         click.echo(f"{name}: input unchanged since the last ingest; no new revision "
                    f"({', '.join(f'{t}@{n}' for t, n in sorted(result.revisions.items()))})")

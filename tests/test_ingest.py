@@ -211,3 +211,26 @@ def test_manifest_ingest_with_segments_and_splits(synth_root, tmp_path):
         f.write("path,label\nonly_one_class.mp4,a\n")
     with pytest.raises(BadInput, match="two classes"):
         read_manifest(root / "bad.csv")
+
+
+def test_parallel_ingest_writes_what_one_worker_writes(synth_root, tmp_path):
+    """Two worker processes (with the corrupt videos among their jobs) give the same tables, statuses and
+    cached JPEG bytes as one process."""
+    import lance
+
+    results, caches = {}, {}
+    for workers in (1, 2):
+        ws = Workspace.open(tmp_path / f"ws{workers}", backend="lance")
+        results[workers] = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64),
+                                  progress=False, workers=workers)
+        tables = {name: ws.tables.read(ws.tables.head("nexar", name)).sort_by(ws.tables.spec("nexar", name).id_column)
+                  for name in ("videos", "frames", "clips", "test")}
+        frames = lance.dataset(str(ws.cache_dir("nexar") / "frames.lance")).to_table(columns=["frame_id", "jpeg"])
+        caches[workers] = dict(zip(frames["frame_id"].to_pylist(), frames["jpeg"].to_pylist()))
+        results[workers] = (results[workers], tables)
+    (one, one_tables), (two, two_tables) = results[1], results[2]
+    assert one.status == two.status and one.problems == two.problems and one.status.get("corrupt", 0) >= 1
+    assert one.frames_decoded == two.frames_decoded > 0
+    for name in one_tables:
+        assert one_tables[name].equals(two_tables[name]), name
+    assert caches[1] == caches[2] and len(caches[1]) == one.frames_decoded

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import cv2
 import lance
 import numpy as np
 import simplejpeg
@@ -38,12 +36,6 @@ def frame_id(video_id: str, index: int) -> str:
 def file_signature(path: Path) -> str:
     st = path.stat()
     return f"{st.st_size}:{st.st_mtime_ns}"
-
-
-def encode_jpeg(frame: np.ndarray, size: int, quality: int = 90) -> bytes:
-    """Squash to size×size (as the winning solution did; area interpolation for downscaling) and encode."""
-    small = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(small), quality=quality, colorspace="RGB")
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
@@ -107,11 +99,10 @@ class FrameCache:
             for start in range(0, len(video_ids), 500):
                 ds.delete(f"video_id IN ({_sql_list(video_ids[start:start + 500])})")
 
-    def add_video(self, video_id: str, signature: str, frames, pool: ThreadPoolExecutor) -> int:
-        """Encode all (index, frame) pairs of one video; nothing is kept if decoding fails midway."""
-        frames = list(frames)
-        jpegs = list(pool.map(lambda f: encode_jpeg(f[1], self.size), frames))
-        self._pending.extend((video_id, int(i), j) for (i, _), j in zip(frames, jpegs))
+    def add_video(self, video_id: str, signature: str, frames: list[tuple[int, bytes]]) -> int:
+        """One video's (index, JPEG bytes) frames, all of them (a video that failed to decode midway is not
+        added); committed with the next flush."""
+        self._pending.extend((video_id, int(i), j) for i, j in frames)
         self._pending_videos[video_id] = {"signature": signature, "size": self.size,
                                           "indices": [int(i) for i, _ in frames]}
         if len(self._pending) >= self.flush_frames:

@@ -6,7 +6,6 @@ import hashlib
 import json
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -16,7 +15,8 @@ from curation.progress import progress_bar
 from curation.errors import BadInput, Fix, exception_line
 from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
 from curation.ingest.frame_cache import FrameCache, FrameReader, file_signature, frame_id
-from curation.ingest.probe import DecodeError, Probe, decode_frames, probe_video
+from curation.ingest.parallel import VideoJob, default_workers, encoded_videos, probe_videos, worker_pool
+from curation.ingest.probe import DecodeError, Probe
 from curation.ingest.sources import Source, VideoEntry
 from curation.ingest.splits import assign_folds, hold_out
 from curation.tables.carry import Overlay, apply_overlay, discard, last_ingest, user_edits
@@ -280,8 +280,10 @@ def table_specs(dataset: str, source: Source) -> dict[str, TableSpec]:
 
 
 def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions = IngestOptions(),
-           progress: bool = True, discard_edits: bool = False) -> IngestResult:
+           progress: bool = True, discard_edits: bool = False, workers: int | None = None) -> IngestResult:
     """Register `source` as tables of `dataset` in `workspace` (new revisions only if the input changed).
+    `workers`: processes that probe, decode and encode videos (default: one per core); the tables do not
+    depend on it.
 
     A re-ingest carries the user's edits made since the last ingest forward by id (tables/carry.py) and
     reports what it carried and what no longer applies; `discard_edits` registers the source as it is."""
@@ -291,11 +293,12 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
                        Fix("hold out a validation fraction only", "no_test_split"))
     cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
     with cache.lock():
-        return _ingest(workspace, source, dataset, options, progress, discard_edits, cache)
+        return _ingest(workspace, source, dataset, options, progress, discard_edits, cache,
+                       default_workers() if workers is None else max(1, workers))
 
 
 def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions, progress: bool,
-            discard_edits: bool, cache: FrameCache) -> IngestResult:
+            discard_edits: bool, cache: FrameCache, workers: int) -> IngestResult:
     started = time.time()
     rule = LabelRule.parse(options.label_rule)
     store = workspace.tables
@@ -309,18 +312,20 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         return result
 
     folds = _assign_splits(source, options)
-    probes = {}
-    for v in progress_bar(source.videos, desc="probing videos", unit="video", show=progress):
-        probes[v.video_id] = _fits(v, probe_video(source.root / v.path), options.clip, source)
-
-    clips: dict[str, list[dict]] = {}
-    for v in source.videos:
-        if probes[v.video_id].status == "ok":
-            clips[v.video_id] = _clip_rows(v, probes[v.video_id], options, rule, source,
-                                           folds.get(v.video_id, -1))
-    needed = {vid: sorted({i for c in rows for i in frame_indices(c["end_frame"], c["stride"], c["n_frames"])})
-              for vid, rows in clips.items()}
-    decoded = _fill_cache(cache, source, needed, probes, progress)
+    with worker_pool(workers) as pool:
+        probes = {}
+        found = probe_videos(pool, [source.root / v.path for v in source.videos])
+        for v, probe in zip(source.videos, progress_bar(found, total=len(source.videos), desc="probing videos",
+                                                        unit="video", show=progress)):
+            probes[v.video_id] = _fits(v, probe, options.clip, source)
+        clips: dict[str, list[dict]] = {}
+        for v in source.videos:
+            if probes[v.video_id].status == "ok":
+                clips[v.video_id] = _clip_rows(v, probes[v.video_id], options, rule, source,
+                                               folds.get(v.video_id, -1))
+        needed = {vid: sorted({i for c in rows for i in frame_indices(c["end_frame"], c["stride"], c["n_frames"])})
+                  for vid, rows in clips.items()}
+        decoded = _fill_cache(cache, source, needed, probes, pool, workers, progress)
 
     videos_rows, frame_rows = [], []
     for v in source.videos:
@@ -388,10 +393,10 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
 
 
 def _fill_cache(cache: FrameCache, source: Source, needed: dict[str, list[int]], probes: dict[str, Probe],
-                progress: bool) -> int:
+                pool, workers: int, progress: bool) -> int:
     """Decode the frames each video needs, once; a video that fails to decode is marked corrupt."""
     index = cache.cached_videos()
-    todo = []
+    todo = {}
     for v in source.videos:
         if v.video_id not in needed:
             continue
@@ -399,18 +404,19 @@ def _fill_cache(cache: FrameCache, source: Source, needed: dict[str, list[int]],
         entry = index.get(v.video_id)
         if not (entry and entry["signature"] == sig and entry["size"] == cache.size
                 and set(needed[v.video_id]) <= set(entry["indices"])):
-            todo.append((v, sig))
-    cache.forget(v.video_id for v, _ in todo)
+            todo[v.video_id] = sig
+    cache.forget(todo)
+    jobs = [VideoJob(v.video_id, source.root / v.path, tuple(needed[v.video_id]))
+            for v in source.videos if v.video_id in todo]
     decoded = 0
-    with ThreadPoolExecutor(2) as pool, progress_bar(total=sum(len(needed[v.video_id]) for v, _ in todo),
-                                                     desc="decoding frames", unit="frame", show=progress) as bar:
-        for v, sig in todo:
-            try:
-                decoded += cache.add_video(v.video_id, sig, decode_frames(source.root / v.path,
-                                                                          needed[v.video_id], True), pool)
-            except DecodeError as exc:  # a broken file is recorded, never fatal
-                probes[v.video_id] = Probe("corrupt", f"decode failed: {exception_line(exc)}")
-                del needed[v.video_id]
-            bar.update(len(needed.get(v.video_id, [])))
+    with progress_bar(total=sum(len(j.indices) for j in jobs), desc="decoding frames", unit="frame",
+                      show=progress) as bar:
+        for job, frames in encoded_videos(pool, jobs, cache.size, workers):
+            if isinstance(frames, DecodeError):  # a broken file is recorded, never fatal
+                probes[job.video_id] = Probe("corrupt", f"decode failed: {exception_line(frames)}")
+                del needed[job.video_id]
+            else:
+                decoded += cache.add_video(job.video_id, todo[job.video_id], frames)
+            bar.update(len(job.indices))
         cache.flush()
     return decoded
