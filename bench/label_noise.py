@@ -180,22 +180,22 @@ def main():
     arms = {"noisy": [], "curated": [], "clean": []}
     detection = {"AUM, one run": [], f"confident learning, {args.folds}-fold OOF (curate)": [],
                  f"cleanlab find_label_issues, {args.folds}-fold OOF": []}
-    for k, seed in enumerate(seeds):
+    for seed in seeds:
         noisy = run(f"noisy-s{seed}", "noisy/clips@1", seed)
         revision, flagged = curated_revision(noisy)
         arms["noisy"].append(noisy)
         arms["curated"].append(run(f"curated-s{seed}", revision.ref, seed))
         arms["clean"].append(run(f"clean-s{seed}", "clean/clips@1", seed))
         detection["AUM, one run"].append(scores({s.id for s in flagged}, flipped))  # free: every seed
-        if k < args.detect_seeds:
-            fold_runs = [completed(f"s{seed}-fold{f}", "folds/clips@1") for f in range(args.folds)]
-            if not all(fold_runs):
-                fold_runs = train_folds(ws, TrainConfig(table="folds/clips@1", name=f"s{seed}-fold", **cfg, seed=seed),
-                                        args.folds, echo=lambda *a: None, progress=False)
-            detection[f"confident learning, {args.folds}-fold OOF (curate)"].append(
-                scores({s.id for s in confident_learning(ws, fold_runs)}, flipped))
-            detection[f"cleanlab find_label_issues, {args.folds}-fold OOF"].append(
-                scores(cleanlab_videos(out_of_fold_probabilities(ws, fold_runs)), flipped))
+    for seed in seeds[:args.detect_seeds]:  # after the arms: the verdict first, the detector table second
+        fold_runs = [completed(f"s{seed}-fold{f}", "folds/clips@1") for f in range(args.folds)]
+        if not all(fold_runs):
+            fold_runs = train_folds(ws, TrainConfig(table="folds/clips@1", name=f"s{seed}-fold", **cfg, seed=seed),
+                                    args.folds, echo=lambda *a: None, progress=False)
+        detection[f"confident learning, {args.folds}-fold OOF (curate)"].append(
+            scores({s.id for s in confident_learning(ws, fold_runs)}, flipped))
+        detection[f"cleanlab find_label_issues, {args.folds}-fold OOF"].append(
+            scores(cleanlab_videos(out_of_fold_probabilities(ws, fold_runs)), flipped))
     averaged = {s.id for s in label_issues(ws, arms["noisy"][0], repeats=arms["noisy"][1:])}
     detection[f"AUM averaged over {len(seeds)} seed repeats"] = [scores(averaged, flipped)]
 
