@@ -163,6 +163,10 @@ def _ingest_options(f):
         click.option("--workers", type=click.IntRange(min=1), default=None,
                      help="Processes that probe, decode and encode videos [default: one per core]. The tables do "
                           "not depend on it; memory holds about two videos' frames per worker."),
+        click.option("--ray", "ray_address", metavar="ADDRESS",
+                     help="Probe and decode on a Ray cluster instead (`auto`, `ray://HOST:10001`; `local` starts a "
+                          "Ray instance on this machine). Needs the distributed extra, and the videos and the "
+                          "workspace on a file system every node sees."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -177,7 +181,13 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
     options = IngestOptions(clip=ClipConfig(kw["clip_frames"], kw["clip_seconds"], kw["stride"], kw["anchor_every"]),
                             label_rule=label_rule, val_fraction=val_fraction, test_fraction=test_fraction,
                             folds=kw["folds"], seed=kw["seed"], frame_size=kw["frame_size"])
-    result = ingest(_ws(ctx), source, name, options, discard_edits=kw["discard_edits"], workers=kw["workers"])
+    engine = None
+    if kw["ray_address"]:
+        from curation.ingest.ray_engine import RayEngine
+
+        engine = RayEngine(None if kw["ray_address"] == "local" else kw["ray_address"], num_cpus=kw["workers"])
+    result = ingest(_ws(ctx), source, name, options, discard_edits=kw["discard_edits"], workers=kw["workers"],
+                    engine=engine)
     if result.unchanged:
         click.echo(f"{name}: input unchanged since the last ingest; no new revision "
                    f"({', '.join(f'{t}@{n}' for t, n in sorted(result.revisions.items()))})")

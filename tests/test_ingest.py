@@ -213,24 +213,61 @@ def test_manifest_ingest_with_segments_and_splits(synth_root, tmp_path):
         read_manifest(root / "bad.csv")
 
 
-def test_parallel_ingest_writes_what_one_worker_writes(synth_root, tmp_path):
-    """Two worker processes (with the corrupt videos among their jobs) give the same tables, statuses and
-    cached JPEG bytes as one process."""
+def cached_state(ws) -> tuple[dict, dict]:
+    """The dataset's tables sorted by id, and its frame cache as frame_id → JPEG bytes."""
     import lance
 
-    results, caches = {}, {}
-    for workers in (1, 2):
-        ws = Workspace.open(tmp_path / f"ws{workers}", backend="lance")
-        results[workers] = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64),
-                                  progress=False, workers=workers)
-        tables = {name: ws.tables.read(ws.tables.head("nexar", name)).sort_by(ws.tables.spec("nexar", name).id_column)
-                  for name in ("videos", "frames", "clips", "test")}
-        frames = lance.dataset(str(ws.cache_dir("nexar") / "frames.lance")).to_table(columns=["frame_id", "jpeg"])
-        caches[workers] = dict(zip(frames["frame_id"].to_pylist(), frames["jpeg"].to_pylist()))
-        results[workers] = (results[workers], tables)
-    (one, one_tables), (two, two_tables) = results[1], results[2]
-    assert one.status == two.status and one.problems == two.problems and one.status.get("corrupt", 0) >= 1
-    assert one.frames_decoded == two.frames_decoded > 0
+    tables = {name: ws.tables.read(ws.tables.head("nexar", name)).sort_by(ws.tables.spec("nexar", name).id_column)
+              for name in ("videos", "frames", "clips", "test")}
+    frames = lance.dataset(str(ws.cache_dir("nexar") / "frames.lance")).to_table(columns=["frame_id", "jpeg"])
+    return tables, dict(zip(frames["frame_id"].to_pylist(), frames["jpeg"].to_pylist()))
+
+
+@pytest.fixture(scope="module")
+def one_worker(synth_root, tmp_path_factory):
+    ws = Workspace.open(tmp_path_factory.mktemp("ws1"), backend="lance")
+    result = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False, workers=1)
+    return result, *cached_state(ws)
+
+
+def assert_same_ingest(reference, result, tables, cache):
+    one, one_tables, one_cache = reference
+    assert one.status == result.status and one.problems == result.problems and one.status.get("corrupt", 0) >= 1
+    assert one.frames_decoded == result.frames_decoded > 0
     for name in one_tables:
-        assert one_tables[name].equals(two_tables[name]), name
-    assert caches[1] == caches[2] and len(caches[1]) == one.frames_decoded
+        assert one_tables[name].equals(tables[name]), name
+    assert one_cache == cache and len(cache) == one.frames_decoded
+
+
+def test_parallel_ingest_writes_what_one_worker_writes(synth_root, tmp_path, one_worker):
+    """Two worker processes (with the corrupt videos among their jobs) give the same tables, statuses and
+    cached JPEG bytes as one process."""
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    result = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False, workers=2)
+    assert_same_ingest(one_worker, result, *cached_state(ws))
+
+
+def test_ray_ingest_on_a_local_two_cpu_instance_writes_what_a_local_ingest_writes(synth_root, tmp_path, one_worker):
+    """Ray tasks write fragments of the frame store that the ingest commits as one version; a second Ray ingest
+    of a changed video appends to the existing store."""
+    import lance
+
+    from curation.ingest.ray_engine import RayEngine
+
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    engine = RayEngine(num_cpus=2, videos_per_task=3)
+    result = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False, engine=engine)
+    assert_same_ingest(one_worker, result, *cached_state(ws))
+    store = ws.cache_dir("nexar") / "frames.lance"
+    assert lance.dataset(str(store)).version == 1 and len(lance.dataset(str(store)).get_fragments()) > 1
+
+    changed = tmp_path / "data"
+    shutil.copytree(synth_root, changed)  # copy2 keeps mtimes: only the touched video has a new signature
+    cached_videos = {fid.split(":")[0] for fid in one_worker[2]}
+    first = next(p for p in sorted((changed / "train").glob("*.mp4")) if p.stem in cached_videos)
+    first.touch()
+    again = ingest(ws, read_nexar(changed), "nexar", IngestOptions(frame_size=64), progress=False, engine=engine)
+    cached = Workspace.open(tmp_path / "ws").cache_dir("nexar")
+    frames = lance.dataset(str(cached / "frames.lance")).to_table(columns=["frame_id"])["frame_id"].to_pylist()
+    assert again.frames_decoded == sum(f.startswith(first.stem + ":") for f in frames) > 0
+    assert sorted(frames) == sorted(one_worker[2]) and len(frames) == len(set(frames))

@@ -120,17 +120,45 @@ class FrameCache:
         if self._exists():
             lance.write_dataset(table, self.path, mode="append", schema=SCHEMA)
         else:  # written aside and renamed into place: a kill never leaves a half-created store
-            for stale in self.folder.glob(".frames.lance.*.tmp"):  # left by a killed writer (we hold the lock)
-                shutil.rmtree(stale, ignore_errors=True)
-            staging = self.folder / f".frames.lance.{os.getpid()}.tmp"
+            staging = self._staging()
             lance.write_dataset(table, str(staging), mode="create", schema=SCHEMA)
-            fault_point("cache.before_publish")
-            os.rename(staging, self.path)
+            self._publish(staging)
+        self._index_committed(self._pending_videos)
+        self._pending, self._pending_videos = [], {}
+
+    def fragment_target(self) -> str:
+        """Where workers elsewhere (a Ray cluster) write fragments of frames (`lance.fragment.write_fragments`):
+        the store itself, or a staging folder while there is none; `commit_fragments` makes them visible."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.path if self._exists() else str(self._staging())
+
+    def commit_fragments(self, target: str, fragments: list, videos: dict[str, dict]) -> None:
+        """Commit fragments written to `target` as one new version of the store, then record `videos` (video_id
+        → signature, size, indices) in the index. Fragments that are never committed stay invisible."""
+        if fragments:
+            if target == self.path:
+                lance.LanceDataset.commit(self.path, lance.LanceOperation.Append(fragments),
+                                          read_version=lance.dataset(self.path).version)
+            else:
+                lance.LanceDataset.commit(target, lance.LanceOperation.Overwrite(SCHEMA, fragments))
+                self._publish(Path(target))
+        self._index_committed(videos)
+
+    def _staging(self) -> Path:
+        for stale in self.folder.glob(".frames.lance.*.tmp"):  # left by a killed writer (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
+        return self.folder / f".frames.lance.{os.getpid()}.tmp"
+
+    def _publish(self, staging: Path) -> None:
+        fault_point("cache.before_publish")
+        os.rename(staging, self.path)
+
+    def _index_committed(self, videos: dict[str, dict]) -> None:
+        """Name videos in the index — only after their frames are committed."""
         fault_point("cache.before_index")
         index = self.cached_videos()
-        index.update(self._pending_videos)  # only after the frames are committed
+        index.update(videos)
         atomic_write_json(self._index_path, index)
-        self._pending, self._pending_videos = [], {}
 
 
 class FrameReader:

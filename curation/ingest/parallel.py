@@ -1,9 +1,13 @@
-"""Ingest's probing, decoding and JPEG encoding spread over worker processes. Each worker turns one video into
-the cache's JPEG bytes; the ingest process stays the frame cache's only writer. At most two videos per worker
-are in flight, so memory holds a few videos' JPEGs (and one raw frame per worker) whatever the dataset size.
+"""How ingest gets its videos probed and their frames into the cache: an engine. `LocalEngine` (the default)
+spreads the work over worker processes on this machine; `ray_engine.RayEngine` over a Ray cluster. Both turn
+one video at a time into the cache's JPEG bytes (`encode_video`), and the tables do not depend on which one ran.
 
-Workers are started with "spawn": the ingest process has Lance's threads running, which a forked child would
-inherit in an unknown state."""
+Engine protocol (used as a context manager around one ingest):
+    probe(paths) -> Iterator[Probe]                    in the order of `paths`
+    fill(cache, jobs) -> Iterator[(VideoJob, int | DecodeError)]
+                                                       frames stored per video (or why it failed), in the order
+                                                       the videos finish; the frames are committed to the cache
+                                                       by the time the iterator ends"""
 from __future__ import annotations
 
 import multiprocessing
@@ -12,10 +16,9 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -41,6 +44,7 @@ class VideoJob:
     video_id: str
     path: Path
     indices: tuple[int, ...]
+    signature: str  # of the source file, recorded in the cache's index
 
 
 def encode_video(job: VideoJob, size: int, threaded: bool = False) -> list[tuple[int, bytes]]:
@@ -63,59 +67,70 @@ def _worker_setup(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-@contextmanager
-def worker_pool(workers: int):
-    """A process pool of `workers`, or None for 1 (everything then runs in this process)."""
-    if workers <= 1:
-        yield None
-        return
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_worker_setup, initargs=(os.getpid(),)) as pool:
-            yield pool
-    except BrokenProcessPool:
-        raise CurateError("a worker process of the ingest stopped abruptly (killed, out of memory, or started from "
-                          "a script without an `if __name__ == \"__main__\":` guard, which worker processes need); "
-                          "nothing was registered",
-                          Fix("guard the calling script, or ingest with one worker", "one_worker")) from None
+class LocalEngine:
+    """Worker processes on this machine (default: one per core) that probe videos and turn one video each into
+    JPEGs; the ingest process is the cache's only writer. Two videos per worker are in flight, so memory holds
+    a few videos' JPEGs (and one raw frame per worker) whatever the dataset size. With one worker everything runs
+    in the ingest process, FFmpeg's own threads decoding (a long sequential decode gains from them).
 
+    Workers are spawned, not forked: the ingest process runs Lance's threads, which a forked child would inherit
+    in an unknown state."""
 
-def probe_videos(pool: Executor | None, paths: list[Path]) -> Iterator[Probe]:
-    """`probe_video` of each path, in order."""
-    if pool is None:
-        yield from map(probe_video, paths)
-    else:
-        yield from pool.map(probe_video, paths, chunksize=8)
+    def __init__(self, workers: int | None = None):
+        self.workers = default_workers() if workers is None else max(1, workers)
+        self._pool: Executor | None = None
 
+    def __enter__(self):
+        if self.workers > 1:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_worker_setup, initargs=(os.getpid(),))
+        return self
 
-def encoded_videos(pool: Executor | None, jobs: Iterable[VideoJob], size: int, workers: int = 1,
-                   ) -> Iterator[tuple[VideoJob, list[tuple[int, bytes]] | DecodeError]]:
-    """Each job with its frames' JPEGs, or the DecodeError that stopped it, in the order they finish (two jobs
-    per worker in flight). In one process FFmpeg's threads decode (a long sequential decode gains from them);
-    workers decode on one thread each."""
-    if pool is None:
-        for job in jobs:
-            try:
-                yield job, encode_video(job, size, threaded=True)
-            except DecodeError as exc:
-                yield job, exc
-        return
-    jobs = iter(jobs)
-    in_flight = {}
+    def __exit__(self, kind, exc, tb):
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+        if kind is BrokenProcessPool:
+            raise CurateError("a worker process of the ingest stopped abruptly (killed, out of memory, or started "
+                              "from a script without an `if __name__ == \"__main__\":` guard, which worker processes "
+                              "need); nothing was registered",
+                              Fix("guard the calling script, or ingest with one worker", "one_worker")) from None
 
-    def submit_next() -> None:
-        job = next(jobs, None)
-        if job is not None:
-            in_flight[pool.submit(encode_video, job, size)] = job
+    def probe(self, paths: list[Path]) -> Iterator[Probe]:
+        if self._pool is None:
+            return map(probe_video, paths)
+        return self._pool.map(probe_video, paths, chunksize=8)
 
-    for _ in range(2 * workers):
-        submit_next()
-    while in_flight:
-        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-        for future in done:
-            job = in_flight.pop(future)
-            try:
-                yield job, future.result()
-            except DecodeError as exc:
-                yield job, exc
+    def fill(self, cache, jobs: list[VideoJob]) -> Iterator[tuple[VideoJob, int | DecodeError]]:
+        for job, frames in self._encoded(jobs, cache.size):
+            yield job, frames if isinstance(frames, DecodeError) else cache.add_video(job.video_id, job.signature,
+                                                                                      frames)
+        cache.flush()
+
+    def _encoded(self, jobs: list[VideoJob], size: int):
+        """Each job with its frames' JPEGs, or the DecodeError that stopped it, in the order they finish."""
+        if self._pool is None:
+            for job in jobs:
+                try:
+                    yield job, encode_video(job, size, threaded=True)
+                except DecodeError as exc:
+                    yield job, exc
+            return
+        waiting, in_flight = iter(jobs), {}
+
+        def submit_next() -> None:
+            job = next(waiting, None)
+            if job is not None:
+                in_flight[self._pool.submit(encode_video, job, size)] = job
+
+        for _ in range(2 * self.workers):
             submit_next()
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = in_flight.pop(future)
+                try:
+                    yield job, future.result()
+                except DecodeError as exc:
+                    yield job, exc
+                submit_next()

@@ -15,7 +15,7 @@ from curation.progress import progress_bar
 from curation.errors import BadInput, Fix, exception_line
 from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
 from curation.ingest.frame_cache import FrameCache, FrameReader, file_signature, frame_id
-from curation.ingest.parallel import VideoJob, default_workers, encoded_videos, probe_videos, worker_pool
+from curation.ingest.parallel import LocalEngine, VideoJob
 from curation.ingest.probe import DecodeError, Probe
 from curation.ingest.sources import Source, VideoEntry
 from curation.ingest.splits import assign_folds, hold_out
@@ -280,10 +280,12 @@ def table_specs(dataset: str, source: Source) -> dict[str, TableSpec]:
 
 
 def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions = IngestOptions(),
-           progress: bool = True, discard_edits: bool = False, workers: int | None = None) -> IngestResult:
+           progress: bool = True, discard_edits: bool = False, workers: int | None = None,
+           engine=None) -> IngestResult:
     """Register `source` as tables of `dataset` in `workspace` (new revisions only if the input changed).
-    `workers`: processes that probe, decode and encode videos (default: one per core); the tables do not
-    depend on it.
+    `engine` probes the videos and decodes their frames into the cache: by default `LocalEngine(workers)`,
+    processes on this machine (one per core without `workers`); `ray_engine.RayEngine` spreads it over a Ray
+    cluster. The tables do not depend on the engine.
 
     A re-ingest carries the user's edits made since the last ingest forward by id (tables/carry.py) and
     reports what it carried and what no longer applies; `discard_edits` registers the source as it is."""
@@ -294,11 +296,11 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
     cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
     with cache.lock():
         return _ingest(workspace, source, dataset, options, progress, discard_edits, cache,
-                       default_workers() if workers is None else max(1, workers))
+                       engine or LocalEngine(workers))
 
 
 def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions, progress: bool,
-            discard_edits: bool, cache: FrameCache, workers: int) -> IngestResult:
+            discard_edits: bool, cache: FrameCache, engine) -> IngestResult:
     started = time.time()
     rule = LabelRule.parse(options.label_rule)
     store = workspace.tables
@@ -312,9 +314,9 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         return result
 
     folds = _assign_splits(source, options)
-    with worker_pool(workers) as pool:
+    with engine:
         probes = {}
-        found = probe_videos(pool, [source.root / v.path for v in source.videos])
+        found = engine.probe([source.root / v.path for v in source.videos])
         for v, probe in zip(source.videos, progress_bar(found, total=len(source.videos), desc="probing videos",
                                                         unit="video", show=progress)):
             probes[v.video_id] = _fits(v, probe, options.clip, source)
@@ -325,7 +327,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
                                                folds.get(v.video_id, -1))
         needed = {vid: sorted({i for c in rows for i in frame_indices(c["end_frame"], c["stride"], c["n_frames"])})
                   for vid, rows in clips.items()}
-        decoded = _fill_cache(cache, source, needed, probes, pool, workers, progress)
+        decoded = _fill_cache(cache, source, needed, probes, engine, progress)
 
     videos_rows, frame_rows = [], []
     for v in source.videos:
@@ -393,10 +395,10 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
 
 
 def _fill_cache(cache: FrameCache, source: Source, needed: dict[str, list[int]], probes: dict[str, Probe],
-                pool, workers: int, progress: bool) -> int:
+                engine, progress: bool) -> int:
     """Decode the frames each video needs, once; a video that fails to decode is marked corrupt."""
     index = cache.cached_videos()
-    todo = {}
+    jobs = []
     for v in source.videos:
         if v.video_id not in needed:
             continue
@@ -404,19 +406,16 @@ def _fill_cache(cache: FrameCache, source: Source, needed: dict[str, list[int]],
         entry = index.get(v.video_id)
         if not (entry and entry["signature"] == sig and entry["size"] == cache.size
                 and set(needed[v.video_id]) <= set(entry["indices"])):
-            todo[v.video_id] = sig
-    cache.forget(todo)
-    jobs = [VideoJob(v.video_id, source.root / v.path, tuple(needed[v.video_id]))
-            for v in source.videos if v.video_id in todo]
+            jobs.append(VideoJob(v.video_id, source.root / v.path, tuple(needed[v.video_id]), sig))
+    cache.forget(job.video_id for job in jobs)
     decoded = 0
     with progress_bar(total=sum(len(j.indices) for j in jobs), desc="decoding frames", unit="frame",
                       show=progress) as bar:
-        for job, frames in encoded_videos(pool, jobs, cache.size, workers):
-            if isinstance(frames, DecodeError):  # a broken file is recorded, never fatal
-                probes[job.video_id] = Probe("corrupt", f"decode failed: {exception_line(frames)}")
+        for job, outcome in engine.fill(cache, jobs):
+            if isinstance(outcome, DecodeError):  # a broken file is recorded, never fatal
+                probes[job.video_id] = Probe("corrupt", f"decode failed: {exception_line(outcome)}")
                 del needed[job.video_id]
             else:
-                decoded += cache.add_video(job.video_id, todo[job.video_id], frames)
+                decoded += outcome
             bar.update(len(job.indices))
-        cache.flush()
     return decoded

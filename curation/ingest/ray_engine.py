@@ -1,0 +1,98 @@
+"""Ingest beyond one machine: Ray tasks probe the videos and decode shards of them into fragments of the
+dataset's frame store, which the ingest process commits as one new version of the store (and then writes the
+tables as always). The same `encode_video` as on one machine, so the tables and the cached bytes equal a local
+ingest's.
+
+Needs `pip install 'curate[distributed]'` (Ray), the cache folder and the videos at the same paths on every
+node (a shared file system), and curate installed on every node. Ray is imported only here."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Iterator
+
+from curation.errors import CurateError, Fix
+from curation.ingest.parallel import VideoJob, encode_video
+from curation.ingest.probe import DecodeError, Probe, probe_video
+
+
+def _probe_many(paths: list[Path]) -> list[Probe]:
+    return [probe_video(p) for p in paths]
+
+
+def _encode_shard(target: str, jobs: list[VideoJob], size: int) -> tuple[list, list]:
+    """A task: the shard's videos decoded and written as fragments at `target` (uncommitted); returns the
+    fragments and per job the (index, ...) frames stored or the DecodeError that stopped it."""
+    import pyarrow as pa
+    from lance.fragment import write_fragments
+
+    from curation.ingest.frame_cache import SCHEMA, frame_id
+
+    rows, outcomes = [], []
+    for job in jobs:
+        try:
+            frames = encode_video(job, size)
+        except DecodeError as exc:
+            outcomes.append((job, exc))
+            continue
+        rows += [(job.video_id, i, jpeg) for i, jpeg in frames]
+        outcomes.append((job, [i for i, _ in frames]))
+    if not rows:
+        return [], outcomes
+    vids, idx, jpegs = zip(*rows)
+    table = pa.table({"frame_id": [frame_id(v, i) for v, i in zip(vids, idx)], "video_id": list(vids),
+                      "index": pa.array(idx, pa.int32()), "jpeg": pa.array(jpegs, pa.binary())}, schema=SCHEMA)
+    return write_fragments(table, target, schema=SCHEMA), outcomes
+
+
+class RayEngine:
+    """Probe and decode on a Ray cluster. `address`: a running cluster ("auto", "ray://host:10001"); without
+    one a local Ray instance with `num_cpus` is started for the ingest and stopped after it. `videos_per_task`:
+    videos decoded by one task into one fragment (a few, so a task's JPEGs fit in its memory)."""
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, videos_per_task: int = 4):
+        self.address, self.num_cpus, self.videos_per_task = address, num_cpus, max(1, videos_per_task)
+        self._started = False
+
+    def __enter__(self):
+        try:
+            import ray
+        except ImportError:
+            raise CurateError("Ray is not installed", Fix("install curate's distributed extra: "
+                                                          "pip install 'curate[distributed]'")) from None
+        if not ray.is_initialized():
+            options = dict(include_dashboard=False, log_to_driver=False)
+            with warnings.catch_warnings():  # Ray starts its processes with fork + exec: nothing of Lance runs there
+                warnings.filterwarnings("ignore", message="lance is not fork-safe")
+                ray.init(**({"address": self.address} if self.address else {"num_cpus": self.num_cpus}), **options)
+            self._started = True
+        self._ray = ray
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+    def probe(self, paths: list[Path]) -> Iterator[Probe]:
+        task = self._ray.remote(_probe_many)
+        shards = [paths[i:i + 16] for i in range(0, len(paths), 16)]
+        for probes in self._ray.get([task.remote(shard) for shard in shards]):
+            yield from probes
+
+    def fill(self, cache, jobs: list[VideoJob]) -> Iterator[tuple[VideoJob, int | DecodeError]]:
+        target = cache.fragment_target()
+        task = self._ray.remote(_encode_shard)
+        pending = [task.remote(target, jobs[i:i + self.videos_per_task], cache.size)
+                   for i in range(0, len(jobs), self.videos_per_task)]
+        fragments, stored = [], {}
+        while pending:
+            done, pending = self._ray.wait(pending, num_returns=1)
+            written, outcomes = self._ray.get(done[0])
+            fragments += written
+            for job, outcome in outcomes:
+                if not isinstance(outcome, DecodeError):
+                    stored[job.video_id] = {"signature": job.signature, "size": cache.size, "indices": outcome}
+                    outcome = len(outcome)
+                yield job, outcome
+        cache.commit_fragments(target, fragments, stored)
