@@ -47,6 +47,13 @@ def decode_jpeg(data: bytes) -> np.ndarray:
         raise ValueError(f"not a readable JPEG ({exc})") from None
 
 
+def frames_table(rows: list[tuple[str, int, bytes]]) -> pa.Table:
+    """(video_id, index, JPEG bytes) rows as the store's table."""
+    vids, idx, jpegs = zip(*rows)
+    return pa.table({"frame_id": [frame_id(v, i) for v, i in zip(vids, idx)], "video_id": list(vids),
+                     "index": pa.array(idx, pa.int32()), "jpeg": pa.array(jpegs, pa.binary())}, schema=SCHEMA)
+
+
 def _sql_list(values) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
@@ -112,10 +119,7 @@ class FrameCache:
     def flush(self) -> None:
         if not self._pending:
             return
-        vids, idx, jpegs = zip(*self._pending)
-        table = pa.table({"frame_id": [frame_id(v, i) for v, i in zip(vids, idx)], "video_id": list(vids),
-                          "index": pa.array(idx, pa.int32()), "jpeg": pa.array(jpegs, pa.binary())},
-                         schema=SCHEMA)
+        table = frames_table(self._pending)
         self.folder.mkdir(parents=True, exist_ok=True)
         if self._exists():
             lance.write_dataset(table, self.path, mode="append", schema=SCHEMA)

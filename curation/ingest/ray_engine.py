@@ -11,7 +11,10 @@ import warnings
 from pathlib import Path
 from typing import Iterator
 
+from lance.fragment import write_fragments
+
 from curation.errors import CurateError, Fix
+from curation.ingest.frame_cache import SCHEMA, frames_table
 from curation.ingest.parallel import VideoJob, encode_video
 from curation.ingest.probe import DecodeError, Probe, probe_video
 
@@ -22,12 +25,7 @@ def _probe_many(paths: list[Path]) -> list[Probe]:
 
 def _encode_shard(target: str, jobs: list[VideoJob], size: int) -> tuple[list, list]:
     """A task: the shard's videos decoded and written as fragments at `target` (uncommitted); returns the
-    fragments and per job the (index, ...) frames stored or the DecodeError that stopped it."""
-    import pyarrow as pa
-    from lance.fragment import write_fragments
-
-    from curation.ingest.frame_cache import SCHEMA, frame_id
-
+    fragments and per job the frame indices stored or the DecodeError that stopped it."""
     rows, outcomes = [], []
     for job in jobs:
         try:
@@ -39,10 +37,7 @@ def _encode_shard(target: str, jobs: list[VideoJob], size: int) -> tuple[list, l
         outcomes.append((job, [i for i, _ in frames]))
     if not rows:
         return [], outcomes
-    vids, idx, jpegs = zip(*rows)
-    table = pa.table({"frame_id": [frame_id(v, i) for v, i in zip(vids, idx)], "video_id": list(vids),
-                      "index": pa.array(idx, pa.int32()), "jpeg": pa.array(jpegs, pa.binary())}, schema=SCHEMA)
-    return write_fragments(table, target, schema=SCHEMA), outcomes
+    return write_fragments(frames_table(rows), target, schema=SCHEMA), outcomes
 
 
 class RayEngine:
