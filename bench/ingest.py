@@ -1,8 +1,9 @@
 """Ingest speed with 1 and N worker processes on dashcam-like 720p H.264 (the same source as bench/loader.py),
 and the Nexar training set's ingest time extrapolated from the measured cost per source frame.
 
-Each configuration ingests the same videos into a fresh workspace (nothing cached), `--rounds` times; the
-median is reported. A frame's cost is counted per source frame (the decoder passes every frame up to the last
+Configurations: one worker pinned to one core (the per-core baseline), one worker with all cores (the ingest
+before worker processes: FFmpeg's decoding threads), and N workers. Each ingests the same videos into a fresh
+workspace (nothing cached), `--rounds` times; the median is reported. A frame's cost is counted per source frame (the decoder passes every frame up to the last
 one a clip needs), in core-seconds: wall seconds × workers / source frames. The extrapolation divides the
 Nexar set's 1.7 M frames by the cores at the measured 2-worker cost per core, and says where the ingest
 process — the frame cache's one writer, whose CPU time per frame is measured here too — would cap it.
@@ -12,6 +13,7 @@ process — the frame cache's one writer, whose CPU time per frame is measured h
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -28,17 +30,23 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_ingest(data: Path, work: Path, workers: int) -> tuple[float, float, int, int]:
-    """(wall seconds, this process's CPU seconds, frames decoded into the cache, source frames)."""
+def timed_ingest(data: Path, work: Path, workers: int, cores: set[int] | None = None) -> tuple[float, float, int, int]:
+    """(wall seconds, this process's CPU seconds, frames decoded into the cache, source frames); `cores`: run
+    pinned to these cores (threads and workers inherit it)."""
     from curation.ingest.pipeline import IngestOptions, ingest
     from curation.ingest.sources import read_nexar
     from curation.workspace import Workspace
 
     shutil.rmtree(work, ignore_errors=True)
     ws = Workspace.open(work, backend="lance")
-    cpu, start = own_cpu_seconds(), time.perf_counter()
-    result = ingest(ws, read_nexar(data), "bench", IngestOptions(frame_size=256), progress=False, workers=workers)
-    wall, cpu = time.perf_counter() - start, own_cpu_seconds() - cpu
+    every = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores or every)
+    try:
+        cpu, start = own_cpu_seconds(), time.perf_counter()
+        result = ingest(ws, read_nexar(data), "bench", IngestOptions(frame_size=256), progress=False, workers=workers)
+        wall, cpu = time.perf_counter() - start, own_cpu_seconds() - cpu
+    finally:
+        os.sched_setaffinity(0, every)
     videos = ws.tables.read(ws.tables.head("bench", "videos"), ["n_frames"])["n_frames"].to_pylist()
     return wall, cpu, result.frames_decoded, sum(n for n in videos if n)
 
@@ -71,23 +79,30 @@ def main():
             make_dashcam_like(path, seed=i)
         print(f"generated {args.videos} dashcam-like 720p videos of {args.seconds:g} s in {time.time() - t:.0f} s")
 
+    configurations = {  # name: (workers, cores)
+        "1 worker on 1 core": (1, {min(os.sched_getaffinity(0))}),
+        "1 worker, all cores (FFmpeg threads)": (1, None),
+        f"{args.workers} workers": (args.workers, None),
+    }
     runs = {}
-    for workers in (1, args.workers):
-        rounds = [timed_ingest(data, work / f"ws-{workers}", workers) for _ in range(args.rounds)]
+    for name, (workers, cores) in configurations.items():
+        rounds = [timed_ingest(data, work / "ws", workers, cores) for _ in range(args.rounds)]
         wall = statistics.median(r[0] for r in rounds)
         cpu = statistics.median(r[1] for r in rounds)
         decoded, source = rounds[0][2], rounds[0][3]
-        runs[workers] = (wall, cpu, decoded, source)
-        print(f"{workers} worker(s): {wall:6.2f} s median of {args.rounds} ({', '.join(f'{r[0]:.2f}' for r in rounds)}); "
-              f"{source} source frames, {decoded} decoded into the cache; {source / wall:.0f} source frames/s; "
-              f"ingest process CPU {cpu:.2f} s")
-    one, many = runs[1], runs[args.workers]
-    print(f"\nspeed-up of {args.workers} workers over 1: {one[0] / many[0]:.2f}x "
-          f"(goal >= 1.7x for 2 workers on 2 cores)")
+        runs[name] = (wall, cpu, decoded, source)
+        print(f"{name:<38} {wall:6.2f} s median of {args.rounds} ({', '.join(f'{r[0]:.2f}' for r in rounds)}); "
+              f"{source / wall:4.0f} source frames/s; ingest process CPU {cpu:.2f} s")
+    print(f"{source} source frames of {args.videos} videos, {decoded} of them decoded into the cache")
+    many = runs[f"{args.workers} workers"]
+    for name in list(configurations)[:2]:
+        print(f"speed-up of {args.workers} workers over {name}: {runs[name][0] / many[0]:.2f}x")
+    print("(goal >= 1.7x for 2 workers over 1 on 2 cores)")
     per_frame = many[0] * args.workers / many[3]  # core-seconds per source frame with workers in parallel
     writer = many[1] / many[3]  # the ingest process's own CPU per source frame: probing results, cache writes
-    print(f"cost per source frame: {per_frame * 1000:.2f} core-ms ({args.workers} workers), "
-          f"{one[0] / one[3] * 1000:.2f} ms (1 worker); the ingest process's own CPU {writer * 1000:.3f} ms")
+    one = runs["1 worker on 1 core"]
+    print(f"cost per source frame: {per_frame * 1000:.2f} core-ms with {args.workers} workers, "
+          f"{one[0] / one[3] * 1000:.2f} ms on 1 core; the ingest process's own CPU {writer * 1000:.3f} ms")
     print(f"\nNexar training set ({NEXAR_FRAMES / 1e6:.1f} M frames), extrapolated:")
     print(f"{'cores':>6} {'time':>10}  limit")
     for cores in (2, 16, 64):

@@ -99,7 +99,7 @@ class LocalEngine:
     def probe(self, paths: list[Path]) -> Iterator[Probe]:
         if self._pool is None:
             return map(probe_video, paths)
-        return self._pool.map(probe_video, paths, chunksize=8)
+        return self._pool.map(probe_video, paths)  # one at a time: a probe costs far more than its message
 
     def fill(self, cache, jobs: list[VideoJob]) -> Iterator[tuple[VideoJob, int | DecodeError]]:
         for job, frames in self._encoded(jobs, cache.size):

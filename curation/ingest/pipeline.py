@@ -408,6 +408,7 @@ def _fill_cache(cache: FrameCache, source: Source, needed: dict[str, list[int]],
                 and set(needed[v.video_id]) <= set(entry["indices"])):
             jobs.append(VideoJob(v.video_id, source.root / v.path, tuple(needed[v.video_id]), sig))
     cache.forget(job.video_id for job in jobs)
+    jobs.sort(key=lambda job: -job.indices[-1])  # longest decode first: no worker is left alone with a long one
     decoded = 0
     with progress_bar(total=sum(len(j.indices) for j in jobs), desc="decoding frames", unit="frame",
                       show=progress) as bar:
