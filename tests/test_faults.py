@@ -3,6 +3,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import lance
@@ -24,8 +26,13 @@ def test_ingest_killed_while_filling_the_frame_cache_recovers(prebuilt, tmp_path
     if appending:  # a cache exists; the kill lands in the append of a changed video's frames
         shutil.copytree(prebuilt / "ws", ws)
         sorted((data / "train").glob("*.mp4"))[0].touch()  # a new signature: decoded and appended again
-    killed = curate(*args, env={"CURATE_FAULT": point})
+    tag = uuid.uuid4().hex
+    killed = curate(*args, "--workers", "2", env={"CURATE_FAULT": point, "CURATE_TEST_TAG": tag})
     assert killed.returncode == KILLED
+    deadline = time.time() + 30
+    while _tagged_processes(tag) and time.time() < deadline:
+        time.sleep(0.5)
+    assert _tagged_processes(tag) == []  # the ingest's worker processes ended with it
     again = curate(*args)
     assert again.returncode == 0, again.stderr
     cache = Workspace.open(ws).cache_dir("nexar")
@@ -79,9 +86,6 @@ def _tagged_processes(tag: str) -> list[int]:
 
 
 def test_killed_trainer_leaves_no_worker_forkserver_or_tracker_behind(ws_dir):
-    import time
-    import uuid
-
     tag = uuid.uuid4().hex
     proc = curate("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "2",
                   env={"CURATE_FAULT": "train.step@3", "CURATE_TEST_TAG": tag})

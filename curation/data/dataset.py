@@ -13,8 +13,6 @@ import copy
 import dataclasses
 import functools
 import os
-import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -31,6 +29,7 @@ from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
 from curation.ingest.probe import decode_frames
 from curation.task import VIDEOS, find_task
+from curation.workers import exit_with
 
 
 class ClipReadError(Exception):
@@ -134,31 +133,11 @@ def collate_clips(items: list[dict]) -> dict:
     }
 
 
-def _process_alive(pid: int) -> bool:
-    """Whether `pid` runs (a killed process not yet reaped by its parent is a zombie: not running)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def _exit_with(owner: int, _worker_id: int) -> None:
     """Worker start-up: end this worker when the process that owns the loader is gone (even by kill -9).
     A forkserver worker's parent is the fork server, which lives as long as its workers do, so neither
     torch's own parent check nor the fork server would ever end them."""
-    def watch():
-        while _process_alive(owner):
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-owner", daemon=True).start()
+    exit_with(owner)
 
 
 class ClipLoader:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ import simplejpeg
 
 from curation.errors import CurateError, Fix
 from curation.ingest.probe import DecodeError, Probe, decode_frames, probe_video
+from curation.workers import exit_with
 
 
 def default_workers() -> int:
@@ -53,18 +52,11 @@ def encode_video(job: VideoJob, size: int, threaded: bool = False) -> list[tuple
     return [(i, encode_jpeg(frame, size)) for i, frame in decode_frames(job.path, job.indices, threaded)]
 
 
-def _worker_setup(parent: int) -> None:
+def _worker_setup(owner: int) -> None:
     """Workers already use every core between them, so OpenCV's own thread pool would only contend; and a worker
-    exits when the ingest process is gone (killed), instead of waiting forever for jobs on a queue whose other
-    end it holds itself."""
+    ends with the ingest process (killed or not)."""
     cv2.setNumThreads(1)
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
+    exit_with(owner)
 
 
 class LocalEngine:
