@@ -529,6 +529,9 @@ def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epo
 @click.option("--grad-clip", default=1.0, show_default=True, help="Max gradient norm (0: off).")
 @click.option("--workers", default=2, show_default=True, help="DataLoader worker processes.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--decode-on-device", is_flag=True,
+              help="Workers only read the clips' JPEG bytes; the frames are decoded (nvJPEG on a GPU) and augmented "
+                   "on --device, so a GPU needs fewer CPU cores (bench/gpu.py measures it).")
 @click.option("--collect-every", default=0, show_default=True,
               help="Also run the collection pass every K epochs (it always runs at the end).")
 @click.option("--fold", type=int, help="Validate on this fold of the fold column, train on the others.")

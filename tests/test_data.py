@@ -167,3 +167,41 @@ def test_uint8_transport_gives_the_same_tensors(ws):
     moved = next(iter(ClipLoader(ds, batch_size=2, uint8_transport=True)))
     direct = next(iter(ClipLoader(ds, batch_size=2, uint8_transport=False)))
     assert moved["video"].dtype == torch.float32 and torch.allclose(moved["video"], direct["video"], atol=1e-5)
+
+
+def test_decode_on_device_gives_the_tensors_of_the_cpu_path(ws):
+    """JPEGs decoded by the consumer (torchvision, here on the CPU: the GPU path's code) and transformed in torch
+    equal the workers' OpenCV path up to rounding, for the train draws (the same draws: one RNG stream) and eval."""
+    rev = ws.resolve("clips")
+    for preset in ("winner", "eval"):
+        ds = ClipDataset.from_revision(ws, rev, get_preset(preset, size=48))
+        order = list(range(min(6, len(ds))))
+        torch.manual_seed(3)
+        cpu = next(iter(ClipLoader(ds, batch_size=len(order), sampler=order)))
+        torch.manual_seed(3)
+        dev = next(iter(ClipLoader(ds, batch_size=len(order), sampler=order, decode_on_device=True)))
+        assert dev["clip_id"] == cpu["clip_id"] and torch.equal(dev["label"], cpu["label"])
+        assert dev["video"].shape == cpu["video"].shape == (len(order), 3, 16, 48, 48)
+        levels = (dev["video"] - cpu["video"]).abs() * 0.225 * 255  # in 8-bit levels
+        assert levels.mean() < 1.5, (preset, levels.mean())
+        assert (levels > 8).float().mean() < 0.01, preset
+    torch.manual_seed(3)
+    other = next(iter(ClipLoader(ds, batch_size=len(order), sampler=order[::-1], decode_on_device=True)))
+    assert not torch.allclose(other["video"], dev["video"])  # the comparison can fail
+
+
+def test_a_corrupt_jpeg_decoded_on_device_skips_its_clip_not_the_batch(ws, tmp_path):
+    rev = ws.resolve("clips")
+    ds = ClipDataset.from_revision(ws, rev, get_preset("winner", size=32), with_sources=False)
+    good = lance.dataset(str(ws.cache_dir("nexar") / "frames.lance")).to_table()
+    broken_id = f"{ds.video_ids[0]}:{ds.end_frame[0]}"
+    jpeg = [b"\xff\xd8 not a jpeg" if f == broken_id else j for f, j in zip(good["frame_id"].to_pylist(),
+                                                                            good["jpeg"].to_pylist())]
+    table = good.set_column(good.schema.get_field_index("jpeg"), "jpeg", pa.array(jpeg, pa.binary()))
+    lance.write_dataset(table, str(tmp_path / "frames.lance"), schema=SCHEMA)
+    ds.cache_dir = tmp_path
+    others = [i for i, v in enumerate(ds.video_ids) if v != ds.video_ids[0]][:2]
+    batch = next(iter(ClipLoader(ds, batch_size=3, sampler=[0, *others], decode_on_device=True)))
+    assert [c for c, _ in batch["skipped"]] == [ds.clip_ids[0]] and "JPEG" in batch["skipped"][0][1]
+    assert batch["clip_id"] == [ds.clip_ids[i] for i in others] and batch["video"].shape == (2, 3, 16, 32, 32)
+    assert batch["label"].tolist() == [int(ds.labels[i]) for i in others]

@@ -21,12 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 from torch.utils.data import DataLoader, Dataset
+from torchvision.io import decode_jpeg as decode_jpeg_batch
 
 from curation.data.memory import keep_freed_memory
 from curation.data.transforms import ClipTransform
 from curation.errors import exception_line
 from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
+from curation.ingest.parallel import encode_jpeg
 from curation.ingest.probe import decode_frames
 from curation.task import VIDEOS, find_task
 from curation.workers import exit_with
@@ -53,6 +55,7 @@ class ClipDataset(Dataset):
         self.frame_size = frame_size
         self._reader: FrameReader | None = None
         self._reader_pid: int | None = None
+        self.jpeg_out = False  # set by ClipLoader(decode_on_device=True)
 
     @classmethod
     def from_revision(cls, workspace, revision, transform: ClipTransform, splits: list[str] | None = None,
@@ -98,33 +101,62 @@ class ClipDataset(Dataset):
         except (OSError, ValueError, LookupError, RuntimeError) as exc:  # decoders raise RuntimeError kinds
             raise ClipReadError(exception_line(exc, 200)) from exc
 
+    def jpegs(self, i: int) -> list[bytes]:
+        """The clip's frames as JPEG bytes: the cache's own, or (a clip missing from the cache) the source's frames
+        encoded; ClipReadError when neither can be read."""
+        try:
+            cached = self._cached_jpegs(i)
+            return cached if cached is not None else [encode_jpeg(f, self.frame_size) for f in self._source_frames(i)]
+        except (OSError, ValueError, LookupError, RuntimeError) as exc:
+            raise ClipReadError(exception_line(exc, 200)) from exc
+
     def _read_frames(self, i: int) -> np.ndarray:
-        video_id = self.video_ids[i]
+        cached = self._cached_jpegs(i)
+        return np.stack([decode_jpeg(b) for b in cached]) if cached is not None else self._source_frames(i)
+
+    def _frame_ids(self, i: int) -> list[str]:
         indices = frame_indices(int(self.end_frame[i]), int(self.stride[i]), int(self.n_frames[i]))
-        ids = [frame_id(video_id, k) for k in indices]
+        return [frame_id(self.video_ids[i], k) for k in indices]
+
+    def _cached_jpegs(self, i: int) -> list[bytes] | None:
+        ids = self._frame_ids(i)
         cache = self._cache()
-        if cache is not None and all(f in cache for f in ids):
-            return np.stack([decode_jpeg(b) for b in cache.read(ids)])
-        source = self.sources.get(video_id)
+        return cache.read(ids) if cache is not None and all(f in cache for f in ids) else None
+
+    def _source_frames(self, i: int) -> np.ndarray:
+        source = self.sources.get(self.video_ids[i])
         if not source or not os.path.exists(source):
             raise LookupError(f"frames of {self.clip_ids[i]} are not in the cache and no source video is readable")
+        indices = frame_indices(int(self.end_frame[i]), int(self.stride[i]), int(self.n_frames[i]))
         decoded = dict(decode_frames(source, sorted(set(indices))))
         size = (self.frame_size, self.frame_size)
         return np.stack([cv2.resize(decoded[k], size, interpolation=cv2.INTER_AREA) for k in indices])
 
     def __getitem__(self, i: int) -> dict:
+        """The clip transformed; with `jpeg_out`, its JPEG bytes and its random draw instead, for the consumer to
+        decode and transform on its device (`ClipLoader(decode_on_device=True)`)."""
         try:
-            frames = self.frames(i)
+            if self.jpeg_out:
+                item = {"jpegs": [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in self.jpegs(i)]}
+                if self.transform.train:
+                    item["draw"] = self.transform.draw(self.frame_size, self.frame_size)
+            else:
+                item = {"video": self.transform(self.frames(i))}  # a failing transform is a bug: it stops the run
         except ClipReadError as exc:  # bad data: recorded and skipped by collate_clips, never fatal
             return {"clip_id": self.clip_ids[i], "index": i, "error": str(exc)}
-        return {"video": self.transform(frames), "label": int(self.labels[i]), "weight": float(self.weights[i]),
-                "clip_id": self.clip_ids[i], "index": i}  # a failing transform is a bug: it stops the run
+        return {**item, "label": int(self.labels[i]), "weight": float(self.weights[i]), "clip_id": self.clip_ids[i],
+                "index": i}
 
 
 def collate_clips(items: list[dict]) -> dict:
     good = [it for it in items if "error" not in it]
+    if good and "jpegs" in good[0]:  # decoded by the consumer: the frames of all clips in one list
+        frames = {"jpegs": [f for it in good for f in it["jpegs"]],
+                  "draws": torch.stack([it["draw"] for it in good]) if "draw" in good[0] else None}
+    else:
+        frames = {"video": torch.stack([it["video"] for it in good]) if good else torch.empty(0)}
     return {
-        "video": torch.stack([it["video"] for it in good]) if good else torch.empty(0),
+        **frames,
         "label": torch.tensor([it["label"] for it in good], dtype=torch.long),
         "weight": torch.tensor([it["weight"] for it in good], dtype=torch.float32),
         "clip_id": [it["clip_id"] for it in good],
@@ -147,17 +179,23 @@ class ClipLoader:
     float32 clips are 4× larger, and moving them between processes alone capped a 2-core machine at about
     70 clips/s (bench/README.md). Workers start by forkserver, since the Lance reader is not fork-safe, and
     persist across epochs so their start-up is paid once.
+
+    `decode_on_device`: workers only read the clips' JPEG bytes and draw their augmentation; the consumer
+    decodes them on `device` (nvJPEG through torchvision on a GPU) and applies the transform there
+    (`ClipTransform.on_device`), so a GPU needs few CPU cores to be fed.
     """
 
     def __init__(self, dataset: ClipDataset, batch_size: int, sampler=None, workers: int = 0,
                  shuffle: bool = False, device: str | torch.device = "cpu", uint8_transport: bool | None = None,
-                 prefetch: int = 2):
+                 prefetch: int = 2, decode_on_device: bool = False):
         keep_freed_memory()  # large freed buffers stay in the heap (memory.py)
         self.transform = dataset.transform
-        self.uint8_transport = workers > 0 if uint8_transport is None else uint8_transport
-        if self.uint8_transport:
+        self.decode_on_device = decode_on_device
+        self.uint8_transport = not decode_on_device and (workers > 0 if uint8_transport is None else uint8_transport)
+        if self.uint8_transport or decode_on_device:
             dataset = copy.copy(dataset)
             dataset.transform = dataclasses.replace(dataset.transform, normalize=False)
+            dataset.jpeg_out = decode_on_device
         extra = {}
         if workers > 0:
             extra = dict(multiprocessing_context="forkserver", persistent_workers=True, prefetch_factor=prefetch,
@@ -176,8 +214,44 @@ class ClipLoader:
 
     def __iter__(self):
         for batch in self.loader:
+            if self.decode_on_device:
+                yield self._decoded(batch)
+                continue
             video = batch["video"].to(self.device, non_blocking=True)
             if self.uint8_transport and video.numel():
                 video = self.transform.normalize_batch(video)
             yield {**batch, "video": video}
+
+    def _decoded(self, batch: dict) -> dict:
+        """The batch with its JPEGs decoded on the loader's device (nvJPEG on a GPU) and transformed there. A
+        JPEG that does not decode skips its clip, as a bad clip does in the workers."""
+        jpegs, draws = batch.pop("jpegs", []), batch.pop("draws", None)
+        clips = len(batch["clip_id"])
+        if not clips:
+            return {**batch, "video": torch.empty(0)}
+        per_clip = len(jpegs) // clips
+        try:
+            frames = decode_jpeg_batch(jpegs, device=self.device)
+            keep = list(range(clips))
+        except RuntimeError:  # find the clip(s) at fault
+            frames, keep = [], []
+            for c in range(clips):
+                try:
+                    frames += decode_jpeg_batch(jpegs[c * per_clip:(c + 1) * per_clip], device=self.device)
+                    keep.append(c)
+                except RuntimeError as exc:
+                    batch["skipped"].append((batch["clip_id"][c], f"undecodable JPEG: {exception_line(exc)}"))
+            if not keep:
+                return {**_select(batch, keep), "video": torch.empty(0)}
+            batch = _select(batch, keep)
+        video = torch.stack(frames).reshape(len(keep), per_clip, *frames[0].shape)
+        draws = draws[keep].to(self.device) if draws is not None else None
+        return {**batch, "video": self.transform.on_device(video, draws)}
+
+
+def _select(batch: dict, keep: list[int]) -> dict:
+    """The batch's clips at positions `keep` (skipped clips stay listed)."""
+    rows = torch.tensor(keep, dtype=torch.long)
+    return {**batch, "label": batch["label"][rows], "weight": batch["weight"][rows],
+            "index": batch["index"][rows], "clip_id": [batch["clip_id"][c] for c in keep]}
 

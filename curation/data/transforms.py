@@ -55,6 +55,48 @@ class ClipTransform:
         x = torch.from_numpy(out).permute(3, 0, 1, 2).contiguous()  # transpose while still uint8
         return self.normalize_batch(x) if self.normalize else x
 
+    def draw(self, w: int, h: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One clip's random draw as 16 numbers for `on_device`: the 2×3 warp, the 3×3 colour matrix and the gray
+        weight (identity colour without jitter). The same draws as `__call__` makes, in the same order."""
+        warp = self._draw_warp(w, h, generator)
+        matrix, k = self._draw_colour(generator) if self.jitter else (np.eye(3), 0.0)
+        return torch.from_numpy(np.concatenate([warp.ravel(), np.asarray(matrix).ravel(), [k]]).astype(np.float32))
+
+    def on_device(self, frames: torch.Tensor, draws: torch.Tensor | None = None) -> torch.Tensor:
+        """The transform applied to a batch on whatever device it is (a GPU: decoded there by nvJPEG):
+        (B, T, 3, H, W) uint8 frames and, for the train preset, (B, 16) `draw`s (on the same device) → (B, 3, T, size, size)
+        float32, normalised if `normalize`. The warp samples bilinearly like OpenCV's (pixel centres at
+        integers, zeros outside); colour is applied in float without OpenCV's intermediate rounding."""
+        b, t, c, h, w = frames.shape
+        x = frames.reshape(b * t, c, h, w).float()
+        if not self.train:
+            x = _resize_area(x, self.size)
+        else:
+            x = torch.nn.functional.grid_sample(x, self._sampling_grid(draws[:, :6].reshape(b, 2, 3), w, h)
+                                                .repeat_interleave(t, dim=0), mode="bilinear", padding_mode="zeros",
+                                                align_corners=False)
+            if self.jitter:
+                x = x.reshape(b, t, c, self.size, self.size)
+                luma = torch.as_tensor(_LUMA, dtype=x.dtype, device=x.device)
+                gray = torch.einsum("btchw,c->bthw", x[..., ::4, ::4], luma).mean(dim=(1, 2, 3))  # as __call__
+                matrix, k = draws[:, 6:15].reshape(b, 3, 3), draws[:, 15]
+                x = torch.einsum("bij,btjhw->btihw", matrix, x) + (k * gray)[:, None, None, None, None]
+                x = x.clamp_(0, 255)
+        x = x.reshape(b, t, c, self.size, self.size).permute(0, 2, 1, 3, 4)
+        return x.mul(1 / (255 * self.std)).sub_(self.mean / self.std) if self.normalize else x
+
+    def _sampling_grid(self, warps: torch.Tensor, w: int, h: int) -> torch.Tensor:
+        """For each output pixel of each clip, where to sample the input, in grid_sample's [-1, 1] units:
+        the inverse of the warp (input pixel → output pixel) applied to the output pixel centres."""
+        warps = warps.double()
+        linear_inv = torch.linalg.inv(warps[:, :, :2])
+        ys, xs = torch.meshgrid(torch.arange(self.size, dtype=torch.float64, device=warps.device),
+                                torch.arange(self.size, dtype=torch.float64, device=warps.device), indexing="ij")
+        out = torch.stack([xs, ys], dim=-1).reshape(1, -1, 2) - warps[:, None, :, 2]
+        src = torch.einsum("bij,bnj->bni", linear_inv, out)  # input pixel coordinates
+        scale = torch.tensor([2.0 / w, 2.0 / h], dtype=torch.float64, device=warps.device)
+        return ((src + 0.5) * scale - 1).reshape(-1, self.size, self.size, 2).float()
+
     def normalize_batch(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 clips (any leading dims) → normalised float32, on whatever device they are."""
         return x.float().mul_(1 / (255 * self.std)).sub_(self.mean / self.std)
@@ -85,6 +127,25 @@ class ClipTransform:
         b, c, s = (self._uniform(lo, hi, generator) for _ in range(3))
         matrix = c * b * (s * np.eye(3) + (1 - s) * np.tile(_LUMA, (3, 1)))
         return matrix, (1 - c) * b
+
+
+def _area_weights(n_in: int, n_out: int, device) -> torch.Tensor:
+    """(n_out, n_in): each output pixel the mean of the input pixels it covers, fractions counted — OpenCV's
+    INTER_AREA when shrinking."""
+    scale = n_in / n_out
+    edges = torch.arange(n_out + 1, dtype=torch.float64, device=device) * scale
+    lo, hi = edges[:-1, None], edges[1:, None]
+    j = torch.arange(n_in, dtype=torch.float64, device=device)[None]
+    return ((torch.minimum(hi, j + 1) - torch.maximum(lo, j)).clamp(min=0) / scale).float()
+
+
+def _resize_area(x: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, C, H, W) → (N, C, size, size) as cv2.resize(INTER_AREA) does: area averaging to shrink, bilinear to
+    grow."""
+    h, w = x.shape[-2:]
+    if size > h or size > w:
+        return torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return _area_weights(h, size, x.device) @ x @ _area_weights(w, size, x.device).T
 
 
 def _with_offset(colour: tuple[np.ndarray, float], mean_gray: float) -> np.ndarray:

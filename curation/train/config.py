@@ -23,6 +23,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 2
     device: str = "auto"  # auto | cpu | cuda
+    decode_on_device: bool = False  # JPEG decode and augmentation on `device` (ClipLoader(decode_on_device=True))
     train_preset: str = "winner"
     collect_every: int = 0  # also run the collection pass every K epochs (0: only at the end)
     fold: int | None = None  # with a fold column: validate on this fold, train on the others

@@ -119,7 +119,7 @@ class Trainer:
         self.sampler = WeightedClipSampler(self.train_ds.weights, cfg.draws_per_epoch or None, seed=cfg.seed,
                                            rank=self.d.rank, world_size=self.d.world_size)
         self.loader = ClipLoader(self.train_ds, cfg.batch_size, sampler=self.sampler, workers=cfg.workers,
-                                 device=self.device)
+                                 device=self.device, decode_on_device=cfg.decode_on_device)
         torch.manual_seed(cfg.seed + self.d.rank)  # augmentation draws differ per rank
         self.model.to(self.device)
         self.net = DistributedDataParallel(self.model) if self.d.enabled else self.model
@@ -200,7 +200,8 @@ class Trainer:
         """This rank's contiguous share of `dataset` (or of the given rows), in order."""
         rows = list(range(len(dataset))) if rows is None else rows
         return ClipLoader(dataset, self.cfg.batch_size, sampler=[rows[i] for i in shard(len(rows), self.d)],
-                          workers=min(self.cfg.workers, 1), device=self.device)
+                          workers=min(self.cfg.workers, 1), device=self.device,
+                          decode_on_device=self.cfg.decode_on_device)
 
     @torch.no_grad()
     def predict(self, dataset: ClipDataset, desc: str, loader: ClipLoader | None = None,
