@@ -119,17 +119,19 @@ def test_missing_cache_falls_back_to_source_video(ws, tmp_path):
     assert "not in the cache" in no_source[0]["error"]
 
 
-def test_corrupt_frame_is_skipped_and_reported(ws, tmp_path):
-    rev = ws.resolve("clips")
-    ds = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32), with_sources=False)
-    # A cache whose first clip has one frame of garbage bytes.
+def with_broken_frame(ds, ws, folder, garbage: bytes) -> None:
+    """Point `ds` at a copy of the cache in `folder` whose first clip has one frame of `garbage` bytes."""
     good = lance.dataset(str(ws.cache_dir("nexar") / "frames.lance")).to_table()
     broken_id = f"{ds.video_ids[0]}:{ds.end_frame[0]}"
-    jpeg = [b"not a jpeg" if f == broken_id else j for f, j in zip(good["frame_id"].to_pylist(),
-                                                                     good["jpeg"].to_pylist())]
+    jpeg = [garbage if f == broken_id else j for f, j in zip(good["frame_id"].to_pylist(), good["jpeg"].to_pylist())]
     table = good.set_column(good.schema.get_field_index("jpeg"), "jpeg", pa.array(jpeg, pa.binary()))
-    lance.write_dataset(table, str(tmp_path / "frames.lance"), schema=SCHEMA)
-    ds.cache_dir = tmp_path
+    lance.write_dataset(table, str(folder / "frames.lance"), schema=SCHEMA)
+    ds.cache_dir = folder
+
+
+def test_corrupt_frame_is_skipped_and_reported(ws, tmp_path):
+    ds = ClipDataset.from_revision(ws, ws.resolve("clips"), get_preset("eval", size=32), with_sources=False)
+    with_broken_frame(ds, ws, tmp_path, b"not a jpeg")
     others = [i for i, v in enumerate(ds.video_ids) if v != ds.video_ids[0]][:2]  # clips share frames
     items = [ds[i] for i in [0, *others]]
     batch = collate_clips(items)
@@ -191,15 +193,8 @@ def test_decode_on_device_gives_the_tensors_of_the_cpu_path(ws):
 
 
 def test_a_corrupt_jpeg_decoded_on_device_skips_its_clip_not_the_batch(ws, tmp_path):
-    rev = ws.resolve("clips")
-    ds = ClipDataset.from_revision(ws, rev, get_preset("winner", size=32), with_sources=False)
-    good = lance.dataset(str(ws.cache_dir("nexar") / "frames.lance")).to_table()
-    broken_id = f"{ds.video_ids[0]}:{ds.end_frame[0]}"
-    jpeg = [b"\xff\xd8 not a jpeg" if f == broken_id else j for f, j in zip(good["frame_id"].to_pylist(),
-                                                                            good["jpeg"].to_pylist())]
-    table = good.set_column(good.schema.get_field_index("jpeg"), "jpeg", pa.array(jpeg, pa.binary()))
-    lance.write_dataset(table, str(tmp_path / "frames.lance"), schema=SCHEMA)
-    ds.cache_dir = tmp_path
+    ds = ClipDataset.from_revision(ws, ws.resolve("clips"), get_preset("winner", size=32), with_sources=False)
+    with_broken_frame(ds, ws, tmp_path, b"\xff\xd8 not a jpeg")
     others = [i for i, v in enumerate(ds.video_ids) if v != ds.video_ids[0]][:2]
     batch = next(iter(ClipLoader(ds, batch_size=3, sampler=[0, *others], decode_on_device=True)))
     assert [c for c, _ in batch["skipped"]] == [ds.clip_ids[0]] and "JPEG" in batch["skipped"][0][1]
