@@ -171,6 +171,18 @@ def test_uint8_transport_gives_the_same_tensors(ws):
     assert moved["video"].dtype == torch.float32 and torch.allclose(moved["video"], direct["video"], atol=1e-5)
 
 
+def test_frames_are_decoded_at_the_smallest_scale_the_transform_needs(ws):
+    """A 32-px clip from the 64-px cache is decoded at half scale inside the JPEG decoder, and comes out close
+    to the full decode resized."""
+    ds = ClipDataset.from_revision(ws, ws.resolve("test"), get_preset("eval", size=32))
+    assert ds.frames(0, min_side=32).shape == (16, 32, 32, 3) and ds.frames(0, min_side=33).shape == (16, 64, 64, 3)
+    item = ds[0]["video"]
+    assert torch.equal(item, ds.transform(ds.frames(0, min_side=32)))
+    from_full = ds.transform(ds.frames(0))
+    assert not torch.equal(item, from_full)  # the check above can fail
+    assert ((item - from_full).abs() * 0.225 * 255).mean() < 2  # in 8-bit levels
+
+
 def test_decode_on_device_gives_the_tensors_of_the_cpu_path(ws):
     """JPEGs decoded by the consumer (torchvision, here on the CPU: the GPU path's code) and transformed in torch
     equal the workers' OpenCV path up to rounding, for the train draws (the same draws: one RNG stream) and eval."""

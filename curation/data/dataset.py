@@ -93,11 +93,12 @@ class ClipDataset(Dataset):
             self._reader_pid = os.getpid()
         return self._reader
 
-    def frames(self, i: int) -> np.ndarray:
+    def frames(self, i: int, min_side: int = 0) -> np.ndarray:
         """The clip's frames, (T, H, W, 3) uint8 RGB, from the cache or else from the source video;
-        ClipReadError when neither can be read."""
+        ClipReadError when neither can be read. `min_side`: cached frames may come smaller, down to this side
+        (decoded at reduced scale, `decode_jpeg`)."""
         try:
-            return self._read_frames(i)
+            return self._read_frames(i, min_side)
         except (OSError, ValueError, LookupError, RuntimeError) as exc:  # decoders raise RuntimeError kinds
             raise ClipReadError(exception_line(exc, 200)) from exc
 
@@ -110,9 +111,9 @@ class ClipDataset(Dataset):
         except (OSError, ValueError, LookupError, RuntimeError) as exc:
             raise ClipReadError(exception_line(exc, 200)) from exc
 
-    def _read_frames(self, i: int) -> np.ndarray:
+    def _read_frames(self, i: int, min_side: int) -> np.ndarray:
         cached = self._cached_jpegs(i)
-        return np.stack([decode_jpeg(b) for b in cached]) if cached is not None else self._source_frames(i)
+        return np.stack([decode_jpeg(b, min_side) for b in cached]) if cached is not None else self._source_frames(i)
 
     def _frame_ids(self, i: int) -> list[str]:
         indices = frame_indices(int(self.end_frame[i]), int(self.stride[i]), int(self.n_frames[i]))
@@ -141,7 +142,8 @@ class ClipDataset(Dataset):
                 if self.transform.train:
                     item["draw"] = self.transform.draw(self.frame_size, self.frame_size)
             else:
-                item = {"video": self.transform(self.frames(i))}  # a failing transform is a bug: it stops the run
+                # frames only as large as the transform's output needs; a failing transform is a bug: it stops the run
+                item = {"video": self.transform(self.frames(i, min_side=self.transform.size))}
         except ClipReadError as exc:  # bad data: recorded and skipped by collate_clips, never fatal
             return {"clip_id": self.clip_ids[i], "index": i, "error": str(exc)}
         return {**item, "label": int(self.labels[i]), "weight": float(self.weights[i]), "clip_id": self.clip_ids[i],

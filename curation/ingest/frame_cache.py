@@ -38,11 +38,24 @@ def file_signature(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def decode_jpeg(data: bytes) -> np.ndarray:
+def decode_jpeg(data: bytes, min_side: int = 0) -> np.ndarray:
     """JPEG bytes → H×W×3 uint8 RGB. simplejpeg with libjpeg-turbo's fast DCT and upsampling decodes a
-    256×256 frame 1.5× faster than OpenCV and 1.8× faster than PIL here (bench/loader.py)."""
+    256×256 frame 1.5× faster than OpenCV and 1.8× faster than PIL here (bench/loader.py).
+
+    `min_side`: the frame is only needed with both sides at least this long (a 112-px clip from a 256-px cache),
+    so it is decoded at 1/2, 1/4 or 1/8 scale inside the inverse DCT where that still holds: a low-pass
+    reduction for free that skips most of the decode's pixel work (1.5× faster at 1/2, bench/README.md).
+    Only power-of-two scales: libjpeg-turbo's others (7/8, …) are slower than a full decode."""
     try:
-        return simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=True, fastupsample=True)
+        scale = {}
+        if min_side:
+            h, w = simplejpeg.decode_jpeg_header(data)[:2]
+            k = 8
+            while k > 1 and min(h, w) < min_side * k:
+                k //= 2
+            if k > 1:
+                scale = {"min_height": -(-h // k), "min_width": -(-w // k)}
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=True, fastupsample=True, **scale)
     except ValueError as exc:
         raise ValueError(f"not a readable JPEG ({exc})") from None
 

@@ -29,7 +29,7 @@ def _strip(reader: FrameReader, video_id: str, end_frame: int, stride: int, n_fr
     ids = [frame_id(video_id, i) for i in picked]
     if not all(f in reader for f in ids):
         return ""
-    frames = [Image.fromarray(decode_jpeg(b)).resize((96, 96)) for b in reader.read(ids)]
+    frames = [Image.fromarray(decode_jpeg(b, min_side=96)).resize((96, 96)) for b in reader.read(ids)]
     strip = Image.new("RGB", (96 * len(frames), 96))
     for k, frame in enumerate(frames):
         strip.paste(frame, (96 * k, 0))

@@ -200,7 +200,7 @@ def _frame_thumbnails(ws, dataset: str, per_video: int = 12,
         pick = [ids[int(k)] for k in np.linspace(0, len(ids) - 1, min(per_video, len(ids)))]
         look = []
         for data in reader.read(pick):
-            rgb = decode_jpeg(data)
+            rgb = decode_jpeg(data, min_side=size)
             grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             thumbs.append(cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
             look.append(cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
