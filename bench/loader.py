@@ -1,13 +1,24 @@
-"""Clip loading throughput: (a) each clip decoded from the source mp4 (PyAV), (b) the winner's layout — one JPEG
-file per frame decoded with PIL, (c) our loader over the frame cache. All three produce the same
-16×224×224 normalised train tensors (the `winner` transform preset), single process and with 2 DataLoader
-workers, on a dashcam-like 720p H.264 source made by the synthetic generator.
+"""Clip loading throughput per core, and the frame-store candidates behind it.
 
-    uv run python bench/loader.py [--videos 6] [--clips 96] [--rounds 3] [--workdir /tmp/curate-bench-loader]
+For each training size (224, 112 and 64 px by default), loaders that produce the same 16×S×S normalised train
+tensors (the `winner` transform preset at size S), single process (= one core) and with 2 DataLoader workers,
+on dashcam-like 720p H.264 made by the synthetic generator:
+  (a) each clip decoded from the source mp4 (PyAV), at 224 only;
+  (b) the winner's layout: one 256×256 JPEG file per frame, decoded in full with PIL;
+  (c) our loader: the frame cache (JPEG bytes in one Lance dataset), decoded at the smallest power-of-two scale
+      that keeps the frame at least S px (libjpeg-turbo's DCT scaling);
+  (c0) the same without DCT scaling (every frame decoded at 256), where (c) scales;
+  (d) a frame cache made at the training resolution (S·256/224, the recipe's 256→224 geometry), where smaller.
+Then each decoder alone, per 16-frame clip: PIL, simplejpeg, torchvision (libjpeg-turbo), OpenCV, DCT-scaled,
+and short H.264 segments per clip decoded with PyAV; bytes per clip for each store. GPU decode (nvJPEG) needs a
+GPU: bench/gpu.py.
+
+    uv run python bench/loader.py [--sizes 224,112,64] [--videos 6] [--clips 96] [--rounds 3]
 """
 from __future__ import annotations
 
 import argparse
+import io
 import shutil
 import statistics
 import time
@@ -19,26 +30,25 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
+from torchvision.io import decode_jpeg as torchvision_decode_jpeg
 
 from curation.data.dataset import ClipDataset, ClipLoader
 from curation.data.memory import keep_freed_memory
 from curation.data.transforms import get_preset
 from curation.ingest.clips import frame_indices
-from curation.ingest.frame_cache import FrameReader
+from curation.ingest.frame_cache import FrameReader, decode_jpeg
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.probe import decode_frames
 from curation.ingest.sources import read_nexar
 from curation.synth import generate
 from curation.workspace import Workspace
 
-TRANSFORM = get_preset("winner")
-
 
 class SourceClips(Dataset):
     """(a) every clip decoded from its source mp4 (a seek to the previous keyframe, full 720p frames)."""
 
     def __init__(self, ds: ClipDataset):
-        self.ds, self.transform = ds, TRANSFORM
+        self.ds, self.transform = ds, ds.transform
 
     def __len__(self):
         return len(self.ds)
@@ -57,7 +67,7 @@ class JpegFileClips(Dataset):
     """(b) the winning solution's layout: <root>/<video_id>/<index>.jpg, 16 files opened per clip."""
 
     def __init__(self, ds: ClipDataset, root: Path):
-        self.ds, self.root, self.transform = ds, root, TRANSFORM
+        self.ds, self.root, self.transform = ds, root, ds.transform
 
     def __len__(self):
         return len(self.ds)
@@ -69,6 +79,13 @@ class JpegFileClips(Dataset):
                          for k in indices])
         return {"video": self.transform(clip), "label": int(ds.labels[i]), "weight": 1.0, "clip_id": ds.clip_ids[i],
                 "index": i}
+
+
+class FullDecode(ClipDataset):
+    """(c0) our loader with every frame decoded at the cache's size, whatever the training size."""
+
+    def frames(self, i: int, min_side: int = 0) -> np.ndarray:
+        return super().frames(i, 0)
 
 
 def make_dashcam_like(path: Path, seed: int) -> None:
@@ -134,15 +151,94 @@ def throughput(dataset: Dataset, n_clips: int, workers: int, uint8: bool, batch_
     return seen / (time.perf_counter() - started)
 
 
+def h264_segment(frames: np.ndarray) -> bytes:
+    """One clip's frames as a short H.264 segment: one keyframe, then P-frames; CRF 23, tuned for fast decoding
+    (CAVLC, no deblocking), the fastest H.264 to read."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.options = {"crf": "23", "bf": "0", "g": str(len(frames)), "tune": "fastdecode"}
+        for f in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+        out.mux(stream.encode())
+    return buf.getvalue()
+
+
+def decode_h264_segment(data: bytes) -> np.ndarray:
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "NONE"  # one core, like the other decoders here
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(stream)])
+
+
+def pil_decode(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def decoder_table(ours: ClipDataset, small: dict[int, ClipDataset], sizes: list[int], n_clips: int = 48) -> None:
+    """Each decoder alone on the same clips: ms of one core per 16-frame clip, and the bytes each stores per clip."""
+    reader = FrameReader(ours.cache_dir)
+    picked = np.random.default_rng(0).choice(len(ours), min(n_clips, len(ours)), replace=False)
+    clips = [reader.read(ours._frame_ids(int(i))) for i in picked]
+    tensors = [[torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in c] for c in clips]
+    candidates = {
+        "PIL (the winner's), 256 px": (lambda k: [pil_decode(b) for b in clips[k]], clips),
+        "OpenCV imdecode, 256 px": (lambda k: [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR)
+                                               for b in clips[k]], clips),
+        "torchvision decode_jpeg (libjpeg-turbo)": (lambda k: [torchvision_decode_jpeg(t) for t in tensors[k]], clips),
+        "simplejpeg, 256 px": (lambda k: [decode_jpeg(b) for b in clips[k]], clips),
+    }
+    for size in sizes:
+        if 2 * size <= 256:  # DCT scaling applies
+            candidates[f"simplejpeg DCT-scaled for {size} px"] = (
+                lambda k, s=size: [decode_jpeg(b, min_side=s) for b in clips[k]], clips)
+        if size in small:
+            r = FrameReader(small[size].cache_dir)
+            own = [r.read(small[size]._frame_ids(int(i))) for i in picked]
+            candidates[f"simplejpeg, cache at {small[size].frame_size} px"] = (
+                lambda k, own=own: [decode_jpeg(b) for b in own[k]], own)
+    segments = [h264_segment(np.stack([decode_jpeg(b) for b in c])) for c in clips]
+    candidates["H.264 segment per clip (PyAV), 256 px"] = (lambda k: decode_h264_segment(segments[k]),
+                                                            [[s] for s in segments])
+    print(f"\neach decoder alone, one core, median of 3 passes over {len(clips)} clips of 16 frames")
+    print(f"{'decoder':<44}{'ms/clip':>9}{'KB/clip stored':>16}{'shape':>16}")
+    for name, (decode, stored) in candidates.items():
+        passes = []
+        for _ in range(3):
+            started = time.perf_counter()
+            for k in range(len(clips)):
+                out = decode(k)
+            passes.append((time.perf_counter() - started) / len(clips))
+        kb = np.mean([sum(len(b) for b in c) for c in stored]) / 1e3
+        print(f"{name:<44}{statistics.median(passes) * 1e3:9.2f}{kb:16.1f}{tuple(np.shape(out[0]))!s:>16}")
+    print(f"(H.264 segments: one per clip, so overlapping clips store their shared frames again: "
+          f"{len(ours) * np.mean([len(s) for s in segments]) / 1e6:.1f} MB for the {len(ours)} clips against "
+          f"{disk_usage(ours.cache_dir / 'frames.lance')[0] / 1e6:.1f} MB of cache)")
+
+
+def training_size_cache(ws: Workspace, data: Path, size: int) -> ClipDataset | None:
+    """(d) a frame cache made at the training resolution: frames of S·256/224 px (a multiple of 8), so the
+    recipe's crop geometry holds; None where that is the default cache's size."""
+    frame_size = 8 * round(size * 256 / 224 / 8)
+    if frame_size >= 256:
+        return None
+    name = f"bench{frame_size}"
+    ingest(ws, read_nexar(data), name, IngestOptions(frame_size=frame_size), progress=False)
+    return ClipDataset.from_revision(ws, ws.resolve(f"{name}/clips"), get_preset("winner", size=size))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="224,112,64", help="training sizes (px), comma-separated")
     ap.add_argument("--videos", type=int, default=6)
     ap.add_argument("--clips", type=int, default=96, help="clips timed per configuration")
     ap.add_argument("--rounds", type=int, default=3, help="repeats per configuration (median reported)")
     ap.add_argument("--workdir", default="/tmp/curate-bench-loader")
     args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
     torch.set_num_threads(1)  # per-core figures: one thread in the main process, one per worker
-    keep_freed_memory()  # the same malloc settings for all three loaders (see curation/data/memory.py)
+    keep_freed_memory()  # the same malloc settings for all loaders (see curation/data/memory.py)
 
     work = Path(args.workdir)
     data = work / "data"
@@ -153,43 +249,59 @@ def main():
             make_dashcam_like(path, seed=i)
         print(f"generated {args.videos} dashcam-like 720p videos in {time.time() - t:.0f} s")
     ws = Workspace.open(work / "ws", backend="lance")
-    ingest(ws, read_nexar(data), "bench", IngestOptions(frame_size=256))
+    ingest(ws, read_nexar(data), "bench", IngestOptions(frame_size=256), progress=False)
     cache_dir = ws.cache_dir("bench")
     files_dir = work / "jpeg_files"
     if files_dir.exists():
         shutil.rmtree(files_dir)
     export_jpeg_files(cache_dir, files_dir)
 
-    ours = ClipDataset.from_revision(ws, ws.resolve("bench/clips"), TRANSFORM)
-    n_videos = len(set(ours.video_ids))
-    loaders = {"(a) per clip from mp4 (PyAV)": SourceClips(ours),
-               "(b) JPEG file per frame + PIL": JpegFileClips(ours, files_dir),
-               "(c) curate frame cache": ours}
     modes = {"1 process": (0, False), "2 workers": (2, False), "2 workers, uint8": (2, True)}
-    runs = {(name, m): [] for name in loaders for m in modes}
+    loaders, small = {}, {}
+    revision = ws.resolve("bench/clips")
+    for size in sizes:
+        ours = ClipDataset.from_revision(ws, revision, get_preset("winner", size=size))
+        if size == 224:
+            loaders[size, "(a) per clip from mp4 (PyAV)"] = SourceClips(ours)
+        loaders[size, "(b) JPEG file per frame + PIL"] = JpegFileClips(ours, files_dir)
+        if 2 * size <= 256:  # DCT scaling applies
+            loaders[size, "(c0) frame cache, full decode"] = FullDecode.from_revision(ws, revision, ours.transform)
+        loaders[size, "(c) curate frame cache"] = ours
+        if (own := training_size_cache(ws, data, size)) is not None:
+            small[size] = own
+            loaders[size, f"(d) frame cache at {own.frame_size} px"] = own
+    runs = {(key, m): [] for key in loaders for m in modes}
     for _ in range(args.rounds):  # rounds interleave the configurations; the median damps machine noise
-        for name, dataset in loaders.items():
-            n = max(args.clips // 4, 16) if name.startswith("(a)") else args.clips
+        for key, dataset in loaders.items():
+            n = max(args.clips // 4, 16) if key[1].startswith("(a)") else args.clips
             for m, (w, u) in modes.items():
-                runs[name, m].append(throughput(dataset, n, workers=w, uint8=u))
-    results = {name: {m: statistics.median(runs[name, m]) for m in modes} for name in loaders}
+                runs[key, m].append(throughput(dataset, n, workers=w, uint8=u))
+    results = {key: {m: statistics.median(runs[key, m]) for m in modes} for key in loaders}
 
-    source = ws.task("bench").root
-    print(f"\n{len(ours)} clips over {n_videos} videos of 1280x720 H.264 ({source}); "
-          f"16 frames → normalised 16x224x224 train tensors; median clips/s of {args.rounds} rounds "
-          "(per core: /2 for 2 workers)")
-    print(f"{'loader':<32}" + "".join(f"{m:>18}" for m in modes))
-    for name, by_mode in results.items():
-        print(f"{name:<32}" + "".join(f"{v:16.1f}/s" for v in by_mode.values()))
-    a, b, c = (results[k] for k in loaders)
-    for m in modes:
-        print(f"{m:<18} (c)/(b) {c[m] / b[m]:5.2f}x  (goal >= 1.2x)   (c)/(a) {c[m] / a[m]:5.1f}x  (goal >= 15x)")
-    print(f"our loader's default with workers vs the winner's loader (float out of workers): "
-          f"(c) uint8 / (b) float = {c['2 workers, uint8'] / b['2 workers']:.2f}x")
-    for name, path in (("(b) JPEG files", files_dir), ("(c) frame cache", cache_dir / "frames.lance")):
+    ours = loaders[sizes[0], "(c) curate frame cache"]
+    print(f"\n{len(ours)} clips over {len(set(ours.video_ids))} videos of 1280x720 H.264 ({data}); 16 frames → "
+          f"normalised 16xSxS train tensors; median clips/s of {args.rounds} rounds (per core: /2 for 2 workers)")
+    for size in sizes:
+        print(f"\nS = {size} px" + " " * 30 + "".join(f"{m:>18}" for m in modes))
+        winner = results[size, "(b) JPEG file per frame + PIL"]
+        for (s, name), by_mode in results.items():
+            if s == size:
+                print(f"{name:<40}" + "".join(f"{v:16.1f}/s" for v in by_mode.values()))
+        for (s, name), by_mode in results.items():
+            if s == size and name[:3] in ("(c)", "(d)"):
+                ratios = "  ".join(f"{m} {by_mode[m] / winner[m]:.2f}x" for m in modes)
+                print(f"  {name[:3]}/(b): {ratios}   (goal >= 1.5x per core)")
+        if (size, "(a) per clip from mp4 (PyAV)") in results:
+            a, c = results[size, "(a) per clip from mp4 (PyAV)"], results[size, "(c) curate frame cache"]
+            print("  (c)/(a): " + "  ".join(f"{m} {c[m] / a[m]:.1f}x" for m in modes) + "   (goal >= 15x)")
+    stores = [("(b) JPEG files", files_dir), ("(c) frame cache", cache_dir / "frames.lance")]
+    stores += [(f"(d) cache at {d.frame_size} px", d.cache_dir / "frames.lance") for d in small.values()]
+    print()
+    for name, path in stores:
         apparent, allocated, files = disk_usage(path)
-        print(f"{name:<18} {apparent / 1e6:8.1f} MB apparent, {allocated / 1e6:8.1f} MB on disk, "
-              f"{files:6d} files, {files / n_videos:7.1f} files/video")
+        print(f"{name:<22} {apparent / 1e6:8.1f} MB apparent, {allocated / 1e6:8.1f} MB on disk, "
+              f"{files:6d} files")
+    decoder_table(ours, small, sizes)
 
 
 if __name__ == "__main__":
