@@ -155,7 +155,9 @@ def _ingest_options(f):
         click.option("--stride", default=0, show_default=True, help="Fixed frame stride (0: from --clip-seconds)."),
         click.option("--anchor-every", default=0, show_default=True,
                      help="A clip ends every N frames (0: twice the stride, so clips share cached frames)."),
-        click.option("--frame-size", default=256, show_default=True, help="Cached frames are squashed to S×S."),
+        click.option("--frame-size", default=256, show_default=True,
+                     help="Cached frames are squashed to S×S. Training at a smaller size? A cache about 8/7 of it "
+                     "(128 for 112-px clips) reads several times faster and takes less disk."),
         click.option("--seed", default=0, show_default=True, help="Seed of the validation split / folds."),
         click.option("--discard-edits", is_flag=True,
                      help="On re-ingest, register the source as it is instead of carrying your edits (deletes, "
