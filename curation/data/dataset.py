@@ -97,23 +97,20 @@ class ClipDataset(Dataset):
         """The clip's frames, (T, H, W, 3) uint8 RGB, from the cache or else from the source video;
         ClipReadError when neither can be read. `min_side`: cached frames may come smaller, down to this side
         (decoded at reduced scale, `decode_jpeg`)."""
-        try:
-            return self._read_frames(i, min_side)
-        except (OSError, ValueError, LookupError, RuntimeError) as exc:  # decoders raise RuntimeError kinds
-            raise ClipReadError(exception_line(exc, 200)) from exc
+        return _as_read_error(self._read_frames, i, min_side)
 
     def jpegs(self, i: int) -> list[bytes]:
         """The clip's frames as JPEG bytes: the cache's own, or (a clip missing from the cache) the source's frames
         encoded; ClipReadError when neither can be read."""
-        try:
-            cached = self._cached_jpegs(i)
-            return cached if cached is not None else [encode_jpeg(f, self.frame_size) for f in self._source_frames(i)]
-        except (OSError, ValueError, LookupError, RuntimeError) as exc:
-            raise ClipReadError(exception_line(exc, 200)) from exc
+        return _as_read_error(self._read_jpegs, i)
 
     def _read_frames(self, i: int, min_side: int) -> np.ndarray:
         cached = self._cached_jpegs(i)
         return np.stack([decode_jpeg(b, min_side) for b in cached]) if cached is not None else self._source_frames(i)
+
+    def _read_jpegs(self, i: int) -> list[bytes]:
+        cached = self._cached_jpegs(i)
+        return cached if cached is not None else [encode_jpeg(f, self.frame_size) for f in self._source_frames(i)]
 
     def _frame_ids(self, i: int) -> list[str]:
         indices = frame_indices(int(self.end_frame[i]), int(self.stride[i]), int(self.n_frames[i]))
@@ -148,6 +145,14 @@ class ClipDataset(Dataset):
             return {"clip_id": self.clip_ids[i], "index": i, "error": str(exc)}
         return {**item, "label": int(self.labels[i]), "weight": float(self.weights[i]), "clip_id": self.clip_ids[i],
                 "index": i}
+
+
+def _as_read_error(read, *args):
+    """`read(*args)`, with a failure to read or decode (decoders raise RuntimeError kinds too) as ClipReadError."""
+    try:
+        return read(*args)
+    except (OSError, ValueError, LookupError, RuntimeError) as exc:
+        raise ClipReadError(exception_line(exc, 200)) from exc
 
 
 def collate_clips(items: list[dict]) -> dict:
