@@ -22,8 +22,11 @@ generator flipped, as mean ± sd over seeds (the fold-based ones over the first 
 - CL (ours): `curate suggest --fold-runs` on that seed's K fold runs;
 - cleanlab: `cleanlab.filter.find_label_issues` on the same out-of-fold probabilities, with the same
   quarter-of-the-clips rule per video.
+With --cl-arm, a fourth arm: curated by CL's label issues (the first D seeds, whose fold runs exist) instead of
+AUM's, to see whether a better detector recovers more.
 
     uv run --group bench python bench/label_noise.py [--train 160] [--noise 0.3] [--seeds 5] [--detect-seeds 3]
+        [--cl-arm]
 """
 from __future__ import annotations
 
@@ -108,6 +111,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="data seed, and the first training seed")
     ap.add_argument("--seeds", type=int, default=5, help="training seeds per arm")
     ap.add_argument("--detect-seeds", type=int, default=3, help="seeds whose detection is scored (K fold runs each)")
+    ap.add_argument("--cl-arm", action="store_true",
+                    help="also a curated arm built on confident learning (the --detect-seeds seeds' fold runs)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
     ap.add_argument("--workdir", default="/tmp/curate-bench-noise")
     ap.add_argument("--out", help="also write the figures as JSON here")
@@ -160,42 +165,46 @@ def main():
               f"({times[label]:.0f} s)", flush=True)
         return out
 
-    def curated_revision(noisy: str):
-        """noisy/clips@1 with `suggest`'s AUM label issues of `noisy` at weight 0 (an earlier invocation's
-        revision for the same run is reused)."""
-        flagged = label_issues(ws, noisy)
-        message = f"weight 0 for {len(flagged)} AUM label issues of {noisy}"
+    def curated_revision(flagged: list, message: str):
+        """noisy/clips@1 with the `flagged` videos at weight 0 (an earlier invocation's revision of the same
+        message is reused)."""
         earlier = [r for r in ws.tables.revisions("noisy", "clips") if r.message == message]
         if earlier:
-            return earlier[-1], flagged
+            return earlier[-1]
         head = ws.tables.revert("noisy", "clips", 1, message="back to the noisy labels") \
             if ws.tables.head("noisy", "clips").number != 1 else ws.tables.head("noisy", "clips")
         if not flagged:  # nothing flagged: the curated arm trains on the noisy labels
-            return head, flagged
+            return head
         edits = work / "edits.csv"  # what `curate suggest -o` writes; video rows cascade to their clips
         edits.write_text(to_csv(flagged))
         return ws.tables.edit("noisy", "clips", edit_from_file(ws.tables, head, edits), base=head.number,
-                              message=message), flagged
+                              message=message)
 
     arms = {"noisy": [], "curated": [], "clean": []}
     detection = {"AUM, one run": [], f"confident learning, {args.folds}-fold OOF (curate)": [],
                  f"cleanlab find_label_issues, {args.folds}-fold OOF": []}
     for seed in seeds:
         noisy = run(f"noisy-s{seed}", "noisy/clips@1", seed)
-        revision, flagged = curated_revision(noisy)
+        flagged = label_issues(ws, noisy)
+        revision = curated_revision(flagged, f"weight 0 for {len(flagged)} AUM label issues of {noisy}")
         arms["noisy"].append(noisy)
         arms["curated"].append(run(f"curated-s{seed}", revision.ref, seed))
         arms["clean"].append(run(f"clean-s{seed}", "clean/clips@1", seed))
         detection["AUM, one run"].append(scores({s.id for s in flagged}, flipped))  # free: every seed
+    cl_arm = f"curated (CL, {args.folds}-fold)"
     for seed in seeds[:args.detect_seeds]:  # after the arms: the verdict first, the detector table second
         fold_runs = [completed(f"s{seed}-fold{f}", "folds/clips@1") for f in range(args.folds)]
         if not all(fold_runs):
             fold_runs = train_folds(ws, TrainConfig(table="folds/clips@1", name=f"s{seed}-fold", **cfg, seed=seed),
                                     args.folds, echo=lambda *a: None, progress=False)
+        flagged = confident_learning(ws, fold_runs)
         detection[f"confident learning, {args.folds}-fold OOF (curate)"].append(
-            scores({s.id for s in confident_learning(ws, fold_runs)}, flipped))
+            scores({s.id for s in flagged}, flipped))
         detection[f"cleanlab find_label_issues, {args.folds}-fold OOF"].append(
             scores(cleanlab_videos(out_of_fold_probabilities(ws, fold_runs)), flipped))
+        if args.cl_arm:  # one round curated by confident learning instead of AUM (same videos: the ids match)
+            revision = curated_revision(flagged, f"weight 0 for {len(flagged)} CL label issues of s{seed} folds")
+            arms.setdefault(cl_arm, []).append(run(f"curatedcl-s{seed}", revision.ref, seed))
     averaged = {s.id for s in label_issues(ws, arms["noisy"][0], repeats=arms["noisy"][1:])}
     detection[f"AUM averaged over {len(seeds)} seed repeats"] = [scores(averaged, flipped)]
 
@@ -204,34 +213,39 @@ def main():
                      collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, echo=lambda *a: None,
                                                                    progress=False))
     times["compare"] = time.time() - t
-    draws = result.pop("draws")  # (samples, arms): noisy, curated, clean
+    draws = result.pop("draws")  # (samples, arms): noisy, curated, clean[, curated by CL]
     gap = draws[:, 2] - draws[:, 0]
-    recovered = (draws[:, 1] - draws[:, 0]) / np.where(gap != 0, gap, np.nan)
     values = {g["name"]: g["value"] for g in result["groups"]}
-    share = (values["curated"] - values["noisy"]) / (values["clean"] - values["noisy"])
+    recovered, share = {}, {}
+    for column, arm in ((1, "curated"), (3, cl_arm)):
+        if arm in values:
+            recovered[arm] = (draws[:, column] - draws[:, 0]) / np.where(gap != 0, gap, np.nan)
+            share[arm] = (values[arm] - values["noisy"]) / (values["clean"] - values["noisy"])
 
     s = result["set"]
     print(f"\nval mAP on {s['clips']} clips of {s['videos']} val videos ({s['table']}; true labels), "
           f"{len(seeds)} seeds per arm, 95% intervals over {args.samples} paired draws (videos and seeds resampled)")
-    print(f"{'arm':<9} {'mAP':>7}  {'interval':<18} {'seed sd':>7}  per seed")
+    print(f"{'arm':<21} {'mAP':>7}  {'interval':<18} {'seed sd':>7}  per seed")
     for g in result["groups"]:
-        print(f"{g['name']:<9} {g['value']:7.4f}  [{g['interval'][0]:.4f}, {g['interval'][1]:.4f}]  "
+        print(f"{g['name']:<21} {g['value']:7.4f}  [{g['interval'][0]:.4f}, {g['interval'][1]:.4f}]  "
               f"{g['seed_sd']:7.4f}  {' '.join(f'{v:.3f}' for v in g['seeds'])}")
     for d in result["differences"]:
         print(f"{d['b']} − {d['a']}: {d['difference']:+.4f} [{d['interval'][0]:+.4f}, {d['interval'][1]:+.4f}], "
               f"P(better) {d['p_b_better']:.2f}")
-    low, high = interval(recovered)
     gap_low, gap_high = interval(gap)
-    print(f"share of the noisy→clean gap recovered: {share:.0%} [{low:.0%}, {high:.0%}] "
-          f"(goal >= 80%, interval above 0); gap {values['clean'] - values['noisy']:+.4f} "
-          f"[{gap_low:+.4f}, {gap_high:+.4f}]")
+    for arm, ratios in recovered.items():
+        low, high = interval(ratios)
+        print(f"share of the noisy→clean gap recovered by {arm}: {share[arm]:.0%} [{low:.0%}, {high:.0%}] "
+              f"(goal >= 80%, interval above 0)")
+    print(f"gap clean − noisy {values['clean'] - values['noisy']:+.4f} [{gap_low:+.4f}, {gap_high:+.4f}]")
     if gap_low <= 0:
         print("  the noise did not measurably hurt here (the gap's interval reaches 0): the share means little")
 
     print(f"\nlabel-issue detection per video ({len(flipped)} flipped of {n_train} train videos), mean ± sd over "
           f"seeds: AUM one run {seeds[0]}..{seeds[-1]}, fold-based {args.detect_seeds} seed(s) from {seeds[0]}")
     print(f"{'detector':<46} {'flagged':>11} {'precision':>13} {'recall':>13} {'F1':>13}")
-    figures = {"arms": result, "recovered": {"share": share, "interval": [low, high], "gap": [gap_low, gap_high]},
+    figures = {"arms": result, "recovered": {arm: {"share": share[arm], "interval": interval(recovered[arm])}
+                                             for arm in recovered}, "gap": [gap_low, gap_high],
                "detection": {},
                "times": times}
     for name, per_seed in detection.items():
