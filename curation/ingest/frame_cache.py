@@ -40,7 +40,7 @@ def file_signature(path: Path) -> str:
 
 def decode_jpeg(data: bytes, min_side: int = 0) -> np.ndarray:
     """JPEG bytes → H×W×3 uint8 RGB. simplejpeg with libjpeg-turbo's fast DCT and upsampling decodes a
-    256×256 frame 1.5× faster than OpenCV and 1.8× faster than PIL here (bench/loader.py).
+    256×256 frame faster than OpenCV (1.2×), torchvision (1.1×) and PIL (1.35×) here (bench/README.md).
 
     `min_side`: the frame is only needed with both sides at least this long (a 112-px clip from a 256-px cache),
     so it is decoded at 1/2, 1/4 or 1/8 scale inside the inverse DCT where that still holds: a low-pass
