@@ -36,7 +36,7 @@ from curation.data.dataset import ClipDataset, ClipLoader
 from curation.data.memory import keep_freed_memory
 from curation.data.transforms import get_preset
 from curation.ingest.clips import frame_indices
-from curation.ingest.frame_cache import FrameReader, decode_jpeg
+from curation.ingest.frame_cache import FrameReader, cache_size_for, decode_jpeg
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.probe import decode_frames
 from curation.ingest.sources import read_nexar
@@ -218,9 +218,9 @@ def decoder_table(ours: ClipDataset, small: dict[int, ClipDataset], sizes: list[
 
 
 def training_size_cache(ws: Workspace, data: Path, size: int) -> ClipDataset | None:
-    """(d) a frame cache made at the training resolution: frames of S·256/224 px (a multiple of 8), so the
-    recipe's crop geometry holds; None where that is the default cache's size."""
-    frame_size = 8 * round(size * 256 / 224 / 8)
+    """(d) a frame cache made at the training resolution (`cache_size_for`: S·256/224 px, a multiple of 8);
+    None where that is the default cache's size."""
+    frame_size = cache_size_for(size)
     if frame_size >= 256:
         return None
     name = f"bench{frame_size}"

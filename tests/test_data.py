@@ -9,7 +9,7 @@ from conftest import private_copy, tiny_synth
 from curation.data.dataset import ClipDataset, ClipLoader, collate_clips
 from curation.data.sampler import WeightedClipSampler
 from curation.data.transforms import get_preset
-from curation.ingest.frame_cache import SCHEMA, FrameCache
+from curation.ingest.frame_cache import SCHEMA, FrameCache, cache_size_for, oversized_cache_note
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.tables import Edit
@@ -181,6 +181,13 @@ def test_frames_are_decoded_at_the_smallest_scale_the_transform_needs(ws):
     from_full = ds.transform(ds.frames(0))
     assert not torch.equal(item, from_full)  # the check above can fail
     assert ((item - from_full).abs() * 0.225 * 255).mean() < 2  # in 8-bit levels
+
+
+def test_training_far_below_the_cached_size_is_told_which_size_suits_it():
+    assert [cache_size_for(s) for s in (224, 112, 64)] == [256, 128, 72]  # the recipe's 256 → 224, in 8s
+    assert "72 px" in oversized_cache_note(256, 64) and "128 px" in oversized_cache_note(256, 112)
+    assert oversized_cache_note(256, 224) is None and oversized_cache_note(128, 112) is None
+    assert oversized_cache_note(143, 64) is None and oversized_cache_note(144, 64) is not None
 
 
 def test_decode_on_device_gives_the_tensors_of_the_cpu_path(ws):

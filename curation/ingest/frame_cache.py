@@ -38,6 +38,22 @@ def file_signature(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
+def cache_size_for(train_size: int) -> int:
+    """The cached frame size that suits clips of `train_size` px: the recipe's 256 → 224 ratio (its crops keep
+    their geometry), a multiple of 8 (JPEG blocks)."""
+    return 8 * round(train_size * 256 / 224 / 8)
+
+
+def oversized_cache_note(cached: int, train_size: int) -> str | None:
+    """A hint when frames are cached at twice the size that suits the clips or more (training small from a
+    256-px cache): a cache near the training size loads several times faster (bench/README.md)."""
+    suited = cache_size_for(train_size)
+    if cached < 2 * suited:
+        return None
+    return (f"frames are cached at {cached} px for {train_size}-px clips; a dataset ingested at a frame size of "
+            f"{suited} px would load several times faster")
+
+
 def decode_jpeg(data: bytes, min_side: int = 0) -> np.ndarray:
     """JPEG bytes → H×W×3 uint8 RGB. simplejpeg with libjpeg-turbo's fast DCT and upsampling decodes a
     256×256 frame faster than OpenCV (1.2×), torchvision (1.1×) and PIL (1.35×) here (bench/README.md).

@@ -25,6 +25,7 @@ from curation.data.sampler import WeightedClipSampler
 from curation.data.transforms import get_preset
 from curation.errors import BadInput, Fix
 from curation.faults import fault_point
+from curation.ingest.frame_cache import oversized_cache_note
 from curation.models.mvit import build_model
 from curation.runs.plots import plot_curves
 from curation.runs.record import RunInputs, RunRecord
@@ -320,6 +321,8 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
         echo(f"{run}: training {cfg.model} on {revision.ref} ({len(trainer.train_ds)} train clips, "
              f"{trainer.sampler.num_samples} draws/epoch, {len(trainer.val_ds)} val clips) on {device}"
              + (f" × {d.world_size} ranks" if d.enabled else ""))
+        if note := oversized_cache_note(trainer.train_ds.frame_size, trainer.mspec.input_size):
+            echo(f"note: {note}")
     try:
         for epoch in range(start_epoch, cfg.epochs):
             started = time.time()
