@@ -139,8 +139,9 @@ class ClipDataset(Dataset):
                 if self.transform.train:
                     item["draw"] = self.transform.draw(self.frame_size, self.frame_size)
             else:
-                # frames only as large as the transform's output needs; a failing transform is a bug: it stops the run
-                item = {"video": self.transform(self.frames(i, min_side=self.transform.size))}
+                # frames only as large as the transform's output needs (any callable without a size: whole);
+                # a failing transform is a bug: it stops the run
+                item = {"video": self.transform(self.frames(i, min_side=getattr(self.transform, "size", 0)))}
         except ClipReadError as exc:  # bad data: recorded and skipped by collate_clips, never fatal
             return {"clip_id": self.clip_ids[i], "index": i, "error": str(exc)}
         return {**item, "label": int(self.labels[i]), "weight": float(self.weights[i]), "clip_id": self.clip_ids[i],
