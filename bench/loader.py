@@ -35,10 +35,8 @@ from torchvision.io import decode_jpeg as torchvision_decode_jpeg
 from curation.data.dataset import ClipDataset, ClipLoader
 from curation.data.memory import keep_freed_memory
 from curation.data.transforms import get_preset
-from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, cache_size_for, decode_jpeg
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.probe import decode_frames
 from curation.ingest.sources import read_nexar
 from curation.synth import generate
 from curation.workspace import Workspace
@@ -55,10 +53,7 @@ class SourceClips(Dataset):
 
     def __getitem__(self, i):
         ds = self.ds
-        indices = frame_indices(int(ds.end_frame[i]), int(ds.stride[i]), int(ds.n_frames[i]))
-        decoded = dict(decode_frames(ds.sources[ds.video_ids[i]], sorted(set(indices))))
-        size = (ds.frame_size, ds.frame_size)
-        clip = np.stack([cv2.resize(decoded[k], size, interpolation=cv2.INTER_AREA) for k in indices])
+        clip = ds._source_frames(i)  # what our loader does for a clip missing from the cache
         return {"video": self.transform(clip), "label": int(ds.labels[i]), "weight": 1.0, "clip_id": ds.clip_ids[i],
                 "index": i}
 
@@ -74,9 +69,8 @@ class JpegFileClips(Dataset):
 
     def __getitem__(self, i):
         ds = self.ds
-        indices = frame_indices(int(ds.end_frame[i]), int(ds.stride[i]), int(ds.n_frames[i]))
         clip = np.stack([np.asarray(Image.open(self.root / ds.video_ids[i] / f"{k}.jpg").convert("RGB"))
-                         for k in indices])
+                         for k in ds._indices(i)])
         return {"video": self.transform(clip), "label": int(ds.labels[i]), "weight": 1.0, "clip_id": ds.clip_ids[i],
                 "index": i}
 

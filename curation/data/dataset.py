@@ -112,9 +112,12 @@ class ClipDataset(Dataset):
         cached = self._cached_jpegs(i)
         return cached if cached is not None else [encode_jpeg(f, self.frame_size) for f in self._source_frames(i)]
 
+    def _indices(self, i: int) -> list[int]:
+        """The clip's frame numbers in its video, oldest first."""
+        return frame_indices(int(self.end_frame[i]), int(self.stride[i]), int(self.n_frames[i]))
+
     def _frame_ids(self, i: int) -> list[str]:
-        indices = frame_indices(int(self.end_frame[i]), int(self.stride[i]), int(self.n_frames[i]))
-        return [frame_id(self.video_ids[i], k) for k in indices]
+        return [frame_id(self.video_ids[i], k) for k in self._indices(i)]
 
     def _cached_jpegs(self, i: int) -> list[bytes] | None:
         ids = self._frame_ids(i)
@@ -125,7 +128,7 @@ class ClipDataset(Dataset):
         source = self.sources.get(self.video_ids[i])
         if not source or not os.path.exists(source):
             raise LookupError(f"frames of {self.clip_ids[i]} are not in the cache and no source video is readable")
-        indices = frame_indices(int(self.end_frame[i]), int(self.stride[i]), int(self.n_frames[i]))
+        indices = self._indices(i)
         decoded = dict(decode_frames(source, sorted(set(indices))))
         size = (self.frame_size, self.frame_size)
         return np.stack([cv2.resize(decoded[k], size, interpolation=cv2.INTER_AREA) for k in indices])
