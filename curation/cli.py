@@ -785,6 +785,8 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
         Path(out).write_text(text)
     else:
         click.echo(text, nl=False)
+    for note in found.notes:
+        click.echo(f"note: {note}", err=True)
     kinds = Counter(s.signal for s in found)
     click.echo(f"{len(found)} suggestion(s): " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none")
                + (f" → {out}" if out else ""), err=True)
@@ -883,10 +885,11 @@ def demo(demo_dir, seed):
     run_demo(Path(demo_dir), seed=seed, echo=click.echo)
 
 
-def main():
-    """The console script: click's usage errors are one line too (exit 2), like every other mistake."""
+def main(args: list[str] | None = None):
+    """The console script (`args`: the command line after `curate`, default sys.argv): click's usage errors are
+    one line too (exit 2), like every other mistake."""
     try:
-        code = cli.main(prog_name="curate", standalone_mode=False)
+        code = cli.main(args=args, prog_name="curate", standalone_mode=False)
     except click.UsageError as err:
         where = err.ctx.command_path if err.ctx else "curate"
         click.echo(f"error: {err.format_message()} — see `{where} --help`", err=True)

@@ -76,6 +76,8 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
 
     t = time.time()
     found = suggest(ws, round1)
+    for note in found.notes:
+        echo(f"note: {note}")
     edits = folder / "edits.csv"
     edits.write_text(to_csv(found))
     head = ws.task().head(ws.tables, SAMPLES)

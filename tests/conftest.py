@@ -49,7 +49,33 @@ def snapshot(root) -> dict:
             for p in sorted(root.rglob("*")) if p.is_file()} if root.exists() else {}
 
 
-def curate(*args, env: dict | None = None, cwd=None, timeout: int = 300):
+def curate(*args, env: dict | None = None, cwd=None):
+    """The `curate` command line run in this process (the console script's own `main`, no stdin): a
+    CompletedProcess with text output. A subprocess costs seconds of imports per call; tests that prove what
+    only a process shows (kills, exit without traceback, imports, concurrency) use `curate_subprocess`."""
+    import os
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from curation.cli import main
+
+    assert "CURATE_FAULT" not in (env or {}), "a fault kills its process: use curate_subprocess"
+    code, before = 0, os.getcwd()
+    with CliRunner().isolation(env=env) as (out, err, _):
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            main([str(a) for a in args])
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        finally:
+            os.chdir(before)
+        stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+    return subprocess.CompletedProcess(["curate", *map(str, args)], code, stdout, stderr)
+
+
+def curate_subprocess(*args, env: dict | None = None, cwd=None, timeout: int = 300):
     """The real `curate` command in a subprocess (no stdin): a CompletedProcess with text output."""
     import os
     import subprocess

@@ -89,6 +89,6 @@ def test_frames_come_by_id_from_the_cache_and_nothing_else(client):
 @pytest.mark.parametrize("args, needle", [(["clips@9"], "no revision 9"), (["--run", "7"], "no runs"),
                                           (["--host", "0.0.0.0"], "other machines")])
 def test_the_command_checks_what_it_opens_before_serving(ws_dir, args, needle):
-    from conftest import assert_one_line_error, curate
+    from conftest import assert_one_line_error, curate_subprocess
 
-    assert_one_line_error(curate("-w", ws_dir, "dashboard", *args, timeout=60), needle)
+    assert_one_line_error(curate_subprocess("-w", ws_dir, "dashboard", *args, timeout=60), needle)

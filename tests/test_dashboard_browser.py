@@ -69,6 +69,16 @@ def _wait_text(page, selector: str, predicate: str):
                            f"return {predicate}; }})()")
 
 
+def _commit(page, message: str, revision: str) -> None:
+    """Commit the staged edits; the status says the new revision (or why the commit failed: shown in the
+    assertion), and the page moves to it before the test acts again, as a user waits for it."""
+    page.fill("#message", message)
+    page.click("#commit")
+    _wait_text(page, "#status", f"t.startsWith('committed {revision}') || t.startsWith('commit failed')")
+    assert page.text_content("#status").startswith(f"committed {revision}"), page.text_content("#status")
+    page.wait_for_function(f"document.querySelector('#revision').value === '{revision.split('@')[1]}'")
+
+
 def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
     from playwright.sync_api import sync_playwright
 
@@ -108,9 +118,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
 
         page.click("#delete")
         assert page.text_content("#pending li") == f"delete on {len(inside)} clip(s)"
-        page.fill("#message", "boxed on the map")
-        page.click("#commit")
-        _wait_text(page, "#status", "t.startsWith('committed nexar/clips@2')")
+        _commit(page, "boxed on the map", "nexar/clips@2")
         head = ws.tables.head("nexar", "clips")
         assert head.number == 2 and head.message == "boxed on the map"
         assert not set(inside) & set(ws.tables.read(head, ["clip_id"])["clip_id"].to_pylist())
@@ -123,9 +131,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         page.fill("#edit-value", "0")
         page.click("#weight")
         assert page.text_content("#pending li") == "weight 0 on 1 video(s)"
-        page.fill("#message", "video weighted 0")
-        page.click("#commit")
-        _wait_text(page, "#status", "t.startsWith('committed nexar/clips@3')")
+        _commit(page, "video weighted 0", "nexar/clips@3")
         weights = ws.tables.read(ws.resolve("clips@3")).filter(pc.field("video_id") == video)["weight"].to_pylist()
         assert weights and set(weights) == {0.0}
         page.select_option("#grid-view", "clips")
@@ -138,9 +144,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         page.click(f".suggestion[data-id='{accepted}'] button.accept")
         assert "(suggestion:" in page.text_content("#pending li")
         page.screenshot(path=str(shots / "suggestions.png"), full_page=True)
-        page.fill("#message", "accepted a suggestion")
-        page.click("#commit")
-        _wait_text(page, "#status", "t.startsWith('committed nexar/clips@4')")
+        _commit(page, "accepted a suggestion", "nexar/clips@4")
         assert accepted not in set(ws.tables.read(ws.resolve("clips@4"), ["video_id"])["video_id"].to_pylist())
 
         page.click("#tab-samples")

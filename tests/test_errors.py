@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from conftest import assert_one_line_error, curate, snapshot
+from conftest import assert_one_line_error, curate, curate_subprocess, snapshot
 from curation.workspace import Workspace
 
 FIRST_CLIP = "@first"  # replaced by a real clip id of the workspace
@@ -102,8 +102,8 @@ def test_a_marker_write_killed_before_its_link_leaves_the_head_and_no_tmp(ws_dir
 
     ws = Workspace.open(ws_dir)
     first = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"][0].as_py()
-    killed = curate("-w", ws_dir, "edit", "clips", "--delete", first, "-m", "x",
-                    env={"CURATE_FAULT": "fsutil.before_link"})
+    killed = curate_subprocess("-w", ws_dir, "edit", "clips", "--delete", first, "-m", "x",
+                               env={"CURATE_FAULT": "fsutil.before_link"})
     assert killed.returncode == -9  # inside the commit window: Lance committed, the marker not yet linked
     revisions = ws_dir / "tables" / "nexar" / "clips" / "revisions"
     assert list(revisions.glob(".*.tmp")) and ws.resolve("clips").number == 1

@@ -11,7 +11,7 @@ import lance
 import pyarrow.compute as pc
 import pytest
 
-from conftest import assert_one_line_error, curate
+from conftest import assert_one_line_error, curate, curate_subprocess
 from curation.workspace import Workspace
 
 KILLED = -9
@@ -27,7 +27,7 @@ def test_ingest_killed_while_filling_the_frame_cache_recovers(prebuilt, tmp_path
         shutil.copytree(prebuilt / "ws", ws)
         sorted((data / "train").glob("*.mp4"))[0].touch()  # a new signature: decoded and appended again
     tag = uuid.uuid4().hex
-    killed = curate(*args, "--workers", "2", env={"CURATE_FAULT": point, "CURATE_TEST_TAG": tag})
+    killed = curate_subprocess(*args, "--workers", "2", env={"CURATE_FAULT": point, "CURATE_TEST_TAG": tag})
     assert killed.returncode == KILLED
     deadline = time.time() + 30
     while _tagged_processes(tag) and time.time() < deadline:
@@ -87,8 +87,8 @@ def _tagged_processes(tag: str) -> list[int]:
 
 def test_killed_trainer_leaves_no_worker_forkserver_or_tracker_behind(ws_dir):
     tag = uuid.uuid4().hex
-    proc = curate("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "2",
-                  env={"CURATE_FAULT": "train.step@3", "CURATE_TEST_TAG": tag})
+    proc = curate_subprocess("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "2",
+                             env={"CURATE_FAULT": "train.step@3", "CURATE_TEST_TAG": tag})
     assert proc.returncode == KILLED
     deadline = time.time() + 30
     while _tagged_processes(tag) and time.time() < deadline:
@@ -99,7 +99,8 @@ def test_killed_trainer_leaves_no_worker_forkserver_or_tracker_behind(ws_dir):
 def test_run_killed_mid_epoch_resumes_without_duplicate_rows(ws_dir):
     from collections import Counter
 
-    killed = curate("-w", ws_dir, *TRAIN, "--epochs", "3", "--workers", "0", env={"CURATE_FAULT": "train.step@6"})
+    killed = curate_subprocess("-w", ws_dir, *TRAIN, "--epochs", "3", "--workers", "0",
+                               env={"CURATE_FAULT": "train.step@6"})
     assert killed.returncode == KILLED  # 4 steps an epoch: the 6th step is inside epoch 2
     ws = Workspace.open(ws_dir)
     run = ws.runs.resolve("last")
@@ -114,7 +115,8 @@ def test_run_killed_mid_epoch_resumes_without_duplicate_rows(ws_dir):
 
 
 def test_run_killed_in_the_collection_pass_resumes_to_collection_and_best(ws_dir):
-    killed = curate("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "0", env={"CURATE_FAULT": "train.collect"})
+    killed = curate_subprocess("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "0",
+                               env={"CURATE_FAULT": "train.collect"})
     assert killed.returncode == KILLED
     ws = Workspace.open(ws_dir)
     run = ws.runs.resolve("last")

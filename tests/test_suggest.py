@@ -243,3 +243,60 @@ def test_collection_keys_round_trip_whatever_the_table_name():
     for bad in ("clips", "clips@", "clips@x", "@3"):
         with pytest.raises(BadInput):
             CollectionKey.parse(bad)
+
+
+def _embedding_suggestions(vectors: dict, split_of: dict | None = None):
+    from curation.review.suggest import embedding_pairs
+
+    notes = []
+    pairs = embedding_pairs(vectors, 0.15, split_of or dict.fromkeys(vectors, "train"), notes)
+    return {(a, b): (d, second) for a, b, d, second, _ in pairs}, notes
+
+
+def test_near_duplicates_by_embedding_survive_coinciding_and_broken_embeddings():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    spread = {f"v{k}": rng.normal(size=8) for k in range(6)}
+    assert _embedding_suggestions(spread) == ({}, [])  # unrelated videos: nothing to say
+
+    same = dict.fromkeys([f"v{k}" for k in range(6)], np.ones(8))  # all equal: nothing tells copies apart
+    pairs, notes = _embedding_suggestions(same)
+    assert pairs == {} and len(notes) == 1 and "all 6 videos coincide by embeddings" in notes[0]
+
+    all_but_one = {**dict.fromkeys(["v0", "v1", "v2", "v3"], np.ones(8)), "odd": -np.ones(8)}
+    pairs, notes = _embedding_suggestions(all_but_one, {"v0": "train", "v1": "train", "v2": "test", "v3": "val",
+                                                        "odd": "train"})
+    # the copies go, the test copy stays (and is never edited), each paired with it at distance 0
+    assert pairs == {("v2", "v0"): (0.0, 0.0), ("v2", "v1"): (0.0, 0.0), ("v2", "v3"): (0.0, 0.0)}
+    assert notes == []
+
+    broken = {**spread, "nan": np.full(8, np.nan), "inf": np.array([np.inf] + [0.0] * 7)}
+    pairs, notes = _embedding_suggestions({**broken, "copy": spread["v0"] * 1.000001})
+    assert list(pairs) == [("copy", "v0")] and pairs["copy", "v0"][0] < 1e-6  # the rest still compared
+    assert len(notes) == 1 and notes[0].startswith("2 video(s) have embeddings that are not finite")
+
+
+def test_near_duplicate_suggestions_from_identical_copies_keep_one_and_score_them(reviewed, monkeypatch):
+    """Through `suggest`: a run whose embeddings coincide for three videos proposes two deletions (certainty 1),
+    the CLI prints the edit file, and a run whose embeddings all coincide says so instead of failing."""
+    import numpy as np
+
+    from curation.review import suggest as module
+
+    ws, truth, run = reviewed
+    vectors, split_of = module._embedding_descriptors(ws, run)
+    flawed = set(truth["corrupt"]) | {v for pair in truth["duplicates"] for v in pair} | {truth["outlier"]}
+    train = sorted(v for v in vectors if split_of[v] == "train" and v not in flawed)[:3]
+    copies = {**vectors, **dict.fromkeys(train, np.full_like(vectors[train[0]], 7.0))}
+    monkeypatch.setattr(module, "_embedding_descriptors", lambda *_: (copies, split_of))
+    by_embedding = {s.id: s for s in module.suggest(ws, run) if "by embeddings" in s.reason}
+    assert set(by_embedding) == set(train[1:]) and all(s.score == 1.0 and s.partner == train[0]
+                                                       for s in by_embedding.values())
+
+    flat = dict.fromkeys(vectors, np.zeros_like(vectors[train[0]]))
+    monkeypatch.setattr(module, "_embedding_descriptors", lambda *_: (flat, split_of))
+    result = CliRunner().invoke(cli, ["--workspace", str(ws.root), "suggest", "--run", run])
+    assert result.exit_code == 0, result.output
+    assert "note: all" in result.stderr and "coincide by embeddings" in result.stderr
+    assert result.stdout.startswith("id,level,action,value,signal,reason,score")

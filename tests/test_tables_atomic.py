@@ -70,14 +70,14 @@ def test_two_cli_writers_on_disjoint_ids_of_a_bare_table_name_never_conflict(ws_
     meanwhile without touching this edit's ids, the edit applies on the new head (and records that)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from conftest import curate
+    from conftest import curate_subprocess
     from curation.workspace import Workspace
 
     ws = Workspace.open(ws_dir)
     ids = sorted(ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"].to_pylist())[:12]
 
     def writer(mine):
-        return [curate("-w", ws_dir, "edit", "clips", "--weight", "0.5", "--ids", i, "-m", f"w {i}") for i in mine]
+        return [curate_subprocess("-w", ws_dir, "edit", "clips", "--weight", "0.5", "--ids", i, "-m", f"w {i}") for i in mine]
 
     with ThreadPoolExecutor(2) as pool:
         results = [p for batch in pool.map(writer, (ids[0::2], ids[1::2])) for p in batch]

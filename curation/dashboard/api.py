@@ -32,7 +32,7 @@ from curation.review.clip_view import clip_frames, clip_view
 from curation.review.embedding_map import map_points, signal_of_clips
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
 from curation.runs.protocol import CollectionKey
-from curation.review.suggest import suggest
+from curation.review.suggest import Suggestions, suggest
 from curation.tables.content import VAL_WARNING, diff_per_parent, diff_revisions, touched_in_split
 from curation.tables.requests import check_request, edit_from_requests, page
 from curation.task import FRAMES, VIDEOS
@@ -88,7 +88,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
         return JSONResponse({"table": revision.ref, "key": key, "total": total, "offset": offset,
                              "columns": rows.column_names, "rows": [json_row(r) for r in rows.to_pylist()]})
 
-    def run_suggestions(run: str) -> list:
+    def run_suggestions(run: str) -> Suggestions:
         """`suggest` for a run, computed once per run and videos revision (it compares every video)."""
         dataset = ws.runs.record(run).inputs.dataset
         key = (run, ws.task(dataset).head(ws.tables, VIDEOS).number)
@@ -191,10 +191,12 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
             ids = of_video.get(i, [])
             return ids[::max(1, len(ids) // EVIDENCE_FRAMES)][:EVIDENCE_FRAMES]
 
+        found = run_suggestions(run)
         items = [{**s.__dict__, "frames": frames(s.id, s.level),
                   "partner_frames": frames(s.partner, "video") if s.partner else []}
-                 for s in run_suggestions(run)]
-        return JSONResponse({"run": run, "table": trained.ref, "dataset": trained.dataset, "suggestions": items})
+                 for s in found]
+        return JSONResponse({"run": run, "table": trained.ref, "dataset": trained.dataset, "suggestions": items,
+                             "notes": found.notes})
 
     def runs(request: Request) -> JSONResponse:
         out = []

@@ -187,11 +187,30 @@ def _embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[st
     return {v: np.mean(x, axis=0) for v, x in vectors.items()}, split_of
 
 
+def _unit_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows centred on their mean and scaled to unit length, so that cosine compares what differs between
+    them; and which rows were the mean itself (nothing left to compare: identical to each other)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    norms = np.linalg.norm(x, axis=1)
+    flat = norms <= 1e-6 * max(float(norms.max(initial=0.0)), 1e-12)
+    return x / np.where(flat, 1.0, norms)[:, None] * ~flat[:, None], flat
+
+
+def _cosine_distances(a: np.ndarray, a_flat: np.ndarray, b: np.ndarray, b_flat: np.ndarray) -> np.ndarray:
+    """1 - cosine between unit rows, clipped at 0 (rounding makes identical rows slightly negative); rows that
+    were the mean are at 0 from each other and at 1 from everything else."""
+    dist = np.maximum(1.0 - a @ b.T, 0.0)
+    dist[np.ix_(a_flat, b_flat)] = 0.0
+    return dist
+
+
 def _frame_thumbnails(ws, dataset: str, per_video: int = 12,
-                      size: int = 32) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """Evenly spaced cached frames of every video as small grey thumbnails, centred on the mean thumbnail
-    and unit-normalised: (thumbnails, owner index per thumbnail, video ids, looks). A video's look is its
-    mean frame at 8×8 RGB: colour and layout (sky above, road below), what a wrong camera or a dead one changes."""
+                      size: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Evenly spaced cached frames of every video as small grey thumbnails, unit rows from `_unit_rows`:
+    (thumbnails, which were the mean thumbnail, owner index per thumbnail, video ids, looks). A video's look
+    is its mean frame at 8×8 RGB: colour and layout (sky above, road below), what a wrong camera or a dead one
+    changes."""
     frames = ws.tables.read(ws.task(dataset).head(ws.tables, FRAMES), ["frame_id", "video_id", "index"]).to_pandas()
     reader = FrameReader(ws.cache_dir(dataset))
     thumbs, owner, videos, looks = [], [], [], []
@@ -207,23 +226,22 @@ def _frame_thumbnails(ws, dataset: str, per_video: int = 12,
             owner.append(len(videos))
         videos.append(video)
         looks.append(np.mean(look, axis=0))
-    x = np.stack(thumbs) if thumbs else np.zeros((0, size * size), np.float32)
-    x -= x.mean(axis=0)  # what all dashcam frames share (road, horizon) says nothing about identity
-    x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-9
-    return x, np.asarray(owner), videos, np.stack(looks) if looks else np.zeros((0, 192), np.float32)
+    # centred: what all dashcam frames share (road, horizon) says nothing about identity
+    x, flat = _unit_rows(np.stack(thumbs) if thumbs else np.zeros((0, size * size), np.float32))
+    return x, flat, np.asarray(owner), videos, np.stack(looks) if looks else np.zeros((0, 192), np.float32)
 
 
 def _frame_distances(ws, dataset: str) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Video × video distances: (closest pair of their frames, video ids, distance of their looks). Copies
     that are cut, shifted or shorter still share near-identical frames; unrelated scenes do not. Independent
     of any model."""
-    x, owner, videos, looks = _frame_thumbnails(ws, dataset)
+    x, flat, owner, videos, looks = _frame_thumbnails(ws, dataset)
     n = len(videos)
-    dist = np.full((n, n), np.inf, dtype=np.float32)
+    dist = np.full((n, n), np.inf)
     starts = np.searchsorted(owner, np.arange(n))
     for i in range(n):
-        rows = x[owner == i]
-        d = (1.0 - rows @ x.T).min(axis=0)  # best match of each frame against any frame of video i
+        mine = owner == i  # best match of each frame against any frame of video i
+        d = _cosine_distances(x[mine], flat[mine], x, flat).min(axis=0)
         dist[i] = np.minimum.reduceat(d, starts)
     dist = np.minimum(dist, dist.T)
     np.fill_diagonal(dist, np.inf)
@@ -232,19 +250,43 @@ def _frame_distances(ws, dataset: str) -> tuple[np.ndarray, list[str], np.ndarra
     return dist, videos, look_dist
 
 
-def _embedding_distances(vectors: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
-    videos = sorted(vectors)
-    x = np.stack([vectors[v] for v in videos]).astype(np.float64) if videos else np.zeros((0, 1))
-    x -= x.mean(axis=0)  # centre, so cosine compares what differs between videos
-    x /= np.linalg.norm(x, axis=1, keepdims=True) + 1e-9
-    dist = 1.0 - x @ x.T
+def _embedding_distances(vectors: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str], list[str]]:
+    """Video × video cosine distances of their mean embeddings, the video ids, and the videos left out because
+    their embedding is not finite (a diverged run)."""
+    finite = sorted(v for v, x in vectors.items() if np.isfinite(x).all())
+    unusable = sorted(set(vectors) - set(finite))
+    x, flat = _unit_rows(np.stack([vectors[v] for v in finite]) if finite else np.zeros((0, 1)))
+    dist = _cosine_distances(x, flat, x, flat)
     np.fill_diagonal(dist, np.inf)
-    return dist, videos
+    return dist, finite, unusable
+
+
+# Distances at or below this are copies (rounding noise of identical descriptors), not neighbours.
+IDENTICAL = 1e-6
+
+
+def _identical_groups(dist: np.ndarray, videos: list[str]) -> list[list[str]]:
+    """Groups of two or more videos whose descriptors coincide (linked by distances ≤ IDENTICAL)."""
+    group = list(range(len(videos)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    for i, j in zip(*np.nonzero(dist <= IDENTICAL)):
+        group[root(i)] = root(j)
+    members: dict[int, list[str]] = {}
+    for i, video in enumerate(videos):
+        members.setdefault(root(i), []).append(video)
+    return [sorted(g) for g in members.values() if len(g) > 1]
 
 
 def _distinct_pairs(dist: np.ndarray, videos: list[str], ratio: float) -> list[tuple[str, str, float, float]]:
     """Pairs of videos that are each other's nearest neighbour and far closer to each other than to anything
-    else (nearest / second-nearest distance below `ratio` for both): (a, b, distance, second distance)."""
+    else (nearest / second-nearest distance below `ratio` for both): (a, b, distance, second distance). A video
+    whose second-nearest is as close as its nearest (a group of identical ones) is no pair."""
     if len(videos) < 3:
         return []
     order = np.argsort(dist, axis=1)
@@ -254,25 +296,59 @@ def _distinct_pairs(dist: np.ndarray, videos: list[str], ratio: float) -> list[t
             if i < j and nearest[j] == i and dist[i, j] < ratio * min(second[i], second[j])]
 
 
+SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}  # which copy of a duplicate stays: the one furthest from training
+
+
+def duplicate_pairs(dist: np.ndarray, videos: list[str], ratio: float, signal: str, split_of: dict[str, str],
+                    notes: list[str]) -> list[tuple[str, str, float, float, str]]:
+    """(a, b, distance, next-nearest distance, signal) for near-duplicate pairs and for every copy in a group of
+    identical videos (paired with the copy that stays; next-nearest 0). When every video is identical, nothing
+    tells copies from the rest: a note says so and no pair is returned."""
+    groups = _identical_groups(dist, videos)
+    if len(videos) >= 2 and len(groups) == 1 and len(groups[0]) == len(videos):
+        notes.append(f"all {len(videos)} videos coincide by {signal} (a run that learned nothing, or copies of one "
+                     f"video): no near-duplicates judged by {signal}")
+        return []
+    pairs = [(a, b, d, second, signal) for a, b, d, second in _distinct_pairs(dist, videos, ratio)]
+    paired = {frozenset(p[:2]) for p in pairs}
+    for group in groups:
+        keep = min(group, key=lambda v: (-SPLIT_ORDER.get(split_of.get(v), 0), v))
+        pairs += [(keep, copy, 0.0, 0.0, signal) for copy in group
+                  if copy != keep and frozenset((keep, copy)) not in paired]
+    return pairs
+
+
+def embedding_pairs(embeddings: dict[str, np.ndarray], ratio: float, split_of: dict[str, str],
+                    notes: list[str]) -> list[tuple[str, str, float, float, str]]:
+    """`duplicate_pairs` by the videos' mean embeddings; videos whose embedding is not finite are left out,
+    with a note."""
+    dist, videos, unusable = _embedding_distances(embeddings)
+    if unusable:
+        notes.append(f"{len(unusable)} video(s) have embeddings that are not finite (did the run diverge?), e.g. "
+                     f"{unusable[0]}: left out of the near-duplicates by embeddings")
+    return duplicate_pairs(dist, videos, ratio, "embeddings", split_of, notes)
+
+
 def _splits(ws, dataset: str) -> dict[str, str]:
     videos = ws.tables.read(ws.task(dataset).head(ws.tables, VIDEOS), ["video_id", "split"]).to_pylist()
     return {v["video_id"]: v["split"] for v in videos}
 
 
 def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: float = 0.15,
-                    frames: tuple[np.ndarray, list[str], np.ndarray] | None = None) -> list[Suggestion]:
+                    frames: tuple[np.ndarray, list[str], np.ndarray] | None = None,
+                    notes: list[str] | None = None) -> list[Suggestion]:
     """Ratios: how much closer a pair must be to each other than to their next-nearest video. Embeddings
     of an early run cluster loosely, so they must be much closer to count. `frames`: the frame distances,
-    when already computed."""
+    when already computed. `notes` collects what could not be judged."""
+    notes = [] if notes is None else notes
     dataset = ws.runs.record(run).inputs.dataset
     embeddings, split_of = _embedding_descriptors(ws, run)
     split_of = {**_splits(ws, dataset), **split_of}
-    found = {}
     frame_dist, frame_ids, _ = frames or _frame_distances(ws, dataset)
-    for signal, (dist, ids), ratio in (("frames", (frame_dist, frame_ids), frames_ratio),
-                                       ("embeddings", _embedding_distances(embeddings), embedding_ratio)):
-        for a, b, d, typical in _distinct_pairs(dist, ids, ratio):
-            found.setdefault(frozenset((a, b)), (a, b, d, typical, signal))
+    found = {}
+    for a, b, d, typical, signal in (duplicate_pairs(frame_dist, frame_ids, frames_ratio, "frames", split_of, notes)
+                                     + embedding_pairs(embeddings, embedding_ratio, split_of, notes)):
+        found.setdefault(frozenset((a, b)), (a, b, d, typical, signal))
     out = []
     for a, b, d, typical, signal in found.values():
         splits = {split_of[a], split_of[b]}
@@ -280,15 +356,16 @@ def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: fl
             continue  # test is never edited
         leak = len(splits) > 1
         if leak:  # delete the side that is trained on: the test (or val) copy stays
-            order = {"train": 0, "val": 1, "test": 2}
-            victim = min((a, b), key=lambda v: order.get(split_of[v], 0))
+            victim = min((a, b), key=lambda v: SPLIT_ORDER.get(split_of[v], 0))
         else:
             victim = max(a, b)
         other = b if victim == a else a
         kind = f"leak: near-duplicate of {split_of[other]} video {other}" if leak else f"near-duplicate of {other}"
+        closeness = (f"identical by {signal}" if typical == 0 else
+                     f"{signal} distance {d:.3f}, next nearest {typical:.3f}")
         out.append(Suggestion(victim, "video", "delete", "", "leak" if leak else "near-duplicate",
-                              f"{kind} ({signal} distance {d:.3f}, next "
-                              f"nearest {typical:.3f})", round(1 - d / typical, 4), partner=other))
+                              f"{kind} ({closeness})", round(1 - d / typical, 4) if typical > 0 else 1.0,
+                              partner=other))
     return out
 
 
@@ -318,7 +395,15 @@ def unreadable_videos(ws, run: str) -> list[Suggestion]:
             for v in videos.to_pylist() if v["status"] != "ok" and v["split"] != "test"]
 
 
-def suggest(ws, run_ref: str, fold_runs: list[str] | None = None, **label_options) -> list[Suggestion]:
+class Suggestions(list):
+    """Suggestions, most certain first, and `notes`: what could not be judged and why (shown beside them)."""
+
+    def __init__(self, items=(), notes=()):
+        super().__init__(items)
+        self.notes = list(notes)
+
+
+def suggest(ws, run_ref: str, fold_runs: list[str] | None = None, **label_options) -> Suggestions:
     """All proposals for the run's training table, most certain first (a video appears once). With
     `fold_runs` (k-fold runs of one revision), label issues come from confident learning on their
     out-of-fold probabilities instead of the run's training dynamics."""
@@ -328,15 +413,16 @@ def suggest(ws, run_ref: str, fold_runs: list[str] | None = None, **label_option
         labels = confident_learning(ws, [ws.runs.resolve(r) for r in fold_runs], **options)
     else:
         labels = label_issues(ws, run, **label_options)
+    notes = []
     frames = _frame_distances(ws, ws.runs.record(run).inputs.dataset)
-    found = (unreadable_videos(ws, run) + near_duplicates(ws, run, frames=frames) + labels
+    found = (unreadable_videos(ws, run) + near_duplicates(ws, run, frames=frames, notes=notes) + labels
              + outliers(ws, run, frames=frames))
     seen, out = set(), []
     for s in found:  # earlier signals win: a corrupt or duplicated video needs no label review
         if s.id not in seen:
             seen.add(s.id)
             out.append(s)
-    return sorted(out, key=lambda s: -s.score)
+    return Suggestions(sorted(out, key=lambda s: -s.score), notes)
 
 
 def to_csv(suggestions: list[Suggestion]) -> str:

@@ -30,6 +30,7 @@ async function loadTables() {
 
 async function loadRevisions(number) {
   state.table = $("table").value;
+  if (number !== undefined) state.revision = number;  // at once: what the user does next is on this revision
   state.dataset = state.table.split("/")[0];
   const { revisions } = await api(`/api/log?table=${encodeURIComponent(state.table)}`);
   $("revision").replaceChildren();

@@ -19,7 +19,8 @@ export function emit(event, data) { for (const fn of listeners[event] || []) fn(
 export async function api(path, options = {}) {
   const response = await fetch(path, options);
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : {};
-  if (!response.ok) throw Object.assign(new Error(body.message || body.problem || response.statusText),
+  if (!response.ok) throw Object.assign(new Error(body.message || body.problem
+                                                 || `${response.status} ${response.statusText} from ${path.split("?")[0]}`),
                                         { status: response.status, body });
   return body;
 }
@@ -29,10 +30,15 @@ export function post(path, body) {
                      headers: { "content-type": "application/json", "x-curate-token": TOKEN } });
 }
 
-export function say(text, error = false) {
+// The status line. A message stays until another replaces it; `source` marks one that only its source clears
+// (a grid error goes when the grid loads again, without wiping "committed …" that arrived in between).
+let shownBy = null;
+export function say(text, error = false, source = null) {
   $("status").textContent = text;
   $("status").className = error ? "error" : "";
+  shownBy = source;
 }
+export function unsay(source) { if (shownBy === source) say(""); }
 
 export function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);

@@ -32,6 +32,8 @@ export function drawPending() {
 async function commit(rebase = false) {
   const edits = state.pending.flatMap((p) => p.ids.map((id) => ({ id, action: p.action, value: p.value,
                                                                    level: p.level })));
+  $("commit").disabled = $("rebase").disabled = true;  // one commit at a time: a double click commits once
+  say(`committing ${edits.length} edit(s) to ${ref()}…`);
   try {
     const result = await post("/api/edits", { table: ref(), message: $("message").value, edits, rebase });
     state.pending = [];
@@ -45,7 +47,9 @@ async function commit(rebase = false) {
       $("conflict-text").textContent = error.message;
       $("conflict").hidden = false;
     }
-    say(error.message, true);
+    say(`commit failed: ${error.message}`, true);
+  } finally {
+    $("commit").disabled = $("rebase").disabled = false;
   }
 }
 

@@ -1,10 +1,10 @@
 // The samples grid: server-side filter, sort and paging over a revision joined with a run's metrics; a clip
 // view and a video view; "selected only" pages through the selection made here, on the map or in the viewer.
-import { $, api, cell, el, emit, on, post, ref, say, state } from "./core.js";
+import { $, api, cell, el, emit, on, post, ref, say, state, unsay } from "./core.js";
 
 const PAGE = 100;
 const grid = { view: "clips", sort: null, desc: false, offset: 0, total: 0, rows: [], columns: [], hidden: new Set(),
-               onlySelected: false };
+               onlySelected: false, asked: 0 };
 
 export async function loadPage(offset = 0) {
   const params = { table: ref(), offset, limit: PAGE, view: grid.view };
@@ -13,10 +13,12 @@ export async function loadPage(offset = 0) {
   if (where) params.where = where;
   if (grid.sort) Object.assign(params, { sort: grid.sort, desc: grid.desc ? "1" : "0" });
   const chosen = grid.view === "videos" ? state.selectedVideos : state.selected;
+  const asked = ++grid.asked;  // answers can arrive out of order: only the latest request's page is drawn
   try {
     const page = grid.onlySelected
       ? await post("/api/samples", { ...params, ids: [...chosen] })
       : await api(`/api/samples?${new URLSearchParams(params)}`);
+    if (asked !== grid.asked) return;
     if (grid.sort && !page.columns.includes(grid.sort)) grid.sort = null;
     Object.assign(grid, { offset: page.offset, total: page.total, rows: page.rows, columns: page.columns,
                           key: page.key });
@@ -24,9 +26,9 @@ export async function loadPage(offset = 0) {
     draw();
     $("count").textContent = page.total
       ? `${page.offset + 1}–${page.offset + page.rows.length} of ${page.total}` : "no rows";
-    say("");
+    unsay("grid");
   } catch (error) {
-    say(error.message, true);
+    if (asked === grid.asked) say(error.message, true, "grid");
   }
 }
 

@@ -13,12 +13,13 @@ export async function loadSuggestions() {
   }
   $("suggestions").replaceChildren(el("p", { textContent: "computing suggestions…" }));
   try {
-    const { suggestions, table, dataset } = await api(`/api/suggestions?run=${encodeURIComponent(state.run)}`);
+    const { suggestions, notes, table, dataset } = await api(`/api/suggestions?run=${encodeURIComponent(state.run)}`);
     const groups = {};
     for (const s of suggestions) (groups[s.signal] ||= []).push(s);
     const header = el("p", { textContent: `${suggestions.length} proposal(s) from ${state.run} (trained on ${table});`
       + " accepted ones join the change set of the revision shown" });
-    $("suggestions").replaceChildren(header, ...Object.entries(groups).map(([signal, items]) => {
+    const remarks = notes.map((note) => el("p", { className: "note", textContent: `note: ${note}` }));
+    $("suggestions").replaceChildren(header, ...remarks, ...Object.entries(groups).map(([signal, items]) => {
       const cards = items.map((s) => card(s, dataset));
       const bulk = (verdict) => () => cards.forEach((c) => c.decide(verdict));
       return el("section", { className: "group" },
