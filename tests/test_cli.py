@@ -92,6 +92,7 @@ def test_malformed_edit_file_and_csv_rejected(dataset, tmp_path):
     assert not (tmp_path / "ws2" / "tables").exists()
 
 
+@pytest.mark.slow
 def test_console_script_errors_without_traceback(tmp_path):
     env = {**os.environ, "CURATE_WORKSPACE": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "curation.cli", "show", "clips"], capture_output=True, text=True,
@@ -107,6 +108,7 @@ def test_3lc_backend_without_key_is_one_line_exit_2(tmp_path):
     assert proc.stderr.count("\n") == 1 and "3LC API key" in proc.stderr and "--backend lance" in proc.stderr
 
 
+@pytest.mark.slow
 def test_lance_loop_never_imports_tlc(dataset, tmp_path):
     """ingest, tables, train (with its collection pass) and show --run: tlc stays unimported."""
     code = ("import sys; from click.testing import CliRunner; from curation.cli import cli; "

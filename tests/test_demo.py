@@ -3,6 +3,7 @@ import pytest
 from curation.demo import run_demo
 
 
+@pytest.mark.slow
 def test_demo_runs_the_loop_offline(tmp_path):
     out = run_demo(tmp_path / "demo", echo=lambda *_: None, quick=True)
     assert out["ingest"].status["corrupt"] == 3

@@ -97,6 +97,7 @@ def test_a_run_that_cannot_start_leaves_no_folder(ws_dir):
     assert not (ws_dir / "runs").exists() or not list((ws_dir / "runs").iterdir())
 
 
+@pytest.mark.slow
 def test_a_marker_write_killed_before_its_link_leaves_the_head_and_no_tmp(ws_dir):
     from curation.tables.content import fingerprint
 

@@ -19,6 +19,7 @@ KILLED = -9
 
 @pytest.mark.parametrize("point, appending", [("cache.before_publish", False), ("cache.before_index", False),
                                               ("cache.before_index", True)])
+@pytest.mark.slow
 def test_ingest_killed_while_filling_the_frame_cache_recovers(prebuilt, tmp_path, point, appending):
     ws, data = tmp_path / "ws", tmp_path / "data"
     shutil.copytree(prebuilt / "data", data)  # copy2 keeps mtimes: the same video signatures
@@ -55,6 +56,7 @@ def test_a_cache_left_unreadable_by_an_older_version_is_rebuilt(prebuilt, tmp_pa
     assert lance.dataset(str(broken)).count_rows() > 0
 
 
+@pytest.mark.slow
 def test_two_concurrent_ingests_store_each_frame_once(prebuilt, tmp_path):
     ws = tmp_path / "ws"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
@@ -85,6 +87,7 @@ def _tagged_processes(tag: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_killed_trainer_leaves_no_worker_forkserver_or_tracker_behind(ws_dir):
     tag = uuid.uuid4().hex
     proc = curate_subprocess("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "2",
@@ -96,6 +99,7 @@ def test_killed_trainer_leaves_no_worker_forkserver_or_tracker_behind(ws_dir):
     assert _tagged_processes(tag) == []
 
 
+@pytest.mark.slow
 def test_run_killed_mid_epoch_resumes_without_duplicate_rows(ws_dir):
     from collections import Counter
 
@@ -114,6 +118,7 @@ def test_run_killed_mid_epoch_resumes_without_duplicate_rows(ws_dir):
     assert again.returncode == 2 and "already completed" in again.stderr
 
 
+@pytest.mark.slow
 def test_run_killed_in_the_collection_pass_resumes_to_collection_and_best(ws_dir):
     killed = curate_subprocess("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "0",
                                env={"CURATE_FAULT": "train.collect"})

@@ -247,6 +247,7 @@ def test_parallel_ingest_writes_what_one_worker_writes(synth_root, tmp_path, one
     assert_same_ingest(one_worker, result, *cached_state(ws))
 
 
+@pytest.mark.slow
 def test_ray_ingest_on_a_local_two_cpu_instance_writes_what_a_local_ingest_writes(synth_root, tmp_path, one_worker):
     """Ray tasks write fragments of the frame store that the ingest commits as one version; a second Ray ingest
     of a changed video appends to the existing store."""

@@ -22,6 +22,7 @@ def _class_folders(prebuilt, root, per_class: int = 4):
     return root
 
 
+@pytest.mark.slow
 def test_class_folders_with_a_test_split_through_the_loop_and_evaluate(prebuilt, tmp_path):
     ws_dir = tmp_path / "ws"
     data = _class_folders(prebuilt, tmp_path / "ucf")
@@ -90,6 +91,7 @@ def _qa_files(prebuilt, root):
     return data
 
 
+@pytest.mark.slow
 def test_video_qa_through_import_predictions_edit_and_export_round_trip(prebuilt, tmp_path):
     import json
 
@@ -150,6 +152,7 @@ def test_video_qa_through_import_predictions_edit_and_export_round_trip(prebuilt
     assert again.equals(curated)  # the export re-ingests to the curated revision's content
 
 
+@pytest.mark.slow
 def test_event_timestamps_with_windows_caps_groups_and_a_samples_page(prebuilt, tmp_path):
     import json
     import math
@@ -207,6 +210,7 @@ def test_event_timestamps_with_windows_caps_groups_and_a_samples_page(prebuilt, 
     assert proc.returncode == 0 and "accuracy" in proc.stdout, proc.stderr
 
 
+@pytest.mark.slow
 def test_export_nexar_and_manifest_layouts(ws_dir, prebuilt, tmp_path):
     ws = Workspace.open(ws_dir)
     clips = ws.tables.read(ws.resolve("clips")).to_pylist()

@@ -31,6 +31,7 @@ def check_all_revisions_complete(store):
 
 
 @pytest.mark.parametrize("point", ["lance.between_commits", "registry.before_marker", "fsutil.before_link"])
+@pytest.mark.slow
 def test_a_writer_killed_inside_the_commit_window_leaves_the_previous_revision(store, point):
     """Killed after Lance moved but before the marker: readers keep the last marker's revision, and the next
     writer rolls Lance back before its own edit."""
@@ -50,6 +51,7 @@ def test_a_writer_killed_inside_the_commit_window_leaves_the_previous_revision(s
     assert not list((store.root).rglob("revisions/.*.tmp"))  # the killed marker write's temp file is swept
 
 
+@pytest.mark.slow
 def test_two_writers_at_once_lose_no_update(store):
     ids = [f"a{k:03d}" for k in range(15)] + [f"b{k:03d}" for k in range(15)]
     table = pa.table({"clip_id": ids, "video_id": ["v"] * 30, "label": pa.array([0] * 30, pa.int32()),
@@ -65,6 +67,7 @@ def test_two_writers_at_once_lose_no_update(store):
     assert all(head[i] == 0.5 for i in ids)
 
 
+@pytest.mark.slow
 def test_two_cli_writers_on_disjoint_ids_of_a_bare_table_name_never_conflict(ws_dir):
     """`curate edit clips ...` bases the edit on the head it read; when another writer moved the head
     meanwhile without touching this edit's ids, the edit applies on the new head (and records that)."""

@@ -85,6 +85,7 @@ def _cli(ws_root, *args, launcher=(sys.executable, "-m", "curation.cli")):
     return [*launcher, "--workspace", str(ws_root), *args], env
 
 
+@pytest.mark.slow
 def test_torchrun_two_ranks_cover_what_one_process_covers(tmp_path, data_root):
     ws = fresh_ws(tmp_path, data_root)
     common = ["train", "--model", "mvit_tiny", "--weights", "none", "--epochs", "1", "--batch-size", "4",
