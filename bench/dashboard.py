@@ -19,6 +19,7 @@ from revisions import SPEC, clips_table
 from starlette.testclient import TestClient
 
 from curation.dashboard.api import create_app
+from curation.dashboard.security import Access
 from curation.workspace import Workspace
 
 WHERE, PANDAS_WHERE = "label == 1 and end_time_s > 20", "label == 1 and end_time_s > 20"
@@ -41,7 +42,7 @@ def main() -> None:
     ws = Workspace.open(Path(tempfile.mkdtemp(prefix="curate-bench-dashboard-")) / "ws", backend="lance")
     ws.tables.create(SPEC, clips_table(args.rows), message="bench")
     ws.set_dataset("bench")
-    http = TestClient(create_app(ws, "token", {"testserver"}))
+    http = TestClient(create_app(ws, Access("127.0.0.1", 5016, csrf="token", allow=("testserver",))))
 
     plain_ms, plain = median_ms(lambda: http.get("/api/samples", params={"table": "clips", "limit": 100}).json(),
                                 args.repeat)

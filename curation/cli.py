@@ -37,7 +37,6 @@ CLI_FIXES = {
     "folds": "use --folds 5, or --val-fraction for one split",
     "clip_frames": "re-ingest with --clip-frames {frames}",
     "one_worker": "ingest with --workers 1, or free memory",
-    "dashboard_token": "pass --token SECRET (or serve on --host 127.0.0.1)",
     "collect": "run `curate collect --run {run}` over that table first",
     "name_runs": "pass --run RUN (repeat it to average several runs)",
 }
@@ -853,13 +852,21 @@ def export(ctx, table_ref, out, fmt):
 @cli.command()
 @click.argument("table", required=False)
 @click.option("--run", "run_ref", help="The run whose metrics and map to show first (default: the last run).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on (loopback by default).")
-@click.option("--port", default=5016, show_default=True)
-@click.option("--token", help="The secret changes need (required off loopback; default: a new one per launch).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on: loopback by default; 0.0.0.0 (every interface) or one interface's address "
+                   "to share it, always behind a token.")
+@click.option("--port", default=5016, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--token", help="The secret every request needs, proved once by opening the printed URL (a cookie "
+                              "follows). Off loopback a new one is made and printed when none is given; on loopback "
+                              "there is none unless given.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="A name (or name:port) clients may use for this server besides its address, e.g. the machine's "
+                   "DNS name or a reverse proxy's; repeatable.")
+@click.option("--read-only", is_flag=True, help="Serve views only: every change is refused (for sharing results).")
 @click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False),
               help="The workspace to serve (the same as `curate -w DIR dashboard`).")
 @click.pass_context
-def dashboard(ctx, table, run_ref, host, port, token, workspace):
+def dashboard(ctx, table, run_ref, host, port, token, allow_hosts, read_only, workspace):
     """Look, select and edit in the browser: the samples grid with a run's metrics (safe filters, sort, paging,
     a row per clip or per video), the run's embedding map (colour by label, prediction, loss, AUM, split, weight
     or suggestion; lasso or box selection), the clip viewer (frames, the video's timeline, training dynamics),
@@ -870,7 +877,8 @@ def dashboard(ctx, table, run_ref, host, port, token, workspace):
 
     if workspace:
         ctx.obj["workspace_arg"] = (workspace, ctx.obj["workspace_arg"][1])
-    serve(_ws(ctx), host, port, token, echo=click.echo, table=table, run=run_ref)
+    serve(_ws(ctx), host, port, token, echo=click.echo, table=table, run=run_ref, allow_hosts=allow_hosts,
+          read_only=read_only)
 
 
 # -- demo ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from curation.dashboard.api import create_app
+from curation.dashboard.security import Access
 from curation.tables.requests import query
 from curation.workspace import Workspace
 
@@ -14,7 +15,7 @@ TOKEN = "launch-token"
 @pytest.fixture
 def client(ws_dir):
     ws = Workspace.open(ws_dir)
-    return TestClient(create_app(ws, TOKEN, {"testserver"})), ws
+    return TestClient(create_app(ws, Access("127.0.0.1", 5016, csrf=TOKEN, allow=("testserver",)))), ws
 
 
 def test_tables_log_and_pages_are_the_librarys(client):
@@ -87,7 +88,7 @@ def test_frames_come_by_id_from_the_cache_and_nothing_else(client):
 
 
 @pytest.mark.parametrize("args, needle", [(["clips@9"], "no revision 9"), (["--run", "7"], "no runs"),
-                                          (["--host", "0.0.0.0"], "other machines")])
+                                          (["--port", "70000"], "70000")])
 def test_the_command_checks_what_it_opens_before_serving(ws_dir, args, needle):
     from conftest import assert_one_line_error, curate_subprocess
 

@@ -66,8 +66,8 @@ def _box_left_of_a_gap(points: dict) -> tuple[float, list[str]]:
 
 
 def _wait_text(page, selector: str, predicate: str):
-    page.wait_for_function(f"(() => {{ const t = document.querySelector({selector!r})?.textContent || ''; "
-                           f"return {predicate}; }})()")
+    page.wait_for_function(f"() => {{ const t = document.querySelector({selector!r})?.textContent || ''; "
+                           f"return {predicate}; }}")
 
 
 def _commit(page, message: str, revision: str) -> None:
@@ -77,7 +77,7 @@ def _commit(page, message: str, revision: str) -> None:
     page.click("#commit")
     _wait_text(page, "#status", f"t.startsWith('committed {revision}') || t.startsWith('commit failed')")
     assert page.text_content("#status").startswith(f"committed {revision}"), page.text_content("#status")
-    page.wait_for_function(f"document.querySelector('#revision').value === '{revision.split('@')[1]}'")
+    page.wait_for_function(f"() => document.querySelector('#revision').value === '{revision.split('@')[1]}'")
 
 
 def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
@@ -94,7 +94,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url)
-        page.wait_for_function("document.querySelector('#map-canvas').dataset.points > 0")
+        page.wait_for_function("() => document.querySelector('#map-canvas').dataset.points > 0")
         drawn = int(page.get_attribute("#map-canvas", "data-points"))
         assert drawn == len(points["ids"]) == sum(ws.runs.collection(run, t).num_rows for t in ("clips@1", "test@1"))
         assert points["ids"][points["editable"]:]  # the test clips share the map
@@ -151,7 +151,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         page.click("#tab-samples")
         page.wait_for_selector("#grid tbody tr")
         page.click("#grid tbody tr:nth-child(1) td:nth-child(3)")  # the clip viewer shows its cached frames
-        page.wait_for_function("document.querySelectorAll('#strip img').length > 0 && [...document"
+        page.wait_for_function("() => document.querySelectorAll('#strip img').length > 0 && [...document"
                                ".querySelectorAll('#strip img')].every(i => i.complete && i.naturalWidth > 0)")
         page.wait_for_selector("#timeline svg")
         page.screenshot(path=str(shots / "clip-viewer.png"))

@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from curation.dashboard.api import create_app
+from curation.dashboard.security import Access
 from curation.ingest.clips import frame_indices
 from curation.review.embedding_map import BINS
 from curation.review.metrics import clip_metrics
@@ -23,7 +24,7 @@ AUTH = {"x-curate-token": TOKEN}
 @pytest.fixture
 def client(reviewed_ws):
     ws = Workspace.open(reviewed_ws)
-    return TestClient(create_app(ws, TOKEN, {"testserver"})), ws, ws.runs.resolve("last")
+    return TestClient(create_app(ws, Access("127.0.0.1", 5016, csrf=TOKEN, allow=("testserver",)))), ws, ws.runs.resolve("last")
 
 
 def test_the_map_has_one_point_per_collected_clip_scaled_and_coloured_by_id(client):

@@ -1,15 +1,14 @@
 """The dashboard's JSON API: the same library calls as the CLI, over HTTP, for the browser page.
 
-Security (it edits user data): requests whose Host header is not one this server was started for are refused
-(DNS rebinding); state-changing requests need the per-launch token in `X-Curate-Token` (CSRF); from the browser
-come only table references, run references, filters in the safe language, ids and frame ids — never a path.
+Security (it edits user data): security.Guard checks the Host header, the access token (when set) and the CSRF
+value of changes on every request; from the browser come only table references, run references, filters in the
+safe language, ids and frame ids — never a path.
 Library errors come back as JSON {problem, fix: {text, action, params}} with 400 (404 unknown, 409 conflict).
 Reads run in Starlette's thread pool (a slow one, e.g. suggestions, does not hold the frames back); changes
 run one at a time on the event loop, like one `curate edit` after another.
 """
 from __future__ import annotations
 
-import hmac
 import html
 import re
 import threading
@@ -20,11 +19,11 @@ import pyarrow.compute as pc
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from curation.dashboard.security import Access, Guard, content_security_policy
 from curation.errors import BadInput, Conflict, CurateError, NotFound
 from curation.ingest.frame_cache import FrameReader
 from curation.jsonsafe import json_row, json_value
@@ -49,8 +48,9 @@ ASSETS = {**{f"{m}.js": "text/javascript" for m in MODULES}, **dict.fromkeys(VEN
 FRAME_ID = re.compile(r"^[^/\\\x00]+:\d+$")  # <video_id>:<index>, looked up in the cache, never opened as a path
 
 
-def create_app(ws, token: str, hosts: set[str]) -> Starlette:
-    """The API over workspace `ws`; `hosts`: the Host header values to accept (e.g. {"127.0.0.1:5016"})."""
+def create_app(ws, access: Access) -> Starlette:
+    """The API over workspace `ws`, guarded by `access` (hosts, tokens, read-only)."""
+    index_page = (STATIC / "index.html").read_text().replace("__CURATE_TOKEN__", html.escape(access.csrf, quote=True))
 
     def tables(request: Request) -> JSONResponse:
         specs = sorted(ws.tables.list_tables(), key=lambda s: (s.dataset, s.name))
@@ -260,8 +260,7 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
                              "warning": VAL_WARNING.format(n=touched) if touched else None})
 
     def index(request: Request) -> Response:
-        page = (STATIC / "index.html").read_text().replace("__CURATE_TOKEN__", html.escape(token, quote=True))
-        return Response(page, media_type="text/html", headers={"Cache-Control": "no-store"})
+        return Response(index_page, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     def static(request: Request) -> Response:
         name = request.path_params["name"]
@@ -278,26 +277,9 @@ def create_app(ws, token: str, hosts: set[str]) -> Starlette:
               Route("/api/runs", runs), Route("/api/run", run),
               Route("/api/frames/{dataset}/{frame_id}", frame), Route("/api/edits", edits, methods=["POST"]),
               Route("/api/tag", tag, methods=["POST"]), Route("/api/revert", revert, methods=["POST"])]
-    middleware = [Middleware(_Guard, token=token, hosts=hosts)]
+    middleware = [Middleware(Guard, access=access, csp=content_security_policy(index_page))]
     return Starlette(routes=routes, middleware=middleware,
                      exception_handlers={CurateError: _error_response})
-
-
-class _Guard(BaseHTTPMiddleware):
-    """Refuse foreign Host headers (DNS rebinding) and state changes without the launch token (CSRF)."""
-
-    def __init__(self, app, token: str, hosts: set[str]):
-        super().__init__(app)
-        self.token, self.hosts = token, hosts
-
-    async def dispatch(self, request: Request, call_next):
-        if request.headers.get("host", "") not in self.hosts:
-            return JSONResponse({"problem": "this server answers only to its own address"}, status_code=421)
-        if request.method not in ("GET", "HEAD") and not hmac.compare_digest(
-                request.headers.get("x-curate-token", ""), self.token):
-            return JSONResponse({"problem": "a change needs the token this dashboard was started with"},
-                                status_code=403)
-        return await call_next(request)
 
 
 def _error_response(request: Request, exc: CurateError) -> JSONResponse:

@@ -1,56 +1,40 @@
-"""Start the dashboard: the API and its page on one local address (uvicorn)."""
+"""Start the dashboard: the API and its page on one address (uvicorn), guarded as security.py says."""
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from urllib.parse import urlencode
 
-from curation.errors import BadInput, Fix
-
-LOOPBACK_NAMES = {"localhost"}
+from curation.dashboard.security import Access, is_loopback, is_wildcard
 
 
 def dashboard_url(host: str, port: int) -> str:
-    return f"http://{host}:{port}/"
-
-
-def allowed_hosts(host: str, port: int) -> set[str]:
-    """The Host header values the server answers to: its own address (and localhost for a loopback one)."""
-    hosts = {f"{host}:{port}"}
-    if is_loopback(host):
-        hosts |= {f"localhost:{port}", f"127.0.0.1:{port}"}
-    return hosts
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    shown = "127.0.0.1" if is_wildcard(host) else host  # every interface: loopback is one of them
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
 
 
 def serve(ws, host: str = "127.0.0.1", port: int = 5016, token: str | None = None, echo=print,
-          table: str | None = None, run: str | None = None) -> None:
-    """Serve until interrupted. A non-loopback address needs an explicit token (anyone who can reach it could
-    otherwise change data); on loopback a fresh one is made per launch. `table` and `run`: what the page shows
-    first (checked before the server starts)."""
+          table: str | None = None, run: str | None = None, allow_hosts: tuple[str, ...] = (),
+          read_only: bool = False) -> None:
+    """Serve until interrupted. Off loopback every request needs a token (`token`, or a new one printed once
+    in the URL, as Jupyter does); on loopback only when `token` is given. `allow_hosts`: names the Host check
+    accepts besides the address served on. `read_only`: views only, every change refused. `table` and `run`:
+    what the page shows first (checked before the server starts)."""
     import uvicorn
 
     from curation.dashboard.api import create_app
 
-    if not is_loopback(host) and not token:
-        raise BadInput(f"serving on {host} lets other machines reach your data",
-                       Fix("give a token that changes need", "dashboard_token"))
     start = {}
     if table:
         revision = ws.resolve(table)
         start["table"] = revision.ref if "@" in table else f"{revision.dataset}/{revision.table}"
     if run:
         start["run"] = ws.runs.resolve(run)
-    token = token or secrets.token_urlsafe(24)
-    app = create_app(ws, token, allowed_hosts(host, port))
-    url = dashboard_url(host, port) + (f"?{urlencode(start)}" if start else "")
-    echo(f"curate dashboard: {url} (workspace {ws.root}; Ctrl-C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if token is None and not is_loopback(host):
+        token = secrets.token_urlsafe(24)
+    access = Access(host, port, token=token, read_only=read_only, allow=tuple(allow_hosts))
+    app = create_app(ws, access)
+    query = {**start, **({"token": token} if token else {})}
+    url = dashboard_url(host, port) + (f"?{urlencode(query)}" if query else "")
+    mode = "read-only; " if read_only else ""
+    echo(f"curate dashboard: {url} ({mode}workspace {ws.root}; Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
