@@ -665,19 +665,26 @@ def evaluate(ctx, run_ref, table_ref, split, batch_size, checkpoint):
     m = result["metrics"]
     click.echo(f"{ws.runs.resolve(run_ref)} on {result['table']} ({split} split, {result['clips']} clips, "
                f"{checkpoint} checkpoint)")
-    if "confusion" in m:
+    if m is None:
+        click.echo(f"no metrics: {result['no_metrics']}")
+    elif "confusion" in m:
         classes = list(m["per_class_accuracy"])
-        click.echo(f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}")
-        click.echo("per class: " + ", ".join(f"{c} {v:.3f}" for c, v in m["per_class_accuracy"].items()))
+        click.echo(f"accuracy {_number(m['accuracy'])}  macro-F1 {_number(m['macro_f1'])}")
+        click.echo("per class: " + ", ".join(f"{c} {_number(v, 3)}" for c, v in m["per_class_accuracy"].items()))
         width = max(6, *(len(c) for c in classes))
         click.echo("confusion (rows: truth, columns: prediction)")
         click.echo(" " * width + "".join(f" {c:>{width}}" for c in classes))
         for c, row in zip(classes, m["confusion"]):
             click.echo(f"{c:>{width}}" + "".join(f" {n:>{width}}" for n in row))
     else:
-        click.echo("  ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float)))
+        click.echo("  ".join(f"{k} {_number(v)}" for k, v in m.items() if isinstance(v, float) or v is None))
     click.echo(f"inference {result['ms_per_clip']:.1f} ms/clip at batch {result['batch_size']} on {result['device']}"
                + (f"; {len(result['skipped'])} unreadable clip(s) skipped" if result["skipped"] else ""))
+
+
+def _number(value, digits: int = 4) -> str:
+    """A metric for the terminal; n/a where there is none (null in run.json: no clips of that kind)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 @cli.command()
@@ -700,10 +707,13 @@ def compare(ctx, runs, on, split, metric, samples, plot, as_json):
     pass, kept in the run."""
     import json
 
+    from curation.fsutil import output_target
     from curation.review.compare import compare as run_compare
     from curation.review.compare import plot_compare
     from curation.train.loop import collect
 
+    if plot:
+        output_target(plot)  # refused before the work
     ws = _ws(ctx)
     result = run_compare(ws, list(runs), on, metric, split, samples,
                          collect=lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, echo=click.echo))
@@ -773,15 +783,18 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
     """Propose edits from a run (label issues, near-duplicates and leaks, unreadable videos, outliers) as an
     edit file: id,level,action,value,signal,reason,score. Nothing is applied: review it, then
     `curate edit clips --from FILE -m MSG`."""
+    from curation.fsutil import output_target, write_output
     from curation.review.suggest import suggest as propose
     from curation.review.suggest import to_csv
 
+    if out:
+        output_target(out)  # refused before the work
     options = {"threshold": threshold} if threshold is not None else {}  # else label_issues' default
     found = propose(_ws(ctx), run_ref, fold_runs=fold_runs.split(",") if fold_runs else None,
                     action=label_action, value=label_value, **options)
     text = to_csv(found)
     if out:
-        Path(out).write_text(text)
+        write_output(out, text.encode())
     else:
         click.echo(text, nl=False)
     for note in found.notes:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.errors import BadInput
-from curation.fsutil import atomic_write_bytes
+from curation.fsutil import output_target, write_output
 from curation.task import SAMPLES, VIDEOS
 
 @dataclass
@@ -39,19 +39,18 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None) -> ExportResul
         raise BadInput(f"unknown export format {fmt!r}", f"use one of {', '.join(WRITERS)}")
     if fmt == "qa-json" and task.layout != "qa" or fmt == "nexar-csv" and task.layout != "nexar":
         raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}",
-                       f"use {task.export_format}, or manifest-csv")
+                       f"use {' or '.join(sorted({task.export_format, 'manifest-csv'}))}")
     samples = ws.tables.read(revision).sort_by("clip_id").to_pylist()
     kept = [s for s in samples if s["weight"] != 0]
     videos = {v["video_id"]: v for v in ws.tables.read(task.head(ws.tables, VIDEOS)).to_pylist()}
     out = Path(out)
+    output_target(out)  # refused before anything is written
     files = WRITERS[fmt](task, kept, videos, out)
     return ExportResult(files, len(kept), len(samples) - len(kept))
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, text.encode())
-    return path
+    return write_output(path, text.encode())
 
 
 def _qa_json(task, samples: list[dict], videos: dict, out: Path) -> list[Path]:

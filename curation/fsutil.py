@@ -41,6 +41,31 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(_write_tmp(path, data), path)
 
 
+def output_target(path: str | Path) -> Path:
+    """Where a file the user named (`-o PATH`) is written: through a symlink to its target (the link stays a
+    link), never over something that is not a regular file (a device, a fifo, a socket, a folder), and only
+    into a folder that exists. BadInput says which, before anything is written."""
+    path = Path(path)
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        kind = "a folder" if target.is_dir() else "not a regular file (a device, fifo or socket)"
+        raise BadInput(f"{path} is {kind}", "name a file to write")
+    if not target.parent.is_dir():
+        raise BadInput(f"folder {target.parent} does not exist", "create it first, or write somewhere else")
+    return target
+
+
+def write_output(path: str | Path, data: bytes) -> Path:
+    """`data` written atomically to the file the user named (see `output_target`); returns where it went. A
+    folder or file that cannot be written (read-only, a kernel file) is one BadInput."""
+    target = output_target(path)
+    try:
+        atomic_write_bytes(target, data)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}", "write somewhere you may write") from None
+    return target
+
+
 def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, json.dumps(obj, indent=2, sort_keys=True).encode())
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 
 from curation.data.dataset import ClipDataset
 from curation.errors import BadInput, Fix, NotFound
-from curation.fsutil import atomic_write_bytes, atomic_write_json
+from curation.fsutil import output_target, write_output
 from curation.task import TEST, VIDEOS
 from curation.workspace import Workspace
 
@@ -50,6 +51,8 @@ def submit(ws: Workspace, runs: list[str], table: str | None = None, out: str | 
         raise BadInput("no run given", Fix("name a run (several are averaged)", "name_runs"))
     if tta not in ("none", "flip"):
         raise BadInput(f"unknown test-time augmentation {tta!r}", "use none or flip")
+    for target in (out, provenance_path(out)):  # refused before any work
+        output_target(target)
     revision = ws.resolve(table or ws.task().ref(TEST))
     task = ws.task(revision.dataset)
     if task.submission is None:
@@ -99,8 +102,7 @@ def submit(ws: Workspace, runs: list[str], table: str | None = None, out: str | 
     writer.writerow(["id", "target"])
     for video in order:
         writer.writerow([video, f"{complete.get(video, fallback_value):.6f}"])
-    out = Path(out)
-    atomic_write_bytes(out, buf.getvalue().encode())
+    write_output(out, buf.getvalue().encode())
     provenance = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv), "submission": str(out), "rows": len(order),
@@ -109,7 +111,7 @@ def submit(ws: Workspace, runs: list[str], table: str | None = None, out: str | 
         "runs": used, "checkpoint": checkpoint, "tta": tta, "window": "final (clip ending at the last frame)",
         "fallback": {"rule": FALLBACK, "value": fallback_value, "ids": missing},
     }
-    atomic_write_json(provenance_path(out), provenance)
+    write_output(provenance_path(out), json.dumps(provenance, indent=2, sort_keys=True).encode())
     return provenance
 
 

@@ -266,3 +266,14 @@ def test_resume_refuses_settings_it_does_not_know(ws_dir):
     assert_one_line_error(curate("-w", ws_dir, "train", "--resume", "run-0001"),
                           "unknown training setting(s): mixup")
     assert snapshot(ws_dir) == before
+
+
+def test_evaluating_unlabelled_clips_records_null_with_the_reason(reviewed_ws):
+    import json
+
+    proc = curate("-w", reviewed_ws, "evaluate", "--table", "test@1", "--split", "test")
+    assert proc.returncode == 0, proc.stderr
+    assert "no metrics: the test clips have no labels" in proc.stdout
+    record = next((reviewed_ws / "runs").glob("*/run.json")).read_text()
+    evaluation = json.loads(record, parse_constant=lambda c: pytest.fail(f"{c} in run.json"))["evaluations"]
+    assert evaluation["test@1:test"]["metrics"] is None and evaluation["test@1:test"]["clips"] > 0

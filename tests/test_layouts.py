@@ -242,6 +242,9 @@ def test_export_nexar_and_manifest_layouts(ws_dir, prebuilt, tmp_path):
     first = sorted(c["video_id"] for c in ws2.tables.read(ws2.resolve("clips")).to_pylist())[0]
     assert curate("-w", folders, "edit", "clips", "--label", "turn", "--where", f"video_id == '{first}'",
                   "-m", "relabel").returncode == 0
+    line = assert_one_line_error(curate("-w", folders, "export", "clips", "--format", "nexar-csv", "-o",
+                                        tmp_path / "x"), "cannot be written as nexar-csv")
+    assert line.endswith("use manifest-csv")  # the one format it can take, named once
     assert curate("-w", folders, "export", "clips", "-o", data / "curated.csv").returncode == 0
     assert curate("-w", folders, "ingest", "manifest", data / "curated.csv", "--name", "again",
                   "--frame-size", "32").returncode == 0

@@ -5,6 +5,7 @@ are one group: each bootstrap draw also resamples the group's seeds, so the inte
 and the seeds' variance."""
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 
@@ -12,6 +13,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from curation.errors import BadInput, NotFound
+from curation.fsutil import write_output
 from curation.runs.protocol import CollectionKey
 from curation.task import VIDEOS
 from curation.train.metrics import classification_metrics, competition_map
@@ -257,5 +259,7 @@ def plot_compare(result: dict, path) -> None:
     ax.set_ylabel(f"{result['metric']} ({result['level']:.0%} interval)")
     ax.set_title(f"{result['set']['split']} clips of {result['set']['table']}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
+    write_output(path, png.getvalue())

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.compute as pc
 from PIL import Image
 
+from curation.fsutil import write_output
 from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
 from curation.review.metrics import clip_metrics, join_metrics
@@ -76,6 +77,4 @@ best {html.escape(str((record.best or {}).get('metric', '')))}
 <p>The model kept disagreeing with these labels across epochs: likely label errors, or the hardest cases.
 Frames are evenly spaced over each clip, oldest first.</p><table>{''.join(cards)}</table>
 </body></html>"""
-    out = Path(out) if out else ws.runs.dir(run) / "report.html"
-    out.write_text(page)
-    return out
+    return write_output(Path(out) if out else ws.runs.dir(run) / "report.html", page.encode())

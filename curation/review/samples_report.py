@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.fsutil import atomic_write_bytes
+from curation.fsutil import write_output
 from curation.ingest.frame_cache import FrameReader
 from curation.review.report import _strip
 from curation.task import VIDEOS
@@ -60,10 +60,10 @@ svg{{display:block}} code{{font-size:90%}}</style></head><body>
 <table>{timelines}</table>
 <h2>Frame strips</h2><p>Evenly spaced frames of each clip, oldest first.</p>{''.join(strips)}
 </body></html>"""
-    out = Path(out) if out else ws.root / "reports" / f"{revision.dataset}-{revision.table}@{revision.number}.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, page.encode())
-    return out
+    if not out:
+        out = ws.root / "reports" / f"{revision.dataset}-{revision.table}@{revision.number}.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+    return write_output(out, page.encode())
 
 
 def _timeline(video_id: str, video: dict, clips: list[dict], width: int = 640) -> str:

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 
 from curation.data.dataset import ClipDataset, ClipLoader
 from curation.errors import BadInput, Fix
+from curation.jsonsafe import json_value
 from curation.train.loop import inference_trainer
 
 
@@ -34,9 +35,11 @@ def evaluate(ws, run_ref: str, table_ref: str | None = None, split: str = "test"
     loader = ClipLoader(dataset, size, sampler=list(range(len(dataset))), workers=min(trainer.cfg.workers, 1),
                         device=trainer.device)
     out = trainer.predict(dataset, f"evaluating {revision.ref} ({split})", loader)
+    unlabelled = (dataset.labels < 0).all()  # e.g. a test split: predictions and timing, but nothing to score
     result = {"table": revision.ref, "fingerprint": revision.fingerprint, "split": split, "checkpoint": checkpoint,
               "clips": len(out["index"]), "skipped": [list(s) for s in out["skipped"]][:50],
-              "metrics": trainer.score(dataset, out), "batch_size": size,
+              "metrics": None if unlabelled else json_value(trainer.score(dataset, out)),
+              "no_metrics": f"the {split} clips have no labels" if unlabelled else None, "batch_size": size,
               "ms_per_clip": round(out["ms_per_clip"], 3), "device": str(trainer.device),
               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     record.evaluations[f"{revision.table}@{revision.number}:{split}"] = result
