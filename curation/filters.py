@@ -46,7 +46,8 @@ _TOKEN = re.compile(r"""
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "none", "true", "false"}
 _COMPARE = {"==": pc.equal, "!=": pc.not_equal, "<": pc.less, "<=": pc.less_equal, ">": pc.greater,
             ">=": pc.greater_equal}
-_ARITH = {"+": pc.add, "-": pc.subtract, "*": pc.multiply, "/": pc.divide}
+# checked: integer overflow is an error (a one-line refusal), never a wrapped-around number
+_ARITH = {"+": pc.add_checked, "-": pc.subtract_checked, "*": pc.multiply_checked, "/": pc.divide}
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,7 @@ class _Parser:
                 self.expect_kind(inner, "number", "what follows '-'")
                 if isinstance(inner, _Literal):
                     return _Literal(pc.scalar(-inner.literal), "number", -inner.literal)
-                return _Typed(pc.negate(inner.expr), "number")
+                return _Typed(pc.negate_checked(inner.expr), "number")
             return self.atom()
 
     def atom(self) -> _Typed:

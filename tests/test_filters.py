@@ -131,3 +131,12 @@ def test_edit_where_edits_exactly_the_matching_rows(ws_dir):
     assert proc.returncode == 0, proc.stderr
     after = {r["clip_id"]: r["weight"] for r in ws.tables.read(ws.resolve("clips")).to_pylist()}
     assert {i for i, w in after.items() if w == 0.5} == expected
+
+
+@pytest.mark.parametrize("where", ["9223372036854775807 + 1 > 0", "label + 9223372036854775807 > 0",
+                                   "-9223372036854775807 - 2 < 0", "label * 9223372036854775807 * 4 > 0",
+                                   "label + 2147483647 > 0"])  # label is int32: its sums stay int32
+def test_integer_overflow_is_refused_not_wrapped(where):
+    with pytest.raises(BadInput, match="overflow"):
+        ids(where)
+    assert ids("label + 2147483646 > 0") == ["a:1", "b:2", "c:3"]  # up to the limit: exact

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,6 +37,10 @@ def import_predictions(ws, name: str, path: str | Path, table_ref: str | None = 
     task = ws.task(revision.dataset)
     samples = {r["clip_id"]: r for r in ws.tables.read(revision, ["clip_id", "label", "weight"]).to_pylist()}
     rows = _read(path)
+    repeated = sorted({i for i, n in Counter(str(r.get("id", "")) for r in rows).items() if n > 1})
+    if repeated:
+        raise BadInput(f"{path.name} has more than one prediction for {len(repeated)} id(s): "
+                       f"{', '.join(repeated[:5])}{' …' if len(repeated) > 5 else ''}", "give one row per sample")
     columns = []
     for row in rows:
         where = f"{path.name} {row['_where']}"
