@@ -67,6 +67,27 @@ def test_edit_file_errors_name_their_line(ws_dir, tmp_path):
     assert snapshot(ws_dir) == before
 
 
+def test_conflicting_operations_on_one_id_are_refused_naming_both(ws_dir, tmp_path):
+    ws = Workspace.open(ws_dir)
+    clips = ws.tables.read(ws.resolve("clips"), ["clip_id", "video_id"]).to_pylist()
+    first, video = clips[0]["clip_id"], clips[0]["video_id"]
+    head = "id,level,action,value\n"
+    cases = {f"{first},clip,weight,0.5\n{first},clip,delete,\n": f"line 3: delete of {first} conflicts with weight 0.5",
+             f"{first},clip,delete,\n{first},clip,label,normal\n": "line 3: label normal of",
+             f"{video},video,weight,0\n{first},clip,weight,0.5\n": "line 3: weight 0.5 of",
+             f"{first},clip,label,normal\n{first},clip,label,collision\n": "conflicts with label normal"}
+    before = snapshot(ws_dir)
+    for text, needle in cases.items():
+        (tmp_path / "edits.csv").write_text(head + text)
+        line = assert_one_line_error(curate("-w", ws_dir, "edit", "clips", "--from", tmp_path / "edits.csv", "-m",
+                                            "x"), needle)
+        assert "line 2" in line  # where the other operation came from
+    assert snapshot(ws_dir) == before
+    fine = f"{first},clip,weight,0.5\n{first},clip,label,collision\n{first},clip,weight,0.5\n{video},video,weight,0.5\n"
+    (tmp_path / "edits.csv").write_text(head + fine)  # weight with label, and the same weight again, agree
+    assert curate("-w", ws_dir, "edit", "clips", "--from", tmp_path / "edits.csv", "-m", "ok").returncode == 0
+
+
 def test_broken_metadata_is_one_line(ws_dir):
     marker = ws_dir / "tables" / "nexar" / "clips" / "revisions" / "000001.json"
     marker.write_text("")

@@ -78,6 +78,7 @@ def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_id
         members = df.groupby(parent_key)[spec.id_column].apply(list).to_dict()
     known = set(table[spec.id_column].to_pylist())
     unknown = []  # (where, id)
+    asked: dict[str, dict[str, tuple]] = {}  # id → action → (value, where): conflicts are refused
     for row in rows:
         where = row.get("_where", f"row for {row['id']}")
         if row.get("level") == "video":
@@ -96,6 +97,7 @@ def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_id
         value = None if row["action"] == "delete" else parse_weight(row["value"], f"{where}: weight") \
             if row["action"] == "weight" else label_index(spec, row["value"], where)
         for i in ids:
+            _check_compatible(asked.setdefault(i, {}), i, row["action"], value, where, spec)
             if row["action"] == "delete":
                 edit.delete.add(i)
             elif row["action"] == "weight":
@@ -109,6 +111,19 @@ def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_id
         more = f" (and {len(unknown) - 1} more unknown ids)" if len(unknown) > 1 else ""
         raise NotFound(f"{where}: unknown {what} in {spec.full_name}{more}", "check the ids; nothing was written")
     return edit
+
+
+def _check_compatible(asked: dict[str, tuple], i: str, action: str, value, where: str, spec: TableSpec) -> None:
+    """One rule for every pair of operations on one id in one edit: a delete goes with nothing else, and the
+    same action twice must agree; weight and label together are fine."""
+    def said(a, v):
+        return a if a == "delete" else f"{a} {spec.classes[v] if a == 'label' and spec.classes else v}"
+
+    for other, (other_value, other_where) in asked.items():
+        if (other == "delete") != (action == "delete") or (other == action and other_value != value):
+            raise BadInput(f"{where}: {said(action, value)} of {i} conflicts with {said(other, other_value)} of it "
+                           f"({other_where})", "keep one operation per id (a delete, or a weight and a label)")
+    asked[action] = (value, where)
 
 
 def check_request(row: dict) -> None:
