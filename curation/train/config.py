@@ -38,7 +38,7 @@ class TrainConfig:
             ("draws_per_epoch", self.draws_per_epoch, isinstance(self.draws_per_epoch, int)
              and self.draws_per_epoch >= 0, "0 (one per non-zero-weight clip) or more"),
             ("workers", self.workers, isinstance(self.workers, int) and self.workers >= 0, "0 or more"),
-            ("lr", self.lr, _finite(self.lr) and self.lr > 0, "a number above 0, e.g. 1e-4"),
+            ("lr", self.lr, _finite(self.lr) and 0 < self.lr <= 10, "a number above 0 and at most 10, e.g. 1e-4"),
             ("weight_decay", self.weight_decay, _finite(self.weight_decay) and self.weight_decay >= 0, "0 or more"),
             ("grad_clip", self.grad_clip, _finite(self.grad_clip) and self.grad_clip >= 0, "0 (off) or more"),
             ("collect_every", self.collect_every, isinstance(self.collect_every, int) and self.collect_every >= 0,

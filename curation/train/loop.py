@@ -179,8 +179,11 @@ class Trainer:
             for k in _DYNAMICS:
                 kept[k].append(out[k].detach())
             logging_s += time.perf_counter() - t
-            if step % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+            if step % 10 == 0 or self.device.type == "cpu":  # synced anyway (a GPU every 10th step)
+                value = loss.item()
+                if not math.isfinite(value):  # a run that has diverged stops
+                    raise NonFiniteLoss(epoch + 1, step + 1, value)
+                bar.set_postfix(loss=f"{value:.3f}")
         t = time.perf_counter()
         cols = {"clip_id": ids, "step": steps,
                 **{k: torch.cat(v).cpu().numpy() if v else np.zeros(0) for k, v in kept.items()}}
@@ -274,6 +277,15 @@ class TooManySkipped(BadInput):
                          f"(the run lists them): {first}",
                          "repair the frame cache or the source videos (re-ingest), delete those clips, or allow "
                          "more skipped clips (max_skip_fraction)")
+
+
+class NonFiniteLoss(BadInput):
+    """The training loss became NaN or infinite: the settings (a learning rate far too high) or unlabelled
+    training samples, never something more steps would fix."""
+
+    def __init__(self, epoch: int, step: int, value: float):
+        super().__init__(f"epoch {epoch}, step {step}: the training loss is {value} — the run stopped",
+                         "lower the learning rate (lr), and check that every training sample has a label")
 
 
 def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = None, echo=print,
