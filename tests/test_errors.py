@@ -314,3 +314,13 @@ def test_a_loss_that_is_not_a_number_stops_the_run_in_one_line(ws_dir, monkeypat
     assert runs.record(runs.resolve("last")).status == "failed"
     assert_one_line_error(curate("-w", ws_dir, "train", "--smoke", *tiny), "the training loss is nan")
     assert_one_line_error(curate("-w", ws_dir, "train", "--lr", "1e39"), "lr")
+
+
+def test_names_longer_than_a_file_name_allows_are_one_line(ws_dir):
+    long = "x" * 300
+    before = snapshot(ws_dir)
+    for args, needle in ((("show", long), "longer than 100"), (("show", f"clips@{long}"), "longer than 100"),
+                         (("tag", "clips@1", long), "invalid tag name"), (("report", "--run", long), "run"),
+                         (("train", "--name", long, "--model", "mvit_tiny", "--weights", "none"), "invalid run name")):
+        assert_one_line_error(curate("-w", ws_dir, *args), needle)
+    assert snapshot(ws_dir) == before

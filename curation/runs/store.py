@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from curation.errors import BadInput, Fix, NotFound
 from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
 from curation.runs.record import RunRecord
+from curation.tables.refs import MAX_NAME
 
 _RUN_ID = re.compile(r"^run-(\d{4,})(?:-[A-Za-z0-9_.-]+)?$")
 
@@ -81,8 +82,9 @@ class LocalRunStore:
         """A new run directory, numbered after the last one."""
         self.root.mkdir(parents=True, exist_ok=True)
         numbers = [int(m[1]) for p in self.root.iterdir() if (m := _RUN_ID.match(p.name))]
-        if name and not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise BadInput(f"invalid run name {name!r}", "use letters, digits, '_', '-', '.'")
+        if name and (not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or len(name) > MAX_NAME):
+            raise BadInput(f"invalid run name {name[:MAX_NAME]!r}",
+                           f"use letters, digits, '_', '-', '.' (at most {MAX_NAME})")
         number = max(numbers, default=0) + 1
         while True:  # mkdir is the atomic claim of a number
             run = f"run-{number:04d}" + (f"-{name}" if name else "")

@@ -9,6 +9,7 @@ from curation.errors import BadInput, Fix, NotFound
 _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _REF = re.compile(rf"^(?:(?P<dataset>{_NAME})/)?(?P<name>{_NAME})(?:@(?P<rev>{_NAME}))?$")
 TAG_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+MAX_NAME = 100  # characters of a dataset, table, tag or run name: well inside a file name's 255 bytes
 LIST_TABLES = Fix("list the tables to pick one", "list_tables")
 
 
@@ -29,6 +30,9 @@ class TableRef:
 
 def parse_ref(text: str) -> TableRef:
     m = _REF.match(text.strip())
+    if m and any(part and len(part) > MAX_NAME for part in m.groups()):
+        raise BadInput(f"table reference {text[:40]!r}… has a part longer than {MAX_NAME} characters",
+                       f"use names of at most {MAX_NAME} characters")
     if not m:
         raise BadInput(f"cannot read table reference {text!r}",
                        "write NAME, NAME@latest, NAME@3, NAME@TAG or DATASET/NAME@REV")
@@ -40,15 +44,16 @@ _NAME_ONLY = re.compile(rf"^{_NAME}$")
 
 def check_name(what: str, name: str) -> None:
     """A dataset or table name: one path component of letters, digits, '_', '.', '-' (never '..' or '/')."""
-    if not isinstance(name, str) or not _NAME_ONLY.match(name) or len(name) > 100:
+    if not isinstance(name, str) or not _NAME_ONLY.match(name) or len(name) > MAX_NAME:
         raise BadInput(f"invalid {what} name {name!r}",
                        "use letters, digits, '_', '-', '.' (starting with a letter, digit or '_')")
 
 
 def check_tag_name(tag: str) -> None:
-    if not TAG_PATTERN.match(tag) or tag == "latest":
-        raise BadInput(f"invalid tag name {tag!r}",
-                       "start with a letter, use letters, digits, '_', '-', '.', and not 'latest'")
+    if not TAG_PATTERN.match(tag) or tag == "latest" or len(tag) > MAX_NAME:
+        raise BadInput(f"invalid tag name {tag[:MAX_NAME]!r}",
+                       f"start with a letter, use letters, digits, '_', '-', '.' (at most {MAX_NAME}), and not "
+                       "'latest'")
 
 
 def resolve(store, ref: TableRef | str, default_dataset: str | None):
