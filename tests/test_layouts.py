@@ -128,7 +128,8 @@ def test_video_qa_through_import_predictions_edit_and_export_round_trip(prebuilt
         [q["id"] for k, q in enumerate(questions) if k % 2]
     assert curate("-w", ws_dir, "suggest", "--run", "last", "-o", tmp_path / "s.csv").returncode == 0
     for bad, needle in (("nope,A,0.5", "line 2: unknown id 'nope'"), ("q00,E,0.5", "'E' is not one of A, B, C, D"),
-                        ("q00,A,1.5", "prob '1.5' is not a number in [0, 1]")):
+                        ("q00,A,1.5", "prob '1.5' is not a number in [0, 1]"),
+                        ("q00,A,0.5\nq01,B,0.5\nq00,B,0.5", "more than one prediction for 1 id(s): q00")):
         (tmp_path / "bad.csv").write_text(f"id,pred,prob\n{bad}\n")
         assert_one_line_error(curate("-w", ws_dir, "import-predictions", "bad", tmp_path / "bad.csv"), needle)
     assert len(Workspace.open(ws_dir).runs.runs()) == 1  # a rejected file makes no run
