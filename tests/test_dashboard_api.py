@@ -1,5 +1,7 @@
 """The dashboard's JSON API through HTTP (Starlette's test client): the library's answers, its security rules,
 and edits committed as one revision with the library's validation and conflict rules."""
+import json
+
 import pyarrow.compute as pc
 import pytest
 from starlette.testclient import TestClient
@@ -93,3 +95,21 @@ def test_the_command_checks_what_it_opens_before_serving(ws_dir, args, needle):
     from conftest import assert_one_line_error, curate_subprocess
 
     assert_one_line_error(curate_subprocess("-w", ws_dir, "dashboard", *args, timeout=60), needle)
+
+
+def test_careless_parameters_are_a_4xx_with_the_problem_never_a_500(client):
+    http, ws = client
+    for params in ({"table": "clips", "offset": "1e400"}, {"table": "clips", "limit": "Infinity"},
+                   {"table": "clips", "limit": "-1"}, {"table": "x" * 300}, {"table": "clips@" + "9" * 400}):
+        answer = http.get("/api/samples", params=params)
+        assert 400 <= answer.status_code < 500 and answer.json()["problem"], params
+    for body in ({"table": "clips", "offset": [1]}, {"table": "clips", "run": 5}, {"table": "clips", "run": ["x"]},
+                 {"table": "clips", "where": {"a": 1}}, {"table": ["clips"]}, '{"table": "clips", "limit": 1e400}'):
+        answer = http.post("/api/samples", content=body if isinstance(body, str) else json.dumps(body),
+                           headers={"x-curate-token": TOKEN, "content-type": "application/json"})
+        assert 400 <= answer.status_code < 500 and answer.json()["problem"], body
+    nested = "[" * 100_000 + "]" * 100_000
+    answer = http.post("/api/edits", content=nested, headers={"x-curate-token": TOKEN,
+                                                             "content-type": "application/json"})
+    assert answer.status_code == 400 and "nested" in answer.json()["problem"]
+    assert ws.tables.head("nexar", "clips").number == 1

@@ -72,7 +72,7 @@ def create_app(ws, access: Access) -> Starlette:
 
     def samples_page(params: dict) -> JSONResponse:
         revision = ws.resolve(_text(params, "table"))
-        table = revision_with_metrics(ws, revision, params.get("run") or None)
+        table = revision_with_metrics(ws, revision, _optional_text(params, "run"))
         key = ws.tables.spec(revision.dataset, revision.table).id_column
         if params.get("view") == "videos":
             table, key = per_video(table), "video_id"
@@ -82,8 +82,8 @@ def create_app(ws, access: Access) -> Starlette:
                 raise BadInput("ids must be a list of id strings", f"send at most {MAX_IDS} ids")
             table = table.filter(pc.is_in(table[key], value_set=pa.array(ids, pa.string())))
         offset, limit = _int(params, "offset", 0, 0, 10**9), _int(params, "limit", 100, 1, MAX_PAGE)
-        columns = [c for c in str(params.get("columns", "")).split(",") if c] or None
-        rows, total = page(table, params.get("where") or None, params.get("sort") or None,
+        columns = [c for c in (_optional_text(params, "columns") or "").split(",") if c] or None
+        rows, total = page(table, _optional_text(params, "where"), _optional_text(params, "sort"),
                            str(params.get("desc")) == "1", offset, limit, columns)
         return JSONResponse({"table": revision.ref, "key": key, "total": total, "offset": offset,
                              "columns": rows.column_names, "rows": [json_row(r) for r in rows.to_pylist()]})
@@ -298,14 +298,24 @@ def _text(params, name: str) -> str:
     return value
 
 
+def _optional_text(params, name: str) -> str | None:
+    """An optional text parameter: None when absent or empty; anything but text (a number, a list) is refused."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"{name} must be text", f"send {name} as a string")
+    return value
+
+
 def _int(params, name: str, default: int, low: int, high: int) -> int:
     text = params.get(name)
     try:
-        value = default if text is None else int(text)
+        value = default if text is None else int(text) if isinstance(text, (str, int)) else low - 1
     except ValueError:
         value = low - 1
     if not low <= value <= high:
-        raise BadInput(f"{name} {text!r} is invalid", f"use a whole number from {low} to {high}")
+        raise BadInput(f"{name} {str(text)[:40]!r} is invalid", f"use a whole number from {low} to {high}")
     return value
 
 
@@ -314,6 +324,8 @@ async def _json(request: Request) -> dict:
         body = await request.json()
     except ValueError:
         raise BadInput("the request body is not JSON", "send a JSON object") from None
+    except RecursionError:
+        raise BadInput("the request body is nested too deeply", "send a flat JSON object") from None
     if not isinstance(body, dict):
         raise BadInput("the request body is not a JSON object", "send a JSON object")
     return body
