@@ -113,3 +113,28 @@ def test_careless_parameters_are_a_4xx_with_the_problem_never_a_500(client):
                                                              "content-type": "application/json"})
     assert answer.status_code == 400 and "nested" in answer.json()["problem"]
     assert ws.tables.head("nexar", "clips").number == 1
+
+
+def test_frames_of_ids_with_slashes_spaces_and_accents_are_served(prebuilt, tmp_path):
+    """Class-folder video ids hold the folder path: every frame must still be reachable by its id in a URL."""
+    import shutil
+    from urllib.parse import quote
+
+    from curation.ingest.pipeline import IngestOptions, ingest
+    from curation.ingest.sources import read_folders
+
+    videos = sorted((prebuilt / "data" / "train").glob("*.mp4"))
+    names = {"drive/city streets": "v_drive_g01_c01 äöü.mp4", "drive/city streets/": "v_drive_g02_c01.mp4",
+             "brake/nested/deep": "v_brake_g01_c01 é.mp4", "brake/other": "v_brake_g02_c01.mp4"}
+    for k, (folder, name) in enumerate(names.items()):
+        (tmp_path / "data" / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(videos[k], tmp_path / "data" / folder / name)
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_folders(tmp_path / "data"), "classes", IngestOptions(frame_size=32), progress=False)
+    http = TestClient(create_app(ws, Access("127.0.0.1", 5016, csrf=TOKEN, allow=("testserver",))))
+    frames = ws.tables.read(ws.resolve("classes/frames"), ["frame_id", "video_id"]).to_pylist()
+    assert any("/" in f["video_id"] for f in frames) and any(" " in f["video_id"] for f in frames)
+    for video in {f["video_id"] for f in frames}:
+        first = next(f["frame_id"] for f in frames if f["video_id"] == video)
+        answer = http.get(f"/api/frames/classes/{quote(first, safe='')}")
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg", first

@@ -45,7 +45,8 @@ MODULES = ("app", "core", "grid", "map", "viewer", "panels", "edits", "regl-esm"
 VENDORED = ("vendor/regl-scatterplot.esm.js", "vendor/regl.min.js", "vendor/pub-sub-es.js")  # scripts/vendor-scatter.sh
 ASSETS = {**{f"{m}.js": "text/javascript" for m in MODULES}, **dict.fromkeys(VENDORED, "text/javascript"),
           "style.css": "text/css"}
-FRAME_ID = re.compile(r"^[^/\\\x00]+:\d+$")  # <video_id>:<index>, looked up in the cache, never opened as a path
+# <video_id>:<index>; a video id may hold '/' (class folders): looked up in the cache, never opened as a path
+FRAME_ID = re.compile(r"^[^\x00]+:\d+$")
 
 
 def create_app(ws, access: Access) -> Starlette:
@@ -275,7 +276,7 @@ def create_app(ws, access: Access) -> Starlette:
               Route("/api/samples", samples, methods=["GET", "POST"]), Route("/api/map", embedding_map),
               Route("/api/clip", clip), Route("/api/diff", diff), Route("/api/suggestions", suggestions),
               Route("/api/runs", runs), Route("/api/run", run),
-              Route("/api/frames/{dataset}/{frame_id}", frame), Route("/api/edits", edits, methods=["POST"]),
+              Route("/api/frames/{dataset}/{frame_id:path}", frame), Route("/api/edits", edits, methods=["POST"]),
               Route("/api/tag", tag, methods=["POST"]), Route("/api/revert", revert, methods=["POST"])]
     middleware = [Middleware(Guard, access=access, csp=content_security_policy(index_page))]
     return Starlette(routes=routes, middleware=middleware,
