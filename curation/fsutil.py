@@ -66,14 +66,19 @@ def write_output(path: str | Path, data: bytes) -> Path:
     return target
 
 
+def json_bytes(obj) -> bytes:
+    """How metadata files are written: indented, keys sorted."""
+    return json.dumps(obj, indent=2, sort_keys=True).encode()
+
+
 def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=2, sort_keys=True).encode())
+    atomic_write_bytes(path, json_bytes(obj))
 
 
 def create_json_exclusive(path: Path, obj) -> None:
     """Write a complete file at `path` only if nothing is there yet (FileExistsError otherwise)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_tmp(path, json.dumps(obj, indent=2, sort_keys=True).encode())
+    tmp = _write_tmp(path, json_bytes(obj))
     fault_point("fsutil.before_link")
     try:
         os.link(tmp, path)  # atomic create-if-absent, and the content is already complete

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 
 from curation.data.dataset import ClipDataset
 from curation.errors import BadInput, Fix, NotFound
-from curation.fsutil import output_target, write_output
+from curation.fsutil import json_bytes, output_target, write_output
 from curation.task import TEST, VIDEOS
 from curation.workspace import Workspace
 
@@ -111,7 +110,7 @@ def submit(ws: Workspace, runs: list[str], table: str | None = None, out: str | 
         "runs": used, "checkpoint": checkpoint, "tta": tta, "window": "final (clip ending at the last frame)",
         "fallback": {"rule": FALLBACK, "value": fallback_value, "ids": missing},
     }
-    write_output(provenance_path(out), json.dumps(provenance, indent=2, sort_keys=True).encode())
+    write_output(provenance_path(out), json_bytes(provenance))
     return provenance
 
 
