@@ -217,6 +217,9 @@ def test_the_host_rule_for_every_interface_takes_local_addresses_never_names():
     one = Access("192.0.2.7", 5016, token="t", allow=("box.lan",))
     assert one.host_allowed("192.0.2.7:5016") and one.host_allowed("box.lan:5016")
     assert not one.host_allowed("127.0.0.1:5016")
+    with_port = Access("127.0.0.1", 5016, allow=("Box.lan:5016",))  # --allow-host NAME:PORT
+    assert with_port.host_allowed("box.lan:5016") and not with_port.host_allowed("box.lan")
+    assert not with_port.host_allowed("box.lan:5017")
 
 
 @pytest.mark.slow

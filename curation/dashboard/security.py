@@ -54,7 +54,8 @@ class Access:
         name, port = _split_host(host)
         if port not in (None, self.port):
             return False
-        if name.lower() in {a.lower() for a in self.allow}:
+        allowed = {a.lower() for a in self.allow}  # NAME, or NAME:PORT as --allow-host takes it
+        if name.lower() in allowed or host.lower() in allowed:
             return True
         if port is None:  # only an allowed name may come without the port (behind a reverse proxy)
             return False
