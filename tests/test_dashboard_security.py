@@ -125,7 +125,8 @@ def test_a_browser_signs_in_once_and_the_page_never_sees_the_token(guarded):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
         errors = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("console", lambda m: errors.append(f"{m.text} ({m.location.get('url')})")
+                if m.type == "error" else None)
         page.goto(url)
         assert page.locator("input[name=token]").count() == 1  # the login page
         page.fill("input[name=token]", "wrong")

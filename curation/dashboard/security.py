@@ -137,7 +137,8 @@ def content_security_policy(page: str) -> str:
 
 
 LOGIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>curate dashboard: sign in</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>curate dashboard: sign in</title>
+<link rel="icon" href="data:,"></head>
 <body><main><h1>curate dashboard</h1>
 <p>{message}</p>
 <form method="post" action="/login"><input type="hidden" name="next" value="{next}">
