@@ -99,6 +99,15 @@ def rows_text(n: int) -> str:
     return f"{n} row{'s' if n != 1 else ''}"
 
 
+def _given(ctx, *names: str) -> list[str]:
+    """The options among `names` the user set (on the command line or by environment), as flags."""
+    from click.core import ParameterSource
+
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    flags = {p.name: p.opts[0] for p in ctx.command.params}
+    return [flags[n] for n in names if ctx.get_parameter_source(n) in given]
+
+
 def _ws(ctx):
     from curation.workspace import Workspace
 
@@ -178,7 +187,13 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
     from curation.ingest.clips import ClipConfig
     from curation.ingest.pipeline import IngestOptions, ingest
 
-    val_fraction, test_fraction = _split_shares(kw["split_shares"]) if kw["split_shares"] else (kw["val_fraction"], 0.0)
+    if kw["split_shares"] is not None:
+        if conflicting := _given(ctx, "folds", "val_fraction"):
+            raise BadInput(f"--split sets the shares itself; it cannot go with {' or '.join(conflicting)}",
+                           "give --split alone, or --folds K / --val-fraction F without it")
+        val_fraction, test_fraction = _split_shares(kw["split_shares"])
+    else:
+        val_fraction, test_fraction = kw["val_fraction"], 0.0
     options = IngestOptions(clip=ClipConfig(kw["clip_frames"], kw["clip_seconds"], kw["stride"], kw["anchor_every"]),
                             label_rule=label_rule, val_fraction=val_fraction, test_fraction=test_fraction,
                             folds=kw["folds"], seed=kw["seed"], frame_size=kw["frame_size"])
@@ -558,6 +573,11 @@ def train(ctx, resume, smoke, **kwargs):
     from curation.train.config import TrainConfig, resolve_train_table
 
     folds, repeat, seeds = kwargs.pop("folds"), kwargs.pop("repeat"), kwargs.pop("seeds")
+    if seeds is not None and _given(ctx, "repeat", "seed"):
+        raise BadInput("--seeds names every seed itself", "give --seeds alone, or --seed S --repeat N without it")
+    if resume and (ignored := _given(ctx, *[n for n in kwargs if n not in ("device", "workers")])):
+        raise BadInput(f"--resume continues a run with its own settings; {', '.join(ignored)} would be ignored",
+                       "drop them to resume, or start a new run without --resume")
     if folds and (resume or kwargs["fold"] is not None):
         raise BadInput("--folds trains every fold itself", "drop --fold / --resume, or train one fold with --fold")
     seed_list = _seed_list(seeds) if seeds else list(range(kwargs["seed"], kwargs["seed"] + repeat))

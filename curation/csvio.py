@@ -8,6 +8,9 @@ from pathlib import Path
 from curation.errors import BadInput, NotFound
 
 
+MAX_LINE = 1 << 20  # characters of one CSV line: far beyond any real row, and memory stays bounded on a broken file
+
+
 def read_rows(path: Path, required: list[str], what: str = "file") -> list[dict]:
     """Rows as dicts of stripped strings, each with its line number under '_line'."""
     path = Path(path)
@@ -15,21 +18,36 @@ def read_rows(path: Path, required: list[str], what: str = "file") -> list[dict]
         raise NotFound(f"{what} {path} not found", "check the path")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            header = [h.strip() for h in (reader.fieldnames or [])]
+            reader = csv.reader(_capped_lines(f, path))
+            header = [h.strip() for h in next(reader, [])]
             missing = [c for c in required if c not in header]
             if missing:
                 raise BadInput(f"{path.name} lacks column(s) {', '.join(missing)} (header: {','.join(header)})",
                                f"the header must include {','.join(required)}")
+            if repeated := sorted({h for h in header if header.count(h) > 1}):
+                raise BadInput(f"{path.name}: column(s) {', '.join(repeated)} appear more than once in the header",
+                               "keep one column of each name")
             rows = []
-            for line, row in enumerate(reader, start=2):
-                if None in row or any(v is None for v in row.values()):
-                    raise BadInput(f"{path.name} line {line}: the number of fields does not match the header",
-                                   "fix the CSV")
-                rows.append({**{k.strip(): (v or "").strip() for k, v in row.items()}, "_line": line})
+            for fields in reader:
+                if not fields:
+                    continue  # a blank line
+                if len(fields) != len(header):
+                    raise BadInput(f"{path.name} line {reader.line_num}: the number of fields does not match the "
+                                   "header", "fix the CSV")
+                rows.append({**{k: v.strip() for k, v in zip(header, fields)}, "_line": reader.line_num})
             return rows
     except UnicodeDecodeError:
         raise BadInput(f"{path} is not a text CSV", "give a UTF-8 CSV file") from None
+    except csv.Error as exc:
+        raise BadInput(f"{path.name} line {reader.line_num}: {exc}", "fix the CSV") from None
+
+
+def _capped_lines(f, path: Path):
+    """The file's lines, refusing one longer than MAX_LINE before it is read whole."""
+    while line := f.readline(MAX_LINE + 1):
+        if len(line) > MAX_LINE:
+            raise BadInput(f"{path.name} has a line longer than {MAX_LINE:,} characters", "fix the CSV")
+        yield line
 
 
 def nonneg_float(value: str, what: str, fix: str = "fix the CSV") -> float:

@@ -94,14 +94,19 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_json(path: Path):
-    """A JSON file; BadInput naming the file when it is empty or not JSON (a copy cut short, a hand edit)."""
-    text = Path(path).read_text()
+def read_json(path: Path, fix: str = "repair the file from a backup, or remove it"):
+    """A JSON file (a UTF-8 byte order mark is fine); BadInput naming the file when it is empty, not UTF-8, not
+    JSON (a copy cut short, a hand edit) or nested too deep to read."""
     try:
+        text = Path(path).read_text(encoding="utf-8-sig")
         return json.loads(text)
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text", fix) from None
     except json.JSONDecodeError as exc:
         problem = "is empty" if not text.strip() else f"is not valid JSON (line {exc.lineno}: {exc.msg})"
-        raise BadInput(f"{path} {problem}", "repair the file from a backup, or remove it") from None
+        raise BadInput(f"{path} {problem}", fix) from None
+    except RecursionError:
+        raise BadInput(f"{path} nests lists or objects too deeply to read", fix) from None
 
 
 @contextlib.contextmanager

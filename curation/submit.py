@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curation.csvio import read_rows
 from curation.data.dataset import ClipDataset
 from curation.errors import BadInput, Fix, NotFound
 from curation.fsutil import json_bytes, output_target, write_output
@@ -36,8 +37,7 @@ def _submission_order(task, ids: list[str]) -> list[str]:
     """The order of sample_submission.csv when the dataset root has one, else sorted ids."""
     sample = Path(task.root) / "sample_submission.csv"
     if sample.exists():
-        with open(sample, newline="") as f:
-            order = [row["id"].strip() for row in csv.DictReader(f) if row.get("id")]
+        order = [row["id"] for row in read_rows(sample, ["id"], "sample submission") if row["id"]]
         if set(order) == set(ids):
             return order
     return sorted(ids)

@@ -38,6 +38,13 @@ FIRST_CLIP = "@first"  # replaced by a real clip id of the workspace
     (["ingest", "nexar", "@data", "--name", "a/b"], "invalid dataset name"),
     (["ingest", "nexar", "@data", "--label-rule", "soon"], "label rule"),
     (["ingest", "nexar", "@data/train.csv"], "is a file, not a folder"),
+    (["ingest", "nexar", "@data", "--split", ""], "three shares adding up to 1"),
+    (["ingest", "nexar", "@data", "--split", "0.7,0.3,0", "--folds", "5"], "cannot go with --folds"),
+    (["ingest", "nexar", "@data", "--split", "0.7,0.3,0", "--val-fraction", "0.1"], "cannot go with --val-fraction"),
+    (["train", "--resume", "run-0001", "--table", "clips@1"], "--table would be ignored"),
+    (["train", "--resume", "run-0001", "--epochs", "3", "--lr", "0.1"], "--epochs, --lr would be ignored"),
+    (["train", "--seeds", "0,1", "--repeat", "2"], "--seeds names every seed"),
+    (["train", "--seeds", "0,1", "--seed", "3"], "--seeds names every seed"),
     (["show", "clips", "--frobnicate"], "no such option"),
     (["nosuchcommand"], "no such command"),
 ])

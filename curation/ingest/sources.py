@@ -7,6 +7,7 @@ from pathlib import Path
 
 from curation.csvio import nonneg_float, read_rows
 from curation.errors import BadInput, NotFound
+from curation.fsutil import read_json
 from curation.ingest.probe import VIDEO_EXTENSIONS
 
 NEXAR_CLASSES = ["normal", "collision"]
@@ -174,10 +175,8 @@ def read_qa(json_path: str | Path, test_json: str | Path | None = None, context_
             continue
         if not path.is_file():
             raise NotFound(f"{path} does not exist", "give the path of a QA JSON file")
-        try:
-            data = json.loads(path.read_text())["data"]
-        except (ValueError, KeyError, TypeError) as exc:
-            data = exc
+        data = read_json(path, 'give a JSON object {"data": [...]} of questions')
+        data = data.get("data") if isinstance(data, dict) else None
         if not isinstance(data, list):
             raise BadInput(f"{path.name} is not a QA file", 'give a JSON object {"data": [...]} of questions')
         entries += [(path, k, item, split) for k, item in enumerate(data)]
@@ -197,11 +196,7 @@ def read_qa(json_path: str | Path, test_json: str | Path | None = None, context_
         answer = item.get("answer")
         label = None
         if answer is not None and split != "test":
-            letter = str(answer).strip()[:1].upper()
-            if letter not in classes[:len(choices)]:
-                raise BadInput(f"{where}: answer {answer!r} is not one of its {len(choices)} choices",
-                               "start the answer with its letter, e.g. 'B. …'")
-            label = classes.index(letter)
+            label = _answer_index(answer, choices, where)
         start, end = (max(0.0, support[0] - context_s), support[-1] + context_s) if support else (None, None)
         extra = {"question": str(item.get("question", "")), "choices": json.dumps(choices, ensure_ascii=False),
                  "answer": None if answer is None else str(answer), "support_frames": json.dumps(support),
@@ -212,6 +207,30 @@ def read_qa(json_path: str | Path, test_json: str | Path | None = None, context_
     files = [Path(json_path)] + ([Path(test_json)] if test_json else [])
     return Source("qa", Path(json_path).parent, classes, videos, files, one_clip_each=True,
                   extra_columns=QA_COLUMNS, params={"context_s": context_s})
+
+
+_LETTERED = re.compile(r"^\s*([A-Za-z])\s*[.):]\s*(.*)$", re.S)  # "B. turn left", "b) turn left", "B:"
+
+
+def _answer_index(answer, choices: list, where: str) -> int:
+    """The choice an answer names: its letter ("B", "B. …"), or its text with or without the letter. An answer
+    that names no choice, or two, is refused rather than read by its first character."""
+    text = str(answer).strip()
+    texts = [str(c).strip() for c in choices]
+    bare = [m[2].strip() if (m := _LETTERED.match(t)) else t for t in texts]
+    found = {k for k, t in enumerate(texts) if t.casefold() == text.casefold()}
+    if not found:
+        m = _LETTERED.match(text)
+        letter, rest = (m[1], m[2].strip()) if m else (text, "") if len(text) == 1 and text.isalpha() else ("", "")
+        k = ord(letter.upper()) - ord("A") if letter else -1
+        if 0 <= k < len(choices) and (not rest or rest.casefold() == bare[k].casefold()):
+            found = {k}
+        else:
+            found = {k for k, t in enumerate(bare) if t.casefold() == text.casefold()}
+    if len(found) != 1:
+        raise BadInput(f"{where}: answer {text[:80]!r} is not one of its {len(choices)} choices",
+                       "give the answer as its letter (e.g. 'B'), or as the text of one choice")
+    return found.pop()
 
 
 def _qa_field(item, name: str, kind, path: Path, k: int):

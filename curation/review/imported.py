@@ -10,7 +10,6 @@ prediction), margin (+prob when it matches the label, −prob when not: an AUM o
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import Counter
@@ -20,6 +19,7 @@ import pyarrow as pa
 
 from curation.csvio import read_rows
 from curation.errors import BadInput, NotFound
+from curation.fsutil import read_json
 from curation.runs.record import RunInputs, RunRecord
 from curation.task import SAMPLES
 
@@ -75,10 +75,7 @@ def _read(path: Path) -> list[dict]:
     if not path.is_file():
         raise NotFound(f"{path} does not exist", "give the path of a predictions file")
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text())
-        except ValueError:
-            raise BadInput(f"{path.name} is not valid JSON", "fix the file") from None
+        data = read_json(path, "fix the file")
         items = data.get("data") if isinstance(data, dict) else data
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise BadInput(f"{path.name} is not a list of predictions", 'give [{"id": …, "pred": …}, …]')
