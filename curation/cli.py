@@ -637,12 +637,15 @@ def runs(ctx):
         return
     click.echo(f"{'run':<22} {'status':<10} {'trained on':<20} {'model':<10} {'epochs':>6}  best")
     groups: dict[tuple, list[float]] = {}
+    killed = []
     for run in ids:
         try:
             record = store.record(run)
         except CurateError as exc:  # one unreadable run does not hide the others
             click.echo(f"{run:<22} {'?':<10} {exc.problem}")
             continue
+        if record.status == "killed":
+            killed.append(run)
         click.echo(f"{run:<22} {record.status:<10} {record.inputs.ref:<20} "
                    f"{record.config.get('model', '?'):<10} {len(record.epochs):>6}  {_best_text(record)}")
         if record.group and record.best_value is not None:
@@ -651,6 +654,9 @@ def runs(ctx):
         if len(values) > 1:
             click.echo(f"group {group}: {len(values)} seeds, best {metric} {statistics.mean(values):.4f} "
                        f"± {statistics.stdev(values):.4f} (mean ± sd)")
+    for run in killed:
+        click.echo(f"{run} stopped without finishing (its process is gone); continue it with "
+                   f"`curate train --resume {run}`")
 
 
 @cli.command()

@@ -57,10 +57,7 @@ def submit(ws: Workspace, runs: list[str], table: str | None = None, out: str | 
     if task.submission is None:
         raise BadInput(f"dataset {revision.dataset} ({task.layout} layout) has no competition submission",
                        "evaluate or export it instead")
-    kind = ws.tables.spec(revision.dataset, revision.table).kind
-    if revision.table != task.table(TEST):
-        raise BadInput(f"{revision.ref} is a {kind} table; a submission scores the test videos",
-                       f"score {task.ref(TEST)} (or a revision or tag of it)")
+    task.require(ws.tables, revision, (TEST,), "a submission scores the test videos")
     videos_rev = task.head(ws.tables, VIDEOS)
     videos = ws.tables.read(videos_rev, ["video_id", "split", "status"]).to_pylist()
     test_ids = [v["video_id"] for v in videos if v["split"] == "test"]

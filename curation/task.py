@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from curation.errors import Fix, NotFound
+from curation.errors import BadInput, Fix, NotFound
 from curation.tables.carry import last_ingest
 
 SAMPLES, VIDEOS, FRAMES, TEST = "samples", "videos", "frames", "test"  # the roles of a dataset's tables
@@ -53,6 +53,15 @@ class Task:
             raise NotFound(f"dataset {self.dataset} has no {role} table ({self.layout} layout)",
                            Fix("use a dataset whose layout has one", "list_tables"))
         return self.tables[role]
+
+    def require(self, store, revision, roles: tuple[str, ...], purpose: str) -> None:
+        """Refuse a revision of `store` whose table plays none of `roles` here (a frames table given to
+        evaluate, say), naming the tables that would do."""
+        if revision.table in {self.tables.get(r) for r in roles}:
+            return
+        kind = store.spec(revision.dataset, revision.table).kind
+        names = " or ".join(f"{self.dataset}/{self.tables[r]}" for r in roles if r in self.tables)
+        raise BadInput(f"{revision.ref} is a {kind} table; {purpose}", f"give {names} (or a revision or tag of it)")
 
     def head(self, store, role: str):
         return store.head(self.dataset, self.table(role))

@@ -26,8 +26,8 @@ FIRST_CLIP = "@first"  # replaced by a real clip id of the workspace
     (["train", "--epochs", "0"], "epochs"),
     (["train", "--max-skip-fraction", "2"], "max-skip-fraction"),
     (["train", "--epochs", "x"], "--epochs"),
-    (["train", "--table", "videos"], "not a table of training clips"),
-    (["train", "--table", "test@1"], "not a table of training clips"),
+    (["train", "--table", "videos"], "training needs a table of labelled clips"),
+    (["train", "--table", "test@1"], "training needs a table of labelled clips"),
     (["submit", "--table", "clips@1"], "scores the test videos"),
     (["submit", "--table", "videos@1"], "scores the test videos"),
     (["ingest", "nexar", "@data", "--clip-frames", "0"], "clip frames"),
@@ -331,3 +331,37 @@ def test_names_longer_than_a_file_name_allows_are_one_line(ws_dir):
                          (("train", "--name", long, "--model", "mvit_tiny", "--weights", "none"), "invalid run name")):
         assert_one_line_error(curate("-w", ws_dir, *args), needle)
     assert snapshot(ws_dir) == before
+
+
+def _imported_run(ws, table: str, name: str) -> str:
+    """A run of made-up predictions for every clip of `table` (a second run to compare, in no time)."""
+    from curation.review.imported import import_predictions
+
+    ids = ws.tables.read(ws.resolve(table), ["clip_id"])["clip_id"].to_pylist()
+    predictions = ws.root / f"{name}.csv"
+    predictions.write_text("id,pred,prob\n" + "".join(f"{i},normal,0.9\n" for i in ids))
+    return import_predictions(ws, name, predictions, table)
+
+
+def test_the_wrong_kind_of_table_is_named_with_the_tables_that_would_do(reviewed_ws, tmp_path):
+    external = _imported_run(Workspace.open(reviewed_ws), "clips", "ext")
+    predictions = tmp_path / "p.csv"
+    predictions.write_text("id,pred,prob\nx,0,0.5\n")
+    before = snapshot(reviewed_ws)
+    for args, needle in ((("evaluate", "--run", "1", "--table", "videos@1"), "is a videos table; evaluate"),
+                         (("compare", "run-0001", external, "--on", "frames@1"), "is a frames table; a comparison"),
+                         (("import-predictions", "x", predictions, "--table", "test@1"), "imported for the samples")):
+        line = assert_one_line_error(curate("-w", reviewed_ws, *args), needle)
+        assert "give nexar/clips" in line
+    assert snapshot(reviewed_ws) == before
+
+
+def test_runs_of_different_datasets_are_compared_only_on_named_clips(reviewed_ws, prebuilt):
+    from curation.ingest.pipeline import IngestOptions, ingest
+    from curation.ingest.sources import read_nexar
+
+    ws = Workspace.open(reviewed_ws)
+    ingest(ws, read_nexar(prebuilt / "data"), "other", IngestOptions(frame_size=32), progress=False)
+    other = _imported_run(ws, "other/clips", "ext")
+    assert_one_line_error(curate("-w", reviewed_ws, "compare", "run-0001", other),
+                          "these runs trained on different datasets (nexar and other)")

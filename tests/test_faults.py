@@ -1,6 +1,8 @@
 """Kills at named points (curation.faults): every later command recovers, nothing is lost or stored twice."""
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -108,7 +110,9 @@ def test_run_killed_mid_epoch_resumes_without_duplicate_rows(ws_dir):
     assert killed.returncode == KILLED  # 4 steps an epoch: the 6th step is inside epoch 2
     ws = Workspace.open(ws_dir)
     run = ws.runs.resolve("last")
-    assert ws.runs.record(run).status == "running" and len(ws.runs.record(run).epochs) == 1
+    assert ws.runs.record(run).status == "killed" and len(ws.runs.record(run).epochs) == 1  # its process is gone
+    listed = curate("-w", ws_dir, "runs").stdout
+    assert f"{run} " in listed and "killed" in listed and f"curate train --resume {run}" in listed
     proc = curate("-w", ws_dir, "train", "--resume", run)
     assert proc.returncode == 0, proc.stderr
     info = ws.runs.record(run).to_dict()
@@ -133,6 +137,20 @@ def test_run_killed_in_the_collection_pass_resumes_to_collection_and_best(ws_dir
     assert sorted(ws.runs.collections(run)) == ["clips@1", "test@1"]
     clip_ids = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"].to_pylist()
     assert sorted(ws.runs.collection(run, "clips@1")["clip_id"].to_pylist()) == sorted(clip_ids)
+
+
+def test_a_run_held_by_a_live_trainer_reads_running_and_cannot_be_resumed_twice(ws_dir):
+    ws = Workspace.open(ws_dir)
+    run = ws.runs.create()
+    inputs = {"dataset": "nexar", "table": "clips", "revision": 1, "ref": "nexar/clips@1", "fingerprint": "x"}
+    (ws.runs.dir(run) / "run.json").write_text(json.dumps({"run": run, "status": "running", "config": {},
+                                                            "inputs": inputs}))
+    assert ws.runs.record(run).status == "killed"  # recorded as running, and nobody holds it
+    with ws.runs.owned(run):  # as a trainer in another process would
+        assert ws.runs.record(run).status == "running"
+        line = assert_one_line_error(curate("-w", ws_dir, "train", "--resume", run), f"{run} is being trained by")
+        assert f"pid {os.getpid()} on {socket.gethostname()}" in line
+    assert ws.runs.record(run).status == "killed" and ws.runs.owner(run) is None
 
 
 def _unreadable(ws_own_data, videos: int) -> list[str]:

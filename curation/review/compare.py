@@ -15,10 +15,10 @@ import pyarrow.compute as pc
 from curation.errors import BadInput, NotFound
 from curation.fsutil import write_output
 from curation.runs.protocol import CollectionKey
-from curation.task import VIDEOS
+from curation.task import SAMPLES, TEST, VIDEOS
 from curation.train.metrics import classification_metrics, competition_map
 
-SAMPLES = 2000  # bootstrap draws
+DRAWS = 2000  # bootstrap draws
 LEVEL = 0.95
 
 
@@ -69,10 +69,13 @@ def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -
     records = [ws.runs.record(r) for r in runs]
     if len({(r.task, tuple(r.classes)) for r in records}) > 1:
         raise BadInput("these runs solve different tasks (classes)", "compare runs of one task")
-    if not on and len({r.inputs.dataset for r in records}) > 1:
-        raise BadInput("these runs trained on different datasets", "name the clips to score them on")
+    datasets = sorted({r.inputs.dataset for r in records})
+    if not on and len(datasets) > 1:
+        raise BadInput(f"these runs trained on different datasets ({' and '.join(datasets)})",
+                       "name the clips to score them on")
     if on:
         revision, why = ws.resolve(on), f"the {split} clips of {on}, as asked"
+        ws.task(revision.dataset).require(ws.tables, revision, (SAMPLES, TEST), "a comparison scores clips")
     else:
         tables = {r.inputs.table for r in records}
         if len(tables) > 1:
@@ -134,7 +137,7 @@ def metric_of(es: EvalSet, metric: str, classes: list[str]):
     return lambda idx, s: classification_metrics(es.labels[idx], s[idx], classes)[metric]
 
 
-def paired_bootstrap(videos: np.ndarray, groups: list[list[np.ndarray]], metric, samples: int = SAMPLES,
+def paired_bootstrap(videos: np.ndarray, groups: list[list[np.ndarray]], metric, samples: int = DRAWS,
                      seed: int = 0) -> np.ndarray:
     """(samples, groups) metric values: each draw resamples the videos with replacement (the same draw for every
     group: paired) and, within each group, its seed runs with replacement; a group's value is the mean over the
@@ -181,7 +184,7 @@ def per_video_change(es: EvalSet, a: list[np.ndarray], b: list[np.ndarray]) -> l
 
 
 def compare(ws, runs: list[str], on: str | None = None, metric: str | None = None, split: str = "val",
-            samples: int = SAMPLES, collect=None, groups: dict[str, list[str]] | None = None,
+            samples: int = DRAWS, collect=None, groups: dict[str, list[str]] | None = None,
             keep_draws: bool = False) -> dict:
     """Score `runs` (refs) on one pinned set; returns the groups with their metric and interval, every
     difference against the first group with its interval and P(better), the videos that moved most and the

@@ -35,6 +35,7 @@ def import_predictions(ws, name: str, path: str | Path, table_ref: str | None = 
     path = Path(path)
     revision = ws.resolve(table_ref or ws.task().ref(SAMPLES))
     task = ws.task(revision.dataset)
+    task.require(ws.tables, revision, (SAMPLES,), "predictions are imported for the samples (clips) table")
     samples = {r["clip_id"]: r for r in ws.tables.read(revision, ["clip_id", "label", "weight"]).to_pylist()}
     rows = _read(path)
     repeated = sorted({i for i, n in Counter(str(r.get("id", "")) for r in rows).items() if n > 1})

@@ -55,7 +55,17 @@ class RunStore(Protocol):
         """The run's local folder (checkpoints, plots, reports)."""
 
     def record(self, run: str):
-        """The RunRecord (run.json): config, resolved inputs, status, per-epoch summary, checkpoints."""
+        """The RunRecord (run.json): config, resolved inputs, status (a running run whose trainer is gone reads
+        "killed"), per-epoch summary, checkpoints."""
+
+    def owned(self, run: str):
+        """A context the trainer holds the run in; a second trainer of the run is refused (Conflict)."""
+
+    def owner(self, run: str) -> str | None:
+        """Who trains the run now, in words, or None."""
+
+    def taken(self, run: str):
+        """The Conflict to raise for a run another trainer holds."""
 
     def write_record(self, run: str, record) -> None:
         """Replace run.json; called at start, after every epoch and at the end."""

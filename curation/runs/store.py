@@ -6,14 +6,21 @@
   dynamics/epoch_NNNN.parquet   one row per drawn sample of that epoch, from the training forward pass
   collect/<name>.parquet        eval-mode pass over a table: prob, loss, embedding (float16), 2-D map
   plots/*.png
+  owner.lock                    held (an OS lock) by the process training the run; names it (pid, host, start)
 
 Every file is written whole (temp file + rename), so a run killed mid-epoch leaves only complete epochs,
 and redoing an epoch replaces its file instead of adding rows.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
+import json
+import os
 import re
+import socket
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,12 +28,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.errors import BadInput, Fix, NotFound
+from curation.errors import BadInput, Conflict, Fix, NotFound
 from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
 from curation.runs.record import RunRecord
 from curation.tables.refs import MAX_NAME
 
 _RUN_ID = re.compile(r"^run-(\d{4,})(?:-[A-Za-z0-9_.-]+)?$")
+OWNER = "owner.lock"
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
@@ -98,10 +106,60 @@ class LocalRunStore:
         return self.root / run
 
     def record(self, run: str) -> RunRecord:
+        """The run's record; a run recorded as running whose trainer is gone (killed, out of memory, the machine
+        restarted) reads as "killed"."""
         path = self.dir(run) / "run.json"
         if not path.exists():
             raise NotFound(f"run {run} has no run.json", "it may still be starting; or pick another run")
-        return RunRecord.from_dict(read_json(path), f"run {run}")
+        record = RunRecord.from_dict(read_json(path), f"run {run}")
+        if record.status == "running" and self.owner(run) is None:
+            record.status = "killed"
+        return record
+
+    @contextlib.contextmanager
+    def owned(self, run: str):
+        """Hold the run while training it: an OS lock on owner.lock, released however the process ends, and in
+        the file who holds it, for whoever finds it taken."""
+        with open(self.dir(run) / OWNER, "a+") as f:
+            for attempt in range(20):  # a reader's check holds the lock for an instant
+                try:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.01)
+            else:
+                raise self.taken(run)
+            f.seek(0)
+            f.truncate()
+            f.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+            f.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    def taken(self, run: str) -> Conflict:
+        return Conflict(f"run {run} is being trained by {self.owner(run) or 'another process'}",
+                        "wait for it to end, or stop that process first")
+
+    def owner(self, run: str) -> str | None:
+        """Who trains the run now ("pid 812 on host-a since …"), or None when no live process holds it."""
+        try:
+            f = open(self.dir(run) / OWNER)
+        except OSError:
+            return None
+        with f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)  # granted only when no trainer holds it
+                return None
+            except BlockingIOError:
+                pass
+            try:
+                holder = json.loads(f.read())
+                return f"pid {holder['pid']} on {holder['host']} since {holder['started']}"
+            except (ValueError, KeyError, TypeError):
+                return "another process"
 
     def write_record(self, run: str, record: RunRecord) -> None:
         record.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")

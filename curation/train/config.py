@@ -72,9 +72,5 @@ def resolve_train_table(ws, ref: str):
     """`latest` alone means the samples table of the workspace's current dataset at head; any other reference
     must name its dataset's samples table (labelled train/val clips)."""
     revision = ws.resolve(ws.task().ref(SAMPLES) if ref == "latest" else ref)
-    task = ws.task(revision.dataset)
-    if revision.table != task.table(SAMPLES):
-        kind = ws.tables.spec(revision.dataset, revision.table).kind
-        raise BadInput(f"{revision.ref} is a {kind} table, not a table of training clips",
-                       f"train on {task.dataset}/{task.table(SAMPLES)} (or a revision or tag of it)")
+    ws.task(revision.dataset).require(ws.tables, revision, (SAMPLES,), "training needs a table of labelled clips")
     return revision

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 from curation.data.dataset import ClipDataset, ClipLoader
 from curation.errors import BadInput, Fix
 from curation.jsonsafe import json_value
+from curation.task import SAMPLES, TEST
 from curation.train.loop import inference_trainer
 
 
@@ -19,11 +20,14 @@ def evaluate(ws, run_ref: str, table_ref: str | None = None, split: str = "test"
     in the run under `evaluations`."""
     if batch_size is not None and batch_size < 1:
         raise BadInput(f"batch size {batch_size} is invalid", "use 1 or more")
-    trainer, record, _ = inference_trainer(ws, run_ref, checkpoint, echo, progress)
+    run = ws.runs.resolve(run_ref)
+    record = ws.runs.record(run)  # the table is checked before the (slow) model is loaded
     revision = ws.resolve(table_ref) if table_ref else record.trained_on(ws.tables)
     if revision.dataset != record.inputs.dataset:
-        raise BadInput(f"run {trainer.run} was trained on dataset {record.inputs.dataset}, not {revision.dataset}",
+        raise BadInput(f"run {run} was trained on dataset {record.inputs.dataset}, not {revision.dataset}",
                        "evaluate a table of the run's own dataset")
+    ws.task(revision.dataset).require(ws.tables, revision, (SAMPLES, TEST), "evaluate scores clips")
+    trainer, record, _ = inference_trainer(ws, run, checkpoint, echo, progress)
     where = pc.field("split") == split
     if trainer.competition:  # the competition scores its windows only
         where = where & pc.field("eval_window").is_valid()

@@ -29,6 +29,7 @@ from curation.ingest.frame_cache import oversized_cache_note
 from curation.models.mvit import build_model
 from curation.runs.plots import plot_curves
 from curation.runs.record import RunInputs, RunRecord
+from curation.runs.store import OWNER
 from curation.task import VIDEOS
 from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.train.checkpoint import load_checkpoint, save_checkpoint
@@ -297,6 +298,8 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
         previous = runs.record(run)  # as the killed run left it
         if previous.status == "completed":
             raise BadInput(f"run {run} has already completed", Fix("start a new run", "new_run"))
+        if previous.status == "running":  # its trainer is alive
+            raise runs.taken(run)
         cfg = TrainConfig.from_dict(previous.config)
         revision = previous.trained_on(ws.tables)
     else:
@@ -309,80 +312,82 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
         torch.cuda.set_device(device)
     if not resume:
         run = broadcast(runs.create(cfg.name) if d.is_main else None, d)
-    trainer = Trainer(ws, cfg, run, d, device, echo, progress)
-    try:
-        trainer.setup(revision)
-    except BaseException:
-        if not resume and d.is_main:
-            _remove_if_empty(runs.dir(run))  # a run that never started leaves no folder behind
-        raise
-    start_epoch, best = 0, -math.inf
-    record = trainer.record()
-    record.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    if resume:
-        ckpt = load_checkpoint(runs.dir(run) / "last.pt", trainer, device)
-        if ckpt is not None:
-            start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
-            for kept in ("checkpoints", "skipped_clips", "created", "best", "collections", "inference_ms_per_clip"):
-                setattr(record, kept, getattr(previous, kept))
-            record.epochs = [e for e in previous.epochs if e["epoch"] <= ckpt["epoch"] + 1]
+    with runs.owned(run) if d.is_main else nullcontext():  # `curate runs` tells a killed run by it
+        trainer = Trainer(ws, cfg, run, d, device, echo, progress)
+        try:
+            trainer.setup(revision)
+        except BaseException:
+            if not resume and d.is_main:
+                _remove_if_empty(runs.dir(run))  # a run that never started leaves no folder behind
+            raise
+        start_epoch, best = 0, -math.inf
+        record = trainer.record()
+        record.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        if resume:
+            ckpt = load_checkpoint(runs.dir(run) / "last.pt", trainer, device)
+            if ckpt is not None:
+                start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
+                for kept in ("checkpoints", "skipped_clips", "created", "best", "collections", "inference_ms_per_clip"):
+                    setattr(record, kept, getattr(previous, kept))
+                record.epochs = [e for e in previous.epochs if e["epoch"] <= ckpt["epoch"] + 1]
+                if d.is_main:
+                    echo(f"{run}: resuming after epoch {ckpt['epoch'] + 1} of {cfg.epochs}")
+        if d.is_main:
+            runs.write_record(run, record)
+            echo(f"{run}: training {cfg.model} on {revision.ref} ({len(trainer.train_ds)} train clips, "
+                 f"{trainer.sampler.num_samples} draws/epoch, {len(trainer.val_ds)} val clips) on {device}"
+                 + (f" × {d.world_size} ranks" if d.enabled else ""))
+            if note := oversized_cache_note(trainer.train_ds.frame_size, trainer.mspec.input_size):
+                echo(f"note: {note}")
+        try:
+            for epoch in range(start_epoch, cfg.epochs):
+                started = time.time()
+                dynamics, skipped, logging_s = trainer.train_epoch(epoch)
+                trained_s = time.time() - started
+                val = trainer.validate()
+                if d.is_main:
+                    t = time.perf_counter()
+                    runs.write_dynamics(run, epoch + 1, dynamics)  # before the checkpoint: a redo replaces it
+                    logging_s += time.perf_counter() - t
+                    value = val.get("val", {}).get(trainer.metric)
+                    improved = value is not None and not math.isnan(value) and value > best
+                    best = value if improved else best
+                    summary = {"epoch": epoch + 1, "train_loss": pc.mean(dynamics["loss"]).as_py(),
+                               "draws": dynamics.num_rows, "seconds": round(time.time() - started, 2),
+                               "train_seconds": round(trained_s, 3), "dynamics_logging_seconds": round(logging_s, 4),
+                               "skipped": len(skipped), **val}
+                    record.epochs.append(summary)
+                    record.skipped_clips = (record.skipped_clips + [list(s) for s in skipped])[:200]
+                    record.checkpoints["last"] = save_checkpoint(runs.dir(run) / "last.pt", trainer, epoch, best)
+                    if improved or not val:
+                        record.checkpoints["best"] = save_checkpoint(runs.dir(run) / "best.pt", trainer, epoch, best)
+                        record.best = {"epoch": epoch + 1, "metric": trainer.metric, "value": value}
+                    runs.write_record(run, record)
+                    plot_curves(record.epochs, trainer.metric, runs.plot_path(run, "curves.png"))
+                    shown = f"{trainer.metric} {value:.4f}" if value is not None else "no validation"
+                    loss = "-" if summary["train_loss"] is None else f"{summary['train_loss']:.4f}"
+                    echo(f"epoch {epoch + 1}/{cfg.epochs}: train loss {loss}, {shown} "
+                         f"({summary['seconds']:.0f} s{', ' + str(len(skipped)) + ' clips skipped' if skipped else ''})")
+                last = epoch + 1 == cfg.epochs
+                if last or (cfg.collect_every and (epoch + 1) % cfg.collect_every == 0):
+                    collect_run(trainer, record, tag="" if last else f"epoch{epoch + 1}")
+            if start_epoch >= cfg.epochs:  # resumed after every epoch had ended: the final collection was cut off
+                collect_run(trainer, record)
             if d.is_main:
-                echo(f"{run}: resuming after epoch {ckpt['epoch'] + 1} of {cfg.epochs}")
-    if d.is_main:
-        runs.write_record(run, record)
-        echo(f"{run}: training {cfg.model} on {revision.ref} ({len(trainer.train_ds)} train clips, "
-             f"{trainer.sampler.num_samples} draws/epoch, {len(trainer.val_ds)} val clips) on {device}"
-             + (f" × {d.world_size} ranks" if d.enabled else ""))
-        if note := oversized_cache_note(trainer.train_ds.frame_size, trainer.mspec.input_size):
-            echo(f"note: {note}")
-    try:
-        for epoch in range(start_epoch, cfg.epochs):
-            started = time.time()
-            dynamics, skipped, logging_s = trainer.train_epoch(epoch)
-            trained_s = time.time() - started
-            val = trainer.validate()
-            if d.is_main:
-                t = time.perf_counter()
-                runs.write_dynamics(run, epoch + 1, dynamics)  # before the checkpoint: a redo replaces it
-                logging_s += time.perf_counter() - t
-                value = val.get("val", {}).get(trainer.metric)
-                improved = value is not None and not math.isnan(value) and value > best
-                best = value if improved else best
-                summary = {"epoch": epoch + 1, "train_loss": pc.mean(dynamics["loss"]).as_py(),
-                           "draws": dynamics.num_rows, "seconds": round(time.time() - started, 2),
-                           "train_seconds": round(trained_s, 3), "dynamics_logging_seconds": round(logging_s, 4),
-                           "skipped": len(skipped), **val}
-                record.epochs.append(summary)
-                record.skipped_clips = (record.skipped_clips + [list(s) for s in skipped])[:200]
-                record.checkpoints["last"] = save_checkpoint(runs.dir(run) / "last.pt", trainer, epoch, best)
-                if improved or not val:
-                    record.checkpoints["best"] = save_checkpoint(runs.dir(run) / "best.pt", trainer, epoch, best)
-                    record.best = {"epoch": epoch + 1, "metric": trainer.metric, "value": value}
+                record.status = "completed"
                 runs.write_record(run, record)
-                plot_curves(record.epochs, trainer.metric, runs.plot_path(run, "curves.png"))
-                shown = f"{trainer.metric} {value:.4f}" if value is not None else "no validation"
-                loss = "-" if summary["train_loss"] is None else f"{summary['train_loss']:.4f}"
-                echo(f"epoch {epoch + 1}/{cfg.epochs}: train loss {loss}, {shown} "
-                     f"({summary['seconds']:.0f} s{', ' + str(len(skipped)) + ' clips skipped' if skipped else ''})")
-            last = epoch + 1 == cfg.epochs
-            if last or (cfg.collect_every and (epoch + 1) % cfg.collect_every == 0):
-                collect_run(trainer, record, tag="" if last else f"epoch{epoch + 1}")
-        if start_epoch >= cfg.epochs:  # resumed after every epoch had ended: the final collection was cut off
-            collect_run(trainer, record)
-        if d.is_main:
-            record.status = "completed"
-            runs.write_record(run, record)
-    except BaseException as exc:
-        if d.is_main:
-            record.status = "failed"
-            if isinstance(exc, TooManySkipped):
-                record.skipped_clips = (record.skipped_clips + [list(s) for s in exc.skipped])[:200]
-            runs.write_record(run, record)
-        raise
+        except BaseException as exc:
+            if d.is_main:
+                record.status = "failed"
+                if isinstance(exc, TooManySkipped):
+                    record.skipped_clips = (record.skipped_clips + [list(s) for s in exc.skipped])[:200]
+                runs.write_record(run, record)
+            raise
     return run
 
 
 def _remove_if_empty(folder: Path) -> None:
+    (folder / OWNER).unlink(missing_ok=True)  # the lock of a run that never started
     try:
         folder.rmdir()
     except OSError:  # not empty (or already gone): keep it
