@@ -26,7 +26,7 @@ def exit_with(owner: int) -> None:
     """Called at a worker's start: end this process when `owner` is gone."""
     def watch():
         while process_alive(owner):
-            time.sleep(0.5)
+            time.sleep(0.2)
         os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-owner", daemon=True).start()

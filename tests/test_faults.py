@@ -92,12 +92,19 @@ def _tagged_processes(tag: str) -> list[int]:
 @pytest.mark.slow
 def test_killed_trainer_leaves_no_worker_forkserver_or_tracker_behind(ws_dir):
     tag = uuid.uuid4().hex
-    proc = curate_subprocess("-w", ws_dir, *TRAIN, "--epochs", "2", "--workers", "2",
-                             env={"CURATE_FAULT": "train.step@3", "CURATE_TEST_TAG": tag})
-    assert proc.returncode == KILLED
-    deadline = time.time() + 30
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "CURATE_FAULT": "train.step@3",
+           "CURATE_TEST_TAG": tag}
+    trainer = subprocess.Popen([sys.executable, "-m", "curation.cli", "-w", ws_dir, *TRAIN, "--epochs", "2",
+                                "--workers", "2"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # no pipes: waiting on them would wait for the workers
+    workers = 0
+    while trainer.poll() is None:
+        workers = max(workers, len(_tagged_processes(tag)) - 1)
+        time.sleep(0.05)
+    assert trainer.returncode == KILLED and workers >= 2  # killed while its loader workers ran
+    deadline = time.time() + 2  # workers watch their owner five times a second
     while _tagged_processes(tag) and time.time() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.05)
     assert _tagged_processes(tag) == []
 
 
