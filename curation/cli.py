@@ -875,7 +875,7 @@ def import_predictions(ctx, name, file, table_ref):
 @cli.command()
 @click.argument("table_ref", metavar="TABLE@REV")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
-@click.option("--format", "fmt", type=click.Choice(["qa-json", "nexar-csv", "manifest-csv"]),
+@click.option("--format", "fmt", type=click.Choice(["qa-json", "nexar-csv", "events-csv", "manifest-csv"]),
               help="Default: the dataset's own layout.")
 @click.pass_context
 def export(ctx, table_ref, out, fmt):
@@ -886,6 +886,8 @@ def export(ctx, table_ref, out, fmt):
     result = write_export(_ws(ctx), table_ref, out, fmt)
     click.echo(f"wrote {result.samples} samples to {', '.join(map(str, result.files))}"
                + (f" ({result.left_out} at weight 0 left out)" if result.left_out else ""))
+    for note in result.notes:
+        click.echo(f"note: {note}")
 
 
 @cli.command()

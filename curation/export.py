@@ -3,8 +3,9 @@ curation reaches tools outside curate (another trainer, a VLM fine-tune, a compe
 
 What a layout can say: deleted samples are gone in all of them; a QA answer and a class label follow the
 revision's label (a relabel is applied); samples at weight 0 (excluded from training) are left out too. Clip-level
-curation inside a video has no place in a video-level file (Nexar, manifest): a video is kept while any of its
-clips is, and Nexar's per-video event times and target come from the videos table.
+curation inside a video has no place in a video-level file (Nexar, manifest, events): a video is kept while any of
+its clips is; Nexar's target and event times and an events video's event times, group and split come from the
+videos table, so relabeled clips of those layouts are named in a note, not written.
 """
 from __future__ import annotations
 
@@ -13,18 +14,21 @@ import io
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.errors import BadInput
 from curation.fsutil import output_target, write_output
+from curation.tables.carry import last_ingest
 from curation.task import SAMPLES, VIDEOS
+
 
 @dataclass
 class ExportResult:
     files: list[Path]
     samples: int  # rows written
     left_out: int  # samples of the revision at weight 0
+    notes: list[str] = field(default_factory=list)  # what the format could not say
 
 
 def export(ws, ref: str, out: str | Path, fmt: str | None = None) -> ExportResult:
@@ -37,7 +41,7 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None) -> ExportResul
     fmt = fmt or task.export_format
     if fmt not in WRITERS:
         raise BadInput(f"unknown export format {fmt!r}", f"use one of {', '.join(WRITERS)}")
-    if fmt == "qa-json" and task.layout != "qa" or fmt == "nexar-csv" and task.layout != "nexar":
+    if FORMAT_LAYOUT.get(fmt, task.layout) != task.layout:
         raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}",
                        f"use {' or '.join(sorted({task.export_format, 'manifest-csv'}))}")
     samples = ws.tables.read(revision).sort_by("clip_id").to_pylist()
@@ -46,7 +50,26 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None) -> ExportResul
     out = Path(out)
     output_target(out)  # refused before anything is written
     files = WRITERS[fmt](task, kept, videos, out)
-    return ExportResult(files, len(kept), len(samples) - len(kept))
+    notes = []
+    if lost := _labels_not_written(ws, revision, kept, fmt):
+        shown = ", ".join(lost[:3]) + (" …" if len(lost) > 3 else "")
+        how = "by their event times" if fmt in FORMAT_LAYOUT else "(each by its clips' most common label)"
+        notes.append(f"the label of {len(lost)} clip(s) ({shown}) is not in the file: {fmt} labels whole videos "
+                     + how)
+    return ExportResult(files, len(kept), len(samples) - len(kept), notes)
+
+
+def _labels_not_written(ws, revision, kept: list[dict], fmt: str) -> list[str]:
+    """Kept clips whose label the video-level file cannot carry: in a manifest, those that disagree with their
+    video's written label; in Nexar and events files, those relabeled since the last ingest."""
+    if fmt == "manifest-csv":
+        written = {video: labels.most_common(1)[0][0] for video, labels in _kept_videos(kept).items()}
+        return [s["clip_id"] for s in kept if s["label"] != written[s["video_id"]]]
+    base = last_ingest(ws.tables, revision.dataset, revision.table)
+    if fmt == "qa-json" or base is None or base.number == revision.number:
+        return []
+    source = dict(zip(*ws.tables.read(base, ["clip_id", "label"]).to_pydict().values()))
+    return [s["clip_id"] for s in kept if s["clip_id"] in source and source[s["clip_id"]] != s["label"]]
 
 
 def _write(path: Path, text: str) -> Path:
@@ -108,9 +131,23 @@ def _nexar_csv(task, samples: list[dict], videos: dict, out: Path) -> list[Path]
     return [_write(out, _csv(["id", "time_of_event", "time_of_alert", "target"], rows))]
 
 
+def _events_csv(task, samples: list[dict], videos: dict, out: Path) -> list[Path]:
+    """path,group,split,event_s: a row per event of each kept video (one with an empty event_s for a video
+    without events), paths relative to the CSV's folder; `curate ingest events` reads it back."""
+    rows = []
+    for video_id in sorted(_kept_videos(samples)):
+        v = videos[video_id]
+        path = Path(os.path.relpath(Path(task.root) / v["path"], out.resolve().parent)).as_posix()
+        events = json.loads(v["events"] or "[]")
+        rows += [[path, v["group"], v["split"] or "", _num(t)] for t in events] or \
+            [[path, v["group"], v["split"] or "", ""]]
+    return [_write(out, _csv(["path", "group", "split", "event_s"], rows))]
+
+
 def _num(value) -> str:
     return "" if value is None else f"{value:g}"
 
 
-WRITERS = {"qa-json": _qa_json, "manifest-csv": _manifest_csv, "nexar-csv": _nexar_csv}
+WRITERS = {"qa-json": _qa_json, "manifest-csv": _manifest_csv, "nexar-csv": _nexar_csv, "events-csv": _events_csv}
+FORMAT_LAYOUT = {"qa-json": "qa", "nexar-csv": "nexar", "events-csv": "events"}  # the formats only one layout has
 

@@ -39,7 +39,7 @@ class Task:
     @property
     def export_format(self) -> str:
         """The source layout a curated revision is written back in (`curate export`)."""
-        return {"qa": "qa-json", "nexar": "nexar-csv"}.get(self.layout, "manifest-csv")
+        return {"qa": "qa-json", "nexar": "nexar-csv", "events": "events-csv"}.get(self.layout, "manifest-csv")
 
     @property
     def frame_size(self) -> int:

@@ -271,3 +271,84 @@ def test_malformed_qa_files_are_one_line_and_write_nothing(tmp_path, content, ne
     (tmp_path / "qa.json").write_text(content)
     assert_one_line_error(curate("-w", tmp_path / "ws", "ingest", "qa", tmp_path / "qa.json"), needle)
     assert not (tmp_path / "ws").exists()
+
+
+def _nexar_source(prebuilt, root):
+    """A copy of the prebuilt Nexar layout (train.csv and the videos, linked)."""
+    root.mkdir()
+    shutil.copy(prebuilt / "data" / "train.csv", root / "train.csv")
+    for split in ("train", "test"):
+        (root / split).symlink_to(prebuilt / "data" / split)
+    return root / "train.csv"
+
+
+def _events_source(prebuilt, root):
+    (root / "gopro").mkdir(parents=True)
+    lines = ["path,group,event_s"]
+    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:6]):
+        shutil.copy(video, root / "gopro" / f"run{k}.mp4")
+        times = {0: [1.0, 2.5], 1: [2.0], 3: [1.5, 3.0], 4: [0.8, 1.6]}.get(k, [""])
+        lines += [f"gopro/run{k}.mp4,track{k // 2},{t}" for t in times]
+    (root / "events.csv").write_text("\n".join(lines) + "\n")
+    return root / "events.csv"
+
+
+def _manifest_source(prebuilt, root):
+    (root / "clips").mkdir(parents=True)
+    lines = ["path,label,split,start_s,end_s"]
+    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:4]):
+        shutil.copy(video, root / "clips" / f"v{k}.mp4")
+        lines += [f"clips/v{k}.mp4,walk,,0,2", f"clips/v{k}.mp4,run,{'val' if k == 3 else ''},2,4"]
+    (root / "list.csv").write_text("\n".join(lines) + "\n")
+    return root / "list.csv"
+
+
+@pytest.mark.parametrize("layout, make, kept_splits", [("nexar", _nexar_source, False),
+                                                       ("events", _events_source, True),
+                                                       ("manifest", _manifest_source, True)])
+def test_export_then_ingest_gives_the_curated_samples_labels_and_times(prebuilt, tmp_path, layout, make, kept_splits):
+    """Deleted videos stay gone, and what the format holds (labels, event times, groups, segments, splits) comes
+    back; a clip relabel that a video-level format cannot hold is named in a note."""
+    source = make(prebuilt, tmp_path / "data")
+    ws_dir = tmp_path / "ws"
+    given = source.parent if layout == "nexar" else source  # Nexar is ingested by its folder
+    options = ("--frame-size", "32", "--clip-frames", "8", "--clip-seconds", "1")
+    assert curate("-w", ws_dir, "ingest", layout, given, "--name", "src", *options).returncode == 0
+    ws = Workspace.open(ws_dir)
+    clips = ws.tables.read(ws.resolve("src/clips")).sort_by("clip_id").to_pylist()
+    gone = sorted({c["video_id"] for c in clips})[0]
+    assert curate("-w", ws_dir, "edit", "src/clips", "--delete", "--where", f"video_id == '{gone}'",
+                  "-m", "drop a video").returncode == 0
+    relabeled = next(c for c in clips if c["video_id"] != gone)
+    assert sum(c["video_id"] == relabeled["video_id"] for c in clips) >= 3  # one clip cannot outvote its video
+    assert curate("-w", ws_dir, "edit", "src/clips", "--label", str(1 - relabeled["label"]), "--ids",
+                  relabeled["clip_id"], "-m", "relabel one clip").returncode == 0
+    if layout == "nexar":  # the curated train.csv beside the same videos
+        out = _nexar_source(prebuilt, tmp_path / "curated")
+    else:
+        out = source.with_name(f"curated{source.suffix}")
+    proc = curate("-w", ws_dir, "export", "src/clips@latest", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert f"note: the label of 1 clip(s) ({relabeled['clip_id']}) is not in the file" in proc.stdout
+    assert curate("-w", ws_dir, "ingest", layout, out.parent if layout == "nexar" else out, "--name", "again",
+                  *options).returncode == 0
+
+    ws = Workspace.open(ws_dir)
+    columns = ["clip_id", "video_id", "label", "end_frame", "split"]
+    curated = {c["clip_id"]: c for c in ws.tables.read(ws.resolve("src/clips@latest"), columns).to_pylist()}
+    again = {c["clip_id"]: c for c in ws.tables.read(ws.resolve("again/clips"), columns).to_pylist()}
+    assert sorted(again) == sorted(curated) and not any(c["video_id"] == gone for c in again.values())
+    for clip_id, clip in again.items():
+        expected = dict(curated[clip_id])
+        if clip_id == relabeled["clip_id"]:
+            expected["label"] = relabeled["label"]  # its video's label: the file labels whole videos
+        if not kept_splits:
+            expected["split"] = clip["split"]  # Nexar's train.csv has no split: re-split at ingest
+        assert clip == expected
+    video_columns = {"nexar": ["target", "time_of_event", "time_of_alert"], "events": ["events", "group", "split"],
+                     "manifest": ["label", "start_s", "end_s", "split"]}[layout]
+    before = {v["video_id"]: v for v in ws.tables.read(ws.resolve("src/videos"), ["video_id", *video_columns])
+              .to_pylist() if v["video_id"] != gone}
+    after = {v["video_id"]: v for v in ws.tables.read(ws.resolve("again/videos"), ["video_id", *video_columns])
+             .to_pylist()}
+    assert after == before

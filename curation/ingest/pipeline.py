@@ -262,7 +262,7 @@ def _video_schema(source: Source) -> pa.Schema:
     else:
         fields += [("start_s", pa.float32()), ("end_s", pa.float32())]
     if source.kind == "events":
-        fields.append(("events", pa.string()))  # the video's event times, JSON
+        fields += [("events", pa.string()), ("group", pa.string())]  # event times (JSON); the split group
     return pa.schema(fields)
 
 
@@ -341,7 +341,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         else:
             row.update(start_s=v.start_s, end_s=v.end_s)
         if source.kind == "events":
-            row["events"] = json.dumps(list(v.events))
+            row.update(events=json.dumps(list(v.events)), group=v.group)
         videos_rows.append(row)
         if p.status == "ok":
             frame_rows += [{"frame_id": frame_id(v.video_id, i), "video_id": v.video_id, "index": i,

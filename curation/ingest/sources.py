@@ -127,6 +127,14 @@ def read_folders(root: str | Path) -> Source:
     return Source("folders", root, classes, videos)
 
 
+def _split(row: dict, where: str) -> str | None:
+    """A row's optional split column: train, val, test, or empty (assigned at ingest)."""
+    split = row.get("split", "") or None
+    if split not in (None, "train", "val", "test"):
+        raise BadInput(f"{where}: split {split!r} is not train, val or test", "fix the CSV")
+    return split
+
+
 def read_manifest(csv_path: str | Path) -> Source:
     """CSV `path,label[,split][,start_s,end_s]`; paths relative to the CSV's folder or absolute."""
     csv_path = Path(csv_path)
@@ -142,10 +150,7 @@ def read_manifest(csv_path: str | Path) -> Source:
         line = row["_line"]
         if not row["path"]:
             raise BadInput(f"{csv_path.name} line {line}: empty path", "give every row the path of its video")
-        split = row.get("split", "") or None
-        if split not in (None, "train", "val", "test"):
-            raise BadInput(f"{csv_path.name} line {line}: split {split!r} is not train, val or test",
-                           "fix the CSV")
+        split = _split(row, f"{csv_path.name} line {line}")
         start, end = _time(row, "start_s", csv_path), _time(row, "end_s", csv_path)
         if start is not None and end is not None and end <= start:
             raise BadInput(f"{csv_path.name} line {line}: end_s must be after start_s", "fix the CSV")
@@ -250,7 +255,8 @@ def read_events(csv_path: str | Path, alpha: float = 0.1, beta: float = 0.1,
     empty event_s lists a video without events); `group` (track, rider) keeps a group's videos in one split.
     A clip is positive when it ends within an event's window — `alpha` of the gap to the previous event before
     it, `beta` of the gap to the next one after it — negative when it ends outside twice that window, and a
-    video keeps at most `negatives_per_positive` negatives per positive (evenly spread)."""
+    video keeps at most `negatives_per_positive` negatives per positive (evenly spread). An optional `split`
+    column (train, val, test; as `curate export` writes it) fixes a video's split."""
     csv_path = Path(csv_path)
     for name, value, ok in (("alpha", alpha, 0 < alpha <= 0.5), ("beta", beta, 0 < beta <= 0.5),
                             ("negatives per positive", negatives_per_positive, negatives_per_positive > 0)):
@@ -260,20 +266,21 @@ def read_events(csv_path: str | Path, alpha: float = 0.1, beta: float = 0.1,
     rows = read_rows(csv_path, ["path", "group", "event_s"], "events")
     if not rows:
         raise BadInput(f"{csv_path.name} has no rows", "add one row per event (or per video without events)")
-    by_path: dict[str, tuple[str, list[float]]] = {}
+    by_path: dict[str, tuple[str, str | None, list[float]]] = {}
     for row in rows:
         where = f"{csv_path.name} line {row['_line']}"
         if not row["path"] or not row["group"]:
             raise BadInput(f"{where}: empty path or group", "give every row its video and its group")
-        group, events = by_path.setdefault(row["path"], (row["group"], []))
-        if group != row["group"]:
-            raise BadInput(f"{where}: {row['path']} is in group {row['group']!r} here and {group!r} before",
-                           "give each video one group")
+        split = _split(row, where)
+        group, first_split, events = by_path.setdefault(row["path"], (row["group"], split, []))
+        if (group, first_split) != (row["group"], split):
+            raise BadInput(f"{where}: {row['path']} is in group {row['group']!r} / split {split!r} here and "
+                           f"{group!r} / {first_split!r} before", "give each video one group and one split")
         event = _time(row, "event_s", csv_path)
         if event is not None:
             events.append(event)
-    videos = [VideoEntry(path.rsplit(".", 1)[0], path, label=int(bool(events)), group=group,
-                         events=tuple(sorted(set(events)))) for path, (group, events) in by_path.items()]
+    videos = [VideoEntry(path.rsplit(".", 1)[0], path, label=int(bool(events)), split=split, group=group,
+                         events=tuple(sorted(set(events)))) for path, (group, split, events) in by_path.items()]
     _check_unique(videos, csv_path)
     return Source("events", csv_path.parent, EVENT_CLASSES, videos, [csv_path],
                   params={"alpha": alpha, "beta": beta, "negatives_per_positive": negatives_per_positive})
