@@ -74,3 +74,19 @@ def test_a_field_beyond_the_csv_modules_limit_is_one_line(tmp_path):
     path.write_text("id,note\na," + "y" * 200_000 + "\n")  # under the line cap, over csv's field limit
     with pytest.raises(BadInput, match="wide.csv line 2: field larger than field limit"):
         read_rows(path, ["id"])
+
+
+def test_training_on_questions_without_answers_is_refused_before_any_step(prebuilt, tmp_path):
+    videos = sorted((prebuilt / "data" / "train").glob("*.mp4"))[:4]
+    data = [{"id": f"q{k}", "question": "?", "choices": CHOICES, "video_path": str(v)} for k, v in enumerate(videos)]
+    for k, answer in enumerate(["A", "B"]):
+        data[k]["answer"] = answer
+    (tmp_path / "qa.json").write_text(json.dumps({"data": data}))
+    ws_dir = tmp_path / "ws"
+    assert curate("-w", ws_dir, "ingest", "qa", tmp_path / "qa.json", "--frame-size", "32", "--val-fraction",
+                  "0.01").returncode == 0
+    tiny = ("--model", "mvit_tiny", "--weights", "none", "--workers", "0", "--batch-size", "2")
+    for smoke in (("--smoke",), ()):  # a smoke run says it as a real run does, never "passed" with a NaN loss
+        line = assert_one_line_error(curate("-w", ws_dir, "train", *smoke, *tiny), "training clips have no label")
+        assert "q2" in line or "q3" in line
+    assert not (ws_dir / "runs").exists() or not any((ws_dir / "runs").iterdir())

@@ -97,6 +97,12 @@ class Trainer:
             raise BadInput(f"{revision.ref}: clip {self.train_ds.clip_ids[bad[0]]} has weight "
                            f"{self.train_ds.weights[bad[0]]!r}" + (f" ({len(bad) - 1} more)" if len(bad) > 1 else ""),
                            f"set its weight with an edit: {WEIGHT_RULE}")
+        unlabelled = [c for c, y, w in zip(self.train_ds.clip_ids, self.train_ds.labels.tolist(),
+                                           self.train_ds.weights.tolist()) if y < 0 and w > 0]
+        if unlabelled:  # their loss would be NaN at the first step that draws one
+            raise BadInput(f"{revision.ref}: {len(unlabelled)} of {len(self.train_ds)} training clips have no label "
+                           f"(e.g. {', '.join(unlabelled[:3])})",
+                           "label them, or delete them (or set their weight to 0) with an edit")
         frames = set(self.train_ds.n_frames.tolist())
         if frames != {self.mspec.frames}:  # the models' positional embeddings fix the clip length
             raise BadInput(f"{revision.ref} clips have {sorted(frames)} frames; {cfg.model} takes {self.mspec.frames}",
