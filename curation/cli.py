@@ -14,6 +14,7 @@ from curation.errors import BadInput, CurateError
 
 
 _WRITE_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+_ALLOCATION_FAILURES = ("can't allocate memory", "CUDA out of memory")  # torch's words for a failed allocation
 
 
 # How the command line takes the library's remedies (errors.Fix.action); other front ends show Fix.text.
@@ -58,6 +59,12 @@ class Group(click.Group):
         except CurateError as err:
             click.echo(f"error: {cli_message(err)}", err=True)
             sys.exit(err.exit_code)
+        except (MemoryError, RuntimeError) as err:
+            if not isinstance(err, MemoryError) and not any(s in str(err) for s in _ALLOCATION_FAILURES):
+                raise
+            click.echo("error: out of memory — use a smaller --batch-size or fewer --workers (or the tiny model, "
+                       "--model mvit_tiny)", err=True)
+            sys.exit(2)
         except OSError as err:
             if err.errno not in _WRITE_ERRORS:
                 raise

@@ -42,6 +42,10 @@ class Conflict(CurateError):
     """A write based on a revision that is no longer the head."""
 
 
+class OutOfMemory(CurateError):
+    """A process of the run died or could not allocate (the kernel's out-of-memory killer, most often)."""
+
+
 def exception_line(exc: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message (or its type name), cut to `limit` characters: what a
     status row or a one-line error can show of a failure from a library."""

@@ -13,7 +13,7 @@ import lance
 import pyarrow.compute as pc
 import pytest
 
-from conftest import assert_one_line_error, curate, curate_subprocess
+from conftest import assert_one_line_error, curate, curate_subprocess, snapshot
 from curation.workspace import Workspace
 
 KILLED = -9
@@ -214,3 +214,30 @@ def test_a_failing_transform_is_a_bug_not_bad_data(prebuilt):
     ds.transform = Broken()
     with pytest.raises(TypeError, match="a bug"):
         ds[0]
+
+
+@pytest.mark.slow
+def test_a_loader_worker_killed_as_by_the_out_of_memory_killer_is_one_line(ws_dir):
+    proc = curate_subprocess("-w", ws_dir, *TRAIN, "--epochs", "1", "--workers", "2",
+                             env={"CURATE_FAULT": "loader.clip@3"})  # each worker dies at its third clip
+    line = assert_one_line_error(proc, "a data loader worker died")
+    assert "ran out of memory" in line and "--workers 1" in line
+    runs = Workspace.open(ws_dir).runs
+    assert runs.record(runs.resolve("last")).status == "failed"
+
+
+def test_a_batch_that_cannot_fit_is_refused_with_the_batch_that_fits(ws_dir, monkeypatch):
+    """MViTv2-S takes about 2 GB a clip to train on a CPU (bench/train_memory.py): on a 4 GB machine one clip
+    fits, on a 2 GB one none does; the tiny model fits either. Nothing is written."""
+    import curation.train.fit as fit
+
+    before = snapshot(ws_dir)
+    for free, fix in ((4000.0, "use --batch-size 1"), (2000.0, "use --model mvit_tiny")):
+        monkeypatch.setattr(fit, "available_mb", lambda device: free)
+        line = assert_one_line_error(curate("-w", ws_dir, "train", "--smoke", "--weights", "none", "--workers",
+                                            "0"), "mvit_v2_s at batch size 16 needs about 31.")
+        assert line.endswith(f"{free / 1024:.1f} GB free — {fix}")
+    assert snapshot(ws_dir) == before
+    smoke = curate("-w", ws_dir, "train", "--smoke", "--model", "mvit_tiny", "--weights", "none", "--workers", "0",
+                   "--batch-size", "4")
+    assert smoke.returncode == 0, smoke.stderr

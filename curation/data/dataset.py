@@ -25,7 +25,8 @@ from torchvision.io import decode_jpeg as decode_jpeg_batch
 
 from curation.data.memory import keep_freed_memory
 from curation.data.transforms import ClipTransform
-from curation.errors import exception_line
+from curation.errors import Fix, OutOfMemory, exception_line
+from curation.faults import fault_point
 from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
 from curation.ingest.parallel import encode_jpeg
@@ -136,6 +137,7 @@ class ClipDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         """The clip transformed; with `jpeg_out`, its JPEG bytes and its random draw instead, for the consumer to
         decode and transform on its device (`ClipLoader(decode_on_device=True)`)."""
+        fault_point("loader.clip")
         try:
             if self.jpeg_out:
                 item = {"jpegs": [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in self.jpegs(i)]}
@@ -183,6 +185,24 @@ def _exit_with(owner: int, _worker_id: int) -> None:
     exit_with(owner)
 
 
+def _named_worker_deaths(loader):
+    """The loader's batches; a worker that died (killed by the out-of-memory killer, most often) is one line with
+    what to change, not torch's traceback."""
+    batches = iter(loader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except RuntimeError as exc:
+            if "DataLoader worker" not in str(exc):
+                raise
+            raise OutOfMemory(f"a data loader worker died ({exception_line(exc)}): most likely the machine ran out "
+                              "of memory", Fix("use fewer loader workers or a smaller batch size", "option",
+                                               {"option": "workers", "value": max(loader.num_workers - 1, 0)})) from None
+        yield batch
+
+
 class ClipLoader:
     """A DataLoader over clips that hands out normalised float batches.
 
@@ -224,7 +244,7 @@ class ClipLoader:
         return len(self.loader)
 
     def __iter__(self):
-        for batch in self.loader:
+        for batch in _named_worker_deaths(self.loader):
             if self.decode_on_device:
                 yield self._decoded(batch)
                 continue

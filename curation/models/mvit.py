@@ -24,15 +24,17 @@ class ModelSpec:
     input_size: int  # square frames
     frames: int
     feature_dim: int
+    params: int  # parameters of the whole classifier (memory of weights, gradients, optimizer state)
+    train_mb_per_clip: int  # memory one more clip of a batch takes in a training step (bench/train_memory.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 MODELS = {
-    "mvit_v2_s": ModelSpec("mvit_v2_s", 224, 16, 768),
+    "mvit_v2_s": ModelSpec("mvit_v2_s", 224, 16, 768, 34_443_521, 1950),
     # Three blocks, 32→64 channels, keys/values pooled hard: a CPU forward+backward in tens of milliseconds.
-    "mvit_tiny": ModelSpec("mvit_tiny", 64, 16, 64),
+    "mvit_tiny": ModelSpec("mvit_tiny", 64, 16, 64, 138_126, 40),
 }
 
 

@@ -26,7 +26,7 @@ from curation.data.transforms import get_preset
 from curation.errors import BadInput, Fix
 from curation.faults import fault_point
 from curation.ingest.frame_cache import oversized_cache_note
-from curation.models.mvit import build_model
+from curation.models.mvit import MODELS, build_model
 from curation.runs.plots import plot_curves
 from curation.runs.record import RunInputs, RunRecord
 from curation.runs.store import OWNER
@@ -35,6 +35,7 @@ from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.train.checkpoint import load_checkpoint, save_checkpoint
 from curation.train.collect import collect_run, collect_tables
 from curation.train.config import TrainConfig, resolve_train_table
+from curation.train.fit import check_fits
 from curation.train.distributed import Dist, broadcast, gather_rows, init_distributed, shard
 from curation.train.metrics import classification_metrics, competition_map
 from curation.train.outputs import sample_outputs
@@ -82,6 +83,8 @@ class Trainer:
         if len(classes) < 2:
             raise BadInput(f"{self.spec.full_name} has no label classes", "train on a clips table with labels")
         self.binary = len(classes) == 2
+        if cfg.model in MODELS:  # before the model is built; an unknown one is refused by build_model
+            check_fits(cfg.model, MODELS[cfg.model], cfg.batch_size, cfg.workers, self.device)
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every rerun
         self.model, self.mspec, self.weights_loaded = build_model(
             cfg.model, 1 if self.binary else len(classes), cfg.weights,
