@@ -20,6 +20,14 @@ def _qa(path, answers, bom=False):
     return path
 
 
+def test_ids_and_paths_with_surrounding_spaces_are_the_same_ids(tmp_path):
+    path = _qa(tmp_path / "qa.json", ["A", "B"])
+    data = json.loads(path.read_text())
+    data["data"][0].update(id=" q0 ", video_path=" v.mp4 ")
+    path.write_text(json.dumps(data))
+    assert [(v.video_id, v.path) for v in read_qa(path).videos] == [("q0", "v.mp4"), ("q1", "v.mp4")]
+
+
 def test_qa_answers_given_as_letters_or_as_text_name_the_same_choice(tmp_path):
     answers = ["B", "turn left", "B. turn left", "b) turn left", "Stop", "c", "A. go straight"]
     source = read_qa(_qa(tmp_path / "qa.json", answers, bom=True))  # a byte order mark is fine

@@ -192,7 +192,8 @@ def read_qa(json_path: str | Path, test_json: str | Path | None = None, context_
     videos = []
     for path, k, item, split in entries:
         where = f"{path.name} question {k + 1}"
-        qid, video = str(_qa_field(item, "id", (str, int), path, k)), _qa_field(item, "video_path", str, path, k)
+        qid = str(_qa_field(item, "id", (str, int), path, k)).strip()  # " q1 " is q1, as in a CSV
+        video = _qa_field(item, "video_path", str, path, k).strip()
         choices = _qa_field(item, "choices", list, path, k)
         support = item.get("support_frames") or []
         if not isinstance(support, list):

@@ -80,7 +80,8 @@ def _read(path: Path) -> list[dict]:
         items = data.get("data") if isinstance(data, dict) else data
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise BadInput(f"{path.name} is not a list of predictions", 'give [{"id": …, "pred": …}, …]')
-        return [{**item, "_where": f"item {k + 1}"} for k, item in enumerate(items)]
+        return [{**item, "id": str(item.get("id", "")).strip(), "_where": f"item {k + 1}"}
+                for k, item in enumerate(items)]  # " q1 " is q1, as in a CSV
     return [{**row, "_where": f"line {row['_line']}"} for row in read_rows(path, ["id"], "predictions")]
 
 
