@@ -74,6 +74,11 @@ def test_a_change_set_is_one_revision_with_video_level_cascade_and_conflicts(cli
                                                                   "value": 0.5}]}
     answer = http.post("/api/edits", json=overlap, headers={"x-curate-token": TOKEN})
     assert answer.status_code == 409 and answer.json()["fix"]["action"] == "rebase"
+    conflict = answer.json()  # what the page shows: the new head and every staged row that changed meanwhile
+    assert (conflict["base"], conflict["head"], conflict["head_number"]) == ("nexar/clips@1", "nexar/clips@2", 2)
+    clips_of_video = sorted(c["clip_id"] for c in clips if c["video_id"] == video)
+    assert [(c["id"], c["parent"], c["change"], c["base"], c["head"]) for c in conflict["changed"]] == \
+        [(c, video, "reweighted", 1.0, 0.0) for c in clips_of_video]
     bad = {"table": "clips@2", "message": "x", "edits": [{"id": doomed[0], "action": "explode"}]}
     assert http.post("/api/edits", json=bad, headers={"x-curate-token": TOKEN}).status_code == 400
     assert ws.tables.head("nexar", "clips").number == 2

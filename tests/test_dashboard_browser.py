@@ -184,3 +184,65 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         assert errors == []
         browser.close()
     assert _get(f"{url}api/tables", host="evil.example")[0] == 421
+
+
+def _stage_weight(page, ids: list[str], value: str) -> None:
+    page.click("#clear-selection")
+    for clip in ids:
+        page.check(f"#grid tbody tr[data-id='{clip}'] input[type=checkbox]")
+    page.fill("#edit-value", value)
+    page.click("#weight")
+
+
+def _open(browser, url: str):
+    """A page in its own browser context (another tab of another user), on the head, with its grid loaded."""
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    page.goto(url)
+    page.wait_for_selector("#grid tbody tr")
+    return page
+
+
+def test_a_stale_commit_shows_what_changed_meanwhile_and_overwrites_only_what_is_confirmed(dashboard):
+    """Two users on one revision: the second to commit sees the rows the first changed, listed against the new
+    head, and "apply on the head" keeps the first user's value on every row left unticked."""
+    from playwright.sync_api import sync_playwright
+
+    url, ws, shots = dashboard
+    weight = lambda rev, clip: ws.tables.read(ws.resolve(f"clips@{rev}")).filter(  # noqa: E731
+        pc.field("clip_id") == clip)["weight"][0].as_py()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        first, second = _open(browser, url), _open(browser, url)
+        x, y = second.eval_on_selector_all("#grid tbody tr", "rows => rows.map(r => r.dataset.id)")[:2]
+        _stage_weight(second, [x, y], "0.7")  # staged on clips@1 ...
+        _stage_weight(first, [x], "0.3")
+        _commit(first, "first user", "nexar/clips@2")  # ... while the first user commits x
+        second.fill("#message", "second user")
+        second.click("#commit")
+        second.wait_for_selector("#conflict:not([hidden])")
+        assert "nexar/clips@2 is now the head" in second.text_content("#conflict-text")
+        assert second.eval_on_selector_all("#conflict-rows li", "rows => rows.map(r => r.textContent.trim())") == \
+            [f"{x} ({x.split(':')[0]}): weight 1 → 0.3 at the head"]  # the clip, its video, both values
+        assert second.text_content("#pending li.changed").endswith("— 1 changed meanwhile")
+        second.screenshot(path=str(shots / "conflict.png"))
+        assert ws.tables.head("nexar", "clips").number == 2  # nothing written by the refused commit
+        second.click("#apply-head")  # x left unticked: only y is applied, on the head
+        _wait_text(second, "#status", "t.startsWith('committed') || t.startsWith('commit failed')")
+        assert second.text_content("#status").startswith("committed nexar/clips@3"), second.text_content("#status")
+        assert (weight(3, x), weight(3, y)) == pytest.approx((0.3, 0.7))
+
+        first.goto(url)  # round two: this time the second user confirms the overwrite
+        first.wait_for_selector("#grid tbody tr")
+        second.wait_for_function("() => document.querySelector('#revision').value === '3'")
+        _stage_weight(second, [y], "0.9")
+        _stage_weight(first, [y], "0.2")
+        _commit(first, "first user again", "nexar/clips@4")
+        second.fill("#message", "second user again")
+        second.click("#commit")
+        second.wait_for_selector("#conflict:not([hidden])")
+        second.check(f"#conflict-rows input[value='{y}']")
+        second.click("#apply-head")
+        _wait_text(second, "#status", "t.startsWith('committed') || t.startsWith('commit failed')")
+        assert second.text_content("#status").startswith("committed nexar/clips@5"), second.text_content("#status")
+        assert (weight(5, x), weight(5, y)) == pytest.approx((0.3, 0.9))
+        browser.close()

@@ -32,7 +32,8 @@ from curation.review.embedding_map import map_points, signal_of_clips
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
 from curation.runs.protocol import CollectionKey
 from curation.review.suggest import Suggestions, suggest
-from curation.tables.content import VAL_WARNING, diff_per_parent, diff_revisions, touched_in_split
+from curation.tables.content import (VAL_WARNING, changed_meanwhile, diff_per_parent, diff_revisions,
+                                     touched_in_split)
 from curation.tables.requests import check_request, edit_from_requests, page
 from curation.task import FRAMES, VIDEOS
 
@@ -253,12 +254,28 @@ def create_app(ws, access: Access) -> Starlette:
         if not message:
             raise BadInput("the change set has no message", "say what it does and why")
         edit = edit_from_requests(ws.tables, revision, rows)
-        new = ws.tables.edit(revision.dataset, revision.table, edit, message=message, base=revision.number,
-                             rebase=bool(body.get("rebase")))
+        try:
+            new = ws.tables.edit(revision.dataset, revision.table, edit, message=message, base=revision.number,
+                                 rebase=bool(body.get("rebase")))
+        except Conflict as exc:  # the page shows what changed meanwhile and applies only what its user confirms
+            return _stale_edit(exc, revision, edit)
         touched = touched_in_split(ws.tables.read(revision), edit, ws.tables.spec(revision.dataset,
                                                                                 revision.table).id_column)
         return JSONResponse({"revision": new.ref, "number": new.number, "counts": new.counts,
                              "warning": VAL_WARNING.format(n=touched) if touched else None})
+
+    def _stale_edit(exc: Conflict, base, edit) -> JSONResponse:
+        head = ws.tables.head(base.dataset, base.table)
+        spec = ws.tables.spec(base.dataset, base.table)
+        changed = changed_meanwhile(ws.tables, base, head, edit)
+        parent = (spec.parent or {}).get("key")
+        if parent:  # a change staged on a video is marked through its clips
+            rows = ws.tables.read(base, [spec.id_column, parent])
+            parent_of = dict(zip(rows[spec.id_column].to_pylist(), rows[parent].to_pylist()))
+            changed = [{**c, "parent": parent_of.get(c["id"])} for c in changed]
+        body = {**_error_body(exc), "base": base.ref, "head": head.ref, "head_number": head.number,
+                "changed": changed}
+        return JSONResponse(json_value(body), status_code=409)
 
     def index(request: Request) -> Response:
         return Response(index_page, media_type="text/html", headers={"Cache-Control": "no-store"})
@@ -285,10 +302,13 @@ def create_app(ws, access: Access) -> Starlette:
 
 def _error_response(request: Request, exc: CurateError) -> JSONResponse:
     status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+    return JSONResponse(_error_body(exc), status_code=status)
+
+
+def _error_body(exc: CurateError) -> dict:
     fix = exc.fix
-    return JSONResponse({"problem": exc.problem, "message": str(exc),
-                         "fix": fix and {"text": fix.text, "action": fix.action, "params": fix.params}},
-                        status_code=status)
+    return {"problem": exc.problem, "message": str(exc),
+            "fix": fix and {"text": fix.text, "action": fix.action, "params": fix.params}}
 
 
 def _text(params, name: str) -> str:

@@ -183,6 +183,18 @@ def diff_revisions(store, a, b) -> Diff:
     return diff_core(spec, store.read(a, core_columns(spec)), store.read(b, core_columns(spec)))
 
 
+def changed_meanwhile(store, base, head, edit: Edit) -> list[dict]:
+    """The rows an edit staged on `base` touches that changed between `base` and `head` (another writer's commit
+    came first): [{id, change, base, head}] with the row's value at each. A stale change set shows them, and is
+    applied to the head only where its author confirms them (a lost update otherwise)."""
+    diff = diff_revisions(store, base, head)
+    touched = edit.delete | set(edit.weights) | set(edit.labels)
+    changed = [{"id": i, "change": "deleted", "base": None, "head": None} for i in diff.deleted if i in touched]
+    for kind in ("reweighted", "relabeled"):
+        changed += [{"id": i, "change": kind, "base": a, "head": b} for i, a, b in getattr(diff, kind) if i in touched]
+    return sorted(changed, key=lambda c: c["id"])
+
+
 def diff_per_parent(diff: Diff, parent_of: dict[str, str]) -> list[dict]:
     """The diff counted per parent (a clip's video): [{parent, added, deleted, reweighted, relabeled}], the most
     changed first. `parent_of`: id → parent id for the ids of both revisions."""

@@ -21,35 +21,86 @@ function stageSelection(action, value) {
   stage(action, value, level, ids, "selection");
 }
 
+// The staged ids that changed since the page's revision (another tab or user committed first): a staged edit
+// on a clip, or on a video, is marked by the clips of it that changed.
+function changedIn(p) {
+  if (!state.conflict) return [];
+  return state.conflict.changed.filter((c) => p.ids.includes(p.level === "video" ? c.parent : c.id));
+}
+
 export function drawPending() {
-  $("pending").replaceChildren(...state.pending.map((p) => el("li", {
-    textContent: `${p.action}${p.value !== undefined ? " " + p.value : ""} on ${p.ids.length} ${p.level}(s)`
-      + (p.source && p.source !== "selection" ? ` (${p.source})` : "") })));
+  $("pending").replaceChildren(...state.pending.map((p) => {
+    const changed = changedIn(p);
+    return el("li", { className: changed.length ? "changed" : "",
+      textContent: `${p.action}${p.value !== undefined ? " " + p.value : ""} on ${p.ids.length} ${p.level}(s)`
+        + (p.source && p.source !== "selection" ? ` (${p.source})` : "")
+        + (changed.length ? ` — ${changed.length} changed meanwhile` : "") });
+  }));
   const total = state.pending.reduce((n, p) => n + p.ids.length, 0);
   $("pending-count").textContent = state.pending.length ? `${total} edit(s) staged for ${ref()}` : "nothing staged";
 }
 
-async function commit(rebase = false) {
+const shown = (v) => (typeof v === "number" ? String(Number(v.toPrecision(6))) : v);  // float32 0.3, not 0.30000001
+const CHANGE_TEXT = { deleted: () => "deleted", reweighted: (c) => `weight ${shown(c.base)} → ${shown(c.head)}`,
+                      relabeled: (c) => `label ${c.base} → ${c.head}` };
+
+// A commit refused because the page's revision is no longer the head: the user sees the staged edits against
+// the new head, with every row that changed meanwhile listed and unticked; "apply on the head" commits the
+// staged edits minus the rows left unticked, so nobody's change is overwritten unseen.
+function showConflict(body) {
+  state.conflict = { base: body.base, head: body.head, headNumber: body.head_number, changed: body.changed || [] };
+  const n = state.conflict.changed.length;
+  $("conflict-text").textContent = `${body.head} is now the head: someone committed after ${body.base}. `
+    + (n ? `${n} row(s) you staged changed meanwhile; tick those your edit should still change.`
+         : "None of the rows you staged changed meanwhile.");
+  $("conflict-rows").replaceChildren(...state.conflict.changed.map((c) => el("li", {},
+    el("label", {}, el("input", { type: "checkbox", value: c.id }),
+       ` ${c.id}${c.parent ? " (" + c.parent + ")" : ""}: ${CHANGE_TEXT[c.change](c)} at the head`))));
+  $("conflict").hidden = false;
+  drawPending();
+}
+
+function closeConflict() {
+  state.conflict = null;
+  $("conflict").hidden = true;
+  $("conflict-rows").replaceChildren();
+}
+
+// The staged edits without the changed rows left unticked, moved onto the head, then committed there.
+function applyOnHead() {
+  const confirmed = new Set([...document.querySelectorAll("#conflict-rows input:checked")].map((i) => i.value));
+  const { headNumber } = state.conflict;
+  state.pending = state.pending.map((p) => {
+    const dropped = new Set(changedIn(p).filter((c) => !confirmed.has(c.id))
+      .map((c) => (p.level === "video" ? c.parent : c.id)));
+    return { ...p, ids: p.ids.filter((id) => !dropped.has(id)) };
+  }).filter((p) => p.ids.length);
+  closeConflict();
+  emit("revisions-changed", headNumber);  // the page moves to the head at once; the commit goes there
+  if (state.pending.length) commit();
+  else { drawPending(); say("nothing left to commit: every staged row had changed meanwhile"); }
+}
+
+async function commit() {
   const edits = state.pending.flatMap((p) => p.ids.map((id) => ({ id, action: p.action, value: p.value,
                                                                    level: p.level })));
-  $("commit").disabled = $("rebase").disabled = true;  // one commit at a time: a double click commits once
+  $("commit").disabled = $("apply-head").disabled = true;  // one commit at a time: a double click commits once
   say(`committing ${edits.length} edit(s) to ${ref()}…`);
   try {
-    const result = await post("/api/edits", { table: ref(), message: $("message").value, edits, rebase });
+    const result = await post("/api/edits", { table: ref(), message: $("message").value, edits });
     state.pending = [];
     $("message").value = "";
+    closeConflict();
     drawPending();
-    $("conflict").hidden = true;
     emit("revisions-changed", result.number);
     say(`committed ${result.revision}` + (result.warning ? ` — note: ${result.warning}` : ""));
   } catch (error) {
-    if (error.status === 409) {
-      $("conflict-text").textContent = error.message;
-      $("conflict").hidden = false;
-    }
-    say(`commit failed: ${error.message}`, true);
+    if (error.status === 409 && error.body?.head) {
+      showConflict(error.body);
+      say(`commit refused: ${error.body.head} was committed meanwhile — see the change set`, true);
+    } else say(`commit failed: ${error.message}`, true);
   } finally {
-    $("commit").disabled = $("rebase").disabled = false;
+    $("commit").disabled = $("apply-head").disabled = false;
   }
 }
 
@@ -58,8 +109,14 @@ export function initEdits() {
   $("weight").onclick = () => stageSelection("weight", $("edit-value").value.trim());
   $("label").onclick = () => stageSelection("label", $("edit-value").value.trim());
   $("undo").onclick = () => { state.pending.pop(); drawPending(); };
-  $("commit").onclick = () => commit(false);
-  $("rebase").onclick = () => commit(true);
-  $("reload").onclick = () => { $("conflict").hidden = true; emit("revisions-changed"); };
+  $("commit").onclick = () => commit();
+  $("apply-head").onclick = applyOnHead;
+  $("discard").onclick = () => {
+    const { headNumber } = state.conflict;
+    state.pending = [];
+    closeConflict();
+    drawPending();
+    emit("revisions-changed", headNumber);
+  };
   drawPending();
 }
