@@ -1,6 +1,7 @@
 """Every layout end to end through the real command: ingest → train → suggest → edit → retrain → evaluate."""
 import csv
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -282,25 +283,26 @@ def _nexar_source(prebuilt, root):
     return root / "train.csv"
 
 
+def _videos_with_csv(prebuilt, root, stem: str, count: int, csv_name: str, header: str, rows) -> Path:
+    """`count` prebuilt videos copied to root/<stem>k.mp4 and a CSV of `rows(k, path)` lines per video."""
+    (root / Path(stem).parent).mkdir(parents=True)
+    lines = [header]
+    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:count]):
+        shutil.copy(video, root / f"{stem}{k}.mp4")
+        lines += rows(k, f"{stem}{k}.mp4")
+    (root / csv_name).write_text("\n".join(lines) + "\n")
+    return root / csv_name
+
+
 def _events_source(prebuilt, root):
-    (root / "gopro").mkdir(parents=True)
-    lines = ["path,group,event_s"]
-    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:6]):
-        shutil.copy(video, root / "gopro" / f"run{k}.mp4")
-        times = {0: [1.0, 2.5], 1: [2.0], 3: [1.5, 3.0], 4: [0.8, 1.6]}.get(k, [""])
-        lines += [f"gopro/run{k}.mp4,track{k // 2},{t}" for t in times]
-    (root / "events.csv").write_text("\n".join(lines) + "\n")
-    return root / "events.csv"
+    times = {0: [1.0, 2.5], 1: [2.0], 3: [1.5, 3.0], 4: [0.8, 1.6]}
+    return _videos_with_csv(prebuilt, root, "gopro/run", 6, "events.csv", "path,group,event_s",
+                            lambda k, path: [f"{path},track{k // 2},{t}" for t in times.get(k, [""])])
 
 
 def _manifest_source(prebuilt, root):
-    (root / "clips").mkdir(parents=True)
-    lines = ["path,label,split,start_s,end_s"]
-    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:4]):
-        shutil.copy(video, root / "clips" / f"v{k}.mp4")
-        lines += [f"clips/v{k}.mp4,walk,,0,2", f"clips/v{k}.mp4,run,{'val' if k == 3 else ''},2,4"]
-    (root / "list.csv").write_text("\n".join(lines) + "\n")
-    return root / "list.csv"
+    return _videos_with_csv(prebuilt, root, "clips/v", 4, "list.csv", "path,label,split,start_s,end_s",
+                            lambda k, path: [f"{path},walk,,0,2", f"{path},run,{'val' if k == 3 else ''},2,4"])
 
 
 @pytest.mark.parametrize("layout, make, kept_splits", [("nexar", _nexar_source, False),

@@ -1,0 +1,272 @@
+"""A hostile and careless input sweep over every command and every API route.
+
+    uv run python bench/hostile.py [--workspace WS] [--keep]
+
+Builds a small workspace (a synthetic dataset with flaws, ingested, one tiny trained run) unless given one, then
+runs generated cases: each command with each hostile value in each of its slots, each kind of input file broken
+in each way, and each API route with hostile parameters and bodies. A case passes when it ends with exit code 0
+or 2 (HTTP: anything but 5xx, and a JSON problem on a refusal), prints no traceback, and — when refused — leaves
+every file of the workspace as it was. Prints the counts and every failing case; exit code 1 if any fails.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import shutil
+import sys
+import tempfile
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+VALUES = ["", " ", "-1", "0", "1e400", "nan", "-inf", "9223372036854775808", "x" * 300, "../../etc/passwd",
+          "/dev/null", "clips@999", "nope/clips@1", "@/no/such/file", "tökén ☃", "[1]", "{\"a\": 1}", "'; rm -rf ~",
+          "__import__('os').system('true')", "a,b,,c"]
+
+# Commands with one slot ({}) for a hostile value; each runs once per value.
+COMMANDS = [
+    ["show", "{}"], ["show", "clips", "--where", "{}"], ["show", "clips", "--sort", "{}"],
+    ["show", "clips", "--columns", "{}"], ["show", "clips", "--run", "{}"], ["show", "clips", "-n", "{}"],
+    ["log", "{}"], ["diff", "clips@1", "{}"], ["tag", "clips@1", "{}"], ["tag", "{}", "good"],
+    ["revert", "{}"], ["edit", "clips", "--delete", "{}", "-m", "x"],
+    ["edit", "clips", "--weight", "{}", "--ids", "@first", "-m", "x"],
+    ["edit", "clips", "--label", "{}", "--ids", "@first", "-m", "x"],
+    ["edit", "clips", "--weight", "0", "--where", "{}", "-m", "x"], ["edit", "clips", "--from", "{}", "-m", "x"],
+    ["train", "--table", "{}"], ["train", "--lr", "{}"], ["train", "--batch-size", "{}"], ["train", "--resume", "{}"],
+    ["train", "--seeds", "{}"], ["train", "--name", "{}"], ["train", "--val-table", "{}"],
+    ["evaluate", "--run", "{}"], ["evaluate", "--table", "{}"], ["evaluate", "--split", "{}"],
+    ["collect", "--run", "1", "--table", "{}"], ["compare", "1", "{}"], ["compare", "1", "1", "--on", "{}"],
+    ["compare", "1", "1", "--metric", "{}"], ["suggest", "--run", "{}"], ["suggest", "--threshold", "{}"],
+    ["suggest", "--label-value", "{}"], ["suggest", "--fold-runs", "{}"], ["report", "--run", "{}"],
+    ["report", "--table", "{}"], ["report", "--worst", "{}"], ["import-predictions", "{}", "@preds"],
+    ["import-predictions", "ext", "{}"], ["import-predictions", "ext", "@preds", "--table", "{}"],
+    ["export", "{}", "-o", "@out"], ["export", "clips", "-o", "{}"], ["submit", "--run", "{}", "-o", "@out"],
+    ["submit", "--table", "{}", "-o", "@out"], ["ingest", "nexar", "{}"], ["ingest", "manifest", "{}"],
+    ["ingest", "events", "{}"], ["ingest", "qa", "{}"], ["ingest", "nexar", "@data", "--split", "{}"],
+    ["ingest", "nexar", "@data", "--name", "{}"], ["ingest", "events", "@events", "--alpha", "{}"],
+    ["dashboard", "--port", "{}"], ["dashboard", "--host", "{}"], ["dashboard", "--allow-host", "{}"],
+]
+
+# Input files broken in each way: (file name, content). Each is given to every command that reads that kind.
+BROKEN = {
+    "csv": [b"", b"\xef\xbb\xbf", b"id\n", b"\xff\xfe\x00garbage\x00", b"id,action\n" + b"x" * 3_000_000,
+            b"id,action,action\na,delete,delete\n", b'id,action\n"unclosed,delete\n', b"id,action\na\n",
+            b"id,action,value\na,weight,nan\n", b"id,action,value\n,delete,\n", b"path,label\n\n\n",
+            b"id,pred,prob\n@first,normal,1e400\n", b"id,pred,prob\n@first,normal,0.5\n@first,normal,0.5\n",
+            b"path,group,event_s\nv.mp4,g,-3\n", b"path,label,split\nv.mp4,a,holdout\n"],
+    "json": [b"", b"\xef\xbb\xbf{}", b"[" * 100_000, b'{"data": 3}', b'{"data": [null]}', b'{"data": [{"id": []}]}',
+             b'[{"id": "@first", "pred": {"x": 1}, "prob": 0.5}]', b'{"data": [{"id": "q", "choices": "AB"}]}',
+             b"\x00\x01\x02", b'"just a string"'],
+}
+FILE_COMMANDS = {"csv": [["edit", "clips", "--from", "{}", "-m", "x"], ["import-predictions", "ext", "{}"],
+                         ["ingest", "manifest", "{}"], ["ingest", "events", "{}"], ["edit", "clips", "--delete",
+                                                                                    "@{}", "-m", "x"]],
+                 "json": [["ingest", "qa", "{}"], ["import-predictions", "ext", "{}"]]}
+
+TINY = ["--model", "mvit_tiny", "--weights", "none", "--epochs", "1", "--draws", "4", "--batch-size", "2",
+        "--workers", "0"]
+
+ROUTES_GET = ["/api/tables", "/api/log?table={}", "/api/samples?table={}", "/api/samples?table=clips&offset={}",
+              "/api/samples?table=clips&limit={}", "/api/samples?table=clips&where={}",
+              "/api/samples?table=clips&sort={}", "/api/samples?table=clips&run={}", "/api/map?table=clips&run={}",
+              "/api/map?table=clips&run=1&colour={}", "/api/clip?table=clips&id={}", "/api/diff?a=clips@1&b={}",
+              "/api/suggestions?run={}", "/api/run?run={}", "/api/frames/nexar/{}", "/api/frames/{}/x",
+              "/static/{}"]
+POST_BODIES = {"/api/edits": lambda v: [{"table": v, "message": "m", "edits": [{"id": "@first", "action": "delete"}]},
+                                        {"table": "clips@1", "message": v, "edits": [{"id": "@first",
+                                                                                      "action": "delete"}]},
+                                        {"table": "clips@1", "message": "m", "edits": [{"id": v, "action": "delete"}]},
+                                        {"table": "clips@1", "message": "m", "edits": [{"id": "@first",
+                                                                                      "action": "weight",
+                                                                                      "value": v}]},
+                                        {"table": "clips@1", "message": "m", "edits": v}],
+               "/api/tag": lambda v: [{"table": "clips@1", "tag": v}, {"table": v, "tag": "good"}],
+               "/api/revert": lambda v: [{"table": v}, {"table": "clips@1", "message": v}]}
+RAW_BODIES = [b"", b"{", b"[" * 100_000, b"\xff\xfe", b"null", b"[]", b'"s"', b'{"table": 1e400}']
+
+
+@dataclass
+class Report:
+    cases: int = 0
+    tracebacks: list = field(default_factory=list)
+    server_errors: list = field(default_factory=list)
+    writes_after_refusal: list = field(default_factory=list)
+    bad_exit: list = field(default_factory=list)
+
+    def failures(self) -> int:
+        return len(self.tracebacks) + len(self.server_errors) + len(self.writes_after_refusal) + len(self.bad_exit)
+
+
+def snapshot(root: Path) -> dict:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def build_workspace(root: Path) -> Path:
+    """A synthetic dataset with label flips, a duplicate pair and a corrupt video; ingested; one tiny run."""
+    from curation.ingest.pipeline import IngestOptions, ingest
+    from curation.ingest.sources import read_nexar
+    from curation.synth import generate
+    from curation.train.config import TrainConfig
+    from curation.train.loop import train
+    from curation.workspace import Workspace
+
+    generate(root / "data", seed=6, n_train=12, n_test=3, width=96, height=64, duration_s=4.0, test_duration_s=3.0,
+             label_noise=0.2, n_duplicates=2, n_corrupt=1, progress=False)
+    ws = Workspace.open(root / "ws", backend="lance")
+    ingest(ws, read_nexar(root / "data"), "nexar", IngestOptions(frame_size=32), progress=False)
+    train(ws, TrainConfig(model="mvit_tiny", weights="none", epochs=1, batch_size=4, workers=0, draws_per_epoch=16),
+          echo=lambda *_: None, progress=False)
+    return root / "ws"
+
+
+def run_cli(args: list[str]) -> tuple[int, str]:
+    """The command in this process; (exit code, stdout + stderr); an escaped exception is a traceback."""
+    from curation.cli import main
+
+    out = io.StringIO()
+    code = 0
+    with redirect_stdout(out), redirect_stderr(out):
+        try:
+            main(args)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        except BaseException:  # noqa: BLE001 — what the sweep looks for
+            traceback.print_exc(file=out)
+            code = -1
+    return code, out.getvalue()
+
+
+class Sweep:
+    def __init__(self, ws_dir: Path, scratch: Path):
+        from curation.workspace import Workspace
+
+        self.pristine, self.ws_dir, self.scratch = ws_dir, scratch / "ws", scratch
+        shutil.copytree(ws_dir, self.ws_dir)
+        ws = Workspace.open(self.ws_dir)
+        self.first = ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"][0].as_py()
+        self.data = ws.task().root
+        preds = scratch / "preds.csv"
+        preds.write_text("id,pred,prob\n" + f"{self.first},normal,0.5\n")
+        events = scratch / "events.csv"
+        events.write_text("path,group,event_s\nnone.mp4,g,1.0\n")
+        self.slots = {"@first": self.first, "@preds": str(preds), "@out": str(scratch / "out" / "o.csv"),
+                      "@data": self.data, "@events": str(events)}
+        self.before = snapshot(self.ws_dir)
+        self.report = Report()
+
+    def _restore(self) -> None:
+        shutil.rmtree(self.ws_dir)
+        shutil.copytree(self.pristine, self.ws_dir)
+        self.before = snapshot(self.ws_dir)
+
+    def _fill(self, template: list[str], value: str) -> list[str]:
+        args = []
+        for part in template:
+            part = part.replace("{}", value)
+            args.append(self.slots.get(part, part.replace("@first", self.first)))
+        return args
+
+    def cli(self, args: list[str]) -> None:
+        if args[0] == "train":  # the tiny model for what a hostile value leaves valid; the value's option wins
+            args = ["train", *TINY, *args[1:]]
+        code, output = run_cli(["-w", str(self.ws_dir), *args])
+        self.report.cases += 1
+        case = " ".join(a[:60] for a in args)
+        if "Traceback" in output or code == -1:
+            self.report.tracebacks.append((case, output[-600:]))
+        elif code not in (0, 2):
+            self.report.bad_exit.append((case, code, output[-300:]))
+        after = snapshot(self.ws_dir)
+        if code != 0 and after != self.before:
+            changed = sorted(k for k in set(after) | set(self.before) if after.get(k) != self.before.get(k))
+            self.report.writes_after_refusal.append((case, changed[:5]))
+        if after != self.before:
+            self._restore()
+
+    def api(self) -> None:
+        from starlette.testclient import TestClient
+
+        from curation.dashboard.api import create_app
+        from curation.dashboard.security import Access
+        from curation.workspace import Workspace
+
+        csrf = "hostile-sweep"
+        client = TestClient(create_app(Workspace.open(self.ws_dir), Access("127.0.0.1", 5016, csrf=csrf,
+                                                                          allow=("testserver",))),
+                            raise_server_exceptions=False)
+        headers = {"x-curate-token": csrf, "content-type": "application/json"}
+        requests = [("GET", route.replace("{}", v.replace("@first", self.first)), None)
+                    for route in ROUTES_GET for v in VALUES if "/static/" not in route or v]
+        values = [*VALUES, 1e300, -1, [1], {"a": 1}, None, True]
+        requests += [("POST", route, json.dumps(body).encode()) for route, make in POST_BODIES.items()
+                     for v in values for body in make(v)]
+        requests += [("POST", route, raw) for route in POST_BODIES for raw in RAW_BODIES]
+        for method, path, body in requests:
+            self.report.cases += 1
+            answer = client.request(method, path, content=body, headers=headers)
+            case = f"{method} {path[:80]} {(body or b'')[:60]!r}"
+            if answer.status_code >= 500:
+                self.report.server_errors.append((case, answer.status_code, answer.text[:300]))
+            elif answer.status_code >= 400 and "json" in answer.headers.get("content-type", "") and \
+                    "problem" not in answer.json():
+                self.report.server_errors.append((case, answer.status_code, "a refusal without a problem"))
+            after = snapshot(self.ws_dir)
+            if answer.status_code >= 400 and after != self.before:
+                self.report.writes_after_refusal.append((case, "files changed"))
+            if after != self.before:
+                self._restore()
+                client = TestClient(create_app(Workspace.open(self.ws_dir), Access(
+                    "127.0.0.1", 5016, csrf=csrf, allow=("testserver",))), raise_server_exceptions=False)
+
+    def files(self) -> None:
+        folder = self.scratch / "files"
+        folder.mkdir()
+        for kind, contents in BROKEN.items():
+            for k, content in enumerate(contents):
+                path = folder / f"broken{k}.{kind}"
+                path.write_bytes(content.replace(b"@first", self.first.encode()))
+                for template in FILE_COMMANDS[kind]:
+                    self.cli(self._fill(template, str(path)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workspace", type=Path, help="A workspace with a dataset and a run (default: build one).")
+    ap.add_argument("--keep", action="store_true", help="Keep the scratch folder.")
+    args = ap.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="curate-hostile-"))
+    import uvicorn
+
+    uvicorn.run = lambda app, **kw: print(f"(would serve on {kw.get('host')}:{kw.get('port')})")  # never block
+    try:
+        ws_dir = args.workspace or build_workspace(scratch / "built")
+        sweep = Sweep(ws_dir, scratch / "sweep")
+        for template in COMMANDS:
+            for value in VALUES:
+                sweep.cli(sweep._fill(template, value))
+        commands = sweep.report.cases
+        sweep.files()
+        files = sweep.report.cases - commands
+        sweep.api()
+        report = sweep.report
+        print(f"{report.cases} cases: {commands} command lines, {files} broken input files, "
+              f"{report.cases - commands - files} API requests")
+        print(f"tracebacks {len(report.tracebacks)}, HTTP 5xx {len(report.server_errors)}, writes after a refusal "
+              f"{len(report.writes_after_refusal)}, other exit codes {len(report.bad_exit)}")
+        for kind in ("tracebacks", "server_errors", "writes_after_refusal", "bad_exit"):
+            for case in getattr(report, kind):
+                print(f"  {kind}: {case}")
+        sys.exit(1 if report.failures() else 0)
+    finally:
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
