@@ -14,6 +14,7 @@ from curation.errors import BadInput, CurateError
 
 
 _WRITE_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+_PATH_ERRORS = (errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP)  # a path the system cannot even look up
 _ALLOCATION_FAILURES = ("can't allocate memory", "CUDA out of memory")  # torch's words for a failed allocation
 
 
@@ -66,6 +67,11 @@ class Group(click.Group):
                        "--model mvit_tiny)", err=True)
             sys.exit(2)
         except OSError as err:
+            if err.errno in _PATH_ERRORS:
+                name = str(err.filename or "a path")
+                click.echo(f"error: cannot use {name[:80]}{'…' if len(name) > 80 else ''}: {err.strerror} — check "
+                           "the path", err=True)
+                sys.exit(2)
             if err.errno not in _WRITE_ERRORS:
                 raise
             click.echo(f"error: cannot use {err.filename or 'a workspace file'}: {err.strerror} — check that you "
@@ -439,7 +445,7 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
         raise BadInput("--weight and --label need --ids (or --where)", "add --ids ID,ID or --ids @FILE")
     else:
         selected = parse_ids(ids) if ids else None
-    if from_file:
+    if from_file is not None:
         change = edit_from_file(ws.tables, base, from_file)
     elif delete_ids is not None:
         change = Edit(delete=set(selected if delete_ids == WHERE else parse_ids(delete_ids)))
@@ -496,7 +502,8 @@ def revert(ctx, table_rev, message):
                                "\"loss is null\", \"startswith(video_id, '01')\" (see README: Filters).")
 @click.option("--sort", help="Column to sort by.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
-@click.option("-n", "--limit", default=20, show_default=True, help="Rows to show (0: all).")
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(0, 2**31 - 1, clamp=True),
+              help="Rows to show (0: all).")
 @click.option("--columns", help="Comma-separated columns to show.")
 @click.option("--csv", "as_csv", is_flag=True, help="Write CSV to stdout instead of a table.")
 @click.option("--run", "run_ref", help="Join a run's per-sample metrics by clip_id (loss, prob, margin, aum, …).")
@@ -842,7 +849,8 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
 @click.option("--table", "table_ref", help="Instead: a page of the samples of this revision (e.g. clips@latest).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False),
               help="Default: runs/<run>/report.html, or reports/<dataset>-<table>@<n>.html.")
-@click.option("--worst", default=24, show_default=True, help="How many clips to show (per label with --table).")
+@click.option("--worst", default=24, show_default=True, type=click.IntRange(1, 10_000, clamp=True),
+              help="How many clips to show (per label with --table; at most 10,000).")
 @click.pass_context
 def report(ctx, run_ref, table_ref, out, worst):
     """A self-contained HTML page for a run: curves, embedding maps, and frame strips of the training clips

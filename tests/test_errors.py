@@ -45,6 +45,9 @@ FIRST_CLIP = "@first"  # replaced by a real clip id of the workspace
     (["train", "--resume", "run-0001", "--epochs", "3", "--lr", "0.1"], "--epochs, --lr would be ignored"),
     (["train", "--seeds", "0,1", "--repeat", "2"], "--seeds names every seed"),
     (["train", "--seeds", "0,1", "--seed", "3"], "--seeds names every seed"),
+    (["edit", "clips", "--from", "", "-m", "x"], "not found"),
+    (["ingest", "manifest", "x" * 300], "file name too long"),
+    (["export", "clips", "-o", "x" * 300], "file name too long"),
     (["show", "clips", "--frobnicate"], "no such option"),
     (["nosuchcommand"], "no such command"),
 ])

@@ -25,7 +25,10 @@ def parse_ids(text: str) -> list[str]:
         path = Path(text[1:])
         if not path.is_file():
             raise NotFound(f"id file {path} not found", "give @PATH to a file with one id per line")
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise BadInput(f"id file {path} is not UTF-8 text", "give a file with one id per line") from None
         header = next(iter(text.splitlines()), "").split(",")
         column = next((h.strip() for h in header if h.strip() in ID_HEADERS), None)
         if column:
