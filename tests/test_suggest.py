@@ -300,3 +300,22 @@ def test_near_duplicate_suggestions_from_identical_copies_keep_one_and_score_the
     assert result.exit_code == 0, result.output
     assert "note: all" in result.stderr and "coincide by embeddings" in result.stderr
     assert result.stdout.startswith("id,level,action,value,signal,reason,score")
+
+
+def test_identical_float32_descriptors_group_and_a_near_copy_does_not():
+    """The frames pass computes in float32: copies differ there by rounding (up to 6e-7), which the tolerance
+    of float32 covers, while a re-encoded copy (noise) stays a pair to judge, not an identical group."""
+    import numpy as np
+
+    from curation.review.suggest import _cosine_distances, _identical_groups, _unit_rows, identical_within
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 1024)).astype(np.float32)
+    x[7] = x[20] = x[3]
+    x[30] = x[11] + 0.05 * rng.normal(size=1024).astype(np.float32)
+    unit, flat = _unit_rows(x)
+    dist = _cosine_distances(unit, flat, unit, flat)
+    np.fill_diagonal(dist, np.inf)
+    assert unit.dtype == dist.dtype == np.float32
+    assert _identical_groups(dist, [f"v{k:02d}" for k in range(40)]) == [["v03", "v07", "v20"]]
+    assert dist[11, 30] > 100 * identical_within(np.float32) and identical_within(np.float64) < 1e-13
