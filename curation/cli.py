@@ -420,7 +420,8 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     refused (no update is lost) unless --rebase. Unknown ids reject the whole edit.
     """
     from curation.tables import Edit, parse_ref
-    from curation.tables.content import VAL_WARNING, touched_in_split
+    from curation.tables.commit import commit_edit
+    from curation.tables.content import VAL_WARNING
     from curation.tables.requests import edit_from_file, label_index, parse_ids, parse_weight
 
     ws = _ws(ctx)
@@ -455,12 +456,12 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     else:
         lab = label_index(spec, label)
         change = Edit(labels={i: lab for i in selected})
-    head_before = ws.tables.head(base.dataset, base.table)
-    rev = ws.tables.edit(base.dataset, base.table, change, message=message, base=base.number, rebase=rebase)
-    val_touched = touched_in_split(ws.tables.read(base), change, spec.id_column)
-    if val_touched and rev.number != head_before.number:
-        click.echo("warning: " + VAL_WARNING.format(n=val_touched).replace("`compare`", "`curate compare`"), err=True)
-    if rev.number == head_before.number:
+    committed = commit_edit(ws.tables, base, change, message, rebase)
+    rev = committed.revision
+    if committed.val_touched:
+        click.echo("warning: " + VAL_WARNING.format(n=committed.val_touched).replace("`compare`", "`curate compare`"),
+                   err=True)
+    if not committed.changed:
         click.echo(f"{rev.ref}: the edit changes nothing; no new revision")
         return
     counts = ", ".join(f"{k} {v}" for k, v in rev.counts.items())

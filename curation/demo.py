@@ -18,6 +18,7 @@ from curation.synth import generate, load_truth
 from curation.review.compare import compare
 from curation.review.suggest import suggest, to_csv
 from curation.submit import submit
+from curation.tables.commit import commit_edit
 from curation.tables.requests import edit_from_file
 from curation.task import SAMPLES
 from curation.train.config import TrainConfig
@@ -81,8 +82,8 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     edits = folder / "edits.csv"
     edits.write_text(to_csv(found))
     head = ws.task().head(ws.tables, SAMPLES)
-    edited = ws.tables.edit(head.dataset, head.table, edit_from_file(ws.tables, head, edits), base=head.number,
-                            message=f"apply {len(found)} suggestions of {round1}")
+    edited = commit_edit(ws.tables, head, edit_from_file(ws.tables, head, edits),
+                         f"apply {len(found)} suggestions of {round1}").revision
     timings["suggest + edit"] = time.time() - t
 
     t = time.time()

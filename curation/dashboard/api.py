@@ -32,8 +32,8 @@ from curation.review.embedding_map import map_points, signal_of_clips
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
 from curation.runs.protocol import CollectionKey
 from curation.review.suggest import Suggestions, suggest
-from curation.tables.content import (VAL_WARNING, changed_meanwhile, diff_per_parent, diff_revisions,
-                                     touched_in_split)
+from curation.tables.commit import commit_edit
+from curation.tables.content import VAL_WARNING, changed_meanwhile, diff_per_parent, diff_revisions
 from curation.tables.requests import check_request, edit_from_requests, page
 from curation.task import FRAMES, VIDEOS
 
@@ -255,12 +255,10 @@ def create_app(ws, access: Access) -> Starlette:
             raise BadInput("the change set has no message", "say what it does and why")
         edit = edit_from_requests(ws.tables, revision, rows)
         try:
-            new = ws.tables.edit(revision.dataset, revision.table, edit, message=message, base=revision.number,
-                                 rebase=bool(body.get("rebase")))
+            committed = commit_edit(ws.tables, revision, edit, message, rebase=bool(body.get("rebase")))
         except Conflict as exc:  # the page shows what changed meanwhile and applies only what its user confirms
             return _stale_edit(exc, revision, edit)
-        touched = touched_in_split(ws.tables.read(revision), edit, ws.tables.spec(revision.dataset,
-                                                                                revision.table).id_column)
+        new, touched = committed.revision, committed.val_touched
         return JSONResponse({"revision": new.ref, "number": new.number, "counts": new.counts,
                              "warning": VAL_WARNING.format(n=touched) if touched else None})
 
