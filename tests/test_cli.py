@@ -112,7 +112,7 @@ def test_3lc_backend_without_key_is_one_line_exit_2(tmp_path):
 def test_lance_loop_never_imports_tlc(dataset, tmp_path):
     """ingest, tables, train (with its collection pass) and show --run: tlc stays unimported."""
     code = ("import sys; from click.testing import CliRunner; from curation.cli import cli; "
-            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'ingest', 'nexar', {str(dataset)!r}]); "
+            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'ingest', 'nexar', {str(dataset)!r}, '--frame-size', '32']); "
             "assert r.exit_code == 0, r.output; "
             f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'tables']); "
             "assert r.exit_code == 0; "
