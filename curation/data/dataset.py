@@ -26,7 +26,6 @@ from torchvision.io import decode_jpeg as decode_jpeg_batch
 from curation.data.memory import keep_freed_memory
 from curation.data.transforms import ClipTransform
 from curation.errors import Fix, OutOfMemory, exception_line
-from curation.faults import fault_point
 from curation.ingest.clips import frame_indices
 from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
 from curation.ingest.parallel import encode_jpeg
@@ -137,7 +136,6 @@ class ClipDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         """The clip transformed; with `jpeg_out`, its JPEG bytes and its random draw instead, for the consumer to
         decode and transform on its device (`ClipLoader(decode_on_device=True)`)."""
-        fault_point("loader.clip")
         try:
             if self.jpeg_out:
                 item = {"jpegs": [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in self.jpegs(i)]}
