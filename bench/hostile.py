@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -244,9 +245,12 @@ def main() -> None:
     import uvicorn
 
     uvicorn.run = lambda app, **kw: print(f"(would serve on {kw.get('host')}:{kw.get('port')})")  # never block
+    before = Path.cwd()
     try:
-        ws_dir = args.workspace or build_workspace(scratch / "built")
+        ws_dir = args.workspace.resolve() if args.workspace else build_workspace(scratch / "built")
         sweep = Sweep(ws_dir, scratch / "sweep")
+        (scratch / "cwd").mkdir()
+        os.chdir(scratch / "cwd")  # a hostile value that is a valid relative -o lands here, not where we ran from
         for template in COMMANDS:
             for value in VALUES:
                 sweep.cli(sweep._fill(template, value))
@@ -264,6 +268,7 @@ def main() -> None:
                 print(f"  {kind}: {case}")
         sys.exit(1 if report.failures() else 0)
     finally:
+        os.chdir(before)
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
 
