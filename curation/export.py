@@ -63,7 +63,7 @@ def _labels_not_written(ws, revision, kept: list[dict], fmt: str) -> list[str]:
     """Kept clips whose label the video-level file cannot carry: in a manifest, those that disagree with their
     video's written label; in Nexar and events files, those relabeled since the last ingest."""
     if fmt == "manifest-csv":
-        written = {video: labels.most_common(1)[0][0] for video, labels in _kept_videos(kept).items()}
+        written = _video_labels(kept)
         return [s["clip_id"] for s in kept if s["label"] != written[s["video_id"]]]
     base = last_ingest(ws.tables, revision.dataset, revision.table)
     if fmt == "qa-json" or base is None or base.number == revision.number:
@@ -102,6 +102,16 @@ def _kept_videos(samples: list[dict]) -> dict[str, Counter]:
     return kept
 
 
+def _video_labels(samples: list[dict]) -> dict[str, int | None]:
+    """video_id → the label a video-level file gives the video: its kept clips' most common label."""
+    return {video: labels.most_common(1)[0][0] for video, labels in _kept_videos(samples).items()}
+
+
+def _relative_path(task, video: dict, out: Path) -> str:
+    """A video's path relative to the folder of the file written, as the layouts read paths back."""
+    return Path(os.path.relpath(Path(task.root) / video["path"], out.resolve().parent)).as_posix()
+
+
 def _csv(header: list[str], rows: list[list]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -114,11 +124,9 @@ def _manifest_csv(task, samples: list[dict], videos: dict, out: Path) -> list[Pa
     """path,label,split,start_s,end_s: one row per kept video (its clips' most common label), paths relative to
     the manifest's folder."""
     rows = []
-    for video_id, labels in sorted(_kept_videos(samples).items()):
+    for video_id, label in sorted(_video_labels(samples).items()):
         v = videos[video_id]
-        label = labels.most_common(1)[0][0]
-        path = os.path.relpath(Path(task.root) / v["path"], out.resolve().parent)
-        rows.append([Path(path).as_posix(), "" if label is None else task.classes[label], v["split"] or "",
+        rows.append([_relative_path(task, v, out), "" if label is None else task.classes[label], v["split"] or "",
                      _num(v.get("start_s")), _num(v.get("end_s"))])
     return [_write(out, _csv(["path", "label", "split", "start_s", "end_s"], rows))]
 
@@ -137,7 +145,7 @@ def _events_csv(task, samples: list[dict], videos: dict, out: Path) -> list[Path
     rows = []
     for video_id in sorted(_kept_videos(samples)):
         v = videos[video_id]
-        path = Path(os.path.relpath(Path(task.root) / v["path"], out.resolve().parent)).as_posix()
+        path = _relative_path(task, v, out)
         events = json.loads(v["events"] or "[]")
         rows += [[path, v["group"], v["split"] or "", _num(t)] for t in events] or \
             [[path, v["group"], v["split"] or "", ""]]

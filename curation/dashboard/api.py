@@ -147,16 +147,20 @@ def create_app(ws, access: Access) -> Starlette:
         rows = videos.filter(pc.field("video_id") == video_id).to_pylist()
         return rows[0] if rows else None
 
+    def _parents(*revisions) -> tuple[str | None, dict]:
+        """The parent key of the revisions' table (a clip's video_id), and id → parent over their rows."""
+        spec = ws.tables.spec(revisions[0].dataset, revisions[0].table)
+        parent = (spec.parent or {}).get("key")
+        parent_of = {}
+        for revision in revisions if parent else ():
+            rows = ws.tables.read(revision, [spec.id_column, parent])
+            parent_of.update(zip(rows[spec.id_column].to_pylist(), rows[parent].to_pylist()))
+        return parent, parent_of
+
     def diff(request: Request) -> JSONResponse:
         a, b = ws.resolve(_text(request.query_params, "a")), ws.resolve(_text(request.query_params, "b"))
         d = diff_revisions(ws.tables, a, b)
-        spec = ws.tables.spec(a.dataset, a.table)
-        parent = (spec.parent or {}).get("key")
-        parent_of = {}
-        if parent:
-            for revision in (a, b):
-                rows = ws.tables.read(revision, [spec.id_column, parent])
-                parent_of.update(zip(rows[spec.id_column].to_pylist(), rows[parent].to_pylist()))
+        parent, parent_of = _parents(a, b)
         return JSONResponse({"a": a.ref, "b": b.ref, "counts": d.counts(), "parent": parent,
                              "changes": {k: [list(x) if isinstance(x, tuple) else x for x in getattr(d, k)[:DIFF_IDS]]
                                          for k in d.counts()},
@@ -264,12 +268,9 @@ def create_app(ws, access: Access) -> Starlette:
 
     def _stale_edit(exc: Conflict, base, edit) -> JSONResponse:
         head = ws.tables.head(base.dataset, base.table)
-        spec = ws.tables.spec(base.dataset, base.table)
         changed = changed_meanwhile(ws.tables, base, head, edit)
-        parent = (spec.parent or {}).get("key")
+        parent, parent_of = _parents(base)
         if parent:  # a change staged on a video is marked through its clips
-            rows = ws.tables.read(base, [spec.id_column, parent])
-            parent_of = dict(zip(rows[spec.id_column].to_pylist(), rows[parent].to_pylist()))
             changed = [{**c, "parent": parent_of.get(c["id"])} for c in changed]
         body = {**_error_body(exc), "base": base.ref, "head": head.ref, "head_number": head.number,
                 "changed": changed}

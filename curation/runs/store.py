@@ -121,7 +121,7 @@ class LocalRunStore:
         """Hold the run while training it: an OS lock on owner.lock, released however the process ends, and in
         the file who holds it, for whoever finds it taken."""
         with open(self.dir(run) / OWNER, "a+") as f:
-            for attempt in range(20):  # a reader's check holds the lock for an instant
+            for _ in range(20):  # a reader's check holds the lock for an instant
                 try:
                     fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break

@@ -37,7 +37,7 @@ def available_mb(device) -> float | None:
     return min(free) if free else None
 
 
-def step_mb(spec: ModelSpec, batch: int, workers: int, on_gpu: bool) -> tuple[float, float]:
+def step_mb(spec: ModelSpec, workers: int, on_gpu: bool) -> tuple[float, float]:
     """(fixed, per clip) megabytes of a training step where the model runs: weights, gradients and AdamW's two
     moments in float32, plus each clip's activations; on the host also the process and its loader workers."""
     fixed = spec.params * 16 / 2**20
@@ -49,19 +49,19 @@ def step_mb(spec: ModelSpec, batch: int, workers: int, on_gpu: bool) -> tuple[fl
     return fixed, per_clip
 
 
-def check_fits(model: str, spec: ModelSpec, batch: int, workers: int, device) -> None:
+def check_fits(spec: ModelSpec, batch: int, workers: int, device) -> None:
     """Refuse a run whose training step would not fit, naming the batch size that does."""
     available = available_mb(device)
     if available is None:
         return
     ranks = int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if device.type != "cuda" else 1  # ranks share the host
-    fixed, per_clip = step_mb(spec, batch, workers, device.type == "cuda")
+    fixed, per_clip = step_mb(spec, workers, device.type == "cuda")
     need = ranks * (fixed + batch * per_clip)
     if need <= available:
         return
     fits = int((available / ranks - fixed) // per_clip)
     where = "the GPU" if device.type == "cuda" else "this machine"
-    problem = (f"{model} at batch size {batch} needs about {need / 1024:.1f} GB to train; {where} has "
+    problem = (f"{spec.name} at batch size {batch} needs about {need / 1024:.1f} GB to train; {where} has "
                f"{available / 1024:.1f} GB free")
     if fits >= 1:
         raise BadInput(problem, Fix(f"use a batch size of {fits} or less", "option",

@@ -84,7 +84,7 @@ class Trainer:
             raise BadInput(f"{self.spec.full_name} has no label classes", "train on a clips table with labels")
         self.binary = len(classes) == 2
         if cfg.model in MODELS:  # before the model is built; an unknown one is refused by build_model
-            check_fits(cfg.model, MODELS[cfg.model], cfg.batch_size, cfg.workers, self.device)
+            check_fits(MODELS[cfg.model], cfg.batch_size, cfg.workers, self.device)
         torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every rerun
         self.model, self.mspec, self.weights_loaded = build_model(
             cfg.model, 1 if self.binary else len(classes), cfg.weights,
@@ -336,7 +336,8 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
             ckpt = load_checkpoint(runs.dir(run) / "last.pt", trainer, device)
             if ckpt is not None:
                 start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
-                for kept in ("checkpoints", "skipped_clips", "created", "best", "collections", "inference_ms_per_clip"):
+                for kept in ("checkpoints", "skipped_clips", "created", "best", "collections",
+                             "inference_ms_per_clip"):
                     setattr(record, kept, getattr(previous, kept))
                 record.epochs = [e for e in previous.epochs if e["epoch"] <= ckpt["epoch"] + 1]
                 if d.is_main:
@@ -375,8 +376,9 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
                     plot_curves(record.epochs, trainer.metric, runs.plot_path(run, "curves.png"))
                     shown = f"{trainer.metric} {value:.4f}" if value is not None else "no validation"
                     loss = "-" if summary["train_loss"] is None else f"{summary['train_loss']:.4f}"
+                    skipped_text = f", {len(skipped)} clips skipped" if skipped else ""
                     echo(f"epoch {epoch + 1}/{cfg.epochs}: train loss {loss}, {shown} "
-                         f"({summary['seconds']:.0f} s{', ' + str(len(skipped)) + ' clips skipped' if skipped else ''})")
+                         f"({summary['seconds']:.0f} s{skipped_text})")
                 last = epoch + 1 == cfg.epochs
                 if last or (cfg.collect_every and (epoch + 1) % cfg.collect_every == 0):
                     collect_run(trainer, record, tag="" if last else f"epoch{epoch + 1}")
