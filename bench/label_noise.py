@@ -49,7 +49,8 @@ from curation.review.suggest import (confident_learning, contradicted_videos, la
 from curation.synth import generate, load_truth
 from curation.tables.requests import edit_from_file
 from curation.train.config import TrainConfig
-from curation.train.loop import collect, train, train_folds
+from curation.train.collect import collect
+from curation.train.loop import train, train_folds
 from curation.workspace import Workspace
 
 
@@ -210,8 +211,7 @@ def main():
 
     t = time.time()
     result = compare(ws, [], on="noisy/clips@1", samples=args.samples, groups=arms, keep_draws=True,
-                     collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, echo=lambda *a: None,
-                                                                   progress=False))
+                     collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
     times["compare"] = time.time() - t
     draws = result.pop("draws")  # (samples, arms): noisy, curated, clean[, curated by CL]
     gap = draws[:, 2] - draws[:, 0]

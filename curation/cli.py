@@ -681,10 +681,10 @@ def runs(ctx):
 @click.pass_context
 def collect(ctx, run_ref, table_ref, checkpoint):
     """Eval-mode pass of a run's checkpoint over a table: prob, loss, embedding, 2-D map per clip."""
-    from curation.train.loop import collect as run_collect
+    from curation.train.collect import collect as run_collect
 
     ws = _ws(ctx)
-    name = run_collect(ws, run_ref, table_ref, checkpoint, echo=click.echo)
+    name = run_collect(ws, run_ref, table_ref, checkpoint)
     run = ws.runs.resolve(run_ref)
     click.echo(f"{run}: wrote collection {name} ({ws.runs.dir(run) / 'collect' / (name + '.parquet')})")
 
@@ -702,7 +702,7 @@ def evaluate(ctx, run_ref, table_ref, split, batch_size, checkpoint):
     from curation.train.evaluate import evaluate as run_evaluation
 
     ws = _ws(ctx)
-    result = run_evaluation(ws, run_ref, table_ref, split, batch_size, checkpoint, echo=click.echo)
+    result = run_evaluation(ws, run_ref, table_ref, split, batch_size, checkpoint)
     m = result["metrics"]
     click.echo(f"{ws.runs.resolve(run_ref)} on {result['table']} ({split} split, {result['clips']} clips, "
                f"{checkpoint} checkpoint)")
@@ -751,13 +751,12 @@ def compare(ctx, runs, on, split, metric, samples, plot, as_json):
     from curation.fsutil import output_target
     from curation.review.compare import compare as run_compare
     from curation.review.compare import plot_compare
-    from curation.train.loop import collect
+    from curation.train.collect import collect
 
     if plot:
         output_target(plot)  # refused before the work
     ws = _ws(ctx)
-    result = run_compare(ws, list(runs), on, metric, split, samples,
-                         collect=lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, echo=click.echo))
+    result = run_compare(ws, list(runs), on, metric, split, samples, collect=collect)
     if plot:
         plot_compare(result, plot)
     if as_json:

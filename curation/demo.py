@@ -22,7 +22,8 @@ from curation.tables.commit import commit_edit
 from curation.tables.requests import edit_from_file
 from curation.task import SAMPLES
 from curation.train.config import TrainConfig
-from curation.train.loop import collect, train
+from curation.train.collect import collect
+from curation.train.loop import train
 from curation.workspace import Workspace
 
 
@@ -102,8 +103,7 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     t = time.time()
     try:  # did the edit help? one seed per round on a few val videos: the interval says how little that shows
         compared = compare(ws, [round1, round2], samples=1000,
-                           collect=lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, echo=lambda *_: None,
-                                                                           progress=False))
+                           collect=lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, progress=False))
     except CurateError as exc:
         compared = None
         compare_text = f"compare: {exc.problem}"

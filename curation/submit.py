@@ -11,15 +11,18 @@ import io
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from curation.csvio import read_rows
-from curation.data.dataset import ClipDataset
 from curation.errors import BadInput, Fix, NotFound
 from curation.fsutil import json_bytes, output_target, write_output
 from curation.task import TEST, VIDEOS
 from curation.workspace import Workspace
+
+if TYPE_CHECKING:  # torch, cv2 and lance load only once a submission is made
+    from curation.data.dataset import ClipDataset
 
 FALLBACK = "median of the scored test videos' probabilities"
 
@@ -64,23 +67,23 @@ def submit(ws: Workspace, runs: list[str], table: str | None = None, out: str | 
     if not test_ids:
         raise NotFound(f"{revision.dataset} has no test videos", "ingest a dataset with a test split")
 
-    from curation.train.loop import inference_trainer  # torch: imported once the inputs are known to be right
+    from curation.train.predict import load_predictor  # torch: imported once the inputs are known to be right
 
     scores: dict[str, list[float]] = {}
     used = []
     for run_ref in runs:
-        trainer, record, path = inference_trainer(ws, run_ref, checkpoint, echo, progress)
-        if not trainer.binary:
-            raise BadInput(f"run {trainer.run} is a {len(trainer.spec.classes)}-class model",
+        predictor, record, path = load_predictor(ws, run_ref, checkpoint, progress)
+        if not predictor.binary:
+            raise BadInput(f"run {record.run} is a {len(record.classes)}-class model",
                            "submission files score a binary task (Nexar)")
-        dataset = ClipDataset.from_revision(ws, revision, trainer.eval_tf)
+        dataset = predictor.dataset(ws, revision)
         rows = _final_windows(dataset)
-        out_rows = trainer.predict(dataset, f"scoring {revision.ref} with {trainer.run}",
-                                   loader=trainer.eval_loader(dataset, rows), flip_tta=tta == "flip")
+        out_rows = predictor.predict(dataset, f"scoring {revision.ref} with {record.run}",
+                                     loader=predictor.loader(dataset, rows), flip_tta=tta == "flip")
         for index, prob in zip(out_rows["index"], out_rows["prob"]):
             scores.setdefault(dataset.video_ids[index], []).append(float(prob))
         ck = record.checkpoints.get(checkpoint, {})
-        used.append({"run": trainer.run, "checkpoint": path.name, "sha256": ck.get("sha256"),
+        used.append({"run": record.run, "checkpoint": path.name, "sha256": ck.get("sha256"),
                      "trained_on": record.inputs.ref, "fingerprint": record.inputs.fingerprint,
                      "skipped_clips": out_rows["skipped"]})
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+import pyarrow.compute as pc
+
 from curation.errors import BadInput, Fix, NotFound
 from curation.tables.carry import last_ingest
 
@@ -68,6 +71,63 @@ class Task:
 
     def ref(self, role: str, rev: str = "latest") -> str:
         return f"{self.dataset}/{self.table(role)}@{rev}"
+
+    def videos_at(self, store, pinned: dict | None = None):
+        """The videos revision a run pinned (`{"table", "revision"}` in its record), else the head (a new run, or
+        one recorded before runs pinned it)."""
+        if pinned:
+            return store.revision(self.dataset, pinned["table"], pinned["revision"])
+        return self.head(store, VIDEOS)
+
+    # -- scoring: the one place a task's predictions are scored (train, evaluate, compare) ---------------
+    @property
+    def score_column(self) -> str:
+        """The per-clip output the metric reads: the positive class's probability, or the predicted class."""
+        return "prob" if self.event_task else "pred"
+
+    def scored(self, where: pc.Expression | None) -> pc.Expression | None:
+        """`where`, narrowed to the clips the metric scores: an event task scores its competition windows."""
+        if not self.event_task:
+            return where
+        windows = pc.field("eval_window").is_valid()
+        return windows if where is None else where & windows
+
+    def targets(self, store, rows, videos) -> Targets:
+        """The truth for clip `rows` (a table with label, video_id, eval_window): each clip's class, and for an
+        event task its window and its video's target read from `videos`, the videos revision a run pinned (so
+        a later edit of the videos table cannot move a run's score)."""
+        labels = pc.fill_null(rows["label"], -1).to_numpy(zero_copy_only=False)
+        if not self.event_task:
+            return Targets(labels)
+        label = store.spec(videos.dataset, videos.table).label_column
+        table = store.read(videos, ["video_id", label])
+        target_of = dict(zip(table["video_id"].to_pylist(), table[label].to_pylist()))
+        return Targets(labels, np.array(rows["eval_window"].to_pylist(), dtype=object),
+                       np.array([target_of.get(v) for v in rows["video_id"].to_pylist()], dtype=float))
+
+    def score(self, targets: Targets, scores) -> dict:
+        """The task's metrics of per-clip `scores` (its `score_column`) against `targets`: the competition's
+        mAP over the τ windows of an event task, else accuracy, macro-F1, per-class accuracy and confusion."""
+        from curation.train.metrics import classification_metrics, competition_map  # sklearn: when scoring
+
+        if self.event_task:
+            return competition_map(targets.video_targets, targets.windows, scores)
+        return classification_metrics(targets.labels, scores, list(self.classes))
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a task scores predictions against, one entry per clip."""
+    labels: np.ndarray  # class index
+    windows: np.ndarray | None = None  # competition window (event tasks)
+    video_targets: np.ndarray | None = None  # the clip's video's target (event tasks)
+
+    def take(self, idx) -> Targets:
+        pick = (lambda a: None if a is None else a[idx])
+        return Targets(self.labels[idx], pick(self.windows), pick(self.video_targets))
+
+    def __len__(self) -> int:
+        return len(self.labels)
 
 
 def task_of(store, dataset: str) -> Task:

@@ -91,10 +91,10 @@ def test_an_edit_of_val_clips_warns_and_does_not_move_the_set(edited):
     calls = []
 
     def counting_collect(w, run, ref, checkpoint):
-        from curation.train.loop import collect
+        from curation.train.collect import collect
 
         calls.append((run, ref, checkpoint))
-        return collect(w, run, ref, checkpoint, echo=lambda *_: None, progress=False)
+        return collect(w, run, ref, checkpoint, progress=False)
 
     result = compare(ws, [a, b1, b2], samples=300, collect=counting_collect)
     assert result["set"]["table"] == "nexar/clips@1" and "earliest" in result["set"]["why"]

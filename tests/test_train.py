@@ -16,7 +16,8 @@ from curation.ingest.sources import read_nexar
 from curation.tables import Edit
 from curation.fsutil import sha256_file
 from curation.train.config import TrainConfig
-from curation.train.loop import collect, train
+from curation.train.collect import collect
+from curation.train.loop import train
 from curation.workspace import Workspace
 
 TINY = dict(model="mvit_tiny", weights="none", batch_size=4, workers=0, lr=1e-3)
@@ -42,7 +43,7 @@ def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_ro
     deleted, zeroed = set(train_ids[:4]), set(train_ids[4:8])
     rev2 = ws.tables.edit("nexar", "clips", Edit(delete=deleted, weights={i: 0.0 for i in zeroed}), message="x")
 
-    run = train(ws, TrainConfig(table="clips@2", epochs=2, **TINY), echo=lambda *_: None, progress=False)
+    run = train(ws, TrainConfig(table="clips@2", epochs=2, **TINY), progress=False)
     info = ws.runs.record(run).to_dict()
     assert info["status"] == "completed"
     assert info["inputs"]["revision"] == 2 and info["inputs"]["fingerprint"] == rev2.fingerprint
@@ -75,7 +76,7 @@ def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_ro
         assert (ws.runs.dir(run) / "plots" / plot).stat().st_size > 1000
 
     # `curate collect`: the last checkpoint over any table revision.
-    name = collect(ws, "last", "test@latest", checkpoint="last", echo=lambda *_: None, progress=False)
+    name = collect(ws, "last", "test@latest", checkpoint="last", progress=False)
     again = ws.runs.collection(run, name)
     assert name == "test@1-last" and sorted(again["clip_id"].to_pylist()) == sorted(test["clip_id"].to_pylist())
 
@@ -136,7 +137,7 @@ def test_multiclass_run_on_class_folders(tmp_path, data_root):
     ws = Workspace.open(tmp_path / "ws", backend="lance")
     ingest(ws, read_folders(tmp_path / "ucf"), "ucf", IngestOptions(frame_size=64, val_fraction=0.34),
            progress=False)
-    run = train(ws, TrainConfig(table="ucf/clips", epochs=1, **TINY), echo=lambda *_: None, progress=False)
+    run = train(ws, TrainConfig(table="ucf/clips", epochs=1, **TINY), progress=False)
     info = ws.runs.record(run).to_dict()
     val = info["epochs"][0]["val"]
     assert info["task"] == "multiclass" and info["metric"] == "accuracy"

@@ -15,8 +15,7 @@ import pyarrow.compute as pc
 from curation.errors import BadInput, NotFound
 from curation.fsutil import write_output
 from curation.runs.protocol import CollectionKey
-from curation.task import SAMPLES, TEST, VIDEOS
-from curation.train.metrics import classification_metrics, competition_map
+from curation.task import SAMPLES, TEST, Targets, Task
 
 DRAWS = 2000  # bootstrap draws
 LEVEL = 0.95
@@ -30,10 +29,13 @@ class EvalSet:
     split: str
     clip_ids: list[str]
     videos: np.ndarray  # video id per clip
-    labels: np.ndarray  # class index per clip
-    windows: np.ndarray | None  # competition windows per clip (event tasks)
-    targets: np.ndarray | None  # video target per clip (event tasks)
+    task: Task  # scores the clips
+    targets: Targets  # per clip, from the videos revision the runs pinned
     why: str  # how it was chosen, said with the results
+
+    @property
+    def event(self) -> bool:
+        return self.task.event_task
 
 
 @dataclass
@@ -81,60 +83,49 @@ def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -
         if len(tables) > 1:
             raise BadInput(f"these runs trained on different tables ({', '.join(sorted(tables))})",
                            "name the clips to score them on")
-        first = min(records, key=lambda r: r.inputs.revision)
-        revision = first.trained_on(ws.tables)
+        revision = min(records, key=lambda r: r.inputs.revision).trained_on(ws.tables)
         why = f"the {split} clips of {revision.ref}, the earliest revision these runs trained on"
     task = ws.task(revision.dataset)
-    where = pc.field("split") == split
-    if task.event_task:
-        where = where & pc.field("eval_window").is_valid()  # the competition scores its windows only
-    rows = ws.tables.read(revision).filter(where).sort_by("clip_id")
+    rows = ws.tables.read(revision).filter(task.scored(pc.field("split") == split)).sort_by("clip_id")
     if rows.num_rows == 0:
         raise NotFound(f"{revision.ref} has no {split} clips to score", "pick a revision and split with clips")
-    videos = np.array(rows["video_id"].to_pylist(), dtype=object)
-    windows = targets = None
-    if task.event_task:
-        video_rev = task.head(ws.tables, VIDEOS)
-        label = ws.tables.spec(video_rev.dataset, video_rev.table).label_column
-        table = ws.tables.read(video_rev, ["video_id", label])
-        target_of = dict(zip(table["video_id"].to_pylist(), table[label].to_pylist()))
-        windows = np.array(rows["eval_window"].to_pylist(), dtype=object)
-        targets = np.array([target_of[v] for v in videos])
-    return EvalSet(revision.ref, CollectionKey.of(revision), split, rows["clip_id"].to_pylist(), videos, rows["label"].to_numpy(), windows,
-                   targets, why)
+    first = min(records, key=lambda r: r.inputs.revision)  # its pinned videos: the targets it was scored on
+    videos = task.videos_at(ws.tables, first.inputs.videos if first.inputs.dataset == revision.dataset else None)
+    return EvalSet(revision.ref, CollectionKey.of(revision), split, rows["clip_id"].to_pylist(),
+                   np.array(rows["video_id"].to_pylist(), dtype=object), task,
+                   task.targets(ws.tables, rows, videos), why)
 
 
 def run_scores(ws, run: str, es: EvalSet, collect=None) -> np.ndarray:
     """The run's score per clip of the set from its model at the end of training: its final collection pass when
     that covers the set, else `collect(ws, run, ref, "last")` (one inference pass with the last checkpoint, the
     same model, written to the run so the next comparison reads it)."""
-    event = es.windows is not None
+    column = es.task.score_column
     wanted = set(es.clip_ids)
     names = [n for n in ws.runs.collections(run) if CollectionKey.parse(n).tag in ("", "last")]
     for name in sorted(names, key=lambda n: n != str(es.key)):  # the pinned revision's own pass first
-        table = ws.runs.collection(run, name).select(["clip_id", "prob" if event else "pred"])
+        table = ws.runs.collection(run, name).select(["clip_id", column])
         if wanted <= set(table["clip_id"].to_pylist()):
             break
     else:
         if collect is None:
             raise NotFound(f"run {run} has no predictions for {es.ref}", "collect the run over it first")
         name = collect(ws, run, es.ref, "last")
-        table = ws.runs.collection(run, name).select(["clip_id", "prob" if event else "pred"])
+        table = ws.runs.collection(run, name).select(["clip_id", column])
     by_id = dict(zip(table["clip_id"].to_pylist(), table.column(1).to_pylist()))
     if not wanted <= set(by_id):
         raise NotFound(f"run {run}'s predictions miss clips of {es.ref}", "collect the run over it again")
-    return np.array([by_id[c] for c in es.clip_ids], dtype=float if event else int)
+    return np.array([by_id[c] for c in es.clip_ids], dtype=float if es.event else int)
 
 
-def metric_of(es: EvalSet, metric: str, classes: list[str]):
+def metric_of(es: EvalSet, metric: str):
     """A function (clip indices, scores) → the metric on those clips (with repeats, as a bootstrap draws)."""
-    if es.windows is not None:
+    if es.event:
         if metric not in ("mAP", "ap_tau_0.5", "ap_tau_1.0", "ap_tau_1.5"):
             raise BadInput(f"metric {metric!r} is not an event-task metric", "use mAP or ap_tau_0.5/1.0/1.5")
-        return lambda idx, s: competition_map(es.targets[idx], es.windows[idx], s[idx])[metric]
-    if metric not in ("accuracy", "macro_f1"):
+    elif metric not in ("accuracy", "macro_f1"):
         raise BadInput(f"metric {metric!r} is not a classification metric", "use accuracy or macro_f1")
-    return lambda idx, s: classification_metrics(es.labels[idx], s[idx], classes)[metric]
+    return lambda idx, s: es.task.score(es.targets.take(idx), s[idx])[metric]
 
 
 def paired_bootstrap(videos: np.ndarray, groups: list[list[np.ndarray]], metric, samples: int = DRAWS,
@@ -172,10 +163,10 @@ def per_video_change(es: EvalSet, a: list[np.ndarray], b: list[np.ndarray]) -> l
     """Per video: the mean over its clips of how much B's score moved towards the truth, B − A (each the mean
     over its group's runs): the probability of the true class (event tasks) or being right (classes)."""
     def right(scores):
-        if es.windows is not None:
-            truth = es.targets == 1
+        if es.event:
+            truth = es.targets.video_targets == 1
             return np.mean([np.where(truth, s, 1 - s) for s in scores], axis=0)
-        return np.mean([(s == es.labels).astype(float) for s in scores], axis=0)
+        return np.mean([(s == es.targets.labels).astype(float) for s in scores], axis=0)
 
     delta = right(b) - right(a)
     names, inverse = np.unique(es.videos, return_inverse=True)
@@ -199,8 +190,8 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
     ids = list(dict.fromkeys(ws.runs.resolve(r) for r in runs))
     es = pinned_set(ws, ids, on, split)
     record = ws.runs.record(ids[0])
-    metric = metric or record.metric or ("mAP" if es.windows is not None else "accuracy")
-    score = metric_of(es, metric, record.classes)
+    metric = metric or record.metric or es.task.metric
+    score = metric_of(es, metric)
     if groups:
         groups = [Group(name, [ws.runs.resolve(r) for r in members], ws.runs.record(ws.runs.resolve(
             members[0])).inputs.ref) for name, members in groups.items()]

@@ -1,6 +1,9 @@
 """A run's per-sample metrics per clip_id, ready to join to any revision of its table."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -52,13 +55,29 @@ def join_metrics(table: pa.Table, metrics: pa.Table, id_column: str = "clip_id")
 
 
 def revision_with_metrics(ws, revision, run_ref: str | None = None, epoch: int | None = None) -> pa.Table:
-    """The revision's rows sorted by id, joined by id with a run's per-clip metrics when a run is named."""
+    """The revision's rows sorted by id, joined by id with a run's per-clip metrics when a run is named.
+    Kept for the next call (a dashboard asks for the same join on every page, map and clip) until the run
+    writes again; a revision never changes."""
+    run = run_ref and ws.runs.resolve(run_ref)
+    key = (str(ws.root), revision.ref, revision.fingerprint, run, epoch, run and ws.runs.version(run))
+    with _joined_lock:
+        if key in _joined:
+            _joined.move_to_end(key)
+            return _joined[key]
     spec = ws.tables.spec(revision.dataset, revision.table)
     table = ws.tables.read(revision).sort_by(spec.id_column)
-    if not run_ref:
-        return table
-    metrics = clip_metrics(ws, ws.runs.resolve(run_ref), epoch, revision.table)
-    return join_metrics(table, metrics, spec.id_column)
+    if run:
+        table = join_metrics(table, clip_metrics(ws, run, epoch, revision.table), spec.id_column)
+    with _joined_lock:
+        _joined[key] = table
+        while len(_joined) > _KEEP_JOINED:
+            _joined.popitem(last=False)
+    return table
+
+
+_joined: OrderedDict = OrderedDict()  # key → joined table, least recently used first
+_joined_lock = threading.Lock()  # the dashboard serves requests from a thread pool
+_KEEP_JOINED = 8
 
 
 LOW_QUANTILE = 0.25  # labels are per video: a wrong one shows as a stretch of contradicted clips

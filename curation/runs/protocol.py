@@ -54,6 +54,9 @@ class RunStore(Protocol):
     def dir(self, run: str) -> Path:
         """The run's local folder (checkpoints, plots, reports)."""
 
+    def version(self, run: str) -> tuple:
+        """Changes whenever the run writes: the key for caches of what is computed from it."""
+
     def record(self, run: str):
         """The RunRecord (run.json): config, resolved inputs, status (a running run whose trainer is gone reads
         "killed"), per-epoch summary, checkpoints."""

@@ -1,6 +1,6 @@
 """The run record (`runs/<run>/run.json`) as a type: what a run trained on, how, and what it produced.
 
-Schema versions: 1 = run.json before the `schema` field (same fields; migrated on read); 2 = this one. A
+Schema versions: 1 = run.json before the `schema` field (same fields; migrated on read); 2, 3 (`group`), 4 (`inputs.videos`) add fields. A
 record written by a newer curate, or with fields this version does not know, is refused in one line rather
 than read half.
 """
@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from curation.errors import BadInput
 from curation.runs.protocol import CollectionKey
 
-RUN_SCHEMA = 3  # 3: `group` (seed repeats)
+RUN_SCHEMA = 4  # 3: `group` (seed repeats); 4: inputs.videos (the pinned videos revision)
 
 
 @dataclass
@@ -24,6 +24,7 @@ class RunInputs:
     fingerprint: str
     rows: int = 0
     val: dict = field(default_factory=dict)  # {"ref", "fingerprint"} of the validation revision
+    videos: dict = field(default_factory=dict)  # {"table", "revision", "ref", "fingerprint"}: targets come from it
     train_clips: int = 0
     val_clips: int = 0
 
@@ -89,4 +90,4 @@ class RunRecord:
         unknown = sorted(set(inputs) - {f.name for f in fields(RunInputs)})
         if unknown or not {"dataset", "table", "revision", "ref", "fingerprint"} <= set(inputs):
             raise BadInput(f"{where} has malformed inputs", "read the run with the version of curate that wrote it")
-        return cls(**{**d, "inputs": RunInputs(**inputs), "schema": RUN_SCHEMA})  # 1 → 2 → 3: fields added
+        return cls(**{**d, "inputs": RunInputs(**inputs), "schema": RUN_SCHEMA})  # 1 → 2 → 3 → 4: fields added

@@ -14,6 +14,7 @@ and redoing an epoch replaces its file instead of adding rows.
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import io
 import json
@@ -61,6 +62,7 @@ def draws_per_clip(dynamics: pa.Table) -> pa.Table:
 class LocalRunStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self._read: dict[str, tuple[tuple, dict]] = {}  # run → (version, run.json parsed): read once per change
 
     def runs(self) -> list[str]:
         """Run ids, oldest first."""
@@ -105,13 +107,24 @@ class LocalRunStore:
     def dir(self, run: str) -> Path:
         return self.root / run
 
+    def version(self, run: str) -> tuple:
+        """What changes whenever the run writes anything (run.json is rewritten, by rename, after every epoch,
+        collection and evaluation): a key for caches of what is computed from the run. () when it has none."""
+        try:
+            st = (self.dir(run) / "run.json").stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return ()
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
     def record(self, run: str) -> RunRecord:
         """The run's record; a run recorded as running whose trainer is gone (killed, out of memory, the machine
         restarted) reads as "killed"."""
-        path = self.dir(run) / "run.json"
-        if not path.exists():
+        version = self.version(run)
+        if not version:
             raise NotFound(f"run {run} has no run.json", "it may still be starting; or pick another run")
-        record = RunRecord.from_dict(read_json(path), f"run {run}")
+        if self._read.get(run, ((),))[0] != version:
+            self._read[run] = version, read_json(self.dir(run) / "run.json")
+        record = RunRecord.from_dict(copy.deepcopy(self._read[run][1]), f"run {run}")  # callers change theirs
         if record.status == "running" and self.owner(run) is None:
             record.status = "killed"
         return record

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from curation.data.dataset import ClipDataset
 from curation.faults import fault_point
 from curation.runs.plots import plot_map
 from curation.runs.protocol import CollectionKey
@@ -20,26 +19,27 @@ def _embedding_array(vectors: np.ndarray, dim: int) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float16()), dim)
 
 
-def collect_tables(trainer, revisions: list, tag: str = "", sample: int | None = None) -> dict[str, pa.Table]:
+def collect_tables(predictor, ws, runs, run: str, revisions: list, *, classes: list[str], seed: int,
+                   tag: str = "", sample: int | None = None) -> tuple[dict[str, pa.Table], dict]:
     """Predict every clip of each revision (or `sample` of them); on rank 0 reduce all embeddings together and
-    write one collection per table (`<table>@<revision>[-tag]`). Every rank must call this (eval passes are
-    sharded)."""
+    write one collection per table (`<table>@<revision>[-tag]`) to `run` in `runs`. Returns the tables and the
+    pass's ms per clip and skipped clips. Every rank must call this (eval passes are sharded)."""
     results = []
     for rev in revisions:
-        ds = ClipDataset.from_revision(trainer.ws, rev, trainer.eval_tf)
-        ds = ds.sample(sample, trainer.cfg.seed) if sample else ds
-        out = trainer.predict(ds, f"collecting {rev.table}@{rev.number}")
+        ds = predictor.dataset(ws, rev)
+        ds = ds.sample(sample, seed) if sample else ds
+        out = predictor.predict(ds, f"collecting {rev.table}@{rev.number}")
         results.append((rev, ds, out))
-    if not trainer.d.is_main:
-        return {}
-    dim = trainer.mspec.feature_dim
+    if not predictor.d.is_main:
+        return {}, {}
+    dim = predictor.feature_dim
     embeddings = [np.stack(out["embedding"]) if out["embedding"] else np.zeros((0, dim), np.float16)
                   for _, _, out in results]
-    xy = reduce_2d(np.concatenate(embeddings), seed=trainer.cfg.seed)
+    xy = reduce_2d(np.concatenate(embeddings), seed=seed)
     tables, offset = {}, 0
     n_clips = sum(len(out["index"]) for _, _, out in results)
-    trainer.collect_stats = {"ms_per_clip": sum(out["ms_per_clip"] * len(out["index"]) for _, _, out in results)
-                             / max(1, n_clips), "skipped": [s for _, _, out in results for s in out["skipped"]]}
+    stats = {"ms_per_clip": sum(out["ms_per_clip"] * len(out["index"]) for _, _, out in results) / max(1, n_clips),
+             "skipped": [s for _, _, out in results for s in out["skipped"]]}
     for (rev, ds, out), emb in zip(results, embeddings):
         idx = np.asarray(out["index"], dtype=int)
         rows = ds.rows.take(pa.array(idx, pa.int64())) if len(idx) else ds.rows.slice(0, 0)
@@ -54,49 +54,57 @@ def collect_tables(trainer, revisions: list, tag: str = "", sample: int | None =
         })
         offset += len(idx)
         name = str(CollectionKey.of(rev, tag))
-        trainer.runs.write_collection(trainer.run, name, table)
+        runs.write_collection(run, name, table)
         tables[name] = table
-    _plot_maps(trainer, tables, tag)
-    return tables
+    _plot_maps(runs, run, tables, classes, tag)
+    return tables, stats
 
 
-def _plot_maps(trainer, tables: dict[str, pa.Table], tag: str) -> None:
+def _plot_maps(runs, run: str, tables: dict[str, pa.Table], classes: list[str], tag: str) -> None:
     merged = pa.concat_tables(list(tables.values()))
     if merged.num_rows == 0:
         return
     xy = np.stack([merged["map_x"].to_numpy(), merged["map_y"].to_numpy()], axis=1)
-    classes = trainer.spec.classes or []
     labels = np.array([classes[v] if v is not None and v >= 0 else "unlabelled"
                        for v in merged["label"].to_pylist()], dtype=object)
     suffix = f"-{tag}" if tag else ""
-    plot_map(xy, labels, "embedding map by label", trainer.runs.plot_path(trainer.run, f"map_label{suffix}.png"),
-             categorical=True)
+    plot_map(xy, labels, "embedding map by label", runs.plot_path(run, f"map_label{suffix}.png"), categorical=True)
     loss = merged["loss"].to_numpy(zero_copy_only=False)
     known = ~np.isnan(loss)
     if known.any():
-        plot_map(xy[known], loss[known], "embedding map by loss",
-                 trainer.runs.plot_path(trainer.run, f"map_loss{suffix}.png"), categorical=False)
+        plot_map(xy[known], loss[known], "embedding map by loss", runs.plot_path(run, f"map_loss{suffix}.png"),
+                 categorical=False)
 
 
-def test_revision(trainer):
-    """The dataset's test table at head, when its task has one (Nexar)."""
-    task = trainer.task
-    if task.has(TEST) and trainer.revision.table != task.table(TEST):
-        return task.head(trainer.ws.tables, TEST)
-    return None
+def collected_revisions(ws, revision) -> list:
+    """What a run's collection pass covers: the training revision and, when its task has one (Nexar), the test
+    table at head."""
+    task = ws.task(revision.dataset)
+    test = task.head(ws.tables, TEST) if task.has(TEST) and revision.table != task.table(TEST) else None
+    return [revision] + ([test] if test is not None else [])
 
 
-def collected_revisions(trainer) -> list:
-    """What a run's collection pass covers: the training revision and the test table."""
-    return [trainer.revision] + [r for r in [test_revision(trainer)] if r is not None]
-
-
-def collect_run(trainer, record, tag: str = "") -> None:
+def collect_run(predictor, ws, runs, record, tag: str = "") -> None:
     """The end-of-run (or every-K-epochs) collection over the training revision and the test table."""
     fault_point("train.collect")
-    tables = collect_tables(trainer, collected_revisions(trainer), tag)
-    if trainer.d.is_main:
+    revision = record.trained_on(ws.tables)
+    tables, stats = collect_tables(predictor, ws, runs, record.run, collected_revisions(ws, revision),
+                                   classes=record.classes, seed=record.config["seed"], tag=tag)
+    if predictor.d.is_main:
         record.collections.update({name: {"rows": t.num_rows, "epoch": len(record.epochs)}
                                    for name, t in tables.items()})
-        record.inference_ms_per_clip = round(trainer.collect_stats["ms_per_clip"], 3)
-        trainer.runs.write_record(trainer.run, record)
+        record.inference_ms_per_clip = round(stats["ms_per_clip"], 3)
+        runs.write_record(record.run, record)
+
+
+def collect(ws, run_ref: str, table_ref: str, checkpoint: str = "best", progress: bool = True) -> str:
+    """Run a finished run's checkpoint over any table revision (`curate collect`); returns the collection name."""
+    from curation.train.predict import load_predictor
+
+    predictor, record, _ = load_predictor(ws, run_ref, checkpoint, progress)
+    tables, _ = collect_tables(predictor, ws, ws.runs, record.run, [ws.resolve(table_ref)], classes=record.classes,
+                               seed=record.config["seed"], tag=checkpoint if checkpoint != "best" else "")
+    name = next(iter(tables))
+    record.collections[name] = {"rows": tables[name].num_rows, "checkpoint": checkpoint}
+    ws.runs.write_record(record.run, record)
+    return name
