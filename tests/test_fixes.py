@@ -10,7 +10,8 @@ import pytest
 from curation.cli import CLI_FIXES, cli_message
 from curation.errors import BadInput, Conflict, Fix, NotFound
 
-LIBRARY = [p for p in (Path(__file__).parents[1] / "curation").rglob("*.py") if p.name != "cli.py"]
+PACKAGE = Path(__file__).parents[1] / "curation"
+LIBRARY = [p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] != "cli"]
 ERRORS = {"CurateError", "BadInput", "NotFound", "Conflict", "TooManySkipped", "BackendUnavailable", "Fix"}
 FLAG_OR_COMMAND = re.compile(r"(?<![\w-])--[a-z]|`curate |@FILE")
 

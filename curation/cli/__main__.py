@@ -1,0 +1,4 @@
+"""`python -m curation.cli`: the console script."""
+from curation.cli import main
+
+main()

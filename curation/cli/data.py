@@ -1,0 +1,218 @@
+"""Commands that make and read datasets: `synth`, `ingest <layout>`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from curation.cli.app import cli, given_options, open_workspace
+from curation.errors import BadInput
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--train", "n_train", default=100, show_default=True, help="Number of train videos.")
+@click.option("--test", "n_test", default=30, show_default=True, help="Number of test videos.")
+@click.option("--width", default=320, show_default=True)
+@click.option("--height", default=180, show_default=True)
+@click.option("--duration", "duration_s", default=8.0, show_default=True, help="Train video length (s).")
+@click.option("--test-duration", "test_duration_s", default=6.0, show_default=True,
+              help="Test video length (s); test positives end 0.5/1.0/1.5 s before the event.")
+@click.option("--label-noise", default=0.0, show_default=True, help="Fraction of train labels flipped.")
+@click.option("--duplicates", "n_duplicates", default=0, show_default=True,
+              help="Near-duplicate videos (about half of them leak into test).")
+@click.option("--corrupt", "n_corrupt", default=0, show_default=True,
+              help="Broken train files: truncated, empty, text named .mp4.")
+@click.option("--seed", default=0, show_default=True)
+def synth(out, **kwargs):
+    """Write a synthetic dashcam dataset in the Nexar layout to OUT.
+
+    Positives show a vehicle that approaches and collides; negatives show traffic that does not.
+    What is hidden from the CSVs (flipped labels, duplicates, corrupt files, test labels) goes to
+    OUT/ground_truth.json, which ingest never reads.
+    """
+    from curation.synth import generate
+
+    summary = generate(out, **kwargs)
+    click.echo(f"wrote {summary['n_train']} train + {summary['n_test']} test videos to {out} "
+               f"in {summary['seconds']:.1f} s")
+
+
+def _ingest_options(f):
+    options = [
+        click.option("--name", help="Dataset name (default: nexar, or the folder / CSV name)."),
+        click.option("--val-fraction", default=0.2, show_default=True,
+                     help="Fraction of labelled videos held out for validation (grouped by video, stratified)."),
+        click.option("--split", "split_shares", metavar="TRAIN,VAL,TEST",
+                     help="Shares of the labelled videos, e.g. 0.7,0.15,0.15 (grouped and stratified; class layouts): "
+                          "the test share is held out for `curate evaluate`. Overrides --val-fraction."),
+        click.option("--folds", default=0, show_default=True,
+                     help="Write a fold column with K folds instead (fold 0 is the default val split)."),
+        click.option("--clip-frames", default=16, show_default=True, help="Frames per clip."),
+        click.option("--clip-seconds", default=2.0, show_default=True,
+                     help="Seconds a clip spans; the stride follows each video's own fps."),
+        click.option("--stride", default=0, show_default=True, help="Fixed frame stride (0: from --clip-seconds)."),
+        click.option("--anchor-every", default=0, show_default=True,
+                     help="A clip ends every N frames (0: twice the stride, so clips share cached frames)."),
+        click.option("--frame-size", default=256, show_default=True,
+                     help="Cached frames are squashed to S×S. Training at a smaller size? A cache about 8/7 of it "
+                     "(128 for 112-px clips) reads several times faster and takes less disk."),
+        click.option("--seed", default=0, show_default=True, help="Seed of the validation split / folds."),
+        click.option("--discard-edits", is_flag=True,
+                     help="On re-ingest, register the source as it is instead of carrying your edits (deletes, "
+                          "weights, relabels made since the last ingest) forward by id."),
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Processes that probe, decode and encode videos [default: one per core]. The tables do "
+                          "not depend on it; memory holds about two videos' frames per worker."),
+        click.option("--ray", "ray_address", metavar="ADDRESS",
+                     help="Probe and decode on a Ray cluster instead (`auto`, `ray://HOST:10001`; `local` starts a "
+                          "Ray instance on this machine). Needs the distributed extra, and the videos and the "
+                          "workspace on a file system every node sees."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run_ingest(ctx, source, name, label_rule="alert", **kw):
+    from curation.ingest.clips import ClipConfig
+    from curation.ingest.pipeline import IngestOptions, ingest
+
+    if kw["split_shares"] is not None:
+        if conflicting := given_options(ctx, "folds", "val_fraction"):
+            raise BadInput(f"--split sets the shares itself; it cannot go with {' or '.join(conflicting)}",
+                           "give --split alone, or --folds K / --val-fraction F without it")
+        val_fraction, test_fraction = _split_shares(kw["split_shares"])
+    else:
+        val_fraction, test_fraction = kw["val_fraction"], 0.0
+    options = IngestOptions(clip=ClipConfig(kw["clip_frames"], kw["clip_seconds"], kw["stride"], kw["anchor_every"]),
+                            label_rule=label_rule, val_fraction=val_fraction, test_fraction=test_fraction,
+                            folds=kw["folds"], seed=kw["seed"], frame_size=kw["frame_size"])
+    engine = None
+    if kw["ray_address"]:
+        from curation.ingest.ray_engine import RayEngine
+
+        engine = RayEngine(None if kw["ray_address"] == "local" else kw["ray_address"], num_cpus=kw["workers"])
+    result = ingest(open_workspace(ctx), source, name, options, discard_edits=kw["discard_edits"], workers=kw["workers"],
+                    engine=engine)
+    if result.unchanged:
+        click.echo(f"{name}: input unchanged since the last ingest; no new revision "
+                   f"({', '.join(f'{t}@{n}' for t, n in sorted(result.revisions.items()))})")
+        return
+    revs = ", ".join(f"{t}@{n}" for t, n in result.revisions.items())
+    click.echo(f"{name}: registered {revs} in {result.seconds:.1f} s ({result.frames_decoded} frames decoded)")
+    click.echo("videos: " + ", ".join(f"{k} {v}" for k, v in sorted(result.status.items())))
+    for split, n in sorted(result.clips.items()):
+        click.echo(f"clips {split}: {n} ({result.positives.get(split, 0)} positive)")
+    for vid, status, reason in result.problems:
+        click.echo(f"  {status:<11} {vid}: {reason}")
+    for vid, reason in result.warnings:
+        click.echo(f"  {'warning':<11} {vid}: {reason}")
+    for table, report in result.carried.items():
+        _echo_carry(table, report)
+
+
+def _split_shares(text: str) -> tuple[float, float]:
+    """`0.7,0.15,0.15` → (val, test) shares; they must be three numbers adding up to 1."""
+    try:
+        shares = [float(x) for x in text.split(",")]
+    except ValueError:
+        shares = []
+    if len(shares) != 3 or any(s < 0 for s in shares) or abs(sum(shares) - 1) > 1e-6 or shares[0] <= 0:
+        raise BadInput(f"--split {text!r} is not three shares adding up to 1", "use e.g. --split 0.7,0.15,0.15")
+    return shares[1], shares[2]
+
+
+def _echo_carry(table: str, report: dict) -> None:
+    """What a re-ingest did with the user's edits of one table."""
+    if report["discarded"]:
+        click.echo(f"{table}: your edits since the last ingest were discarded (--discard-edits)")
+        return
+    counts = ", ".join(f"{k} {report[k]}" for k in ("deleted", "reweighted", "relabeled") if report[k])
+    if counts:
+        click.echo(f"{table}: carried your edits forward by id: {counts}")
+    if report["gone"]:
+        shown = ", ".join(report["gone_ids"][:5]) + (" …" if report["gone"] > 5 else "")
+        click.echo(f"{table}: {report['gone']} edited id(s) are no longer in the source; those edits no longer "
+                   f"apply: {shown}")
+    for c in report["label_conflicts"][:10]:
+        click.echo(f"{table}: {c['id']}: the source label changed from {c['source_was']} to {c['source_now']}; "
+                   f"your relabel to {c['user']} is kept")
+    if report["label_agreed"]:
+        click.echo(f"{table}: the source now agrees with {report['label_agreed']} of your relabels")
+
+
+@cli.group()
+def ingest():
+    """Register a dataset as versioned videos / frames / clips tables (frames decoded once into a cache)."""
+
+
+@ingest.command("nexar")
+@click.argument("root", type=click.Path())
+@click.option("--label-rule", default="alert", show_default=True,
+              help="'alert': clips ending between alert and event are positive; 'horizon:S': within S s before it.")
+@_ingest_options
+@click.pass_context
+def ingest_nexar(ctx, root, name, label_rule, **kw):
+    """Nexar layout: ROOT/train.csv, ROOT/test.csv, ROOT/train/<id>.mp4, ROOT/test/<id>.mp4."""
+    from curation.ingest.sources import read_nexar
+
+    _run_ingest(ctx, read_nexar(root), name or "nexar", label_rule, **kw)
+
+
+@ingest.command("folders")
+@click.argument("root", type=click.Path())
+@_ingest_options
+@click.pass_context
+def ingest_folders(ctx, root, name, **kw):
+    """One sub-folder of videos per class (UCF50-style); labels are the folder names."""
+    from curation.ingest.sources import read_folders
+
+    _run_ingest(ctx, read_folders(root), name or Path(root).resolve().name, **kw)
+
+
+@ingest.command("manifest")
+@click.argument("csv_path", metavar="CSV", type=click.Path())
+@_ingest_options
+@click.pass_context
+def ingest_manifest(ctx, csv_path, name, **kw):
+    """A CSV of path,label[,split][,start_s,end_s] (paths relative to the CSV's folder)."""
+    from curation.ingest.sources import read_manifest
+
+    _run_ingest(ctx, read_manifest(csv_path), name or Path(csv_path).stem, **kw)
+
+
+@ingest.command("events")
+@click.argument("csv_path", metavar="CSV", type=click.Path())
+@click.option("--alpha", default=0.1, show_default=True,
+              help="A positive clip ends at most this fraction of the gap to the previous event before an event.")
+@click.option("--beta", default=0.1, show_default=True,
+              help="… and at most this fraction of the gap to the next event after it.")
+@click.option("--negatives-per-positive", default=3.0, show_default=True,
+              help="At most this many negative clips per positive one, per video (evenly spread).")
+@_ingest_options
+@click.pass_context
+def ingest_events(ctx, csv_path, alpha, beta, negatives_per_positive, name, **kw):
+    """Event timestamps (e.g. split-timer runs): a CSV of path,group,event_s, one row per event (several per
+    video; a row with an empty event_s for a video without events). Clips near an event are positive, clips
+    away from every event negative; splits keep each group (track, rider) together. Inspect the samples with
+    `curate report --table clips`."""
+    from curation.ingest.sources import read_events
+
+    _run_ingest(ctx, read_events(csv_path, alpha, beta, negatives_per_positive), name or Path(csv_path).stem, **kw)
+
+
+@ingest.command("qa")
+@click.argument("json_path", metavar="JSON", type=click.Path())
+@click.option("--test", "test_json", type=click.Path(), help="The questions without answers (split test).")
+@click.option("--context", default=0.5, show_default=True,
+              help="Seconds of video on each side of a question's support frames.")
+@_ingest_options
+@click.pass_context
+def ingest_qa(ctx, json_path, test_json, context, name, **kw):
+    """Video QA (RoadBuddy layout): {"data": [{"id", "question", "choices", "answer", "support_frames",
+    "video_path"}]}. Each question is a sample: one clip over its support frames (the whole video without them);
+    the answer's letter is the label; question, choices and answer are columns."""
+    from curation.ingest.sources import read_qa
+
+    _run_ingest(ctx, read_qa(json_path, test_json, context), name or Path(json_path).stem, **kw)

@@ -1,0 +1,107 @@
+"""Commands that review and hand over: `suggest`, `report`, `import-predictions`, `export`."""
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from curation.cli.app import cli, open_workspace
+from curation.errors import BadInput
+
+
+@cli.command()
+@click.option("--run", "run_ref", default="last", show_default=True, help="Run whose metrics to read.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write the edit file here (default: stdout).")
+@click.option("--label-action", type=click.Choice(["weight", "delete"]), default="weight", show_default=True,
+              help="What to propose for label issues.")
+@click.option("--label-value", default="0", show_default=True, help="The weight proposed for label issues.")
+@click.option("--threshold", type=float,
+              help="Flag a video when the mean AUM of its own-label clips is more than this many robust standard "
+                   "deviations below the videos of its label (default 1.5; lower: more recall, less precision).")
+@click.option("--fold-runs", help="Comma-separated k-fold runs of one revision (curate train --folds): label "
+                                  "issues by confident learning on their out-of-fold probabilities.")
+@click.pass_context
+def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
+    """Propose edits from a run (label issues, near-duplicates and leaks, unreadable videos, outliers) as an
+    edit file: id,level,action,value,signal,reason,score. Nothing is applied: review it, then
+    `curate edit clips --from FILE -m MSG`."""
+    from curation.fsutil import output_target, write_output
+    from curation.review.suggest import suggest as propose
+    from curation.review.suggest import to_csv
+
+    if out:
+        output_target(out)  # refused before the work
+    options = {"threshold": threshold} if threshold is not None else {}  # else label_issues' default
+    found = propose(open_workspace(ctx), run_ref, fold_runs=fold_runs.split(",") if fold_runs else None,
+                    action=label_action, value=label_value, **options)
+    text = to_csv(found)
+    if out:
+        write_output(out, text.encode())
+    else:
+        click.echo(text, nl=False)
+    for note in found.notes:
+        click.echo(f"note: {note}", err=True)
+    kinds = Counter(s.signal for s in found)
+    click.echo(f"{len(found)} suggestion(s): " + (", ".join(f"{k} {v}" for k, v in kinds.items()) or "none")
+               + (f" → {out}" if out else ""), err=True)
+
+
+@cli.command()
+@click.option("--run", "run_ref", help="The run to report on (default: the last one).")
+@click.option("--table", "table_ref", help="Instead: a page of the samples of this revision (e.g. clips@latest).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False),
+              help="Default: runs/<run>/report.html, or reports/<dataset>-<table>@<n>.html.")
+@click.option("--worst", default=24, show_default=True, type=click.IntRange(1, 10_000, clamp=True),
+              help="How many clips to show (per label with --table; at most 10,000).")
+@click.pass_context
+def report(ctx, run_ref, table_ref, out, worst):
+    """A self-contained HTML page for a run: curves, embedding maps, and frame strips of the training clips
+    with the lowest area under the margin (likely label errors). With --table: the samples a revision holds —
+    counts per split and label, each video's timeline of events and clips, frame strips of every label."""
+    if table_ref and run_ref:
+        raise BadInput("--run and --table make different pages", "give one of them")
+    if table_ref:
+        from curation.review.samples_report import write_table_report
+
+        click.echo(f"wrote {write_table_report(open_workspace(ctx), table_ref, out, worst)}")
+        return
+    from curation.review.report import write_report
+
+    click.echo(f"wrote {write_report(open_workspace(ctx), run_ref or 'last', out, worst)}")
+
+
+@cli.command("import-predictions")
+@click.argument("name")
+@click.argument("file", type=click.Path())
+@click.option("--table", "table_ref", help="Samples revision they predict (default: the current dataset's, at head).")
+@click.pass_context
+def import_predictions(ctx, name, file, table_ref):
+    """Store an external model's per-sample outputs as a run: FILE (CSV or JSON) has id, pred (a class, an
+    answer letter or "B. …") and prob (of the prediction) and/or loss. Then `show --run`, `suggest --run` and
+    the dashboard work on them."""
+    from curation.review.imported import import_predictions as store_predictions
+
+    ws = open_workspace(ctx)
+    run = store_predictions(ws, name, file, table_ref)
+    record = ws.runs.record(run)
+    accuracy = record.best_value
+    click.echo(f"{run}: {record.epochs[0]['predictions']} predictions over {record.inputs.ref}"
+               + (f", accuracy {accuracy:.4f}" if accuracy is not None else ""))
+
+
+@cli.command()
+@click.argument("table_ref", metavar="TABLE@REV")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--format", "fmt", type=click.Choice(["qa-json", "nexar-csv", "events-csv", "manifest-csv"]),
+              help="Default: the dataset's own layout.")
+@click.pass_context
+def export(ctx, table_ref, out, fmt):
+    """Write a curated revision of the samples table back in the source layout: deleted (and weight-0) samples
+    gone, relabels applied. QA: a JSON like the input (plus OUT-test.json for unanswered questions)."""
+    from curation.export import export as write_export
+
+    result = write_export(open_workspace(ctx), table_ref, out, fmt)
+    click.echo(f"wrote {result.samples} samples to {', '.join(map(str, result.files))}"
+               + (f" ({result.left_out} at weight 0 left out)" if result.left_out else ""))
+    for note in result.notes:
+        click.echo(f"note: {note}")

@@ -1,0 +1,275 @@
+"""Commands over runs: `train`, `runs`, `collect`, `evaluate`, `compare`, `submit`."""
+from __future__ import annotations
+
+import os
+import statistics
+
+import click
+
+from curation.cli.app import cli, given_options, open_workspace
+from curation.errors import BadInput, CurateError
+
+
+@cli.command()
+@click.option("--table", default="latest", show_default=True,
+              help="Clips revision to train on: latest (clips@latest of the current dataset), clips@3, clips@TAG.")
+@click.option("--resume", metavar="RUN", help="Continue a killed run from its last checkpoint (other options ignored).")
+@click.option("--val-table", help="Validation revision (default: the val split of the training revision).")
+@click.option("--model", type=click.Choice(["mvit_v2_s", "mvit_tiny"]), default="mvit_v2_s", show_default=True,
+              help="mvit_v2_s (16×224×224, 34.5 M params) or mvit_tiny (16×64×64, for CPU and tests).")
+@click.option("--weights", type=click.Choice(["kinetics400", "none"]), default="kinetics400", show_default=True,
+              help="Pretrained backbone weights; if they cannot be loaded: a notice and random init.")
+@click.option("--epochs", default=10, show_default=True)
+@click.option("--batch-size", default=16, show_default=True, help="Clips per step (per rank under torchrun).")
+@click.option("--lr", default=1e-4, show_default=True, help="AdamW learning rate (cosine schedule).")
+@click.option("--weight-decay", default=0.05, show_default=True)
+@click.option("--draws", "draws_per_epoch", default=0, show_default=True,
+              help="Weighted draws per epoch (0: the number of non-zero-weight clips; the winner used 6000).")
+@click.option("--grad-clip", default=1.0, show_default=True, help="Max gradient norm (0: off).")
+@click.option("--workers", default=2, show_default=True, help="DataLoader worker processes.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--decode-on-device", is_flag=True,
+              help="Workers only read the clips' JPEG bytes; the frames are decoded (nvJPEG on a GPU) and augmented "
+                   "on --device, so a GPU needs fewer CPU cores (bench/gpu.py measures it).")
+@click.option("--collect-every", default=0, show_default=True,
+              help="Also run the collection pass every K epochs (it always runs at the end).")
+@click.option("--fold", type=int, help="Validate on this fold of the fold column, train on the others.")
+@click.option("--folds", type=int, help="Train K runs, one per fold (k-fold ensemble, out-of-fold predictions).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Train K runs of this revision and config with seeds SEED..SEED+K-1, as one group "
+                   "(`curate runs` shows its mean ± sd; `curate compare` pools it).")
+@click.option("--seeds", help="Instead of --repeat: the seeds, e.g. 0,1,2.")
+@click.option("--max-skip-fraction", default=0.05, show_default=True, type=click.FloatRange(0, 1),
+              help="Stop when more than this fraction of an epoch's draws cannot be read (unreadable clips are "
+                   "skipped and listed in run.json).")
+@click.option("--name", help="A suffix for the run id (run-0007-NAME).")
+@click.option("--smoke", is_flag=True,
+              help="Check the pipeline in seconds instead: 2 training batches, validation and the collection pass on "
+                   "8 clips, a checkpoint saved and reloaded, on the real table with these options. Keeps nothing.")
+@click.pass_context
+def train(ctx, resume, smoke, **kwargs):
+    """Train on a clips revision; log per-sample metrics, checkpoints and plots under runs/.
+
+    Runs as it is under `torchrun --nproc_per_node N` too (DDP; gloo on CPU, nccl on GPU).
+    """
+    from curation.train.config import TrainConfig, resolve_train_table
+
+    folds, repeat, seeds = kwargs.pop("folds"), kwargs.pop("repeat"), kwargs.pop("seeds")
+    if seeds is not None and given_options(ctx, "repeat", "seed"):
+        raise BadInput("--seeds names every seed itself", "give --seeds alone, or --seed S --repeat N without it")
+    if resume and (ignored := given_options(ctx, *[n for n in kwargs if n not in ("device", "workers")])):
+        raise BadInput(f"--resume continues a run with its own settings; {', '.join(ignored)} would be ignored",
+                       "drop them to resume, or start a new run without --resume")
+    if folds and (resume or kwargs["fold"] is not None):
+        raise BadInput("--folds trains every fold itself", "drop --fold / --resume, or train one fold with --fold")
+    seed_list = _seed_list(seeds) if seeds else list(range(kwargs["seed"], kwargs["seed"] + repeat))
+    if len(seed_list) > 1 and (resume or folds or smoke):
+        raise BadInput("seed repeats train new runs of one config", "drop --resume / --folds / --smoke")
+    if smoke and (resume or folds):
+        raise BadInput("--smoke checks a new run's pipeline", "drop --resume / --folds")
+    if not resume:  # check the options and tables before the (slow) import of the trainer
+        resolve_train_table(open_workspace(ctx), TrainConfig(**kwargs).table)
+    if smoke:
+        from curation.train.smoke import smoke_test
+
+        report = smoke_test(open_workspace(ctx), TrainConfig(**kwargs), echo=click.echo)
+        for stage, seconds, what in report.stages:
+            click.echo(f"{stage:<11} {seconds:6.1f} s  {what}")
+        click.echo(f"smoke test passed on {report.table} in {report.seconds:.1f} s; nothing was written")
+        return
+    from curation.train.loop import train as run_training
+    from curation.train.loop import train_folds, train_repeats
+
+    if folds:
+        runs = train_folds(open_workspace(ctx), TrainConfig(**kwargs), folds, echo=click.echo)
+    elif len(seed_list) > 1:
+        runs = train_repeats(open_workspace(ctx), TrainConfig(**kwargs), seed_list, echo=click.echo)
+    else:
+        runs = [run_training(open_workspace(ctx), None if resume else TrainConfig(**kwargs), resume=resume, echo=click.echo)]
+    for run in runs:
+        if run and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
+            record = open_workspace(ctx).runs.record(run)
+            click.echo(f"{run}: {record.status}; best {_best_text(record)}; {open_workspace(ctx).runs.dir(run)}")
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(t) for t in text.replace(",", " ").split()]
+    except ValueError:
+        seeds = []
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise BadInput(f"--seeds {text!r} is not a list of distinct whole numbers", "give e.g. --seeds 0,1,2")
+    return seeds
+
+
+def _best_text(record) -> str:
+    best = record.best or {}
+    value = best.get("value")
+    return f"{best.get('metric')} {value:.4f} @ epoch {best.get('epoch')}" if isinstance(value, float) else "-"
+
+
+@cli.command()
+@click.pass_context
+def runs(ctx):
+    """List runs: table revision, status, epochs and best validation metric."""
+    store = open_workspace(ctx).runs
+    ids = store.runs()
+    if not ids:
+        click.echo("no runs yet — `curate train --table latest`")
+        return
+    click.echo(f"{'run':<22} {'status':<10} {'trained on':<20} {'model':<10} {'epochs':>6}  best")
+    groups: dict[tuple, list[float]] = {}
+    killed = []
+    for run in ids:
+        try:
+            record = store.record(run)
+        except CurateError as exc:  # one unreadable run does not hide the others
+            click.echo(f"{run:<22} {'?':<10} {exc.problem}")
+            continue
+        if record.status == "killed":
+            killed.append(run)
+        click.echo(f"{run:<22} {record.status:<10} {record.inputs.ref:<20} "
+                   f"{record.config.get('model', '?'):<10} {len(record.epochs):>6}  {_best_text(record)}")
+        if record.group and record.best_value is not None:
+            groups.setdefault((record.group, record.best["metric"]), []).append(record.best_value)
+    for (group, metric), values in groups.items():
+        if len(values) > 1:
+            click.echo(f"group {group}: {len(values)} seeds, best {metric} {statistics.mean(values):.4f} "
+                       f"± {statistics.stdev(values):.4f} (mean ± sd)")
+    for run in killed:
+        click.echo(f"{run} stopped without finishing (its process is gone); continue it with "
+                   f"`curate train --resume {run}`")
+
+
+@cli.command()
+@click.option("--run", "run_ref", default="last", show_default=True, help="Run id, its number, or last.")
+@click.option("--table", "table_ref", required=True, help="Table revision to run over, e.g. test@latest.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.pass_context
+def collect(ctx, run_ref, table_ref, checkpoint):
+    """Eval-mode pass of a run's checkpoint over a table: prob, loss, embedding, 2-D map per clip."""
+    from curation.train.collect import collect as run_collect
+
+    ws = open_workspace(ctx)
+    name = run_collect(ws, run_ref, table_ref, checkpoint)
+    run = ws.runs.resolve(run_ref)
+    click.echo(f"{run}: wrote collection {name} ({ws.runs.dir(run) / 'collect' / (name + '.parquet')})")
+
+
+@cli.command()
+@click.option("--run", "run_ref", default="last", show_default=True, help="Run id, its number, or last.")
+@click.option("--table", "table_ref", help="Table revision (default: the revision the run trained on).")
+@click.option("--split", default="test", show_default=True, help="Which split of the table to score.")
+@click.option("--batch-size", type=int, help="Clips per forward pass for the timing (default: the run's).")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.pass_context
+def evaluate(ctx, run_ref, table_ref, split, batch_size, checkpoint):
+    """Score a run on a split of a table: accuracy, macro-F1, per-class accuracy and confusion (the competition's
+    mAP for Nexar), and inference ms per clip at a batch size. Recorded in the run (run.json `evaluations`)."""
+    from curation.train.evaluate import evaluate as run_evaluation
+
+    ws = open_workspace(ctx)
+    result = run_evaluation(ws, run_ref, table_ref, split, batch_size, checkpoint)
+    m = result["metrics"]
+    click.echo(f"{ws.runs.resolve(run_ref)} on {result['table']} ({split} split, {result['clips']} clips, "
+               f"{checkpoint} checkpoint)")
+    if m is None:
+        click.echo(f"no metrics: {result['no_metrics']}")
+    elif "confusion" in m:
+        classes = list(m["per_class_accuracy"])
+        click.echo(f"accuracy {_number(m['accuracy'])}  macro-F1 {_number(m['macro_f1'])}")
+        click.echo("per class: " + ", ".join(f"{c} {_number(v, 3)}" for c, v in m["per_class_accuracy"].items()))
+        width = max(6, *(len(c) for c in classes))
+        click.echo("confusion (rows: truth, columns: prediction)")
+        click.echo(" " * width + "".join(f" {c:>{width}}" for c in classes))
+        for c, row in zip(classes, m["confusion"]):
+            click.echo(f"{c:>{width}}" + "".join(f" {n:>{width}}" for n in row))
+    else:
+        click.echo("  ".join(f"{k} {_number(v)}" for k, v in m.items() if isinstance(v, float) or v is None))
+    click.echo(f"inference {result['ms_per_clip']:.1f} ms/clip at batch {result['batch_size']} on {result['device']}"
+               + (f"; {len(result['skipped'])} unreadable clip(s) skipped" if result["skipped"] else ""))
+
+
+def _number(value, digits: int = 4) -> str:
+    """A metric for the terminal; n/a where there is none (null in run.json: no clips of that kind)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+@cli.command()
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--on", "on", metavar="TABLE@REV",
+              help="Score on this revision's clips (default: the val clips of the earliest revision the runs "
+                   "trained on, so that later edits of val clips do not move the goalposts).")
+@click.option("--split", default="val", show_default=True, help="Which split of that revision to score.")
+@click.option("--metric", help="mAP, ap_tau_0.5/1.0/1.5 (event tasks); accuracy, macro_f1 (classes). "
+                               "Default: the metric the runs validated with.")
+@click.option("--samples", default=2000, show_default=True, type=click.IntRange(100, 100_000),
+              help="Bootstrap draws.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG of each run's metric with its interval.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def compare(ctx, runs, on, split, metric, samples, plot, as_json):
+    """Did the edit help? Score RUNS (two or more; seed repeats of one revision and config are pooled) on ONE
+    fixed set of clips and print each difference to the first with a 95% interval from a paired bootstrap over
+    videos, and the probability that it is better. Runs without predictions for the set get one inference
+    pass, kept in the run."""
+    import json
+
+    from curation.fsutil import output_target
+    from curation.review.compare import compare as run_compare
+    from curation.review.compare import plot_compare
+    from curation.train.collect import collect
+
+    if plot:
+        output_target(plot)  # refused before the work
+    ws = open_workspace(ctx)
+    result = run_compare(ws, list(runs), on, metric, split, samples, collect=collect)
+    if plot:
+        plot_compare(result, plot)
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    s = result["set"]
+    click.echo(f"scored on {s['clips']} clips of {s['videos']} videos: {s['why']}; {s['model']}")
+    click.echo(f"{result['metric']} with {result['level']:.0%} intervals ({result['samples']} paired bootstrap draws "
+               "over videos, seeds resampled within a group):")
+    for g in result["groups"]:
+        seeds = f"; {len(g['runs'])} seeds, sd {g['seed_sd']:.4f}" if g["seed_sd"] is not None else ""
+        click.echo(f"  {g['name']:<24} {g['value']:.4f}  [{g['interval'][0]:.4f}, {g['interval'][1]:.4f}]  "
+                   f"trained on {g['trained_on']}{seeds}")
+    for d in result["differences"]:
+        low, high = d["interval"]
+        verdict = "better" if low > 0 else "worse" if high < 0 else "no clear difference"
+        click.echo(f"{d['b']} − {d['a']}: {d['difference']:+.4f}  [{low:+.4f}, {high:+.4f}]  "
+                   f"P(better) {d['p_b_better']:.2f}  → {verdict}")
+        if d["revision_diff"]:
+            click.echo("  training revisions differ by: " + ", ".join(f"{k} {v}" for k, v in d["revision_diff"].items()))
+        for what, moved in (("improved", [m for m in d["improved"] if m[1] > 0]),
+                            ("worsened", [m for m in d["worsened"] if m[1] < 0])):
+            if moved:
+                click.echo(f"  {what} most (video: change of the truth's probability): "
+                           + ", ".join(f"{v} {x:+.2f}" for v, x in moved))
+    if plot:
+        click.echo(f"wrote {plot}")
+
+
+@cli.command()
+@click.option("--run", "runs", multiple=True, default=["last"], show_default=True,
+              help="Run to score with; repeat to average several (a k-fold ensemble).")
+@click.option("--table", help="Test clips revision (default: the current dataset's test table at head, test@latest).")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
+              help="flip: average each clip with its horizontal mirror.")
+@click.option("-o", "--out", default="submission.csv", show_default=True, type=click.Path(dir_okay=False))
+@click.pass_context
+def submit(ctx, runs, table, checkpoint, tta, out):
+    """Write a competition submission (id,target) from the final window of each test video, plus
+    OUT's .provenance.json (runs, checkpoint sha256s, table revisions, command). Unscorable videos get
+    the median score and a warning, never a missing row."""
+    from curation.submit import provenance_path
+    from curation.submit import submit as write_submission
+
+    prov = write_submission(open_workspace(ctx), list(runs), table, out, checkpoint, tta, echo=click.echo)
+    click.echo(f"wrote {out} ({prov['rows']} videos, runs {', '.join(r['run'] for r in prov['runs'])}) "
+               f"and {provenance_path(out)}")
