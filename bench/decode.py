@@ -1,4 +1,4 @@
-"""Decoder throughput: decord (the old decoder) against PyAV (curation.ingest.probe.decode_frames) with
+"""Decoder throughput: decord (the old decoder) against PyAV (curation.frames.video.decode_frames) with
 one thread, slice threads and frame+slice threads (thread count: FFmpeg's choice), on a dashcam-like
 720p H.264 video made by the synthetic generator.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.ingest import probe
+from curation.frames import video as probe
 from curation.synth import generate
 
 

@@ -35,7 +35,8 @@ from torchvision.io import decode_jpeg as torchvision_decode_jpeg
 from curation.data.dataset import ClipDataset, ClipLoader
 from curation.data.memory import keep_freed_memory
 from curation.data.transforms import get_preset
-from curation.ingest.frame_cache import FrameReader, cache_size_for, decode_jpeg
+from curation.frames.cache import FrameReader, cache_size_for
+from curation.frames.jpeg import decode_jpeg
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.synth import generate

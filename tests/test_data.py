@@ -9,7 +9,7 @@ from conftest import private_copy, tiny_synth
 from curation.data.dataset import ClipDataset, ClipLoader, collate_clips
 from curation.data.sampler import WeightedClipSampler
 from curation.data.transforms import get_preset
-from curation.ingest.frame_cache import SCHEMA, FrameCache, cache_size_for, oversized_cache_note
+from curation.frames.cache import SCHEMA, FrameCache, cache_size_for, oversized_cache_note
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_nexar
 from curation.tables import Edit

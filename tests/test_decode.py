@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from curation.ingest.probe import DecodeError, decode_frames, probe_video
+from curation.frames.video import DecodeError, decode_frames, probe_video
 
 
 def _write_numbered(path, n: int, gop: int, rate=Fraction(25)) -> None:

@@ -162,7 +162,7 @@ def test_a_run_held_by_a_live_trainer_reads_running_and_cannot_be_resumed_twice(
 
 def _unreadable(ws_own_data, videos: int) -> list[str]:
     """Make the clips of `videos` train videos unreadable: frames gone from the cache, source folder gone."""
-    from curation.ingest.frame_cache import FrameCache
+    from curation.frames.cache import FrameCache
 
     ws_dir, data = ws_own_data
     ws = Workspace.open(ws_dir)

@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import tiny_synth
 from curation.errors import BadInput, NotFound
 from curation.ingest.clips import LabelRule, frame_indices
-from curation.ingest.frame_cache import FrameReader
+from curation.frames.cache import FrameReader
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.sources import read_folders, read_manifest, read_nexar
 from curation.synth import load_truth

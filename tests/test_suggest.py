@@ -45,7 +45,7 @@ def _scramble(root, truth, video: str) -> None:
 
     import numpy as np
 
-    from curation.ingest.probe import decode_frames
+    from curation.frames.video import decode_frames
     from curation.synth import _encode
 
     path = root / "train" / f"{video}.mp4"

@@ -9,7 +9,7 @@ import pytest
 
 from curation import synth
 from curation.errors import BadInput
-from curation.ingest.probe import DecodeError, decode_frames, probe_video
+from curation.frames.video import DecodeError, decode_frames, probe_video
 
 W, H = 96, 64
 TINY = dict(width=W, height=H, duration_s=3.0, test_duration_s=3.0, progress=False)

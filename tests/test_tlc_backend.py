@@ -520,7 +520,7 @@ def test_ingest_through_the_3lc_backend_matches_the_lance_store(fake_tlc, tmp_pa
     table = fake_tlc.Table.from_url(frames_url)
     paths = table.get_column_as_pyarrow_array("image").to_pylist()
     ids = table.get_column_as_pyarrow_array("frame_id").to_pylist()
-    from curation.ingest.frame_cache import FrameReader
+    from curation.frames.cache import FrameReader
 
     reader = FrameReader(tws.cache_dir("nexar"))
     for frame_id, path in list(zip(ids, paths))[:: max(1, len(ids) // 5)]:

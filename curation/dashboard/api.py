@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from curation.dashboard.security import Access, Guard, content_security_policy
 from curation.errors import BadInput, Conflict, CurateError, NotFound
-from curation.ingest.frame_cache import FrameReader
+from curation.frames.cache import FrameReader
 from curation.jsonsafe import json_row, json_value
 from curation.review.clip_view import clip_frames, clip_view
 from curation.review.embedding_map import map_points, signal_of_clips

@@ -27,9 +27,9 @@ from curation.data.memory import keep_freed_memory
 from curation.data.transforms import ClipTransform
 from curation.errors import Fix, OutOfMemory, exception_line
 from curation.ingest.clips import frame_indices
-from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
-from curation.ingest.parallel import encode_jpeg
-from curation.ingest.probe import decode_frames
+from curation.frames.cache import FrameReader, frame_id
+from curation.frames.jpeg import decode_jpeg, encode_jpeg
+from curation.frames.video import decode_frames
 from curation.task import VIDEOS, find_task
 from curation.workers import exit_with
 

@@ -19,23 +19,16 @@ from pathlib import Path
 from typing import Iterator
 
 import cv2
-import numpy as np
-import simplejpeg
 
 from curation.errors import CurateError, Fix
-from curation.ingest.probe import DecodeError, Probe, decode_frames, probe_video
+from curation.frames.jpeg import encode_jpeg
+from curation.frames.video import DecodeError, Probe, decode_frames, probe_video
 from curation.workers import exit_with
 
 
 def default_workers() -> int:
     """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def encode_jpeg(frame: np.ndarray, size: int, quality: int = 90) -> bytes:
-    """Squash to size×size (as the winning solution did; area interpolation for downscaling) and encode."""
-    small = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(small), quality=quality, colorspace="RGB")
 
 
 @dataclass(frozen=True)

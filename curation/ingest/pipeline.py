@@ -14,9 +14,9 @@ from curation.progress import progress_bar
 
 from curation.errors import BadInput, Fix, exception_line
 from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
-from curation.ingest.frame_cache import FrameCache, FrameReader, file_signature, frame_id
+from curation.frames.cache import FrameCache, FrameReader, file_signature, frame_id
 from curation.ingest.parallel import LocalEngine, VideoJob
-from curation.ingest.probe import DecodeError, Probe
+from curation.frames.video import DecodeError, Probe
 from curation.ingest.sources import Source, VideoEntry
 from curation.ingest.splits import assign_folds, hold_out
 from curation.tables.carry import Overlay, apply_overlay, discard, last_ingest, user_edits

@@ -14,9 +14,9 @@ from typing import Iterator
 from lance.fragment import write_fragments
 
 from curation.errors import CurateError, Fix
-from curation.ingest.frame_cache import SCHEMA, frames_table
+from curation.frames.cache import SCHEMA, frames_table
 from curation.ingest.parallel import VideoJob, encode_video
-from curation.ingest.probe import DecodeError, Probe, probe_video
+from curation.frames.video import DecodeError, Probe, probe_video
 
 
 def _probe_many(paths: list[Path]) -> list[Probe]:

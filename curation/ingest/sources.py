@@ -8,7 +8,7 @@ from pathlib import Path
 from curation.csvio import nonneg_float, read_rows
 from curation.errors import BadInput, NotFound
 from curation.fsutil import read_json
-from curation.ingest.probe import VIDEO_EXTENSIONS
+from curation.frames.video import VIDEO_EXTENSIONS
 
 NEXAR_CLASSES = ["normal", "collision"]
 

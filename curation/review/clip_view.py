@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from curation.errors import NotFound
 from curation.ingest.clips import frame_indices
-from curation.ingest.frame_cache import frame_id
+from curation.frames.cache import frame_id
 from curation.jsonsafe import json_row
 
 MARK_COLUMNS = ("time_of_alert", "time_of_event")  # Nexar; the events layout keeps a JSON list in `events`

@@ -13,7 +13,7 @@ from PIL import Image
 
 from curation.fsutil import write_output
 from curation.ingest.clips import frame_indices
-from curation.ingest.frame_cache import FrameReader, decode_jpeg, frame_id
+from curation.frames.cache import FrameReader, frame_id
 from curation.review.metrics import clip_metrics, join_metrics
 
 
@@ -30,7 +30,7 @@ def _strip(reader: FrameReader, video_id: str, end_frame: int, stride: int, n_fr
     ids = [frame_id(video_id, i) for i in picked]
     if not all(f in reader for f in ids):
         return ""
-    frames = [Image.fromarray(decode_jpeg(b, min_side=96)).resize((96, 96)) for b in reader.read(ids)]
+    frames = [Image.fromarray(rgb).resize((96, 96)) for rgb in reader.images(ids, min_side=96)]
     strip = Image.new("RGB", (96 * len(frames), 96))
     for k, frame in enumerate(frames):
         strip.paste(frame, (96 * k, 0))

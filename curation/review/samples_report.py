@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.fsutil import write_output
-from curation.ingest.frame_cache import FrameReader
+from curation.frames.cache import FrameReader
 from curation.review.report import _strip
 from curation.task import VIDEOS
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation.errors import BadInput, Fix
-from curation.ingest.frame_cache import FrameReader, decode_jpeg
+from curation.frames.cache import FrameReader
 from curation.review.metrics import LOW_QUANTILE, clip_metrics
 from curation.runs.protocol import CollectionKey
 from curation.runs.store import embedding_matrix
@@ -219,8 +219,7 @@ def _frame_thumbnails(ws, dataset: str, per_video: int = 12,
         ids = group["frame_id"].tolist()
         pick = [ids[int(k)] for k in np.linspace(0, len(ids) - 1, min(per_video, len(ids)))]
         look = []
-        for data in reader.read(pick):
-            rgb = decode_jpeg(data, min_side=size)
+        for rgb in reader.images(pick, min_side=size):
             grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             thumbs.append(cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
             look.append(cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())

@@ -25,7 +25,7 @@ from curation.data.dataset import ClipDataset, ClipLoader
 from curation.data.sampler import WeightedClipSampler
 from curation.errors import BadInput, Fix
 from curation.faults import fault_point
-from curation.ingest.frame_cache import oversized_cache_note
+from curation.frames.cache import oversized_cache_note
 from curation.progress import progress_bar
 from curation.runs.plots import plot_curves
 from curation.runs.record import RunInputs, RunRecord

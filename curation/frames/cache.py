@@ -19,10 +19,10 @@ from pathlib import Path
 
 import lance
 import numpy as np
-import simplejpeg
 import pyarrow as pa
 
 from curation.faults import fault_point
+from curation.frames.jpeg import decode_jpeg
 from curation.fsutil import atomic_write_json, file_lock, read_json
 
 SCHEMA = pa.schema([("frame_id", pa.string()), ("video_id", pa.string()), ("index", pa.int32()),
@@ -52,28 +52,6 @@ def oversized_cache_note(cached: int, train_size: int) -> str | None:
         return None
     return (f"frames are cached at {cached} px for {train_size}-px clips; a dataset ingested at a frame size of "
             f"{suited} px would load several times faster")
-
-
-def decode_jpeg(data: bytes, min_side: int = 0) -> np.ndarray:
-    """JPEG bytes → H×W×3 uint8 RGB. simplejpeg with libjpeg-turbo's fast DCT and upsampling decodes a
-    256×256 frame faster than OpenCV (1.2×), torchvision (1.1×) and PIL (1.35×) here (bench/README.md).
-
-    `min_side`: the frame is only needed with both sides at least this long (a 112-px clip from a 256-px cache),
-    so it is decoded at 1/2, 1/4 or 1/8 scale inside the inverse DCT where that still holds: a low-pass
-    reduction for free that skips most of the pixel work; the entropy decoding stays (1.2–1.6× faster at 1/2).
-    Only power-of-two scales: libjpeg-turbo's others (7/8, …) are slower than a full decode."""
-    try:
-        scale = {}
-        if min_side:
-            h, w = simplejpeg.decode_jpeg_header(data)[:2]
-            k = 8
-            while k > 1 and min(h, w) < min_side * k:
-                k //= 2
-            if k > 1:
-                scale = {"min_height": -(-h // k), "min_width": -(-w // k)}
-        return simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=True, fastupsample=True, **scale)
-    except ValueError as exc:
-        raise ValueError(f"not a readable JPEG ({exc})") from None
 
 
 def frames_table(rows: list[tuple[str, int, bytes]]) -> pa.Table:
@@ -210,3 +188,7 @@ class FrameReader:
         """JPEG bytes in the order asked; KeyError names the first missing frame."""
         offsets = [self._offset[f] for f in frame_ids]
         return self._ds.take(offsets, columns=["jpeg"])["jpeg"].to_pylist()
+
+    def images(self, frame_ids: list[str], min_side: int = 0) -> list[np.ndarray]:
+        """The frames decoded (H×W×3 uint8 RGB), each at least `min_side` px a side when cached that large."""
+        return [decode_jpeg(data, min_side) for data in self.read(frame_ids)]
