@@ -32,7 +32,7 @@ import pyarrow as pa
 from revisions import SPEC, clips_table
 
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.sources import read_nexar
+from curation.ingest.layouts import read_nexar
 from curation.runs.record import RunInputs, RunRecord
 from curation.synth import generate
 from curation.workspace import Workspace

@@ -23,7 +23,7 @@ def dataset(frame_size: int, size: int, videos: int):
     from curation.data.dataset import ClipDataset
     from curation.data.transforms import get_preset
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
     from curation.synth import generate
     from curation.workspace import Workspace
 

@@ -111,7 +111,7 @@ def snapshot(root: Path) -> dict:
 def build_workspace(root: Path) -> Path:
     """A synthetic dataset with label flips, a duplicate pair and a corrupt video; ingested; one tiny run."""
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
     from curation.synth import generate
     from curation.train.config import TrainConfig
     from curation.train.loop import train

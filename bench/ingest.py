@@ -34,7 +34,7 @@ def timed_ingest(data: Path, work: Path, workers: int, cores: set[int] | None = 
     """(wall seconds, this process's CPU seconds, frames decoded into the cache, source frames); `cores`: run
     pinned to these cores (threads and workers inherit it)."""
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
     from curation.workspace import Workspace
 
     shutil.rmtree(work, ignore_errors=True)

@@ -41,7 +41,7 @@ import numpy as np
 from cleanlab.filter import find_label_issues
 
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.sources import read_nexar
+from curation.ingest.layouts import read_nexar
 from curation.ingest.splits import hold_out
 from curation.review.compare import compare, interval
 from curation.review.suggest import (confident_learning, contradicted_videos, label_issues, out_of_fold_probabilities,

@@ -38,7 +38,7 @@ from curation.data.transforms import get_preset
 from curation.frames.cache import FrameReader, cache_size_for
 from curation.frames.jpeg import decode_jpeg
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.sources import read_nexar
+from curation.ingest.layouts import read_nexar
 from curation.synth import generate
 from curation.workspace import Workspace
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.sources import read_nexar
+from curation.ingest.layouts import read_nexar
 from curation.synth import generate
 from curation.train.config import TrainConfig
 from curation.train.loop import train

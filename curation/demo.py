@@ -13,7 +13,7 @@ from pathlib import Path
 from curation.csvio import read_rows
 from curation.errors import CurateError
 from curation.ingest.pipeline import ingest
-from curation.ingest.sources import read_nexar
+from curation.ingest.layouts import read_nexar
 from curation.synth import generate, load_truth
 from curation.review.compare import compare
 from curation.review.suggest import suggest, to_csv

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from curation.errors import BadInput, Fix, NotFound
+from curation.ingest.layouts import LAYOUTS
 from curation.tables.carry import last_ingest
 
 SAMPLES, VIDEOS, FRAMES, TEST = "samples", "videos", "frames", "test"  # the roles of a dataset's tables
@@ -22,7 +23,7 @@ TABLE_NAMES = {SAMPLES: "clips", VIDEOS: "videos", FRAMES: "frames", TEST: "test
 @dataclass(frozen=True)
 class Task:
     dataset: str
-    layout: str  # the ingest source kind: nexar | folders | manifest
+    layout: str  # the ingest source's layout: a key of ingest.layouts.LAYOUTS
     classes: tuple[str, ...]
     event_task: bool  # labels are event (and alert) times: competition mAP over τ windows
     root: str  # the source folder, which video paths are relative to
@@ -37,12 +38,12 @@ class Task:
     @property
     def submission(self) -> str | None:
         """The competition file a run can be submitted as (`curate submit`), if the layout has one."""
-        return "nexar-csv" if self.layout == "nexar" else None
+        return LAYOUTS[self.layout].submission
 
     @property
     def export_format(self) -> str:
         """The source layout a curated revision is written back in (`curate export`)."""
-        return {"qa": "qa-json", "nexar": "nexar-csv", "events": "events-csv"}.get(self.layout, "manifest-csv")
+        return LAYOUTS[self.layout].export_format
 
     @property
     def frame_size(self) -> int:

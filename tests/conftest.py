@@ -109,7 +109,7 @@ def assert_one_line_error(proc, needle: str = "") -> str:
 def prebuilt(tmp_path_factory):
     """One synthetic dataset ingested once per test session (frames at 32 px); tests copy it, never mutate it."""
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
     from curation.workspace import Workspace
 
     root = tmp_path_factory.mktemp("prebuilt")
@@ -124,7 +124,7 @@ def reviewed_base(tmp_path_factory):
     """A workspace with flaws to find (label flips, a duplicated pair, a corrupt video) and one tiny trained run
     with its collection (per-clip metrics, dynamics, the 2-D map), built once per session; tests copy it."""
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
     from curation.train.config import TrainConfig
     from curation.train.loop import train
     from curation.workspace import Workspace
@@ -163,7 +163,7 @@ def ws_own_data(prebuilt, tmp_path):
     import shutil
 
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
     from curation.workspace import Workspace
 
     shutil.copytree(prebuilt / "data", tmp_path / "data")

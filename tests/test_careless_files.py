@@ -8,7 +8,7 @@ import pytest
 from conftest import assert_one_line_error, curate, snapshot
 from curation.csvio import MAX_LINE, read_rows
 from curation.errors import BadInput
-from curation.ingest.sources import read_qa
+from curation.ingest.layouts import read_qa
 
 CHOICES = ["A. go straight", "B. turn left", "C. stop"]
 

@@ -67,7 +67,7 @@ def test_a_draw_resamples_whole_videos_the_same_for_every_run():
 def edited(tmp_path_factory):
     """Run A on clips@1; an edit deleting val clips (clips@2); two seed repeats B on clips@2."""
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
 
     root = tmp_path_factory.mktemp("compare")
     tiny_synth(root / "data", seed=11, n_train=16, n_test=2)

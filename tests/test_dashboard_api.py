@@ -126,7 +126,7 @@ def test_frames_of_ids_with_slashes_spaces_and_accents_are_served(prebuilt, tmp_
     from urllib.parse import quote
 
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_folders
+    from curation.ingest.layouts import read_folders
 
     videos = sorted((prebuilt / "data" / "train").glob("*.mp4"))
     names = {"drive/city streets": "v_drive_g01_c01 äöü.mp4", "drive/city streets/": "v_drive_g02_c01.mp4",

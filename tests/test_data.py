@@ -11,7 +11,7 @@ from curation.data.sampler import WeightedClipSampler
 from curation.data.transforms import get_preset
 from curation.frames.cache import SCHEMA, FrameCache, cache_size_for, oversized_cache_note
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.sources import read_nexar
+from curation.ingest.layouts import read_nexar
 from curation.tables import Edit
 from curation.workspace import Workspace
 

@@ -361,7 +361,7 @@ def test_the_wrong_kind_of_table_is_named_with_the_tables_that_would_do(reviewed
 
 def test_runs_of_different_datasets_are_compared_only_on_named_clips(reviewed_ws, prebuilt):
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
 
     ws = Workspace.open(reviewed_ws)
     ingest(ws, read_nexar(prebuilt / "data"), "other", IngestOptions(frame_size=32), progress=False)

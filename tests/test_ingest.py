@@ -12,7 +12,7 @@ from curation.errors import BadInput, NotFound
 from curation.ingest.clips import LabelRule, frame_indices
 from curation.frames.cache import FrameReader
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.sources import read_folders, read_manifest, read_nexar
+from curation.ingest.layouts import read_folders, read_manifest, read_nexar
 from curation.synth import load_truth
 from curation.workspace import Workspace
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from conftest import tiny_synth
 from curation.cli import cli
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.sources import read_nexar
+from curation.ingest.layouts import read_nexar
 from curation.fsutil import sha256_file
 from curation.train.config import TrainConfig
 from curation.train.loop import train

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from conftest import private_copy, tiny_synth
 from curation.cli import cli
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.sources import read_nexar
+from curation.ingest.layouts import read_nexar
 from curation.review.metrics import clip_metrics, join_metrics
 from curation.review.suggest import suggest
 from curation.synth import load_truth

@@ -51,7 +51,7 @@ def test_class_layouts_have_no_test_table_and_say_so(tmp_path, prebuilt):
     import shutil
 
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_folders
+    from curation.ingest.layouts import read_folders
 
     for i, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:4]):
         folder = tmp_path / "ucf" / ("brake" if i % 2 else "drive")

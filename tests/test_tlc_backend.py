@@ -489,7 +489,7 @@ def test_real_3lc_run(tmp_path):
 
 def test_ingest_through_the_3lc_backend_matches_the_lance_store(fake_tlc, tmp_path, monkeypatch):
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
     from curation.synth import generate
     from curation.workspace import Workspace
 
@@ -622,7 +622,7 @@ def test_a_failed_3lc_write_warns_keeps_the_local_run_and_is_retried(clips, tlc_
 
 def test_training_on_the_3lc_backend_writes_a_3lc_run(fake_tlc, tmp_path, monkeypatch):
     from curation.ingest.pipeline import IngestOptions, ingest
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
     from curation.review.metrics import clip_metrics
     from curation.synth import generate
     from curation.train.config import TrainConfig

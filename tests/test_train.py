@@ -12,7 +12,7 @@ import torch
 
 from conftest import free_port, tiny_synth
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.sources import read_nexar
+from curation.ingest.layouts import read_nexar
 from curation.tables import Edit
 from curation.fsutil import sha256_file
 from curation.train.config import TrainConfig
@@ -125,7 +125,7 @@ def test_mvit_v2_s_forward_backward_one_step():
 def test_multiclass_run_on_class_folders(tmp_path, data_root):
     import shutil
 
-    from curation.ingest.sources import read_folders
+    from curation.ingest.layouts import read_folders
     from curation.synth import load_truth
 
     truth = load_truth(data_root)["videos"]

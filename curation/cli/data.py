@@ -155,7 +155,7 @@ def ingest():
 @click.pass_context
 def ingest_nexar(ctx, root, name, label_rule, **kw):
     """Nexar layout: ROOT/train.csv, ROOT/test.csv, ROOT/train/<id>.mp4, ROOT/test/<id>.mp4."""
-    from curation.ingest.sources import read_nexar
+    from curation.ingest.layouts import read_nexar
 
     _run_ingest(ctx, read_nexar(root), name or "nexar", label_rule, **kw)
 
@@ -166,7 +166,7 @@ def ingest_nexar(ctx, root, name, label_rule, **kw):
 @click.pass_context
 def ingest_folders(ctx, root, name, **kw):
     """One sub-folder of videos per class (UCF50-style); labels are the folder names."""
-    from curation.ingest.sources import read_folders
+    from curation.ingest.layouts import read_folders
 
     _run_ingest(ctx, read_folders(root), name or Path(root).resolve().name, **kw)
 
@@ -177,7 +177,7 @@ def ingest_folders(ctx, root, name, **kw):
 @click.pass_context
 def ingest_manifest(ctx, csv_path, name, **kw):
     """A CSV of path,label[,split][,start_s,end_s] (paths relative to the CSV's folder)."""
-    from curation.ingest.sources import read_manifest
+    from curation.ingest.layouts import read_manifest
 
     _run_ingest(ctx, read_manifest(csv_path), name or Path(csv_path).stem, **kw)
 
@@ -197,7 +197,7 @@ def ingest_events(ctx, csv_path, alpha, beta, negatives_per_positive, name, **kw
     video; a row with an empty event_s for a video without events). Clips near an event are positive, clips
     away from every event negative; splits keep each group (track, rider) together. Inspect the samples with
     `curate report --table clips`."""
-    from curation.ingest.sources import read_events
+    from curation.ingest.layouts import read_events
 
     _run_ingest(ctx, read_events(csv_path, alpha, beta, negatives_per_positive), name or Path(csv_path).stem, **kw)
 
@@ -213,6 +213,6 @@ def ingest_qa(ctx, json_path, test_json, context, name, **kw):
     """Video QA (RoadBuddy layout): {"data": [{"id", "question", "choices", "answer", "support_frames",
     "video_path"}]}. Each question is a sample: one clip over its support frames (the whole video without them);
     the answer's letter is the label; question, choices and answer are columns."""
-    from curation.ingest.sources import read_qa
+    from curation.ingest.layouts import read_qa
 
     _run_ingest(ctx, read_qa(json_path, test_json, context), name or Path(json_path).stem, **kw)

@@ -8,16 +8,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 import pyarrow as pa
 from curation.progress import progress_bar
 
 from curation.errors import BadInput, Fix, exception_line
-from curation.ingest.clips import EVAL_TAUS, ClipConfig, LabelRule, anchors, frame_indices
+from curation.ingest.clips import ClipConfig, LabelRule, frame_indices
 from curation.frames.cache import FrameCache, FrameReader, file_signature, frame_id
 from curation.ingest.parallel import LocalEngine, VideoJob
 from curation.frames.video import DecodeError, Probe
-from curation.ingest.sources import Source, VideoEntry
+from curation.ingest.layouts import Source, VideoEntry
 from curation.ingest.splits import assign_folds, hold_out
 from curation.tables.carry import Overlay, apply_overlay, discard, last_ingest, user_edits
 from curation.tables.protocol import Display, TableSpec
@@ -125,9 +124,8 @@ def _assign_splits(source: Source, options: IngestOptions) -> dict[str, int]:
 
 def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, source: Source) -> Probe:
     """A readable video whose labels or segment do not fit it gets the status `invalid` with the reason instead
-    of clips (an event past the end would label every clip negative). A single frame is not a video. In an event
-    task a video shorter than one clip stays `ok` with a warning as its reason: its clips repeat the first frame,
-    as the competition's test clips do. A class video or segment that short would give no clip: `unsupported`."""
+    of clips (an event past the end would label every clip negative). A single frame is not a video. What a video
+    shorter than one clip becomes is its layout's rule (`Layout.too_short`)."""
     if probe.status != "ok":
         return probe
     end_s = probe.duration_s
@@ -143,103 +141,13 @@ def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, source: Source) -> Prob
                                                        f"video's end ({end_s:.2f} s)")
     if probe.n_frames < 2:
         return replace(probe, status="unsupported", reason="a single frame, not a video")
-    if source.one_clip_each:  # its one clip spans the segment evenly, whatever its length
-        return probe
     first = round((v.start_s or 0) * probe.fps)
     last = min(probe.n_frames, round(v.end_s * probe.fps) if v.end_s is not None else probe.n_frames) - 1
     span = (clip.n_frames - 1) * clip.stride_for(probe.fps) + 1
     if last - first + 1 >= span:
         return probe
-    short = f"{last - first + 1} frames, shorter than one clip ({clip.n_frames} frames spanning {span})"
-    if source.event_task:
-        return replace(probe, reason=f"{short}: its clips repeat the first frame")
-    return replace(probe, status="unsupported", reason=short)
-
-
-def _clip_rows(v: VideoEntry, probe: Probe, options: IngestOptions, rule: LabelRule, source: Source,
-               fold: int) -> list[dict]:
-    if source.one_clip_each:
-        return [_spanning_clip(v, probe, options.clip.n_frames, fold)]
-    if source.kind == "events":
-        return _event_clips(v, probe, options.clip, source.params, fold)
-    cfg, fps = options.clip, probe.fps
-    stride = cfg.stride_for(fps)
-    span = (cfg.n_frames - 1) * stride
-    first = int(round(v.start_s * fps)) if v.start_s is not None else 0
-    last = probe.n_frames - 1
-    if v.end_s is not None:
-        last = min(last, int(round(v.end_s * fps)) - 1)
-    windows: dict[int, str | None] = {}
-    if v.split == "test" and source.event_task:
-        windows[last] = "final"  # the competition scores the clip ending at the last frame
-    else:
-        if v.event_s is not None:
-            last = min(last, int(v.event_s * fps))  # clips after the event are dropped
-        for a in anchors(probe.n_frames, cfg.anchor_step(fps), min_end=first + span, last=last):
-            windows[a] = None
-        if source.event_task and v.label is not None:
-            if v.event_s is not None:  # windows ending tau before the event, as the test set is cut
-                for tau in EVAL_TAUS:
-                    end = int(round((v.event_s - tau) * fps))
-                    if 0 <= end <= last:
-                        windows[end] = f"tau_{tau:.1f}"
-            else:
-                windows[last] = "final"
-    rows = []
-    for end in sorted(windows):
-        end_time = end / fps
-        if source.event_task:
-            label = None if v.label is None else rule.label(end_time, v.event_s, v.alert_s)
-            tte = None if v.event_s is None else round(v.event_s - end_time, 4)
-        else:
-            label, tte = v.label, None
-        rows.append({"clip_id": f"{v.video_id}:{end}", "video_id": v.video_id, "split": v.split, "fold": fold,
-                     "end_frame": end, "stride": stride, "n_frames": cfg.n_frames,
-                     "end_time_s": round(end_time, 4), "time_to_event_s": tte, "label": label, "weight": 1.0,
-                     "eval_window": windows[end]})
-    return rows
-
-
-def _event_clips(v: VideoEntry, probe: Probe, cfg: ClipConfig, params: dict, fold: int) -> list[dict]:
-    """Clips of an events video (see sources.read_events): positives ending in an event's window (and one ending
-    at each event), negatives ending outside twice the windows, at most `negatives_per_positive` per positive."""
-    fps, stride = probe.fps, cfg.stride_for(probe.fps)
-    span, duration = (cfg.n_frames - 1) * stride, probe.n_frames / probe.fps
-    bounds = [0.0, *v.events, duration]
-    windows = [(e - params["alpha"] * (e - before), e + params["beta"] * (after - e))
-               for before, e, after in zip(bounds, bounds[1:], bounds[2:])]
-
-    def within(t: float, scale: float) -> bool:
-        return any(e - scale * (e - lo) <= t <= e + scale * (hi - e) for (lo, hi), e in zip(windows, v.events))
-
-    ends = set(anchors(probe.n_frames, cfg.anchor_step(fps), min_end=span))
-    ends |= {min(probe.n_frames - 1, int(round(e * fps))) for e in v.events}
-    positives = sorted(end for end in ends if within(end / fps, 1.0))
-    negatives = sorted(end for end in ends if not within(end / fps, 2.0))
-    cap = int(np.ceil(params["negatives_per_positive"] * max(1, len(positives))))
-    if len(negatives) > cap:  # evenly spread over the video, the same on every run
-        negatives = [negatives[i] for i in np.linspace(0, len(negatives) - 1, cap).round().astype(int)]
-    rows = []
-    for end, label in sorted([(e, 1) for e in positives] + [(e, 0) for e in negatives]):
-        t = end / fps
-        nearest = min(v.events, key=lambda e: abs(e - t)) if v.events else None
-        rows.append({"clip_id": f"{v.video_id}:{end}", "video_id": v.video_id, "split": v.split, "fold": fold,
-                     "end_frame": end, "stride": stride, "n_frames": cfg.n_frames, "end_time_s": round(t, 4),
-                     "time_to_event_s": None if nearest is None else round(nearest - t, 4), "label": label,
-                     "weight": 1.0, "eval_window": None})
-    return rows
-
-
-def _spanning_clip(v: VideoEntry, probe: Probe, n_frames: int, fold: int) -> dict:
-    """A sample's one clip: `n_frames` frames spread evenly over its segment (the whole video without one); the
-    clip id is the sample's id."""
-    first = int(round(v.start_s * probe.fps)) if v.start_s is not None else 0
-    last = probe.n_frames - 1 if v.end_s is None else min(probe.n_frames - 1, int(round(v.end_s * probe.fps)))
-    stride = max(1, (last - first) // max(1, n_frames - 1))
-    end = min(last, first + stride * (n_frames - 1))
-    return {"clip_id": v.video_id, "video_id": v.video_id, "split": v.split, "fold": fold, "end_frame": end,
-            "stride": stride, "n_frames": n_frames, "end_time_s": round(end / probe.fps, 4), "time_to_event_s": None,
-            "label": v.label, "weight": 1.0, "eval_window": None, **v.extra}
+    return source.layout.too_short(probe, f"{last - first + 1} frames, shorter than one clip ({clip.n_frames} "
+                                          f"frames spanning {span})")
 
 
 CLIP_SCHEMA = pa.schema([
@@ -257,13 +165,7 @@ def _video_schema(source: Source) -> pa.Schema:
               ("fps", pa.float32()), ("n_frames", pa.int32()), ("width", pa.int32()), ("height", pa.int32()),
               ("duration_s", pa.float32()), ("status", pa.string()), ("status_reason", pa.string()),
               (source.label_column, pa.int32()), ("weight", pa.float32())]
-    if source.event_task:
-        fields += [("time_of_event", pa.float32()), ("time_of_alert", pa.float32())]
-    else:
-        fields += [("start_s", pa.float32()), ("end_s", pa.float32())]
-    if source.kind == "events":
-        fields += [("events", pa.string()), ("group", pa.string())]  # event times (JSON); the split group
-    return pa.schema(fields)
+    return pa.schema(fields + source.layout.video_columns())
 
 
 def table_specs(dataset: str, source: Source) -> dict[str, TableSpec]:
@@ -323,8 +225,8 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         clips: dict[str, list[dict]] = {}
         for v in source.videos:
             if probes[v.video_id].status == "ok":
-                clips[v.video_id] = _clip_rows(v, probes[v.video_id], options, rule, source,
-                                               folds.get(v.video_id, -1))
+                clips[v.video_id] = source.layout.clips(v, probes[v.video_id], options, rule, source.params,
+                                                        folds.get(v.video_id, -1))
         needed = {vid: sorted({i for c in rows for i in frame_indices(c["end_frame"], c["stride"], c["n_frames"])})
                   for vid, rows in clips.items()}
         decoded = _fill_cache(cache, source, needed, probes, engine, progress)
@@ -335,20 +237,15 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         row = {"video_id": v.video_id, "path": v.path, "split": v.split, "fold": folds.get(v.video_id, -1),
                "fps": p.fps or None, "n_frames": p.n_frames or None, "width": p.width or None,
                "height": p.height or None, "duration_s": p.duration_s or None, "status": p.status,
-               "status_reason": p.reason, source.label_column: v.label, "weight": 1.0}
-        if source.event_task:
-            row.update(time_of_event=v.event_s, time_of_alert=v.alert_s)
-        else:
-            row.update(start_s=v.start_s, end_s=v.end_s)
-        if source.kind == "events":
-            row.update(events=json.dumps(list(v.events)), group=v.group)
+               "status_reason": p.reason, source.label_column: v.label, "weight": 1.0,
+               **source.layout.video_values(v)}
         videos_rows.append(row)
         if p.status == "ok":
             frame_rows += [{"frame_id": frame_id(v.video_id, i), "video_id": v.video_id, "index": i,
                             "time_s": i / p.fps, "split": v.split} for i in needed[v.video_id]]
     all_clips = [c for v in source.videos if probes[v.video_id].status == "ok" for c in clips[v.video_id]]
     test_split = "test" if source.event_task else None  # Nexar's unlabelled test videos get their own table
-    clip_schema = pa.schema(list(CLIP_SCHEMA) + [(c, pa.string()) for c in source.extra_columns])
+    clip_schema = pa.schema(list(CLIP_SCHEMA) + [(c, pa.string()) for c in source.layout.extra_columns])
     data = {
         "videos": pa.Table.from_pylist(videos_rows, schema=_video_schema(source)),
         "frames": pa.Table.from_pylist(frame_rows, schema=FRAME_SCHEMA),
