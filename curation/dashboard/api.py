@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -50,253 +51,307 @@ ASSETS = {**{f"{m}.js": "text/javascript" for m in MODULES}, **dict.fromkeys(VEN
 FRAME_ID = re.compile(r"^[^\x00]+:\d+$")
 
 
-def create_app(ws, access: Access) -> Starlette:
-    """The API over workspace `ws`, guarded by `access` (hosts, tokens, read-only)."""
-    index_page = (STATIC / "index.html").read_text().replace("__CURATE_TOKEN__", html.escape(access.csrf, quote=True))
+@dataclass
+class AppState:
+    """What the handlers share: the workspace, the page (with its CSRF value), and the caches of what does not go
+    stale — suggestions per run and videos revision, one frame reader per cache version."""
+    ws: object
+    index_page: str
+    suggestions: dict = field(default_factory=dict)
+    readers: dict = field(default_factory=dict)
+    suggest_lock: threading.Lock = field(default_factory=threading.Lock)  # separate: frames never wait for
+    reader_lock: threading.Lock = field(default_factory=threading.Lock)   # suggestions
 
-    def tables(request: Request) -> JSONResponse:
-        specs = sorted(ws.tables.list_tables(), key=lambda s: (s.dataset, s.name))
-        return JSONResponse({"current": ws.dataset, "tables": [
-            {"dataset": s.dataset, "name": s.name, "kind": s.kind, "head": ws.tables.head(s.dataset, s.name).number,
-             "tags": ws.tables.tags(s.dataset, s.name)} for s in specs]})
-
-    def log(request: Request) -> JSONResponse:
-        head = ws.resolve(_text(request.query_params, "table"))
-        return JSONResponse({"table": f"{head.dataset}/{head.table}", "revisions": [
-            {"number": r.number, "parent": r.parent, "created": r.created, "message": r.message, "op": r.op,
-             "rows": r.rows, "counts": r.counts} for r in reversed(ws.tables.revisions(head.dataset, head.table))]})
-
-    async def samples(request: Request) -> JSONResponse:
-        """A page of a revision's rows (with a run's metrics): GET with query parameters, or POST the same as
-        JSON with `ids` to page through a selection (too long for a URL). `view=videos`: a row per video."""
-        params = dict(request.query_params) if request.method == "GET" else await _json(request)
-        return await run_in_threadpool(samples_page, params)
-
-    def samples_page(params: dict) -> JSONResponse:
-        revision = ws.resolve(_text(params, "table"))
-        table = revision_with_metrics(ws, revision, _optional_text(params, "run"))
-        key = ws.tables.spec(revision.dataset, revision.table).id_column
-        if params.get("view") == "videos":
-            table, key = per_video(table), "video_id"
-        if params.get("ids") is not None:
-            ids = params["ids"]
-            if not isinstance(ids, list) or len(ids) > MAX_IDS or not all(isinstance(i, str) for i in ids):
-                raise BadInput("ids must be a list of id strings", f"send at most {MAX_IDS} ids")
-            table = table.filter(pc.is_in(table[key], value_set=pa.array(ids, pa.string())))
-        offset, limit = _int(params, "offset", 0, 0, 10**9), _int(params, "limit", 100, 1, MAX_PAGE)
-        columns = [c for c in (_optional_text(params, "columns") or "").split(",") if c] or None
-        rows, total = page(table, _optional_text(params, "where"), _optional_text(params, "sort"),
-                           str(params.get("desc")) == "1", offset, limit, columns)
-        return JSONResponse({"table": revision.ref, "key": key, "total": total, "offset": offset,
-                             "columns": rows.column_names, "rows": [json_row(r) for r in rows.to_pylist()]})
-
-    def run_suggestions(run: str) -> Suggestions:
+    def run_suggestions(self, run: str) -> Suggestions:
         """`suggest` for a run, computed once per run and videos revision (it compares every video)."""
-        dataset = ws.runs.record(run).inputs.dataset
-        key = (run, ws.task(dataset).head(ws.tables, VIDEOS).number)
-        with suggest_lock:
-            if key not in suggestions_cache:
-                suggestions_cache[key] = suggest(ws, run)
-            return suggestions_cache[key]
+        dataset = self.ws.runs.record(run).inputs.dataset
+        key = (run, self.ws.task(dataset).head(self.ws.tables, VIDEOS).number)
+        with self.suggest_lock:
+            if key not in self.suggestions:
+                self.suggestions[key] = suggest(self.ws, run)
+            return self.suggestions[key]
 
-    def embedding_map(request: Request) -> JSONResponse:
-        revision = ws.resolve(_text(request.query_params, "table"))
-        run = ws.runs.resolve(_text(request.query_params, "run"))
-        colour = request.query_params.get("colour", "label")
-        table = revision_with_metrics(ws, revision, run)
-        spec = ws.tables.spec(revision.dataset, revision.table)
-        signals = signal_of_clips(table, run_suggestions(run), spec.id_column) if colour == "signal" else None
-        points = map_points(table, colour, spec.classes, signals, spec.id_column, context_points(run, revision))
-        return JSONResponse({"table": revision.ref, "run": run, **points})
-
-    def context_points(run: str, revision) -> list[pa.Table]:
+    def context_points(self, run: str, revision) -> list[pa.Table]:
         """The run's final collections of the dataset's other tables: the rest of its one 2-D map."""
         found = []
-        for name in ws.runs.collections(run):
+        for name in self.ws.runs.collections(run):
             key = CollectionKey.parse(name)
-            if not key.tag and key.table != revision.table and final_collection(ws, run, key.table) == name:
-                collection = ws.runs.collection(run, name).drop_columns(["embedding"])
+            if not key.tag and key.table != revision.table and final_collection(self.ws, run, key.table) == name:
+                collection = self.ws.runs.collection(run, name).drop_columns(["embedding"])
                 found.append(collection.rename_columns([{"prob": "eval_prob", "loss": "eval_loss"}.get(c, c)
                                                         for c in collection.column_names]))
         return found
 
-    def clip(request: Request) -> JSONResponse:
-        revision = ws.resolve(_text(request.query_params, "table"))
-        run = request.query_params.get("run") or None
-        run = run and ws.runs.resolve(run)
-        table = revision_with_metrics(ws, revision, run)
-        spec = ws.tables.spec(revision.dataset, revision.table)
-        if request.query_params.get("video"):  # a video: its middle clip
-            clips = table.filter(pc.field("video_id") == request.query_params["video"]).sort_by("end_frame")
-            if clips.num_rows == 0:
-                raise NotFound(f"no clip of video {request.query_params['video']!r} in {revision.ref}",
-                               "pick a video of the revision shown")
-            clip_id = clips[spec.id_column][clips.num_rows // 2].as_py()
-        else:
-            clip_id = _text(request.query_params, "id")
-        found = table.filter(pc.field(spec.id_column) == clip_id).select(["video_id"]).to_pylist()
-        video = found and _video_row(revision.dataset, found[0]["video_id"])
-        view = clip_view(table, clip_id, video or None, run and ws.runs.dynamics(run), spec.id_column)
-        return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view})
-
-    def _video_row(dataset: str, video_id: str) -> dict | None:
-        task = ws.task(dataset)
+    def video_row(self, dataset: str, video_id: str) -> dict | None:
+        task = self.ws.task(dataset)
         if not task.has(VIDEOS):
             return None
-        videos = ws.tables.read(task.head(ws.tables, VIDEOS))
+        videos = self.ws.tables.read(task.head(self.ws.tables, VIDEOS))
         rows = videos.filter(pc.field("video_id") == video_id).to_pylist()
         return rows[0] if rows else None
 
-    def _parents(*revisions) -> tuple[str | None, dict]:
+    def parents(self, *revisions) -> tuple[str | None, dict]:
         """The parent key of the revisions' table (a clip's video_id), and id → parent over their rows."""
-        spec = ws.tables.spec(revisions[0].dataset, revisions[0].table)
+        spec = self.ws.tables.spec(revisions[0].dataset, revisions[0].table)
         parent = (spec.parent or {}).get("key")
         parent_of = {}
         for revision in revisions if parent else ():
-            rows = ws.tables.read(revision, [spec.id_column, parent])
+            rows = self.ws.tables.read(revision, [spec.id_column, parent])
             parent_of.update(zip(rows[spec.id_column].to_pylist(), rows[parent].to_pylist()))
         return parent, parent_of
 
-    def diff(request: Request) -> JSONResponse:
-        a, b = ws.resolve(_text(request.query_params, "a")), ws.resolve(_text(request.query_params, "b"))
-        d = diff_revisions(ws.tables, a, b)
-        parent, parent_of = _parents(a, b)
-        return JSONResponse({"a": a.ref, "b": b.ref, "counts": d.counts(), "parent": parent,
-                             "changes": {k: [list(x) if isinstance(x, tuple) else x for x in getattr(d, k)[:DIFF_IDS]]
-                                         for k in d.counts()},
-                             "per_parent": diff_per_parent(d, parent_of)[:DIFF_IDS] if parent else []})
-
-    async def tag(request: Request) -> JSONResponse:
-        body = await _json(request)
-        revision = ws.resolve(_text(body, "table"))
-        name = _text(body, "tag")
-        ws.tables.set_tag(revision.dataset, revision.table, name, revision.number, force=bool(body.get("force")))
-        return JSONResponse({"table": f"{revision.dataset}/{revision.table}", "tag": name,
-                             "number": revision.number})
-
-    async def revert(request: Request) -> JSONResponse:
-        body = await _json(request)
-        target = ws.resolve(_text(body, "table"))
-        message = str(body.get("message") or f"revert to {target.number}")
-        new = ws.tables.revert(target.dataset, target.table, target.number, message=message)
-        return JSONResponse({"revision": new.ref, "number": new.number, "changed": new.number != target.number})
-
-    def suggestions(request: Request) -> JSONResponse:
-        run = ws.runs.resolve(_text(request.query_params, "run"))
-        record = ws.runs.record(run)
-        trained = record.trained_on(ws.tables)
-        clips = {c["clip_id"]: c for c in ws.tables.read(trained).to_pylist()}
-        frames_table = ws.tables.read(ws.task(trained.dataset).head(ws.tables, FRAMES), ["frame_id", "video_id", "index"])
-        of_video = {v: [f["frame_id"] for f in rows] for v, rows in
-                    _group(frames_table.sort_by("index").to_pylist(), "video_id").items()}
-
-        def frames(i: str, level: str) -> list[str]:
-            """A clip's frames; for a video, EVIDENCE_FRAMES spread over the whole video (any split)."""
-            if level != "video":
-                return clip_frames(clips[i]) if i in clips else []
-            ids = of_video.get(i, [])
-            return ids[::max(1, len(ids) // EVIDENCE_FRAMES)][:EVIDENCE_FRAMES]
-
-        found = run_suggestions(run)
-        items = [{**s.__dict__, "frames": frames(s.id, s.level),
-                  "partner_frames": frames(s.partner, "video") if s.partner else []}
-                 for s in found]
-        return JSONResponse({"run": run, "table": trained.ref, "dataset": trained.dataset, "suggestions": items,
-                             "notes": found.notes})
-
-    def runs(request: Request) -> JSONResponse:
-        out = []
-        for run in ws.runs.runs():
-            try:
-                record = ws.runs.record(run)
-            except CurateError as exc:  # one unreadable run does not hide the others
-                out.append({"run": run, "status": "unreadable", "problem": exc.problem})
-                continue
-            out.append({"run": run, "status": record.status, "trained_on": record.inputs.ref,
-                        "model": record.config.get("model"), "epochs": len(record.epochs), "best": record.best})
-        return JSONResponse(json_value({"runs": out}))
-
-    def run(request: Request) -> JSONResponse:
-        record = ws.runs.record(ws.runs.resolve(_text(request.query_params, "run")))
-        return JSONResponse(json_value(record.to_dict()))
-
-    def frame(request: Request) -> Response:
-        dataset, fid = request.path_params["dataset"], request.path_params["frame_id"]
-        if not FRAME_ID.match(fid) or dataset not in {s.dataset for s in ws.tables.list_tables()}:
-            raise NotFound(f"no frame {fid!r} in dataset {dataset!r}", "ask for a frame id of a clip")
-        reader = frame_reader(dataset)
-        if fid not in reader:
-            raise NotFound(f"frame {fid} is not in the frame cache of {dataset}", "re-ingest the dataset")
-        return Response(reader.read([fid])[0], media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
-
-    def frame_reader(dataset: str) -> FrameReader:
+    def frame_reader(self, dataset: str) -> FrameReader:
         """One reader per dataset, opened again when the cache gets a new version (a re-ingest)."""
-        versions = ws.cache_dir(dataset) / "frames.lance" / "_versions"
+        versions = self.ws.cache_dir(dataset) / "frames.lance" / "_versions"
         if not versions.exists():
             raise NotFound(f"{dataset} has no frame cache", "re-ingest the dataset")
         key = versions.stat().st_mtime_ns
-        with reader_lock:
-            if readers.get(dataset, (None,))[0] != key:
-                readers[dataset] = (key, FrameReader(ws.cache_dir(dataset)))
-            return readers[dataset][1]
+        with self.reader_lock:
+            if self.readers.get(dataset, (None,))[0] != key:
+                self.readers[dataset] = (key, FrameReader(self.ws.cache_dir(dataset)))
+            return self.readers[dataset][1]
 
-    async def edits(request: Request) -> JSONResponse:
-        body = await _json(request)
-        revision = ws.resolve(_text(body, "table"))  # TABLE@N: the revision the page showed (the base)
-        requests = body.get("edits")
-        if not isinstance(requests, list) or not requests:
-            raise BadInput("no edits given", "stage at least one edit")
-        rows = []
-        for k, item in enumerate(requests):
-            if not isinstance(item, dict):
-                raise BadInput(f"edit {k + 1} is not an object", "send {id, action, value, level}")
-            row = {"id": item.get("id"), "action": item.get("action"), "value": str(item.get("value", "")),
-                   "level": item.get("level", "clip"), "_where": f"edit {k + 1}"}
-            check_request(row)
-            rows.append(row)
-        message = str(body.get("message", "")).strip()
-        if not message:
-            raise BadInput("the change set has no message", "say what it does and why")
-        edit = edit_from_requests(ws.tables, revision, rows)
-        try:
-            committed = commit_edit(ws.tables, revision, edit, message, rebase=bool(body.get("rebase")))
-        except Conflict as exc:  # the page shows what changed meanwhile and applies only what its user confirms
-            return _stale_edit(exc, revision, edit)
-        new, touched = committed.revision, committed.val_touched
-        return JSONResponse({"revision": new.ref, "number": new.number, "counts": new.counts,
-                             "warning": VAL_WARNING.format(n=touched) if touched else None})
 
-    def _stale_edit(exc: Conflict, base, edit) -> JSONResponse:
-        head = ws.tables.head(base.dataset, base.table)
-        changed = changed_meanwhile(ws.tables, base, head, edit)
-        parent, parent_of = _parents(base)
-        if parent:  # a change staged on a video is marked through its clips
-            changed = [{**c, "parent": parent_of.get(c["id"])} for c in changed]
-        body = {**_error_body(exc), "base": base.ref, "head": head.ref, "head_number": head.number,
-                "changed": changed}
-        return JSONResponse(json_value(body), status_code=409)
-
-    def index(request: Request) -> Response:
-        return Response(index_page, media_type="text/html", headers={"Cache-Control": "no-store"})
-
-    def static(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in ASSETS:  # a fixed list: nothing else of the package or the disk is reachable
-            raise NotFound(f"no asset {name!r}", "reload the page")
-        return Response((STATIC / name).read_bytes(), media_type=ASSETS[name])
-
-    suggest_lock, reader_lock = threading.Lock(), threading.Lock()  # separate: frames never wait for suggestions
-    suggestions_cache, readers = {}, {}
-    routes = [Route("/", index), Route("/static/{name:path}", static),
-              Route("/api/tables", tables), Route("/api/log", log),
-              Route("/api/samples", samples, methods=["GET", "POST"]), Route("/api/map", embedding_map),
-              Route("/api/clip", clip), Route("/api/diff", diff), Route("/api/suggestions", suggestions),
-              Route("/api/runs", runs), Route("/api/run", run),
-              Route("/api/frames/{dataset}/{frame_id:path}", frame), Route("/api/edits", edits, methods=["POST"]),
-              Route("/api/tag", tag, methods=["POST"]), Route("/api/revert", revert, methods=["POST"])]
+def create_app(ws, access: Access) -> Starlette:
+    """The API over workspace `ws`, guarded by `access` (hosts, tokens, read-only)."""
+    index_page = (STATIC / "index.html").read_text().replace("__CURATE_TOKEN__", html.escape(access.csrf, quote=True))
     middleware = [Middleware(Guard, access=access, csp=content_security_policy(index_page))]
-    return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={CurateError: _error_response})
+    app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers={CurateError: _error_response})
+    app.state.curate = AppState(ws, index_page)
+    return app
+
+
+def _state(request: Request) -> AppState:
+    return request.app.state.curate
+
+
+def tables(request: Request) -> JSONResponse:
+    ws = _state(request).ws
+    specs = sorted(ws.tables.list_tables(), key=lambda s: (s.dataset, s.name))
+    return JSONResponse({"current": ws.dataset, "tables": [
+        {"dataset": s.dataset, "name": s.name, "kind": s.kind, "head": ws.tables.head(s.dataset, s.name).number,
+         "tags": ws.tables.tags(s.dataset, s.name)} for s in specs]})
+
+
+def log(request: Request) -> JSONResponse:
+    ws = _state(request).ws
+    head = ws.resolve(_text(request.query_params, "table"))
+    return JSONResponse({"table": f"{head.dataset}/{head.table}", "revisions": [
+        {"number": r.number, "parent": r.parent, "created": r.created, "message": r.message, "op": r.op,
+         "rows": r.rows, "counts": r.counts} for r in reversed(ws.tables.revisions(head.dataset, head.table))]})
+
+
+async def samples(request: Request) -> JSONResponse:
+    """A page of a revision's rows (with a run's metrics): GET with query parameters, or POST the same as
+    JSON with `ids` to page through a selection (too long for a URL). `view=videos`: a row per video."""
+    params = dict(request.query_params) if request.method == "GET" else await _json(request)
+    return await run_in_threadpool(samples_page, _state(request), params)
+
+
+def samples_page(state: AppState, params: dict) -> JSONResponse:
+    ws = state.ws
+    revision = ws.resolve(_text(params, "table"))
+    table = revision_with_metrics(ws, revision, _optional_text(params, "run"))
+    key = ws.tables.spec(revision.dataset, revision.table).id_column
+    if params.get("view") == "videos":
+        table, key = per_video(table), "video_id"
+    if params.get("ids") is not None:
+        ids = params["ids"]
+        if not isinstance(ids, list) or len(ids) > MAX_IDS or not all(isinstance(i, str) for i in ids):
+            raise BadInput("ids must be a list of id strings", f"send at most {MAX_IDS} ids")
+        table = table.filter(pc.is_in(table[key], value_set=pa.array(ids, pa.string())))
+    offset, limit = _int(params, "offset", 0, 0, 10**9), _int(params, "limit", 100, 1, MAX_PAGE)
+    columns = [c for c in (_optional_text(params, "columns") or "").split(",") if c] or None
+    rows, total = page(table, _optional_text(params, "where"), _optional_text(params, "sort"),
+                       str(params.get("desc")) == "1", offset, limit, columns)
+    return JSONResponse({"table": revision.ref, "key": key, "total": total, "offset": offset,
+                         "columns": rows.column_names, "rows": [json_row(r) for r in rows.to_pylist()]})
+
+
+def embedding_map(request: Request) -> JSONResponse:
+    state = _state(request)
+    ws = state.ws
+    revision = ws.resolve(_text(request.query_params, "table"))
+    run = ws.runs.resolve(_text(request.query_params, "run"))
+    colour = request.query_params.get("colour", "label")
+    table = revision_with_metrics(ws, revision, run)
+    spec = ws.tables.spec(revision.dataset, revision.table)
+    signals = signal_of_clips(table, state.run_suggestions(run), spec.id_column) if colour == "signal" else None
+    points = map_points(table, colour, spec.classes, signals, spec.id_column, state.context_points(run, revision))
+    return JSONResponse({"table": revision.ref, "run": run, **points})
+
+
+def clip(request: Request) -> JSONResponse:
+    state = _state(request)
+    ws = state.ws
+    revision = ws.resolve(_text(request.query_params, "table"))
+    run = request.query_params.get("run") or None
+    run = run and ws.runs.resolve(run)
+    table = revision_with_metrics(ws, revision, run)
+    spec = ws.tables.spec(revision.dataset, revision.table)
+    if request.query_params.get("video"):  # a video: its middle clip
+        clips = table.filter(pc.field("video_id") == request.query_params["video"]).sort_by("end_frame")
+        if clips.num_rows == 0:
+            raise NotFound(f"no clip of video {request.query_params['video']!r} in {revision.ref}",
+                           "pick a video of the revision shown")
+        clip_id = clips[spec.id_column][clips.num_rows // 2].as_py()
+    else:
+        clip_id = _text(request.query_params, "id")
+    found = table.filter(pc.field(spec.id_column) == clip_id).select(["video_id"]).to_pylist()
+    video = found and state.video_row(revision.dataset, found[0]["video_id"])
+    view = clip_view(table, clip_id, video or None, run and ws.runs.dynamics(run), spec.id_column)
+    return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view})
+
+
+def diff(request: Request) -> JSONResponse:
+    state = _state(request)
+    ws = state.ws
+    a, b = ws.resolve(_text(request.query_params, "a")), ws.resolve(_text(request.query_params, "b"))
+    d = diff_revisions(ws.tables, a, b)
+    parent, parent_of = state.parents(a, b)
+    return JSONResponse({"a": a.ref, "b": b.ref, "counts": d.counts(), "parent": parent,
+                         "changes": {k: [list(x) if isinstance(x, tuple) else x for x in getattr(d, k)[:DIFF_IDS]]
+                                     for k in d.counts()},
+                         "per_parent": diff_per_parent(d, parent_of)[:DIFF_IDS] if parent else []})
+
+
+async def tag(request: Request) -> JSONResponse:
+    ws = _state(request).ws
+    body = await _json(request)
+    revision = ws.resolve(_text(body, "table"))
+    name = _text(body, "tag")
+    ws.tables.set_tag(revision.dataset, revision.table, name, revision.number, force=bool(body.get("force")))
+    return JSONResponse({"table": f"{revision.dataset}/{revision.table}", "tag": name,
+                         "number": revision.number})
+
+
+async def revert(request: Request) -> JSONResponse:
+    ws = _state(request).ws
+    body = await _json(request)
+    target = ws.resolve(_text(body, "table"))
+    message = str(body.get("message") or f"revert to {target.number}")
+    new = ws.tables.revert(target.dataset, target.table, target.number, message=message)
+    return JSONResponse({"revision": new.ref, "number": new.number, "changed": new.number != target.number})
+
+
+def suggestions(request: Request) -> JSONResponse:
+    state = _state(request)
+    ws = state.ws
+    run = ws.runs.resolve(_text(request.query_params, "run"))
+    record = ws.runs.record(run)
+    trained = record.trained_on(ws.tables)
+    clips = {c["clip_id"]: c for c in ws.tables.read(trained).to_pylist()}
+    frames_table = ws.tables.read(ws.task(trained.dataset).head(ws.tables, FRAMES), ["frame_id", "video_id", "index"])
+    of_video = {v: [f["frame_id"] for f in rows] for v, rows in
+                _group(frames_table.sort_by("index").to_pylist(), "video_id").items()}
+
+    def frames(i: str, level: str) -> list[str]:
+        """A clip's frames; for a video, EVIDENCE_FRAMES spread over the whole video (any split)."""
+        if level != "video":
+            return clip_frames(clips[i]) if i in clips else []
+        ids = of_video.get(i, [])
+        return ids[::max(1, len(ids) // EVIDENCE_FRAMES)][:EVIDENCE_FRAMES]
+
+    found = state.run_suggestions(run)
+    items = [{**s.__dict__, "frames": frames(s.id, s.level),
+              "partner_frames": frames(s.partner, "video") if s.partner else []}
+             for s in found]
+    return JSONResponse({"run": run, "table": trained.ref, "dataset": trained.dataset, "suggestions": items,
+                         "notes": found.notes})
+
+
+def runs(request: Request) -> JSONResponse:
+    ws = _state(request).ws
+    out = []
+    for run in ws.runs.runs():
+        try:
+            record = ws.runs.record(run)
+        except CurateError as exc:  # one unreadable run does not hide the others
+            out.append({"run": run, "status": "unreadable", "problem": exc.problem})
+            continue
+        out.append({"run": run, "status": record.status, "trained_on": record.inputs.ref,
+                    "model": record.config.get("model"), "epochs": len(record.epochs), "best": record.best})
+    return JSONResponse(json_value({"runs": out}))
+
+
+def run(request: Request) -> JSONResponse:
+    ws = _state(request).ws
+    record = ws.runs.record(ws.runs.resolve(_text(request.query_params, "run")))
+    return JSONResponse(json_value(record.to_dict()))
+
+
+def frame(request: Request) -> Response:
+    state = _state(request)
+    ws = state.ws
+    dataset, fid = request.path_params["dataset"], request.path_params["frame_id"]
+    if not FRAME_ID.match(fid) or dataset not in {s.dataset for s in ws.tables.list_tables()}:
+        raise NotFound(f"no frame {fid!r} in dataset {dataset!r}", "ask for a frame id of a clip")
+    reader = state.frame_reader(dataset)
+    if fid not in reader:
+        raise NotFound(f"frame {fid} is not in the frame cache of {dataset}", "re-ingest the dataset")
+    return Response(reader.read([fid])[0], media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
+
+
+async def edits(request: Request) -> JSONResponse:
+    state = _state(request)
+    ws = state.ws
+    body = await _json(request)
+    revision = ws.resolve(_text(body, "table"))  # TABLE@N: the revision the page showed (the base)
+    requests = body.get("edits")
+    if not isinstance(requests, list) or not requests:
+        raise BadInput("no edits given", "stage at least one edit")
+    rows = []
+    for k, item in enumerate(requests):
+        if not isinstance(item, dict):
+            raise BadInput(f"edit {k + 1} is not an object", "send {id, action, value, level}")
+        row = {"id": item.get("id"), "action": item.get("action"), "value": str(item.get("value", "")),
+               "level": item.get("level", "clip"), "_where": f"edit {k + 1}"}
+        check_request(row)
+        rows.append(row)
+    message = str(body.get("message", "")).strip()
+    if not message:
+        raise BadInput("the change set has no message", "say what it does and why")
+    edit = edit_from_requests(ws.tables, revision, rows)
+    try:
+        committed = commit_edit(ws.tables, revision, edit, message, rebase=bool(body.get("rebase")))
+    except Conflict as exc:  # the page shows what changed meanwhile and applies only what its user confirms
+        return _stale_edit(state, exc, revision, edit)
+    new, touched = committed.revision, committed.val_touched
+    return JSONResponse({"revision": new.ref, "number": new.number, "counts": new.counts,
+                         "warning": VAL_WARNING.format(n=touched) if touched else None})
+
+
+def _stale_edit(state: AppState, exc: Conflict, base, edit) -> JSONResponse:
+    ws = state.ws
+    head = ws.tables.head(base.dataset, base.table)
+    changed = changed_meanwhile(ws.tables, base, head, edit)
+    parent, parent_of = state.parents(base)
+    if parent:  # a change staged on a video is marked through its clips
+        changed = [{**c, "parent": parent_of.get(c["id"])} for c in changed]
+    body = {**_error_body(exc), "base": base.ref, "head": head.ref, "head_number": head.number,
+            "changed": changed}
+    return JSONResponse(json_value(body), status_code=409)
+
+
+def index(request: Request) -> Response:
+    state = _state(request)
+    return Response(state.index_page, media_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+def static(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in ASSETS:  # a fixed list: nothing else of the package or the disk is reachable
+        raise NotFound(f"no asset {name!r}", "reload the page")
+    return Response((STATIC / name).read_bytes(), media_type=ASSETS[name])
+
+
+ROUTES = [Route("/", index), Route("/static/{name:path}", static),
+          Route("/api/tables", tables), Route("/api/log", log),
+          Route("/api/samples", samples, methods=["GET", "POST"]), Route("/api/map", embedding_map),
+          Route("/api/clip", clip), Route("/api/diff", diff), Route("/api/suggestions", suggestions),
+          Route("/api/runs", runs), Route("/api/run", run),
+          Route("/api/frames/{dataset}/{frame_id:path}", frame), Route("/api/edits", edits, methods=["POST"]),
+          Route("/api/tag", tag, methods=["POST"]), Route("/api/revert", revert, methods=["POST"])]
 
 
 def _error_response(request: Request, exc: CurateError) -> JSONResponse:
