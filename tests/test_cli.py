@@ -109,17 +109,19 @@ def test_3lc_backend_without_key_is_one_line_exit_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_lance_loop_never_imports_tlc(dataset, tmp_path):
-    """ingest, tables, train (with its collection pass) and show --run: tlc stays unimported."""
+def test_lance_loop_never_imports_tlc(tmp_path):
+    """ingest, tables, train (with its collection pass) and show --run: tlc stays unimported. Three videos: their
+    collection is mapped without UMAP, whose numba compile (~25 s) a fresh process would pay."""
+    dataset = tiny_synth(tmp_path / "d", seed=5, n_train=3, n_test=1)
     code = ("import sys; from click.testing import CliRunner; from curation.cli import cli; "
-            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'ingest', 'nexar', {str(dataset)!r}, '--frame-size', '32']); "
+            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path / 'ws')!r}, 'ingest', 'nexar', {str(dataset)!r}, '--frame-size', '32']); "
             "assert r.exit_code == 0, r.output; "
-            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'tables']); "
+            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path / 'ws')!r}, 'tables']); "
             "assert r.exit_code == 0; "
-            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'train', '--model', 'mvit_tiny', "
+            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path / 'ws')!r}, 'train', '--model', 'mvit_tiny', "
             "'--weights', 'none', '--epochs', '1', '--draws', '8', '--batch-size', '4', '--workers', '0']); "
             "assert r.exit_code == 0, r.output; "
-            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path)!r}, 'show', 'clips', '--run', 'last']); "
+            f"r = CliRunner().invoke(cli, ['--workspace', {str(tmp_path / 'ws')!r}, 'show', 'clips', '--run', 'last']); "
             "assert r.exit_code == 0, r.output; print('tlc' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -82,6 +82,7 @@ def edited(tmp_path_factory):
     return ws, doomed, edit
 
 
+@pytest.mark.slow  # three training runs through the command line
 def test_an_edit_of_val_clips_warns_and_does_not_move_the_set(edited):
     ws, doomed, edit = edited
     assert edit.returncode == 0 and "2 val clip(s)" in edit.stderr
@@ -115,6 +116,7 @@ def test_an_edit_of_val_clips_warns_and_does_not_move_the_set(edited):
     assert len(calls) == 2 and again["groups"][1]["value"] == group["value"]  # the passes were kept in the runs
 
 
+@pytest.mark.slow  # three training runs through the command line
 def test_the_command_prints_json_a_plot_and_groups(edited, tmp_path):
     ws, _, _ = edited
     a, b1, b2 = ws.runs.runs()
@@ -131,6 +133,7 @@ def test_the_command_prints_json_a_plot_and_groups(edited, tmp_path):
         assert f"group {b1}: 2 seeds" in runs
 
 
+@pytest.mark.slow  # three training runs through the command line
 def test_one_group_and_different_tasks_are_refused(edited, tmp_path):
     import shutil
 

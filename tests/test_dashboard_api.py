@@ -97,9 +97,9 @@ def test_frames_come_by_id_from_the_cache_and_nothing_else(client):
 @pytest.mark.parametrize("args, needle", [(["clips@9"], "no revision 9"), (["--run", "7"], "no runs"),
                                           (["--port", "70000"], "70000")])
 def test_the_command_checks_what_it_opens_before_serving(ws_dir, args, needle):
-    from conftest import assert_one_line_error, curate_subprocess
+    from conftest import assert_one_line_error, curate
 
-    assert_one_line_error(curate_subprocess("-w", ws_dir, "dashboard", *args, timeout=60), needle)
+    assert_one_line_error(curate("-w", ws_dir, "dashboard", *args), needle)
 
 
 def test_careless_parameters_are_a_4xx_with_the_problem_never_a_500(client):

@@ -70,6 +70,7 @@ def guarded(reviewed_ws):
     assert TOKEN not in _stop(server)  # nothing the server logged after its start line
 
 
+@pytest.mark.slow
 def test_every_request_needs_the_token_and_no_answer_carries_it(guarded):
     url, ws_dir, first = guarded
     assert f"token={TOKEN}" in first  # printed once, as the URL to open
@@ -176,6 +177,7 @@ def test_a_page_of_another_origin_cannot_frame_the_dashboard(reviewed_ws, tmp_pa
         _stop(server)
 
 
+@pytest.mark.slow
 def test_read_only_serves_views_and_refuses_every_change(reviewed_ws):
     from curation.workspace import Workspace
 
@@ -196,6 +198,7 @@ def test_read_only_serves_views_and_refuses_every_change(reviewed_ws):
     assert Workspace.open(reviewed_ws).tables.head("nexar", "clips").number == 1
 
 
+@pytest.mark.slow
 def test_allowed_names_pass_the_host_check_and_others_do_not(reviewed_ws):
     port = free_port()
     url, server, _ = _start(reviewed_ws, "--allow-host", "team.example", port=port)

@@ -142,6 +142,7 @@ def test_corrupt_frame_is_skipped_and_reported(ws, tmp_path):
     assert len(whole["clip_id"]) + len(whole["skipped"]) == len(ds)  # the epoch went on
 
 
+@pytest.mark.slow
 def test_loader_with_two_workers_sees_every_clip(ws):
     ds = ClipDataset.from_revision(ws, ws.resolve("test"), get_preset("eval", size=32))
     seen = [cid for batch in ClipLoader(ds, batch_size=1, workers=2) for cid in batch["clip_id"]]

@@ -1,4 +1,4 @@
-"""Trainer and runs on synthetic data with the tiny MViT, on CPU."""
+"""Training and runs on synthetic data with the tiny MViT, on CPU."""
 import os
 import subprocess
 import sys
@@ -87,8 +87,9 @@ def _cli(ws_root, *args, launcher=(sys.executable, "-m", "curation.cli")):
 
 
 @pytest.mark.slow
-def test_torchrun_two_ranks_cover_what_one_process_covers(tmp_path, data_root):
-    ws = fresh_ws(tmp_path, data_root)
+def test_torchrun_two_ranks_cover_what_one_process_covers(tmp_path):
+    # three videos: their collection is drawn as a map without UMAP, whose numba compile (~25 s) each process pays
+    ws = fresh_ws(tmp_path, tiny_synth(tmp_path / "d", seed=2, n_train=3, n_test=1))
     common = ["train", "--model", "mvit_tiny", "--weights", "none", "--epochs", "1", "--batch-size", "4",
               "--workers", "0", "--draws", "40", "--seed", "3"]
     single = train(ws, TrainConfig(epochs=1, draws_per_epoch=40, seed=3, **TINY), echo=lambda *_: None,
@@ -108,6 +109,7 @@ def test_torchrun_two_ranks_cover_what_one_process_covers(tmp_path, data_root):
             sorted(ws.runs.collection(single, name)["clip_id"].to_pylist())
 
 
+@pytest.mark.slow  # the full-size model
 def test_mvit_v2_s_forward_backward_one_step():
     from curation.models.mvit import build_model
 
