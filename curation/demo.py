@@ -111,8 +111,10 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
         d = compared["differences"][0]
         compare_text = (f"round 2 − round 1, {compared['metric']} on {compared['set']['clips']} val clips of "
                         f"{compared['set']['table']}: {d['difference']:+.3f}, 95% interval [{d['interval'][0]:+.3f}, "
-                        f"{d['interval'][1]:+.3f}], P(round 2 better) {d['p_b_better']:.2f} — one seed per round, "
-                        "so this is what `curate compare` can and cannot tell from it")
+                        f"{d['interval'][1]:+.3f}]" + (f", P(round 2 better) {d['p_b_better']:.2f}"
+                                                        if d["p_b_better"] is not None else
+                                                        " over val videos only — inconclusive: one seed per round "
+                                                        "leaves the seeds' variance unmeasured"))
     timings["compare"] = time.time() - t
 
     best = {r: ws.runs.record(r).best_value for r in (round1, round2)}

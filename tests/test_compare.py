@@ -110,7 +110,11 @@ def test_an_edit_of_val_clips_warns_and_does_not_move_the_set(edited):
     assert group["value"] == pytest.approx(np.mean(group["seeds"])) and group["seed_sd"] is not None
     d = result["differences"][0]
     assert d["difference"] == pytest.approx(group["value"] - result["groups"][0]["value"])
-    assert d["interval"][0] <= d["interval"][1] and 0 <= d["p_b_better"] <= 1
+    assert d["interval"][0] <= d["interval"][1]
+    # A is one run: how far another seed would move it is unmeasured, so no P(better) is given as if it were
+    assert d["p_b_better"] is None and d["seed_variance"].startswith("unmeasured")
+    repeats = compare(ws, [], samples=300, groups={"A+B1": [a, b1], "B": [b1, b2]}, collect=counting_collect)
+    assert 0 <= repeats["differences"][0]["p_b_better"] <= 1 and repeats["differences"][0]["seed_variance"] == "measured"
     assert d["revision_diff"] == {"added": 0, "deleted": 2, "reweighted": 0, "relabeled": 0}
     again = compare(ws, [a, b1, b2], samples=300, collect=counting_collect)
     assert len(calls) == 2 and again["groups"][1]["value"] == group["value"]  # the passes were kept in the runs
@@ -125,8 +129,10 @@ def test_the_command_prints_json_a_plot_and_groups(edited, tmp_path):
     result = json.loads(out.stdout[out.stdout.index("{"):])
     assert [len(g["runs"]) for g in result["groups"]] == [1, 2] and not math.isnan(result["groups"][0]["value"])
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
-    text = curate("-w", ws.root, "compare", a, b1, "--samples", "200")
-    assert "scored on" in text.stdout and "P(better)" in text.stdout
+    text = curate("-w", ws.root, "compare", a, b1, "--samples", "200")  # one run a side: no verdict
+    line = next(x for x in text.stdout.splitlines() if "→" in x)
+    assert "scored on" in text.stdout and "P(better)" not in text.stdout
+    assert "inconclusive: seed variance unmeasured" in line and "better" not in line
     runs = curate("-w", ws.root, "runs").stdout
     values = [ws.runs.record(r).best_value for r in (b1, b2)]
     if None not in values:

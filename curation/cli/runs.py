@@ -212,8 +212,9 @@ def _number(value, digits: int = 4) -> str:
 def compare(ctx, runs, on, split, metric, samples, plot, as_json):
     """Did the edit help? Score RUNS (two or more; seed repeats of one revision and config are pooled) on ONE
     fixed set of clips and print each difference to the first with a 95% interval from a paired bootstrap over
-    videos, and the probability that it is better. Runs without predictions for the set get one inference
-    pass, kept in the run."""
+    videos, and — when both sides have seed repeats (train --repeat) — the probability that it is better; with
+    one run on a side the verdict is inconclusive, since how far another seed moves a run is unmeasured. Runs
+    without predictions for the set get one inference pass, kept in the run."""
     import json
 
     from curation.fsutil import output_target
@@ -240,9 +241,13 @@ def compare(ctx, runs, on, split, metric, samples, plot, as_json):
                    f"trained on {g['trained_on']}{seeds}")
     for d in result["differences"]:
         low, high = d["interval"]
-        verdict = "better" if low > 0 else "worse" if high < 0 else "no clear difference"
-        click.echo(f"{d['b']} − {d['a']}: {d['difference']:+.4f}  [{low:+.4f}, {high:+.4f}]  "
-                   f"P(better) {d['p_b_better']:.2f}  → {verdict}")
+        if d["p_b_better"] is None:  # one run on a side: no verdict as if the seeds' variance were known
+            click.echo(f"{d['b']} − {d['a']}: {d['difference']:+.4f}  [{low:+.4f}, {high:+.4f}] over videos only  "
+                       f"→ inconclusive: seed variance {d['seed_variance']} (--repeat)")
+        else:
+            verdict = "better" if low > 0 else "worse" if high < 0 else "no clear difference"
+            click.echo(f"{d['b']} − {d['a']}: {d['difference']:+.4f}  [{low:+.4f}, {high:+.4f}]  "
+                       f"P(better) {d['p_b_better']:.2f}  → {verdict}")
         if d["revision_diff"]:
             click.echo("  training revisions differ by: " + ", ".join(f"{k} {v}" for k, v in d["revision_diff"].items()))
         for what, moved in (("improved", [m for m in d["improved"] if m[1] > 0]),

@@ -19,6 +19,8 @@ from curation.task import SAMPLES, TEST, Targets, Task
 
 DRAWS = 2000  # bootstrap draws
 LEVEL = 0.95
+ONE_RUN = ("unmeasured: a side has one run, so the interval covers the choice of videos only, not how far another "
+           "seed would move it; train seed repeats of both sides for a verdict")
 
 
 @dataclass
@@ -178,7 +180,8 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
             samples: int = DRAWS, collect=None, groups: dict[str, list[str]] | None = None,
             keep_draws: bool = False) -> dict:
     """Score `runs` (refs) on one pinned set; returns the groups with their metric and interval, every
-    difference against the first group with its interval and P(better), the videos that moved most and the
+    difference against the first group with its interval and, when both sides have seed repeats, P(better) (with
+    one run on a side the seeds' variance is unmeasured: no P(better), and `seed_variance` says so), the videos that moved most and the
     revision diff between the first and each other group's training revision. `groups` (name → runs) replaces
     the grouping of seed repeats (e.g. the arms of an experiment); `keep_draws` adds the bootstrap draws."""
     from curation.tables.content import diff_revisions
@@ -224,9 +227,11 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
         diff = diff[~np.isnan(diff)]
         moved = per_video_change(es, base.scores, g.scores)
         a_rev, b_rev = ws.resolve(base.trained_on), ws.resolve(g.trained_on)
+        seeds_measured = len(base.runs) > 1 and len(g.runs) > 1  # else the draws hold no seed-to-seed variance
         result["differences"].append({
             "a": base.name, "b": g.name, "difference": point[k] - point[0], "interval": interval(diff),
-            "p_b_better": float((diff > 0).mean()) if len(diff) else math.nan,
+            "p_b_better": (float((diff > 0).mean()) if len(diff) else math.nan) if seeds_measured else None,
+            "seed_variance": "measured" if seeds_measured else ONE_RUN,
             "worsened": moved[:5], "improved": moved[::-1][:5],
             "revision_diff": diff_revisions(ws.tables, a_rev, b_rev).counts()
             if (a_rev.dataset, a_rev.table) == (b_rev.dataset, b_rev.table) else None})
