@@ -71,6 +71,7 @@ def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -
     relabel val clips later must not move the goalposts. Runs of datasets of one task (e.g. the same videos
     ingested with other labels) need `on`."""
     records = [ws.runs.record(r) for r in runs]
+    first = min(records, key=lambda r: r.inputs.revision)  # the earliest revision; its pinned videos give the targets
     if len({(r.task, tuple(r.classes)) for r in records}) > 1:
         raise BadInput("these runs solve different tasks (classes)", "compare runs of one task")
     datasets = sorted({r.inputs.dataset for r in records})
@@ -85,13 +86,12 @@ def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -
         if len(tables) > 1:
             raise BadInput(f"these runs trained on different tables ({', '.join(sorted(tables))})",
                            "name the clips to score them on")
-        revision = min(records, key=lambda r: r.inputs.revision).trained_on(ws.tables)
+        revision = first.trained_on(ws.tables)
         why = f"the {split} clips of {revision.ref}, the earliest revision these runs trained on"
     task = ws.task(revision.dataset)
     rows = ws.tables.read(revision).filter(task.scored(pc.field("split") == split)).sort_by("clip_id")
     if rows.num_rows == 0:
         raise NotFound(f"{revision.ref} has no {split} clips to score", "pick a revision and split with clips")
-    first = min(records, key=lambda r: r.inputs.revision)  # its pinned videos: the targets it was scored on
     videos = task.videos_at(ws.tables, first.inputs.videos if first.inputs.dataset == revision.dataset else None)
     return EvalSet(revision.ref, CollectionKey.of(revision), split, rows["clip_id"].to_pylist(),
                    np.array(rows["video_id"].to_pylist(), dtype=object), task,

@@ -36,10 +36,10 @@ def evaluate(ws, run_ref: str, table_ref: str | None = None, split: str = "test"
     size = batch_size or predictor.batch_size
     out = predictor.predict(dataset, f"evaluating {revision.ref} ({split})", predictor.loader(dataset, batch_size=size))
     unlabelled = (dataset.labels < 0).all()  # e.g. a test split: predictions and timing, but nothing to score
-    videos = task.videos_at(ws.tables, record.inputs.videos)
+    targets = task.targets(ws.tables, dataset.rows, task.videos_at(ws.tables, record.inputs.videos))
     result = {"table": revision.ref, "fingerprint": revision.fingerprint, "split": split, "checkpoint": checkpoint,
               "clips": len(out["index"]), "skipped": [list(s) for s in out["skipped"]][:50],
-              "metrics": None if unlabelled else json_value(score_outputs(task, ws, videos, dataset, out)),
+              "metrics": None if unlabelled else json_value(score_outputs(task, targets, out)),
               "no_metrics": f"the {split} clips have no labels" if unlabelled else None, "batch_size": size,
               "ms_per_clip": round(out["ms_per_clip"], 3), "device": str(predictor.device),
               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

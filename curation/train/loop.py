@@ -37,6 +37,7 @@ from curation.train.distributed import Dist, broadcast, gather_rows, init_distri
 from curation.train.outputs import sample_outputs
 from curation.train.predict import OUTPUTS, Predictor, predictor_for, resolve_device
 from curation.train.setup import RunSetup, prepare
+from curation.task import Targets, Task
 from curation.workspace import Workspace
 
 
@@ -50,10 +51,10 @@ def _versions() -> dict:
     return out
 
 
-def new_state(setup: RunSetup, cfg: TrainConfig, loader: ClipLoader, sampler: WeightedClipSampler) -> TrainState:
+def new_state(setup: RunSetup, cfg: TrainConfig, loader: ClipLoader) -> TrainState:
     optimizer = torch.optim.AdamW(setup.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs * len(loader)))
-    return TrainState(setup.model, optimizer, scheduler, sampler)
+    return TrainState(setup.model, optimizer, scheduler, loader.sampler)
 
 
 def train_loader(setup: RunSetup, cfg: TrainConfig, d: Dist, device: torch.device) -> ClipLoader:
@@ -141,9 +142,10 @@ def train_one_epoch(net, state: TrainState, loader: ClipLoader, epoch: int, cfg:
     return table, [s for _, part in parts for s in part], logging_s + time.perf_counter() - t
 
 
-def validate(predictor: Predictor, setup: RunSetup, ws: Workspace, dataset: ClipDataset,
+def validate(predictor: Predictor, task: Task, dataset: ClipDataset, targets: Targets,
              loader: ClipLoader | None = None) -> dict:
-    """The validation loss and the task's metrics on `dataset` (rank 0; {} elsewhere and without clips)."""
+    """The validation loss and the task's metrics on `dataset` against `targets`, one per row (rank 0; {} elsewhere
+    and without clips)."""
     if len(dataset) == 0:
         return {}
     out = predictor.predict(dataset, "validating", loader)
@@ -151,14 +153,12 @@ def validate(predictor: Predictor, setup: RunSetup, ws: Workspace, dataset: Clip
         return {}
     losses = np.asarray(out["loss"], dtype=float)
     return {"val_loss": float(np.nanmean(losses)) if len(losses) else None,
-            "val": score_outputs(setup.task, ws, setup.videos, dataset, out)}
+            "val": score_outputs(task, targets, out)}
 
 
-def score_outputs(task, ws: Workspace, videos, dataset: ClipDataset, out: dict) -> dict:
-    """The task's metrics of a predict pass `out` over `dataset`, against targets from the `videos` revision."""
-    idx = np.asarray(out["index"], dtype=int)
-    rows = dataset.rows.take(pa.array(idx, pa.int64()))
-    return task.score(task.targets(ws.tables, rows, videos), np.asarray(out[task.score_column]))
+def score_outputs(task: Task, targets: Targets, out: dict) -> dict:
+    """The task's metrics of a predict pass `out` over a dataset whose rows `targets` follows."""
+    return task.score(targets.take(np.asarray(out["index"], dtype=int)), np.asarray(out[task.score_column]))
 
 
 class TooManySkipped(BadInput):
@@ -218,7 +218,7 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
         torch.manual_seed(cfg.seed + d.rank)  # augmentation draws differ per rank
         setup.model.to(device)
         net = DistributedDataParallel(setup.model) if d.enabled else setup.model
-        state = new_state(setup, cfg, loader, loader.sampler)
+        state = new_state(setup, cfg, loader)
         predictor = predictor_for(setup.model, setup.mspec, setup.binary, cfg, device, d, progress)
         record = run_record(run, cfg, setup, loader.sampler, ws, d, device)
         record.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -255,12 +255,13 @@ def _epochs(ws, run, cfg, setup, state, net, loader, predictor, record, d, devic
     runs = ws.runs
     start_epoch = state.epochs_done
     val_loader = predictor.loader(setup.val_ds) if len(setup.val_ds) else None  # its worker persists
+    val_targets = setup.task.targets(ws.tables, setup.val_ds.rows, setup.videos)  # read once for every epoch
     for epoch in range(start_epoch, cfg.epochs):
         started = time.time()
         dynamics, skipped, logging_s = train_one_epoch(net, state, loader, epoch, cfg, setup.binary, device, d,
                                                        progress)
         trained_s = time.time() - started
-        val = validate(predictor, setup, ws, setup.val_ds, val_loader)
+        val = validate(predictor, setup.task, setup.val_ds, val_targets, val_loader)
         state.epochs_done = epoch + 1
         if d.is_main:
             t = time.perf_counter()

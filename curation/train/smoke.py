@@ -52,7 +52,7 @@ def smoke_test(ws, cfg: TrainConfig, batches: int = 2, clips: int = 8, echo=prin
             setup = prepare(ws, cfg, revision, device, notice=echo)
             loader = train_loader(setup, cfg, Dist(), device)
             setup.model.to(device)
-            state = new_state(setup, cfg, loader, loader.sampler)
+            state = new_state(setup, cfg, loader)
             predictor = predictor_for(setup.model, setup.mspec, setup.binary, cfg, device, progress=False)
         with report.stage("train", lambda: f"{batches} batch(es) of {cfg.batch_size}, mean loss {loss:.4f}"
                                            + (f", {len(skipped)} unreadable clip(s) skipped" if skipped else "")):
@@ -62,7 +62,8 @@ def smoke_test(ws, cfg: TrainConfig, batches: int = 2, clips: int = 8, echo=prin
                 else float("nan")
         val_sample = setup.val_ds.sample(clips, cfg.seed)
         with report.stage("validate", lambda: f"{len(val_sample)} clip(s), {_metric(setup.task.metric, val)}"):
-            val = validate(predictor, setup, ws, val_sample)
+            val = validate(predictor, setup.task, val_sample,
+                           setup.task.targets(ws.tables, val_sample.rows, setup.videos))
         with report.stage("collect", lambda: ", ".join(f"{k} {t.num_rows} rows" for k, t in tables.items())):
             tables, _ = collect_tables(predictor, ws, runs, "smoke", collected_revisions(ws, revision),
                                        classes=setup.classes, seed=cfg.seed, sample=clips)
