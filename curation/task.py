@@ -127,9 +127,6 @@ class Targets:
         pick = (lambda a: None if a is None else a[idx])
         return Targets(self.labels[idx], pick(self.windows), pick(self.video_targets))
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
 
 def task_of(store, dataset: str) -> Task:
     """The task recorded by the last ingest of `dataset`."""
