@@ -43,7 +43,7 @@ COMMANDS = [
     ["evaluate", "--run", "{}"], ["evaluate", "--table", "{}"], ["evaluate", "--split", "{}"],
     ["collect", "--run", "1", "--table", "{}"], ["compare", "1", "{}"], ["compare", "1", "1", "--on", "{}"],
     ["compare", "1", "1", "--metric", "{}"], ["suggest", "--run", "{}"], ["suggest", "--threshold", "{}"],
-    ["suggest", "--label-value", "{}"], ["suggest", "--fold-runs", "{}"], ["report", "--run", "{}"],
+    ["suggest", "--label-value", "{}"], ["suggest", "--runs", "{}"], ["report", "--run", "{}"],
     ["report", "--table", "{}"], ["report", "--worst", "{}"], ["import-predictions", "{}", "@preds"],
     ["import-predictions", "ext", "{}"], ["import-predictions", "ext", "@preds", "--table", "{}"],
     ["export", "{}", "-o", "@out"], ["export", "clips", "-o", "{}"], ["submit", "--run", "{}", "-o", "@out"],

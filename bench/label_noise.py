@@ -19,7 +19,7 @@ Detection is scored per video (labels are given per video; an edit acts on a vid
 generator flipped, as mean ± sd over seeds (the fold-based ones over the first D seeds: K runs each):
 - AUM, one run: `curate suggest`'s label issues from each seed's noisy run (all S seeds);
 - AUM over seed repeats: the same rule on the clips' AUM averaged over all S noisy runs (one figure);
-- CL (ours): `curate suggest --fold-runs` on that seed's K fold runs;
+- CL (ours): `curate suggest --runs` on that seed's K fold runs;
 - cleanlab: `cleanlab.filter.find_label_issues` on the same out-of-fold probabilities, with the same
   quarter-of-the-clips rule per video.
 With --cl-arm, a fourth arm: curated by CL's label issues (the first D seeds, whose fold runs exist) instead of
@@ -31,7 +31,6 @@ AUM's, to see whether a better detector recovers more.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import shutil
 import time
@@ -41,12 +40,13 @@ import numpy as np
 from cleanlab.filter import find_label_issues
 
 from curation.ingest.pipeline import IngestOptions, ingest
-from curation.ingest.layouts import read_nexar
-from curation.ingest.splits import hold_out
 from curation.review.compare import compare, interval
-from curation.review.suggest import (confident_learning, contradicted_videos, label_issues, out_of_fold_probabilities,
-                                     to_csv)
+from curation.frames.cache import cache_size_for
+from curation.models.mvit import MODELS
+from curation.review.suggest import (confident_learning, contradicted_videos, label_issues, label_issues_of_runs,
+                                     out_of_fold_probabilities, to_csv)
 from curation.synth import generate, load_truth
+from curation.synth_views import checked_val, labelled_view
 from curation.tables.requests import edit_from_file
 from curation.train.config import TrainConfig
 from curation.train.collect import collect
@@ -56,25 +56,9 @@ from curation.workspace import Workspace
 
 def sources(data: Path, val_fraction: float, seed: int):
     """The three views of one synthetic folder: (noisy, clean, folds) sources and the val video ids."""
-    truth = load_truth(data)["videos"]
-    base = read_nexar(data)
-    train_videos = [v for v in base.videos if v.split is None]
-    val = hold_out([v.group for v in train_videos], [truth[v.video_id]["target"] for v in train_videos],
-                     val_fraction, seed)
-
-    def view(true_labels: bool, fixed_split: bool):
-        source = copy.deepcopy(base)
-        for v in source.videos:
-            if v.split == "test":
-                continue
-            if true_labels or v.video_id in val:
-                t = truth[v.video_id]
-                v.label = t["target"]
-                v.event_s, v.alert_s = (t["time_of_event"], t["time_of_alert"]) if t["target"] else (None, None)
-            v.split = "val" if v.video_id in val else ("train" if fixed_split else None)
-        return source
-
-    return view(False, True), view(True, True), view(False, False), val
+    val = checked_val(data, val_fraction, seed)
+    return (labelled_view(data, val), labelled_view(data, val, true_labels=True),
+            labelled_view(data, val, fixed_split=False), val)
 
 
 def scores(flagged: set[str], truth: set[str]) -> tuple[float, float, float, int]:
@@ -100,18 +84,19 @@ def mean_sd(values) -> str:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--train", type=int, default=160, help="train.csv videos (--val of them become val)")
+    ap.add_argument("--train", type=int, default=120, help="train.csv videos (--val of them become val)")
     ap.add_argument("--val", type=float, default=0.3, help="share of the train.csv videos held out as val")
-    ap.add_argument("--noise", type=float, default=0.3, help="share of train videos with a flipped label")
+    ap.add_argument("--noise", type=float, default=0.2, help="share of train videos with a flipped label")
     ap.add_argument("--size", default="160x96", help="video size (WxH) the generator writes")
-    ap.add_argument("--folds", type=int, default=4)
-    ap.add_argument("--epochs", type=int, default=8)
-    ap.add_argument("--draws", type=int, default=800)
-    ap.add_argument("--lr", type=float, default=5e-4)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--draws", type=int, default=500)
+    ap.add_argument("--lr", type=float, help="default: the model's recipe")
+    ap.add_argument("--weights", default="pretrained", help="pretrained (the packaged synthetic backbone), none, FILE")
+    ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0, help="data seed, and the first training seed")
-    ap.add_argument("--seeds", type=int, default=5, help="training seeds per arm")
-    ap.add_argument("--detect-seeds", type=int, default=3, help="seeds whose detection is scored (K fold runs each)")
+    ap.add_argument("--seeds", type=int, default=10, help="training seeds per arm")
+    ap.add_argument("--detect-seeds", type=int, default=5, help="seeds whose detection is scored (K fold runs each)")
     ap.add_argument("--cl-arm", action="store_true",
                     help="also a curated arm built on confident learning (the --detect-seeds seeds' fold runs)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
@@ -134,16 +119,18 @@ def main():
     noisy_src, clean_src, folds_src, val = sources(work / "data", args.val, args.seed)
     for name, source, folds in (("noisy", noisy_src, 0), ("clean", clean_src, 0), ("folds", folds_src, args.folds)):
         if not ws.tables.exists(name, "clips"):
-            ingest(ws, source, name, IngestOptions(frame_size=64, folds=folds, seed=args.seed), progress=False)
+            ingest(ws, source, name, IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size),
+                                                   folds=folds, seed=args.seed), progress=False)
     times["ingest x3"] = time.time() - t
     flipped = set(load_truth(work / "data")["flipped"]) - val  # flips that landed in val were corrected
     n_train = sum(v.split == "train" for v in noisy_src.videos)
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{n_train} train videos ({len(flipped)} flipped, {len(flipped) / n_train:.0%}), {len(val)} val videos "
-          f"with true labels; {width}x{height} videos, mvit_tiny 16x64x64, {args.epochs} epochs x {args.draws} "
-          f"draws, batch 8, lr {args.lr}; seeds {seeds[0]}..{seeds[-1]}", flush=True)
+          f"with true labels; {width}x{height} videos, mvit_tiny 16x64x64 from weights {args.weights}, {args.epochs} "
+          f"epochs x {args.draws} draws, batch 8, lr {args.lr or 'of the recipe'}; seeds {seeds[0]}..{seeds[-1]}",
+          flush=True)
 
-    cfg = dict(model="mvit_tiny", weights="none", epochs=args.epochs, draws_per_epoch=args.draws, batch_size=8,
+    cfg = dict(model="mvit_tiny", weights=args.weights, epochs=args.epochs, draws_per_epoch=args.draws, batch_size=8,
                lr=args.lr, workers=args.workers)
 
     def completed(label: str, table: str) -> str | None:
@@ -182,8 +169,9 @@ def main():
                               message=message)
 
     arms = {"noisy": [], "curated": [], "clean": []}
+    both = f"suggest --runs: AUM averaged or confident learning, {args.folds} folds"
     detection = {"AUM, one run": [], f"confident learning, {args.folds}-fold OOF (curate)": [],
-                 f"cleanlab find_label_issues, {args.folds}-fold OOF": []}
+                 f"cleanlab find_label_issues, {args.folds}-fold OOF": [], both: []}
     for seed in seeds:
         noisy = run(f"noisy-s{seed}", "noisy/clips@1", seed)
         flagged = label_issues(ws, noisy)
@@ -203,6 +191,7 @@ def main():
             scores({s.id for s in flagged}, flipped))
         detection[f"cleanlab find_label_issues, {args.folds}-fold OOF"].append(
             scores(cleanlab_videos(out_of_fold_probabilities(ws, fold_runs)), flipped))
+        detection[both].append(scores({s.id for s in label_issues_of_runs(ws, fold_runs, [])}, flipped))
         if args.cl_arm:  # one round curated by confident learning instead of AUM (same videos: the ids match)
             revision = curated_revision(flagged, f"weight 0 for {len(flagged)} CL label issues of s{seed} folds")
             arms.setdefault(cl_arm, []).append(run(f"curatedcl-s{seed}", revision.ref, seed))
@@ -236,10 +225,14 @@ def main():
     for arm, ratios in recovered.items():
         low, high = interval(ratios)
         print(f"share of the noisy→clean gap recovered by {arm}: {share[arm]:.0%} [{low:.0%}, {high:.0%}] "
-              f"(goal >= 80%, interval above 0)")
+              f"(goal >= 60%, interval above 0)")
     print(f"gap clean − noisy {values['clean'] - values['noisy']:+.4f} [{gap_low:+.4f}, {gap_high:+.4f}]")
     if gap_low <= 0:
         print("  the noise did not measurably hurt here (the gap's interval reaches 0): the share means little")
+    noisy_best = {r: ws.runs.record(r).best_value for r in arms["noisy"]}
+    print("noisy-arm runs' best val mAP (each must learn: >= 0.75): "
+          + " ".join(f"{v:.3f}" for v in noisy_best.values())
+          + f" → {'every seed learned' if min(noisy_best.values()) >= 0.75 else 'NOT every seed learned'}")
 
     print(f"\nlabel-issue detection per video ({len(flipped)} flipped of {n_train} train videos), mean ± sd over "
           f"seeds: AUM one run {seeds[0]}..{seeds[-1]}, fold-based {args.detect_seeds} seed(s) from {seeds[0]}")

@@ -12,11 +12,14 @@ from pathlib import Path
 
 from curation.csvio import read_rows
 from curation.errors import CurateError
-from curation.ingest.pipeline import ingest
-from curation.ingest.layouts import read_nexar
+from curation.frames.cache import cache_size_for
+from curation.ingest.pipeline import IngestOptions, ingest
+from curation.models.mvit import MODELS
 from curation.synth import generate, load_truth
-from curation.review.compare import compare
+from curation.synth_views import checked_val, labelled_view
+from curation.review.compare import compare, verdict
 from curation.review.suggest import suggest, to_csv
+from curation.runs.learning import learning_check
 from curation.submit import submit
 from curation.tables.commit import commit_edit
 from curation.tables.requests import edit_from_file
@@ -25,6 +28,11 @@ from curation.train.config import TrainConfig
 from curation.train.collect import collect
 from curation.train.loop import train
 from curation.workspace import Workspace
+
+
+VIDEOS = 60  # train.csv videos (a quarter of them the checked val split)
+VAL_FRACTION = 0.25
+EPOCHS, DRAWS = 3, 500  # per round, from the tiny model's pretrained weights (the default for mvit_tiny)
 
 
 def score_suggestions(found, truth: dict) -> dict[str, tuple[int, int, int]]:
@@ -60,18 +68,23 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     timings = {}
     t = time.time()
     data = folder / "data"
-    generate(data, n_train=12 if quick else 40, n_test=4 if quick else 20, width=160 if quick else 320,
-             height=96 if quick else 180, duration_s=4.0 if quick else 6.0, test_duration_s=3.0 if quick else 5.0,
-             label_noise=0.2, n_duplicates=2, n_corrupt=3, seed=seed, progress=not quick)
+    generate(data, n_train=12 if quick else VIDEOS, n_test=4 if quick else 20, width=160, height=96,
+             duration_s=4.0 if quick else 6.0, test_duration_s=3.0 if quick else 5.0, label_noise=0.2, n_duplicates=2,
+             n_corrupt=3, seed=seed, progress=not quick)
     timings["synth"] = time.time() - t
 
     t = time.time()
     ws = Workspace.open(folder, backend="lance")  # the demo folder is the workspace: `curate dashboard -w FOLDER`
-    result = ingest(ws, read_nexar(data), "nexar", progress=not quick)
+    val = checked_val(data, VAL_FRACTION, seed)
+    echo(f"val split: {len(val)} videos whose labels were checked (the generator's truth), as a careful team keeps "
+         "one; the train split keeps the CSV's labels, flips and all")
+    result = ingest(ws, labelled_view(data, val), "nexar",
+                    IngestOptions(seed=seed, frame_size=cache_size_for(MODELS["mvit_tiny"].input_size)),
+                    progress=not quick)
     timings["ingest"] = time.time() - t
 
-    cfg = dict(model="mvit_tiny", weights="none", epochs=1 if quick else 3, draws_per_epoch=48 if quick else 600,
-               batch_size=8, lr=5e-4, workers=0 if quick else 2, seed=seed)
+    cfg = dict(model="mvit_tiny", epochs=1 if quick else EPOCHS, draws_per_epoch=48 if quick else DRAWS,
+               batch_size=8, workers=0, seed=seed)
     t = time.time()
     round1 = train(ws, TrainConfig(table="latest", name="round1", **cfg), echo=echo, progress=not quick)
     timings["train round 1"] = time.time() - t
@@ -101,19 +114,20 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     timings["submit"] = time.time() - t
 
     t = time.time()
-    try:  # did the edit help? one seed per round on a few val videos: the interval says how little that shows
+    try:  # did the edit help? one seed per round: the seeds' variance is unmeasured, so no verdict either way
         compared = compare(ws, [round1, round2], samples=1000,
                            collect=lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, progress=False))
     except CurateError as exc:
-        compared = None
+        compared, said = None, "inconclusive"
         compare_text = f"compare: {exc.problem}"
     else:
         d = compared["differences"][0]
+        said = verdict(d)
         compare_text = (f"round 2 − round 1, {compared['metric']} on {compared['set']['clips']} val clips of "
                         f"{compared['set']['table']}: {d['difference']:+.3f}, 95% interval [{d['interval'][0]:+.3f}, "
-                        f"{d['interval'][1]:+.3f}]" + (f", P(round 2 better) {d['p_b_better']:.2f}"
+                        f"{d['interval'][1]:+.3f}]" + (f", P(round 2 better) {d['p_b_better']:.2f} → {said}"
                                                         if d["p_b_better"] is not None else
-                                                        " over val videos only — inconclusive: one seed per round "
+                                                        " over val videos only → inconclusive: one seed per round "
                                                         "leaves the seeds' variance unmeasured"))
     timings["compare"] = time.time() - t
 
@@ -138,4 +152,5 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     echo(f"look at it in the browser: curate dashboard -w {ws.root}")
     return {"timings": timings, "ingest": result, "edit": edited, "runs": (round1, round2), "best": best,
             "suggestions": found, "scores": scores, "submission": submissions[round2][0], "compare": compared,
+            "verdict": said, "learned": {r: learning_check(ws.runs.record(r)) for r in (round1, round2)},
             "test_ap": {r: ap for r, (_, ap) in submissions.items()}}

@@ -115,6 +115,19 @@ class Task:
             return competition_map(targets.video_targets, targets.windows, scores)
         return classification_metrics(targets.labels, scores, list(self.classes))
 
+    def chance(self, targets: Targets) -> float | None:
+        """The metric of a model that learned nothing: one constant score for every clip (an event task: the
+        share of positives in each τ pool), or always the most common class."""
+        if len(targets.labels) == 0:
+            return None
+        if self.event_task:
+            constant = np.full(len(targets.labels), 0.5)
+        else:
+            known = targets.labels[targets.labels >= 0]
+            constant = np.full(len(targets.labels), np.bincount(known).argmax() if len(known) else 0)
+        value = self.score(targets, constant).get(self.metric)
+        return None if value is None or not np.isfinite(value) else float(value)
+
 
 @dataclass(frozen=True)
 class Targets:

@@ -319,3 +319,36 @@ def test_identical_float32_descriptors_group_and_a_near_copy_does_not():
     assert unit.dtype == dist.dtype == np.float32
     assert _identical_groups(dist, [f"v{k:02d}" for k in range(40)]) == [["v03", "v07", "v20"]]
     assert dist[11, 30] > 100 * identical_within(np.float32) and identical_within(np.float64) < 1e-13
+
+
+def test_a_run_that_did_not_learn_gives_no_label_suggestions(reviewed):
+    """The fixture's run (2 epochs of 40 draws) learns nothing: suggest says so instead of proposing label edits
+    from its dynamics, and still finds what needs no model (unreadable files, copies by their frames)."""
+    from curation.runs.learning import learning_check
+
+    ws, truth, run = reviewed
+    check = learning_check(ws.runs.record(run))
+    assert check.learned is False and check.reason.startswith("did not learn")
+    found = suggest(ws, run)
+    assert not [s for s in found if s.signal == "label issue"]
+    assert any(note.startswith(f"{run} did not learn") and "no label suggestions" in note for note in found.notes)
+    assert {s.id for s in found if s.signal == "unreadable"} == set(truth["corrupt"])
+    assert all("by embeddings" not in s.reason for s in found)
+
+
+def test_learning_check_reads_val_metric_against_chance_and_loss_against_a_constant_guess():
+    from curation.runs.learning import constant_loss, learning_check
+    from curation.runs.record import RunInputs, RunRecord
+
+    def record(best, loss, chance=0.5, constant=0.6):
+        epoch = {"epoch": 1, "train_loss": loss, "val_chance": chance, "constant_loss": constant}
+        return RunRecord(run="r", config={}, inputs=RunInputs("d", "clips", 1, "clips@1", "f"), metric="mAP",
+                         epochs=[epoch], best={"epoch": 1, "metric": "mAP", "value": best})
+
+    assert learning_check(record(0.9, 0.3)).learned is True
+    assert learning_check(record(0.9, 0.59)).learned is False  # a lucky val score, loss at the class prior
+    assert learning_check(record(0.6, 0.3)).learned is False  # not a third of the way from chance to 1
+    assert learning_check(record(0.7, 0.3, chance=0.2)).learned is True
+    assert learning_check(record(0.9, 0.3, chance=None)).learned is None
+    assert constant_loss([0, 0, 1, 1], 2) == pytest.approx(0.6931, abs=1e-4)
+    assert constant_loss([1, 1, 1], 2) == 0.0 and constant_loss([-1], 2) is None

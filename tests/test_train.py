@@ -15,6 +15,7 @@ from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.layouts import read_nexar
 from curation.tables import Edit
 from curation.fsutil import sha256_file
+from curation.runs.learning import constant_loss, learning_check
 from curation.train.config import TrainConfig
 from curation.train.collect import collect
 from curation.train.loop import train
@@ -43,9 +44,11 @@ def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_ro
     deleted, zeroed = set(train_ids[:4]), set(train_ids[4:8])
     rev2 = ws.tables.edit("nexar", "clips", Edit(delete=deleted, weights={i: 0.0 for i in zeroed}), message="x")
 
-    run = train(ws, TrainConfig(table="clips@2", epochs=2, **TINY), progress=False)
+    said = []
+    run = train(ws, TrainConfig(table="clips@2", epochs=2, **TINY), echo=said.append, progress=False)
     info = ws.runs.record(run).to_dict()
     assert info["status"] == "completed"
+    assert said[-1] == f"{run} {learning_check(ws.runs.record(run)).reason}"  # its last line: did it learn?
     assert info["inputs"]["revision"] == 2 and info["inputs"]["fingerprint"] == rev2.fingerprint
     live_train = [i for i in train_ids if i not in deleted | zeroed]
     dyn = ws.runs.dynamics(run)
@@ -54,6 +57,10 @@ def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_ro
         assert rows.num_rows == len(live_train)  # one row per drawn sample (epoch = non-zero rows)
         assert set(rows["clip_id"].to_pylist()) <= set(live_train)  # nothing deleted or weight 0 drawn
     assert np.isfinite(dyn["loss"].to_numpy()).all()
+    for e in info["epochs"]:  # what the learning check reads: chance on val, a constant guess's loss on the draws
+        drawn = dyn.filter(pc.field("epoch") == e["epoch"])["label"].to_numpy()
+        assert e["constant_loss"] == pytest.approx(constant_loss(drawn, 2)) and e["constant_loss"] > 0
+        assert 0 < e["val_chance"] < 1
 
     revision_ids = set(ws.tables.read(ws.tables.revision("nexar", "clips", info["inputs"]["revision"]),
                                       ["clip_id"])["clip_id"].to_pylist())
@@ -172,7 +179,22 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
 
     oof = out_of_fold_probabilities(ws, runs)
     assert sorted(oof["clip_id"].to_pylist()) == sorted(fold_of)  # every labelled clip once, out of fold
-    assert all(s.level == "video" for s in suggest(ws, runs[0], fold_runs=runs))
+    found = suggest(ws, runs[0], runs=runs)  # 8 draws each: neither run learned, so neither proposes labels
+    assert not [s for s in found if s.signal == "label issue"]
+    assert [n.split()[0] for n in found.notes if "left out of the label issues" in n] == runs
+    for run in runs:  # as if both had learned: each video either detector flags, once, naming both reasons
+        record = ws.runs.record(run)
+        record.best["value"] = 0.95
+        record.epochs[-1].update(val_chance=0.5, constant_loss=1.0)
+        ws.runs.write_record(run, record)
+    from curation.review.suggest import confident_learning, label_issues
+
+    by_aum = {s.id for s in label_issues(ws, runs[0], repeats=runs[1:])}
+    by_cl = {s.id for s in confident_learning(ws, runs)}
+    flagged = [s for s in suggest(ws, runs[0], runs=runs) if s.signal == "label issue"]
+    assert sorted(s.id for s in flagged) == sorted(by_aum | by_cl) and by_aum | by_cl
+    for s in flagged:
+        assert ("confident learning" in s.reason) == (s.id in by_cl) and ("AUM" in s.reason) == (s.id in by_aum)
     bad = CliRunner().invoke(cli, [*args, "--folds", "3"])
     assert bad.exit_code == 2 and "re-ingest with --folds 3" in bad.stderr
 
@@ -189,3 +211,33 @@ def test_run_records_the_weights_actually_loaded():
         assert loaded["loaded"] == "none" and loaded["reason"] and len(notices) == 1
     _, _, tiny = build_model("mvit_tiny", 1, "none")
     assert tiny == {"requested": "none", "loaded": "none"}
+
+
+def test_weights_from_a_file_load_the_backbone_whole_or_not_at_all(tmp_path):
+    """`--weights FILE` is how users start from their own weights and how the tiny model starts from its packaged
+    synthetic backbone (`pretrained`): every backbone tensor arrives; a file for another model is refused."""
+    from curation.errors import BadInput
+    from curation.models.mvit import TINY_WEIGHTS, TINY_WEIGHTS_SHA256, build_model
+
+    torch.manual_seed(1)
+    source, _, _ = build_model("mvit_tiny", 1, "none")
+    path = tmp_path / "mine.pt"
+    torch.save(source.state_dict(), path)  # a whole classifier's state dict: its backbone entries are used
+    torch.manual_seed(2)
+    model, _, loaded = build_model("mvit_tiny", 1, str(path))
+    assert loaded == {"requested": str(path), "loaded": str(path), "sha256": sha256_file(path)}
+    for name, tensor in source.backbone.state_dict().items():
+        assert torch.equal(model.backbone.state_dict()[name], tensor), name
+    assert not torch.equal(model.head[0].weight, source.head[0].weight)  # the head starts new
+    partial = {k: v for k, v in source.backbone.state_dict().items() if not k.startswith("blocks.2")}
+    torch.save({"state_dict": partial}, tmp_path / "partial.pt")
+    with pytest.raises(BadInput, match="does not fit mvit_tiny"):
+        build_model("mvit_tiny", 1, str(tmp_path / "partial.pt"))
+    (tmp_path / "junk.pt").write_text("not a tensor file")
+    with pytest.raises(BadInput, match="not a weights file"):
+        build_model("mvit_tiny", 1, str(tmp_path / "junk.pt"))
+    with pytest.raises(BadInput, match="neither kinetics400, none nor a file"):
+        build_model("mvit_tiny", 1, str(tmp_path / "absent.pt"))
+    _, _, packaged = build_model("mvit_tiny", 1, "pretrained")  # the packaged backbone, as released
+    assert packaged["loaded"] == str(TINY_WEIGHTS) and packaged["sha256"] == TINY_WEIGHTS_SHA256
+    assert TINY_WEIGHTS.stat().st_size <= 5_000_000

@@ -5,7 +5,7 @@ from collections import Counter
 
 import click
 
-from curation.cli.app import cli, open_workspace
+from curation.cli.app import cli, given_options, open_workspace
 from curation.errors import BadInput
 
 
@@ -18,10 +18,12 @@ from curation.errors import BadInput
 @click.option("--threshold", type=float,
               help="Flag a video when the mean AUM of its own-label clips is more than this many robust standard "
                    "deviations below the videos of its label (default 1.5; lower: more recall, less precision).")
-@click.option("--fold-runs", help="Comma-separated k-fold runs of one revision (curate train --folds): label "
-                                  "issues by confident learning on their out-of-fold probabilities.")
+@click.option("--runs", "several", metavar="RUN,RUN,...",
+              help="Label issues from several runs of one revision instead of one: its k-fold runs (train --folds K: "
+                   "confident learning on out-of-fold probabilities, and AUM averaged) or its seed repeats (train "
+                   "--repeat K: AUM averaged). Runs that did not learn are left out.")
 @click.pass_context
-def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
+def suggest(ctx, run_ref, out, label_action, label_value, threshold, several):
     """Propose edits from a run (label issues, near-duplicates and leaks, unreadable videos, outliers) as an
     edit file: id,level,action,value,signal,reason,score. Nothing is applied: review it, then
     `curate edit clips --from FILE -m MSG`."""
@@ -32,7 +34,10 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, fold_runs):
     if out:
         output_target(out)  # refused before the work
     options = {"threshold": threshold} if threshold is not None else {}  # else label_issues' default
-    found = propose(open_workspace(ctx), run_ref, fold_runs=fold_runs.split(",") if fold_runs else None,
+    runs = [r.strip() for r in several.split(",") if r.strip()] if several else None
+    if runs and not given_options(ctx, "run_ref"):
+        run_ref = runs[0]
+    found = propose(open_workspace(ctx), run_ref, runs=runs,
                     action=label_action, value=label_value, **options)
     text = to_csv(found)
     if out:

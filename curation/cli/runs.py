@@ -17,11 +17,19 @@ from curation.errors import BadInput, CurateError
 @click.option("--val-table", help="Validation revision (default: the val split of the training revision).")
 @click.option("--model", type=click.Choice(["mvit_v2_s", "mvit_tiny"]), default="mvit_v2_s", show_default=True,
               help="mvit_v2_s (16×224×224, 34.5 M params) or mvit_tiny (16×64×64, for CPU and tests).")
-@click.option("--weights", type=click.Choice(["kinetics400", "none"]), default="kinetics400", show_default=True,
-              help="Pretrained backbone weights; if they cannot be loaded: a notice and random init.")
+@click.option("--weights", default="pretrained", show_default=True, metavar="pretrained|kinetics400|none|FILE",
+              help="Backbone weights to start from: pretrained (Kinetics-400 for mvit_v2_s — if they cannot be "
+                   "downloaded: a notice and random init; for mvit_tiny the packaged backbone pretrained on synthetic "
+                   "videos, scripts/pretrain_tiny.py), none (random init), or a .pt file of backbone weights. "
+                   "run.json records what was loaded and its sha256.")
 @click.option("--epochs", default=10, show_default=True)
 @click.option("--batch-size", default=16, show_default=True, help="Clips per step (per rank under torchrun).")
-@click.option("--lr", default=1e-4, show_default=True, help="AdamW learning rate (cosine schedule).")
+@click.option("--lr", type=float, help="AdamW learning rate, cosine schedule [default: the model's recipe: 1e-4 for "
+                                       "mvit_v2_s, 5e-4 for mvit_tiny].")
+@click.option("--warmup", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+              help="Share of the steps over which the learning rate rises linearly before the cosine decay.")
+@click.option("--balance", is_flag=True, help="Draw each class with the same total probability (weights scaled "
+                                             "per class).")
 @click.option("--weight-decay", default=0.05, show_default=True)
 @click.option("--draws", "draws_per_epoch", default=0, show_default=True,
               help="Weighted draws per epoch (0: the number of non-zero-weight clips; the winner used 6000).")
@@ -219,7 +227,7 @@ def compare(ctx, runs, on, split, metric, samples, plot, as_json):
 
     from curation.fsutil import output_target
     from curation.review.compare import compare as run_compare
-    from curation.review.compare import plot_compare
+    from curation.review.compare import plot_compare, verdict
     from curation.train.collect import collect
 
     if plot:
@@ -245,9 +253,8 @@ def compare(ctx, runs, on, split, metric, samples, plot, as_json):
             click.echo(f"{d['b']} − {d['a']}: {d['difference']:+.4f}  [{low:+.4f}, {high:+.4f}] over videos only  "
                        f"→ inconclusive: seed variance {d['seed_variance']} (--repeat)")
         else:
-            verdict = "better" if low > 0 else "worse" if high < 0 else "no clear difference"
             click.echo(f"{d['b']} − {d['a']}: {d['difference']:+.4f}  [{low:+.4f}, {high:+.4f}]  "
-                       f"P(better) {d['p_b_better']:.2f}  → {verdict}")
+                       f"P(better) {d['p_b_better']:.2f}  → {verdict(d)}")
         if d["revision_diff"]:
             click.echo("  training revisions differ by: " + ", ".join(f"{k} {v}" for k, v in d["revision_diff"].items()))
         for what, moved in (("improved", [m for m in d["improved"] if m[1] > 0]),

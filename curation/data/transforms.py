@@ -155,6 +155,7 @@ def _with_offset(colour: tuple[np.ndarray, float], mean_gray: float) -> np.ndarr
 
 PRESETS = {
     "winner": ClipTransform("winner", train=True),
+    "light": ClipTransform("light", train=True, rotation_deg=5.0, crop_area=(0.8, 1.0), jitter=0.15),
     "eval": ClipTransform("eval", train=False),
 }
 

@@ -33,23 +33,32 @@ class ModelSpec:
 
 MODELS = {
     "mvit_v2_s": ModelSpec("mvit_v2_s", 224, 16, 768, 34_443_521, 1950),
-    # Three blocks, 32→64 channels, keys/values pooled hard: a CPU forward+backward in tens of milliseconds.
-    "mvit_tiny": ModelSpec("mvit_tiny", 64, 16, 64, 138_126, 40),
+    # Three blocks, 32→64 channels on 8×8-px patches: a CPU training step on 8 clips in ~0.14 s.
+    "mvit_tiny": ModelSpec("mvit_tiny", 64, 16, 64, 140_910, 40),
 }
 
 
+# The tiny model's pretrained backbone (scripts/pretrain_tiny.py: synthetic data of generator seeds 1000+,
+# disjoint from every demo, test and benchmark seed), loaded like any weights file: `--weights <this path>`.
+TINY_WEIGHTS = Path(__file__).parent / "weights" / "mvit_tiny_synth.pt"
+TINY_WEIGHTS_SHA256 = "91c14200d38c1b847c51bd1c28b1bfb926696e62b3b7ee63e56e6b572727f399"
+
+
 def _tiny_backbone(spec: ModelSpec) -> MViT:
+    """8×8-px patches (8×8×8 tokens from a 16×64×64 clip): a CPU training step on 8 clips takes ~0.14 s, against
+    ~0.44 s with MViTv2-S's 4×4 patches (bench/README.md, recipe.py)."""
     blocks = [
         MSBlockConfig(num_heads=1, input_channels=32, output_channels=32, kernel_q=[3, 3, 3], kernel_kv=[3, 3, 3],
-                      stride_q=[1, 1, 1], stride_kv=[1, 4, 4]),
-        MSBlockConfig(num_heads=2, input_channels=32, output_channels=64, kernel_q=[3, 3, 3], kernel_kv=[3, 3, 3],
-                      stride_q=[1, 2, 2], stride_kv=[1, 2, 2]),
-        MSBlockConfig(num_heads=2, input_channels=64, output_channels=64, kernel_q=[3, 3, 3], kernel_kv=[3, 3, 3],
                       stride_q=[1, 1, 1], stride_kv=[1, 2, 2]),
+        MSBlockConfig(num_heads=2, input_channels=32, output_channels=64, kernel_q=[3, 3, 3], kernel_kv=[3, 3, 3],
+                      stride_q=[1, 2, 2], stride_kv=[1, 1, 1]),
+        MSBlockConfig(num_heads=2, input_channels=64, output_channels=64, kernel_q=[3, 3, 3], kernel_kv=[3, 3, 3],
+                      stride_q=[1, 1, 1], stride_kv=[1, 1, 1]),
     ]
     return MViT(spatial_size=(spec.input_size, spec.input_size), temporal_size=spec.frames, block_setting=blocks,
                 residual_pool=True, residual_with_cls_embed=False, rel_pos_embed=True, proj_after_attn=True,
-                dropout=0.0, num_classes=1)
+                dropout=0.0, num_classes=1, patch_embed_kernel=(3, 8, 8), patch_embed_stride=(2, 8, 8),
+                patch_embed_padding=(1, 0, 0))
 
 
 def _weights_file(weights) -> Path:
@@ -90,16 +99,54 @@ class VideoClassifier(nn.Module):
 
 def build_model(name: str, num_outputs: int, weights: str = "none", notice=print) -> tuple[VideoClassifier,
                                                                                           ModelSpec, dict]:
-    """The model, its spec, and a record of the backbone weights actually loaded (requested, loaded, sha256)."""
+    """The model, its spec, and a record of the backbone weights actually loaded (requested, loaded, sha256).
+    `weights`: pretrained (kinetics400 for MViTv2-S, the packaged synthetic backbone for the tiny model), none,
+    kinetics400, or a file of backbone weights (`load_backbone_file`)."""
     if name not in MODELS:
         raise BadInput(f"unknown model {name!r}", f"choose one of: {', '.join(MODELS)}")
-    if weights not in ("none", "kinetics400"):
-        raise BadInput(f"unknown weights {weights!r}", "use kinetics400 or none")
     spec = MODELS[name]
-    if name == "mvit_v2_s":
+    if weights == "pretrained":  # each model's usual starting point
+        weights = "kinetics400" if name == "mvit_v2_s" else _packaged_tiny_weights()
+    if weights not in ("none", "kinetics400"):
+        backbone = _tiny_backbone(spec) if name == "mvit_tiny" else mvit_v2_s(weights=None)
+        loaded = load_backbone_file(backbone, weights, name)
+    elif name == "mvit_v2_s":
         backbone, loaded = _mvit_v2_s(weights, notice)
     else:
         if weights != "none":
-            notice(f"notice: no pretrained weights exist for {name}; starting from random initialisation")
+            notice(f"notice: no Kinetics-400 weights exist for {name}; starting from random initialisation")
         backbone, loaded = _tiny_backbone(spec), {"requested": weights, "loaded": "none"}
     return VideoClassifier(backbone, spec.feature_dim, num_outputs), spec, loaded
+
+
+def _packaged_tiny_weights() -> str:
+    """The path of the tiny model's pretrained backbone, checked against the sha256 it was made with."""
+    if not TINY_WEIGHTS.is_file() or sha256_file(TINY_WEIGHTS) != TINY_WEIGHTS_SHA256:
+        raise BadInput(f"the tiny model's pretrained weights ({TINY_WEIGHTS}) are missing or not the file released "
+                       "with this version", "reinstall curate, or remake them with scripts/pretrain_tiny.py "
+                       "(or train from scratch: weights none)")
+    return str(TINY_WEIGHTS)
+
+
+def load_backbone_file(backbone: MViT, weights: str, name: str) -> dict:
+    """Backbone weights from a file a user (or `bench/pretrain_tiny.py`) saved: a state dict of the backbone,
+    of a whole `VideoClassifier` (its `backbone.` entries), or `{"state_dict": ...}`. Every backbone tensor must
+    be there with its shape: a file for another model is refused, never half loaded. The head starts new."""
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise BadInput(f"weights {weights!r} are neither kinetics400, none nor a file",
+                       "give kinetics400, none, or the path of a weights file (.pt)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise BadInput(f"{path} is not a weights file torch can read ({exception_line(exc, 120)})",
+                       "give a .pt file saved with torch.save(model.state_dict(), path)") from None
+    state = state.get("state_dict", state) if isinstance(state, dict) else {}
+    state = {k.removeprefix("backbone."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    own = {k: v for k, v in backbone.state_dict().items() if not k.startswith("head.")}
+    missing = [k for k, v in own.items() if k not in state or state[k].shape != v.shape]
+    if missing:
+        raise BadInput(f"{path} does not fit {name}: {len(missing)} of its {len(own)} backbone tensors are missing or "
+                       f"shaped otherwise (e.g. {missing[0]})", f"use weights saved from a {name} model")
+    backbone.load_state_dict({k: state[k] for k in own}, strict=False)
+    return {"requested": weights, "loaded": str(path), "sha256": sha256_file(path)}

@@ -23,6 +23,15 @@ ONE_RUN = ("unmeasured: a side has one run, so the interval covers the choice of
            "seed would move it; train seed repeats of both sides for a verdict")
 
 
+def verdict(difference: dict) -> str:
+    """What one of `compare`'s differences says: inconclusive with one run on a side (the seeds' variance is
+    unmeasured), else better / worse when the 95% interval excludes 0, else no clear difference."""
+    if difference["p_b_better"] is None:
+        return "inconclusive"
+    low, high = difference["interval"]
+    return "better" if low > 0 else "worse" if high < 0 else "no clear difference"
+
+
 @dataclass
 class EvalSet:
     """The clips every run is scored on, pinned to one table revision."""

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from curation.errors import BadInput, Fix
 from curation.frames.cache import FrameReader
 from curation.review.metrics import LOW_QUANTILE, clip_metrics
+from curation.runs.learning import learning_check
 from curation.runs.protocol import CollectionKey
 from curation.runs.store import embedding_matrix
 from curation.task import FRAMES, VIDEOS
@@ -338,13 +339,14 @@ def _splits(ws, dataset: str) -> dict[str, str]:
 
 def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: float = 0.15,
                     frames: tuple[np.ndarray, list[str], np.ndarray] | None = None,
-                    notes: list[str] | None = None) -> list[Suggestion]:
+                    notes: list[str] | None = None, embeddings: bool = True) -> list[Suggestion]:
     """Ratios: how much closer a pair must be to each other than to their next-nearest video. Embeddings
-    of an early run cluster loosely, so they must be much closer to count. `frames`: the frame distances,
-    when already computed. `notes` collects what could not be judged."""
+    of an early run cluster loosely, so they must be much closer to count (`embeddings=False`: frames only, for
+    a run that learned nothing). `frames`: the frame distances, when already computed. `notes` collects what
+    could not be judged."""
     notes = [] if notes is None else notes
     dataset = ws.runs.record(run).inputs.dataset
-    embeddings, split_of = _embedding_descriptors(ws, run)
+    embeddings, split_of = _embedding_descriptors(ws, run) if embeddings else ({}, {})
     split_of = {**_splits(ws, dataset), **split_of}
     frame_dist, frame_ids, _ = frames or _frame_distances(ws, dataset)
     found = {}
@@ -405,19 +407,24 @@ class Suggestions(list):
         self.notes = list(notes)
 
 
-def suggest(ws, run_ref: str, fold_runs: list[str] | None = None, **label_options) -> Suggestions:
-    """All proposals for the run's training table, most certain first (a video appears once). With
-    `fold_runs` (k-fold runs of one revision), label issues come from confident learning on their
-    out-of-fold probabilities instead of the run's training dynamics."""
+def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) -> Suggestions:
+    """All proposals for the run's training table, most certain first (a video appears once). With `runs`
+    (several runs of one revision: its k-fold runs, or seed repeats), label issues come from all of them
+    (`label_issues_of_runs`) instead of the one run's dynamics. Runs that did not learn give no label issues."""
     run = ws.runs.resolve(run_ref)
-    if fold_runs:
-        options = {k: v for k, v in label_options.items() if k in ("action", "value")}
-        labels = confident_learning(ws, [ws.runs.resolve(r) for r in fold_runs], **options)
+    notes = []
+    check = learning_check(ws.runs.record(run))
+    if runs:
+        labels = label_issues_of_runs(ws, [ws.runs.resolve(r) for r in runs], notes, **label_options)
+    elif check.learned is False:  # its dynamics point at random clips
+        labels = []
+        notes.append(f"{run} {check.reason}: no label suggestions and no embedding near-duplicates from it; train "
+                     "it longer or with other settings, or use fold runs")
     else:
         labels = label_issues(ws, run, **label_options)
-    notes = []
     frames = _frame_distances(ws, ws.runs.record(run).inputs.dataset)
-    found = (unreadable_videos(ws, run) + near_duplicates(ws, run, frames=frames, notes=notes) + labels
+    found = (unreadable_videos(ws, run)
+             + near_duplicates(ws, run, frames=frames, notes=notes, embeddings=check.learned is not False) + labels
              + outliers(ws, run, frames=frames))
     seen, out = set(), []
     for s in found:  # earlier signals win: a corrupt or duplicated video needs no label review
@@ -425,6 +432,38 @@ def suggest(ws, run_ref: str, fold_runs: list[str] | None = None, **label_option
             seen.add(s.id)
             out.append(s)
     return Suggestions(sorted(out, key=lambda s: -s.score), notes)
+
+
+def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float = LABEL_ISSUE_Z,
+                         action: str = "weight", value: str = "0") -> list[Suggestion]:
+    """Label issues from several runs of one revision, per video: the clips' AUM averaged over the runs, and —
+    when they are its k-fold runs — confident learning on their out-of-fold probabilities. A video either
+    detector flags is proposed once, its reason naming each that did; runs that did not learn are left out."""
+    if len(set(runs)) < 2:
+        raise BadInput("label issues from several runs need at least two distinct runs",
+                       "give the k-fold runs of one revision (train --folds K) or its seed repeats (train --repeat K)")
+    learned = []
+    for r in runs:
+        check = learning_check(ws.runs.record(r))
+        if check.learned is False:
+            notes.append(f"{r} {check.reason}: left out of the label issues")
+        else:
+            learned.append(r)
+    if not learned:
+        return []
+    folds = [ws.runs.record(r).config.get("fold") for r in runs]
+    by_aum = {s.id: s for s in label_issues(ws, learned[0], threshold, action, value, repeats=learned[1:])}
+    by_cl = {}
+    if all(f is not None for f in folds) and len(learned) == len(runs):  # out-of-fold needs every fold
+        by_cl = {s.id: s for s in confident_learning(ws, runs, action=action, value=value)}
+    elif any(f is not None for f in folds):
+        notes.append("confident learning needs every fold's run to have learned: label issues by AUM only")
+    out = []
+    for video in sorted(set(by_aum) | set(by_cl)):
+        both = [s for s in (by_aum.get(video), by_cl.get(video)) if s is not None]
+        out.append(Suggestion(video, "video", action, value, "label issue", "; ".join(s.reason for s in both),
+                              max(s.score for s in both)))
+    return out
 
 
 def to_csv(suggestions: list[Suggestion]) -> str:

@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from dataclasses import asdict, dataclass, fields
 
 from curation.errors import BadInput
 from curation.task import SAMPLES
+
+
+# The learning rate each model's recipe fine-tunes its pretrained backbone with (bench/README.md, recipe.py):
+# the Nexar winner's for MViTv2-S from Kinetics-400; for the tiny model from its synthetic backbone.
+RECIPE_LR = {"mvit_v2_s": 1e-4, "mvit_tiny": 5e-4}
 
 
 @dataclass
@@ -13,13 +19,17 @@ class TrainConfig:
     table: str = "latest"  # `latest` = the samples (clips) table of the current dataset at head; or clips@3
     val_table: str | None = None  # default: the val split of the same revision
     model: str = "mvit_v2_s"
-    weights: str = "kinetics400"  # or none; falls back to random init with a notice when not loadable
+    # pretrained (the model's usual start: Kinetics-400 for mvit_v2_s, falling back to random init with a notice
+    # when it cannot be downloaded; the packaged synthetic backbone for mvit_tiny), kinetics400, none, or a file
+    weights: str = "pretrained"
     epochs: int = 10
     batch_size: int = 16
-    lr: float = 1e-4
+    lr: float | None = None  # None: the model's recipe (RECIPE_LR)
     weight_decay: float = 0.05
     draws_per_epoch: int = 0  # 0: the number of non-zero-weight clips (3LC's epoch); the winner used 6000
     grad_clip: float = 1.0
+    warmup: float = 0.0  # share of all steps over which the learning rate rises linearly, then cosine decay
+    balance: bool = False  # draw each class with the same total probability (weights scaled per class)
     seed: int = 0
     workers: int = 2
     device: str = "auto"  # auto | cpu | cuda
@@ -32,6 +42,8 @@ class TrainConfig:
 
     def __post_init__(self):
         """Refuse settings that cannot train (before a run is created), each in one line."""
+        if self.lr is None:
+            self.lr = RECIPE_LR.get(self.model, RECIPE_LR["mvit_v2_s"])
         checks = [
             ("epochs", self.epochs, isinstance(self.epochs, int) and self.epochs >= 1, "at least 1"),
             ("batch_size", self.batch_size, isinstance(self.batch_size, int) and self.batch_size >= 1, "at least 1"),
@@ -41,11 +53,15 @@ class TrainConfig:
             ("lr", self.lr, _finite(self.lr) and 0 < self.lr <= 10, "a number above 0 and at most 10, e.g. 1e-4"),
             ("weight_decay", self.weight_decay, _finite(self.weight_decay) and self.weight_decay >= 0, "0 or more"),
             ("grad_clip", self.grad_clip, _finite(self.grad_clip) and self.grad_clip >= 0, "0 (off) or more"),
+            ("warmup", self.warmup, _finite(self.warmup) and 0 <= self.warmup < 1, "a share of the steps in [0, 1)"),
             ("collect_every", self.collect_every, isinstance(self.collect_every, int) and self.collect_every >= 0,
              "0 (only at the end) or more"),
             ("max_skip_fraction", self.max_skip_fraction, _finite(self.max_skip_fraction)
              and 0 <= self.max_skip_fraction <= 1, "between 0 and 1"),
         ]
+        checks.append(("weights", self.weights, self.weights in ("pretrained", "kinetics400", "none")
+                       or Path(str(self.weights)).expanduser().is_file(),
+                       "pretrained, kinetics400, none, or the path of a weights file (.pt)"))
         for name, value, ok, expected in checks:
             if not ok:
                 raise BadInput(f"training setting {name} = {value!r} is invalid", f"use {expected}")

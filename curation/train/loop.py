@@ -28,6 +28,7 @@ from curation.faults import fault_point
 from curation.frames.cache import oversized_cache_note
 from curation.progress import progress_bar
 from curation.runs.plots import plot_curves
+from curation.runs.learning import constant_loss, learning_check
 from curation.runs.record import RunInputs, RunRecord
 from curation.runs.store import OWNER
 from curation.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
@@ -53,13 +54,41 @@ def _versions() -> dict:
 
 def new_state(setup: RunSetup, cfg: TrainConfig, loader: ClipLoader) -> TrainState:
     optimizer = torch.optim.AdamW(setup.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs * len(loader)))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(cfg.epochs * len(loader), cfg.warmup))
     return TrainState(setup.model, optimizer, scheduler, loader.sampler)
+
+
+def lr_schedule(steps: int, warmup: float):
+    """The learning rate's factor at each step: a linear rise over the first `warmup` share of the steps, then
+    a cosine decay to 0 at the last step."""
+    rise = round(warmup * steps)
+
+    def factor(step: int) -> float:
+        if step < rise:
+            return (step + 1) / rise
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - rise) / max(1, steps - rise))))
+
+    return factor
+
+
+def draw_weights(dataset: ClipDataset, balance: bool) -> np.ndarray:
+    """Each clip's chance of a draw: its weight, scaled with `balance` so that every class has the same total
+    weight (a rare class is drawn as often as a common one)."""
+    weights = dataset.weights.astype(np.float64)
+    if not balance:
+        return weights
+    out = weights.copy()
+    for label in np.unique(dataset.labels):
+        members = dataset.labels == label
+        total = weights[members].sum()
+        if total > 0:
+            out[members] = weights[members] / total
+    return out
 
 
 def train_loader(setup: RunSetup, cfg: TrainConfig, d: Dist, device: torch.device) -> ClipLoader:
     """Weighted draws of the training clips (this rank's share), augmented."""
-    sampler = WeightedClipSampler(setup.train_ds.weights, cfg.draws_per_epoch or None, seed=cfg.seed, rank=d.rank,
+    sampler = WeightedClipSampler(draw_weights(setup.train_ds, cfg.balance), cfg.draws_per_epoch or None, seed=cfg.seed, rank=d.rank,
                                   world_size=d.world_size)
     return ClipLoader(setup.train_ds, cfg.batch_size, sampler=sampler, workers=cfg.workers, device=device,
                       decode_on_device=cfg.decode_on_device)
@@ -240,6 +269,7 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
             if d.is_main:
                 record.status = "completed"
                 runs.write_record(run, record)
+                echo(f"{run} {learning_check(record).reason}")
         except BaseException as exc:
             if d.is_main:
                 record.status = "failed"
@@ -256,6 +286,7 @@ def _epochs(ws, run, cfg, setup, state, net, loader, predictor, record, d, devic
     start_epoch = state.epochs_done
     val_loader = predictor.loader(setup.val_ds) if len(setup.val_ds) else None  # its worker persists
     val_targets = setup.task.targets(ws.tables, setup.val_ds.rows, setup.videos)  # read once for every epoch
+    chance = setup.task.chance(val_targets)
     for epoch in range(start_epoch, cfg.epochs):
         started = time.time()
         dynamics, skipped, logging_s = train_one_epoch(net, state, loader, epoch, cfg, setup.binary, device, d,
@@ -274,7 +305,8 @@ def _epochs(ws, run, cfg, setup, state, net, loader, predictor, record, d, devic
             summary = {"epoch": epoch + 1, "train_loss": pc.mean(dynamics["loss"]).as_py(),
                        "draws": dynamics.num_rows, "seconds": round(time.time() - started, 2),
                        "train_seconds": round(trained_s, 3), "dynamics_logging_seconds": round(logging_s, 4),
-                       "skipped": len(skipped), **val}
+                       "skipped": len(skipped), "val_chance": chance,
+                       "constant_loss": constant_loss(dynamics["label"].to_numpy(), len(setup.classes)), **val}
             record.epochs.append(summary)
             record.skipped_clips = (record.skipped_clips + [list(s) for s in skipped])[:200]
             record.checkpoints["last"] = save_checkpoint(runs.dir(run) / "last.pt", state, cfg.to_dict())
