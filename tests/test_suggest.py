@@ -108,8 +108,8 @@ def test_apply_suggestions_as_one_revision_and_reject_unknown_ids(reviewed, tmp_
     with open(edits) as f:
         signals = Counter(r["signal"] for r in csv.DictReader(f))
     assert signals["unreadable"] == len(truth["corrupt"])  # the summary counts by signal, as the file says
-    assert result.stderr.startswith(f"{sum(signals.values())} suggestion(s): "
-                                    + ", ".join(f"{k} {v}" for k, v in signals.items()))
+    assert result.stderr.splitlines()[-1].startswith(f"{sum(signals.values())} suggestion(s): "
+                                                     + ", ".join(f"{k} {v}" for k, v in signals.items()))
     before = ws.resolve("clips").number
     bad = tmp_path / "bad.csv"
     bad.write_text(edits.read_text() + "99999,video,delete,,unreadable,made up,0.1\n")
@@ -286,6 +286,10 @@ def test_near_duplicate_suggestions_from_identical_copies_keep_one_and_score_the
 
     ws, truth, run = reviewed
     vectors, split_of = module._embedding_descriptors(ws, run)
+    # the fixture's run learned nothing, and embeddings of such a run are not read: judge these as a learned run's
+    from curation.runs.learning import LearningCheck
+
+    monkeypatch.setattr(module, "learning_check", lambda record: LearningCheck(True, "learned"))
     flawed = set(truth["corrupt"]) | {v for pair in truth["duplicates"] for v in pair} | {truth["outlier"]}
     train = sorted(v for v in vectors if split_of[v] == "train" and v not in flawed)[:3]
     copies = {**vectors, **dict.fromkeys(train, np.full_like(vectors[train[0]], 7.0))}
@@ -349,6 +353,8 @@ def test_learning_check_reads_val_metric_against_chance_and_loss_against_a_const
     assert learning_check(record(0.9, 0.59)).learned is False  # a lucky val score, loss at the class prior
     assert learning_check(record(0.6, 0.3)).learned is False  # not a third of the way from chance to 1
     assert learning_check(record(0.7, 0.3, chance=0.2)).learned is True
-    assert learning_check(record(0.9, 0.3, chance=None)).learned is None
+    assert learning_check(record(0.9, 0.3, chance=None)).learned is True  # no val score: the loss decides
+    assert learning_check(record(0.9, 0.59, chance=None)).learned is False
+    assert learning_check(record(0.9, 0.3, chance=None, constant=None)).learned is None
     assert constant_loss([0, 0, 1, 1], 2) == pytest.approx(0.6931, abs=1e-4)
     assert constant_loss([1, 1, 1], 2) == 0.0 and constant_loss([-1], 2) is None

@@ -241,3 +241,18 @@ def test_weights_from_a_file_load_the_backbone_whole_or_not_at_all(tmp_path):
     _, _, packaged = build_model("mvit_tiny", 1, "pretrained")  # the packaged backbone, as released
     assert packaged["loaded"] == str(TINY_WEIGHTS) and packaged["sha256"] == TINY_WEIGHTS_SHA256
     assert TINY_WEIGHTS.stat().st_size <= 5_000_000
+
+
+def test_the_recipe_is_what_train_uses_unless_overridden():
+    from click.testing import CliRunner
+
+    from curation.cli import cli
+    from curation.train.config import RECIPE_LR
+
+    tiny, big = TrainConfig(model="mvit_tiny"), TrainConfig()
+    assert (tiny.weights, tiny.lr) == ("pretrained", RECIPE_LR["mvit_tiny"])
+    assert (big.model, big.weights, big.lr) == ("mvit_v2_s", "pretrained", RECIPE_LR["mvit_v2_s"])
+    assert TrainConfig(model="mvit_tiny", lr=1e-3).lr == 1e-3
+    assert TrainConfig.from_dict(tiny.to_dict()) == tiny  # a run's stored config reads back as it trained
+    shown = " ".join(CliRunner().invoke(cli, ["train", "--help"]).output.split())
+    assert "[default: pretrained]" in shown and "5e-4 for mvit_tiny" in shown and "1e-4 for mvit_v2_s" in shown

@@ -441,7 +441,7 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
     detector flags is proposed once, its reason naming each that did; runs that did not learn are left out."""
     if len(set(runs)) < 2:
         raise BadInput("label issues from several runs need at least two distinct runs",
-                       "give the k-fold runs of one revision (train --folds K) or its seed repeats (train --repeat K)")
+                       "give the k-fold runs of one revision, or seed repeats of one revision and config")
     learned = []
     for r in runs:
         check = learning_check(ws.runs.record(r))

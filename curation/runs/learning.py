@@ -6,6 +6,7 @@ A run learned when both hold:
   for mAP, the commonest class for accuracy) to a perfect score;
 - its last epoch's train loss is below 95% of a constant guess's loss on the same draws (the entropy of their
   labels): a model stuck at the class prior has learned nothing, whatever a small val set says.
+Without a validation score (a val split lacking a class) the loss decides alone.
 """
 from __future__ import annotations
 
@@ -35,14 +36,19 @@ def constant_loss(labels: np.ndarray, n_classes: int) -> float | None:
 
 
 def learning_check(record) -> LearningCheck:
+    """Both tests where the run has what they read; the loss alone where it has no validation score (a val split
+    without both classes); unknown where it has neither (an older run)."""
     last = record.epochs[-1] if record.epochs else {}
     chance, constant = last.get("val_chance"), last.get("constant_loss")
     best, loss, metric = record.best_value, last.get("train_loss"), record.metric
-    if chance is None or constant is None or not isinstance(best, float) or loss is None:
+    parts, ok = [], []
+    if chance is not None and isinstance(best, float):
+        bar = chance + (1 - chance) * OF_THE_WAY
+        parts.append(f"val {metric} {best:.3f} (chance {chance:.3f}, a learned run ≥ {bar:.3f})")
+        ok.append(best >= bar)
+    if constant is not None and loss is not None:
+        parts.append(f"train loss {loss:.3f} (a constant guess {constant:.3f})")
+        ok.append(loss <= LOSS_SHARE * constant)
+    if not ok:
         return LearningCheck(None, "whether it learned is unknown (no validation metric or loss to check)")
-    bar = chance + (1 - chance) * OF_THE_WAY
-    figures = (f"val {metric} {best:.3f} (chance {chance:.3f}, a learned run ≥ {bar:.3f}); train loss {loss:.3f} "
-               f"(a constant guess {constant:.3f})")
-    if best >= bar and loss <= LOSS_SHARE * constant:
-        return LearningCheck(True, f"learned: {figures}")
-    return LearningCheck(False, f"did not learn: {figures}")
+    return LearningCheck(all(ok), ("learned: " if all(ok) else "did not learn: ") + "; ".join(parts))
