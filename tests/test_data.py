@@ -84,6 +84,33 @@ def test_sampling_frequency_tracks_weights():
     assert 3.7 < ratio < 4.3
 
 
+def test_balanced_draws_give_each_class_the_same_share_and_keep_weights_within_it():
+    from types import SimpleNamespace
+
+    from curation.train.loop import draw_weights
+
+    labels = np.array([0] * 40 + [1] * 10)
+    weights = np.ones(50, dtype=np.float32)
+    weights[40], weights[0] = 3.0, 0.0  # a heavier positive, a negative never drawn
+    dataset = SimpleNamespace(labels=labels, weights=weights)
+    assert np.array_equal(draw_weights(dataset, balance=False), weights)
+    balanced = draw_weights(dataset, balance=True)
+    assert balanced[labels == 0].sum() == pytest.approx(balanced[labels == 1].sum())
+    assert balanced[40] == pytest.approx(3 * balanced[41]) and balanced[0] == 0
+    counts = np.bincount(labels[np.fromiter(WeightedClipSampler(balanced, num_samples=20_000, seed=1), int)])
+    assert abs(counts[1] / counts.sum() - 0.5) < 0.02
+
+
+def test_learning_rate_rises_over_the_warmup_then_decays_to_zero():
+    from curation.train.loop import lr_schedule
+
+    factor = lr_schedule(100, 0.1)
+    assert [round(factor(s), 3) for s in (0, 4, 9)] == [0.1, 0.5, 1.0]
+    decay = [factor(s) for s in range(10, 100)]
+    assert decay[0] == 1.0 and all(a >= b for a, b in zip(decay, decay[1:])) and factor(100) == pytest.approx(0)
+    assert lr_schedule(100, 0.0)(0) == 1.0  # no warmup: the cosine from the first step
+
+
 def test_distributed_shares_are_disjoint_and_union_is_the_single_process_draw():
     weights = np.random.default_rng(0).uniform(0, 2, 101)
     weights[[5, 17]] = 0

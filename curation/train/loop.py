@@ -88,8 +88,8 @@ def draw_weights(dataset: ClipDataset, balance: bool) -> np.ndarray:
 
 def train_loader(setup: RunSetup, cfg: TrainConfig, d: Dist, device: torch.device) -> ClipLoader:
     """Weighted draws of the training clips (this rank's share), augmented."""
-    sampler = WeightedClipSampler(draw_weights(setup.train_ds, cfg.balance), cfg.draws_per_epoch or None, seed=cfg.seed, rank=d.rank,
-                                  world_size=d.world_size)
+    sampler = WeightedClipSampler(draw_weights(setup.train_ds, cfg.balance), cfg.draws_per_epoch or None,
+                                  seed=cfg.seed, rank=d.rank, world_size=d.world_size)
     return ClipLoader(setup.train_ds, cfg.batch_size, sampler=sampler, workers=cfg.workers, device=device,
                       decode_on_device=cfg.decode_on_device)
 
