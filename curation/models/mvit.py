@@ -129,7 +129,7 @@ def _packaged_tiny_weights() -> str:
 
 
 def load_backbone_file(backbone: MViT, weights: str, name: str) -> dict:
-    """Backbone weights from a file a user (or `bench/pretrain_tiny.py`) saved: a state dict of the backbone,
+    """Backbone weights from a file a user (or `scripts/pretrain_tiny.py`) saved: a state dict of the backbone,
     of a whole `VideoClassifier` (its `backbone.` entries), or `{"state_dict": ...}`. Every backbone tensor must
     be there with its shape: a file for another model is refused, never half loaded. The head starts new."""
     path = Path(weights).expanduser()

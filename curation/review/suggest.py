@@ -442,16 +442,17 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
     if len(set(runs)) < 2:
         raise BadInput("label issues from several runs need at least two distinct runs",
                        "give the k-fold runs of one revision, or seed repeats of one revision and config")
+    records = {r: ws.runs.record(r) for r in runs}
     learned = []
-    for r in runs:
-        check = learning_check(ws.runs.record(r))
+    for r, record in records.items():
+        check = learning_check(record)
         if check.learned is False:
             notes.append(f"{r} {check.reason}: left out of the label issues")
         else:
             learned.append(r)
     if not learned:
         return []
-    folds = [ws.runs.record(r).config.get("fold") for r in runs]
+    folds = [record.config.get("fold") for record in records.values()]
     by_aum = {s.id: s for s in label_issues(ws, learned[0], threshold, action, value, repeats=learned[1:])}
     by_cl = {}
     if all(f is not None for f in folds) and len(learned) == len(runs):  # out-of-fold needs every fold
