@@ -88,10 +88,13 @@ def main():
     ap.add_argument("--val", type=float, default=0.3, help="share of the train.csv videos held out as val")
     ap.add_argument("--noise", type=float, default=0.2, help="share of train videos with a flipped label")
     ap.add_argument("--size", default="160x96", help="video size (WxH) the generator writes")
+    ap.add_argument("--label-rule", default="alert", help="which clips are positive: alert or horizon:SECONDS")
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--draws", type=int, default=500)
     ap.add_argument("--lr", type=float, help="default: the model's recipe")
+    ap.add_argument("--balance", action="store_true", help="draw positive and negative clips equally often")
+    ap.add_argument("--warmup", type=float, default=0.0, help="share of the steps with a linear lr warmup")
     ap.add_argument("--weights", default="pretrained", help="pretrained (the packaged synthetic backbone), none, FILE")
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0, help="data seed, and the first training seed")
@@ -120,18 +123,18 @@ def main():
     for name, source, folds in (("noisy", noisy_src, 0), ("clean", clean_src, 0), ("folds", folds_src, args.folds)):
         if not ws.tables.exists(name, "clips"):
             ingest(ws, source, name, IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size),
-                                                   folds=folds, seed=args.seed), progress=False)
+                                                   label_rule=args.label_rule, folds=folds, seed=args.seed), progress=False)
     times["ingest x3"] = time.time() - t
     flipped = set(load_truth(work / "data")["flipped"]) - val  # flips that landed in val were corrected
     n_train = sum(v.split == "train" for v in noisy_src.videos)
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{n_train} train videos ({len(flipped)} flipped, {len(flipped) / n_train:.0%}), {len(val)} val videos "
-          f"with true labels; {width}x{height} videos, mvit_tiny 16x64x64 from weights {args.weights}, {args.epochs} "
-          f"epochs x {args.draws} draws, batch 8, lr {args.lr or 'of the recipe'}; seeds {seeds[0]}..{seeds[-1]}",
+          f"with true labels; {width}x{height} videos, label rule {args.label_rule}, mvit_tiny 16x64x64 from weights {args.weights}, {args.epochs} "
+          f"epochs x {args.draws} draws{' balanced' if args.balance else ''}, warmup {args.warmup:g}, batch 8, lr {args.lr or 'of the recipe'}; seeds {seeds[0]}..{seeds[-1]}",
           flush=True)
 
     cfg = dict(model="mvit_tiny", weights=args.weights, epochs=args.epochs, draws_per_epoch=args.draws, batch_size=8,
-               lr=args.lr, workers=args.workers)
+               lr=args.lr, balance=args.balance, warmup=args.warmup, workers=args.workers)
 
     def completed(label: str, table: str) -> str | None:
         """With --reuse: an earlier invocation's completed run of this label on this revision."""

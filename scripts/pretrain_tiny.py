@@ -44,6 +44,7 @@ def main():
     ap.add_argument("--workdir", default="/tmp/curate-pretrain")
     ap.add_argument("--out", default=str(TINY_WEIGHTS))
     ap.add_argument("--videos", type=int, default=200, help="train.csv videos to generate")
+    ap.add_argument("--epochs", type=int, default=RECIPE["epochs"], help="a weaker start for experiments: fewer")
     args = ap.parse_args()
     work = Path(args.workdir)
     shutil.rmtree(work, ignore_errors=True)
@@ -54,12 +55,13 @@ def main():
     ingest(ws, read_nexar(work / "data"), "pretrain",
            IngestOptions(clip=ClipConfig(), label_rule="horizon:1", val_fraction=0.15, seed=PRETRAIN_SEED,
                          frame_size=cache_size_for(MODELS["mvit_tiny"].input_size)), progress=True)
-    run = train(ws, TrainConfig(table="pretrain/clips@1", name="pretrain", **RECIPE))
+    recipe = {**RECIPE, "epochs": args.epochs}
+    run = train(ws, TrainConfig(table="pretrain/clips@1", name="pretrain", **recipe))
     record = ws.runs.record(run)
     model = torch.load(ws.runs.dir(run) / "best.pt", map_location="cpu", weights_only=False)["model"]
     backbone = {k.removeprefix("backbone."): v for k, v in model.items() if k.startswith("backbone.")}
     buf = io.BytesIO()
-    torch.save({"state_dict": backbone, "model": "mvit_tiny", "recipe": RECIPE, "label_rule": "horizon:1",
+    torch.save({"state_dict": backbone, "model": "mvit_tiny", "recipe": recipe, "label_rule": "horizon:1",
                 "generator_seed": PRETRAIN_SEED, "videos": args.videos, "best": record.best}, buf)
     atomic_write_bytes(Path(args.out), buf.getvalue())
     print(f"{args.out}: {Path(args.out).stat().st_size / 1e6:.2f} MB, sha256 {sha256_file(Path(args.out))}; "
