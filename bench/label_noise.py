@@ -26,7 +26,7 @@ With --cl-arm, a fourth arm: curated by CL's label issues (the first D seeds, wh
 AUM's, to see whether a better detector recovers more.
 
     uv run --group bench python bench/label_noise.py [--train 160] [--noise 0.3] [--seeds 5] [--detect-seeds 3]
-        [--cl-arm]
+        [--cl-arm] [--weights none] [--label-rule horizon:1] [--balance] [--warmup 0.05]
 """
 from __future__ import annotations
 
