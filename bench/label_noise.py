@@ -88,7 +88,8 @@ def main():
     ap.add_argument("--val", type=float, default=0.3, help="share of the train.csv videos held out as val")
     ap.add_argument("--noise", type=float, default=0.2, help="share of train videos with a flipped label")
     ap.add_argument("--size", default="160x96", help="video size (WxH) the generator writes")
-    ap.add_argument("--label-rule", default="alert", help="which clips are positive: alert or horizon:SECONDS")
+    ap.add_argument("--label-rule", default="alert", help="which clips are positive: alert or horizon:SECONDS (a --reuse'd workdir keeps the rule it was "
+                         "ingested with)")
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--draws", type=int, default=500)
@@ -122,15 +123,17 @@ def main():
     noisy_src, clean_src, folds_src, val = sources(work / "data", args.val, args.seed)
     for name, source, folds in (("noisy", noisy_src, 0), ("clean", clean_src, 0), ("folds", folds_src, args.folds)):
         if not ws.tables.exists(name, "clips"):
-            ingest(ws, source, name, IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size),
-                                                   label_rule=args.label_rule, folds=folds, seed=args.seed), progress=False)
+            options = IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size),
+                                    label_rule=args.label_rule, folds=folds, seed=args.seed)
+            ingest(ws, source, name, options, progress=False)
     times["ingest x3"] = time.time() - t
     flipped = set(load_truth(work / "data")["flipped"]) - val  # flips that landed in val were corrected
     n_train = sum(v.split == "train" for v in noisy_src.videos)
     seeds = list(range(args.seed, args.seed + args.seeds))
     print(f"{n_train} train videos ({len(flipped)} flipped, {len(flipped) / n_train:.0%}), {len(val)} val videos "
-          f"with true labels; {width}x{height} videos, label rule {args.label_rule}, mvit_tiny 16x64x64 from weights {args.weights}, {args.epochs} "
-          f"epochs x {args.draws} draws{' balanced' if args.balance else ''}, warmup {args.warmup:g}, batch 8, lr {args.lr or 'of the recipe'}; seeds {seeds[0]}..{seeds[-1]}",
+          f"with true labels; {width}x{height} videos, label rule {args.label_rule}, mvit_tiny 16x64x64 from weights "
+          f"{args.weights}, {args.epochs} epochs x {args.draws} draws{' balanced' if args.balance else ''}, warmup "
+          f"{args.warmup:g}, batch 8, lr {args.lr or 'of the recipe'}; seeds {seeds[0]}..{seeds[-1]}",
           flush=True)
 
     cfg = dict(model="mvit_tiny", weights=args.weights, epochs=args.epochs, draws_per_epoch=args.draws, batch_size=8,

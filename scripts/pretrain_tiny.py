@@ -5,11 +5,14 @@ Real users start MViTv2-S from Kinetics-400 weights; the CPU-sized `mvit_tiny` h
 initialisation it sits at the class prior for thousands of draws and learns on some seeds only (bench/README.md,
 recipe.py). This script trains it once, on clean labels, on generator seeds that no demo, test or benchmark uses
 (PRETRAIN_SEED and up; they use 0–99) with another label rule (`horizon:1`: a clip is positive when it ends
-within 1 s before the event, when the vehicle fills the view, where the demo's rule is alert→event), and keeps the backbone of the best epoch
-(the head starts new when the weights are loaded). Deterministic on CPU (workers=0, fixed seeds): rerun it and
-compare the printed sha256 with TINY_WEIGHTS_SHA256 in curation/models/mvit.py.
+within 1 s before the event, when the vehicle fills the view, where the demo's rule is alert→event), and keeps
+the backbone of the best epoch (the head starts new when the weights are loaded). Deterministic on CPU
+(workers=0, fixed seeds): rerun it and compare the printed sha256 with TINY_WEIGHTS_SHA256 in
+curation/models/mvit.py. `--epochs` below the recipe's 8 makes a weaker start for experiments (bench/README.md,
+label_noise step 5), not the packaged file.
 
-    uv run python scripts/pretrain_tiny.py [--workdir /tmp/curate-pretrain] [--out curation/models/weights/mvit_tiny_synth.pt]
+    uv run python scripts/pretrain_tiny.py [--workdir /tmp/curate-pretrain]
+        [--out curation/models/weights/mvit_tiny_synth.pt] [--epochs 8]
 
 About 9 minutes on 2 cores.
 """
