@@ -1,5 +1,6 @@
-"""`curate export`: a curated revision of a dataset's samples table written back in its source layout, so the
-curation reaches tools outside curate (another trainer, a VLM fine-tune, a competition kit).
+"""`curate export`: a curated revision of a dataset's samples table written back in its source layout, or for a
+class-video dataset in an interchange format (curation/interop: class folders, Kinetics CSV, Hugging Face, FiftyOne),
+so the curation reaches tools outside curate (another trainer, a VLM fine-tune, a competition kit).
 
 What a layout can say: deleted samples are gone in all of them; a QA answer and a class label follow the
 revision's label (a relabel is applied); samples at weight 0 (excluded from training) are left out too. Clip-level
@@ -13,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.errors import BadInput
-from curation.fsutil import output_target
+from curation.fsutil import output_folder, output_target
 from curation.ingest.layouts import LAYOUTS, Layout
 from curation.ingest.layouts.base import video_labels
+from curation.interop import FORMATS, Curated
 from curation.tables.carry import last_ingest
 from curation.task import SAMPLES, VIDEOS
 
@@ -30,8 +32,16 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)  # what the format could not say
 
 
-def export(ws, ref: str, out: str | Path, fmt: str | None = None) -> ExportResult:
-    """Write the samples of revision `ref` to `out` in `fmt` (default: the dataset's own layout)."""
+def export_formats() -> list[str]:
+    """Every format `export` writes: the layouts' own and the interchange formats."""
+    return sorted({f.export_format for f in LAYOUTS.values()} | set(FORMATS))
+
+
+def export(ws, ref: str, out: str | Path, fmt: str | None = None, copy: bool = False,
+           run: str | None = None) -> ExportResult:
+    """Write the samples of revision `ref` to `out` in `fmt` (default: the dataset's own layout). Interchange
+    formats that write a folder place the videos as links (`copy`: copies); `run` adds its per-clip metrics where
+    the format has columns for them (hf, fiftyone)."""
     revision = ws.resolve(ref)
     task = ws.task(revision.dataset)
     if revision.table != task.table(SAMPLES):
@@ -39,15 +49,20 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None) -> ExportResul
                        f"export {task.dataset}/{task.table(SAMPLES)} (or a revision or tag of it)")
     layout = LAYOUTS[task.layout]
     fmt = fmt or layout.export_format
-    formats = sorted({f.export_format for f in LAYOUTS.values()})
-    if fmt not in formats:
-        raise BadInput(f"unknown export format {fmt!r}", f"use one of {', '.join(formats)}")
-    if fmt not in (layout.export_format, GENERIC):
-        raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}",
-                       f"use {' or '.join(sorted({layout.export_format, GENERIC}))}")
+    if fmt not in export_formats():
+        raise BadInput(f"unknown export format {fmt!r}", f"use one of {', '.join(export_formats())}")
+    can = sorted({layout.export_format, GENERIC} | (set(FORMATS) if layout.class_videos else set()))
+    if fmt not in can:
+        why = " (its labels are times or answers, not one class per video)" if fmt in FORMATS else ""
+        raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}{why}", f"use {' or '.join(can)}")
+    if run is not None and fmt not in ("hf", "fiftyone"):
+        raise BadInput(f"{fmt} has no columns for a run's metrics", "leave the run out, or write hf or fiftyone")
     samples = ws.tables.read(revision).sort_by("clip_id").to_pylist()
     kept = [s for s in samples if s["weight"] != 0]
     videos = {v["video_id"]: v for v in ws.tables.read(task.head(ws.tables, VIDEOS)).to_pylist()}
+    if fmt in FORMATS:
+        return _export_interchange(ws, FORMATS[fmt], revision, task, kept, videos, out, copy, run,
+                                   len(samples) - len(kept))
     out = Path(out)
     output_target(out)  # refused before anything is written
     files = (layout if fmt == layout.export_format else Layout()).write(task, kept, videos, out)
@@ -58,6 +73,24 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None) -> ExportResul
         notes.append(f"the label of {len(lost)} clip(s) ({shown}) is not in the file: {fmt} labels whole videos "
                      + how)
     return ExportResult(files, len(kept), len(samples) - len(kept), notes)
+
+
+def _export_interchange(ws, fmt, revision, task, kept, videos, out, copy, run, left_out) -> ExportResult:
+    metrics = {}
+    if run is not None:
+        from curation.review.metrics import clip_metrics
+
+        run = ws.runs.resolve(run)
+        metrics = {r.pop("clip_id"): r for r in clip_metrics(ws, run).to_pylist()}
+    curated = Curated(task, revision.ref, revision.fingerprint, kept, videos, metrics, run)
+    if fmt.folder:
+        with output_folder(out) as staging:
+            files = fmt.write(curated, staging, copy)
+        files = [Path(out) / f.relative_to(staging) for f in files]
+    else:
+        output_target(out)
+        files = fmt.write(curated, Path(out), copy)
+    return ExportResult(files, len(kept), left_out, curated.notes)
 
 
 def _labels_not_written(ws, revision, kept: list[dict], fmt: str) -> list[str]:

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -64,6 +65,34 @@ def write_output(path: str | Path, data: bytes) -> Path:
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror or exc}", "write somewhere you may write") from None
     return target
+
+
+@contextlib.contextmanager
+def output_folder(path: str | Path):
+    """A folder the user named (`-o DIR`) filled atomically: the caller writes into a hidden sibling that takes
+    the name only when everything is in it, so a failure or a kill leaves nothing under that name. Refused
+    before anything is written: a path that is a file, a folder that is not empty, a parent that does not exist."""
+    path = Path(path)
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_dir():
+        raise BadInput(f"{path} is a file", "name a new or empty folder to write")
+    if target.is_dir() and any(target.iterdir()):
+        raise BadInput(f"folder {path} is not empty", "name a new or empty folder, or remove this one first")
+    if not target.parent.is_dir():
+        raise BadInput(f"folder {target.parent} does not exist", "create it first, or write somewhere else")
+    try:
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}", "write somewhere you may write") from None
+    try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700
+        yield staging
+        if target.is_dir():
+            target.rmdir()  # empty (checked above): the finished folder takes its place
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def json_bytes(obj) -> bytes:

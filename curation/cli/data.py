@@ -182,6 +182,44 @@ def ingest_manifest(ctx, csv_path, name, **kw):
     _run_ingest(ctx, read_manifest(csv_path), name or Path(csv_path).stem, **kw)
 
 
+@ingest.command("kinetics-csv")
+@click.argument("csv_path", metavar="CSV", type=click.Path())
+@_ingest_options
+@click.pass_context
+def ingest_kinetics(ctx, csv_path, name, **kw):
+    """A Kinetics-style CSV: label,youtube_id,time_start,time_end[,split][,path][,weight], one row per video
+    segment. Without a path column the videos are found under the CSV's folder by Kinetics' names
+    (<youtube_id>_<start>_<end>.mp4, or <youtube_id>.<ext> cut to the segment's times)."""
+    from curation.interop import read_kinetics
+
+    _run_ingest(ctx, read_kinetics(csv_path), name or Path(csv_path).stem, **kw)
+
+
+@ingest.command("hf")
+@click.argument("path", type=click.Path())
+@_ingest_options
+@click.pass_context
+def ingest_hf(ctx, path, name, **kw):
+    """A Hugging Face dataset in Parquet (a folder, as `export --format hf` writes, or one file): a path column
+    (video, path or video_path; relative to the folder) and a label column (ClassLabel or names); optional
+    video_id, split (else from the shard names), weight. Rows of one video (its clips) make one video."""
+    from curation.interop import read_hf
+
+    _run_ingest(ctx, read_hf(path), name or Path(path).resolve().name.split(".")[0], **kw)
+
+
+@ingest.command("fiftyone")
+@click.argument("folder", type=click.Path())
+@_ingest_options
+@click.pass_context
+def ingest_fiftyone(ctx, folder, name, **kw):
+    """A FiftyOneTemporalDetectionDataset folder (data/ and labels.json): each video's temporal detections are
+    its labelled clips (split, weight and video_id read from their attributes when present)."""
+    from curation.interop import read_fiftyone
+
+    _run_ingest(ctx, read_fiftyone(folder), name or Path(folder).resolve().name, **kw)
+
+
 @ingest.command("events")
 @click.argument("csv_path", metavar="CSV", type=click.Path())
 @click.option("--alpha", default=0.1, show_default=True,

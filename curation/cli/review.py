@@ -96,17 +96,27 @@ def import_predictions(ctx, name, file, table_ref):
 
 @cli.command()
 @click.argument("table_ref", metavar="TABLE@REV")
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
-@click.option("--format", "fmt", type=click.Choice(["qa-json", "nexar-csv", "events-csv", "manifest-csv"]),
-              help="Default: the dataset's own layout.")
+@click.option("-o", "--out", required=True, type=click.Path(),
+              help="File to write (a new or empty folder for folders, hf and fiftyone).")
+@click.option("--format", "fmt", type=click.Choice(["qa-json", "nexar-csv", "events-csv", "manifest-csv", "folders",
+                                                    "kinetics-csv", "hf", "fiftyone"]),
+              help="Default: the dataset's own layout. Class datasets (folders, manifest) also: folders (class-folder "
+                   "tree), kinetics-csv, hf (Hugging Face Parquet), fiftyone (temporal detections).")
+@click.option("--copy", is_flag=True, help="Copy the videos into the folder instead of linking them.")
+@click.option("--run", help="hf, fiftyone: add this run's per-clip metrics (loss, prob, margin, AUM) as columns.")
 @click.pass_context
-def export(ctx, table_ref, out, fmt):
-    """Write a curated revision of the samples table back in the source layout: deleted (and weight-0) samples
-    gone, relabels applied. QA: a JSON like the input (plus OUT-test.json for unanswered questions)."""
+def export(ctx, table_ref, out, fmt, copy, run):
+    """Write a curated revision of the samples table: deleted (and weight-0) samples gone, relabels applied. By
+    default in the source layout (QA: a JSON like the input, plus OUT-test.json for unanswered questions); class
+    datasets also in the formats other tools train from (README, "Export")."""
     from curation.export import export as write_export
 
-    result = write_export(open_workspace(ctx), table_ref, out, fmt)
-    click.echo(f"wrote {result.samples} samples to {', '.join(map(str, result.files))}"
+    result = write_export(open_workspace(ctx), table_ref, out, fmt, copy=copy, run=run)
+    click.echo(f"wrote {result.samples} samples to {_shown_files(result.files)}"
                + (f" ({result.left_out} at weight 0 left out)" if result.left_out else ""))
     for note in result.notes:
         click.echo(f"note: {note}")
+
+
+def _shown_files(files) -> str:
+    return ", ".join(map(str, files)) if len(files) <= 4 else f"{len(files)} files under {files[0].parent}"

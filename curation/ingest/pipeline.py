@@ -237,7 +237,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         row = {"video_id": v.video_id, "path": v.path, "split": v.split, "fold": folds.get(v.video_id, -1),
                "fps": p.fps or None, "n_frames": p.n_frames or None, "width": p.width or None,
                "height": p.height or None, "duration_s": p.duration_s or None, "status": p.status,
-               "status_reason": p.reason, source.label_column: v.label, "weight": 1.0,
+               "status_reason": p.reason, source.label_column: v.label, "weight": v.weight,
                **source.layout.video_values(v)}
         videos_rows.append(row)
         if p.status == "ok":

@@ -33,6 +33,7 @@ class VideoEntry:
     end_s: float | None = None
     extra: dict = field(default_factory=dict)  # layout columns its clips carry (QA: question, choices, answer)
     events: tuple[float, ...] = ()  # event timestamps (seconds), for the events layout
+    weight: float = 1.0  # the training weight its clips start with (formats that carry weights: hf, kinetics-csv)
 
 
 @dataclass
@@ -66,6 +67,12 @@ class Layout:
     extra_columns: tuple[str, ...] = ()  # string columns of VideoEntry.extra the clips table carries
     export_format = "manifest-csv"  # what `curate export` writes by default
     submission: str | None = None  # the competition file a run can be submitted as
+
+    @property
+    def class_videos(self) -> bool:
+        """Each video has one class label (folders, manifest): what class-video formats (kinetics-csv, class
+        folders, hf, fiftyone) can hold."""
+        return not (self.event_task or self.one_clip_each)
 
     def video_columns(self) -> list[tuple[str, pa.DataType]]:
         """The videos table's columns beyond the common ones and the label."""
@@ -104,8 +111,8 @@ def clip_row(v: VideoEntry, end: int, probe: Probe, cfg, fold: int, label: int |
              time_to_event: float | None = None) -> dict:
     return {"clip_id": f"{v.video_id}:{end}", "video_id": v.video_id, "split": v.split, "fold": fold,
             "end_frame": end, "stride": cfg.stride_for(probe.fps), "n_frames": cfg.n_frames,
-            "end_time_s": round(end / probe.fps, 4), "time_to_event_s": time_to_event, "label": label, "weight": 1.0,
-            "eval_window": window}
+            "end_time_s": round(end / probe.fps, 4), "time_to_event_s": time_to_event, "label": label,
+            "weight": v.weight, "eval_window": window}
 
 
 # -- what readers check ------------------------------------------------------------------------------------

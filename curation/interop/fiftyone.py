@@ -1,0 +1,73 @@
+"""`fiftyone`: FiftyOne's FiftyOneTemporalDetectionDataset — data/<video> (links or copies) and labels.json
+`{"classes": [...], "labels": {"<name>": [{"label": <class index>, "support": [first, last], "attributes":
+{...}}]}}`, one temporal detection per kept clip: its frames as the support (1-based, inclusive, as FiftyOne
+counts), and its id, split, weight and the run's metrics as attributes (fields of each detection in FiftyOne).
+Load it with `fo.Dataset.from_dir(folder, fo.types.FiftyOneTemporalDetectionDataset)`; `curate ingest fiftyone`
+reads it back. The provenance sits beside the labels under "curate", which FiftyOne ignores."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from curation.errors import BadInput, NotFound
+from curation.fsutil import json_bytes, read_json, write_output
+from curation.frames.video import VIDEO_EXTENSIONS
+from curation.ingest.layouts.base import Source
+from curation.interop.base import Curated, Format, check_weight, flat_name, place_media, split_name, videos_of_clips
+
+
+class FiftyOneTemporal(Format):
+    name = "fiftyone"
+    consumer = "FiftyOne: fo.Dataset.from_dir(DIR, dataset_type=fo.types.FiftyOneTemporalDetectionDataset)"
+
+    def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
+        labels: dict[str, list[dict]] = {}
+        names: dict[str, str] = {}
+        for s in curated.samples:
+            if s["video_id"] not in names:
+                media = curated.media(s["video_id"])
+                names[s["video_id"]] = flat_name(s["video_id"])
+                place_media(media, out / "data" / (names[s["video_id"]] + media.suffix.lower()), copy)
+            first = s["end_frame"] - (s["n_frames"] - 1) * s["stride"]
+            video = curated.videos[s["video_id"]]
+            attributes = {"clip_id": s["clip_id"], "video_id": s["video_id"], "split": s["split"],
+                          "weight": s["weight"], "video_start_s": video.get("start_s"),
+                          "video_end_s": video.get("end_s"), **curated.metrics.get(s["clip_id"], {})}
+            labels.setdefault(names[s["video_id"]], []).append(
+                {"label": s["label"], "support": [first + 1, s["end_frame"] + 1], "attributes": attributes})
+        document = {"classes": list(curated.task.classes), "labels": labels, "curate": curated.provenance}
+        return [write_output(out / "labels.json", json_bytes(document))] + sorted((out / "data").iterdir())
+
+
+def read_fiftyone(folder: str | Path) -> Source:
+    """A FiftyOneTemporalDetectionDataset folder: each detection is a clip (its label; `split`, `weight`,
+    `video_id` and the video segment from its attributes when present), each video one video of the dataset."""
+    folder = Path(folder)
+    labels_file = folder / "labels.json"
+    if not labels_file.is_file():
+        raise NotFound(f"{folder} has no labels.json", "give the folder `export --format fiftyone` wrote")
+    document = read_json(labels_file, "give the labels.json FiftyOne or curate wrote")
+    classes = document.get("classes") if isinstance(document, dict) else None
+    if not isinstance(classes, list) or len(classes) < 2 or not isinstance(document.get("labels"), dict):
+        raise BadInput(f"{labels_file} needs a \"classes\" list (two or more) and a \"labels\" object",
+                       "give the labels.json of a FiftyOneTemporalDetectionDataset")
+    media = {p.stem: p.relative_to(folder).as_posix() for p in sorted((folder / "data").glob("*"))
+             if p.suffix.lower() in VIDEO_EXTENSIONS}
+    rows = []
+    for name, detections in sorted(document["labels"].items()):
+        if name not in media:
+            raise NotFound(f"{labels_file.name}: no video data/{name}.* for its labels", "put the video in data/")
+        for k, d in enumerate(detections if isinstance(detections, list) else []):
+            where = f"{labels_file.name} {name} detection {k}"
+            attributes = d.get("attributes") or {}
+            label = d.get("label")
+            label = classes.index(label) if label in classes else label
+            if not isinstance(label, int) or not 0 <= label < len(classes):
+                raise BadInput(f"{where}: label {d.get('label')!r} is not one of the classes", "fix labels.json")
+            rows.append({"video_id": attributes.get("video_id") or name, "path": media[name], "label": label,
+                         "split": split_name(attributes.get("split"), where),
+                         "weight": check_weight(attributes.get("weight", 1.0), where),
+                         "start_s": attributes.get("video_start_s"), "end_s": attributes.get("video_end_s")})
+    if not rows:
+        raise BadInput(f"{labels_file} labels no video", "give a dataset with labelled videos")
+    return Source("manifest", folder, [str(c) for c in classes], videos_of_clips(rows, labels_file.name),
+                  [labels_file])

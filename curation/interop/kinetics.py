@@ -1,0 +1,97 @@
+"""`kinetics-csv`: Kinetics' annotation CSV, `label,youtube_id,time_start,time_end,split`, one row per video
+segment, plus `path` (the file, relative to the CSV's folder) and `weight` columns that Kinetics tools ignore
+by name; the provenance in `<name>.provenance.json` beside it (a CSV has no metadata field). `curate ingest
+kinetics-csv` reads it back: by `path`, or by Kinetics' file naming (`<youtube_id>_<start:06d>_<end:06d>.mp4`,
+or `<youtube_id>.<ext>` with the segment's times) under its folder."""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from curation.csvio import nonneg_float, read_rows
+from curation.errors import BadInput, NotFound
+from curation.frames.video import VIDEO_EXTENSIONS
+from curation.fsutil import json_bytes, write_output
+from curation.ingest.layouts.base import Source, VideoEntry, check_unique, csv_text, number, write_text
+from curation.interop.base import Curated, Format, check_weight, kept_videos, note_video_level, split_name
+
+HEADER = ["label", "youtube_id", "time_start", "time_end", "split", "path", "weight"]
+
+
+class KineticsCsv(Format):
+    name = "kinetics-csv"
+    consumer = "Kinetics-style loaders (PyTorchVideo, mmaction2 annotation converters), pandas"
+    folder = False
+
+    def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
+        note_video_level(curated, self.name)
+        rows = []
+        for v in kept_videos(curated):
+            row = curated.videos[v.video_id]
+            end = v.end_s if v.end_s is not None else _whole_file_end(row)
+            rows.append(["" if v.label is None else curated.task.classes[v.label], v.video_id,
+                         number(v.start_s or 0.0), number(end), _kinetics_split(v.split),
+                         Path(os.path.relpath(v.path, out.resolve().parent)).as_posix(), number(round(v.weight, 6))])
+        provenance = write_output(out.with_suffix(".provenance.json"), json_bytes(curated.provenance))
+        return [write_text(out, csv_text(HEADER, rows)), provenance]  # a CSV has no metadata field: a sidecar
+
+
+def _whole_file_end(video: dict) -> float | None:
+    """The end time that covers every frame when read back (frames up to round(end × fps) − 1)."""
+    if video.get("n_frames") and video.get("fps"):
+        return math.ceil(video["n_frames"] / video["fps"] * 1000) / 1000
+    return video.get("duration_s")
+
+
+def _kinetics_split(split: str | None) -> str:
+    return {"val": "validate"}.get(split, split or "")
+
+
+def read_kinetics(csv_path: str | Path) -> Source:
+    """A Kinetics-style CSV as a class dataset (a manifest of segments); labels are the class names."""
+    csv_path = Path(csv_path)
+    rows = read_rows(csv_path, ["label", "youtube_id", "time_start", "time_end"], "kinetics-csv")
+    if not rows:
+        raise BadInput(f"{csv_path.name} has no rows", "add one row per video segment")
+    classes = sorted({r["label"] for r in rows})
+    if len(classes) < 2 or "" in classes:
+        raise BadInput(f"{csv_path.name} needs a non-empty label on every row and at least two classes",
+                       "fix the label column")
+    files = None  # an index of the videos under the CSV's folder, built when a row has no path
+    videos = []
+    for row in rows:
+        where = f"{csv_path.name} line {row['_line']}"
+        if not row["youtube_id"]:
+            raise BadInput(f"{where}: empty youtube_id", "give every row the id of its video")
+        start = nonneg_float(row["time_start"], f"{where}: time_start")
+        end = nonneg_float(row["time_end"], f"{where}: time_end")
+        if end <= start:
+            raise BadInput(f"{where}: time_end must be after time_start", "fix the CSV")
+        path = row.get("path", "")
+        if not path:
+            files = files if files is not None else _video_files(csv_path.parent)
+            path, trimmed = _find(files, row["youtube_id"], start, end, where)
+            if trimmed:  # the file is the segment already
+                start, end = None, None
+        weight = check_weight(row["weight"], where) if row.get("weight", "") != "" else 1.0
+        videos.append(VideoEntry(row["youtube_id"], path, label=classes.index(row["label"]),
+                                 split=split_name(row.get("split"), where), group=row["youtube_id"].split("#")[0],
+                                 start_s=start, end_s=end, weight=weight))
+    check_unique(videos, csv_path)
+    return Source("manifest", csv_path.parent, classes, videos, [csv_path])
+
+
+def _video_files(root: Path) -> dict[str, str]:
+    return {p.stem: p.relative_to(root).as_posix() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS}
+
+
+def _find(files: dict[str, str], youtube_id: str, start: float, end: float, where: str) -> tuple[str, bool]:
+    trimmed = f"{youtube_id}_{int(start):06d}_{int(end):06d}"
+    if trimmed in files:
+        return files[trimmed], True
+    if youtube_id in files:
+        return files[youtube_id], False
+    raise NotFound(f"{where}: no video {trimmed}.mp4 or {youtube_id}.* under the CSV's folder",
+                   "add a path column, or put the videos beside the CSV")

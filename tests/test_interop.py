@@ -1,0 +1,228 @@
+"""Interchange formats through the real commands: a curated class dataset (a video deleted, one reweighted, one
+relabeled) exported as class folders, a Kinetics CSV, a Hugging Face dataset and a FiftyOne dataset, read by the
+consumer's own reader where it installs here (`datasets`) or parsed field by field (FiftyOne's documented
+format, checked against its importer by scripts/check_fiftyone_export.py), and ingested back to the same clips,
+labels, splits, segments and weights."""
+import csv
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import assert_one_line_error, curate, snapshot
+from curation.workspace import Workspace
+
+OPTIONS = ("--frame-size", "32", "--clip-frames", "16", "--clip-seconds", "1")  # 16: what mvit_tiny takes
+CLIP_COLUMNS = ["clip_id", "video_id", "label", "split", "weight", "end_frame"]
+
+
+def _segments_source(prebuilt, root):
+    """A manifest of two labelled segments of each of four videos (one given to val)."""
+    root.mkdir()
+    lines = ["path,label,split,start_s,end_s"]
+    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:4]):
+        shutil.copy(video, root / f"v{k}.mp4")
+        lines += [f"v{k}.mp4,walk,,0,2", f"v{k}.mp4,run,{'val' if k == 3 else ''},2,4"]
+    (root / "list.csv").write_text("\n".join(lines) + "\n")
+    return root / "list.csv"
+
+
+def _folders_source(prebuilt, root):
+    """Class folders of whole files: six distinct videos over three classes."""
+    videos = sorted((prebuilt / "data" / "train").glob("*.mp4"))[:6]
+    for k, video in enumerate(videos):
+        (root / ["drive", "brake", "turn"][k % 3]).mkdir(parents=True, exist_ok=True)
+        shutil.copy(video, root / ["drive", "brake", "turn"][k % 3] / f"v{k}.mp4")
+    return root
+
+
+def _curated(ws_dir, layout, given) -> Workspace:
+    """`given` ingested as src and curated: the first video deleted, the second at weight 0.5, the third
+    relabeled (every clip of each, as a video-level format can hold)."""
+    assert curate("-w", ws_dir, "ingest", layout, given, "--name", "src", "--split", "0.5,0.25,0.25",
+                  *OPTIONS).returncode == 0
+    ws = Workspace.open(ws_dir)
+    videos = sorted({c["video_id"] for c in ws.tables.read(ws.resolve("src/clips"), ["video_id"]).to_pylist()})
+    label = ws.tables.read(ws.resolve("src/clips")).to_pylist()
+    third = next(c["label"] for c in label if c["video_id"] == videos[2])
+    for args in (["--delete", "--where", f"video_id == '{videos[0]}'"],
+                 ["--weight", "0.5", "--where", f"video_id == '{videos[1]}'"],
+                 ["--label", str(1 - third), "--where", f"video_id == '{videos[2]}'"]):
+        assert curate("-w", ws_dir, "edit", "src/clips", *args, "-m", "curate").returncode == 0
+    return Workspace.open(ws_dir)
+
+
+def _clips(ws, ref, key=lambda clip, video: clip["clip_id"]) -> dict:
+    """key → (class name, split, weight, end_frame) of every clip of `ref`, with the video's segment."""
+    task = ws.task(ws.resolve(ref).dataset)
+    videos = {v["video_id"]: v for v in ws.tables.read(task.head(ws.tables, "videos")).to_pylist()}
+    out = {}
+    for c in ws.tables.read(ws.resolve(ref), CLIP_COLUMNS).to_pylist():
+        if c["weight"] == 0:
+            continue
+        v = videos[c["video_id"]]
+        out[key(c, v)] = (task.classes[c["label"]], c["split"], round(c["weight"], 4), c["end_frame"],
+                          v.get("start_s") or 0.0, v.get("end_s"))
+    return out
+
+
+def test_kinetics_csv_round_trips_segments_labels_splits_and_weights(prebuilt, tmp_path):
+    ws = _curated(tmp_path / "ws", "manifest", _segments_source(prebuilt, tmp_path / "data"))
+    out = tmp_path / "data" / "curated.csv"
+    proc = curate("-w", ws.root, "export", "src/clips@latest", "--format", "kinetics-csv", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["label", "youtube_id", "time_start", "time_end", "split", "path", "weight"]
+    kept = {v["video_id"]: v for v in ws.tables.read(ws.resolve("src/videos")).to_pylist()}
+    assert sorted(r["youtube_id"] for r in rows) == sorted({c[1] for c in _clip_videos(ws)})
+    for r in rows:  # Kinetics' own names: seconds of the file, `validate` for val
+        v = kept[r["youtube_id"]]
+        assert (float(r["time_start"]), float(r["time_end"])) == (v["start_s"], v["end_s"])
+        assert r["split"] == {"val": "validate"}.get(v["split"], v["split"])
+        assert (tmp_path / "data" / r["path"]).samefile(tmp_path / "data" / v["path"])
+    provenance = json.loads(out.with_suffix(".provenance.json").read_text())
+    assert provenance["table"] == ws.resolve("src/clips@latest").ref
+    assert provenance["fingerprint"] == ws.resolve("src/clips@latest").fingerprint
+    assert curate("-w", ws.root, "ingest", "kinetics-csv", out, "--name", "again", *OPTIONS).returncode == 0
+    ws = Workspace.open(ws.root)
+    assert _clips(ws, "again/clips") == _clips(ws, "src/clips@latest")
+
+
+def _clip_videos(ws):
+    return [(c["clip_id"], c["video_id"]) for c in ws.tables.read(ws.resolve("src/clips@latest")).to_pylist()
+            if c["weight"] != 0]
+
+
+def test_class_folders_round_trip_as_split_and_class_folders_of_linked_files(prebuilt, tmp_path):
+    ws = _curated(tmp_path / "ws", "folders", _folders_source(prebuilt, tmp_path / "ucf"))
+    out = tmp_path / "tree"
+    proc = curate("-w", ws.root, "export", "src/clips@latest", "--format", "folders", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: weights other than 0 and 1 are not in a folder tree" in proc.stdout
+    files = sorted(p for p in out.rglob("*.mp4"))
+    videos = {v["video_id"]: v for v in ws.tables.read(ws.resolve("src/videos")).to_pylist()}
+    classes = ws.task("src").classes
+    labels = {c["video_id"]: classes[c["label"]] for c in ws.tables.read(ws.resolve("src/clips@latest")).to_pylist()
+              if c["weight"] != 0}
+    assert len(files) == len(labels) == 5
+    for f in files:  # <split>/<class>/<video>, each a hard link to the dataset's own file
+        split, name = f.relative_to(out).parts[0], f.relative_to(out).parts[1]
+        video_id = next(v for v in labels if f.stem == v.replace("/", "__"))
+        assert (split, name) == (videos[video_id]["split"], labels[video_id])
+        assert os.stat(f).st_ino == os.stat(tmp_path / "ucf" / videos[video_id]["path"]).st_ino
+    assert json.loads((out / "curate-export.json").read_text())["table"] == ws.resolve("src/clips@latest").ref
+
+    copied = tmp_path / "copied"
+    assert curate("-w", ws.root, "export", "src/clips@latest", "--format", "folders", "--copy", "-o",
+                  copied).returncode == 0
+    assert all(os.stat(f).st_ino != os.stat(copied / f.relative_to(out)).st_ino for f in files)
+
+    assert curate("-w", ws.root, "ingest", "folders", out, "--name", "again", *OPTIONS).returncode == 0
+    ws = Workspace.open(ws.root)
+    flat = {"src": lambda c, v: (c["video_id"].replace("/", "__"), c["end_frame"]),
+            "again": lambda c, v: (v["path"].rsplit("/", 1)[1].rsplit(".", 1)[0], c["end_frame"])}
+    before = {k: (*v[:2], 1.0, *v[3:]) for k, v in _clips(ws, "src/clips@latest", flat["src"]).items()}
+    assert _clips(ws, "again/clips", flat["again"]) == before  # weight 0.5 is not in a tree: 1 again
+
+
+def test_hf_dataset_loads_with_datasets_and_round_trips_with_the_runs_metrics(prebuilt, tmp_path):
+    import datasets
+
+    ws = _curated(tmp_path / "ws", "manifest", _segments_source(prebuilt, tmp_path / "data"))
+    assert curate("-w", ws.root, "train", "--table", "src/clips@latest", "--model", "mvit_tiny", "--weights", "none",
+                  "--epochs", "1", "--workers", "0", "--batch-size", "4", "--draws", "8").returncode == 0
+    run = Workspace.open(ws.root).runs.resolve("last")
+    out = tmp_path / "hf"
+    proc = curate("-w", ws.root, "export", "src/clips@latest", "--format", "hf", "--run", run, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    loaded = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "hf-cache"))
+    expected = _clips(ws, "src/clips@latest")
+    assert sum(len(split) for split in loaded.values()) == len(expected)
+    assert loaded["train"].features["label"].names == list(ws.task("src").classes)
+    from curation.review.metrics import clip_metrics
+
+    metrics = {m["clip_id"]: m for m in clip_metrics(ws, run).to_pylist()}
+    for name, split in loaded.items():
+        for row in split:
+            label, clip_split, weight, end_frame, *_ = expected[row["clip_id"]]
+            assert (split.features["label"].names[row["label"]], row["split"], round(row["weight"], 4),
+                    row["end_frame"]) == (label, clip_split, weight, end_frame)
+            assert {"train": "train", "val": "validation", "test": "test"}[row["split"]] == name
+            assert row["loss"] == pytest.approx(metrics[row["clip_id"]]["loss"])
+            assert (out / row["video"]).resolve().samefile(tmp_path / "data" / "v0.mp4") == \
+                row["video_id"].startswith("v0#")
+    schema = __import__("pyarrow.parquet", fromlist=["x"]).read_schema(next(out.glob("data/train-*.parquet")))
+    assert json.loads(schema.metadata[b"curate"])["fingerprint"] == ws.resolve("src/clips@latest").fingerprint
+    assert curate("-w", ws.root, "ingest", "hf", out, "--name", "again", *OPTIONS).returncode == 0
+    ws = Workspace.open(ws.root)
+    assert _clips(ws, "again/clips") == expected
+
+
+def test_fiftyone_temporal_detections_hold_each_clip_and_round_trip(prebuilt, tmp_path):
+    ws = _curated(tmp_path / "ws", "manifest", _segments_source(prebuilt, tmp_path / "data"))
+    out = tmp_path / "fo"
+    assert curate("-w", ws.root, "export", "src/clips@latest", "--format", "fiftyone", "-o", out).returncode == 0
+    document = json.loads((out / "labels.json").read_text())
+    assert document["classes"] == list(ws.task("src").classes)
+    assert document["curate"]["table"] == ws.resolve("src/clips@latest").ref
+    expected = _clips(ws, "src/clips@latest")
+    clips = {c["clip_id"]: c for c in ws.tables.read(ws.resolve("src/clips@latest")).to_pylist()}
+    seen = set()
+    for name, detections in document["labels"].items():  # FiftyOne's format, field by field
+        media = next((out / "data").glob(f"{name}.*"))
+        for d in detections:
+            clip = clips[d["attributes"]["clip_id"]]
+            assert set(d) == {"label", "support", "attributes"} and isinstance(d["label"], int)
+            assert document["classes"][d["label"]] == expected[clip["clip_id"]][0]
+            first = clip["end_frame"] - (clip["n_frames"] - 1) * clip["stride"]
+            assert d["support"] == [first + 1, clip["end_frame"] + 1]  # 1-based, inclusive
+            assert d["attributes"]["weight"] == pytest.approx(clip["weight"])
+            assert media.samefile(tmp_path / "data" / (clip["video_id"].split("#")[0] + ".mp4"))
+            seen.add(clip["clip_id"])
+    assert seen == set(expected)
+    assert curate("-w", ws.root, "ingest", "fiftyone", out, "--name", "again", *OPTIONS).returncode == 0
+    ws = Workspace.open(ws.root)
+    assert _clips(ws, "again/clips") == expected
+
+
+def test_a_format_that_cannot_hold_the_dataset_is_one_line_naming_what_can(reviewed_ws, prebuilt, tmp_path):
+    before = snapshot(tmp_path)
+    line = assert_one_line_error(curate("-w", reviewed_ws, "export", "nexar/clips", "--format", "kinetics-csv", "-o",
+                                        tmp_path / "k.csv"), "cannot be written as kinetics-csv")
+    assert "nexar-csv" in line and "manifest-csv" in line
+    assert_one_line_error(curate("-w", reviewed_ws, "export", "nexar/clips", "--format", "parquet", "-o",
+                                 tmp_path / "x"), "parquet")
+    ws = _curated(tmp_path / "ws", "manifest", _segments_source(prebuilt, tmp_path / "data"))
+    before = snapshot(tmp_path)
+    assert_one_line_error(curate("-w", ws.root, "export", "src/clips", "--format", "folders", "-o", tmp_path / "t"),
+                          "segments of files")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("keep")
+    before = snapshot(tmp_path)
+    assert_one_line_error(curate("-w", ws.root, "export", "src/clips", "--format", "hf", "-o", tmp_path / "full"),
+                          "not empty")
+    assert_one_line_error(curate("-w", ws.root, "export", "src/clips", "--format", "kinetics-csv", "--run", "x",
+                                 "-o", tmp_path / "k.csv"), "no columns for a run")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("layout, content, needle", [
+    ("kinetics-csv", "label,youtube_id,time_start\nwalk,a,0\n", "time_end"),
+    ("kinetics-csv", "label,youtube_id,time_start,time_end\nwalk,a,0,1\nrun,b,0,1\n", "no video"),
+    ("kinetics-csv", "label,youtube_id,time_start,time_end,path,weight\nwalk,a,0,1,a.mp4,-1\nrun,b,0,1,b.mp4,1\n",
+     "not above 0"),
+    ("fiftyone", None, "labels.json"),
+    ("hf", b"not parquet", "not a readable Parquet"),
+])
+def test_malformed_interchange_input_is_one_line_and_writes_nothing(tmp_path, layout, content, needle):
+    given = tmp_path / "in"
+    given.mkdir()
+    if layout == "kinetics-csv":
+        given = given / "k.csv"
+        given.write_text(content)
+    elif layout == "hf":
+        (given / "train-00000-of-00001.parquet").write_bytes(content)
+    before = snapshot(tmp_path)
+    assert_one_line_error(curate("-w", tmp_path / "ws", "ingest", layout, given), needle)
+    assert snapshot(tmp_path) == before
