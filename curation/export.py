@@ -51,10 +51,9 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None, copy: bool = F
     fmt = fmt or layout.export_format
     if fmt not in export_formats():
         raise BadInput(f"unknown export format {fmt!r}", f"use one of {', '.join(export_formats())}")
-    can = sorted({layout.export_format, GENERIC} | (set(FORMATS) if layout.class_videos else set()))
+    can = sorted({layout.export_format, GENERIC} | {f.name for f in FORMATS.values() if f.holds(layout)})
     if fmt not in can:
-        why = " (its labels are times or answers, not one class per video)" if fmt in FORMATS else ""
-        raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}{why}", f"use {' or '.join(can)}")
+        raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}", f"use {' or '.join(can)}")
     if run is not None and fmt not in ("hf", "fiftyone"):
         raise BadInput(f"{fmt} has no columns for a run's metrics", "leave the run out, or write hf or fiftyone")
     samples = ws.tables.read(revision).sort_by("clip_id").to_pylist()
@@ -66,13 +65,7 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None, copy: bool = F
     out = Path(out)
     output_target(out)  # refused before anything is written
     files = (layout if fmt == layout.export_format else Layout()).write(task, kept, videos, out)
-    notes = []
-    if lost := _labels_not_written(ws, revision, kept, fmt):
-        shown = ", ".join(lost[:3]) + (" …" if len(lost) > 3 else "")
-        how = "(each by its clips' most common label)" if fmt == GENERIC else "by their event times"
-        notes.append(f"the label of {len(lost)} clip(s) ({shown}) is not in the file: {fmt} labels whole videos "
-                     + how)
-    return ExportResult(files, len(kept), len(samples) - len(kept), notes)
+    return ExportResult(files, len(kept), len(samples) - len(kept), _lost_labels(ws, revision, kept, fmt))
 
 
 def _export_interchange(ws, fmt, revision, task, kept, videos, out, copy, run, left_out) -> ExportResult:
@@ -83,6 +76,8 @@ def _export_interchange(ws, fmt, revision, task, kept, videos, out, copy, run, l
         run = ws.runs.resolve(run)
         metrics = {r.pop("clip_id"): r for r in clip_metrics(ws, run).to_pylist()}
     curated = Curated(task, revision.ref, revision.fingerprint, kept, videos, metrics, run)
+    if fmt.video_times:
+        curated.notes += _lost_labels(ws, revision, kept, fmt.name)
     if fmt.folder:
         with output_folder(out) as staging:
             files = fmt.write(curated, staging, copy)
@@ -91,6 +86,16 @@ def _export_interchange(ws, fmt, revision, task, kept, videos, out, copy, run, l
         output_target(out)
         files = fmt.write(curated, Path(out), copy)
     return ExportResult(files, len(kept), left_out, curated.notes)
+
+
+def _lost_labels(ws, revision, kept: list[dict], fmt: str) -> list[str]:
+    """The note naming clips whose label the file cannot carry (none when every label is in it)."""
+    lost = _labels_not_written(ws, revision, kept, fmt)
+    if not lost:
+        return []
+    shown = ", ".join(lost[:3]) + (" …" if len(lost) > 3 else "")
+    how = "(each by its clips' most common label)" if fmt == GENERIC else "by their event times"
+    return [f"the label of {len(lost)} clip(s) ({shown}) is not in the file: {fmt} labels whole videos {how}"]
 
 
 def _labels_not_written(ws, revision, kept: list[dict], fmt: str) -> list[str]:

@@ -68,3 +68,9 @@ def test_a_tasks_predictions_are_scored_in_one_place():
                 if name in ("competition_map", "classification_metrics"):
                     callers.setdefault(name, set()).add(str(rel))
     assert callers == {"competition_map": {"task.py"}, "classification_metrics": {"task.py"}}
+
+
+def test_interchange_formats_are_written_without_their_consumers_libraries():
+    # datasets and fiftyone read what interop/ writes (tests, scripts/check_fiftyone_export.py); curate itself
+    # writes with pyarrow and json, so neither is a dependency of users who export
+    assert _importers("datasets") | _importers("fiftyone") == set()

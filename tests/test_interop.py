@@ -214,15 +214,69 @@ def test_a_format_that_cannot_hold_the_dataset_is_one_line_naming_what_can(revie
      "not above 0"),
     ("fiftyone", None, "labels.json"),
     ("hf", b"not parquet", "not a readable Parquet"),
+    ("activitynet-json", '{"database": {"a": {"annotations": [{"segment": 3}]}}}', "segment"),
+    ("activitynet-json", '{"version": 1}', "no \"database\""),
 ])
 def test_malformed_interchange_input_is_one_line_and_writes_nothing(tmp_path, layout, content, needle):
     given = tmp_path / "in"
     given.mkdir()
-    if layout == "kinetics-csv":
+    if layout == "kinetics-csv":  # the file, as the command takes it
         given = given / "k.csv"
         given.write_text(content)
     elif layout == "hf":
         (given / "train-00000-of-00001.parquet").write_bytes(content)
+    elif layout == "activitynet-json":
+        given = given / "a.json"
+        given.write_text(content)
     before = snapshot(tmp_path)
     assert_one_line_error(curate("-w", tmp_path / "ws", "ingest", layout, given), needle)
     assert snapshot(tmp_path) == before
+
+
+def _events_source(prebuilt, root):
+    """Event timestamps of five videos in three groups (one video without events)."""
+    root.mkdir()
+    times = {0: [1.0, 2.5], 1: [2.0], 3: [1.5, 3.0], 4: [0.8]}
+    lines = ["path,group,event_s"]
+    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:5]):
+        shutil.copy(video, root / f"run{k}.mp4")
+        lines += [f"run{k}.mp4,track{k // 2},{t}" for t in times.get(k, [""])]
+    (root / "events.csv").write_text("\n".join(lines) + "\n")
+    return root / "events.csv"
+
+
+def test_activitynet_json_holds_event_times_and_round_trips(prebuilt, tmp_path):
+    ws_dir = tmp_path / "ws"
+    assert curate("-w", ws_dir, "ingest", "events", _events_source(prebuilt, tmp_path / "data"), "--name", "src",
+                  *OPTIONS).returncode == 0
+    ws = Workspace.open(ws_dir)
+    videos = {v["video_id"]: v for v in ws.tables.read(ws.resolve("src/videos")).to_pylist()}
+    assert curate("-w", ws_dir, "edit", "src/clips", "--delete", "--where", "video_id == 'run1'",
+                  "-m", "drop").returncode == 0
+    out = tmp_path / "data" / "curated.json"
+    proc = curate("-w", ws_dir, "export", "src/clips@latest", "--format", "activitynet-json", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(out.read_text())
+    assert sorted(document["database"]) == sorted(set(videos) - {"run1"})
+    for video_id, entry in document["database"].items():  # ActivityNet's fields
+        v = videos[video_id]
+        assert entry["subset"] == {"train": "training", "val": "validation", "test": "testing"}[v["split"]]
+        assert entry["duration"] == pytest.approx(v["duration_s"])
+        assert [a["segment"] for a in entry["annotations"]] == [[t, t] for t in json.loads(v["events"])]
+        assert all(a["label"] == "event" for a in entry["annotations"])
+    assert document["curate"]["fingerprint"] == Workspace.open(ws_dir).resolve("src/clips@latest").fingerprint
+    assert curate("-w", ws_dir, "ingest", "activitynet-json", out, "--name", "again", *OPTIONS).returncode == 0
+    ws = Workspace.open(ws_dir)
+    assert _clips(ws, "again/clips") == _clips(ws, "src/clips@latest")
+    columns = ["video_id", "events", "group", "split"]
+    after = ws.tables.read(ws.resolve("again/videos"), columns).to_pylist()
+    assert sorted(after, key=str) == sorted([{k: videos[v][k] for k in columns} for v in videos if v != "run1"],
+                                            key=str)
+
+
+def test_the_commands_format_choices_are_the_librarys():
+    from curation.cli.review import export
+    from curation.export import export_formats
+
+    choices = next(p for p in export.params if p.name == "fmt").type.choices
+    assert sorted(choices) == export_formats()

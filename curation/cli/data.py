@@ -74,6 +74,21 @@ def _ingest_options(f):
     return f
 
 
+def _event_windows(f):
+    options = [
+        click.option("--alpha", default=0.1, show_default=True,
+                     help="A positive clip ends at most this fraction of the gap to the previous event before an "
+                          "event."),
+        click.option("--beta", default=0.1, show_default=True,
+                     help="… and at most this fraction of the gap to the next event after it."),
+        click.option("--negatives-per-positive", default=3.0, show_default=True,
+                     help="At most this many negative clips per positive one, per video (evenly spread)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 def _run_ingest(ctx, source, name, label_rule="alert", **kw):
     from curation.ingest.clips import ClipConfig
     from curation.ingest.pipeline import IngestOptions, ingest
@@ -187,8 +202,8 @@ def ingest_manifest(ctx, csv_path, name, **kw):
 @_ingest_options
 @click.pass_context
 def ingest_kinetics(ctx, csv_path, name, **kw):
-    """A Kinetics-style CSV: label,youtube_id,time_start,time_end[,split][,path][,weight], one row per video
-    segment. Without a path column the videos are found under the CSV's folder by Kinetics' names
+    """Kinetics-style CSV, one row per video segment: label,youtube_id,time_start,time_end[,split][,path][,weight].
+    Without a path column the videos are found under the CSV's folder by Kinetics' names
     (<youtube_id>_<start>_<end>.mp4, or <youtube_id>.<ext> cut to the segment's times)."""
     from curation.interop import read_kinetics
 
@@ -222,12 +237,7 @@ def ingest_fiftyone(ctx, folder, name, **kw):
 
 @ingest.command("events")
 @click.argument("csv_path", metavar="CSV", type=click.Path())
-@click.option("--alpha", default=0.1, show_default=True,
-              help="A positive clip ends at most this fraction of the gap to the previous event before an event.")
-@click.option("--beta", default=0.1, show_default=True,
-              help="… and at most this fraction of the gap to the next event after it.")
-@click.option("--negatives-per-positive", default=3.0, show_default=True,
-              help="At most this many negative clips per positive one, per video (evenly spread).")
+@_event_windows
 @_ingest_options
 @click.pass_context
 def ingest_events(ctx, csv_path, alpha, beta, negatives_per_positive, name, **kw):
@@ -238,6 +248,21 @@ def ingest_events(ctx, csv_path, alpha, beta, negatives_per_positive, name, **kw
     from curation.ingest.layouts import read_events
 
     _run_ingest(ctx, read_events(csv_path, alpha, beta, negatives_per_positive), name or Path(csv_path).stem, **kw)
+
+
+@ingest.command("activitynet-json")
+@click.argument("json_path", metavar="JSON", type=click.Path())
+@_event_windows
+@_ingest_options
+@click.pass_context
+def ingest_activitynet(ctx, json_path, alpha, beta, negatives_per_positive, name, **kw):
+    """ActivityNet-style JSON ({"database": {VIDEO: {"subset", "annotations": [{"segment": [start, end]}]}}}) read
+    as event timestamps: each segment's start is an event; clips as for `ingest events`. A video's file is its
+    "path" key (relative to the JSON's folder), else VIDEO.mp4 beside the JSON."""
+    from curation.interop import read_activitynet
+
+    _run_ingest(ctx, read_activitynet(json_path, alpha, beta, negatives_per_positive),
+                name or Path(json_path).stem, **kw)
 
 
 @ingest.command("qa")

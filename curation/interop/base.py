@@ -146,11 +146,17 @@ def check_weight(value, where: str) -> float:
 
 
 class Format:
-    """An interchange format `curate export --format` writes for class-video datasets (folders, manifest)."""
+    """An interchange format `curate export --format` writes (by default for class-video datasets: folders,
+    manifest)."""
 
     name = ""
     consumer = ""  # who reads it: shown by --help and the README
     folder = True  # writes a folder (else one file)
+    video_times = False  # labels come from the videos' times (clip relabels are not held)
+
+    def holds(self, layout) -> bool:
+        """Whether a dataset of `layout` can be written in this format."""
+        return layout.class_videos
 
     def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
         raise NotImplementedError

@@ -70,6 +70,14 @@ class Events(Layout):
 EVENT_CLASSES = ["background", "event"]
 
 
+def check_windows(alpha: float, beta: float, negatives_per_positive: float) -> None:
+    for name, value, ok in (("alpha", alpha, 0 < alpha <= 0.5), ("beta", beta, 0 < beta <= 0.5),
+                            ("negatives per positive", negatives_per_positive, negatives_per_positive > 0)):
+        if not ok:
+            raise BadInput(f"{name} = {value!r} is invalid", "use a fraction in (0, 0.5]" if name != \
+                           "negatives per positive" else "use a number above 0, e.g. 3")
+
+
 def read_events(csv_path: str | Path, alpha: float = 0.1, beta: float = 0.1,
                 negatives_per_positive: float = 3.0) -> Source:
     """Event timestamps (e.g. split-timer GoPro runs): CSV `path,group,event_s`, one row per event (a row with an
@@ -79,11 +87,7 @@ def read_events(csv_path: str | Path, alpha: float = 0.1, beta: float = 0.1,
     video keeps at most `negatives_per_positive` negatives per positive (evenly spread). An optional `split`
     column (train, val, test; as `curate export` writes it) fixes a video's split."""
     csv_path = Path(csv_path)
-    for name, value, ok in (("alpha", alpha, 0 < alpha <= 0.5), ("beta", beta, 0 < beta <= 0.5),
-                            ("negatives per positive", negatives_per_positive, negatives_per_positive > 0)):
-        if not ok:
-            raise BadInput(f"{name} = {value!r} is invalid", "use a fraction in (0, 0.5]" if name != \
-                           "negatives per positive" else "use a number above 0, e.g. 3")
+    check_windows(alpha, beta, negatives_per_positive)
     rows = read_rows(csv_path, ["path", "group", "event_s"], "events")
     if not rows:
         raise BadInput(f"{csv_path.name} has no rows", "add one row per event (or per video without events)")
