@@ -1,12 +1,14 @@
-"""`kinetics-csv`: Kinetics' annotation CSV, `label,youtube_id,time_start,time_end,split`, one row per video
-segment, plus `path` (the file, relative to the CSV's folder) and `weight` columns that Kinetics tools ignore
-by name; the provenance in `<name>.provenance.json` beside it (a CSV has no metadata field). `curate ingest
-kinetics-csv` reads it back: by `path`, or by Kinetics' file naming (`<youtube_id>_<start:06d>_<end:06d>.mp4`,
-or `<youtube_id>.<ext>` with the segment's times) under its folder."""
+"""`kinetics-csv`: Kinetics' annotation CSV, `label,youtube_id,time_start,time_end,split`, one row per kept clip
+(its span of the file, as Kinetics lists 10-second clips of YouTube videos), plus `path` (the file, relative to
+the CSV's folder) and `weight` columns that Kinetics tools ignore by name; the provenance in
+`<name>.provenance.json` beside it (a CSV has no metadata field). `curate ingest kinetics-csv` reads any such
+CSV back, a row per segment: by `path`, or by Kinetics' file naming (`<youtube_id>_<start:06d>_<end:06d>.mp4`,
+or `<youtube_id>.<ext>` cut to the row's times) under its folder. Re-ingested with the same clip geometry, each
+row is one clip again: the same frames, label and weight."""
 from __future__ import annotations
 
-import math
 import os
+from collections import Counter
 from pathlib import Path
 
 from curation.csvio import nonneg_float, read_rows
@@ -14,7 +16,7 @@ from curation.errors import BadInput, NotFound
 from curation.frames.video import VIDEO_EXTENSIONS
 from curation.fsutil import json_bytes, write_output
 from curation.ingest.layouts.base import Source, VideoEntry, check_unique, csv_text, number, write_text
-from curation.interop.base import Curated, Format, check_weight, kept_videos, note_video_level, split_name
+from curation.interop.base import Curated, Format, check_weight, split_name
 
 HEADER = ["label", "youtube_id", "time_start", "time_end", "split", "path", "weight"]
 
@@ -25,27 +27,19 @@ class KineticsCsv(Format):
     folder = False
 
     def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
-        note_video_level(curated, self.name)
         rows = []
-        for v in kept_videos(curated):
-            row = curated.videos[v.video_id]
-            end = v.end_s if v.end_s is not None else _whole_file_end(row)
-            rows.append(["" if v.label is None else curated.task.classes[v.label], v.video_id,
-                         number(v.start_s or 0.0), number(end), _kinetics_split(v.split),
-                         Path(os.path.relpath(v.path, out.resolve().parent)).as_posix(), number(round(v.weight, 6))])
+        for s in curated.samples:
+            video = curated.videos[s["video_id"]]
+            fps = video["fps"]
+            first = s["end_frame"] - (s["n_frames"] - 1) * s["stride"]
+            label = "" if s["label"] is None else curated.task.classes[s["label"]]
+            rows.append([label, s["video_id"], f"{first / fps:.6f}",
+                         f"{(s['end_frame'] + 1) / fps:.6f}",  # the end of its last frame
+                         {"val": "validate"}.get(s["split"], s["split"] or ""),
+                         Path(os.path.relpath(curated.media(s["video_id"]), out.resolve().parent)).as_posix(),
+                         number(round(s["weight"], 6))])
         provenance = write_output(out.with_suffix(".provenance.json"), json_bytes(curated.provenance))
-        return [write_text(out, csv_text(HEADER, rows)), provenance]  # a CSV has no metadata field: a sidecar
-
-
-def _whole_file_end(video: dict) -> float | None:
-    """The end time that covers every frame when read back (frames up to round(end × fps) − 1)."""
-    if video.get("n_frames") and video.get("fps"):
-        return math.ceil(video["n_frames"] / video["fps"] * 1000) / 1000
-    return video.get("duration_s")
-
-
-def _kinetics_split(split: str | None) -> str:
-    return {"val": "validate"}.get(split, split or "")
+        return [write_text(out, csv_text(HEADER, rows)), provenance]
 
 
 def read_kinetics(csv_path: str | Path) -> Source:
@@ -59,6 +53,7 @@ def read_kinetics(csv_path: str | Path) -> Source:
         raise BadInput(f"{csv_path.name} needs a non-empty label on every row and at least two classes",
                        "fix the label column")
     files = None  # an index of the videos under the CSV's folder, built when a row has no path
+    repeats = Counter(r["youtube_id"] for r in rows)  # a video listed with several segments: one id each
     videos = []
     for row in rows:
         where = f"{csv_path.name} line {row['_line']}"
@@ -68,6 +63,7 @@ def read_kinetics(csv_path: str | Path) -> Source:
         end = nonneg_float(row["time_end"], f"{where}: time_end")
         if end <= start:
             raise BadInput(f"{where}: time_end must be after time_start", "fix the CSV")
+        video_id = row["youtube_id"] if repeats[row["youtube_id"]] == 1 else f"{row['youtube_id']}#{start:g}-{end:g}"
         path = row.get("path", "")
         if not path:
             files = files if files is not None else _video_files(csv_path.parent)
@@ -75,8 +71,8 @@ def read_kinetics(csv_path: str | Path) -> Source:
             if trimmed:  # the file is the segment already
                 start, end = None, None
         weight = check_weight(row["weight"], where) if row.get("weight", "") != "" else 1.0
-        videos.append(VideoEntry(row["youtube_id"], path, label=classes.index(row["label"]),
-                                 split=split_name(row.get("split"), where), group=row["youtube_id"].split("#")[0],
+        videos.append(VideoEntry(video_id, path, label=classes.index(row["label"]),
+                                 split=split_name(row.get("split"), where), group=row["youtube_id"],
                                  start_s=start, end_s=end, weight=weight))
     check_unique(videos, csv_path)
     return Source("manifest", csv_path.parent, classes, videos, [csv_path])
