@@ -11,11 +11,11 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from curation.csvio import nonneg_float, read_rows
+from curation.csvio import nonneg_float
 from curation.errors import BadInput, NotFound
 from curation.frames.video import VIDEO_EXTENSIONS
 from curation.fsutil import json_bytes, write_output
-from curation.ingest.layouts.base import Source, VideoEntry, check_unique, csv_text, number, write_text
+from curation.ingest.layouts.base import Source, VideoEntry, check_unique, class_rows, csv_text, number, write_text
 from curation.interop.base import Curated, Format, check_weight, split_name
 
 HEADER = ["label", "youtube_id", "time_start", "time_end", "split", "path", "weight"]
@@ -45,13 +45,8 @@ class KineticsCsv(Format):
 def read_kinetics(csv_path: str | Path) -> Source:
     """A Kinetics-style CSV as a class dataset (a manifest of segments); labels are the class names."""
     csv_path = Path(csv_path)
-    rows = read_rows(csv_path, ["label", "youtube_id", "time_start", "time_end"], "kinetics-csv")
-    if not rows:
-        raise BadInput(f"{csv_path.name} has no rows", "add one row per video segment")
-    classes = sorted({r["label"] for r in rows})
-    if len(classes) < 2 or "" in classes:
-        raise BadInput(f"{csv_path.name} needs a non-empty label on every row and at least two classes",
-                       "fix the label column")
+    rows, classes = class_rows(csv_path, ["label", "youtube_id", "time_start", "time_end"], "kinetics-csv",
+                               "video segment")
     files = None  # an index of the videos under the CSV's folder, built when a row has no path
     repeats = Counter(r["youtube_id"] for r in rows)  # a video listed with several segments: one id each
     videos = []

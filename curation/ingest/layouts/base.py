@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curation.csvio import nonneg_float
+from curation.csvio import nonneg_float, read_rows
 from curation.errors import BadInput, NotFound
 from curation.frames.video import Probe
 from curation.fsutil import write_output
@@ -128,6 +128,19 @@ def check_root(root: Path) -> Path:
     if not root.is_dir():
         raise NotFound(f"dataset root {root} does not exist", "give the folder that holds the dataset")
     return root
+
+
+def class_rows(csv_path: Path, required: list[str], what: str, row_is: str) -> tuple[list[dict], list[str]]:
+    """The rows of a CSV that labels each row with a class name, and its classes (sorted; two or more, none
+    empty). `row_is` says what one row is, for the message of an empty file."""
+    rows = read_rows(csv_path, required, what)
+    if not rows:
+        raise BadInput(f"{csv_path.name} has no rows", f"add one row per {row_is}")
+    classes = sorted({r["label"] for r in rows})
+    if len(classes) < 2 or "" in classes:
+        raise BadInput(f"{csv_path.name} needs a non-empty label on every row and at least two classes",
+                       "fix the label column")
+    return rows, classes
 
 
 def check_unique(videos: list[VideoEntry], what: Path) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curation.csvio import read_rows
 from curation.errors import BadInput
-from curation.ingest.layouts.base import Layout, Source, VideoEntry, check_unique, split_of, time_of
+from curation.ingest.layouts.base import Layout, Source, VideoEntry, check_unique, class_rows, split_of, time_of
 
 
 class Manifest(Layout):
@@ -16,13 +15,7 @@ class Manifest(Layout):
 def read_manifest(csv_path: str | Path) -> Source:
     """CSV `path,label[,split][,start_s,end_s]`; paths relative to the CSV's folder or absolute."""
     csv_path = Path(csv_path)
-    rows = read_rows(csv_path, ["path", "label"], "manifest")
-    if not rows:
-        raise BadInput(f"{csv_path.name} has no rows", "add one row per video")
-    classes = sorted({r["label"] for r in rows})
-    if len(classes) < 2 or "" in classes:
-        raise BadInput(f"{csv_path.name} needs a non-empty label on every row and at least two classes",
-                       "fix the label column")
+    rows, classes = class_rows(csv_path, ["path", "label"], "manifest", "video")
     videos = []
     for row in rows:
         line = row["_line"]
