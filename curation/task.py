@@ -46,6 +46,11 @@ class Task:
         return LAYOUTS[self.layout].export_format
 
     @property
+    def times_are_labels(self) -> bool:
+        """Videos are labelled with event times (events, Nexar): `predict-events` finds and scores them."""
+        return LAYOUTS[self.layout].times_are_labels
+
+    @property
     def frame_size(self) -> int:
         return int(self.options.get("frame_size", 256))
 

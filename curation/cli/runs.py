@@ -171,14 +171,56 @@ def collect(ctx, run_ref, table_ref, checkpoint):
 @click.option("--split", default="test", show_default=True, help="Which split of the table to score.")
 @click.option("--batch-size", type=int, help="Clips per forward pass for the timing (default: the run's).")
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.option("--events/--no-events", default=True, show_default=True,
+              help="Events and Nexar datasets: also predict event times on whole videos and print their F1 and "
+                   "time error (as `curate predict-events`).")
 @click.pass_context
-def evaluate(ctx, run_ref, table_ref, split, batch_size, checkpoint):
+def evaluate(ctx, run_ref, table_ref, split, batch_size, checkpoint, events):
     """Score a run on a split of a table: accuracy, macro-F1, per-class accuracy and confusion (the competition's
-    mAP for Nexar), and inference ms per clip at a batch size. Recorded in the run (run.json `evaluations`)."""
+    mAP for Nexar), and inference ms per clip at a batch size; for datasets labelled with event times also the
+    event times found on whole videos. Recorded in the run (run.json `evaluations`)."""
     from curation.train.evaluate import evaluate as run_evaluation
 
     ws = open_workspace(ctx)
     result = run_evaluation(ws, run_ref, table_ref, split, batch_size, checkpoint)
+    _echo_clip_metrics(ws, run_ref, result, split, checkpoint)
+    if events and ws.task(ws.resolve(result["table"]).dataset).times_are_labels:
+        from curation.events.predict import predict_events
+
+        _echo_event_metrics(predict_events(ws, run_ref, None if table_ref is None else result["table"],
+                                           checkpoint=checkpoint))
+
+
+@cli.command("predict-events")
+@click.option("--run", "run_ref", default="last", show_default=True, help="Run id, its number, or last.")
+@click.option("--table", "table_ref", help="Table revision whose videos to scan (default: the one it trained on).")
+@click.option("--step", default=0, show_default=True, help="A window ends every STEP frames (0: one clip stride).")
+@click.option("--min-gap", default=1.0, show_default=True, help="Seconds between two predicted events, at least.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.pass_context
+def predict_events_command(ctx, run_ref, table_ref, step, min_gap, checkpoint):
+    """Slide a run's model over every window of each video (events and Nexar datasets), keep the score curve per
+    video with the run, and turn the curves into event times: peaks above a threshold (the best F1 at ±0.5 s on
+    the val videos), at least --min-gap apart. Prints precision, recall and F1 within ±0.25/0.5/1 s and the mean
+    absolute time error per split (Nexar: also the predicted onset against the alert time)."""
+    from curation.events.predict import predict_events
+
+    _echo_event_metrics(predict_events(open_workspace(ctx), run_ref, table_ref, step, min_gap, checkpoint))
+
+
+def _echo_event_metrics(result: dict) -> None:
+    click.echo(f"event times on {result['videos']} whole videos of {result['table']}: threshold "
+               f"{result['threshold']:.3f} ({result['threshold_from']}), events at least {result['min_gap_s']:g} s "
+               "apart" + (f"; {len(result['skipped'])} unreadable video(s) skipped" if result["skipped"] else ""))
+    for split, m in result["metrics"].items():
+        f1 = "  ".join(f"F1@{t} {_number(m[f'event_f1@{t}'], 3)}" for t in ("0.25s", "0.5s", "1s"))
+        extra = f"  alert MAE {_number(m['alert_mae_s'], 3)} s" if "alert_mae_s" in m else ""
+        click.echo(f"  {split}: {f1}  P@0.5s {_number(m['event_precision@0.5s'], 3)}  R@0.5s "
+                   f"{_number(m['event_recall@0.5s'], 3)}  MAE {_number(m['event_mae_s'], 3)} s{extra}"
+                   + ("  (threshold chosen here)" if split == "val" else ""))
+
+
+def _echo_clip_metrics(ws, run_ref, result: dict, split: str, checkpoint: str) -> None:
     m = result["metrics"]
     click.echo(f"{ws.runs.resolve(run_ref)} on {result['table']} ({split} split, {result['clips']} clips, "
                f"{checkpoint} checkpoint)")

@@ -6,10 +6,14 @@ import numpy as np
 import simplejpeg
 
 
+def squash(frame: np.ndarray, size: int) -> np.ndarray:
+    """size×size, as the cache stores frames (as the winning solution did; area interpolation for downscaling)."""
+    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
+
+
 def encode_jpeg(frame: np.ndarray, size: int, quality: int = 90) -> bytes:
-    """Squash to size×size (as the winning solution did; area interpolation for downscaling) and encode."""
-    small = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(small), quality=quality, colorspace="RGB")
+    """Squash to size×size and encode."""
+    return simplejpeg.encode_jpeg(np.ascontiguousarray(squash(frame, size)), quality=quality, colorspace="RGB")
 
 
 def decode_jpeg(data: bytes, min_side: int = 0) -> np.ndarray:

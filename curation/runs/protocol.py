@@ -82,6 +82,12 @@ class RunStore(Protocol):
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
         """An eval pass over a table revision, named by its CollectionKey."""
 
+    def write_curves(self, run: str, name: str, table: pa.Table) -> None:
+        """Whole-video score curves of the run over a table revision (video_id, split, time_s, score)."""
+
+    def curves(self, run: str, name: str) -> pa.Table | None:
+        ...
+
     def collections(self, run: str) -> list[str]:
         ...
 

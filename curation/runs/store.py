@@ -188,6 +188,13 @@ class LocalRunStore:
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
         atomic_write_bytes(self.dir(run) / "collect" / f"{name}.parquet", _parquet_bytes(table))
 
+    def write_curves(self, run: str, name: str, table: pa.Table) -> None:
+        atomic_write_bytes(self.dir(run) / "curves" / f"{name}.parquet", _parquet_bytes(table))
+
+    def curves(self, run: str, name: str) -> pa.Table | None:
+        path = self.dir(run) / "curves" / f"{name}.parquet"
+        return pq.read_table(path) if path.exists() else None
+
     def collections(self, run: str) -> list[str]:
         return sorted(p.stem for p in (self.dir(run) / "collect").glob("*.parquet"))
 

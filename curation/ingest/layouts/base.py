@@ -64,6 +64,7 @@ class Layout:
     name = ""
     event_task = False  # labels are event (and alert) times: a label rule, τ windows, a test table, mAP
     one_clip_each = False  # each entry is one sample: one clip spanning its segment evenly (QA)
+    times_are_labels = False  # videos are labelled with event times (labelled_times): predict-events scores them
     extra_columns: tuple[str, ...] = ()  # string columns of VideoEntry.extra the clips table carries
     export_format = "manifest-csv"  # what `curate export` writes by default
     submission: str | None = None  # the competition file a run can be submitted as
@@ -73,6 +74,14 @@ class Layout:
         """Each video has one class label (folders, manifest): what class-video formats (kinetics-csv, class
         folders, hf, fiftyone) can hold."""
         return not (self.event_task or self.one_clip_each)
+
+    def labelled_times(self, video: dict) -> list[float] | None:
+        """The event times a videos-table row labels (seconds), or None for a layout whose labels are not times."""
+        return None
+
+    def alert_time(self, video: dict) -> float | None:
+        """When the event became foreseeable (Nexar's time_of_alert), if the layout labels one."""
+        return None
 
     def video_columns(self) -> list[tuple[str, pa.DataType]]:
         """The videos table's columns beyond the common ones and the label."""

@@ -18,6 +18,7 @@ from curation.ingest.layouts.base import (Layout, Source, VideoEntry, check_uniq
 
 class Events(Layout):
     name = "events"
+    times_are_labels = True
     export_format = "events-csv"
 
     def video_columns(self) -> list[tuple[str, pa.DataType]]:
@@ -25,6 +26,9 @@ class Events(Layout):
 
     def video_values(self, v: VideoEntry) -> dict:
         return {**super().video_values(v), "events": json.dumps(list(v.events)), "group": v.group}
+
+    def labelled_times(self, video: dict) -> list[float]:
+        return [float(t) for t in json.loads(video.get("events") or "[]")]
 
     def clips(self, v: VideoEntry, probe: Probe, options, rule, params: dict, fold: int) -> list[dict]:
         """Positives ending in an event's window (and one ending at each event), negatives ending outside twice

@@ -4,6 +4,8 @@ validation scores the windows ending τ before the event (and the last frame of 
 test set is cut, and the test videos (one final-window clip each) form their own table."""
 from __future__ import annotations
 
+import math
+
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +24,7 @@ NEXAR_CLASSES = ["normal", "collision"]
 class Nexar(Layout):
     name = "nexar"
     event_task = True
+    times_are_labels = True
     export_format = "nexar-csv"
     submission = "nexar-csv"
 
@@ -30,6 +33,17 @@ class Nexar(Layout):
 
     def video_values(self, v: VideoEntry) -> dict:
         return {"time_of_event": v.event_s, "time_of_alert": v.alert_s}
+
+    def labelled_times(self, video: dict) -> list[float] | None:
+        """A positive video's collision time; a negative has none; a test video (no target) is unlabelled."""
+        if video.get("target") is None:
+            return None
+        event = video.get("time_of_event")
+        return [float(event)] if video["target"] == 1 and event is not None and not math.isnan(event) else []
+
+    def alert_time(self, video: dict) -> float | None:
+        alert = video.get("time_of_alert")
+        return None if alert is None or math.isnan(alert) else float(alert)
 
     def too_short(self, probe: Probe, why: str) -> Probe:
         """Kept, with a warning: its clips repeat the first frame, as the competition's test clips do."""

@@ -1,0 +1,90 @@
+"""`curate predict-events`: a run's score curves over whole videos turned into event times and scored against
+the labelled ones — precision, recall and F1 within ±0.25/0.5/1 s and the mean absolute time error; for Nexar
+also the predicted onset against the labelled alert time. The peak threshold is the one with the best F1 at
+±0.5 s on the val videos (so val figures are optimistic; test figures are not); curves are stored with the run
+and the result under its evaluations."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyarrow.compute as pc
+
+from curation.errors import BadInput
+from curation.events.curves import score_curves
+from curation.events.times import best_threshold, event_metrics, pick_peaks
+from curation.ingest.clips import ClipConfig
+from curation.ingest.layouts import LAYOUTS
+from curation.jsonsafe import json_value
+from curation.task import SAMPLES, TEST
+from curation.train.predict import load_predictor
+
+
+def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: int = 0, min_gap_s: float = 1.0,
+                   checkpoint: str = "best", progress: bool = True) -> dict:
+    """Score curves of every video of `table_ref` (default: the revision the run trained on), predicted event
+    times, and event metrics per split; recorded in the run under `evaluations["events:<table>@<rev>"]`."""
+    if step_frames < 0 or not min_gap_s > 0:
+        raise BadInput(f"step {step_frames} / minimum gap {min_gap_s} s is invalid",
+                       "use a step of 0 (one stride) or more and a gap above 0 seconds")
+    run = ws.runs.resolve(run_ref)
+    record = ws.runs.record(run)
+    revision = ws.resolve(table_ref) if table_ref else record.trained_on(ws.tables)
+    task = ws.task(revision.dataset)
+    task.require(ws.tables, revision, (SAMPLES, TEST), "event times are predicted for the videos of clips")
+    layout = LAYOUTS[task.layout]
+    in_revision = set(ws.tables.read(revision, ["video_id"])["video_id"].to_pylist())
+    videos = [v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()
+              if v["video_id"] in in_revision]
+    labelled = {v["video_id"]: times for v in videos if (times := layout.labelled_times(v)) is not None}
+    if not layout.times_are_labels:
+        raise BadInput(f"dataset {task.dataset} labels classes, not times ({task.layout} layout)",
+                       "predict event times on an events or Nexar dataset")
+    predictor, record, _ = load_predictor(ws, run, checkpoint, progress)
+    curves, skipped = score_curves(predictor, videos, task.root, ClipConfig(**task.options["clip"]),
+                                   task.frame_size, step_frames, progress)
+    ws.runs.write_curves(run, f"{revision.table}@{revision.number}", curves)
+    by_video = _curves_by_video(curves)
+    split_of = {v["video_id"]: v.get("split") for v in videos}
+    val = {v: c for v, c in by_video.items() if split_of[v] == "val" and v in labelled}
+    threshold = best_threshold(val, {v: labelled[v] for v in val}, min_gap_s) if val else 0.5
+    predicted = {v: pick_peaks(t, s, threshold, min_gap_s) for v, (t, s) in by_video.items()}
+    metrics = {}
+    for split in sorted({split_of[v] for v in labelled if v in by_video and split_of[v]}):
+        truth = {v: times for v, times in labelled.items() if split_of[v] == split and v in by_video}
+        metrics[split] = event_metrics(predicted, truth)
+        alerts = _alert_errors(layout, videos, truth, predicted, by_video, threshold)
+        if alerts is not None:
+            metrics[split]["alert_mae_s"] = alerts
+    result = {"table": revision.ref, "checkpoint": checkpoint, "threshold": threshold, "min_gap_s": min_gap_s,
+              "step_frames": step_frames, "videos": len(by_video), "metrics": json_value(metrics),
+              "threshold_from": "val" if val else "default 0.5 (no labelled val video)",
+              "predicted": {v: [round(t, 3) for t in times] for v, times in predicted.items()},
+              "skipped": [list(s) for s in skipped][:50], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    record.evaluations[f"events:{revision.table}@{revision.number}"] = result
+    ws.runs.write_record(run, record)
+    return result
+
+
+def _curves_by_video(curves) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    out = {}
+    for video in sorted(set(curves["video_id"].to_pylist())):
+        mine = curves.filter(pc.field("video_id") == video).sort_by("time_s")
+        out[video] = (mine["time_s"].to_numpy().astype(float), mine["score"].to_numpy().astype(float))
+    return out
+
+
+def _alert_errors(layout, videos, truth, predicted, by_video, threshold) -> float | None:
+    """Mean |predicted onset − labelled alert| over the positive videos with an alert time and a predicted
+    event: the onset is where the curve last rose above the threshold before the first predicted event."""
+    alerts = {v["video_id"]: a for v in videos if v["video_id"] in truth and truth[v["video_id"]]
+              and (a := layout.alert_time(v)) is not None}
+    errors = []
+    for video, alert in alerts.items():
+        if predicted.get(video):
+            t, s = by_video[video]
+            i = int(np.searchsorted(t, predicted[video][0]))
+            while i > 0 and s[i - 1] >= threshold:
+                i -= 1
+            errors.append(abs(t[i] - alert))
+    return float(np.mean(errors)) if errors else None

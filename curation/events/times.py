@@ -1,0 +1,99 @@
+"""From a score curve to event times, and predicted times against labelled ones.
+
+A curve is a video's scores at the end times of its sliding windows. Events are its peaks above a threshold,
+at least `min_gap_s` apart (the higher peak wins); a Nexar-style onset is where the curve first rises above the
+threshold before a peak. Predicted and labelled times match one to one within a tolerance, as many pairs as
+possible and, among those, the closest (an assignment problem); precision, recall and F1 count the matches, and
+the mean absolute error is over the matched pairs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+TOLERANCES_S = (0.25, 0.5, 1.0)
+
+
+def pick_peaks(times, scores, threshold: float, min_gap_s: float) -> list[float]:
+    """Times of the local maxima of `scores` at or above `threshold`, greedily highest first, each at least
+    `min_gap_s` from every kept one. A plateau counts once (its first sample)."""
+    t, s = np.asarray(times, float), np.asarray(scores, float)
+    if len(s) == 0:
+        return []
+    left = np.concatenate([[-np.inf], s[:-1]])
+    right = np.concatenate([s[1:], [-np.inf]])
+    candidates = np.flatnonzero((s >= threshold) & (s > left) & (s >= right))
+    kept: list[float] = []
+    for i in candidates[np.argsort(-s[candidates], kind="stable")]:
+        if all(abs(t[i] - k) >= min_gap_s for k in kept):
+            kept.append(float(t[i]))
+    return sorted(kept)
+
+
+def onsets(times, scores, threshold: float) -> list[float]:
+    """Times where the curve crosses `threshold` upwards (a run above it starting at the first window counts):
+    where a Nexar-style model first sees the collision coming, to compare with the labelled alert time."""
+    s = np.asarray(scores, float) >= threshold
+    starts = np.flatnonzero(s & ~np.concatenate([[False], s[:-1]]))
+    return [float(np.asarray(times, float)[i]) for i in starts]
+
+
+@dataclass(frozen=True)
+class Matching:
+    matched: int
+    predicted: int
+    labelled: int
+    errors: tuple[float, ...]  # |predicted − labelled| of each matched pair, seconds
+
+    def __add__(self, other: "Matching") -> "Matching":
+        return Matching(self.matched + other.matched, self.predicted + other.predicted,
+                        self.labelled + other.labelled, self.errors + other.errors)
+
+
+def match_times(predicted, labelled, tolerance_s: float) -> Matching:
+    """The one-to-one matching of predicted to labelled times within `tolerance_s` with the most pairs, and the
+    smallest total error among those."""
+    p, y = np.asarray(predicted, float), np.asarray(labelled, float)
+    if len(p) == 0 or len(y) == 0:
+        return Matching(0, len(p), len(y), ())
+    distance = np.abs(p[:, None] - y[None, :])
+    outside = distance.sum() + 1.0  # costs more than every in-tolerance error together: pairs count first
+    rows, cols = linear_sum_assignment(np.where(distance <= tolerance_s, distance, outside))
+    errors = tuple(float(distance[r, c]) for r, c in zip(rows, cols) if distance[r, c] <= tolerance_s)
+    return Matching(len(errors), len(p), len(y), errors)
+
+
+def event_metrics(predicted: dict[str, list[float]], labelled: dict[str, list[float]],
+                  tolerances=TOLERANCES_S, prefix: str = "event") -> dict:
+    """Precision, recall and F1 at each tolerance over the videos of `labelled` (a video without a prediction
+    predicted nothing), and the mean absolute error of the matched pairs at the widest tolerance."""
+    out = {}
+    for tol in tolerances:
+        total = Matching(0, 0, 0, ())
+        for video, times in labelled.items():
+            total = total + match_times(predicted.get(video, []), times, tol)
+        precision = total.matched / total.predicted if total.predicted else 0.0
+        recall = total.matched / total.labelled if total.labelled else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out.update({f"{prefix}_precision@{tol:g}s": precision, f"{prefix}_recall@{tol:g}s": recall,
+                    f"{prefix}_f1@{tol:g}s": f1})
+        if tol == max(tolerances):
+            out[f"{prefix}_mae_s"] = float(np.mean(total.errors)) if total.errors else None
+            out[f"{prefix}_matched"] = total.matched
+    return out
+
+
+def best_threshold(curves: dict[str, tuple[np.ndarray, np.ndarray]], labelled: dict[str, list[float]],
+                   min_gap_s: float, tolerance_s: float = 0.5) -> float:
+    """The peak threshold with the best F1 at `tolerance_s` on these (validation) videos; ties go to the
+    higher threshold (fewer false alarms)."""
+    scores = np.concatenate([s for _, s in curves.values()]) if curves else np.array([0.5])
+    grid = np.unique(np.round(np.quantile(scores, np.linspace(0.5, 0.995, 60)), 4))
+    best, best_f1 = 0.5, -1.0
+    for threshold in grid:
+        predicted = {v: pick_peaks(t, s, threshold, min_gap_s) for v, (t, s) in curves.items()}
+        f1 = event_metrics(predicted, labelled, (tolerance_s,))[f"event_f1@{tolerance_s:g}s"]
+        if f1 >= best_f1:
+            best, best_f1 = float(threshold), f1
+    return best
