@@ -191,6 +191,39 @@ def evaluate(ctx, run_ref, table_ref, split, batch_size, checkpoint, events):
                                            checkpoint=checkpoint))
 
 
+@cli.command()
+@click.option("--trials", default=8, show_default=True, help="Finished trials the study should have.")
+@click.option("--study", default="sweep", show_default=True,
+              help="The study's name: sweeps/NAME in the workspace; run again to continue or extend it.")
+@click.option("--table", default="latest", show_default=True, help="Clips revision every trial trains on.")
+@click.option("--model", type=click.Choice(["mvit_v2_s", "mvit_tiny"]), default="mvit_v2_s", show_default=True)
+@click.option("--weights", default="pretrained", show_default=True, metavar="pretrained|kinetics400|none|FILE")
+@click.option("--epochs", default=10, show_default=True)
+@click.option("--batch-size", default=16, show_default=True)
+@click.option("--draws", "draws_per_epoch", default=0, show_default=True, help="Clips drawn per epoch (0: all).")
+@click.option("--lr", type=float, help="The centre of the learning-rate range (×/÷ 10) [default: the recipe's].")
+@click.option("--workers", default=2, show_default=True, help="DataLoader worker processes.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--seed", default=0, show_default=True, help="Seed of every trial's run and of the sampler.")
+@click.pass_context
+def sweep(ctx, trials, study, **kw):
+    """Search training settings with Optuna (TPE): learning rate (a decade either side of the recipe's), warmup
+    (0–0.2), weight decay (0.001–0.2), class balance. Each trial is a normal run; the best has the best val
+    metric. The study is kept in the workspace, so a killed sweep continues (its cut-off trial is retried) and a
+    larger --trials extends it. Plot: sweeps/STUDY/trials.png."""
+    from curation.sweep import sweep as run_sweep
+    from curation.train.config import TrainConfig
+
+    result = run_sweep(open_workspace(ctx), TrainConfig(**kw), trials, study, echo=click.echo)
+    if result.best:
+        p = result.best["params"]
+        click.echo(f"best of {sum(t['value'] is not None for t in result.trials)} trials: trial {result.best['trial']} "
+                   f"({result.best['run']}) val {result.metric} {result.best['value']:.4f} — lr {p['lr']:.2e}, "
+                   f"warmup {p['warmup']:.2f}, weight decay {p['weight_decay']:.3f}, "
+                   f"balance {'yes' if p['balance'] else 'no'}")
+    click.echo(f"plot: {result.plot}")
+
+
 @cli.command("predict-events")
 @click.option("--run", "run_ref", default="last", show_default=True, help="Run id, its number, or last.")
 @click.option("--table", "table_ref", help="Table revision whose videos to scan (default: the one it trained on).")

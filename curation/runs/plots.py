@@ -42,3 +42,20 @@ def plot_map(xy: np.ndarray, colour: np.ndarray, title: str, path: Path, categor
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_trials(trials: list[dict], metric: str, path: Path) -> None:
+    """A sweep: each finished trial's metric by trial number with the best so far, and by learning rate."""
+    done = [t for t in trials if t["value"] is not None]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    xs, ys = [t["trial"] for t in done], [t["value"] for t in done]
+    a.plot(xs, ys, "o", label="trial")
+    a.step(xs, np.maximum.accumulate(ys) if ys else [], where="post", color="tab:green", label="best so far")
+    a.set(xlabel="trial", ylabel=f"val {metric}", title="trials")
+    a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    a.legend()
+    b.scatter([t["params"]["lr"] for t in done], ys, c=[t["params"]["warmup"] for t in done], cmap="viridis")
+    b.set(xscale="log", xlabel="learning rate (colour: warmup)", ylabel=f"val {metric}", title="by learning rate")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
