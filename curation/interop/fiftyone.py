@@ -44,7 +44,8 @@ def read_fiftyone(folder: str | Path) -> Source:
     folder = Path(folder)
     labels_file = folder / "labels.json"
     if not labels_file.is_file():
-        raise NotFound(f"{folder} has no labels.json", "give the folder `export --format fiftyone` wrote")
+        raise NotFound(f"{folder} has no labels.json",
+                       "give the folder of a FiftyOne temporal detection dataset (data/ and labels.json)")
     document = read_json(labels_file, "give the labels.json FiftyOne or curate wrote")
     classes = document.get("classes") if isinstance(document, dict) else None
     if not isinstance(classes, list) or len(classes) < 2 or not isinstance(document.get("labels"), dict):

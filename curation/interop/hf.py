@@ -96,7 +96,7 @@ def read_hf(path: str | Path) -> Source:
     root = path if path.is_dir() else path.parent
     files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
     if not files:
-        raise BadInput(f"{path} holds no .parquet file", "give the folder `export --format hf` wrote")
+        raise BadInput(f"{path} holds no .parquet file", "give the folder of a Hugging Face Parquet dataset")
     rows, names = [], None
     for f in files:
         try:
