@@ -53,7 +53,8 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None, copy: bool = F
         raise BadInput(f"unknown export format {fmt!r}", f"use one of {', '.join(export_formats())}")
     can = sorted({layout.export_format, GENERIC} | {f.name for f in FORMATS.values() if f.holds(layout)})
     if fmt not in can:
-        raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}", f"use {' or '.join(can)}")
+        raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}",
+                       f"use {can[0]}" if len(can) == 1 else f"use one of {', '.join(can)}")
     if run is not None and fmt not in ("hf", "fiftyone"):
         raise BadInput(f"{fmt} has no columns for a run's metrics", "leave the run out, or write hf or fiftyone")
     samples = ws.tables.read(revision).sort_by("clip_id").to_pylist()

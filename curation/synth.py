@@ -104,6 +104,8 @@ class _Params:
     n_duplicates: int
     n_corrupt: int
     seed: int
+    time_noise: tuple[float, float] = (0.0, 0.0)  # seconds a retimed video's labelled times move, at least/most
+    time_noise_share: float = 0.0  # of the train positives whose labels are right
 
     @property
     def n_dup_test(self) -> int:
@@ -167,6 +169,18 @@ def _check_params(p: _Params) -> None:
         raise BadInput(f"label_noise={p.label_noise} is outside [0, 0.5]", "use a value in [0, 0.5]")
     if p.n_duplicates < 0 or p.n_corrupt < 0:
         raise BadInput("n_duplicates and n_corrupt must be >= 0", "pass 0 or a positive count")
+    try:
+        p.time_noise = tuple(float(v) for v in p.time_noise)
+        p.time_noise_share = float(p.time_noise_share)
+    except (TypeError, ValueError):
+        raise BadInput(f"time noise {p.time_noise!r} / share {p.time_noise_share!r} is not numbers",
+                       "give the shift as (least, most) seconds and the share as a fraction") from None
+    if len(p.time_noise) != 2 or not 0 <= p.time_noise[0] <= p.time_noise[1] <= p.duration_s / 2:
+        raise BadInput(f"time noise {p.time_noise!r} is not (least, most) seconds within half a video",
+                       "give two increasing shifts, e.g. (0.75, 2)")
+    if not 0.0 <= p.time_noise_share <= 1.0 or (p.time_noise_share and not p.time_noise[1] > 0):
+        raise BadInput(f"time noise share {p.time_noise_share} needs a share in [0, 1] and a shift above 0",
+                       "give both, e.g. a share of 0.2 with shifts of 0.75 to 2 s")
     if p.n_dup_test > p.n_test:
         raise BadInput(
             f"n_duplicates={p.n_duplicates} puts {p.n_dup_test} copies in a test split of {p.n_test}",
@@ -296,10 +310,30 @@ def _plan(p: _Params) -> dict[str, VideoPlan]:
         else:
             plan.csv_target = 1
             plan.csv_event, plan.csv_alert = _draw_times(rng, p.duration_s)
+    _retime(p, plans, [v for v in pool if v not in flipped and plans[v].target])
     for vid in train_copies:
         src = plans[plans[vid].source]
         plans[vid].csv_target, plans[vid].csv_event, plans[vid].csv_alert = src.csv_target, src.csv_event, src.csv_alert
     return dict(sorted(plans.items()))
+
+
+def _retime(p: _Params, plans: dict, positives: list[str]) -> None:
+    """Mis-timed labels: a share of the rightly labelled train positives get their event and alert times moved
+    together (an annotator early or late) by a shift between the least and most asked for, either way, keeping
+    both inside the video. Drawn from a generator of its own, so the rest of the data set stays as without."""
+    if not p.time_noise_share:
+        return
+    rng = np.random.default_rng([p.seed, 7919])
+    left = int(round(p.time_noise_share * len(positives)))
+    for vid in sorted(positives, key=lambda v: rng.random()):  # a video whose times cannot move is passed over
+        plan = plans[vid]
+        magnitude = float(rng.uniform(*p.time_noise))
+        for shift in rng.permutation([magnitude, -magnitude]):
+            event, alert = plan.event + shift, plan.alert + shift
+            if left and alert >= 0.1 and event <= p.duration_s - 0.2:
+                plan.csv_event, plan.csv_alert = round(event, 3), round(alert, 3)
+                left -= 1
+                break
 
 
 # --------------------------------------------------------------------------------------------
@@ -712,6 +746,9 @@ def _truth(p: _Params, plans: list[VideoPlan]) -> dict:
         "params": params,
         "videos": videos,
         "flipped": [x.vid for x in plans if x.split == "train" and x.csv_target != x.target],
+        "retimed": {x.vid: round(x.csv_event - x.event, 3) for x in plans
+                    if x.split == "train" and x.source is None and x.csv_target == x.target == 1
+                    and x.csv_event is not None and abs(x.csv_event - x.event) > 1e-6},
         "duplicates": [[x.source, x.vid] for x in plans if x.source is not None],
         "corrupt": {x.vid: x.corrupt for x in plans if x.corrupt},
     }
@@ -777,6 +814,8 @@ def generate(
     n_duplicates: int = 0,
     n_corrupt: int = 0,
     seed: int = 0,
+    time_noise: tuple[float, float] = (0.0, 0.0),
+    time_noise_share: float = 0.0,
     progress: bool = True,
     workers: int | None = None,
 ) -> dict:
@@ -789,7 +828,7 @@ def generate(
     """
     started = time.perf_counter()
     p = _Params(n_train, n_test, width, height, duration_s, test_duration_s, fps_range, positive_fraction,
-                label_noise, n_duplicates, n_corrupt, seed)
+                label_noise, n_duplicates, n_corrupt, seed, time_noise, time_noise_share)
     _check_params(p)
     out = Path(out).expanduser().absolute()
     _check_out(out)
@@ -819,6 +858,7 @@ def generate(
         "n_positive_train": sum(x.target for x in plans if x.split == "train"),
         "n_positive_test": sum(x.target for x in plans if x.split == "test"),
         "n_flipped": len(truth["flipped"]),
+        "n_retimed": len(truth["retimed"]),
         "n_duplicates": len(truth["duplicates"]),
         "n_corrupt": len(truth["corrupt"]),
         "n_frames": sum(x.n_frames for x in plans),

@@ -246,7 +246,8 @@ def test_export_nexar_and_manifest_layouts(ws_dir, prebuilt, tmp_path):
                   "-m", "relabel").returncode == 0
     line = assert_one_line_error(curate("-w", folders, "export", "clips", "--format", "nexar-csv", "-o",
                                         tmp_path / "x"), "cannot be written as nexar-csv")
-    assert line.endswith("use manifest-csv")  # the one format it can take, named once
+    # the formats it can take, each named once
+    assert line.endswith("use one of fiftyone, folders, hf, kinetics-csv, manifest-csv")
     assert curate("-w", folders, "export", "clips", "-o", data / "curated.csv").returncode == 0
     assert curate("-w", folders, "ingest", "manifest", data / "curated.csv", "--name", "again",
                   "--frame-size", "32").returncode == 0

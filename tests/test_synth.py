@@ -248,3 +248,34 @@ def test_load_truth_reads_what_generate_wrote(clean):
     assert truth == json.loads((out / "ground_truth.json").read_text())
     assert truth["seed"] == 3 and truth["params"]["n_train"] == 8
     assert truth["flipped"] == [] and truth["duplicates"] == [] and truth["corrupt"] == {}
+
+
+def test_time_noise_moves_the_listed_videos_times_and_nothing_else(tmp_path):
+    kw = dict(n_train=10, n_test=2, label_noise=0.1, seed=5, workers=1, **{**TINY, "duration_s": 4.0})
+    synth.generate(tmp_path / "plain", **kw)
+    summary = synth.generate(tmp_path / "late", time_noise=(0.75, 1.5), time_noise_share=0.5, **kw)
+    truth = synth.load_truth(tmp_path / "late")
+    plain = {r["id"]: r for r in read_csv(tmp_path / "plain" / "train.csv")}
+    late = {r["id"]: r for r in read_csv(tmp_path / "late" / "train.csv")}
+    positives = [v for v, r in plain.items() if r["target"] == "1" and v not in truth["flipped"]]
+    assert summary["n_retimed"] == len(truth["retimed"]) == round(0.5 * len(positives)) > 0
+    for vid, row in late.items():
+        shift = truth["retimed"].get(vid)
+        assert row["target"] == plain[vid]["target"]  # labels and flips as without time noise
+        if shift is None:
+            assert row == plain[vid]
+            continue
+        assert 0.75 <= abs(shift) <= 1.5
+        for column in ("time_of_event", "time_of_alert"):  # both moved by the same shift, both inside the video
+            assert float(row[column]) - float(plain[vid][column]) == pytest.approx(shift, abs=2e-3)
+            assert 0 < float(row[column]) < 4.0
+        assert float(plain[vid]["time_of_event"]) == pytest.approx(truth["videos"][vid]["time_of_event"], abs=2e-3)
+
+
+@pytest.mark.parametrize("kwargs", [dict(time_noise=(2.0, 1.0), time_noise_share=0.2),
+                                    dict(time_noise=(0.5, 1.0), time_noise_share=1.5),
+                                    dict(time_noise=(0.0, 0.0), time_noise_share=0.2)])
+def test_bad_time_noise_is_refused(tmp_path, kwargs):
+    with pytest.raises(BadInput):
+        synth.generate(tmp_path / "ds", **dict(TINY, n_train=4, n_test=2, workers=1), **kwargs)
+    assert not (tmp_path / "ds").exists()

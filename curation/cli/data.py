@@ -23,8 +23,14 @@ from curation.errors import BadInput
               help="Near-duplicate videos (about half of them leak into test).")
 @click.option("--corrupt", "n_corrupt", default=0, show_default=True,
               help="Broken train files: truncated, empty, text named .mp4.")
+@click.option("--time-noise", default="0", show_default=True, metavar="S|LO-HI",
+              help="Seconds the labelled event and alert times of a mis-timed video move (either way): S, or a "
+                   "range LO-HI drawn from uniformly.")
+@click.option("--time-noise-share", default=0.0, show_default=True,
+              help="Share of the rightly labelled train positives whose times are moved (the truth goes to "
+                   "ground_truth.json).")
 @click.option("--seed", default=0, show_default=True)
-def synth(out, **kwargs):
+def synth(out, time_noise, **kwargs):
     """Write a synthetic dashcam dataset in the Nexar layout to OUT.
 
     Positives show a vehicle that approaches and collides; negatives show traffic that does not.
@@ -33,9 +39,18 @@ def synth(out, **kwargs):
     """
     from curation.synth import generate
 
-    summary = generate(out, **kwargs)
+    summary = generate(out, time_noise=_seconds_range(time_noise), **kwargs)
     click.echo(f"wrote {summary['n_train']} train + {summary['n_test']} test videos to {out} "
-               f"in {summary['seconds']:.1f} s")
+               f"in {summary['seconds']:.1f} s"
+               + (f" ({summary['n_retimed']} mis-timed)" if summary["n_retimed"] else ""))
+
+
+def _seconds_range(text: str) -> tuple[float, float]:
+    low, _, high = text.partition("-")
+    try:
+        return float(low), float(high or low)
+    except ValueError:
+        raise BadInput(f"--time-noise {text!r} is not S or LO-HI seconds", "give e.g. --time-noise 0.75-2") from None
 
 
 def _ingest_options(f):
