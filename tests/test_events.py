@@ -78,6 +78,12 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
     expected = event_metrics({v: result["predicted"][v] for v in val}, val)
     assert result["metrics"]["val"]["event_f1@0.5s"] == pytest.approx(expected["event_f1@0.5s"])
     assert f"F1@0.5s {expected['event_f1@0.5s']:.3f}" in proc.stdout and "(threshold chosen here)" in proc.stdout
+    page = (ws.runs.dir(run) / f"events-{trained.table}@{trained.number}.html").read_text()
+    assert result["report"].endswith(f"events-{trained.table}@{trained.number}.html") and "timelines:" in proc.stdout
+    assert page.count('<section class="video"') == len(result["predicted"])  # a timeline per video
+    assert page.count('class="labelled"') == sum(row["target"] == 1 for v, row in videos.items()
+                                                 if v in result["predicted"])
+    assert page.count('class="predicted"') == sum(map(len, result["predicted"].values()))
     df = curves.to_pandas()
     for v, times in result["predicted"].items():  # each predicted time is a peak of its curve above the threshold
         mine = df[df.video_id == v]
@@ -110,3 +116,31 @@ def test_evaluate_prints_event_times_for_an_events_dataset_unless_told_not_to(pr
     assert set(result["metrics"]) == {"train", "val"}
     assert json.dumps(result["metrics"])  # JSON-safe as recorded
     assert "event times" not in curate("-w", ws_dir, "evaluate", "--split", "val", "--no-events").stdout
+
+
+@pytest.mark.slow
+def test_the_timelines_page_opens_in_chromium_without_console_errors(reviewed_ws):
+    import shutil
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Chromium is not installed (.ci/run installs it)")
+    assert curate("-w", reviewed_ws, "predict-events", "--step", "8").returncode == 0
+    ws = Workspace.open(reviewed_ws)
+    record = ws.runs.record(ws.runs.resolve("last"))
+    result = next(r for k, r in record.evaluations.items() if k.startswith("events:"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(Path(result["report"]).as_uri())
+        assert page.locator("section.video svg polyline").count() == len(result["predicted"])
+        box = page.locator("section.video svg").first.bounding_box()
+        assert box["width"] > 600 and box["height"] > 80  # drawn, not collapsed
+        browser.close()
+    assert errors == []

@@ -251,6 +251,7 @@ def _echo_event_metrics(result: dict) -> None:
         click.echo(f"  {split}: {f1}  P@0.5s {_number(m['event_precision@0.5s'], 3)}  R@0.5s "
                    f"{_number(m['event_recall@0.5s'], 3)}  MAE {_number(m['event_mae_s'], 3)} s{extra}"
                    + ("  (threshold chosen here)" if split == "val" else ""))
+    click.echo(f"timelines: {result['report']}")
 
 
 def _echo_clip_metrics(ws, run_ref, result: dict, split: str, checkpoint: str) -> None:

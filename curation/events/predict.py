@@ -1,8 +1,8 @@
 """`curate predict-events`: a run's score curves over whole videos turned into event times and scored against
 the labelled ones — precision, recall and F1 within ±0.25/0.5/1 s and the mean absolute time error; for Nexar
 also the predicted onset against the labelled alert time. The peak threshold is the one with the best F1 at
-±0.5 s on the val videos (so val figures are optimistic; test figures are not); curves are stored with the run
-and the result under its evaluations."""
+±0.5 s on the val videos (so val figures are optimistic; test figures are not); curves are stored with the run,
+the result under its evaluations, and a static HTML page of every video's timeline beside them."""
 from __future__ import annotations
 
 import time
@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from curation.errors import BadInput
 from curation.events.curves import score_curves
+from curation.events.report import write_events_report
 from curation.events.times import best_threshold, event_metrics, pick_peaks
 from curation.ingest.clips import ClipConfig
 from curation.ingest.layouts import LAYOUTS
@@ -61,7 +62,11 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
               "threshold_from": "val" if val else "default 0.5 (no labelled val video)",
               "predicted": {v: [round(t, 3) for t in times] for v, times in predicted.items()},
               "skipped": [list(s) for s in skipped][:50], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    record.evaluations[f"events:{revision.table}@{revision.number}"] = result
+    name = f"{revision.table}@{revision.number}"
+    report = write_events_report(ws.runs.dir(run) / f"events-{name}.html", run, result, by_video,
+                                 {v["video_id"]: v for v in videos}, layout)
+    result["report"] = str(report)
+    record.evaluations[f"events:{name}"] = result
     ws.runs.write_record(run, record)
     return result
 
