@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -246,3 +247,40 @@ def test_a_stale_commit_shows_what_changed_meanwhile_and_overwrites_only_what_is
         assert second.text_content("#status").startswith("committed nexar/clips@5"), second.text_content("#status")
         assert (weight(5, x), weight(5, y)) == pytest.approx((0.3, 0.9))
         browser.close()
+
+
+def test_the_clip_viewer_draws_the_whole_video_curve_and_a_click_on_a_time_shows_that_clip(dashboard):
+    from playwright.sync_api import sync_playwright
+
+    from conftest import curate
+
+    url, ws, shots = dashboard
+    assert curate("-w", ws.root, "predict-events", "--step", "8").returncode == 0
+    run = ws.runs.resolve("last")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("#grid tbody tr")
+        page.select_option("#run", run)
+        page.click("#grid tbody tr:nth-child(1) td:nth-child(3)")
+        page.wait_for_function("() => document.querySelectorAll('#timeline svg polyline').length === 3")
+        title = page.text_content("#clip-title")
+        clip_id = title.split(" · ")[0]
+        video = ws.tables.read(ws.resolve("clips@1")).to_pandas().set_index("clip_id").loc[clip_id, "video_id"]
+        api = _get(f"{url}api/clip?table=nexar/clips@1&run={run}&id={urllib.parse.quote(clip_id)}")[1]
+        assert api["events"]["curve"] and "predicted events" in page.text_content("#timeline .caption")
+        chart = page.locator("#timeline svg").bounding_box()
+        siblings = sorted(api["timeline"], key=lambda c: c["t"])
+        target = siblings[-1] if siblings[0]["id"] == clip_id else siblings[0]  # the far end from this clip
+        x0, x1 = float(page.get_attribute("#timeline svg", "data-x0")), float(page.get_attribute("#timeline svg",
+                                                                                               "data-x1"))
+        x = chart["x"] + 30 + (target["t"] - x0) / (x1 - x0) * (chart["width"] - 40)
+        page.mouse.click(x, chart["y"] + chart["height"] / 2)
+        _wait_text(page, "#clip-title", f"t.startsWith({target['id']!r} + ' · video {video}')")
+        page.screenshot(path=str(shots / "clip-viewer-events.png"))
+        browser.close()
+    assert errors == []

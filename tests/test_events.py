@@ -4,6 +4,7 @@ dataset."""
 import json
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 from conftest import curate
@@ -53,6 +54,11 @@ def test_peaks_keep_the_higher_of_two_closer_than_the_gap_and_onsets_find_each_r
 
 
 def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_videos(reviewed_ws):
+    from curation.events.stored import video_events
+
+    before = Workspace.open(reviewed_ws)
+    first = sorted(before.tables.read(before.resolve("clips@1"), ["video_id"])["video_id"].to_pylist())[0]
+    assert video_events(before, before.runs.resolve("last"), first) is None  # nothing scanned yet
     proc = curate("-w", reviewed_ws, "predict-events", "--min-gap", "0.5", "--step", "6")
     assert proc.returncode == 0, proc.stderr
     ws = Workspace.open(reviewed_ws)
@@ -78,6 +84,10 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
     expected = event_metrics({v: result["predicted"][v] for v in val}, val)
     assert result["metrics"]["val"]["event_f1@0.5s"] == pytest.approx(expected["event_f1@0.5s"])
     assert f"F1@0.5s {expected['event_f1@0.5s']:.3f}" in proc.stdout and "(threshold chosen here)" in proc.stdout
+    shown = video_events(ws, run, first)  # what the dashboard's clip viewer draws: the stored curve, the times
+    mine = curves.filter(pc.field("video_id") == first).sort_by("time_s")
+    assert [t for t, _ in shown["curve"]] == pytest.approx(mine["time_s"].to_pylist(), abs=1e-4)
+    assert shown["predicted"] == result["predicted"][first] and shown["threshold"] == result["threshold"]
     page = (ws.runs.dir(run) / f"events-{trained.table}@{trained.number}.html").read_text()
     assert result["report"].endswith(f"events-{trained.table}@{trained.number}.html") and "timelines:" in proc.stdout
     assert page.count('<section class="video"') == len(result["predicted"])  # a timeline per video

@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from curation.dashboard.security import Access, Guard, content_security_policy
 from curation.errors import BadInput, Conflict, CurateError, NotFound
+from curation.events.stored import video_events
 from curation.frames.cache import FrameReader
 from curation.jsonsafe import json_row, json_value
 from curation.review.clip_view import clip_frames, clip_view
@@ -200,7 +201,8 @@ def clip(request: Request) -> JSONResponse:
     found = table.filter(pc.field(spec.id_column) == clip_id).select(["video_id"]).to_pylist()
     video = found and state.video_row(revision.dataset, found[0]["video_id"])
     view = clip_view(table, clip_id, video or None, run and ws.runs.dynamics(run), spec.id_column)
-    return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view})
+    events = run and found and video_events(ws, run, found[0]["video_id"])  # after `curate predict-events`
+    return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view, "events": events or None})
 
 
 def diff(request: Request) -> JSONResponse:

@@ -93,3 +93,4 @@ def _alert_errors(layout, videos, truth, predicted, by_video, threshold) -> floa
                 i -= 1
             errors.append(abs(t[i] - alert))
     return float(np.mean(errors)) if errors else None
+

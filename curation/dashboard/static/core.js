@@ -61,6 +61,13 @@ export const frameUrl = (dataset, id) => `/api/frames/${encodeURIComponent(datas
 
 // An SVG line chart: series [{name, points: [[x, y], …], colour}], with its axes' ranges written as text.
 // `yRange` fixes the y axis (e.g. [0, 1] for probabilities).
+// The x value under a click on a lineChart (its plot spans 30 … width − 10 pixels).
+export function chartX(svg, clientX) {
+  const box = svg.getBoundingClientRect();
+  const [x0, x1] = [Number(svg.dataset.x0), Number(svg.dataset.x1)];
+  return x0 + (clientX - box.left - 30) / (box.width - 40) * (x1 - x0);
+}
+
 export function lineChart(series, { width = 320, height = 120, xLabel = "", marks = [], yRange = null } = {}) {
   const NS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(NS, "svg");
@@ -73,6 +80,8 @@ export function lineChart(series, { width = 320, height = 120, xLabel = "", mark
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   const [y0, y1] = yRange || [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
   const px = (x) => 30 + (x - x0) / (x1 - x0 || 1) * (width - 40);
+  svg.dataset.x0 = x0;  // the x range, so a click can be turned back into an x (chartX)
+  svg.dataset.x1 = x1;
   const py = (y) => height - 16 - (y - y0) / (y1 - y0 || 1) * (height - 28);
   const add = (tag, attrs, text) => {
     const node = document.createElementNS(NS, tag);

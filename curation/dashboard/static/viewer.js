@@ -1,7 +1,8 @@
 // The clip viewer: the clip's cached frames as a strip and as an animation at the video's frame rate, the
-// video's timeline (the model's probability per clip, labels, alert and event times), previous/next clip, and
-// the clip's loss and probability across the run's epochs.
-import { $, api, cell, el, emit, frameUrl, lineChart, on, ref, say, state } from "./core.js";
+// video's timeline (the model's probability per clip, labels, alert and event times, and after predict-events the
+// whole-video score curve with the predicted times; a click on it shows the clip nearest that time),
+// previous/next clip, and the clip's loss and probability across the run's epochs.
+import { $, api, cell, chartX, el, emit, frameUrl, lineChart, on, ref, say, state } from "./core.js";
 
 const viewer = { clip: null, timer: null, shownAt: 0 };
 
@@ -36,15 +37,28 @@ function draw(view) {
   if (view.prob_column) {
     series.push({ name: view.prob_column, colour: "#d62728", points: view.timeline.map((c) => [c.t, c.prob]) });
   }
+  if (view.events) {  // `curate predict-events` scanned the whole video: its score curve and predicted times
+    series.push({ name: "whole-video score", colour: "#6a3d9a", points: view.events.curve });
+    for (const t of view.events.predicted) marks.push({ x: t, name: "predicted", colour: "#f46d43" });
+  }
+  const chart = lineChart(series, { xLabel: "s", marks, yRange: [0, 1] });
+  chart.classList.add("seekable");
+  chart.onclick = (event) => seek(view, chartX(chart, event.clientX));  // the clip nearest the time clicked
   $("timeline").replaceChildren(el("div", { className: "caption",
-    textContent: `video ${row.video_id}: ${view.timeline.length} clips over ${cell(view.duration_s)} s` }),
-  lineChart(series, { xLabel: "s", marks, yRange: [0, 1] }));
+    textContent: `video ${row.video_id}: ${view.timeline.length} clips over ${cell(view.duration_s)} s`
+      + (view.events ? ` · predicted events ${view.events.predicted.map((t) => cell(t)).join(", ") || "none"}`
+        : "") + " · click a time to see its clip" }), chart);
   $("dynamics").replaceChildren(...(view.epochs.length ? [
     el("div", { className: "caption", textContent: "this clip across epochs (mean of its draws)" }),
     lineChart([{ name: "loss", colour: "#ff7f0e", points: view.epochs.map((e) => [e.epoch, e.loss]) },
                { name: "prob", colour: "#1f77b4", points: view.epochs.map((e) => [e.epoch, e.prob]) }],
               { xLabel: "epoch" })] : [el("div", { className: "caption",
     textContent: state.run ? "not drawn in training (no dynamics)" : "pick a run to see its dynamics" })]));
+}
+
+function seek(view, t) {
+  const nearest = view.timeline.reduce((best, c) => (Math.abs(c.t - t) < Math.abs(best.t - t) ? c : best));
+  if (nearest.id !== view.clip.clip_id) showClip({ id: nearest.id });
 }
 
 export function initViewer() {
