@@ -77,6 +77,11 @@ def cleanlab_videos(oof) -> set[str]:
     return set(contradicted_videos(df, issue=issue).index)
 
 
+def span(bounds, sign: str = "") -> str:
+    """An interval as [low, high], or — where compare gives none (one seed per arm)."""
+    return "—" if bounds is None else f"[{bounds[0]:{sign}.4f}, {bounds[1]:{sign}.4f}]"
+
+
 def mean_sd(values) -> str:
     values = np.asarray(values, dtype=float)
     return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0:.3f}"
@@ -221,12 +226,13 @@ def main():
     print(f"\nval mAP on {s['clips']} clips of {s['videos']} val videos ({s['table']}; true labels), "
           f"{len(seeds)} seeds per arm, 95% intervals over {args.samples} paired draws (videos and seeds resampled)")
     print(f"{'arm':<21} {'mAP':>7}  {'interval':<18} {'seed sd':>7}  per seed")
-    for g in result["groups"]:
-        print(f"{g['name']:<21} {g['value']:7.4f}  [{g['interval'][0]:.4f}, {g['interval'][1]:.4f}]  "
-              f"{g['seed_sd']:7.4f}  {' '.join(f'{v:.3f}' for v in g['seeds'])}")
+    for g in result["groups"]:  # one seed per arm: compare measures no seed variance, so no interval is shown
+        print(f"{g['name']:<21} {g['value']:7.4f}  {span(g['interval']):<18} "
+              f"{'—' if g['seed_sd'] is None else format(g['seed_sd'], '7.4f'):>7}  "
+              f"{' '.join(f'{v:.3f}' for v in g['seeds'])}")
     for d in result["differences"]:
-        print(f"{d['b']} − {d['a']}: {d['difference']:+.4f} [{d['interval'][0]:+.4f}, {d['interval'][1]:+.4f}], "
-              f"P(better) {d['p_b_better']:.2f}")
+        print(f"{d['b']} − {d['a']}: {d['difference']:+.4f} {span(d['interval'], '+')}, P(better) "
+              + ("unmeasured (one seed)" if d["p_b_better"] is None else f"{d['p_b_better']:.2f}"))
     gap_low, gap_high = interval(gap)
     for arm, ratios in recovered.items():
         low, high = interval(ratios)
