@@ -55,8 +55,9 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None, copy: bool = F
     if fmt not in can:
         raise BadInput(f"a {task.layout} dataset cannot be written as {fmt}",
                        f"use {can[0]}" if len(can) == 1 else f"use one of {', '.join(can)}")
-    if run is not None and fmt not in ("hf", "fiftyone"):
-        raise BadInput(f"{fmt} has no columns for a run's metrics", "leave the run out, or write hf or fiftyone")
+    if run is not None and not (fmt in FORMATS and FORMATS[fmt].metric_columns):
+        with_room = " or ".join(sorted(f.name for f in FORMATS.values() if f.metric_columns))
+        raise BadInput(f"{fmt} has no columns for a run's metrics", f"leave the run out, or write {with_room}")
     samples = ws.tables.read(revision).sort_by("clip_id").to_pylist()
     kept = [s for s in samples if s["weight"] != 0]
     videos = {v["video_id"]: v for v in ws.tables.read(task.head(ws.tables, VIDEOS)).to_pylist()}
@@ -66,7 +67,9 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None, copy: bool = F
     out = Path(out)
     output_target(out)  # refused before anything is written
     files = (layout if fmt == layout.export_format else Layout()).write(task, kept, videos, out)
-    return ExportResult(files, len(kept), len(samples) - len(kept), _lost_labels(ws, revision, kept, fmt))
+    by = "votes" if fmt == GENERIC else None if layout.one_clip_each else "times"  # QA's file holds every label
+    notes = _lost_labels(ws, revision, kept, fmt, by) if by else []
+    return ExportResult(files, len(kept), len(samples) - len(kept), notes)
 
 
 def _export_interchange(ws, fmt, revision, task, kept, videos, out, copy, run, left_out) -> ExportResult:
@@ -77,8 +80,8 @@ def _export_interchange(ws, fmt, revision, task, kept, videos, out, copy, run, l
         run = ws.runs.resolve(run)
         metrics = {r.pop("clip_id"): r for r in clip_metrics(ws, run).to_pylist()}
     curated = Curated(task, revision.ref, revision.fingerprint, kept, videos, metrics, run)
-    if fmt.video_times:
-        curated.notes += _lost_labels(ws, revision, kept, fmt.name)
+    if fmt.video_labels:
+        curated.notes += _lost_labels(ws, revision, kept, fmt.name, fmt.video_labels)
     if fmt.folder:
         with output_folder(out) as staging:
             files = fmt.write(curated, staging, copy)
@@ -89,24 +92,25 @@ def _export_interchange(ws, fmt, revision, task, kept, videos, out, copy, run, l
     return ExportResult(files, len(kept), left_out, curated.notes)
 
 
-def _lost_labels(ws, revision, kept: list[dict], fmt: str) -> list[str]:
-    """The note naming clips whose label the file cannot carry (none when every label is in it)."""
-    lost = _labels_not_written(ws, revision, kept, fmt)
+def _lost_labels(ws, revision, kept: list[dict], fmt: str, by: str) -> list[str]:
+    """The note naming clips whose label a file that labels whole videos cannot carry, `by` the "votes" of their
+    clips or their event "times" (none when every label is in it)."""
+    lost = _labels_not_written(ws, revision, kept, by)
     if not lost:
         return []
     shown = ", ".join(lost[:3]) + (" …" if len(lost) > 3 else "")
-    how = "(each by its clips' most common label)" if fmt == GENERIC else "by their event times"
+    how = "(each by its clips' most common label)" if by == "votes" else "by their event times"
     return [f"the label of {len(lost)} clip(s) ({shown}) is not in the file: {fmt} labels whole videos {how}"]
 
 
-def _labels_not_written(ws, revision, kept: list[dict], fmt: str) -> list[str]:
-    """Kept clips whose label the video-level file cannot carry: in a manifest, those that disagree with their
-    video's written label; in Nexar and events files, those relabeled since the last ingest."""
-    if fmt == GENERIC:
+def _labels_not_written(ws, revision, kept: list[dict], by: str) -> list[str]:
+    """Kept clips whose label the video-level file cannot carry: by votes, those that disagree with their video's
+    written label; by times (Nexar, events), those relabeled since the last ingest."""
+    if by == "votes":
         written = video_labels(kept)
         return [s["clip_id"] for s in kept if s["label"] != written[s["video_id"]]]
     base = last_ingest(ws.tables, revision.dataset, revision.table)
-    if fmt == "qa-json" or base is None or base.number == revision.number:
+    if base is None or base.number == revision.number:
         return []
     source = dict(zip(*ws.tables.read(base, ["clip_id", "label"]).to_pydict().values()))
     return [s["clip_id"] for s in kept if s["clip_id"] in source and source[s["clip_id"]] != s["label"]]

@@ -55,7 +55,7 @@ def sweep(ws, base: TrainConfig, trials: int, study: str = "sweep", echo=print, 
         opt.tell(stale.number, state=TrialState.FAIL)
         opt.enqueue_trial(stale.params)
         echo(f"trial {stale.number} was cut off: its settings are tried again")
-    recipe, metric = base.lr, "metric"  # base.lr: the model's recipe unless given
+    recipe = base.lr  # the model's recipe unless given
     while len(opt.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < trials:
         trial = opt.ask()
         params = {"lr": trial.suggest_float("lr", recipe / 10, recipe * 10, log=True),
@@ -66,20 +66,21 @@ def sweep(ws, base: TrainConfig, trials: int, study: str = "sweep", echo=print, 
                     progress=progress)
         trial.set_user_attr("run", run)
         record = ws.runs.record(run)
-        metric = record.metric
         value = record.best_value
         if value is None or math.isnan(value):
             opt.tell(trial, state=TrialState.FAIL)
-            raise BadInput(f"trial {trial.number} ({run}) has no val {metric}", "sweep a table with a val split")
+            raise BadInput(f"trial {trial.number} ({run}) has no val {record.metric}",
+                           "sweep a table with a val split")
         opt.tell(trial, value)
         best = opt.best_trial
         echo(f"trial {trial.number}: lr {params['lr']:.2e}, warmup {params['warmup']:.2f}, weight decay "
-             f"{params['weight_decay']:.3f}, balance {'yes' if params['balance'] else 'no'} → {run} val {metric} "
-             f"{value:.4f} (best {best.value:.4f}, trial {best.number})")
+             f"{params['weight_decay']:.3f}, balance {'yes' if params['balance'] else 'no'} → {run} val "
+             f"{record.metric} {value:.4f} (best {best.value:.4f}, trial {best.number})")
     done = [{"trial": t.number, "run": t.user_attrs.get("run"), "params": t.params,
              "value": t.value if t.state == TrialState.COMPLETE else None, "state": t.state.name}
             for t in opt.get_trials(deepcopy=False)]
     best = next((t for t in done if t["trial"] == opt.best_trial.number), None)
+    metric = ws.runs.record(best["run"]).metric  # the task's: what every trial's value is
     plot = folder / "trials.png"
     plot_trials(done, metric, plot)
     return SweepResult(study, metric, done, best, plot)

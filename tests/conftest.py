@@ -87,6 +87,15 @@ def curate_subprocess(*args, env: dict | None = None, cwd=None, timeout: int = 3
                           env=full_env, cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+def watched_page(browser, **options):
+    """A new page of `browser` and the list its console errors and uncaught exceptions are collected into."""
+    page = browser.new_page(**options)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, errors
+
+
 def free_port() -> int:
     import socket
 

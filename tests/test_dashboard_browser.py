@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from conftest import free_port
+from conftest import free_port, watched_page
 from curation.workspace import Workspace
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -90,10 +90,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
     cut, inside = _box_left_of_a_gap(points)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1500, "height": 1000})
-        errors = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
         page.goto(url)
         page.wait_for_function("() => document.querySelector('#map-canvas').dataset.points > 0")
         drawn = int(page.get_attribute("#map-canvas", "data-points"))
@@ -259,10 +256,7 @@ def test_the_clip_viewer_draws_the_whole_video_curve_and_a_click_on_a_time_shows
     run = ws.runs.resolve("last")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1500, "height": 1000})
-        errors = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
         page.goto(url)
         page.wait_for_selector("#grid tbody tr")
         page.select_option("#run", run)

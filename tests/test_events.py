@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from conftest import curate
+from conftest import curate, watched_page
 from curation.events.curves import window_ends
 from curation.events.times import event_metrics, match_times, onsets, pick_peaks
 from curation.workspace import Workspace
@@ -144,10 +144,7 @@ def test_the_timelines_page_opens_in_chromium_without_console_errors(reviewed_ws
     result = next(r for k, r in record.evaluations.items() if k.startswith("events:"))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page()
-        errors = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page, errors = watched_page(browser)
         page.goto(Path(result["report"]).as_uri())
         assert page.locator("section.video svg polyline").count() == len(result["predicted"])
         box = page.locator("section.video svg").first.bounding_box()

@@ -8,12 +8,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pyarrow.compute as pc
 
 from curation.errors import BadInput
 from curation.events.curves import score_curves
 from curation.events.report import write_events_report
-from curation.events.times import best_threshold, event_metrics, pick_peaks
+from curation.events.times import best_threshold, event_metrics, onsets, pick_peaks
 from curation.ingest.clips import ClipConfig
 from curation.ingest.layouts import LAYOUTS
 from curation.jsonsafe import json_value
@@ -34,13 +33,13 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
     task = ws.task(revision.dataset)
     task.require(ws.tables, revision, (SAMPLES, TEST), "event times are predicted for the videos of clips")
     layout = LAYOUTS[task.layout]
+    if not layout.times_are_labels:
+        raise BadInput(f"dataset {task.dataset} labels classes, not times ({task.layout} layout)",
+                       "predict event times on an events or Nexar dataset")
     in_revision = set(ws.tables.read(revision, ["video_id"])["video_id"].to_pylist())
     videos = [v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()
               if v["video_id"] in in_revision]
     labelled = {v["video_id"]: times for v in videos if (times := layout.labelled_times(v)) is not None}
-    if not layout.times_are_labels:
-        raise BadInput(f"dataset {task.dataset} labels classes, not times ({task.layout} layout)",
-                       "predict event times on an events or Nexar dataset")
     predictor, record, _ = load_predictor(ws, run, checkpoint, progress)
     curves, skipped = score_curves(predictor, videos, task.root, ClipConfig(**task.options["clip"]),
                                    task.frame_size, step_frames, progress)
@@ -72,11 +71,13 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
 
 
 def _curves_by_video(curves) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    out = {}
-    for video in sorted(set(curves["video_id"].to_pylist())):
-        mine = curves.filter(pc.field("video_id") == video).sort_by("time_s")
-        out[video] = (mine["time_s"].to_numpy().astype(float), mine["score"].to_numpy().astype(float))
-    return out
+    """video_id → (times, scores) in time order, from one sort of the curves table."""
+    ordered = curves.sort_by([("video_id", "ascending"), ("time_s", "ascending")])
+    ids = np.asarray(ordered["video_id"].to_pylist(), dtype=object)
+    times, scores = ordered["time_s"].to_numpy().astype(float), ordered["score"].to_numpy().astype(float)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, int)
+    ends = np.r_[starts[1:], len(ids)]
+    return {ids[a]: (times[a:b], scores[a:b]) for a, b in zip(starts, ends)}
 
 
 def _alert_errors(layout, videos, truth, predicted, by_video, threshold) -> float | None:
@@ -87,10 +88,7 @@ def _alert_errors(layout, videos, truth, predicted, by_video, threshold) -> floa
     errors = []
     for video, alert in alerts.items():
         if predicted.get(video):
-            t, s = by_video[video]
-            i = int(np.searchsorted(t, predicted[video][0]))
-            while i > 0 and s[i - 1] >= threshold:
-                i -= 1
-            errors.append(abs(t[i] - alert))
+            onset = max(t for t in onsets(*by_video[video], threshold) if t <= predicted[video][0])
+            errors.append(abs(onset - alert))
     return float(np.mean(errors)) if errors else None
 

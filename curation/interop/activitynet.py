@@ -9,9 +9,9 @@ import json
 import os
 from pathlib import Path
 
+from curation.csvio import nonneg_float
 from curation.errors import BadInput
 from curation.fsutil import json_bytes, read_json, write_output
-from curation.csvio import nonneg_float
 from curation.ingest.layouts.base import Source, VideoEntry, check_unique, kept_videos
 from curation.ingest.layouts.events import EVENT_CLASSES, check_windows
 from curation.interop.base import Curated, Format, split_name
@@ -23,7 +23,7 @@ class ActivityNetJson(Format):
     name = "activitynet-json"
     consumer = "ActivityNet-style temporal tools (evaluation kits, mmaction2 / PyTorchVideo localization loaders)"
     folder = False
-    video_times = True  # the labels are the videos' event times
+    video_labels = "times"
 
     def holds(self, layout) -> bool:
         return layout.name == "events"

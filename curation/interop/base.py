@@ -1,6 +1,6 @@
 """What the interchange formats share: the curated revision a writer is handed (`Curated`: kept clips, their
-videos, provenance, the run's per-clip metrics), its videos as one row each (`kept_videos`), media placed in an
-exported folder (`place_media`), and clip rows read back into the videos a `Source` holds (`videos_of_clips`)."""
+videos, provenance, the run's per-clip metrics), media placed in an exported folder (`place_media`), and clip
+rows read back into the videos a `Source` holds (`videos_of_clips`)."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.errors import BadInput
-from curation.ingest.layouts.base import VideoEntry, video_labels
+from curation.ingest.clips import frame_indices
+from curation.ingest.layouts.base import VideoEntry
 
 SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "validate": "val", "valid": "val",
                "test": "test", "testing": "test", "training": "train"}
@@ -39,52 +40,9 @@ class Curated:
         return Path(self.task.root) / self.videos[video_id]["path"]
 
 
-@dataclass
-class KeptVideo:
-    video_id: str
-    path: Path  # the media file
-    label: int | None  # its kept clips' most common label
-    split: str | None
-    weight: float  # its kept clips' weight (their mean when they differ)
-    start_s: float | None
-    end_s: float | None
-
-
-def kept_videos(curated: Curated) -> list[KeptVideo]:
-    """One row per video with a kept clip, in id order. Video-level formats say one label and one weight per
-    video: clips that disagree with theirs are named in a note."""
-    labels = video_labels(curated.samples)
-    weights: dict[str, list[float]] = {}
-    for s in curated.samples:
-        weights.setdefault(s["video_id"], []).append(s["weight"])
-    out = []
-    for video_id in sorted(labels):
-        v = curated.videos[video_id]
-        w = weights[video_id]
-        out.append(KeptVideo(video_id, curated.media(video_id), labels[video_id], v.get("split"), sum(w) / len(w),
-                             v.get("start_s"), v.get("end_s")))
-    return out
-
-
-def note_video_level(curated: Curated, fmt: str) -> None:
-    """The notes of a format that labels and weights whole videos."""
-    labels = video_labels(curated.samples)
-    relabeled = [s["clip_id"] for s in curated.samples if s["label"] != labels[s["video_id"]]]
-    if relabeled:
-        shown = ", ".join(relabeled[:3]) + (" …" if len(relabeled) > 3 else "")
-        curated.notes.append(f"the label of {len(relabeled)} clip(s) ({shown}) is not in the file: {fmt} labels "
-                             "whole videos (each by its clips' most common label)")
-    mixed = sorted({s["video_id"] for s in curated.samples} - {v for v, w in _uniform_weights(curated).items() if w})
-    if mixed:
-        curated.notes.append(f"{len(mixed)} video(s) have clips of different weights: {fmt} holds one weight per "
-                             "video, written as their mean")
-
-
-def _uniform_weights(curated: Curated) -> dict[str, bool]:
-    seen: dict[str, set] = {}
-    for s in curated.samples:
-        seen.setdefault(s["video_id"], set()).add(round(s["weight"], 6))
-    return {v: len(w) == 1 for v, w in seen.items()}
+def clip_start(clip: dict) -> int:
+    """The first frame a clip row reads."""
+    return frame_indices(clip["end_frame"], clip["stride"], clip["n_frames"])[0]
 
 
 def flat_name(video_id: str) -> str:
@@ -152,7 +110,10 @@ class Format:
     name = ""
     consumer = ""  # who reads it: shown by --help and the README
     folder = True  # writes a folder (else one file)
-    video_times = False  # labels come from the videos' times (clip relabels are not held)
+    # None: each clip's label is in the file; "votes": one label per video, its clips' most common; "times": the
+    # videos' event times. A clip relabel the file cannot hold is named in a note (export._lost_labels).
+    video_labels: str | None = None
+    metric_columns = False  # has room for a run's per-clip metrics (--run)
 
     def holds(self, layout) -> bool:
         """Whether a dataset of `layout` can be written in this format."""

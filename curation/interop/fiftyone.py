@@ -12,12 +12,15 @@ from curation.errors import BadInput, NotFound
 from curation.fsutil import json_bytes, read_json, write_output
 from curation.frames.video import VIDEO_EXTENSIONS
 from curation.ingest.layouts.base import Source
-from curation.interop.base import Curated, Format, check_weight, flat_name, place_media, split_name, videos_of_clips
+from curation.interop.base import (Curated, Format, check_weight, clip_start, flat_name, place_media, split_name,
+                                   videos_of_clips)
 
 
 class FiftyOneTemporal(Format):
     name = "fiftyone"
     consumer = "FiftyOne: fo.Dataset.from_dir(DIR, dataset_type=fo.types.FiftyOneTemporalDetectionDataset)"
+
+    metric_columns = True
 
     def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
         labels: dict[str, list[dict]] = {}
@@ -27,7 +30,7 @@ class FiftyOneTemporal(Format):
                 media = curated.media(s["video_id"])
                 names[s["video_id"]] = flat_name(s["video_id"])
                 place_media(media, out / "data" / (names[s["video_id"]] + media.suffix.lower()), copy)
-            first = s["end_frame"] - (s["n_frames"] - 1) * s["stride"]
+            first = clip_start(s)
             video = curated.videos[s["video_id"]]
             attributes = {"clip_id": s["clip_id"], "video_id": s["video_id"], "split": s["split"],
                           "weight": s["weight"], "video_start_s": video.get("start_s"),

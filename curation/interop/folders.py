@@ -7,7 +7,8 @@ from pathlib import Path
 
 from curation.errors import BadInput
 from curation.fsutil import atomic_write_json
-from curation.interop.base import Curated, Format, flat_name, kept_videos, note_video_level, place_media
+from curation.ingest.layouts.base import video_labels
+from curation.interop.base import Curated, Format, flat_name, place_media
 
 PROVENANCE_FILE = "curate-export.json"
 
@@ -16,23 +17,26 @@ class ClassFolders(Format):
     name = "folders"
     consumer = "torchvision / PyTorchVideo class-folder datasets, FiftyOne VideoClassificationDirectoryTree"
 
+    video_labels = "votes"
+
     def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
-        videos = kept_videos(curated)
-        segments = [v.video_id for v in videos if v.start_s is not None or v.end_s is not None]
+        labels = video_labels(curated.samples)
+        segments = [v for v in labels if curated.videos[v].get("start_s") is not None
+                    or curated.videos[v].get("end_s") is not None]
         if segments:
             raise BadInput(f"{len(segments)} video(s) are segments of files ({segments[0]}, …): a folder tree holds "
                            "whole files", "write kinetics-csv, hf or manifest-csv, which hold segments")
-        note_video_level(curated, self.name)
-        if any(abs(v.weight - 1) > 1e-6 for v in videos):
+        if any(abs(s["weight"] - 1) > 1e-6 for s in curated.samples):
             curated.notes.append("weights other than 0 and 1 are not in a folder tree (weight-0 samples are left "
                                  "out); kinetics-csv and hf hold them")
-        classes = curated.task.classes
         files = []
-        for v in videos:
-            if v.label is None:
+        for video_id, label in sorted(labels.items()):
+            if label is None:
                 continue  # an unlabelled video has no class folder
-            dest = out / (v.split or "train") / classes[v.label] / (flat_name(v.video_id) + v.path.suffix.lower())
-            place_media(v.path, dest, copy)
+            media = curated.media(video_id)
+            split = curated.videos[video_id].get("split") or "train"
+            dest = out / split / curated.task.classes[label] / (flat_name(video_id) + media.suffix.lower())
+            place_media(media, dest, copy)
             files.append(dest)
         atomic_write_json(out / PROVENANCE_FILE, curated.provenance)
         return files

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from curation.errors import BadInput, NotFound
 from curation.fsutil import write_output
 from curation.ingest.layouts.base import Source
-from curation.interop.base import Curated, Format, check_weight, split_name, videos_of_clips
+from curation.interop.base import Curated, Format, check_weight, clip_start, split_name, videos_of_clips
 
 HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}  # datasets' split names
 ROWS_PER_SHARD = 100_000
@@ -25,6 +25,8 @@ PATH_COLUMNS = ("video", "path", "video_path")
 class HuggingFace(Format):
     name = "hf"
     consumer = "Hugging Face datasets.load_dataset(folder) or load_dataset(\"parquet\", data_files=…), pandas"
+
+    metric_columns = True
 
     def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
         rows = [self._row(curated, s, out) for s in curated.samples]
@@ -53,7 +55,7 @@ class HuggingFace(Format):
     def _row(curated: Curated, s: dict, out: Path) -> dict:
         video = curated.videos[s["video_id"]]
         fps = video.get("fps") or 0.0
-        first = s["end_frame"] - (s["n_frames"] - 1) * s["stride"]
+        first = clip_start(s)
         return {"clip_id": s["clip_id"], "video_id": s["video_id"],
                 "video": Path(os.path.relpath(curated.media(s["video_id"]), out.resolve())).as_posix(),
                 "label": s["label"], "split": s["split"], "weight": s["weight"],

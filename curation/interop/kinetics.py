@@ -16,7 +16,7 @@ from curation.errors import BadInput, NotFound
 from curation.frames.video import VIDEO_EXTENSIONS
 from curation.fsutil import json_bytes, write_output
 from curation.ingest.layouts.base import Source, VideoEntry, check_unique, class_rows, csv_text, number, write_text
-from curation.interop.base import Curated, Format, check_weight, split_name
+from curation.interop.base import Curated, Format, check_weight, clip_start, split_name
 
 HEADER = ["label", "youtube_id", "time_start", "time_end", "split", "path", "weight"]
 
@@ -31,7 +31,7 @@ class KineticsCsv(Format):
         for s in curated.samples:
             video = curated.videos[s["video_id"]]
             fps = video["fps"]
-            first = s["end_frame"] - (s["n_frames"] - 1) * s["stride"]
+            first = clip_start(s)
             label = "" if s["label"] is None else curated.task.classes[s["label"]]
             rows.append([label, s["video_id"], f"{first / fps:.6f}",
                          f"{(s['end_frame'] + 1) / fps:.6f}",  # the end of its last frame
