@@ -56,11 +56,11 @@ def score_suggestions(found, truth: dict, checked: set[str] = frozenset()) -> di
 
 def submission_ap(submission: Path, truth: dict) -> float:
     """Average precision of a submission against the generator's test labels."""
-    from sklearn.metrics import average_precision_score
+    from curation.train.metrics import average_precision
 
     rows = read_rows(submission, ["id", "target"], "submission")
-    return float(average_precision_score([truth["videos"][r["id"]]["target"] for r in rows],
-                                         [float(r["target"]) for r in rows]))
+    positive = [truth["videos"][r["id"]]["target"] == 1 for r in rows]
+    return average_precision(positive, [float(r["target"]) for r in rows])
 
 
 def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> dict:

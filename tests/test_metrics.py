@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from curation.train.metrics import classification_metrics, competition_map
+from curation.train.metrics import average_precision, classification_metrics, competition_map
 from curation.train.outputs import sample_outputs
 
 
@@ -20,6 +20,22 @@ def test_competition_map_scores_tau_windows_against_all_negatives():
     assert m["mAP"] == pytest.approx((1 + 1 + (1 + 2 / 3) / 2) / 3)
     assert (m["n_positive_videos"], m["n_negative_videos"]) == (2, 2)
     assert math.isnan(competition_map([0, 0], ["final", "final"], [0.1, 0.2])["mAP"])
+
+
+def test_average_precision_is_sklearns_with_ties_and_without():
+    from sklearn.metrics import average_precision_score  # the definition ours must match
+
+    rng = np.random.default_rng(0)
+    for size in (2, 7, 50, 400):
+        for round_to in (None, 1):  # rounding makes many scores tie
+            target = rng.random(size) < 0.3
+            target[0] = True
+            scores = rng.random(size)
+            scores = np.round(scores, round_to) if round_to else scores
+            assert average_precision(target, scores) == pytest.approx(average_precision_score(target, scores))
+    assert math.isnan(average_precision([False, False], [0.1, 0.2]))
+    with pytest.raises(ValueError, match="finite"):
+        average_precision([True, False], [0.5, float("nan")])
 
 
 def test_classification_metrics_confusion_and_per_class():
