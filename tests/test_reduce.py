@@ -1,0 +1,17 @@
+import numpy as np
+
+from curation.runs.reduce import reduce_2d
+
+
+def test_the_map_keeps_clusters_apart_and_places_points_beyond_the_landmarks():
+    """Three clusters in 64-d: every point's nearest neighbour on the 2-D map is of its own cluster, with UMAP
+    fitted on every point and on 60 landmarks (the rest placed from their nearest landmarks)."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 40)
+    x = rng.normal(0, 8, (3, 64))[labels] + rng.normal(0, 1, (len(labels), 64))
+    for max_fit in (5000, 60):
+        xy = reduce_2d(x, max_fit=max_fit)
+        assert xy.shape == (len(x), 2) and np.isfinite(xy).all()
+        d = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(len(xy)) * 1e9
+        assert (labels[d.argmin(1)] == labels).mean() >= 0.98, max_fit
+    assert reduce_2d(x[:10]).shape == (10, 2)  # too few for a neighbour graph: principal components
