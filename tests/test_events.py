@@ -4,12 +4,14 @@ dataset."""
 import json
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from conftest import curate, watched_page
 from curation.events.curves import window_ends
 from curation.events.times import event_metrics, match_times, onsets, pick_peaks
+from curation.events.timing import misplaced_times
 from curation.workspace import Workspace
 
 LABELLED = {"a": [1.0, 3.0], "b": [2.2], "c": []}
@@ -53,12 +55,36 @@ def test_peaks_keep_the_higher_of_two_closer_than_the_gap_and_onsets_find_each_r
     assert window_ends(20, 6, 4) == [6, 10, 14, 18, 19] and window_ends(5, 6, 4) == []
 
 
+def test_a_label_the_curve_disagrees_with_is_moved_to_the_peak_after_the_models_lag_is_taken_off():
+    """Ten videos whose curves peak 0.3 s after their true event (the model's lag); two labels are wrong: one
+    1.2 s early, one event of two 0.9 s late. Only those two are proposed, each to its true time."""
+    true = {f"v{i}": [1.0 + 0.2 * i] for i in range(10)}
+    true["v9"] = [1.0, 4.5]
+    labelled = {**true, "v3": [true["v3"][0] - 1.2], "v9": [1.0, 4.5 + 0.9]}
+    curves = {v: _curve(times, shift=0.3, duration=7.0) for v, times in true.items()}
+    predicted = {v: pick_peaks(*c, threshold=0.5, min_gap_s=0.5) for v, c in curves.items()}
+    moves, lag = misplaced_times(curves, predicted, labelled)
+    assert lag == pytest.approx(0.3, abs=1 / 30 + 1e-9)
+    assert sorted((m.video_id, m.labelled) for m in moves) == [("v3", pytest.approx(0.4)), ("v9", 5.4)]
+    for m in moves:
+        truth = min(true[m.video_id], key=lambda t: abs(t - m.labelled))
+        assert m.suggested == pytest.approx(truth, abs=1 / 30 + 1e-9)
+        assert m.score_at_peak == pytest.approx(1.0, abs=0.01) and m.score_at_label < 0.05 and m.certainty > 0.9
+    far = {**labelled, "v3": [true["v3"][0] - 4.0]}  # no peak within the search radius: left alone
+    assert "v3" not in {m.video_id for m in misplaced_times(curves, predicted, far)[0]}
+    assert misplaced_times(curves, predicted, true)[0] == []  # right labels: nothing to move
+
+
 def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_videos(reviewed_ws):
     from curation.events.stored import video_events
 
     before = Workspace.open(reviewed_ws)
     first = sorted(before.tables.read(before.resolve("clips@1"), ["video_id"])["video_id"].to_pylist())[0]
     assert video_events(before, before.runs.resolve("last"), first) is None  # nothing scanned yet
+    from curation.review.suggest import timing_issues
+
+    notes = []
+    assert timing_issues(before, before.runs.resolve("last"), notes) == [] and "times not checked" in notes[0]
     proc = curate("-w", reviewed_ws, "predict-events", "--min-gap", "0.5", "--step", "6")
     assert proc.returncode == 0, proc.stderr
     ws = Workspace.open(reviewed_ws)
@@ -99,6 +125,27 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
         mine = df[df.video_id == v]
         for t in times:
             assert mine.loc[(mine.time_s - t).abs().idxmin(), "score"] >= result["threshold"] - 1e-6
+    # a labelled time ≥ 0.9 s from where its video's curve peaks is proposed to move there (lag taken off)
+    from curation.events.timing import model_lag
+    from curation.review.suggest import suggest
+
+    pinned = {v["video_id"]: v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()}
+    first_end = df.groupby("video_id")["time_s"].min()
+    moved = next(v for v, row in pinned.items() if row["target"] == 1 and row["split"] == "train"
+                 and v in first_end and row["time_of_event"] - first_end[v] >= 1.0)
+    peak = first_end[moved] + 0.1  # the stored curve of `moved` made to peak there, early in the video
+    mine = df.video_id == moved
+    df.loc[mine, "score"] = np.exp(-0.5 * ((df.loc[mine, "time_s"] - peak) / 0.1) ** 2)
+    ws.runs.write_curves(run, f"{trained.table}@{trained.number}", pa.Table.from_pandas(df, preserve_index=False))
+    result["predicted"][moved] = [float(df.loc[df.loc[mine, "score"].idxmax(), "time_s"])]
+    ws.runs.write_record(run, record)
+    found = suggest(ws, run)  # this run did not learn: it proposes no times, as it proposes no labels
+    assert "did not learn" in found.notes[0] and not [s for s in found if s.signal == "timing"]
+    labelled = {v: [row["time_of_event"]] for v, row in pinned.items() if row["target"] == 1}
+    lag = model_lag(result["predicted"], labelled, 3.0)
+    retimes = {s.id: s for s in timing_issues(ws, run, [])}  # what suggest adds from a run that learned
+    assert retimes[moved].action == "retime" and retimes[moved].level == "video"
+    assert float(retimes[moved].value) == pytest.approx(result["predicted"][moved][0] - lag, abs=1e-3)
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ import numpy as np
 from curation.errors import BadInput
 from curation.events.curves import score_curves
 from curation.events.report import write_events_report
+from curation.events.stored import curves_by_video
 from curation.events.times import best_threshold, event_metrics, onsets, pick_peaks
 from curation.ingest.clips import ClipConfig
 from curation.ingest.layouts import LAYOUTS
@@ -44,7 +45,7 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
     curves, skipped = score_curves(predictor, videos, task.root, ClipConfig(**task.options["clip"]),
                                    task.frame_size, step_frames, progress)
     ws.runs.write_curves(run, f"{revision.table}@{revision.number}", curves)
-    by_video = _curves_by_video(curves)
+    by_video = curves_by_video(curves)
     split_of = {v["video_id"]: v.get("split") for v in videos}
     val = {v: c for v, c in by_video.items() if split_of[v] == "val" and v in labelled}
     threshold = best_threshold(val, {v: labelled[v] for v in val}, min_gap_s) if val else 0.5
@@ -68,16 +69,6 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
     record.evaluations[f"events:{name}"] = result
     ws.runs.write_record(run, record)
     return result
-
-
-def _curves_by_video(curves) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """video_id → (times, scores) in time order, from one sort of the curves table."""
-    ordered = curves.sort_by([("video_id", "ascending"), ("time_s", "ascending")])
-    ids = np.asarray(ordered["video_id"].to_pylist(), dtype=object)
-    times, scores = ordered["time_s"].to_numpy().astype(float), ordered["score"].to_numpy().astype(float)
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, int)
-    ends = np.r_[starts[1:], len(ids)]
-    return {ids[a]: (times[a:b], scores[a:b]) for a, b in zip(starts, ends)}
 
 
 def _alert_errors(layout, videos, truth, predicted, by_video, threshold) -> float | None:

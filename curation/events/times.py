@@ -51,16 +51,23 @@ class Matching:
                         self.labelled + other.labelled, self.errors + other.errors)
 
 
+def pairs_within(a, b, radius: float) -> list[tuple[int, int]]:
+    """A one-to-one pairing of `a` to `b` (index pairs) within `radius`: the most pairs, and the smallest total
+    distance among those (an assignment problem)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if not len(a) or not len(b):
+        return []
+    distance = np.abs(a[:, None] - b[None, :])
+    outside = distance.sum() + 1.0  # costs more than every in-radius distance together: pairs count first
+    rows, cols = linear_sum_assignment(np.where(distance <= radius, distance, outside))
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if distance[r, c] <= radius]
+
+
 def match_times(predicted, labelled, tolerance_s: float) -> Matching:
     """The one-to-one matching of predicted to labelled times within `tolerance_s` with the most pairs, and the
     smallest total error among those."""
     p, y = np.asarray(predicted, float), np.asarray(labelled, float)
-    if len(p) == 0 or len(y) == 0:
-        return Matching(0, len(p), len(y), ())
-    distance = np.abs(p[:, None] - y[None, :])
-    outside = distance.sum() + 1.0  # costs more than every in-tolerance error together: pairs count first
-    rows, cols = linear_sum_assignment(np.where(distance <= tolerance_s, distance, outside))
-    errors = tuple(float(distance[r, c]) for r, c in zip(rows, cols) if distance[r, c] <= tolerance_s)
+    errors = tuple(float(abs(p[i] - y[j])) for i, j in pairs_within(p, y, tolerance_s))
     return Matching(len(errors), len(p), len(y), errors)
 
 

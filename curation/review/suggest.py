@@ -14,6 +14,9 @@ Signals:
 - outliers: videos whose look (mean frame, 8×8 RGB) is far from every other video's (robust z-score of the
   distance to their nearest videos), proposed at weight 0 for review.
 - with k-fold runs: confident learning on out-of-fold probabilities replaces AUM for label issues.
+- timing (datasets labelled with event times, once the run's event times were predicted): a labelled time the
+  run's whole-video score curve puts elsewhere, after the model's own lag is taken off, is proposed to move to
+  where the curve peaks (events.timing).
 """
 from __future__ import annotations
 
@@ -28,7 +31,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation.errors import BadInput, Fix
+from curation.events.stored import newest_prediction
+from curation.events.timing import misplaced_times
 from curation.frames.cache import FrameReader
+from curation.ingest.layouts import LAYOUTS
 from curation.review.metrics import LOW_QUANTILE, clip_metrics
 from curation.runs.learning import learning_check
 from curation.runs.protocol import CollectionKey
@@ -36,14 +42,14 @@ from curation.runs.store import embedding_matrix
 from curation.task import FRAMES, VIDEOS
 
 COLUMNS = ["id", "level", "action", "value", "signal", "reason", "score"]
-SIGNALS = ("unreadable", "near-duplicate", "leak", "label issue", "outlier")
+SIGNALS = ("unreadable", "near-duplicate", "leak", "label issue", "timing", "outlier")
 
 
 @dataclass
 class Suggestion:
     id: str
     level: str  # clip | video
-    action: str  # delete | weight | label
+    action: str  # delete | weight | label | retime
     value: str
     signal: str  # one of SIGNALS: what found it, for counting and filtering without parsing the reason
     reason: str
@@ -422,16 +428,44 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
                      "it longer or with other settings, or use fold runs")
     else:
         labels = label_issues(ws, run, **label_options)
+    timing = timing_issues(ws, run, notes) if check.learned is not False else []
     frames = _frame_distances(ws, ws.runs.record(run).inputs.dataset)
     found = (unreadable_videos(ws, run)
              + near_duplicates(ws, run, frames=frames, notes=notes, embeddings=check.learned is not False) + labels
-             + outliers(ws, run, frames=frames))
+             + timing + outliers(ws, run, frames=frames))
     seen, out = set(), []
     for s in found:  # earlier signals win: a corrupt or duplicated video needs no label review
         if s.id not in seen:
             seen.add(s.id)
             out.append(s)
     return Suggestions(sorted(out, key=lambda s: -s.score), notes)
+
+
+def timing_issues(ws, run: str, notes: list[str], tolerance_s: float = 0.5,
+                  search_s: float = 3.0) -> list[Suggestion]:
+    """Labelled event times that the run's newest whole-video prediction on its dataset puts elsewhere
+    (events.timing), as `retime` proposals: the new time, or `old:new` for one event of several."""
+    record = ws.runs.record(run)
+    task = ws.task(record.inputs.dataset)
+    layout = LAYOUTS[task.layout]
+    if not layout.times_are_labels:
+        return []
+    found = newest_prediction(ws, run, task.dataset)
+    if found is None:
+        notes.append(f"event times not checked: predict {run}'s event times on {task.dataset}'s videos first")
+        return []
+    result, curves = found
+    videos = ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()
+    labelled = {v["video_id"]: times for v in videos if (times := layout.labelled_times(v))}
+    moves, lag = misplaced_times(curves, result["predicted"], labelled, tolerance_s, search_s)
+    out = []
+    for m in moves:
+        value = f"{m.suggested:.3f}" if len(labelled[m.video_id]) == 1 else f"{m.labelled:.3f}:{m.suggested:.3f}"
+        out.append(Suggestion(m.video_id, "video", "retime", value, "timing",
+                              f"labelled at {m.labelled:.2f} s, the curve peaks at {m.suggested:.2f} s after the "
+                              f"model's lag of {lag:+.2f} s (score {m.score_at_peak:.2f} there, "
+                              f"{m.score_at_label:.2f} at the label)", m.certainty))
+    return out
 
 
 def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float = LABEL_ISSUE_Z,
