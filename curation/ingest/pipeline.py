@@ -44,6 +44,10 @@ class IngestOptions:
         for fraction in (self.val_fraction, self.test_fraction, self.val_fraction + self.test_fraction):
             hold_out([], [], fraction, 0)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "IngestOptions":
+        return cls(**{**d, "clip": ClipConfig(**d["clip"])})
+
     def to_dict(self) -> dict:
         return {"clip": self.clip.to_dict(), "label_rule": self.label_rule, "val_fraction": self.val_fraction,
                 "test_fraction": self.test_fraction, "folds": self.folds, "seed": self.seed,
@@ -84,16 +88,57 @@ def _cache_complete(store, dataset: str, cache: FrameCache) -> bool:
     return all(v["video_id"] in cached for v in videos if v["status"] == "ok")
 
 
-def _fingerprint(source: Source, options: IngestOptions) -> str:
+def _fingerprint(source: Source, options: IngestOptions, retimed: dict) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"kind": source.kind, "options": options.to_dict(), "params": source.params},
-                        sort_keys=True).encode())
+    settings = {"kind": source.kind, "options": options.to_dict(), "params": source.params}
+    if retimed:  # only then: fingerprints of datasets without retimes stay what earlier versions wrote
+        settings["retimed"] = retimed
+    h.update(json.dumps(settings, sort_keys=True).encode())
     for f in source.input_files:
         h.update(f.read_bytes())
     for v in source.videos:
         p = source.root / v.path
         h.update(f"{v.video_id}|{v.path}|{file_signature(p) if p.exists() else 'missing'}\n".encode())
     return h.hexdigest()
+
+
+def _carried_times(store, dataset: str, discard_edits: bool) -> dict[str, list[list[float]]]:
+    """The user's retimes in effect on the dataset's videos (none for a new dataset, or when discarded)."""
+    if discard_edits or not store.exists(dataset, "videos"):
+        return {}
+    return user_edits(store, dataset, "videos").times
+
+
+def _retimed(source: Source, carried: dict, asked: dict) -> tuple[Source, dict, list[str]]:
+    """(the source with the user's retimes applied in order, the retimes applied, the videos whose carried
+    retime no longer applies). A carried retime whose old time the source no longer has is reported, not
+    applied; an asked one is refused."""
+    entries = {v.video_id: v for v in source.videos}
+    applied: dict[str, list[list[float]]] = {}
+    gone = []
+    moves = [(v, m, False) for v, ms in carried.items() for m in ms] + \
+            [(v, m, True) for v, ms in asked.items() for m in ms]
+    for video, (old, new), asked_now in moves:
+        entry = entries.get(video)
+        moved = source.layout.retime(entry, float(old), float(new)) if entry else None
+        if moved is None:
+            if asked_now:
+                raise BadInput(f"video {video} has no labelled time at {float(old):g} s" if entry else
+                               f"unknown video {video} in dataset's source", "give a video's labelled time to move")
+            gone.append(video)
+            continue
+        entries[video] = moved
+        applied.setdefault(video, []).append([round(float(old), 4), round(float(new), 4)])
+    return replace(source, videos=[entries[v.video_id] for v in source.videos]), applied, sorted(set(gone))
+
+
+def source_changed(workspace: Workspace, source: Source, dataset: str, options: IngestOptions) -> bool:
+    """Whether ingesting `source` now would register anything new (its files, settings or the user's retimes
+    differ from the dataset's last ingest)."""
+    store = workspace.tables
+    last = _last_ingest_state(store, dataset)
+    _, applied, _ = _retimed(source, _carried_times(store, dataset, False), {})
+    return not last or last["fingerprint"] != _fingerprint(source, options, applied)
 
 
 def _assign_splits(source: Source, options: IngestOptions) -> dict[str, int]:
@@ -183,14 +228,17 @@ def table_specs(dataset: str, source: Source) -> dict[str, TableSpec]:
 
 def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions = IngestOptions(),
            progress: bool = True, discard_edits: bool = False, workers: int | None = None,
-           engine=None) -> IngestResult:
+           engine=None, retimes: dict[str, list[tuple[float, float]]] | None = None,
+           message: str | None = None) -> IngestResult:
     """Register `source` as tables of `dataset` in `workspace` (new revisions only if the input changed).
     `engine` probes the videos and decodes their frames into the cache: by default `LocalEngine(workers)`,
     processes on this machine (one per core without `workers`); `ray_engine.RayEngine` spreads it over a Ray
     cluster. The tables do not depend on the engine.
 
     A re-ingest carries the user's edits made since the last ingest forward by id (tables/carry.py) and
-    reports what it carried and what no longer applies; `discard_edits` registers the source as it is."""
+    reports what it carried and what no longer applies; `discard_edits` registers the source as it is.
+    `retimes` (video_id → [(old, new) seconds]) move labelled times before clips are derived (ingest.retime);
+    they are carried like every other edit. `message` names the revisions instead of "re-ingest of ..."."""
     check_name("dataset", dataset)
     if source.event_task and options.test_fraction:
         raise BadInput(f"the {source.kind} layout has its own test videos",
@@ -198,15 +246,16 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
     cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
     with cache.lock():
         return _ingest(workspace, source, dataset, options, progress, discard_edits, cache,
-                       engine or LocalEngine(workers))
+                       engine or LocalEngine(workers), retimes or {}, message)
 
 
 def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions, progress: bool,
-            discard_edits: bool, cache: FrameCache, engine) -> IngestResult:
+            discard_edits: bool, cache: FrameCache, engine, retimes: dict, message: str | None) -> IngestResult:
     started = time.time()
     rule = LabelRule.parse(options.label_rule)
     store = workspace.tables
-    fp = _fingerprint(source, options)
+    source, retimed, retimes_gone = _retimed(source, _carried_times(store, dataset, discard_edits), retimes)
+    fp = _fingerprint(source, options, retimed)
     last = _last_ingest_state(store, dataset)
     if last and last["fingerprint"] == fp and not discard_edits and _cache_complete(store, dataset, cache):
         result = IngestResult(dataset, unchanged=True, **{**last["summary"], "frames_decoded": 0})
@@ -267,7 +316,8 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     # The ingest state lives in the revisions it writes (curation.task reads it back), in every table: an ingest
     # killed between tables leaves some without this fingerprint, so the next one does not count as unchanged.
     meta = {"ingest": {"kind": source.kind, "event_task": source.event_task, "root": str(source.root),
-                       "options": options.to_dict(), "params": source.params, "label_rule": str(rule),
+                       "reader": source.reader, "options": options.to_dict(), "params": source.params,
+                       "label_rule": str(rule),
                        "fingerprint": fp,
                        "summary": summary}}
     display = Display(video_root=str(source.root), frame_jpegs=lambda ids: FrameReader(cache.folder).read(ids))
@@ -278,13 +328,17 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
                 carried, report = Overlay(), discard(overlay)
             else:
                 table, carried, report = apply_overlay(store.spec(dataset, name), overlay, table)
+            if name == "videos":  # the retimes live with the videos, whose times they move
+                carried.times, report.gone = retimed, sorted(set(report.gone) | set(retimes_gone))
             result.carried[name] = report.to_dict()
             note = "; your edits discarded" if report.discarded else \
                 f"; carried {report.carried()} edited row(s)" if report.carried() else ""
-            rev = store.replace(dataset, name, table, message=f"re-ingest of {source.root}{note}",
+            rev = store.replace(dataset, name, table, message=message or f"re-ingest of {source.root}{note}",
                                 meta={**meta, "carried": carried.to_dict(), "carry": report.to_dict()}, display=display)
         else:
-            rev = store.create(specs[name], table, message=f"ingest of {source.root}", meta=meta, display=display)
+            carried = Overlay(times=retimed)  # retimes asked for at the first ingest are the user's too
+            rev = store.create(specs[name], table, message=message or f"ingest of {source.root}",
+                               meta={**meta, "carried": carried.to_dict()} if retimed else meta, display=display)
         result.revisions[name] = rev.number
     result.seconds = round(time.time() - started, 2)
     workspace.set_dataset(dataset)

@@ -69,5 +69,6 @@ def read_activitynet(json_path: str | Path, alpha: float = 0.1, beta: float = 0.
                                  split=split_name(subsets.get(subset, subset), where),
                                  group=str(entry.get("group") or video_id), events=tuple(sorted(set(events)))))
     check_unique(videos, json_path)
-    return Source("events", json_path.parent, EVENT_CLASSES, videos, [json_path],
-                  params={"alpha": alpha, "beta": beta, "negatives_per_positive": negatives_per_positive})
+    params = {"alpha": alpha, "beta": beta, "negatives_per_positive": negatives_per_positive}
+    return Source("events", json_path.parent, EVENT_CLASSES, videos, [json_path], params,
+                  reader={"name": "activitynet-json", "path": str(json_path), "args": params})

@@ -26,19 +26,22 @@ class Overlay:
     weights: dict[str, float] = field(default_factory=dict)
     labels: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # id → (user's label, source's)
     videos: dict[str, dict] = field(default_factory=dict)  # video_id → {"action": …, "value": …}
+    times: dict[str, list[list[float]]] = field(default_factory=dict)  # video_id → [[old, new] s, …] in order
 
     def is_empty(self) -> bool:
-        return not (self.delete or self.weights or self.labels or self.videos)
+        return not (self.delete or self.weights or self.labels or self.videos or self.times)
 
     def to_dict(self) -> dict:
         return {"delete": sorted(self.delete), "weights": dict(sorted(self.weights.items())),
-                "labels": {k: list(v) for k, v in sorted(self.labels.items())}, "videos": dict(sorted(self.videos.items()))}
+                "labels": {k: list(v) for k, v in sorted(self.labels.items())},
+                "videos": dict(sorted(self.videos.items())), "times": dict(sorted(self.times.items()))}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "Overlay":
         d = d or {}
         return cls(set(d.get("delete", [])), dict(d.get("weights", {})),
-                   {k: (v[0], v[1]) for k, v in d.get("labels", {}).items()}, dict(d.get("videos", {})))
+                   {k: (v[0], v[1]) for k, v in d.get("labels", {}).items()}, dict(d.get("videos", {})),
+                   {k: [list(m) for m in v] for k, v in d.get("times", {}).items()})
 
 
 @dataclass

@@ -20,6 +20,9 @@ from curation.fsutil import write_output
 from curation.ingest.clips import anchors
 
 
+TIME_MATCH_S = 1e-3  # a labelled time given back (an edit's old time) matches within this: CSVs round
+
+
 @dataclass
 class VideoEntry:
     video_id: str
@@ -44,6 +47,7 @@ class Source:
     videos: list[VideoEntry]
     input_files: list[Path] = field(default_factory=list)  # CSVs whose bytes define the input
     params: dict = field(default_factory=dict)  # layout settings that shape samples (part of the fingerprint)
+    reader: dict = field(default_factory=dict)  # how to read it again: {"name", "path", "args"} (ingest.reread)
 
     @property
     def layout(self) -> Layout:
@@ -81,6 +85,10 @@ class Layout:
 
     def alert_time(self, video: dict) -> float | None:
         """When the event became foreseeable (Nexar's time_of_alert), if the layout labels one."""
+        return None
+
+    def retime(self, v: VideoEntry, old: float, new: float) -> VideoEntry | None:
+        """The entry with its labelled time `old` moved to `new` (seconds); None when it has no time at `old`."""
         return None
 
     def video_columns(self) -> list[tuple[str, pa.DataType]]:

@@ -3,6 +3,7 @@ near an event, negative away from every event. Exported back as the same CSV."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,8 @@ from curation.csvio import read_rows
 from curation.errors import BadInput
 from curation.frames.video import Probe
 from curation.ingest.clips import anchors
-from curation.ingest.layouts.base import (Layout, Source, VideoEntry, check_unique, clip_row, csv_text, kept_videos,
-                                          number, relative_path, split_of, time_of, write_text)
+from curation.ingest.layouts.base import (TIME_MATCH_S, Layout, Source, VideoEntry, check_unique, clip_row, csv_text,
+                                          kept_videos, number, relative_path, split_of, time_of, write_text)
 
 
 class Events(Layout):
@@ -29,6 +30,12 @@ class Events(Layout):
 
     def labelled_times(self, video: dict) -> list[float]:
         return [float(t) for t in json.loads(video.get("events") or "[]")]
+
+    def retime(self, v: VideoEntry, old: float, new: float) -> VideoEntry | None:
+        hits = [t for t in v.events if abs(t - old) <= TIME_MATCH_S]
+        if not hits:
+            return None
+        return replace(v, events=tuple(sorted({*(t for t in v.events if t != hits[0]), new})))
 
     def clips(self, v: VideoEntry, probe: Probe, options, rule, params: dict, fold: int) -> list[dict]:
         """Positives ending in an event's window (and one ending at each event), negatives ending outside twice
@@ -111,5 +118,6 @@ def read_events(csv_path: str | Path, alpha: float = 0.1, beta: float = 0.1,
     videos = [VideoEntry(path.rsplit(".", 1)[0], path, label=int(bool(events)), split=split, group=group,
                          events=tuple(sorted(set(events)))) for path, (group, split, events) in by_path.items()]
     check_unique(videos, csv_path)
-    return Source("events", csv_path.parent, EVENT_CLASSES, videos, [csv_path],
-                  params={"alpha": alpha, "beta": beta, "negatives_per_positive": negatives_per_positive})
+    params = {"alpha": alpha, "beta": beta, "negatives_per_positive": negatives_per_positive}
+    return Source("events", csv_path.parent, EVENT_CLASSES, videos, [csv_path], params,
+                  reader={"name": "events", "path": str(csv_path), "args": params})

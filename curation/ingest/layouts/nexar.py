@@ -15,8 +15,8 @@ from curation.csvio import read_rows
 from curation.errors import BadInput
 from curation.frames.video import Probe
 from curation.ingest.clips import EVAL_TAUS, anchors
-from curation.ingest.layouts.base import (Layout, Source, VideoEntry, check_root, check_unique, clip_row, csv_text,
-                                          kept_videos, number, time_of, write_text)
+from curation.ingest.layouts.base import (TIME_MATCH_S, Layout, Source, VideoEntry, check_root, check_unique, clip_row,
+                                          csv_text, kept_videos, number, time_of, write_text)
 
 NEXAR_CLASSES = ["normal", "collision"]
 
@@ -40,6 +40,12 @@ class Nexar(Layout):
             return None
         event = video.get("time_of_event")
         return [float(event)] if video["target"] == 1 and event is not None and not math.isnan(event) else []
+
+    def retime(self, v: VideoEntry, old: float, new: float) -> VideoEntry | None:
+        """The event moved, and its alert with it by as much (an annotator early or late moves both)."""
+        if v.event_s is None or abs(v.event_s - old) > TIME_MATCH_S:
+            return None
+        return replace(v, event_s=new, alert_s=None if v.alert_s is None else max(0.0, v.alert_s + new - old))
 
     def alert_time(self, video: dict) -> float | None:
         alert = video.get("time_of_alert")
@@ -116,4 +122,4 @@ def read_nexar(root: str | Path) -> Source:
                 raise BadInput(f"test.csv line {row['_line']}: empty id", "fix the CSV")
             videos.append(VideoEntry(row["id"], f"test/{row['id']}.mp4", split="test", group=row["id"]))
     check_unique(videos, train_csv)
-    return Source("nexar", root, NEXAR_CLASSES, videos, inputs)
+    return Source("nexar", root, NEXAR_CLASSES, videos, inputs, reader={"name": "nexar", "path": str(root)})
