@@ -2,7 +2,7 @@
 from it, nothing else moves, and the move is carried through later ingests like every other edit."""
 import pytest
 
-from conftest import snapshot
+from conftest import assert_one_line_error, curate, snapshot
 from curation.errors import BadInput
 from curation.ingest.layouts import read_nexar
 from curation.ingest.pipeline import IngestOptions, ingest
@@ -73,3 +73,32 @@ def test_a_move_that_cannot_apply_is_one_message_and_writes_nothing(ws_own_data,
     with pytest.raises(BadInput, match="changed since its last ingest"):
         retime(ws, "nexar", {v["video_id"]: [(v["time_of_event"], 1.0)]})
     assert snapshot(ws_root) == before
+
+
+def test_an_edit_file_weights_rows_and_retimes_a_video_in_one_command(ws_own_data, tmp_path):
+    ws_root, _ = ws_own_data
+    ws = Workspace.open(ws_root)
+    videos = ws.tables.read(ws.tables.head("nexar", "videos")).to_pylist()
+    v = next(r for r in videos if r["target"] == 1 and r["split"] == "train" and r["time_of_event"] > 2.5)
+    clip = next(iter(_clips(ws, next(r["video_id"] for r in videos if r is not v and r["split"] == "train"))))
+    new = round(v["time_of_event"] - 0.6, 3)
+    edits = tmp_path / "edits.csv"
+    edits.write_text(f"id,level,action,value\n{clip},clip,weight,0.25\n{v['video_id']},video,retime,{new}\n")
+    before = snapshot(ws_root)
+    for bad, needle in [(f"{v['video_id']},video,retime,1:2:3", "not NEW or OLD:NEW"),
+                        (f"{v['video_id']},clip,retime,1.0", "level video"),
+                        (f"{v['video_id']},video,retime,{v['time_of_event'] + 0.3}:1.0", "no labelled time")]:
+        (tmp_path / "bad.csv").write_text(f"id,level,action,value\n{bad}\n")
+        assert_one_line_error(curate("-w", ws_root, "edit", "clips", "--from", tmp_path / "bad.csv", "-m", "x"),
+                              needle)
+    assert snapshot(ws_root) == before
+    proc = curate("-w", ws_root, "edit", "clips", "--from", edits, "-m", "weight one clip, move one event")
+    assert proc.returncode == 0, proc.stderr
+    assert "retimed 1 labelled time(s) of 1 video(s)" in proc.stdout
+    ws = Workspace.open(ws_root)
+    row = next(r for r in ws.tables.read(ws.tables.head("nexar", "videos")).to_pylist()
+               if r["video_id"] == v["video_id"])
+    assert row["time_of_event"] == pytest.approx(new, abs=1e-3)
+    assert _clips(ws)[clip]["weight"] == 0.25  # the row edit, then the retime that kept it
+    assert [r.message for r in ws.tables.revisions("nexar", "clips")][-2:] == [
+        "weight one clip, move one event", "weight one clip, move one event"]

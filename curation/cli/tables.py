@@ -72,7 +72,8 @@ def diff(ctx, a, b, show_ids):
 @click.option("--weight", metavar="W", help="Set this weight on --ids (0 excludes them from training).")
 @click.option("--label", metavar="L", help="Set this label (class name or index) on --ids.")
 @click.option("--ids", metavar="IDS", help="The ids --weight / --label apply to (comma-separated, or @FILE).")
-@click.option("--from", "from_file", type=click.Path(), help="An edit file: id,action,value[,level,reason,score].")
+@click.option("--from", "from_file", type=click.Path(),
+              help="An edit file: id,action,value[,level,reason,score]; actions delete, weight, label, retime.")
 @click.option("--where", help="Instead of --ids: rows matching this condition, e.g. \"weight < 1 and label == 1\" "
                                "(with --run, over its metrics too; see README: Filters).")
 @click.option("--run", "run_ref", help="With --where: join this run's per-sample metrics by id first.")
@@ -84,11 +85,14 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
 
     TABLE@REV names the revision the edit is based on; if the head has moved past it the edit is
     refused (no update is lost) unless --rebase. Unknown ids reject the whole edit.
+
+    An edit file's retime rows (`VIDEO,retime,NEW` or `VIDEO,retime,OLD:NEW`, seconds) move a video's labelled
+    event time: the dataset's tables are re-derived from its source with the move, after the other rows'
+    revision, and later ingests keep it.
     """
     from curation.tables import Edit, parse_ref
-    from curation.tables.commit import commit_edit
-    from curation.tables.content import VAL_WARNING
-    from curation.tables.requests import edit_from_file, label_index, parse_ids, parse_weight
+    from curation.tables.requests import (edit_from_requests, label_index, parse_ids, parse_weight, read_edit_file,
+                                          split_retimes)
 
     ws = open_workspace(ctx)
     ref = parse_ref(table)
@@ -112,8 +116,10 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
         raise BadInput("--weight and --label need --ids (or --where)", "add --ids ID,ID or --ids @FILE")
     else:
         selected = parse_ids(ids) if ids else None
-    if from_file is not None:
-        change = edit_from_file(ws.tables, base, from_file)
+    moves = {}
+    if from_file is not None:  # retime rows move videos' times: applied after the table's own edit
+        rows, moves = split_retimes(read_edit_file(from_file))
+        change = edit_from_requests(ws.tables, base, rows) if rows else None
     elif delete_ids is not None:
         change = Edit(delete=set(selected if delete_ids == WHERE else parse_ids(delete_ids)))
     elif weight is not None:
@@ -122,6 +128,20 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     else:
         lab = label_index(spec, label)
         change = Edit(labels={i: lab for i in selected})
+    if change is not None:
+        _commit(ws, base, change, message, rebase)
+    if moves:
+        from curation.ingest.retime import retime
+
+        result = retime(ws, base.dataset, moves, message)
+        click.echo(f"retimed {sum(map(len, moves.values()))} labelled time(s) of {len(moves)} video(s): "
+                   + ", ".join(f"{name}@{number}" for name, number in result.revisions.items()))
+
+
+def _commit(ws, base, change, message: str, rebase: bool) -> None:
+    from curation.tables.commit import commit_edit
+    from curation.tables.content import VAL_WARNING
+
     committed = commit_edit(ws.tables, base, change, message, rebase)
     rev = committed.revision
     if committed.val_touched:

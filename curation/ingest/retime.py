@@ -26,7 +26,8 @@ def reread(reader: dict) -> Source:
 
 def retime(ws, dataset: str, moves: dict[str, list[tuple[float, float]]], message: str | None = None,
            progress: bool = False) -> IngestResult:
-    """Move labelled times, `moves`: video_id → [(old, new) seconds]; one revision of each table."""
+    """Move labelled times, `moves`: video_id → [(old, new) seconds; old None for the video's only time]; one
+    revision of each table."""
     task = ws.task(dataset)
     layout = LAYOUTS[task.layout]
     if not layout.times_are_labels:
@@ -39,10 +40,12 @@ def retime(ws, dataset: str, moves: dict[str, list[tuple[float, float]]], messag
         raise BadInput(f"dataset {dataset} was ingested by a version that did not record how to read its source "
                        "again", "ingest its source again once, then move its times")
     videos = {v["video_id"]: v for v in ws.tables.read(ws.tables.head(dataset, "videos")).to_pylist()}
+    resolved = {}
     for video, pairs in moves.items():
         row = videos.get(video)
         if row is None:
             raise BadInput(f"unknown video {video} in dataset {dataset}", "give ids of the dataset's videos")
+        resolved[video] = [(_only_time(layout, row) if old is None else old, new) for old, new in pairs]
         for _, new in pairs:
             if not 0 <= new <= (row.get("duration_s") or float("inf")):
                 raise BadInput(f"video {video}: {new:g} s is outside the video (0 to {row['duration_s']:.2f} s)",
@@ -52,6 +55,15 @@ def retime(ws, dataset: str, moves: dict[str, list[tuple[float, float]]], messag
     if source_changed(ws, source, dataset, options):
         raise BadInput(f"the source of dataset {dataset} changed since its last ingest",
                        "ingest it again first, then move its times")
-    count = sum(len(p) for p in moves.values())
-    return ingest(ws, source, dataset, options, progress=progress, retimes=moves,
-                  message=message or f"retime of {count} labelled time(s) in {len(moves)} video(s)")
+    count = sum(len(p) for p in resolved.values())
+    return ingest(ws, source, dataset, options, progress=progress, retimes=resolved,
+                  message=message or f"retime of {count} labelled time(s) in {len(resolved)} video(s)")
+
+
+def _only_time(layout, row: dict) -> float:
+    """The labelled time a retime without an old time moves: the video's only one."""
+    times = layout.labelled_times(row) or []
+    if len(times) != 1:
+        raise BadInput(f"video {row['video_id']} has {len(times)} labelled times, so which one moves is unclear",
+                       "give the time to move and the new one, OLD:NEW")
+    return times[0]

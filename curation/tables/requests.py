@@ -12,7 +12,8 @@ from curation.filters import filter_table
 from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.tables.protocol import Edit, TableSpec
 
-ACTIONS = ("delete", "weight", "label")
+ACTIONS = ("delete", "weight", "label", "retime")  # retime: a video's labelled time moves (ingest.retime)
+RETIME_FORMAT = "give the new time in seconds, or OLD:NEW for one of several labelled times"
 
 
 ID_HEADERS = ("clip_id", "video_id", "frame_id", "id")  # an id file may be CSV, e.g. `curate show --csv`
@@ -59,7 +60,7 @@ def parse_weight(value: str, where: str = "weight") -> float:
 
 
 def read_edit_file(path: str | Path) -> list[dict]:
-    """Rows of an edit file: id, action (delete|weight|label), value, [level clip|video, reason, score]."""
+    """Rows of an edit file: id, action (delete|weight|label|retime), value, [level clip|video, reason, score]."""
     path = Path(path)
     rows = read_rows(path, ["id", "action"], "edit file")
     for row in rows:
@@ -73,6 +74,9 @@ def read_edit_file(path: str | Path) -> list[dict]:
 def edit_from_rows(spec: TableSpec, table: pa.Table, rows: list[dict], parent_ids: set[str] | None = None) -> Edit:
     """Build one Edit; video-level rows apply to every row of that video (the table's parent key).
     `parent_ids` (the parent table's ids) makes a known video without rows here a no-op, not an unknown id."""
+    if any(r["action"] == "retime" for r in rows):
+        raise BadInput("retime requests move videos' labelled times and re-derive their clips, not rows of a table",
+                       "apply them as retimes (split them from the other requests)")
     edit = Edit()
     parent_key = (spec.parent or {}).get("key")
     members: dict[str, list[str]] = {}
@@ -140,6 +144,30 @@ def check_request(row: dict) -> None:
         raise BadInput(f"{where}: action {row['action']} needs a value", "fix the request")
     if row.get("level", "") not in ("", "clip", "video"):
         raise BadInput(f"{where}: level {row['level']!r} is not clip or video", "fix the request")
+    if row["action"] == "retime":
+        if row.get("level", "") == "clip":
+            raise BadInput(f"{where}: a retime moves a video's labelled time", "give the video's id at level video")
+        parse_retime(row["value"], where)
+
+
+def parse_retime(value: str, where: str) -> tuple[float | None, float]:
+    """A retime's value: NEW (the video's only labelled time moves there) or OLD:NEW, in seconds."""
+    parts = str(value).split(":")
+    if len(parts) > 2:
+        raise BadInput(f"{where}: retime {value!r} is not NEW or OLD:NEW", RETIME_FORMAT)
+    times = [nonneg_float(p, where, RETIME_FORMAT) for p in parts]
+    return (None, times[0]) if len(times) == 1 else (times[0], times[1])
+
+
+def split_retimes(rows: list[dict]) -> tuple[list[dict], dict[str, list[tuple[float | None, float]]]]:
+    """(the rows that edit a table, the retimes: video_id → [(old or None, new)]) of checked edit requests."""
+    rest, moves = [], {}
+    for row in rows:
+        if row["action"] == "retime":
+            moves.setdefault(row["id"], []).append(parse_retime(row["value"], row.get("_where", row["id"])))
+        else:
+            rest.append(row)
+    return rest, moves
 
 
 def edit_from_file(store, revision, path: str | Path) -> Edit:
