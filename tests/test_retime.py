@@ -29,7 +29,7 @@ def test_a_moved_event_recuts_its_videos_clips_and_is_carried_through_a_reingest
     before_other, before_mine = _clips(ws), _clips(ws, v["video_id"])
     old, new = v["time_of_event"], round(v["time_of_event"] - 0.8, 3)
 
-    retime(ws, "nexar", {v["video_id"]: [(old, new)]})
+    retime(ws, "nexar", {v["video_id"]: [(old, new)]}, workers=1)
     row = next(r for r in ws.tables.read(ws.tables.head("nexar", "videos")).to_pylist()
                if r["video_id"] == v["video_id"])
     assert row["time_of_event"] == pytest.approx(new, abs=1e-3)
@@ -49,10 +49,10 @@ def test_a_moved_event_recuts_its_videos_clips_and_is_carried_through_a_reingest
     assert "retime" in head.message and list(head.meta["carried"]["times"]) == [v["video_id"]]
     assert head.meta["carried"]["times"][v["video_id"]] == [[pytest.approx(old, abs=1e-3), new]]
 
-    again = ingest(ws, read_nexar(data), "nexar", IngestOptions(frame_size=32), progress=False)
+    again = ingest(ws, read_nexar(data), "nexar", IngestOptions(frame_size=32), progress=False, workers=1)
     assert again.unchanged  # the source is as it was: the move is already in the tables
     (data / "train" / f"{other['video_id']}.mp4").touch()  # a changed file: the dataset is read again
-    again = ingest(ws, read_nexar(data), "nexar", IngestOptions(frame_size=32), progress=False)
+    again = ingest(ws, read_nexar(data), "nexar", IngestOptions(frame_size=32), progress=False, workers=1)
     assert not again.unchanged and _clips(ws, v["video_id"]) == mine  # the move is carried through
     assert _clips(ws)[some_clip]["weight"] == 0.5
 
@@ -68,10 +68,10 @@ def test_a_move_that_cannot_apply_is_one_message_and_writes_nothing(ws_own_data,
                           ({v["video_id"]: [(v["time_of_event"], 99.0)]}, "outside the video"),
                           ({}, "no times")]:
         with pytest.raises(BadInput, match=needle):
-            retime(ws, "nexar", moves)
+            retime(ws, "nexar", moves, workers=1)
     (data / "train.csv").write_text((data / "train.csv").read_text() + "\n")  # the source changed meanwhile
     with pytest.raises(BadInput, match="changed since its last ingest"):
-        retime(ws, "nexar", {v["video_id"]: [(v["time_of_event"], 1.0)]})
+        retime(ws, "nexar", {v["video_id"]: [(v["time_of_event"], 1.0)]}, workers=1)
     assert snapshot(ws_root) == before
 
 

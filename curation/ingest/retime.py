@@ -24,10 +24,10 @@ def reread(reader: dict) -> Source:
     return READERS[reader["name"]](reader["path"], **reader.get("args", {}))
 
 
-def retime(ws, dataset: str, moves: dict[str, list[tuple[float, float]]], message: str | None = None,
-           progress: bool = False) -> IngestResult:
+def retime(ws, dataset: str, moves: dict[str, list[tuple[float | None, float]]], message: str | None = None,
+           progress: bool = False, workers: int | None = None) -> IngestResult:
     """Move labelled times, `moves`: video_id → [(old, new) seconds; old None for the video's only time]; one
-    revision of each table."""
+    revision of each table. `workers`: the ingest's worker processes (default one per core)."""
     task = ws.task(dataset)
     layout = LAYOUTS[task.layout]
     if not layout.times_are_labels:
@@ -56,7 +56,7 @@ def retime(ws, dataset: str, moves: dict[str, list[tuple[float, float]]], messag
         raise BadInput(f"the source of dataset {dataset} changed since its last ingest",
                        "ingest it again first, then move its times")
     count = sum(len(p) for p in resolved.values())
-    return ingest(ws, source, dataset, options, progress=progress, retimes=resolved,
+    return ingest(ws, source, dataset, options, progress=progress, workers=workers, retimes=resolved,
                   message=message or f"retime of {count} labelled time(s) in {len(resolved)} video(s)")
 
 

@@ -1,0 +1,127 @@
+"""Mis-timed event labels: does `suggest`'s timing signal find the videos whose event and alert times were moved,
+how close are the times it suggests, and does retiming them help? Over several synthetic seeds.
+
+Per seed: a Nexar-style synthetic dataset whose generator moved the event and alert times of a share of the
+rightly labelled train positives by `--shift` seconds (either way; the truth is in ground_truth.json); ingest;
+one tiny-model run (`noisy`); `predict-events` with it over the dataset's videos; the timing signal
+(`suggest.timing_issues`) scored per video against the generator's moved videos — precision, recall, and the
+error of each suggested time against the true one. With `--retrain`: the suggestions applied (`retime`), the
+same seed trained on the retimed revision, and event F1 at ±0.5 s on the val videos (whose times were not
+moved) of both runs.
+
+    uv run --group bench python bench/timing.py [--train 80] [--seeds 3] [--shift 0.75-2] [--share 0.2]
+        [--epochs 8] [--draws 500] [--retrain] [--workdir /tmp/curate-bench-timing] [--reuse]
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+from label_noise import mean_sd  # a sibling script (bench/ is on the path when a script runs)
+
+from curation.events.predict import predict_events
+from curation.frames.cache import cache_size_for
+from curation.ingest.layouts import read_nexar
+from curation.ingest.pipeline import IngestOptions, ingest
+from curation.ingest.retime import retime
+from curation.models.mvit import MODELS
+from curation.review.suggest import timing_issues
+from curation.synth import generate, load_truth
+from curation.train.config import TrainConfig
+from curation.train.loop import train
+from curation.workspace import Workspace
+
+F1 = "event_f1@0.5s"
+
+
+def completed(ws, label: str, ref: str) -> str | None:
+    """An earlier invocation's completed run of this label on this revision (with --reuse)."""
+    for r in reversed(ws.runs.runs()):
+        record = ws.runs.record(r)
+        if r.endswith(f"-{label}") and record.status == "completed" and record.inputs.ref == ref:
+            return r
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train", type=int, default=80, help="train.csv videos (a fifth become val)")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0, help="the first data and training seed")
+    ap.add_argument("--shift", default="0.75-2", help="LO-HI seconds a moved video's times move")
+    ap.add_argument("--share", type=float, default=0.2, help="share of the rightly labelled train positives moved")
+    ap.add_argument("--size", default="160x96")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--draws", type=int, default=500)
+    ap.add_argument("--tolerance", type=float, default=0.5, help="a label this close to a peak is right")
+    ap.add_argument("--retrain", action="store_true", help="apply the suggestions, retrain, compare event F1")
+    ap.add_argument("--workdir", default="/tmp/curate-bench-timing")
+    ap.add_argument("--reuse", action="store_true", help="keep the workdir and its completed runs")
+    args = ap.parse_args()
+    lo, hi = (float(x) for x in args.shift.split("-"))
+    width, height = (int(x) for x in args.size.split("x"))
+    work = Path(args.workdir)
+    if not args.reuse:
+        shutil.rmtree(work, ignore_errors=True)
+    cfg = dict(model="mvit_tiny", weights="pretrained", epochs=args.epochs, draws_per_epoch=args.draws, batch_size=8,
+               workers=0)
+    print(f"{args.train} train.csv videos, {args.share:.0%} of the rightly labelled train positives moved "
+          f"{lo:g}–{hi:g} s; mvit_tiny {args.epochs} epochs x {args.draws} draws; seeds "
+          f"{args.seed}..{args.seed + args.seeds - 1}", flush=True)
+    rows = []
+    for seed in range(args.seed, args.seed + args.seeds):
+        started = time.time()
+        data, ws_dir = work / f"s{seed}" / "data", work / f"s{seed}" / "ws"
+        if not (data / "ground_truth.json").exists():
+            generate(data, n_train=args.train, n_test=4, width=width, height=height, seed=seed,
+                     time_noise=(lo, hi), time_noise_share=args.share, progress=False)
+        ws = Workspace.open(ws_dir, backend="lance")
+        ingest(ws, read_nexar(data), "nexar", IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size),
+                                                           seed=seed), progress=False)
+        truth = load_truth(data)
+        moved = truth["retimed"]
+        noisy = completed(ws, "noisy", "nexar/clips@1") or train(
+            ws, TrainConfig(table="nexar/clips@1", name="noisy", seed=seed, **cfg), echo=lambda *a: None,
+            progress=False)
+        events = predict_events(ws, noisy, "nexar/clips@1", progress=False)
+        notes: list[str] = []
+        found = timing_issues(ws, noisy, notes, tolerance_s=args.tolerance)
+        flagged = {s.id: float(s.value.split(":")[-1]) for s in found}
+        hits = set(flagged) & set(moved)
+        errors = [abs(flagged[v] - truth["videos"][v]["time_of_event"]) for v in hits]
+        row = {"seed": seed, "moved": len(moved), "flagged": len(flagged),
+               "precision": len(hits) / len(flagged) if flagged else 0.0,
+               "recall": len(hits) / len(moved) if moved else 0.0,
+               "median_error_s": float(np.median(errors)) if errors else float("nan"),
+               "noisy_f1": events["metrics"]["val"][F1], "best": ws.runs.record(noisy).best_value}
+        if args.retrain and flagged:
+            head = ws.tables.head("nexar", "clips")
+            if head.number == 1:
+                retime(ws, "nexar", {v: [(None, t)] for v, t in flagged.items()},
+                       message=f"retime of {len(flagged)} videos suggested by {noisy}")
+                head = ws.tables.head("nexar", "clips")
+            fixed = completed(ws, "retimed", head.ref) or train(
+                ws, TrainConfig(table=head.ref, name="retimed", seed=seed, **cfg), echo=lambda *a: None,
+                progress=False)
+            row["retimed_f1"] = predict_events(ws, fixed, head.ref, progress=False)["metrics"]["val"][F1]
+        row["minutes"] = (time.time() - started) / 60
+        rows.append(row)
+        print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+              + (f"  ({'; '.join(notes)})" if notes else ""), flush=True)
+
+    print(f"\ntiming signal per video against the generator's moved videos, mean ± sd over {len(rows)} seed(s)")
+    for key in ("flagged", "precision", "recall", "median_error_s", "noisy_f1", "retimed_f1"):
+        values = [r[key] for r in rows if key in r]
+        if values:
+            print(f"  {key:<16} {mean_sd(values)}   per seed: {' '.join(f'{v:.3f}' for v in values)}")
+    if any("retimed_f1" in r for r in rows):
+        gains = [r["retimed_f1"] - r["noisy_f1"] for r in rows if "retimed_f1" in r]
+        print(f"  event F1@0.5s retimed − noisy: {mean_sd(gains)} (improved on {sum(g > 0 for g in gains)} of "
+              f"{len(gains)} seeds)")
+
+
+if __name__ == "__main__":
+    main()
