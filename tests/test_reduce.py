@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from curation.runs.reduce import reduce_2d
+from curation.runs.reduce import fuzzy_graph, reduce_2d
 
 
 def test_the_map_keeps_clusters_apart_and_places_points_beyond_the_landmarks():
@@ -15,3 +16,17 @@ def test_the_map_keeps_clusters_apart_and_places_points_beyond_the_landmarks():
         d = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(len(xy)) * 1e9
         assert (labels[d.argmin(1)] == labels).mean() >= 0.98, max_fit
     assert reduce_2d(x[:10]).shape == (10, 2)  # too few for a neighbour graph: principal components
+
+
+@pytest.mark.slow  # compiles umap-learn's own fuzzy set (numba, parallel mode) to check ours against it
+def test_the_fuzzy_graph_is_umap_learns():
+    from sklearn.neighbors import NearestNeighbors
+    from umap.umap_ import fuzzy_simplicial_set
+
+    x = np.random.default_rng(1).normal(size=(200, 16)).astype(np.float32)
+    x[1] = x[0]  # a duplicate: a zero distance to another point
+    dist, idx = NearestNeighbors(n_neighbors=14, algorithm="brute").fit(x).kneighbors()
+    dist, idx = np.c_[np.zeros(len(x)), dist], np.c_[np.arange(len(x)), idx]
+    ours = fuzzy_graph(dist, idx).tocsr()
+    theirs = fuzzy_simplicial_set(x, 15, 0, "euclidean", knn_indices=idx, knn_dists=dist.astype(np.float32))[0]
+    assert abs(ours - theirs.tocsr()).max() < 1e-4
