@@ -42,7 +42,7 @@ def score_suggestions(found, truth: dict, checked: set[str] = frozenset()) -> di
     flipped = set(truth["flipped"]) - set(checked)
     kinds = {"label issue": [], "near-duplicate": [], "unreadable": [], "outlier": []}
     for s in found:  # a leak is a near-duplicate across splits
-        kinds["near-duplicate" if s.signal == "leak" else s.signal].append(s.id)
+        kinds.setdefault("near-duplicate" if s.signal == "leak" else s.signal, []).append(s.id)
     pairs = truth["duplicates"]
     return {
         "label issue": (len(kinds["label issue"]), len(flipped), len(set(kinds["label issue"]) & flipped)),

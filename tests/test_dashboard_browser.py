@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pytest
 
 from conftest import free_port, watched_page
+from curation.review.suggest import suggest
 from curation.workspace import Workspace
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -125,8 +126,12 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
 
         page.select_option("#grid-view", "videos")  # a video-level weight reaches every clip of the video
         _wait_text(page, "#grid thead", "t.includes('clips')")
-        video = page.get_attribute("#grid tbody tr:nth-child(1)", "data-id")
-        page.check("#grid tbody tr:nth-child(1) input[type=checkbox]")
+        # a video no suggestion names: accepting one below is then a change whatever the map's box deleted
+        suggested = {s.id: s for s in suggest(ws, run)}
+        listed = page.eval_on_selector_all("#grid tbody tr", "rows => rows.map(r => r.dataset.id)")
+        row = next(k for k, v in enumerate(listed, 1) if v not in suggested)
+        video = listed[row - 1]
+        page.check(f"#grid tbody tr:nth-child({row}) input[type=checkbox]")
         page.fill("#edit-value", "0")
         page.click("#weight")
         assert page.text_content("#pending li") == "weight 0 on 1 video(s)"
@@ -144,7 +149,9 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         assert "(suggestion:" in page.text_content("#pending li")
         page.screenshot(path=str(shots / "suggestions.png"), full_page=True)
         _commit(page, "accepted a suggestion", "nexar/clips@4")
-        assert accepted not in set(ws.tables.read(ws.resolve("clips@4"), ["video_id"])["video_id"].to_pylist())
+        after = ws.tables.read(ws.resolve("clips@4")).filter(pc.field("video_id") == accepted)["weight"].to_pylist()
+        proposal = suggested[accepted]  # what the card proposed is what the revision did
+        assert not after if proposal.action == "delete" else set(after) == {float(proposal.value)}
 
         page.click("#tab-samples")
         page.wait_for_selector("#grid tbody tr")
