@@ -33,10 +33,20 @@ class Retime:
 def model_lag(predicted: dict[str, list[float]], labelled: dict[str, list[float]], search_s: float) -> float:
     """The median of (nearest predicted peak − labelled time) over the labelled times with a peak within
     `search_s`; 0 when none has."""
-    offsets = [p[np.argmin(np.abs(p - t))] - t for video, times in labelled.items()
-               if len(p := np.asarray(predicted.get(video, []), float)) for t in times
-               if np.min(np.abs(p - t)) <= search_s]
+    offsets = []
+    for video, times in labelled.items():
+        peaks = np.asarray(predicted.get(video, []), float)
+        for t in times if len(peaks) else ():
+            nearest = peaks[np.argmin(np.abs(peaks - t))]
+            if abs(nearest - t) <= search_s:
+                offsets.append(nearest - t)
     return float(np.median(offsets)) if offsets else 0.0
+
+
+def _highest_near(curve_t: np.ndarray, curve_s: np.ndarray, t: float, radius: float) -> float:
+    """The curve's highest score within `radius` of time `t` (0 where it has no window there)."""
+    near = np.abs(curve_t - t) <= radius
+    return float(curve_s[near].max()) if near.any() else 0.0
 
 
 def misplaced_times(curves: dict[str, tuple[np.ndarray, np.ndarray]], predicted: dict[str, list[float]],
@@ -51,14 +61,11 @@ def misplaced_times(curves: dict[str, tuple[np.ndarray, np.ndarray]], predicted:
         if not len(times) or not len(peaks) or video not in curves:
             continue
         close = pairs_within(times, peaks, tolerance_s)
-        loose_times = [i for i in range(len(times)) if i not in {t for t, _ in close}]
-        loose_peaks = [j for j in range(len(peaks)) if j not in {p for _, p in close}]
+        loose_times = sorted(set(range(len(times))) - {i for i, _ in close})
+        loose_peaks = sorted(set(range(len(peaks))) - {j for _, j in close})
         curve_t, curve_s = (np.asarray(x, float) for x in curves[video])
         for i, j in pairs_within([times[k] for k in loose_times], peaks[loose_peaks], search_s):
             label, peak = float(times[loose_times[i]]), float(peaks[loose_peaks[j]])
-            near_label = np.abs(curve_t - (label + lag)) <= tolerance_s
-            near_peak = np.abs(curve_t - (peak + lag)) <= tolerance_s
-            out.append(Retime(video, label, round(peak, 3),
-                              float(curve_s[near_label].max()) if near_label.any() else 0.0,
-                              float(curve_s[near_peak].max()) if near_peak.any() else 0.0))
+            out.append(Retime(video, label, round(peak, 3), _highest_near(curve_t, curve_s, label + lag, tolerance_s),
+                              _highest_near(curve_t, curve_s, peak + lag, tolerance_s)))
     return sorted(out, key=lambda r: (-r.certainty, r.video_id)), lag
