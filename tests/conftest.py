@@ -188,3 +188,36 @@ def ws_dir(prebuilt, tmp_path):
 
     shutil.copytree(prebuilt / "ws", tmp_path / "ws")
     return tmp_path / "ws"
+
+
+def misplace_a_peak(ws, run: str) -> tuple[str, float]:
+    """After predict-events: one train positive's stored curve made to peak early in its video, ≥ 1 s before its
+    labelled event, and its predicted time moved there — what a run shows for a mis-timed label. Returns (video,
+    the new predicted time)."""
+    import numpy as np
+
+    record = ws.runs.record(run)
+    trained = record.trained_on(ws.tables)
+    name = f"{trained.table}@{trained.number}"
+    df = ws.runs.curves(run, name).to_pandas()
+    task = ws.task(trained.dataset)
+    pinned = {v["video_id"]: v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()}
+    first_end = df.groupby("video_id")["time_s"].min()
+    moved = next(v for v, row in pinned.items() if row["target"] == 1 and row["split"] == "train"
+                 and v in first_end and row["time_of_event"] - first_end[v] >= 1.0)
+    mine = df.video_id == moved
+    df.loc[mine, "score"] = np.exp(-0.5 * ((df.loc[mine, "time_s"] - (first_end[moved] + 0.1)) / 0.1) ** 2)
+    ws.runs.write_curves(run, name, pa.Table.from_pandas(df, preserve_index=False))
+    peak = float(df.loc[df.loc[mine, "score"].idxmax(), "time_s"])
+    record.evaluations[f"events:{name}"]["predicted"][moved] = [peak]
+    ws.runs.write_record(run, record)
+    return moved, peak
+
+
+def pass_the_learning_check(ws, run: str) -> None:
+    """The run's record made to say it learned (val metric well above chance, train loss under a constant
+    guess's), for tests of what a learned run leads to on data too small to learn from."""
+    record = ws.runs.record(run)
+    record.epochs[-1].update(val_chance=0.5, constant_loss=1.0, train_loss=0.1)
+    record.best = {**(record.best or {}), "value": 0.99}
+    ws.runs.write_record(run, record)

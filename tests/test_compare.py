@@ -153,3 +153,43 @@ def test_one_group_and_different_tasks_are_refused(edited, tmp_path):
     (copy / "runs" / b1 / "run.json").write_text(json.dumps(record))
     assert_one_line_error(curate("-w", copy, "compare", a, b1), "different tasks")
     assert_one_line_error(curate("-w", ws.root, "compare", a, "run-0099"), "unknown run")
+
+
+@pytest.mark.slow  # three training runs through the command line
+def test_event_times_are_compared_paired_over_videos_once_every_run_predicted_them(edited, tmp_path):
+    from conftest import private_copy
+    from curation.events.predict import predict_events
+    from curation.events.times import event_metrics
+
+    from curation.train.collect import collect
+
+    ws = private_copy(edited[0], tmp_path)
+    a, b1, b2 = ws.runs.runs()
+    passes = lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, progress=False)  # noqa: E731
+    before = compare(ws, [a, b1, b2], samples=200, collect=passes)
+    assert before["events"] is None and a in before["notes"][0]  # nobody predicted times yet: said, not guessed
+    for run in (a, b1, b2):
+        predict_events(ws, run, "clips@1", step_frames=12, progress=False, splits=("val",))
+    result = compare(ws, [a, b1, b2], samples=300, collect=passes)
+    events = result["events"]["metrics"]["event_f1@0.5s"]
+    videos = ws.tables.read(ws.tables.revision("nexar", "videos", ws.runs.record(a).inputs.videos["revision"]))
+    val = {v["video_id"]: [v["time_of_event"]] if v["target"] == 1 else [] for v in videos.to_pylist()
+           if v["split"] == "val" and v["video_id"] in _set_videos(ws)}
+    assert result["events"]["videos"] == len(val)
+    f1 = {}
+    for run in (a, b1, b2):  # each run's F1 recomputed from its stored prediction over the set's videos
+        predicted = next(r for k, r in ws.runs.record(run).evaluations.items() if k.startswith("events:"))["predicted"]
+        f1[run] = event_metrics({v: predicted[v] for v in val}, val, (0.5,))["event_f1@0.5s"]
+    assert events["groups"][0]["value"] == pytest.approx(f1[a])
+    assert events["groups"][1]["value"] == pytest.approx((f1[b1] + f1[b2]) / 2)
+    d = events["differences"][0]
+    assert d["difference"] == pytest.approx((f1[b1] + f1[b2]) / 2 - f1[a]) and d["p_b_better"] is None
+    assert d["interval"][0] <= d["difference"] <= d["interval"][1] or d["interval"][0] == d["interval"][1]
+    text = curate("-w", ws.root, "compare", a, b1, b2, "--samples", "200").stdout
+    assert f"event times on {len(val)} videos" in text and "event_f1@0.5s:" in text
+
+
+def _set_videos(ws) -> set[str]:
+    """The videos of the val clips compare scores on (those of clips@1 with an evaluation window)."""
+    clips = ws.tables.read(ws.resolve("clips@1")).to_pandas().query("split == 'val' and eval_window.notna()")
+    return set(clips["video_id"])

@@ -84,6 +84,34 @@ def test_a_change_set_is_one_revision_with_video_level_cascade_and_conflicts(cli
     assert ws.tables.head("nexar", "clips").number == 2
 
 
+def test_a_change_set_with_a_retime_moves_the_time_and_keeps_the_row_edit_and_a_stale_one_writes_nothing(client):
+    http, ws = client
+    videos = ws.tables.read(ws.tables.head("nexar", "videos")).to_pylist()
+    moved = next(v for v in videos if v["target"] == 1 and v["split"] == "train" and v["time_of_event"] > 2.5)
+    clip = next(c["clip_id"] for c in ws.tables.read(ws.resolve("clips@1")).to_pylist()
+                if c["video_id"] != moved["video_id"])
+    new = round(moved["time_of_event"] - 0.6, 3)
+    body = {"table": "clips@1", "message": "move an event", "edits": [
+        {"id": clip, "action": "weight", "value": 0.25},
+        {"id": moved["video_id"], "level": "video", "action": "retime", "value": f"{new}"}]}
+    wrong = {**body, "edits": [body["edits"][0], {**body["edits"][1], "value": f"{moved['time_of_event'] + 0.3}:1"}]}
+    answer = http.post("/api/edits", json=wrong, headers={"x-curate-token": TOKEN})
+    assert answer.status_code == 400 and "no labelled time" in answer.json()["problem"]
+    assert ws.tables.head("nexar", "clips").number == 1  # the weight of a refused change set is not committed
+    answer = http.post("/api/edits", json=body, headers={"x-curate-token": TOKEN})
+    assert answer.status_code == 200, answer.json()
+    head = ws.tables.head("nexar", "clips")
+    assert answer.json()["revision"] == head.ref and head.number == 3 and answer.json()["retimed"] == 1
+    row = next(v for v in ws.tables.read(ws.tables.head("nexar", "videos")).to_pylist()
+               if v["video_id"] == moved["video_id"])
+    assert row["time_of_event"] == pytest.approx(new, abs=1e-3)
+    rows = {c["clip_id"]: c for c in ws.tables.read(head).to_pylist()}
+    assert rows[clip]["weight"] == 0.25  # the row edit, carried through the re-derive
+    stale = {**body, "edits": [{"id": clip, "action": "weight", "value": 0.5}, body["edits"][1]]}
+    assert http.post("/api/edits", json=stale, headers={"x-curate-token": TOKEN}).status_code == 409
+    assert ws.tables.head("nexar", "clips").number == 3
+
+
 def test_frames_come_by_id_from_the_cache_and_nothing_else(client):
     http, ws = client
     frame = ws.tables.read(ws.resolve("frames"), ["frame_id"])["frame_id"][0].as_py()

@@ -285,3 +285,44 @@ def test_the_clip_viewer_draws_the_whole_video_curve_and_a_click_on_a_time_shows
         page.screenshot(path=str(shots / "clip-viewer-events.png"))
         browser.close()
     assert errors == []
+
+
+def test_a_retime_suggested_on_the_timeline_is_accepted_and_committed_with_the_new_time(dashboard):
+    from playwright.sync_api import sync_playwright
+
+    from conftest import misplace_a_peak, pass_the_learning_check
+    from curation.events.predict import predict_events
+    from curation.review.suggest import learned_timing_issues
+
+    url, ws, shots = dashboard
+    run = ws.runs.resolve("last")
+    predict_events(ws, run, step_frames=8, progress=False)
+    video, _ = misplace_a_peak(ws, run)
+    pass_the_learning_check(ws, run)
+    proposed = float(next(s for s in learned_timing_issues(ws, run, []) if s.id == video).value)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
+        page.goto(url)
+        page.wait_for_selector("#grid tbody tr")
+        page.select_option("#run", run)
+        page.fill("#where", f"video_id == {json.dumps(video)}")
+        page.click("#filter-form button[type=submit]")
+        _wait_text(page, "#grid tbody tr:nth-child(1) td:nth-child(3)", f"t.includes({video!r})")
+        page.click("#grid tbody tr:nth-child(1) td:nth-child(3)")
+        page.wait_for_selector("#accept-retime")
+        proposal = page.text_content("#timeline .retime")
+        assert f"video {video}" in proposal and "the curve peaks at" in proposal
+        assert page.locator("#timeline svg text", has_text="suggested").count() == 1
+        page.click("#accept-retime")
+        assert "retime" in page.text_content("#pending") and "1 edit(s) staged" in page.text_content("#pending-count")
+        page.screenshot(path=str(shots / "clip-viewer-retime.png"))
+        page.fill("#message", "move the event where the curve peaks")
+        page.click("#commit")
+        _wait_text(page, "#status", "t.startsWith('committed') || t.startsWith('commit failed')")
+        assert "1 labelled time(s) moved" in page.text_content("#status"), page.text_content("#status")
+        browser.close()
+    assert errors == []
+    after = next(v for v in ws.tables.read(ws.tables.head("nexar", "videos")).to_pylist() if v["video_id"] == video)
+    assert after["time_of_event"] == pytest.approx(proposed, abs=1e-3)  # the new revision has the new time
+    assert ws.tables.revisions("nexar", "videos")[-1].message == "move the event where the curve peaks"

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from conftest import curate, watched_page
+from conftest import curate, misplace_a_peak, pass_the_learning_check, watched_page
 from curation.events.curves import window_ends
 from curation.events.times import event_metrics, match_times, onsets, pick_peaks
 from curation.events.timing import misplaced_times
@@ -130,15 +130,8 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
     from curation.review.suggest import suggest
 
     pinned = {v["video_id"]: v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()}
-    first_end = df.groupby("video_id")["time_s"].min()
-    moved = next(v for v, row in pinned.items() if row["target"] == 1 and row["split"] == "train"
-                 and v in first_end and row["time_of_event"] - first_end[v] >= 1.0)
-    peak = first_end[moved] + 0.1  # the stored curve of `moved` made to peak there, early in the video
-    mine = df.video_id == moved
-    df.loc[mine, "score"] = np.exp(-0.5 * ((df.loc[mine, "time_s"] - peak) / 0.1) ** 2)
-    ws.runs.write_curves(run, f"{trained.table}@{trained.number}", pa.Table.from_pandas(df, preserve_index=False))
-    result["predicted"][moved] = [float(df.loc[df.loc[mine, "score"].idxmax(), "time_s"])]
-    ws.runs.write_record(run, record)
+    moved, _ = misplace_a_peak(ws, run)
+    result = ws.runs.record(run).evaluations[f"events:{trained.table}@{trained.number}"]
     found = suggest(ws, run)  # this run did not learn: it proposes no times, as it proposes no labels
     assert "did not learn" in found.notes[0] and not [s for s in found if s.signal == "timing"]
     labelled = {v: [row["time_of_event"]] for v, row in pinned.items() if row["target"] == 1}
@@ -146,6 +139,8 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
     retimes = {s.id: s for s in timing_issues(ws, run, [])}  # what suggest adds from a run that learned
     assert retimes[moved].action == "retime" and retimes[moved].level == "video"
     assert float(retimes[moved].value) == pytest.approx(result["predicted"][moved][0] - lag, abs=1e-3)
+    pass_the_learning_check(ws, run)  # the record says it learned: suggest adds the retime
+    assert retimes[moved] in [s for s in suggest(ws, run) if s.signal == "timing"]
 
 
 @pytest.mark.slow
@@ -198,3 +193,17 @@ def test_the_timelines_page_opens_in_chromium_without_console_errors(reviewed_ws
         assert box["width"] > 600 and box["height"] > 80  # drawn, not collapsed
         browser.close()
     assert errors == []
+
+
+def test_counts_per_video_summed_over_any_draw_give_that_draws_f1():
+    from curation.events.times import f1_of_counts, video_counts
+
+    predicted = {"a": [1.0, 1.05, 3.0], "b": [0.4], "c": [2.0]}
+    labelled = {"a": [1.0, 3.0], "b": [2.0], "c": [], "d": [1.5]}
+    videos = sorted(labelled)
+    counts = video_counts(predicted, labelled, videos, 0.5)
+    for draw in (["a", "b", "c", "d"], ["a", "a", "d"], ["b", "c"]):
+        rows = [videos.index(v) for v in draw]
+        truth = event_metrics({f"{v}{k}": predicted.get(v, []) for k, v in enumerate(draw)},
+                              {f"{v}{k}": labelled[v] for k, v in enumerate(draw)}, (0.5,))["event_f1@0.5s"]
+        assert f1_of_counts(counts[rows].sum(0)) == pytest.approx(truth)

@@ -88,7 +88,7 @@ def test_an_edit_file_weights_rows_and_retimes_a_video_in_one_command(ws_own_dat
     for bad, needle in [(f"{v['video_id']},video,retime,1:2:3", "not NEW or OLD:NEW"),
                         (f"{v['video_id']},clip,retime,1.0", "level video"),
                         (f"{v['video_id']},video,retime,{v['time_of_event'] + 0.3}:1.0", "no labelled time")]:
-        (tmp_path / "bad.csv").write_text(f"id,level,action,value\n{bad}\n")
+        (tmp_path / "bad.csv").write_text(f"id,level,action,value\n{clip},clip,weight,0.25\n{bad}\n")  # row edit too
         assert_one_line_error(curate("-w", ws_root, "edit", "clips", "--from", tmp_path / "bad.csv", "-m", "x"),
                               needle)
     assert snapshot(ws_root) == before

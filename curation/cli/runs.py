@@ -230,15 +230,18 @@ def sweep(ctx, trials, study, **kw):
 @click.option("--step", default=0, show_default=True, help="A window ends every STEP frames (0: one clip stride).")
 @click.option("--min-gap", default=1.0, show_default=True, help="Seconds between two predicted events, at least.")
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.option("--split", "splits", multiple=True, help="Scan only this split's videos (repeat for several; "
+              "default: all). The threshold is chosen on val, so keep val among them.")
 @click.pass_context
-def predict_events_command(ctx, run_ref, table_ref, step, min_gap, checkpoint):
+def predict_events_command(ctx, run_ref, table_ref, step, min_gap, checkpoint, splits):
     """Slide a run's model over every window of each video (events and Nexar datasets), keep the score curve per
     video with the run, and turn the curves into event times: peaks above a threshold (the best F1 at ±0.5 s on
     the val videos), at least --min-gap apart. Prints precision, recall and F1 within ±0.25/0.5/1 s and the mean
     absolute time error per split (Nexar: also the predicted onset against the alert time)."""
     from curation.events.predict import predict_events
 
-    _echo_event_metrics(predict_events(open_workspace(ctx), run_ref, table_ref, step, min_gap, checkpoint))
+    _echo_event_metrics(predict_events(open_workspace(ctx), run_ref, table_ref, step, min_gap, checkpoint,
+                                       splits=tuple(splits)))
 
 
 def _echo_event_metrics(result: dict) -> None:
@@ -338,8 +341,24 @@ def compare(ctx, runs, on, split, metric, samples, plot, as_json):
             if moved:
                 click.echo(f"  {what} most (video: change of the truth's probability): "
                            + ", ".join(f"{v} {x:+.2f}" for v, x in moved))
+    if result["events"]:
+        _echo_event_comparison(result["events"], result["level"])
+    for note in result["notes"]:
+        click.echo(f"note: {note.replace('predict them', 'predict them (`curate predict-events --run R`)')}")
     if plot:
         click.echo(f"wrote {plot}")
+
+
+def _echo_event_comparison(events: dict, level: float) -> None:
+    click.echo(f"event times on {events['videos']} videos ({events['from']}), F1 with {level:.0%} intervals:")
+    for key, m in events["metrics"].items():
+        groups = "; ".join(f"{g['name']} {g['value']:.3f} [{g['interval'][0]:.3f}, {g['interval'][1]:.3f}]"
+                           for g in m["groups"])
+        diffs = "; ".join(f"{d['b']} − {d['a']} {d['difference']:+.3f} [{d['interval'][0]:+.3f}, "
+                          f"{d['interval'][1]:+.3f}]" + (f" P(better) {d['p_b_better']:.2f}"
+                                                          if d["p_b_better"] is not None else " (one run a side)")
+                          for d in m["differences"])
+        click.echo(f"  {key}: {groups}  →  {diffs}")
 
 
 @cli.command()

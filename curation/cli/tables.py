@@ -91,8 +91,7 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     revision, and later ingests keep it.
     """
     from curation.tables import Edit, parse_ref
-    from curation.tables.requests import (edit_from_requests, label_index, parse_ids, parse_weight, read_edit_file,
-                                          split_retimes)
+    from curation.tables.requests import label_index, parse_ids, parse_weight
 
     ws = open_workspace(ctx)
     ref = parse_ref(table)
@@ -116,11 +115,18 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
         raise BadInput("--weight and --label need --ids (or --where)", "add --ids ID,ID or --ids @FILE")
     else:
         selected = parse_ids(ids) if ids else None
-    moves = {}
     if from_file is not None:  # retime rows move videos' times: applied after the table's own edit
-        rows, moves = split_retimes(read_edit_file(from_file))
-        change = edit_from_requests(ws.tables, base, rows) if rows else None
-    elif delete_ids is not None:
+        from curation.review.apply import apply_requests
+        from curation.tables.requests import read_edit_file
+
+        applied = apply_requests(ws, base, read_edit_file(from_file), message, rebase)
+        if applied.committed is not None:
+            _report(applied.committed)
+        if applied.retimed is not None:
+            click.echo(f"retimed {applied.moved} labelled time(s) of {applied.videos_moved} video(s): "
+                       + ", ".join(f"{name}@{number}" for name, number in applied.retimed.revisions.items()))
+        return
+    if delete_ids is not None:
         change = Edit(delete=set(selected if delete_ids == WHERE else parse_ids(delete_ids)))
     elif weight is not None:
         w = parse_weight(weight)
@@ -128,21 +134,19 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     else:
         lab = label_index(spec, label)
         change = Edit(labels={i: lab for i in selected})
-    if change is not None:
-        _commit(ws, base, change, message, rebase)
-    if moves:
-        from curation.ingest.retime import retime
-
-        result = retime(ws, base.dataset, moves, message)
-        click.echo(f"retimed {sum(map(len, moves.values()))} labelled time(s) of {len(moves)} video(s): "
-                   + ", ".join(f"{name}@{number}" for name, number in result.revisions.items()))
+    _commit(ws, base, change, message, rebase)
 
 
 def _commit(ws, base, change, message: str, rebase: bool) -> None:
     from curation.tables.commit import commit_edit
+
+    _report(commit_edit(ws.tables, base, change, message, rebase))
+
+
+def _report(committed) -> None:
+    """What a committed table edit did: its counts, or that it changed nothing; a warning when val rows moved."""
     from curation.tables.content import VAL_WARNING
 
-    committed = commit_edit(ws.tables, base, change, message, rebase)
     rev = committed.revision
     if committed.val_touched:
         click.echo("warning: " + VAL_WARNING.format(n=committed.val_touched).replace("`compare`", "`curate compare`"),

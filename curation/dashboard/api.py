@@ -5,10 +5,12 @@ value of changes on every request; from the browser come only table references, 
 safe language, ids and frame ids — never a path.
 Library errors come back as JSON {problem, fix: {text, action, params}} with 400 (404 unknown, 409 conflict).
 Reads run in Starlette's thread pool (a slow one, e.g. suggestions, does not hold the frames back); changes
-run one at a time on the event loop, like one `curate edit` after another.
+run one at a time (one lock), like one `curate edit` after another — a commit in the thread pool too, as a
+retime re-derives the dataset's clips.
 """
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import threading
@@ -28,15 +30,17 @@ from curation.dashboard.security import Access, Guard, content_security_policy
 from curation.errors import BadInput, Conflict, CurateError, NotFound
 from curation.events.stored import video_events
 from curation.frames.cache import FrameReader
+from curation.ingest.layouts import LAYOUTS
+from curation.ingest.layouts.base import TIME_MATCH_S
 from curation.jsonsafe import json_row, json_value
 from curation.review.clip_view import clip_frames, clip_view
 from curation.review.embedding_map import map_points, signal_of_clips
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
+from curation.review.apply import apply_requests
 from curation.runs.protocol import CollectionKey
-from curation.review.suggest import Suggestions, suggest
-from curation.tables.commit import commit_edit
+from curation.review.suggest import Suggestion, Suggestions, learned_timing_issues, suggest
 from curation.tables.content import VAL_WARNING, changed_meanwhile, diff_per_parent, diff_revisions
-from curation.tables.requests import check_request, edit_from_requests, page
+from curation.tables.requests import check_request, edit_from_requests, page, parse_retime, split_retimes
 from curation.task import FRAMES, VIDEOS
 
 MAX_PAGE = 1000
@@ -59,9 +63,11 @@ class AppState:
     ws: object
     index_page: str
     suggestions: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
     readers: dict = field(default_factory=dict)
     suggest_lock: threading.Lock = field(default_factory=threading.Lock)  # separate: frames never wait for
     reader_lock: threading.Lock = field(default_factory=threading.Lock)   # suggestions
+    change_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one change at a time
 
     def run_suggestions(self, run: str) -> Suggestions:
         """`suggest` for a run, computed once per run and videos revision (it compares every video)."""
@@ -71,6 +77,16 @@ class AppState:
             if key not in self.suggestions:
                 self.suggestions[key] = suggest(self.ws, run)
             return self.suggestions[key]
+
+    def timing(self, run: str) -> dict[str, Suggestion]:
+        """The run's proposed retimes by video (the timing signal alone: the clip viewer's timeline shows them),
+        once per run and videos revision."""
+        dataset = self.ws.runs.record(run).inputs.dataset
+        key = (run, self.ws.task(dataset).head(self.ws.tables, VIDEOS).number)
+        with self.suggest_lock:
+            if key not in self.timings:
+                self.timings[key] = {s.id: s for s in learned_timing_issues(self.ws, run, [])}
+            return self.timings[key]
 
     def context_points(self, run: str, revision) -> list[pa.Table]:
         """The run's final collections of the dataset's other tables: the rest of its one 2-D map."""
@@ -202,7 +218,24 @@ def clip(request: Request) -> JSONResponse:
     video = found and state.video_row(revision.dataset, found[0]["video_id"])
     view = clip_view(table, clip_id, video or None, run and ws.runs.dynamics(run), spec.id_column)
     events = run and found and video_events(ws, run, found[0]["video_id"])  # after `curate predict-events`
-    return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view, "events": events or None})
+    retime = events and _proposed_retime(state, run, revision.dataset, video)
+    return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view, "events": events or None,
+                         "retime": retime or None})
+
+
+def _proposed_retime(state: AppState, run: str, dataset: str, video: dict | None) -> dict | None:
+    """The run's proposed move of the video's labelled time, while the video is still labelled at the old time
+    (a retime committed since makes it moot)."""
+    found = video and state.timing(run).get(video["video_id"])
+    if not found:
+        return None
+    labelled = LAYOUTS[state.ws.task(dataset).layout].labelled_times(video) or []
+    old, new = parse_retime(found.value, found.id)
+    old = labelled[0] if old is None and len(labelled) == 1 else old
+    if old is None or not any(abs(t - old) <= TIME_MATCH_S for t in labelled):
+        return None
+    return {"video_id": found.id, "value": found.value, "old": old, "new": new, "reason": found.reason,
+            "score": found.score}
 
 
 def diff(request: Request) -> JSONResponse:
@@ -218,21 +251,25 @@ def diff(request: Request) -> JSONResponse:
 
 
 async def tag(request: Request) -> JSONResponse:
-    ws = _state(request).ws
+    state = _state(request)
+    ws = state.ws
     body = await _json(request)
     revision = ws.resolve(_text(body, "table"))
     name = _text(body, "tag")
-    ws.tables.set_tag(revision.dataset, revision.table, name, revision.number, force=bool(body.get("force")))
+    async with state.change_lock:
+        ws.tables.set_tag(revision.dataset, revision.table, name, revision.number, force=bool(body.get("force")))
     return JSONResponse({"table": f"{revision.dataset}/{revision.table}", "tag": name,
                          "number": revision.number})
 
 
 async def revert(request: Request) -> JSONResponse:
-    ws = _state(request).ws
+    state = _state(request)
+    ws = state.ws
     body = await _json(request)
     target = ws.resolve(_text(body, "table"))
     message = str(body.get("message") or f"revert to {target.number}")
-    new = ws.tables.revert(target.dataset, target.table, target.number, message=message)
+    async with state.change_lock:
+        new = ws.tables.revert(target.dataset, target.table, target.number, message=message)
     return JSONResponse({"revision": new.ref, "number": new.number, "changed": new.number != target.number})
 
 
@@ -313,13 +350,13 @@ async def edits(request: Request) -> JSONResponse:
     message = str(body.get("message", "")).strip()
     if not message:
         raise BadInput("the change set has no message", "say what it does and why")
-    edit = edit_from_requests(ws.tables, revision, rows)
-    try:
-        committed = commit_edit(ws.tables, revision, edit, message, rebase=bool(body.get("rebase")))
-    except Conflict as exc:  # the page shows what changed meanwhile and applies only what its user confirms
-        return _stale_edit(state, exc, revision, edit)
-    new, touched = committed.revision, committed.val_touched
-    return JSONResponse({"revision": new.ref, "number": new.number, "counts": new.counts,
+    async with state.change_lock:
+        try:  # one worker: a retime's re-derive of a few videos is quicker in this process than in new ones
+            applied = await run_in_threadpool(apply_requests, ws, revision, rows, message, bool(body.get("rebase")), 1)
+        except Conflict as exc:  # the page shows what changed meanwhile and applies only what its user confirms
+            return _stale_edit(state, exc, revision, edit_from_requests(ws.tables, revision, split_retimes(rows)[0]))
+    head, touched = applied.head, applied.committed.val_touched if applied.committed else 0
+    return JSONResponse({"revision": head.ref, "number": head.number, "counts": head.counts, "retimed": applied.moved,
                          "warning": VAL_WARNING.format(n=touched) if touched else None})
 
 

@@ -22,9 +22,10 @@ from curation.train.predict import load_predictor
 
 
 def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: int = 0, min_gap_s: float = 1.0,
-                   checkpoint: str = "best", progress: bool = True) -> dict:
-    """Score curves of every video of `table_ref` (default: the revision the run trained on), predicted event
-    times, and event metrics per split; recorded in the run under `evaluations["events:<table>@<rev>"]`."""
+                   checkpoint: str = "best", progress: bool = True, splits: tuple[str, ...] = ()) -> dict:
+    """Score curves of every video of `table_ref` (default: the revision the run trained on) — of those `splits`
+    only, when given — predicted event times, and event metrics per split; recorded in the run under
+    `evaluations["events:<table>@<rev>"]`."""
     if step_frames < 0 or not min_gap_s > 0:
         raise BadInput(f"step {step_frames} / minimum gap {min_gap_s} s is invalid",
                        "use a step of 0 (one stride) or more and a gap above 0 seconds")
@@ -39,7 +40,9 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
                        "predict event times on an events or Nexar dataset")
     in_revision = set(ws.tables.read(revision, ["video_id"])["video_id"].to_pylist())
     videos = [v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()
-              if v["video_id"] in in_revision]
+              if v["video_id"] in in_revision and (not splits or v.get("split") in splits)]
+    if not videos:
+        raise BadInput(f"{revision.ref} has no videos of split {' or '.join(splits)}", "pick splits it has")
     labelled = {v["video_id"]: times for v in videos if (times := layout.labelled_times(v)) is not None}
     predictor, record, _ = load_predictor(ws, run, checkpoint, progress)
     curves, skipped = score_curves(predictor, videos, task.root, ClipConfig(**task.options["clip"]),

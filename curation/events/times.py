@@ -91,6 +91,23 @@ def event_metrics(predicted: dict[str, list[float]], labelled: dict[str, list[fl
     return out
 
 
+def video_counts(predicted: dict[str, list[float]], labelled: dict[str, list[float]], videos: list[str],
+                 tolerance_s: float) -> np.ndarray:
+    """(videos, 3): each video's matched, predicted and labelled counts at `tolerance_s`; summed over any draw of
+    videos they give that draw's precision, recall and F1 (f1_of_counts)."""
+    out = np.zeros((len(videos), 3))
+    for k, video in enumerate(videos):
+        m = match_times(predicted.get(video, []), labelled.get(video, []), tolerance_s)
+        out[k] = m.matched, m.predicted, m.labelled
+    return out
+
+
+def f1_of_counts(counts: np.ndarray) -> float:
+    """F1 from summed (matched, predicted, labelled) counts; 0 when nothing matched."""
+    matched, predicted, labelled = counts
+    return 2 * matched / (predicted + labelled) if matched else 0.0
+
+
 def best_threshold(curves: dict[str, tuple[np.ndarray, np.ndarray]], labelled: dict[str, list[float]],
                    min_gap_s: float, tolerance_s: float = 0.5) -> float:
     """The peak threshold with the best F1 at `tolerance_s` on these (validation) videos; ties go to the

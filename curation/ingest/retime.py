@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from curation.errors import BadInput
 from curation.ingest.layouts import LAYOUTS, Source, read_events, read_nexar
+from curation.ingest.layouts.base import TIME_MATCH_S
 from curation.ingest.pipeline import IngestOptions, IngestResult, ingest, source_changed
 from curation.tables.carry import last_ingest
 
@@ -28,6 +29,21 @@ def retime(ws, dataset: str, moves: dict[str, list[tuple[float | None, float]]],
            progress: bool = False, workers: int | None = None) -> IngestResult:
     """Move labelled times, `moves`: video_id → [(old, new) seconds; old None for the video's only time]; one
     revision of each table. `workers`: the ingest's worker processes (default one per core)."""
+    resolved, reader, options = check_moves(ws, dataset, moves)
+    source = reread(reader)
+    if source_changed(ws, source, dataset, options):
+        raise BadInput(f"the source of dataset {dataset} changed since its last ingest",
+                       "ingest it again first, then move its times")
+    count = sum(len(p) for p in resolved.values())
+    return ingest(ws, source, dataset, options, progress=progress, workers=workers, retimes=resolved,
+                  message=message or f"retime of {count} labelled time(s) in {len(resolved)} video(s)")
+
+
+def check_moves(ws, dataset: str, moves: dict[str, list[tuple[float | None, float]]]
+                ) -> tuple[dict[str, list[tuple[float, float]]], dict, IngestOptions]:
+    """The moves with every old time filled in, the recorded source reader and the ingest's options; refused
+    (nothing written) for a dataset that labels classes, an unknown video, a time outside its video, or a
+    dataset ingested without a record of how to read its source, an old time the video is not labelled with."""
     task = ws.task(dataset)
     layout = LAYOUTS[task.layout]
     if not layout.times_are_labels:
@@ -46,18 +62,16 @@ def retime(ws, dataset: str, moves: dict[str, list[tuple[float | None, float]]],
         if row is None:
             raise BadInput(f"unknown video {video} in dataset {dataset}", "give ids of the dataset's videos")
         resolved[video] = [(_only_time(layout, row) if old is None else old, new) for old, new in pairs]
+        labelled = layout.labelled_times(row) or []
+        for old, _ in resolved[video]:
+            if not any(abs(t - old) <= TIME_MATCH_S for t in labelled):
+                raise BadInput(f"video {video} has no labelled time at {old:g} s",
+                               "give a video's labelled time to move")
         for _, new in pairs:
             if not 0 <= new <= (row.get("duration_s") or float("inf")):
                 raise BadInput(f"video {video}: {new:g} s is outside the video (0 to {row['duration_s']:.2f} s)",
                                "give a time within the video")
-    source = reread(state["reader"])
-    options = IngestOptions.from_dict(state["options"])
-    if source_changed(ws, source, dataset, options):
-        raise BadInput(f"the source of dataset {dataset} changed since its last ingest",
-                       "ingest it again first, then move its times")
-    count = sum(len(p) for p in resolved.values())
-    return ingest(ws, source, dataset, options, progress=progress, workers=workers, retimes=resolved,
-                  message=message or f"retime of {count} labelled time(s) in {len(resolved)} video(s)")
+    return resolved, state["reader"], IngestOptions.from_dict(state["options"])
 
 
 def _only_time(layout, row: dict) -> float:

@@ -13,6 +13,8 @@ import numpy as np
 import pyarrow.compute as pc
 
 from curation.errors import BadInput, NotFound
+from curation.events.times import TOLERANCES_S, f1_of_counts, video_counts
+from curation.ingest.layouts import LAYOUTS
 from curation.fsutil import write_output
 from curation.runs.protocol import CollectionKey
 from curation.task import SAMPLES, TEST, Targets, Task
@@ -43,6 +45,7 @@ class EvalSet:
     task: Task  # scores the clips
     targets: Targets  # per clip, from the videos revision the runs pinned
     why: str  # how it was chosen, said with the results
+    videos_revision: object = None  # the videos revision the targets come from (labelled event times)
 
     @property
     def event(self) -> bool:
@@ -104,7 +107,7 @@ def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -
     videos = task.videos_at(ws.tables, first.inputs.videos if first.inputs.dataset == revision.dataset else None)
     return EvalSet(revision.ref, CollectionKey.of(revision), split, rows["clip_id"].to_pylist(),
                    np.array(rows["video_id"].to_pylist(), dtype=object), task,
-                   task.targets(ws.tables, rows, videos), why)
+                   task.targets(ws.tables, rows, videos), why, videos)
 
 
 def run_scores(ws, run: str, es: EvalSet, collect=None) -> np.ndarray:
@@ -194,9 +197,10 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
             keep_draws: bool = False) -> dict:
     """Score `runs` (refs) on one pinned set; returns the groups with their metric and interval, every
     difference against the first group with its interval and, when both sides have seed repeats, P(better) (with
-    one run on a side the seeds' variance is unmeasured: no P(better), and `seed_variance` says so), the videos that moved most and the
-    revision diff between the first and each other group's training revision. `groups` (name → runs) replaces
-    the grouping of seed repeats (e.g. the arms of an experiment); `keep_draws` adds the bootstrap draws."""
+    one run on a side the seeds' variance is unmeasured: no P(better), and `seed_variance` says so), the videos
+    that moved most, the revision diff between the first and each other group's training revision, and for time
+    labels the event-time comparison (`events`, or why not in `notes`). `groups` (name → runs) replaces the
+    grouping of seed repeats (e.g. the arms of an experiment); `keep_draws` adds the bootstrap draws."""
     from curation.tables.content import diff_revisions
 
     if groups:
@@ -248,9 +252,54 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
             "worsened": moved[:5], "improved": moved[::-1][:5],
             "revision_diff": diff_revisions(ws.tables, a_rev, b_rev).counts()
             if (a_rev.dataset, a_rev.table) == (b_rev.dataset, b_rev.table) else None})
+    result["events"], note = event_comparison(ws, es, groups, samples)
+    result["notes"] = [note] if note else []
     if keep_draws:
         result["draws"] = draws
     return result
+
+
+def event_comparison(ws, es: EvalSet, groups: list[Group], samples: int = DRAWS) -> tuple[dict | None, str | None]:
+    """For a dataset whose labels are times: event F1 at each tolerance of every group, from each run's newest
+    `predict-events` over the set's videos, with intervals from a paired bootstrap over those videos (seeds
+    resampled within a group, as for the clip metric), and each difference to the first group. (None, why not)
+    when the labels are classes or a run has not predicted the videos' event times."""
+    if not es.task.times_are_labels:
+        return None, None
+    videos = sorted(set(es.videos))
+    layout = LAYOUTS[es.task.layout]
+    rows = ws.tables.read(es.videos_revision).to_pylist()
+    labelled = {v["video_id"]: times for v in rows if v["video_id"] in set(videos)
+                and (times := layout.labelled_times(v)) is not None}
+    videos = [v for v in videos if v in labelled]
+    predicted = {}
+    for run in (r for g in groups for r in g.runs):
+        found = [(r.get("created", ""), r["predicted"]) for k, r in ws.runs.record(run).evaluations.items()
+                 if k.startswith("events:") and set(videos) <= set(r.get("predicted", {}))]
+        if not found:
+            return None, (f"event times not compared: {run} has not predicted the event times of these "
+                          f"{len(videos)} videos; predict them with every run first")
+        predicted[run] = max(found, key=lambda x: x[0])[1]
+    out = {"videos": len(videos), "from": "each run's newest whole-video prediction (its threshold chosen on val)",
+           "metrics": {}}
+    for tol in TOLERANCES_S:
+        counts = [[video_counts(predicted[r], labelled, videos, tol) for r in g.runs] for g in groups]
+        draws = paired_bootstrap(np.array(videos, dtype=object), counts, lambda idx, c: f1_of_counts(c[idx].sum(0)),
+                                 samples)
+        point = [_mean([f1_of_counts(c.sum(0)) for c in runs]) for runs in counts]
+        out["metrics"][f"event_f1@{tol:g}s"] = {
+            "groups": [{"name": g.name, "value": v, "interval": interval(column)}
+                       for g, v, column in zip(groups, point, draws.T)],
+            "differences": [_difference(groups[0], g, point[k] - point[0], draws[:, k] - draws[:, 0])
+                            for k, g in enumerate(groups[1:], start=1)]}
+    return out, None
+
+
+def _difference(a: Group, b: Group, value: float, draws: np.ndarray) -> dict:
+    """B − A with its interval; P(B better) only when both sides have seed repeats."""
+    seeds_measured = len(a.runs) > 1 and len(b.runs) > 1
+    return {"a": a.name, "b": b.name, "difference": value, "interval": interval(draws),
+            "p_b_better": float((draws > 0).mean()) if seeds_measured else None}
 
 
 def plot_compare(result: dict, path) -> None:

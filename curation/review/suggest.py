@@ -428,7 +428,7 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
                      "it longer or with other settings, or use fold runs")
     else:
         labels = label_issues(ws, run, **label_options)
-    timing = timing_issues(ws, run, notes) if check.learned is not False else []
+    timing = learned_timing_issues(ws, run, notes, check)
     frames = _frame_distances(ws, ws.runs.record(run).inputs.dataset)
     found = (unreadable_videos(ws, run)
              + near_duplicates(ws, run, frames=frames, notes=notes, embeddings=check.learned is not False) + labels
@@ -439,6 +439,13 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
             seen.add(s.id)
             out.append(s)
     return Suggestions(sorted(out, key=lambda s: -s.score), notes)
+
+
+def learned_timing_issues(ws, run: str, notes: list[str], check=None) -> list[Suggestion]:
+    """`timing_issues` from a run that did not fail the learning check (`check`, computed when not given): a run
+    that did not learn proposes no times, as it proposes no labels."""
+    check = check or learning_check(ws.runs.record(run))
+    return timing_issues(ws, run, notes) if check.learned is not False else []
 
 
 def timing_issues(ws, run: str, notes: list[str], tolerance_s: float = 0.5,

@@ -93,7 +93,8 @@ async function commit() {
     closeConflict();
     drawPending();
     emit("revisions-changed", result.number);
-    say(`committed ${result.revision}` + (result.warning ? ` — note: ${result.warning}` : ""));
+    say(`committed ${result.revision}` + (result.retimed ? ` (${result.retimed} labelled time(s) moved)` : "")
+        + (result.warning ? ` — note: ${result.warning}` : ""));
   } catch (error) {
     if (error.status === 409 && error.body?.head) {
       showConflict(error.body);

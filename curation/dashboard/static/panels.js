@@ -40,8 +40,9 @@ function strip(dataset, frames, title) {
 }
 
 function card(s, dataset) {
-  const action = el("select", {}, ...["delete", "weight", "label"].map((a) => el("option", { value: a, textContent: a,
-                                                                                         selected: a === s.action })));
+  const actions = s.action === "retime" ? ["retime"] : ["delete", "weight", "label"];  // a time moves, or a row
+  const action = el("select", {}, ...actions.map((a) => el("option", { value: a, textContent: a,
+                                                                      selected: a === s.action })));
   const value = el("input", { value: s.value, size: 6, placeholder: "value" });
   const node = el("div", { className: "suggestion" });
   node.dataset.id = s.id;

@@ -1,8 +1,10 @@
 // The clip viewer: the clip's cached frames as a strip and as an animation at the video's frame rate, the
 // video's timeline (the model's probability per clip, labels, alert and event times, and after predict-events the
-// whole-video score curve with the predicted times; a click on it shows the clip nearest that time),
-// previous/next clip, and the clip's loss and probability across the run's epochs.
+// whole-video score curve with the predicted times; a click on it shows the clip nearest that time), the run's
+// proposed move of the video's labelled time (accepting it stages a retime), previous/next clip, and the clip's
+// loss and probability across the run's epochs.
 import { $, api, cell, chartX, el, emit, frameUrl, lineChart, on, ref, say, state } from "./core.js";
+import { stage } from "./edits.js";
 
 const viewer = { clip: null, timer: null, shownAt: 0 };
 
@@ -41,19 +43,33 @@ function draw(view) {
     series.push({ name: "whole-video score", colour: "#6a3d9a", points: view.events.curve });
     for (const t of view.events.predicted) marks.push({ x: t, name: "predicted", colour: "#f46d43" });
   }
+  if (view.retime) marks.push({ x: view.retime.new, name: "suggested", colour: "#1b7837" });
   const chart = lineChart(series, { xLabel: "s", marks, yRange: [0, 1] });
   chart.classList.add("seekable");
   chart.onclick = (event) => seek(view, chartX(chart, event.clientX));  // the clip nearest the time clicked
   $("timeline").replaceChildren(el("div", { className: "caption",
     textContent: `video ${row.video_id}: ${view.timeline.length} clips over ${cell(view.duration_s)} s`
       + (view.events ? ` · predicted events ${view.events.predicted.map((t) => cell(t)).join(", ") || "none"}`
-        : "") + " · click a time to see its clip" }), chart);
+        : "") + " · click a time to see its clip" }), chart, ...retimeProposal(view.retime));
   $("dynamics").replaceChildren(...(view.epochs.length ? [
     el("div", { className: "caption", textContent: "this clip across epochs (mean of its draws)" }),
     lineChart([{ name: "loss", colour: "#ff7f0e", points: view.epochs.map((e) => [e.epoch, e.loss]) },
                { name: "prob", colour: "#1f77b4", points: view.epochs.map((e) => [e.epoch, e.prob]) }],
               { xLabel: "epoch" })] : [el("div", { className: "caption",
     textContent: state.run ? "not drawn in training (no dynamics)" : "pick a run to see its dynamics" })]));
+}
+
+// The run's timing signal for this video: its evidence and a button that stages the move in the change set.
+function retimeProposal(retime) {
+  if (!retime) return [];
+  const accept = el("button", { id: "accept-retime", textContent: `accept: move ${cell(retime.old)} s → `
+    + `${cell(retime.new)} s` });
+  accept.onclick = () => {
+    stage("retime", retime.value, "video", [retime.video_id], "timeline");
+    accept.disabled = true;
+  };
+  return [el("div", { className: "retime" }, el("span", { className: "caption",
+    textContent: `suggested retime of video ${retime.video_id}: ${retime.reason} ` }), accept)];
 }
 
 function seek(view, t) {
