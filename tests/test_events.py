@@ -4,7 +4,6 @@ dataset."""
 import json
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 

@@ -205,22 +205,28 @@ def evaluate(ctx, run_ref, table_ref, split, batch_size, checkpoint, events):
 @click.option("--workers", default=2, show_default=True, help="DataLoader worker processes.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--seed", default=0, show_default=True, help="Seed of every trial's run and of the sampler.")
+@click.option("--search", "search", multiple=True, type=click.Choice(["training", "ingest"]), default=["training"],
+              show_default=True, help="Which settings to search; repeat for both.")
 @click.pass_context
-def sweep(ctx, trials, study, **kw):
-    """Search training settings with Optuna (TPE): learning rate (a decade either side of the recipe's), warmup
-    (0–0.2), weight decay (0.001–0.2), class balance. Each trial is a normal run; the best has the best val
-    metric. The study is kept in the workspace, so a killed sweep continues (its cut-off trial is retried) and a
-    larger --trials extends it. Plot: sweeps/STUDY/trials.png."""
+def sweep(ctx, trials, study, search, **kw):
+    """Search settings with Optuna (TPE). Training (the default): learning rate (a decade either side of the
+    recipe's), warmup (0–0.2), weight decay (0.001–0.2), class balance. Ingest (--search ingest, Nexar and events
+    datasets): clip length (half to twice the dataset's; the frame stride follows, the model's frame count being
+    fixed) and the label windows — Nexar's label rule (alert, or a horizon of 0.5–3 s before the event), the
+    events layout's alpha and beta (0.05–0.5); each such trial ingests the source again as its own dataset
+    (DATASET-STUDY-DIGEST, its own frame cache) with your retimes. Each trial is a normal run; the best has the
+    best val metric (events datasets with ingest settings: event F1 at ±0.5 s on the val videos, which the
+    windows do not change). The study is kept in the workspace, so a killed sweep continues (its cut-off trial is
+    retried) and a larger --trials extends it. Plot: sweeps/STUDY/trials.png."""
+    from curation.sweep import describe
     from curation.sweep import sweep as run_sweep
     from curation.train.config import TrainConfig
 
-    result = run_sweep(open_workspace(ctx), TrainConfig(**kw), trials, study, echo=click.echo)
+    result = run_sweep(open_workspace(ctx), TrainConfig(**kw), trials, study, echo=click.echo, search=tuple(search))
     if result.best:
-        p = result.best["params"]
         click.echo(f"best of {sum(t['value'] is not None for t in result.trials)} trials: trial {result.best['trial']} "
-                   f"({result.best['run']}) val {result.metric} {result.best['value']:.4f} — lr {p['lr']:.2e}, "
-                   f"warmup {p['warmup']:.2f}, weight decay {p['weight_decay']:.3f}, "
-                   f"balance {'yes' if p['balance'] else 'no'}")
+                   f"({result.best['run']}) val {result.metric} {result.best['value']:.4f} — "
+                   f"{describe(result.best['params'])}")
     click.echo(f"plot: {result.plot}")
 
 

@@ -54,8 +54,13 @@ def plot_trials(trials: list[dict], metric: str, path: Path) -> None:
     a.set(xlabel="trial", ylabel=f"val {metric}", title="trials")
     a.xaxis.set_major_locator(MaxNLocator(integer=True))
     a.legend()
-    b.scatter([t["params"]["lr"] for t in done], ys, c=[t["params"]["warmup"] for t in done], cmap="viridis")
-    b.set(xscale="log", xlabel="learning rate (colour: warmup)", ylabel=f"val {metric}", title="by learning rate")
+    numeric = [k for k in ("lr", "clip_seconds", "warmup", "horizon_s", "alpha", "beta")
+               if done and all(isinstance(t["params"].get(k), float) for t in done)]
+    if numeric:  # the main setting on x (learning rate, else clip length), the next as colour
+        x, colour = numeric[0], numeric[1] if len(numeric) > 1 else numeric[0]
+        b.scatter([t["params"][x] for t in done], ys, c=[t["params"][colour] for t in done], cmap="viridis")
+        b.set(xscale="log" if x == "lr" else "linear", xlabel=f"{x} (colour: {colour})", ylabel=f"val {metric}",
+              title=f"by {x}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
