@@ -162,7 +162,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             paints = []
             for _ in range(3):
-                page.goto(f"{url}?table=bench/clips&run={run}")
+                page.goto(f"{url}?table=bench/clips&run={run}&layout=table")
                 page.wait_for_function("document.querySelector('#map-canvas').dataset.points > 0", timeout=60_000)
                 paints.append(page.evaluate("window.curateMap.drawnAt"))
             drawn = int(page.get_attribute("#map-canvas", "data-points"))
@@ -184,7 +184,7 @@ def main() -> None:
                 urllib.request.urlopen(request).read()
                 server_ms.append(1000 * (time.perf_counter() - start))
 
-            page.goto(f"{url}?table=nexar/clips&run=")
+            page.goto(f"{url}?table=nexar/clips&run=&layout=table")
             page.wait_for_selector("#grid tbody tr")
             viewer_ms, fetch_ms = [], []
             videos = page.eval_on_selector_all("#grid tbody tr", "rows => rows.map(r => r.children[2].textContent)")

@@ -1,3 +1,4 @@
+import contextlib
 import pyarrow as pa
 import pytest
 
@@ -88,11 +89,13 @@ def curate_subprocess(*args, env: dict | None = None, cwd=None, timeout: int = 3
 
 
 def watched_page(browser, **options):
-    """A new page of `browser` and the list its console errors and uncaught exceptions are collected into."""
+    """A new page of `browser` and the list its console errors, uncaught exceptions and failed requests (with
+    their URLs) are collected into."""
     page = browser.new_page(**options)
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} from {r.url}") if r.status >= 400 else None)  # which
     return page, errors
 
 
@@ -221,3 +224,30 @@ def pass_the_learning_check(ws, run: str) -> None:
     record.epochs[-1].update(val_chance=0.5, constant_loss=1.0, train_loss=0.1)
     record.best = {**(record.best or {}), "value": 0.99}
     ws.runs.write_record(run, record)
+
+
+@contextlib.contextmanager
+def running_dashboard(ws_dir, *args: str):
+    """`curate dashboard` on a free loopback port in its own process, until the block ends; yields its URL."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "curation.cli", "dashboard", "-w", str(ws_dir), "--port",
+                               str(port), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url + "api/tables", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -55,6 +55,13 @@ def test_edit_from_file_with_video_level_cascade(dataset, tmp_path):
     out = run(ws, "edit", "clips", "--from", str(edits), "-m", "from file").output
     n_video_clips = sum(r.split(",")[1] == video for r in rows)
     assert f"deleted {n_video_clips}" in out and "reweighted 1" in out
+    import getpass
+
+    run(ws, "edit", "clips", "--delete", rows[1].split(",")[0], "-m", "by hand", "--author", "Grace Hopper")
+    log = run(ws, "log", "clips").output.splitlines()  # newest first: who made each edit
+    assert log[0].endswith("by Grace Hopper  by hand") and log[1].endswith(f"by {getpass.getuser()}  from file")
+    bad = run(ws, "edit", "clips", "--delete", rows[2].split(",")[0], "-m", "x", "--author", "a\nb", ok=False)
+    assert bad.exit_code == 2 and "is not a name" in bad.output + bad.stderr and len(run(ws, "log", "clips").output.splitlines()) == len(log)
 
 
 @pytest.mark.parametrize("args, needle", [

@@ -112,6 +112,31 @@ def test_a_change_set_with_a_retime_moves_the_time_and_keeps_the_row_edit_and_a_
     assert ws.tables.head("nexar", "clips").number == 3
 
 
+def test_thumbnail_pages_carry_each_rows_frames_and_whether_it_was_edited(client):
+    from curation.review.clip_view import clip_frames
+
+    http, ws = client
+    clips = ws.tables.read(ws.resolve("clips@1")).to_pylist()
+    edited = clips[3]
+    body = {"table": "clips@1", "message": "x", "author": "Ada", "edits": [{"id": edited["clip_id"], "action":
+                                                                              "weight", "value": 0.5}]}
+    assert http.post("/api/edits", json=body, headers={"x-curate-token": TOKEN}).status_code == 200
+    assert ws.tables.head("nexar", "clips").meta["author"] == "Ada"
+    assert http.get("/api/log", params={"table": "clips"}).json()["revisions"][0]["author"] == "Ada"
+    page = http.get("/api/samples", params={"table": "clips@2", "frames": "1", "limit": "1000",
+                                            "columns": "clip_id"}).json()
+    by_id = {c["clip_id"]: c for c in clips}
+    assert page["columns"] == ["clip_id"] and len(page["frames"]) == len(page["rows"]) == len(clips)
+    for row, frames, flag in zip(page["rows"], page["frames"], page["edited"]):
+        assert frames == clip_frames(by_id[row["clip_id"]]) and flag == (row["clip_id"] == edited["clip_id"])
+    videos = http.get("/api/samples", params={"table": "clips@2", "frames": "1", "view": "videos",
+                                              "limit": "1000"}).json()
+    for row, frames, flag in zip(videos["rows"], videos["frames"], videos["edited"]):
+        mine = sorted((c for c in clips if c["video_id"] == row["video_id"]), key=lambda c: c["end_frame"])
+        assert frames == clip_frames(mine[len(mine) // 2]) and flag == (row["video_id"] == edited["video_id"])
+    assert "frames" not in http.get("/api/samples", params={"table": "clips@2"}).json()  # only when asked
+
+
 def test_frames_come_by_id_from_the_cache_and_nothing_else(client):
     http, ws = client
     frame = ws.tables.read(ws.resolve("frames"), ["frame_id"])["frame_id"][0].as_py()

@@ -7,9 +7,6 @@ and a foreign Host header are refused, and no view raises a console error. A scr
 import json
 import os
 import shutil
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,7 +15,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from conftest import free_port, watched_page
+from conftest import running_dashboard, watched_page
 from curation.review.suggest import suggest
 from curation.workspace import Workspace
 
@@ -29,22 +26,10 @@ pytestmark = [pytest.mark.slow,
 
 @pytest.fixture
 def dashboard(reviewed_ws, tmp_path):
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "curation.cli", "dashboard", "-w", str(reviewed_ws), "--port",
-                               str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(url + "api/tables", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
     shots = Path(os.environ.get("CURATE_SCREENSHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    yield url, Workspace.open(reviewed_ws), shots
-    server.terminate()
-    server.wait(timeout=10)
+    with running_dashboard(reviewed_ws) as url:
+        yield url, Workspace.open(reviewed_ws), shots
 
 
 def _get(url: str, host: str | None = None):
@@ -92,7 +77,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
-        page.goto(url)
+        page.goto(url + "?layout=table")
         page.wait_for_function("() => document.querySelector('#map-canvas').dataset.points > 0")
         drawn = int(page.get_attribute("#map-canvas", "data-points"))
         assert drawn == len(points["ids"]) == sum(ws.runs.collection(run, t).num_rows for t in ("clips@1", "test@1"))
@@ -202,7 +187,7 @@ def _stage_weight(page, ids: list[str], value: str) -> None:
 def _open(browser, url: str):
     """A page in its own browser context (another tab of another user), on the head, with its grid loaded."""
     page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
-    page.goto(url)
+    page.goto(url + "?layout=table")
     page.wait_for_selector("#grid tbody tr")
     return page
 
@@ -236,7 +221,7 @@ def test_a_stale_commit_shows_what_changed_meanwhile_and_overwrites_only_what_is
         assert second.text_content("#status").startswith("committed nexar/clips@3"), second.text_content("#status")
         assert (weight(3, x), weight(3, y)) == pytest.approx((0.3, 0.7))
 
-        first.goto(url)  # round two: this time the second user confirms the overwrite
+        first.goto(url + "?layout=table")  # round two: this time the second user confirms the overwrite
         first.wait_for_selector("#grid tbody tr")
         second.wait_for_function("() => document.querySelector('#revision').value === '3'")
         _stage_weight(second, [y], "0.9")
@@ -264,7 +249,7 @@ def test_the_clip_viewer_draws_the_whole_video_curve_and_a_click_on_a_time_shows
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
-        page.goto(url)
+        page.goto(url + "?layout=table")
         page.wait_for_selector("#grid tbody tr")
         page.select_option("#run", run)
         page.click("#grid tbody tr:nth-child(1) td:nth-child(3)")
@@ -303,7 +288,7 @@ def test_a_retime_suggested_on_the_timeline_is_accepted_and_committed_with_the_n
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
-        page.goto(url)
+        page.goto(url + "?layout=table")
         page.wait_for_selector("#grid tbody tr")
         page.select_option("#run", run)
         page.fill("#where", f"video_id == {json.dumps(video)}")

@@ -22,10 +22,12 @@ from curation.cli.app import cli, open_workspace
               help="A name (or name:port) clients may use for this server besides its address, e.g. the machine's "
                    "DNS name or a reverse proxy's; repeatable.")
 @click.option("--read-only", is_flag=True, help="Serve views only: every change is refused (for sharing results).")
+@click.option("--author", help="The name commits from the page are recorded with unless the page says another "
+                               "[default: your user name].")
 @click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False),
               help="The workspace to serve (the same as `curate -w DIR dashboard`).")
 @click.pass_context
-def dashboard(ctx, table, run_ref, host, port, token, allow_hosts, read_only, workspace):
+def dashboard(ctx, table, run_ref, host, port, token, allow_hosts, read_only, workspace, author):
     """Look, select and edit in the browser: the samples grid with a run's metrics (safe filters, sort, paging,
     a row per clip or per video), the run's embedding map (colour by label, prediction, loss, AUM, split, weight
     or suggestion; lasso or box selection), the clip viewer (frames, the video's timeline, training dynamics),
@@ -37,7 +39,7 @@ def dashboard(ctx, table, run_ref, host, port, token, allow_hosts, read_only, wo
     if workspace:
         ctx.obj["workspace_arg"] = (workspace, ctx.obj["workspace_arg"][1])
     serve(open_workspace(ctx), host, port, token, echo=click.echo, table=table, run=run_ref, allow_hosts=allow_hosts,
-          read_only=read_only)
+          read_only=read_only, author=author)
 
 
 @cli.command()

@@ -40,8 +40,9 @@ def log(ctx, table):
     for rev in reversed(ws.tables.revisions(head.dataset, head.table)):
         counts = ", ".join(f"{k} {v}" for k, v in rev.counts.items() if v)
         tag_text = f" [{', '.join(by_rev[rev.number])}]" if rev.number in by_rev else ""
+        author = f"  by {rev.meta['author']}" if rev.meta.get("author") else ""
         click.echo(f"{rev.table}@{rev.number}{tag_text}  {rev.created}  {rev.op:<7} rows {rev.rows}"
-                   f"{'  (' + counts + ')' if counts else ''}  {rev.message}")
+                   f"{'  (' + counts + ')' if counts else ''}{author}  {rev.message}")
 
 
 @cli.command()
@@ -79,8 +80,9 @@ def diff(ctx, a, b, show_ids):
 @click.option("--run", "run_ref", help="With --where: join this run's per-sample metrics by id first.")
 @click.option("-m", "--message", required=True, help="What this edit does and why.")
 @click.option("--rebase", is_flag=True, help="If TABLE@REV is no longer the head, apply the edit to the head anyway.")
+@click.option("--author", help="Who makes the edit, recorded in the revision [default: your user name].")
 @click.pass_context
-def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, message, rebase):
+def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, message, rebase, author):
     """Delete, reweight or relabel rows of TABLE by id, as one new revision.
 
     TABLE@REV names the revision the edit is based on; if the head has moved past it the edit is
@@ -91,6 +93,7 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     revision, and later ingests keep it.
     """
     from curation.tables import Edit, parse_ref
+    from curation.tables.commit import commit_edit
     from curation.tables.requests import label_index, parse_ids, parse_weight
 
     ws = open_workspace(ctx)
@@ -119,7 +122,7 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
         from curation.review.apply import apply_requests
         from curation.tables.requests import read_edit_file
 
-        applied = apply_requests(ws, base, read_edit_file(from_file), message, rebase)
+        applied = apply_requests(ws, base, read_edit_file(from_file), message, rebase, author=author)
         if applied.committed is not None:
             _report(applied.committed)
         if applied.retimed is not None:
@@ -134,13 +137,7 @@ def edit(ctx, table, delete_ids, weight, label, ids, from_file, where, run_ref, 
     else:
         lab = label_index(spec, label)
         change = Edit(labels={i: lab for i in selected})
-    _commit(ws, base, change, message, rebase)
-
-
-def _commit(ws, base, change, message: str, rebase: bool) -> None:
-    from curation.tables.commit import commit_edit
-
-    _report(commit_edit(ws.tables, base, change, message, rebase))
+    _report(commit_edit(ws.tables, base, change, message, rebase, author))
 
 
 def _report(committed) -> None:

@@ -39,6 +39,7 @@ from curation.review.metrics import final_collection, per_video, revision_with_m
 from curation.review.apply import apply_requests
 from curation.runs.protocol import CollectionKey
 from curation.review.suggest import Suggestion, Suggestions, learned_timing_issues, suggest
+from curation.tables.commit import default_author
 from curation.tables.content import VAL_WARNING, changed_meanwhile, diff_per_parent, diff_revisions
 from curation.tables.requests import check_request, edit_from_requests, page, parse_retime, split_retimes
 from curation.task import FRAMES, VIDEOS
@@ -48,7 +49,7 @@ MAX_IDS = 200_000  # a selection sent back to page through (the whole map of a l
 EVIDENCE_FRAMES = 8  # frames shown for a video-level suggestion
 DIFF_IDS = 200  # ids listed per kind of change; the counts are complete
 STATIC = Path(__file__).with_name("static")
-MODULES = ("app", "core", "grid", "map", "viewer", "panels", "edits", "regl-esm")  # the page's own scripts
+MODULES = ("app", "core", "grid", "tiles", "keys", "map", "viewer", "panels", "edits", "regl-esm")  # the page's own scripts
 VENDORED = ("vendor/regl-scatterplot.esm.js", "vendor/regl.min.js", "vendor/pub-sub-es.js")  # scripts/vendor-scatter.sh
 ASSETS = {**{f"{m}.js": "text/javascript" for m in MODULES}, **dict.fromkeys(VENDORED, "text/javascript"),
           "style.css": "text/css"}
@@ -62,8 +63,10 @@ class AppState:
     stale — suggestions per run and videos revision, one frame reader per cache version."""
     ws: object
     index_page: str
+    author: str
     suggestions: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    edited: dict = field(default_factory=dict)
     readers: dict = field(default_factory=dict)
     suggest_lock: threading.Lock = field(default_factory=threading.Lock)  # separate: frames never wait for
     reader_lock: threading.Lock = field(default_factory=threading.Lock)   # suggestions
@@ -87,6 +90,16 @@ class AppState:
             if key not in self.timings:
                 self.timings[key] = {s.id: s for s in learned_timing_issues(self.ws, run, [])}
             return self.timings[key]
+
+    def edited_ids(self, revision) -> set[str]:
+        """Ids of the revision's rows reweighted or relabelled since its table's last ingest (a thumbnail's
+        "edited" badge), once per revision."""
+        if revision.ref not in self.edited:
+            ingested = max((r for r in self.ws.tables.revisions(revision.dataset, revision.table)
+                            if r.op in ("create", "replace") and r.number <= revision.number), key=lambda r: r.number)
+            d = diff_revisions(self.ws.tables, ingested, revision)
+            self.edited[revision.ref] = {c[0] for c in d.reweighted} | {c[0] for c in d.relabeled}
+        return self.edited[revision.ref]
 
     def context_points(self, run: str, revision) -> list[pa.Table]:
         """The run's final collections of the dataset's other tables: the rest of its one 2-D map."""
@@ -129,12 +142,13 @@ class AppState:
             return self.readers[dataset][1]
 
 
-def create_app(ws, access: Access) -> Starlette:
-    """The API over workspace `ws`, guarded by `access` (hosts, tokens, read-only)."""
+def create_app(ws, access: Access, author: str | None = None) -> Starlette:
+    """The API over workspace `ws`, guarded by `access` (hosts, tokens, read-only); commits are recorded as made
+    by `author` unless the page names someone (default: the user the server runs as)."""
     index_page = (STATIC / "index.html").read_text().replace("__CURATE_TOKEN__", html.escape(access.csrf, quote=True))
     middleware = [Middleware(Guard, access=access, csp=content_security_policy(index_page))]
     app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers={CurateError: _error_response})
-    app.state.curate = AppState(ws, index_page)
+    app.state.curate = AppState(ws, index_page, author or default_author())
     return app
 
 
@@ -143,9 +157,10 @@ def _state(request: Request) -> AppState:
 
 
 def tables(request: Request) -> JSONResponse:
-    ws = _state(request).ws
+    state = _state(request)
+    ws = state.ws
     specs = sorted(ws.tables.list_tables(), key=lambda s: (s.dataset, s.name))
-    return JSONResponse({"current": ws.dataset, "tables": [
+    return JSONResponse({"current": ws.dataset, "author": state.author, "tables": [
         {"dataset": s.dataset, "name": s.name, "kind": s.kind, "head": ws.tables.head(s.dataset, s.name).number,
          "tags": ws.tables.tags(s.dataset, s.name)} for s in specs]})
 
@@ -155,7 +170,7 @@ def log(request: Request) -> JSONResponse:
     head = ws.resolve(_text(request.query_params, "table"))
     return JSONResponse({"table": f"{head.dataset}/{head.table}", "revisions": [
         {"number": r.number, "parent": r.parent, "created": r.created, "message": r.message, "op": r.op,
-         "rows": r.rows, "counts": r.counts} for r in reversed(ws.tables.revisions(head.dataset, head.table))]})
+         "rows": r.rows, "counts": r.counts, "author": r.meta.get("author")} for r in reversed(ws.tables.revisions(head.dataset, head.table))]})
 
 
 async def samples(request: Request) -> JSONResponse:
@@ -166,10 +181,13 @@ async def samples(request: Request) -> JSONResponse:
 
 
 def samples_page(state: AppState, params: dict) -> JSONResponse:
+    """A page of rows; with `frames=1` also each row's frame ids (a clip's own; a video's middle clip's), what a
+    thumbnail shows and plays."""
     ws = state.ws
     revision = ws.resolve(_text(params, "table"))
-    table = revision_with_metrics(ws, revision, _optional_text(params, "run"))
-    key = ws.tables.spec(revision.dataset, revision.table).id_column
+    clips = table = revision_with_metrics(ws, revision, _optional_text(params, "run"))
+    spec = ws.tables.spec(revision.dataset, revision.table)
+    key = spec.id_column
     if params.get("view") == "videos":
         table, key = per_video(table), "video_id"
     if params.get("ids") is not None:
@@ -180,9 +198,29 @@ def samples_page(state: AppState, params: dict) -> JSONResponse:
     offset, limit = _int(params, "offset", 0, 0, 10**9), _int(params, "limit", 100, 1, MAX_PAGE)
     columns = [c for c in (_optional_text(params, "columns") or "").split(",") if c] or None
     rows, total = page(table, _optional_text(params, "where"), _optional_text(params, "sort"),
-                       str(params.get("desc")) == "1", offset, limit, columns)
-    return JSONResponse({"table": revision.ref, "key": key, "total": total, "offset": offset,
-                         "columns": rows.column_names, "rows": [json_row(r) for r in rows.to_pylist()]})
+                       str(params.get("desc")) == "1", offset, limit)
+    tiles = {}
+    if str(params.get("frames")) == "1":  # what thumbnails show: frames to play, and whether a row was edited
+        edited = state.edited_ids(revision)
+        if key == "video_id":
+            changed = clips.filter(pc.is_in(clips[spec.id_column], value_set=pa.array(sorted(edited), pa.string())))
+            edited = set(changed["video_id"].to_pylist())
+        tiles = {"frames": _tile_frames(rows, clips, key), "edited": [i in edited for i in rows[key].to_pylist()]}
+    if columns:
+        rows, _ = page(rows, columns=columns)
+    return JSONResponse({"table": revision.ref, "key": key, "total": total, "offset": offset, "classes": spec.classes,
+                         "columns": rows.column_names, "rows": [json_row(r) for r in rows.to_pylist()], **tiles})
+
+
+def _tile_frames(rows: pa.Table, clips: pa.Table, key: str) -> list[list[str]]:
+    """Per row of a page, its frame ids oldest first: a clip's own, or for a video its middle clip's."""
+    if key != "video_id":
+        return [clip_frames(r) for r in rows.select(["video_id", "end_frame", "stride", "n_frames"]).to_pylist()]
+    wanted = pa.array(rows["video_id"].to_pylist(), pa.string())
+    mine = clips.filter(pc.is_in(clips["video_id"], value_set=wanted)).select(
+        ["video_id", "end_frame", "stride", "n_frames"]).sort_by([("video_id", "ascending"), ("end_frame", "ascending")])
+    of_video = _group(mine.to_pylist(), "video_id")
+    return [clip_frames(of_video[v][len(of_video[v]) // 2]) if of_video.get(v) else [] for v in wanted.to_pylist()]
 
 
 def embedding_map(request: Request) -> JSONResponse:
@@ -352,7 +390,8 @@ async def edits(request: Request) -> JSONResponse:
         raise BadInput("the change set has no message", "say what it does and why")
     async with state.change_lock:
         try:  # one worker: a retime's re-derive of a few videos is quicker in this process than in new ones
-            applied = await run_in_threadpool(apply_requests, ws, revision, rows, message, bool(body.get("rebase")), 1)
+            applied = await run_in_threadpool(apply_requests, ws, revision, rows, message, bool(body.get("rebase")), 1,
+                                              _optional_text(body, "author") or state.author)
         except Conflict as exc:  # the page shows what changed meanwhile and applies only what its user confirms
             return _stale_edit(state, exc, revision, edit_from_requests(ws.tables, revision, split_retimes(rows)[0]))
     head, touched = applied.head, applied.committed.val_touched if applied.committed else 0

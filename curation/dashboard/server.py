@@ -5,6 +5,7 @@ import secrets
 from urllib.parse import urlencode
 
 from curation.dashboard.security import Access, is_loopback, is_wildcard
+from curation.tables.commit import check_author
 
 
 def dashboard_url(host: str, port: int) -> str:
@@ -14,11 +15,12 @@ def dashboard_url(host: str, port: int) -> str:
 
 def serve(ws, host: str = "127.0.0.1", port: int = 5016, token: str | None = None, echo=print,
           table: str | None = None, run: str | None = None, allow_hosts: tuple[str, ...] = (),
-          read_only: bool = False) -> None:
+          read_only: bool = False, author: str | None = None) -> None:
     """Serve until interrupted. Off loopback every request needs a token (`token`, or a new one printed once
     in the URL, as Jupyter does); on loopback only when `token` is given. `allow_hosts`: names the Host check
     accepts besides the address served on. `read_only`: views only, every change refused. `table` and `run`:
-    what the page shows first (checked before the server starts)."""
+    what the page shows first (checked before the server starts). `author`: whom the page's commits are recorded
+    as made by unless the page names someone (default: the user the server runs as)."""
     import uvicorn
 
     from curation.dashboard.api import create_app
@@ -32,7 +34,7 @@ def serve(ws, host: str = "127.0.0.1", port: int = 5016, token: str | None = Non
     if token is None and not is_loopback(host):
         token = secrets.token_urlsafe(24)
     access = Access(host, port, token=token, read_only=read_only, allow=tuple(allow_hosts))
-    app = create_app(ws, access)
+    app = create_app(ws, access, check_author(author) if author else None)
     query = {**start, **({"token": token} if token else {})}
     url = dashboard_url(host, port) + (f"?{urlencode(query)}" if query else "")
     mode = "read-only; " if read_only else ""

@@ -22,15 +22,15 @@ class Applied:
 
 
 def apply_requests(ws, base, rows: list[dict], message: str, rebase: bool = False,
-                   workers: int | None = None) -> Applied:
+                   workers: int | None = None, author: str | None = None) -> Applied:
     """Checked edit requests (edit-file rows) made against revision `base`: the table's edit first (refused as a
     Conflict when the head has moved past `base`, unless `rebase`), then the retimes. `workers`: the re-derive's
-    worker processes (default one per core)."""
+    worker processes (default one per core); `author`: who made it (default: this process's user)."""
     rows, moves = split_retimes(rows)
     edit = edit_from_requests(ws.tables, base, rows) if rows else None
     if moves:
         check_moves(ws, base.dataset, moves)
-    committed = commit_edit(ws.tables, base, edit, message, rebase) if edit is not None else None
+    committed = commit_edit(ws.tables, base, edit, message, rebase, author) if edit is not None else None
     retimed = retime(ws, base.dataset, moves, message, workers=workers) if moves else None
     return Applied(committed, retimed, ws.tables.head(base.dataset, base.table), sum(map(len, moves.values())),
                    len(moves))

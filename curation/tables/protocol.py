@@ -82,6 +82,7 @@ class Edit:
     # Video-level requests behind the per-id operations ({video_id: {"action", "value"}}), recorded in the
     # revision so that a re-ingest applies them to the video's new rows too (tables/carry.py).
     videos: dict[str, dict] = field(default_factory=dict)
+    author: str = ""  # who made it, recorded in the revision's meta (commit.commit_edit fills it in)
 
     def ids(self) -> set[str]:
         return set(self.delete) | set(self.weights) | set(self.labels)

@@ -140,6 +140,8 @@ class RegistryBacked:
         records. When the head has moved past `base`, the edit applies on the head unless an id it touches
         changed in between (a Conflict; `rebase` applies it anyway)."""
         meta = {"video_edits": edit.videos} if edit.videos else {}
+        if edit.author:
+            meta["author"] = edit.author
         if base is None or base == head.number:
             return meta
         if not rebase:

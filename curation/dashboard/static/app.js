@@ -4,12 +4,21 @@ import { initEdits } from "./edits.js";
 import { forgetSelection, initGrid, loadPage, showSelected } from "./grid.js";
 import { initMap, loadMap } from "./map.js";
 import { initPanels, loadRevisions as loadLog, loadRuns, loadSuggestions } from "./panels.js";
+import { initKeys } from "./keys.js";
+import { initTiles } from "./tiles.js";
 import { initViewer } from "./viewer.js";
 
 const VIEWS = ["samples", "suggestions", "revisions", "runs"];
+let knownRuns = [];
+
+// The newest run trained on a dataset's tables: the one whose metrics and map a table of it opens with.
+const newestRunOf = (dataset) => knownRuns.filter((r) => (r.trained_on || "").startsWith(`${dataset}/`)).pop()?.run
+  ?? "";
 
 async function loadTables() {
-  const [{ current, tables }, { runs }] = await Promise.all([api("/api/tables"), api("/api/runs")]);
+  const [{ current, tables, author }, { runs }] = await Promise.all([api("/api/tables"), api("/api/runs")]);
+  knownRuns = runs;
+  if (!$("author").value) $("author").value = author;
   $("table").replaceChildren();
   for (const t of tables.filter((t) => t.kind === "clips" || t.kind === "test")) {
     option($("table"), `${t.dataset}/${t.name}`, `${t.dataset}/${t.name} (head ${t.head})`);
@@ -21,9 +30,10 @@ async function loadTables() {
   const wanted = initial.get("table") || tables.find((t) => t.dataset === current && t.kind === "clips");
   if (typeof wanted === "string") $("table").value = wanted.split("@")[0];
   else if (wanted) $("table").value = `${wanted.dataset}/${wanted.name}`;
-  const run = initial.get("run") ?? (runs.length ? runs[runs.length - 1].run : "");
+  const run = initial.get("run") ?? newestRunOf($("table").value.split("/")[0]);
   $("run").value = runs.some((r) => r.run === run) ? run : "";
   if (initial.get("view")) show(initial.get("view"));
+  if (["tiles", "table"].includes(initial.get("layout"))) $("layout").value = initial.get("layout");
   const number = typeof wanted === "string" && wanted.includes("@") ? Number(wanted.split("@")[1]) : undefined;
   await loadRevisions(number);
 }
@@ -66,13 +76,21 @@ function show(view) {
   if (view === "runs") loadRuns().catch((e) => say(e.message, true));
 }
 
-$("table").onchange = () => loadRevisions();
+$("table").onchange = () => {  // a run of another dataset has no metrics for this table: its own newest instead
+  const run = knownRuns.find((r) => r.run === $("run").value);
+  if (!run || !(run.trained_on || "").startsWith(`${$("table").value.split("/")[0]}/`)) {
+    $("run").value = newestRunOf($("table").value.split("/")[0]);
+  }
+  loadRevisions();
+};
 $("revision").onchange = refresh;
 $("run").onchange = refresh;
 for (const v of VIEWS) $(`tab-${v}`).onclick = () => show(v);
 on("revisions-changed", (number) => { forgetSelection(); loadRevisions(number); });
 on("selection", (source) => { if (source === "map") showSelected(true); });
 initGrid();
+initTiles();
+initKeys();
 initMap();
 initViewer();
 initEdits();

@@ -10,6 +10,7 @@ export const state = {
   selectedVideos: new Set(),  // selected video ids (the grid's video view)
   videoOf: new Map(),         // clip id → video id, from every page and map seen
   pending: [],                // staged edits: {action, value, level, ids, source}
+  suggested: new Map(),       // id (clip or video) → the signal of the run's suggestion for it
   conflict: null,             // after a refused stale commit: {base, head, headNumber, changed}
 };
 

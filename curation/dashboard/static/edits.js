@@ -6,6 +6,7 @@ export function stage(action, value, level, ids, source) {
   if (!ids.length) { say("select rows first", true); return; }
   state.pending.push({ action, value, level, ids, source });
   drawPending();
+  emit("staged");
 }
 
 // The selection as ids at the chosen level: clips, their videos, or the videos picked in the video view.
@@ -16,7 +17,13 @@ function selectionIds() {
   return { level, ids: [...new Set([...state.selected].map((id) => state.videoOf.get(id)).filter(Boolean))] };
 }
 
-function stageSelection(action, value) {
+export function undoStaged() {
+  state.pending.pop();
+  drawPending();
+  emit("staged");
+}
+
+export function stageSelection(action, value) {
   const { level, ids } = selectionIds();
   stage(action, value, level, ids, "selection");
 }
@@ -87,7 +94,8 @@ async function commit() {
   $("commit").disabled = $("apply-head").disabled = true;  // one commit at a time: a double click commits once
   say(`committing ${edits.length} edit(s) to ${ref()}…`);
   try {
-    const result = await post("/api/edits", { table: ref(), message: $("message").value, edits });
+    const result = await post("/api/edits", { table: ref(), message: $("message").value, edits,
+                                              author: $("author").value.trim() });
     state.pending = [];
     $("message").value = "";
     closeConflict();
@@ -109,7 +117,7 @@ export function initEdits() {
   $("delete").onclick = () => stageSelection("delete");
   $("weight").onclick = () => stageSelection("weight", $("edit-value").value.trim());
   $("label").onclick = () => stageSelection("label", $("edit-value").value.trim());
-  $("undo").onclick = () => { state.pending.pop(); drawPending(); };
+  $("undo").onclick = undoStaged;
   $("commit").onclick = () => commit();
   $("apply-head").onclick = applyOnHead;
   $("discard").onclick = () => {

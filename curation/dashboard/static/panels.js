@@ -16,9 +16,12 @@ export async function loadSuggestions() {
     const { suggestions, notes, table, dataset } = await api(`/api/suggestions?run=${encodeURIComponent(state.run)}`);
     const groups = {};
     for (const s of suggestions) (groups[s.signal] ||= []).push(s);
+    state.suggested = new Map(suggestions.map((s) => [s.id, s.signal]));
+    emit("suggested");
     const header = el("p", { textContent: `${suggestions.length} proposal(s) from ${state.run} (trained on ${table});`
       + " accepted ones join the change set of the revision shown" });
     const remarks = notes.map((note) => el("p", { className: "note", textContent: `note: ${note}` }));
+    allCards.length = 0;
     $("suggestions").replaceChildren(header, ...remarks, ...Object.entries(groups).map(([signal, items]) => {
       const cards = items.map((s) => card(s, dataset));
       const bulk = (verdict) => () => cards.forEach((c) => c.decide(verdict));
@@ -31,6 +34,14 @@ export async function loadSuggestions() {
   } catch (error) {
     $("suggestions").replaceChildren(el("p", { className: "error", textContent: error.message }));
   }
+}
+
+// The a key: the first suggestion card neither accepted nor rejected yet, accepted.
+const allCards = [];  // the cards drawn, in order
+export function acceptNext() {
+  const next = allCards.find((c) => !decided.has(c.id));
+  if (next) { next.decide("accepted"); next.node.scrollIntoView({ block: "nearest" }); }
+  else say("no suggestion left to accept (open Suggestions with a run)", true);
 }
 
 function strip(dataset, frames, title) {
@@ -63,6 +74,7 @@ function card(s, dataset) {
        el("button", { textContent: "accept", className: "accept", onclick: () => decide("accepted") }),
        el("button", { textContent: "reject", onclick: () => decide("rejected") }), verdict));
   if (decided.has(s.id)) { verdict.textContent = decided.get(s.id); node.classList.add(decided.get(s.id)); }
+  allCards.push({ id: s.id, node, decide });
   return { node, decide };
 }
 
@@ -78,7 +90,7 @@ export async function loadRevisions() {
     el("td", {}, radio("diff-a", r.number, k === 1 || revisions.length === 1)),
     el("td", {}, radio("diff-b", r.number, k === 0)),
     el("td", { textContent: `@${r.number}` }), el("td", { textContent: r.created?.slice(0, 19) || "" }),
-    el("td", { textContent: r.op }), el("td", { textContent: r.message }), el("td", { textContent: r.rows }),
+    el("td", { textContent: r.op }), el("td", { textContent: r.author || "" }), el("td", { textContent: r.message }), el("td", { textContent: r.rows }),
     el("td", { textContent: Object.entries(r.counts || {}).map(([k, v]) => `${k} ${v}`).join(", ") }),
     el("td", { textContent: tagsOf(r.number) }))));
 }

@@ -6,7 +6,7 @@
 import { $, api, cell, chartX, el, emit, frameUrl, lineChart, on, ref, say, state } from "./core.js";
 import { stage } from "./edits.js";
 
-const viewer = { clip: null, timer: null, shownAt: 0 };
+const viewer = { clip: null, timer: null, shownAt: 0, urls: [], k: 0 };
 
 export async function showClip(target) {
   const params = new URLSearchParams({ table: ref(), ...target });
@@ -26,11 +26,11 @@ function draw(view) {
   $("clip-title").textContent = `${row.clip_id} · video ${row.video_id} · ${row.split} · label ${cell(row.label)}`
     + ` · weight ${cell(row.weight)}${metric("eval_prob")}${metric("eval_loss")}${metric("aum")}`;
   $("strip").replaceChildren(...urls.map((src) => el("img", { src, alt: "" })));
-  clearInterval(viewer.timer);
-  let k = 0;
+  Object.assign(viewer, { urls, k: 0 });
   $("clip-frame").src = urls[0];
-  viewer.timer = setInterval(() => { k = (k + 1) % urls.length; $("clip-frame").src = urls[k]; },
-                             1000 * view.frame_step_s);
+  clearInterval(viewer.timer);
+  viewer.timer = null;
+  togglePlay();
   $("clip-prev").disabled = !view.previous;
   $("clip-next").disabled = !view.next;
   const marks = view.marks.map((m) => ({ x: m.t, name: m.name }))
@@ -70,6 +70,16 @@ function retimeProposal(retime) {
   };
   return [el("div", { className: "retime" }, el("span", { className: "caption",
     textContent: `suggested retime of video ${retime.video_id}: ${retime.reason} ` }), accept)];
+}
+
+// Space: the clip's animation stops on its frame, or goes on from there.
+export function togglePlay() {
+  if (!viewer.clip) return;
+  if (viewer.timer) { clearInterval(viewer.timer); viewer.timer = null; return; }
+  viewer.timer = setInterval(() => {
+    viewer.k = (viewer.k + 1) % viewer.urls.length;
+    $("clip-frame").src = viewer.urls[viewer.k];
+  }, 1000 * viewer.clip.frame_step_s);
 }
 
 function seek(view, t) {

@@ -1,0 +1,183 @@
+// The thumbnail grid, the samples' default view: a tile per clip (or video) showing its middle frame from the
+// frame cache, playing its frames while hovered, with badges (label, weight, edited, staged change, suggestion).
+// Only the tiles in view exist and only their pages are fetched, so a table of a million rows scrolls like one
+// of a hundred. Click selects a tile alone and shows it in the viewer, ctrl/cmd-click adds or removes it,
+// shift-click adds the range from the last click.
+import { $, cell, el, emit, frameUrl, on, say, state, unsay } from "./core.js";
+
+const PAGE = 100;  // rows per request
+const TILE = { w: 172, h: 150 };  // the tile's box in the layout (style.css .tile is smaller by its margin)
+const PLAY_MS = 90;  // a hovered tile's frame interval
+const t = { request: null, onColumns: null, view: "clips", total: 0, key: "clip_id", classes: [], pages: new Map(),
+            asking: new Set(), generation: 0, shown: new Map(), cols: 1, anchor: null, current: -1, timer: null,
+            queued: false };
+
+export async function loadTiles(request, view, onColumns) {
+  Object.assign(t, { request, view, onColumns, total: 0, generation: t.generation + 1, anchor: null, current: -1 });
+  t.pages.clear();
+  t.asking.clear();
+  clearShown();
+  $("tiles").scrollTop = 0;
+  await fetchPage(0, t.generation);
+}
+
+function clearShown() {
+  for (const node of t.shown.values()) node.remove();
+  t.shown.clear();
+}
+
+async function fetchPage(page, generation) {
+  if (t.pages.has(page) || t.asking.has(page)) return;
+  t.asking.add(page);
+  try {
+    const answer = await t.request(page * PAGE, PAGE, { frames: "1" });
+    if (generation !== t.generation) return;  // the filter or the revision changed meanwhile
+    Object.assign(t, { total: answer.total, key: answer.key, classes: answer.classes || [] });
+    t.pages.set(page, answer.rows.map((row, k) => ({ row, frames: answer.frames[k], edited: answer.edited?.[k] })));
+    for (const row of answer.rows) if (row.video_id && row.clip_id) state.videoOf.set(row.clip_id, row.video_id);
+    if (page === 0) t.onColumns?.(answer.columns);
+    $("count").textContent = t.total ? `${t.total} ${t.view}` : "no rows";
+    unsay("grid");
+    draw();
+  } catch (error) {
+    if (generation === t.generation) say(error.message, true, "grid");
+  } finally {
+    t.asking.delete(page);
+  }
+}
+
+const item = (index) => t.pages.get(Math.floor(index / PAGE))?.[index % PAGE];
+
+// The tiles in view (and a row either side), each placed by its index; pages not fetched yet are asked for.
+function draw() {
+  const box = $("tiles");
+  t.cols = Math.max(1, Math.floor(box.clientWidth / TILE.w));
+  $("tiles-spacer").style.height = `${Math.ceil(t.total / t.cols) * TILE.h}px`;
+  const first = Math.max(0, Math.floor(box.scrollTop / TILE.h) - 1) * t.cols;
+  const last = Math.min(t.total, (Math.ceil((box.scrollTop + box.clientHeight) / TILE.h) + 1) * t.cols);
+  for (const [index, node] of t.shown) {
+    if (index < first || index >= last || (!node.dataset.id && item(index))) { node.remove(); t.shown.delete(index); }
+  }
+  for (let page = Math.floor(first / PAGE); last > first && page <= Math.floor((last - 1) / PAGE); page++) {
+    if (!t.pages.has(page)) fetchPage(page, t.generation);
+  }
+  for (let index = first; index < last; index++) {
+    if (t.shown.has(index)) continue;
+    const node = tile(index, item(index));
+    node.style.transform = `translate(${(index % t.cols) * TILE.w}px, ${Math.floor(index / t.cols) * TILE.h}px)`;
+    $("tiles-layer").appendChild(node);
+    t.shown.set(index, node);
+  }
+}
+
+// Scrolling redraws once per animation frame, however many scroll events arrive.
+function queueDraw() {
+  if (t.queued) return;
+  t.queued = true;
+  requestAnimationFrame(() => { t.queued = false; draw(); });
+}
+
+function tile(index, it) {
+  const node = el("div", { className: "tile" });
+  if (!it) { node.classList.add("loading"); return node; }
+  const id = it.row[t.key];
+  node.dataset.id = id;
+  const still = it.frames.length ? frameUrl(state.dataset, it.frames[Math.floor(it.frames.length / 2)]) : "";
+  const img = el("img", { alt: "", src: still, draggable: false });
+  node.append(img, badges(it), el("div", { className: "tile-id", textContent: id }));
+  mark(node, index);
+  node.onmouseenter = () => play(img, it.frames);
+  node.onmouseleave = () => { clearInterval(t.timer); img.src = still; };
+  node.onclick = (event) => pick(index, event);
+  return node;
+}
+
+function badges({ row, edited }) {
+  const out = el("div", { className: "badges" });
+  const add = (className, text) => out.append(el("span", { className: `badge ${className}`, textContent: text }));
+  if (row.label !== undefined && row.label !== null) add(`label label-${row.label}`, t.classes[row.label] ?? String(row.label));
+  if (typeof row.weight === "number" && row.weight !== 1) add("weight", `w ${cell(row.weight)}`);
+  if (edited) add("edited", "edited");
+  const staged = state.pending.find((p) => p.ids.includes(row[t.key]) || (p.level === "video" && p.ids.includes(row.video_id)));
+  if (staged) add("staged", `staged: ${staged.action}`);
+  const signal = state.suggested.get(row[t.key]) || state.suggested.get(row.video_id);
+  if (signal) add("suggested", signal);
+  return out;
+}
+
+// Hover: every frame of the clip in turn, the first at once (the browser keeps them for the next hover).
+function play(img, frames) {
+  clearInterval(t.timer);
+  if (!frames.length) return;
+  const urls = frames.map((f) => frameUrl(state.dataset, f));
+  for (const url of urls) new Image().src = url;
+  let k = 0;
+  img.src = urls[0];
+  t.timer = setInterval(() => { k = (k + 1) % urls.length; img.src = urls[k]; }, PLAY_MS);
+}
+
+const chosen = () => (t.view === "videos" ? state.selectedVideos : state.selected);
+
+function pick(index, event) {
+  const ids = chosen();
+  const id = item(index).row[t.key];
+  if (event.shiftKey && t.anchor !== null) {
+    for (let i = Math.min(t.anchor, index); i <= Math.max(t.anchor, index); i++) if (item(i)) ids.add(item(i).row[t.key]);
+  } else if (event.ctrlKey || event.metaKey) {
+    if (ids.has(id)) ids.delete(id); else ids.add(id);
+  } else {
+    ids.clear();
+    ids.add(id);
+  }
+  t.anchor = index;
+  show(index);
+  emit("selection", "tiles");
+}
+
+// The current tile: outlined, scrolled into view, shown in the viewer.
+function show(index) {
+  t.current = index;
+  const box = $("tiles");
+  const top = Math.floor(index / t.cols) * TILE.h;
+  if (top < box.scrollTop) box.scrollTop = top;
+  else if (top + TILE.h > box.scrollTop + box.clientHeight) box.scrollTop = top + TILE.h - box.clientHeight;
+  const id = item(index)?.row[t.key];
+  if (id !== undefined) emit("show-clip", t.view === "videos" ? { video: id } : { id });
+  refresh();
+}
+
+// j / k: the next or previous tile, selected alone.
+export function moveTile(step) {
+  if (!t.total) return;
+  const index = Math.max(0, Math.min(t.total - 1, t.current + step));
+  if (!item(index)) return;  // its page is on its way
+  chosen().clear();
+  chosen().add(item(index).row[t.key]);
+  t.anchor = index;
+  show(index);
+  emit("selection", "keys");
+}
+
+function mark(node, index) {
+  node.classList.toggle("selected", chosen().has(node.dataset.id));
+  node.classList.toggle("current", index === t.current);
+}
+
+// The selection changed: the tiles in view are marked again, in place.
+function refresh() {
+  for (const [index, node] of t.shown) if (node.dataset.id) mark(node, index);
+}
+
+// Staged edits or suggestions changed: the tiles in view are drawn again with their badges.
+function redraw() {
+  clearShown();
+  draw();
+}
+
+export function initTiles() {
+  $("tiles").addEventListener("scroll", queueDraw, { passive: true });
+  window.addEventListener("resize", queueDraw);
+  on("selection", refresh);
+  on("staged", redraw);
+  on("suggested", redraw);
+}
