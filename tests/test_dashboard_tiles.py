@@ -57,8 +57,8 @@ def test_thumbnails_show_play_scroll_and_the_keyboard_commits_with_its_author(th
         page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
         for table in ("ucf/clips", "events/clips", "nexar/clips"):  # thumbnails are the default view
             page.goto(f"{url}?table={table}")
-            page.wait_for_function(f"() => Array.from(document.querySelectorAll('#tiles .tile img')).filter("
-                                   f"(i) => i.complete && i.naturalWidth > 0).length >= 4")
+            page.wait_for_function("() => Array.from(document.querySelectorAll('#tiles .tile img')).filter("
+                                   "(i) => i.complete && i.naturalWidth > 0).length >= 4")
             ids = page.eval_on_selector_all("#tiles .tile", "tiles => tiles.map((t) => t.dataset.id)")
             head = ws.tables.read(ws.tables.head(*table.split("/")))
             assert set(ids) <= set(head["clip_id"].to_pylist()) and len(ids) < head.num_rows  # only those in view
