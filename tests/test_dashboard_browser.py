@@ -311,3 +311,44 @@ def test_a_retime_suggested_on_the_timeline_is_accepted_and_committed_with_the_n
     after = next(v for v in ws.tables.read(ws.tables.head("nexar", "videos")).to_pylist() if v["video_id"] == video)
     assert after["time_of_event"] == pytest.approx(proposed, abs=1e-3)  # the new revision has the new time
     assert ws.tables.revisions("nexar", "videos")[-1].message == "move the event where the curve peaks"
+
+
+def test_the_compare_view_shows_what_curate_compare_prints_and_opens_a_video_in_the_viewer(dashboard):
+    from playwright.sync_api import sync_playwright
+
+    from conftest import curate
+    from curation.review.compare import compare
+
+    url, ws, shots = dashboard
+    first = ws.runs.resolve("last")
+    assert curate("-w", ws.root, "edit", "clips", "--where", "label == 1 and split == 'train'", "--weight", "0.5",
+                  "-m", "half weight on positives").returncode == 0
+    trained = curate("-w", ws.root, "train", "--model", "mvit_tiny", "--weights", "none", "--epochs", "1", "--workers",
+                     "0", "--batch-size", "4", "--draws", "16")
+    assert trained.returncode == 0, trained.stderr
+    second = ws.runs.resolve("last")
+    expected = compare(ws, [first, second])  # the library's answer, as the command prints it (one seed: inconclusive)
+    d = expected["differences"][0]
+    sign = lambda x: f"{'+' if x >= 0 else ''}{x:.4f}"  # noqa: E731
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
+        page.goto(url)
+        page.click("#tab-runs")
+        page.wait_for_selector(f"#runs-list input[value='{second}']:checked")
+        page.click("#compare-button")
+        page.wait_for_selector("#compare-result h3.difference")
+        shown = page.text_content("#compare-result h3.difference")
+        assert shown.startswith(f"{d['b']} − {d['a']}: {sign(d['difference'])} [{sign(d['interval'][0])}, "
+                                f"{sign(d['interval'][1])}]") and "inconclusive" in shown
+        rows = page.eval_on_selector_all("#compare-groups tr", "rows => rows.slice(1).map((r) => r.textContent)")
+        assert len(rows) == 2 and f"{expected['groups'][0]['value']:.4f}" in rows[0]
+        video, change = d["per_video"][0]  # the most worsened video: a click shows it in the viewer
+        page.click(f"#compare-result .moves button:has-text('{video} {sign(change)}')")
+        page.wait_for_function(f"() => document.querySelector('#clip-title').textContent.includes('video {video}')")
+        page.screenshot(path=str(shots / "compare.png"))
+        assert page.get_attribute("#status", "class") != "error", page.text_content("#status")  # the map, left
+        page.click("#tab-samples")  # while loading, is drawn when its view shows again
+        page.wait_for_function("() => document.querySelector('#map-canvas').dataset.points > 0")
+        browser.close()
+    assert errors == []

@@ -34,6 +34,7 @@ from curation.ingest.layouts import LAYOUTS
 from curation.ingest.layouts.base import TIME_MATCH_S
 from curation.jsonsafe import json_row, json_value
 from curation.review.clip_view import clip_frames, clip_view
+from curation.review.compare import DRAWS, compare, verdict
 from curation.review.embedding_map import map_points, signal_of_clips
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
 from curation.review.apply import apply_requests
@@ -64,6 +65,7 @@ class AppState:
     ws: object
     index_page: str
     author: str
+    read_only: bool = False  # nothing is written: a comparison needing an inference pass is refused
     suggestions: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     edited: dict = field(default_factory=dict)
@@ -148,7 +150,7 @@ def create_app(ws, access: Access, author: str | None = None) -> Starlette:
     index_page = (STATIC / "index.html").read_text().replace("__CURATE_TOKEN__", html.escape(access.csrf, quote=True))
     middleware = [Middleware(Guard, access=access, csp=content_security_policy(index_page))]
     app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers={CurateError: _error_response})
-    app.state.curate = AppState(ws, index_page, author or default_author())
+    app.state.curate = AppState(ws, index_page, author or default_author(), access.read_only)
     return app
 
 
@@ -337,6 +339,30 @@ def suggestions(request: Request) -> JSONResponse:
                          "notes": found.notes})
 
 
+async def compare_runs(request: Request) -> JSONResponse:
+    """`curate compare` over the runs named (`runs=A,B,…`; the first is the baseline): each group's metric, each
+    difference with its interval and verdict, per-video differences and the clips that changed most. A run
+    without predictions for the pinned clips gets its inference pass, kept in the run, as the command does."""
+    params = request.query_params
+    refs = [r for r in _text(params, "runs").split(",") if r]
+    split = params.get("split") or "val"
+    samples = _int(params, "samples", DRAWS, 100, 20_000)
+    state = _state(request)
+    return await run_in_threadpool(_compare, state.ws, refs, split, samples, not state.read_only)
+
+
+def _compare(ws, refs: list[str], split: str, samples: int, may_collect: bool) -> JSONResponse:
+    from curation.train.collect import collect
+
+    def passes(w, run, ref, checkpoint):
+        return collect(w, run, ref, checkpoint, progress=False)
+
+    result = compare(ws, refs, split=split, samples=samples, collect=passes if may_collect else None)
+    for d in result["differences"]:
+        d["verdict"] = verdict(d)
+    return JSONResponse(json_value(result))
+
+
 def runs(request: Request) -> JSONResponse:
     ws = _state(request).ws
     out = []
@@ -427,7 +453,7 @@ ROUTES = [Route("/", index), Route("/static/{name:path}", static),
           Route("/api/tables", tables), Route("/api/log", log),
           Route("/api/samples", samples, methods=["GET", "POST"]), Route("/api/map", embedding_map),
           Route("/api/clip", clip), Route("/api/diff", diff), Route("/api/suggestions", suggestions),
-          Route("/api/runs", runs), Route("/api/run", run),
+          Route("/api/runs", runs), Route("/api/run", run), Route("/api/compare", compare_runs),
           Route("/api/frames/{dataset}/{frame_id:path}", frame), Route("/api/edits", edits, methods=["POST"]),
           Route("/api/tag", tag, methods=["POST"]), Route("/api/revert", revert, methods=["POST"])]
 

@@ -177,19 +177,28 @@ def interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
 
 
-def per_video_change(es: EvalSet, a: list[np.ndarray], b: list[np.ndarray]) -> list[tuple[str, float]]:
-    """Per video: the mean over its clips of how much B's score moved towards the truth, B − A (each the mean
-    over its group's runs): the probability of the true class (event tasks) or being right (classes)."""
-    def right(scores):
-        if es.event:
-            truth = es.targets.video_targets == 1
-            return np.mean([np.where(truth, s, 1 - s) for s in scores], axis=0)
-        return np.mean([(s == es.targets.labels).astype(float) for s in scores], axis=0)
+def truth_score(es: EvalSet, scores: list[np.ndarray]) -> np.ndarray:
+    """Per clip, how right a group is (the mean over its runs): the probability of the true class (event tasks)
+    or the share of runs predicting it (classes)."""
+    if es.event:
+        truth = es.targets.video_targets == 1
+        return np.mean([np.where(truth, s, 1 - s) for s in scores], axis=0)
+    return np.mean([(s == es.targets.labels).astype(float) for s in scores], axis=0)
 
-    delta = right(b) - right(a)
+
+def per_video_change(es: EvalSet, a: list[np.ndarray], b: list[np.ndarray]) -> list[tuple[str, float]]:
+    """Per video, most worsened first: the mean over its clips of how much B moved towards the truth, B − A."""
+    delta = truth_score(es, b) - truth_score(es, a)
     names, inverse = np.unique(es.videos, return_inverse=True)
     per_video = [(str(v), float(delta[inverse == k].mean())) for k, v in enumerate(names)]
     return sorted(per_video, key=lambda x: x[1])
+
+
+def clip_changes(es: EvalSet, a: list[np.ndarray], b: list[np.ndarray], top: int = 20) -> list[tuple[str, float, float]]:
+    """The `top` clips whose truth score moved most between A and B, either way: (clip, A's, B's)."""
+    right_a, right_b = truth_score(es, a), truth_score(es, b)
+    order = np.argsort(-np.abs(right_b - right_a), kind="stable")[:top]
+    return [(es.clip_ids[i], float(right_a[i]), float(right_b[i])) for i in order]
 
 
 def compare(ws, runs: list[str], on: str | None = None, metric: str | None = None, split: str = "val",
@@ -249,7 +258,8 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
             "a": base.name, "b": g.name, "difference": point[k] - point[0], "interval": interval(diff),
             "p_b_better": (float((diff > 0).mean()) if len(diff) else math.nan) if seeds_measured else None,
             "seed_variance": "measured" if seeds_measured else ONE_RUN,
-            "worsened": moved[:5], "improved": moved[::-1][:5],
+            "worsened": moved[:5], "improved": moved[::-1][:5], "per_video": moved,
+            "clips_changed": clip_changes(es, base.scores, g.scores),
             "revision_diff": diff_revisions(ws.tables, a_rev, b_rev).counts()
             if (a_rev.dataset, a_rev.table) == (b_rev.dataset, b_rev.table) else None})
     result["events"], note = event_comparison(ws, es, groups, samples)

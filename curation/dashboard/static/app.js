@@ -2,7 +2,7 @@
 import { $, api, on, option, say, state } from "./core.js";
 import { initEdits } from "./edits.js";
 import { forgetSelection, initGrid, loadPage, showSelected } from "./grid.js";
-import { initMap, loadMap } from "./map.js";
+import { initMap, loadMap, mapShown } from "./map.js";
 import { initPanels, loadRevisions as loadLog, loadRuns, loadSuggestions } from "./panels.js";
 import { initKeys } from "./keys.js";
 import { initTiles } from "./tiles.js";
@@ -71,6 +71,7 @@ function show(view) {
     $(`tab-${v}`).classList.toggle("active", v === view);
   }
   if (!state.table) return;
+  if (view === "samples") mapShown();
   if (view === "suggestions") loadSuggestions();
   if (view === "revisions") loadLog().catch((e) => say(e.message, true));
   if (view === "runs") loadRuns().catch((e) => say(e.message, true));

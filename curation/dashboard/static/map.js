@@ -79,9 +79,15 @@ export async function loadMap() {
     $("map-pane").hidden = true;
     return;
   }
+  const hidden = () => {  // a hidden canvas has no size to draw at: drawn when the samples show again
+    map.pending = $("view-samples").hidden;
+    return map.pending;
+  };
+  if (hidden()) return;
   const params = new URLSearchParams({ table: ref(), run: state.run, colour: $("colour").value });
   try {
     const data = await api(`/api/map?${params}`);
+    if (hidden()) return;  // the user switched views while it came
     $("map-pane").hidden = false;
     map.data = data;
     map.index = new Map(data.ids.map((id, i) => [id, i]));
@@ -107,6 +113,11 @@ function highlight() {
   const points = [...state.selected].map((id) => map.index.get(id)).filter((i) => i !== undefined);
   if (points.length) map.plot.select(points, { preventEvent: true });
   else map.plot.deselect({ preventEvent: true });
+}
+
+// The samples view is shown again: a map asked for while it was hidden is drawn now.
+export function mapShown() {
+  if (map.pending) loadMap();
 }
 
 export function initMap() {

@@ -174,7 +174,57 @@ async function compareRuns() {
                                                              el("td", { textContent: JSON.stringify(r.config[k]) })))))));
 }
 
+// ---- compare: did the edit help? ---------------------------------------------------------------------------------
+const signed = (x) => (x === null || x === undefined ? "n/a" : `${x >= 0 ? "+" : ""}${x.toFixed(4)}`);
+const span = ([low, high]) => `[${signed(low)}, ${signed(high)}]`;
+
+async function compareTicked() {
+  const runs = [...document.querySelectorAll("#runs-list input:checked")].map((b) => b.value);
+  if (runs.length < 2) { say("tick two runs or more: the first is the baseline", true); return; }
+  $("compare-result").replaceChildren(el("p", { textContent: `comparing ${runs.join(", ")}…` }));
+  try {
+    const r = await api(`/api/compare?${new URLSearchParams({ runs: runs.join(","), split: $("compare-split").value })}`);
+    $("compare-result").replaceChildren(...comparison(r));
+  } catch (error) {
+    $("compare-result").replaceChildren(el("p", { className: "error", textContent: error.message }));
+  }
+}
+
+// The comparison as `curate compare` prints it, with every video and clip a click away from the viewer.
+function comparison(r) {
+  const show = (target) => emit("show-clip", { table: r.set.table, ...target });
+  const link = (text, target) => el("button", { className: "link", textContent: text, onclick: () => show(target) });
+  const out = [el("p", { className: "caption", textContent: `scored on ${r.set.clips} clips of ${r.set.videos} videos: `
+    + `${r.set.why}; ${r.set.model}. ${r.metric}, ${Math.round(r.level * 100)}% intervals from ${r.samples} paired `
+    + "bootstrap draws over videos (seeds resampled within a group)." }),
+  el("table", { className: "small", id: "compare-groups" },
+     el("tr", {}, ...["group", "runs", r.metric, "interval", "seeds"].map((h) => el("th", { textContent: h }))),
+     ...r.groups.map((g) => el("tr", {}, el("td", { textContent: g.name }), el("td", { textContent: g.runs.join(", ") }),
+       el("td", { textContent: cell(g.value) }), el("td", { textContent: span(g.interval) }),
+       el("td", { textContent: g.seed_sd === null ? "1" : `${g.runs.length}, sd ${cell(g.seed_sd)}` }))))];
+  for (const d of r.differences) {
+    out.push(el("h3", { className: "difference", textContent: `${d.b} − ${d.a}: ${signed(d.difference)} ${span(d.interval)}`
+      + (d.p_b_better === null ? ` → inconclusive: seed variance ${d.seed_variance}`
+        : ` P(better) ${d.p_b_better.toFixed(2)} → ${d.verdict}`) }));
+    if (r.events) {
+      for (const [key, m] of Object.entries(r.events.metrics)) {
+        const e = m.differences.find((x) => x.b === d.b);
+        if (e) out.push(el("div", { className: "caption", textContent: `${key}: ${signed(e.difference)} ${span(e.interval)}` }));
+      }
+    }
+    out.push(el("div", { className: "caption", textContent: "per video, B − A in the truth's probability "
+      + "(most worsened first):" }),
+    el("div", { className: "moves" }, ...d.per_video.map(([video, x]) => link(`${video} ${signed(x)}`, { video }))),
+    el("div", { className: "caption", textContent: "clips whose prediction moved most (truth's probability A → B):" }),
+    el("div", { className: "moves" }, ...d.clips_changed.map(([id, a, b]) => link(`${id} ${cell(a)} → ${cell(b)}`,
+                                                                                      { id }))));
+  }
+  for (const note of r.notes) out.push(el("p", { className: "note", textContent: `note: ${note}` }));
+  return out;
+}
+
 export function initPanels() {
+  $("compare-button").onclick = compareTicked;
   $("diff-button").onclick = showDiff;
   $("tag-button").onclick = tag;
   $("revert-button").onclick = revert;
