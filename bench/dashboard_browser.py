@@ -10,10 +10,16 @@ ingested dataset for the clip viewer.
   selection (the selection goes to the server as ids); baseline: the server's answer to that request alone.
 - clip viewer: from a click on a row to every frame of the clip decoded on screen; baseline: fetching the same
   frames with fetch() alone.
+- thumbnails, on a table of `--tiles` rows (1,000,000) whose clips reuse the small dataset's cached frames:
+  first paint (navigation → every tile in view showing its decoded frame; a page is 100 tiles) and the numbers
+  table's first paint (navigation → its page of 100 rows drawn) as the baseline; scrolling one tile row per
+  animation frame for 3 s (frames/s, and the same for the numbers table); hover → the clip's next frame decoded
+  in the tile, against fetch() of that frame alone.
 
-Targets (issue 13): first paint < 2 s, pan/zoom >= 30 frames/s, lasso in the grid < 500 ms, frames < 200 ms.
+Targets (issue 13): first paint < 2 s, pan/zoom >= 30 frames/s, lasso in the grid < 500 ms, frames < 200 ms;
+(issue 27): thumbnails first paint < 1 s, scrolling a 1,000,000-row table >= 30 frames/s, hover-play < 150 ms.
 
-    uv run python bench/dashboard_browser.py [--points 100000] [--lasso 10000]
+    uv run python bench/dashboard_browser.py [--points 100000] [--lasso 10000] [--tiles 1000000]
 """
 from __future__ import annotations
 
@@ -87,6 +93,40 @@ CLICK_TO_FRAMES = """async ([k]) => {
   return performance.now() - t0;
 }"""
 
+# Installed before the page loads: the first moment every tile in view (or the table's page) is drawn.
+PAINTED = """(() => {
+  const drawn = () => {
+    const tiles = [...document.querySelectorAll('#tiles .tile')];
+    if (!document.querySelector('#tiles')?.hidden) {
+      return tiles.length > 0 && tiles.every((t) => { const i = t.querySelector('img');
+        return i && i.complete && i.naturalWidth > 0; });
+    }
+    return document.querySelectorAll('#grid tbody tr').length >= 100;
+  };
+  const poll = () => { if (drawn()) window.__painted = performance.now(); else requestAnimationFrame(poll); };
+  requestAnimationFrame(poll);
+})()"""
+
+SCROLL_FPS = """async ([selector, seconds, step]) => {  // one step down per animation frame
+  const box = document.querySelector(selector); let frames = 0; const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    box.scrollTop += step; await new Promise((r) => requestAnimationFrame(r)); frames++;
+  }
+  return [frames / ((performance.now() - t0) / 1000), box.scrollTop];
+}"""
+
+HOVER_PLAY = """async ([k]) => {  // hover → the tile shows the clip's next frame, decoded
+  const tile = document.querySelectorAll('#tiles .tile')[k], img = tile.querySelector('img'), still = img.src;
+  const t0 = performance.now();
+  tile.dispatchEvent(new MouseEvent('mouseenter'));
+  while (!(img.src !== still && img.complete && img.naturalWidth > 0)) await new Promise((r) => setTimeout(r, 1));
+  const shown = performance.now() - t0, url = img.src;
+  tile.dispatchEvent(new MouseEvent('mouseleave'));
+  const t1 = performance.now();
+  await (await fetch(url, { cache: 'reload' })).blob();
+  return [shown, performance.now() - t1];
+}"""
+
 FETCH_FRAMES = """async ([urls]) => {
   const t0 = performance.now();
   await Promise.all(urls.map((u) => fetch(u, { cache: 'reload' }).then((r) => r.blob())));
@@ -118,6 +158,51 @@ def bench_run(ws: Workspace, points: int) -> str:
     return run
 
 
+def tiles_dataset(ws: Workspace, rows: int) -> None:
+    """A `tiles` dataset of `rows` clips cycling through the nexar dataset's clips, with its frame cache copied:
+    thumbnails of a million rows, each a real JPEG."""
+    import shutil
+    from dataclasses import replace
+
+    nexar = ws.tables.read(ws.resolve("nexar/clips"), ["video_id", "split", "fold", "end_frame", "stride", "n_frames",
+                                                      "end_time_s", "label", "weight"])
+    table = nexar.take(pa.array(np.arange(rows) % nexar.num_rows))
+    table = table.add_column(0, "clip_id", pa.array([f"t{i:07d}" for i in range(rows)]))
+    ws.tables.create(replace(SPEC, dataset="tiles"), table, message="bench tiles")
+    shutil.copytree(ws.cache_dir("nexar"), ws.cache_dir("tiles"))
+
+
+def measure_tiles(browser, url: str) -> dict:
+    """First paint, scrolling and hover-play of the thumbnails on the tiles dataset, and the numbers table's."""
+    out = {}
+    for layout in ("tiles", "table"):
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.add_init_script(PAINTED)
+        paints = []
+        for _ in range(3):
+            page.goto(f"{url}?table=tiles/clips&run=&layout={layout}")
+            page.wait_for_function("window.__painted !== undefined", timeout=60_000)
+            paints.append(page.evaluate("window.__painted"))
+        out[f"{layout}_paint_ms"] = statistics.median(paints)
+        selector = "#tiles" if layout == "tiles" else ".grid-wrap"
+        out[f"{layout}_fps"], out[f"{layout}_scrolled_px"] = page.evaluate(SCROLL_FPS, [selector, 3, 150])
+        if layout == "tiles":
+            out["tiles_total"] = page.text_content("#count")
+            page.evaluate("document.querySelector('#tiles').scrollTop = 0")
+            page.wait_for_function("document.querySelectorAll('#tiles .tile img').length >= 10")
+            page.wait_for_timeout(500)
+            cdp = page.context.new_cdp_session(page)
+            hovers = []
+            for k in range(10):  # the browser's cache emptied first: the frames come from the server
+                cdp.send("Network.clearBrowserCache")
+                hovers.append(page.evaluate(HOVER_PLAY, [k]))
+            out["hover_ms"] = statistics.median(h[0] for h in hovers)
+            out["hover_max_ms"] = max(h[0] for h in hovers)
+            out["hover_fetch_ms"] = statistics.median(h[1] for h in hovers)
+        page.close()
+    return out
+
+
 def serve(ws_root: Path, port: int) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "curation.cli", "dashboard", "-w", str(ws_root), "--port",
                                str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -143,6 +228,7 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=100_000)
     ap.add_argument("--lasso", type=int, default=10_000)
     ap.add_argument("--port", type=int, default=5077)
+    ap.add_argument("--tiles", type=int, default=1_000_000, help="rows of the thumbnails' table")
     ap.add_argument("--chromium-arg", action="append", default=[], help="Extra Chromium flags, e.g. GL backends.")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
@@ -154,6 +240,7 @@ def main() -> None:
     ingest(ws, read_nexar(root / "data"), "nexar", IngestOptions(), progress=False)  # frames at the default size
     ws.tables.create(SPEC, clips_table(args.points), message="bench")
     run = bench_run(ws, args.points)
+    tiles_dataset(ws, args.tiles)
     url = f"http://127.0.0.1:{args.port}/"
     server = serve(root / "ws", args.port)
     try:
@@ -193,6 +280,7 @@ def main() -> None:
                 viewer_ms.append(page.evaluate(CLICK_TO_FRAMES, [k]))
                 urls = page.eval_on_selector_all("#strip img", "imgs => imgs.map(i => i.src)")
                 fetch_ms.append(page.evaluate(FETCH_FRAMES, [urls]))
+            tiles = measure_tiles(browser, url)
             browser.close()
     finally:
         server.terminate()
@@ -211,6 +299,18 @@ def main() -> None:
     print(f"clip viewer: click → 16 frames shown   {statistics.median(viewer_ms):7.0f} ms  "
           f"(median of {len(viewer_ms)} clips of different videos; max {max(viewer_ms):.0f}; goal < 200 ms)")
     print(f"  fetch() of the same frames alone     {statistics.median(fetch_ms):7.0f} ms")
+    print(f"thumbnails of {tiles['tiles_total']} (a page is 100 tiles)")
+    print(f"first paint (navigation → tiles in view decoded) {tiles['tiles_paint_ms']:6.0f} ms  (median of 3; "
+          f"goal < 1000 ms)")
+    print(f"  numbers table, its page of 100 rows            {tiles['table_paint_ms']:6.0f} ms  → "
+          f"{tiles['tiles_paint_ms'] / tiles['table_paint_ms']:.1f}x")
+    print(f"scroll, a tile row (150 px) per frame for 3 s    {tiles['tiles_fps']:6.1f} frames/s (goal >= 30; "
+          f"{tiles['tiles_scrolled_px']:,.0f} px)")
+    print(f"  numbers table, 150 px per frame                {tiles['table_fps']:6.1f} frames/s  → "
+          f"{tiles['tiles_fps'] / tiles['table_fps']:.2f}x")
+    print(f"hover → the clip's next frame shown             {tiles['hover_ms']:6.0f} ms  (median of 10, cache empty; max "
+          f"{tiles['hover_max_ms']:.0f}; goal < 150 ms)")
+    print(f"  fetch() of that frame alone                    {tiles['hover_fetch_ms']:6.0f} ms")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ import { $, cell, el, emit, frameUrl, on, say, state, unsay } from "./core.js";
 const PAGE = 100;  // rows per request
 const TILE = { w: 172, h: 150 };  // the tile's box in the layout (style.css .tile is smaller by its margin)
 const PLAY_MS = 90;  // a hovered tile's frame interval
+const MAX_PX = 8_000_000;  // the scrolled height at most (browsers cap an element's height near 33M px): a taller
+                           // layout scrolls proportionally, a pixel of scrollbar standing for `scale` pixels
 const t = { request: null, onColumns: null, view: "clips", total: 0, key: "clip_id", classes: [], pages: new Map(),
-            asking: new Set(), generation: 0, shown: new Map(), cols: 1, anchor: null, current: -1, timer: null,
-            queued: false };
+            asking: new Set(), generation: 0, shown: new Map(), cols: 1, scale: 1, anchor: null, current: -1,
+            timer: null, queued: false };
 
 export async function loadTiles(request, view, onColumns) {
   Object.assign(t, { request, view, onColumns, total: 0, generation: t.generation + 1, anchor: null, current: -1 });
@@ -48,13 +50,21 @@ async function fetchPage(page, generation) {
 
 const item = (index) => t.pages.get(Math.floor(index / PAGE))?.[index % PAGE];
 
-// The tiles in view (and a row either side), each placed by its index; pages not fetched yet are asked for.
+// The tiles in view (and a row either side), placed by their row's distance from the first row in view; pages
+// not fetched yet are asked for.
 function draw() {
   const box = $("tiles");
   t.cols = Math.max(1, Math.floor(box.clientWidth / TILE.w));
-  $("tiles-spacer").style.height = `${Math.ceil(t.total / t.cols) * TILE.h}px`;
-  const first = Math.max(0, Math.floor(box.scrollTop / TILE.h) - 1) * t.cols;
-  const last = Math.min(t.total, (Math.ceil((box.scrollTop + box.clientHeight) / TILE.h) + 1) * t.cols);
+  const height = Math.ceil(t.total / t.cols) * TILE.h;
+  t.scale = Math.max(1, height / MAX_PX);
+  $("tiles-spacer").style.height = `${height / t.scale}px`;
+  const top = box.scrollTop * t.scale;  // where the view is in the whole layout
+  const row = Math.floor(top / TILE.h);
+  const shift = top - row * TILE.h;
+  // the layer covers exactly the view (never below the spacer's end: nothing grows the scrolled height)
+  Object.assign($("tiles-layer").style, { transform: `translateY(${box.scrollTop}px)`, height: `${box.clientHeight}px` });
+  const first = Math.max(0, row - 1) * t.cols;
+  const last = Math.min(t.total, (row + Math.ceil(box.clientHeight / TILE.h) + 2) * t.cols);
   for (const [index, node] of t.shown) {
     if (index < first || index >= last || (!node.dataset.id && item(index))) { node.remove(); t.shown.delete(index); }
   }
@@ -62,11 +72,14 @@ function draw() {
     if (!t.pages.has(page)) fetchPage(page, t.generation);
   }
   for (let index = first; index < last; index++) {
-    if (t.shown.has(index)) continue;
-    const node = tile(index, item(index));
-    node.style.transform = `translate(${(index % t.cols) * TILE.w}px, ${Math.floor(index / t.cols) * TILE.h}px)`;
-    $("tiles-layer").appendChild(node);
-    t.shown.set(index, node);
+    let node = t.shown.get(index);
+    if (!node) {
+      node = tile(index, item(index));
+      $("tiles-layer").appendChild(node);
+      t.shown.set(index, node);
+    }
+    const y = (Math.floor(index / t.cols) - row) * TILE.h - shift;
+    node.style.transform = `translate(${(index % t.cols) * TILE.w}px, ${y}px)`;
   }
 }
 
@@ -138,7 +151,7 @@ function pick(index, event) {
 function show(index) {
   t.current = index;
   const box = $("tiles");
-  const top = Math.floor(index / t.cols) * TILE.h;
+  const top = (Math.floor(index / t.cols) * TILE.h) / t.scale;
   if (top < box.scrollTop) box.scrollTop = top;
   else if (top + TILE.h > box.scrollTop + box.clientHeight) box.scrollTop = top + TILE.h - box.clientHeight;
   const id = item(index)?.row[t.key];
