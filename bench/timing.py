@@ -5,12 +5,13 @@ Per seed: a Nexar-style synthetic dataset whose generator moved the event and al
 rightly labelled train positives by `--shift` seconds (either way; the truth is in ground_truth.json); ingest;
 one tiny-model run (`noisy`); `predict-events` with it over the dataset's videos; the timing signal
 (`suggest.timing_issues`) scored per video against the generator's moved videos — precision, recall, and the
-error of each suggested time against the true one. With `--retrain`: the suggestions applied (`retime`), the
-same seed trained on the retimed revision, and event F1 at ±0.5 s on the val videos (whose times were not
-moved) of both runs.
+error of each suggested time against the true one. With `--retrain`: the suggestions applied (`retime`),
+`--repeats` training seeds on the noisy revision (the first is the run above) and as many on the retimed one,
+each predicting the val videos' event times (their times were not moved), and `compare()`'s event F1 at ±0.5 s
+of the two groups: the difference with its 95% interval over the val videos and the seeds.
 
     uv run --group bench python bench/timing.py [--train 80] [--seeds 3] [--shift 0.75-2] [--share 0.2]
-        [--epochs 8] [--draws 500] [--retrain] [--workdir /tmp/curate-bench-timing] [--reuse]
+        [--epochs 8] [--draws 500] [--retrain] [--repeats 3] [--workdir /tmp/curate-bench-timing] [--reuse]
 """
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ from curation.ingest.layouts import read_nexar
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.retime import retime
 from curation.models.mvit import MODELS
+from curation.review.compare import compare
 from curation.review.suggest import timing_issues
 from curation.synth import generate, load_truth
+from curation.train.collect import collect
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
@@ -58,6 +61,7 @@ def main():
     ap.add_argument("--draws", type=int, default=500)
     ap.add_argument("--tolerance", type=float, default=0.5, help="a label this close to a peak is right")
     ap.add_argument("--retrain", action="store_true", help="apply the suggestions, retrain, compare event F1")
+    ap.add_argument("--repeats", type=int, default=3, help="training seeds per arm with --retrain")
     ap.add_argument("--workdir", default="/tmp/curate-bench-timing")
     ap.add_argument("--reuse", action="store_true", help="keep the workdir and its completed runs")
     args = ap.parse_args()
@@ -103,24 +107,37 @@ def main():
                 retime(ws, "nexar", {v: [(None, t)] for v, t in flagged.items()},
                        message=f"retime of {len(flagged)} videos suggested by {noisy}")
                 head = ws.tables.head("nexar", "clips")
-            fixed = completed(ws, "retimed", head.ref) or train(
-                ws, TrainConfig(table=head.ref, name="retimed", seed=seed, **cfg), echo=lambda *a: None,
-                progress=False)
-            row["retimed_f1"] = predict_events(ws, fixed, head.ref, progress=False)["metrics"]["val"][F1]
+            arms = {"noisy": [noisy], "retimed": []}
+            for k in range(args.repeats):
+                for arm, ref in (("noisy", "nexar/clips@1"), ("retimed", head.ref)):
+                    if arm == "noisy" and k == 0:
+                        continue  # the run the suggestions came from
+                    label = f"{arm}-r{k}"
+                    run = completed(ws, label, ref) or train(
+                        ws, TrainConfig(table=ref, name=label, seed=seed + 1000 * k, **cfg), echo=lambda *a: None,
+                        progress=False)
+                    predict_events(ws, run, ref, progress=False, splits=("val",))
+                    arms[arm].append(run)
+            passes = lambda w, r, ref, c: collect(w, r, ref, c, progress=False)  # noqa: E731
+            events = compare(ws, [], groups=arms, collect=passes)["events"]["metrics"][F1]
+            (noisy_f1, retimed_f1), d = [g["value"] for g in events["groups"]], events["differences"][0]
+            row.update(noisy_f1=noisy_f1, retimed_f1=retimed_f1, gain=d["difference"], gain_low=d["interval"][0],
+                       gain_high=d["interval"][1], p_better=d["p_b_better"])
         row["minutes"] = (time.time() - started) / 60
         rows.append(row)
         print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
               + (f"  ({'; '.join(notes)})" if notes else ""), flush=True)
 
     print(f"\ntiming signal per video against the generator's moved videos, mean ± sd over {len(rows)} seed(s)")
-    for key in ("flagged", "precision", "recall", "median_error_s", "noisy_f1", "retimed_f1"):
+    for key in ("flagged", "precision", "recall", "median_error_s", "noisy_f1", "retimed_f1", "gain"):
         values = [r[key] for r in rows if key in r]
         if values:
             print(f"  {key:<16} {mean_sd(values)}   per seed: {' '.join(f'{v:.3f}' for v in values)}")
-    if any("retimed_f1" in r for r in rows):
-        gains = [r["retimed_f1"] - r["noisy_f1"] for r in rows if "retimed_f1" in r]
-        print(f"  event F1@0.5s retimed − noisy: {mean_sd(gains)} (improved on {sum(g > 0 for g in gains)} of "
-              f"{len(gains)} seeds)")
+    for r in rows:
+        if "gain" in r:
+            print(f"  seed {r['seed']}: event F1@0.5s retimed − noisy {r['gain']:+.3f} [{r['gain_low']:+.3f}, "
+                  f"{r['gain_high']:+.3f}] over the val videos and {args.repeats} training seeds a side, "
+                  f"P(better) {r['p_better']:.2f}")
 
 
 if __name__ == "__main__":

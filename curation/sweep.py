@@ -18,6 +18,7 @@ from pathlib import Path
 
 from curation.errors import BadInput
 from curation.runs.plots import plot_trials
+from curation.task import VIDEOS
 from curation.train.config import TrainConfig, resolve_train_table
 
 SEARCHED = ("lr", "warmup", "weight_decay", "balance")
@@ -142,12 +143,12 @@ class IngestSpace:
         if self.layout not in ("nexar", "events"):
             raise BadInput(f"dataset {dataset} has no label windows to search ({self.layout} layout)",
                            "search ingest settings of a Nexar or events dataset, or training settings alone")
-        state = last_ingest(ws.tables, dataset, "videos").meta["ingest"]
+        state = last_ingest(ws.tables, dataset, VIDEOS).meta["ingest"]
         if not state.get("reader"):
             raise BadInput(f"dataset {dataset} was ingested by a version that did not record how to read its "
                            "source again", "ingest its source again once, then sweep its ingest settings")
         self.reader, self.options = state["reader"], IngestOptions.from_dict(state["options"])
-        moved = user_edits(ws.tables, dataset, "videos").times
+        moved = user_edits(ws.tables, dataset, VIDEOS).times
         self.retimes = {v: [tuple(m) for m in moves] for v, moves in moved.items()}
 
     def suggest(self, trial) -> dict:
@@ -177,7 +178,7 @@ class IngestSpace:
         if self.layout == "events":
             reader = {**reader, "args": {**reader.get("args", {}), "alpha": params["alpha"], "beta": params["beta"]}}
         current = self.ws.dataset
-        fresh = not self.ws.tables.exists(name, "videos")  # once made, the dataset carries the retimes itself
+        fresh = not self.ws.tables.exists(name, VIDEOS)  # once made, the dataset carries the retimes itself
         try:
             ingest(self.ws, reread(reader), name, options, progress=progress, retimes=self.retimes if fresh else None,
                    message=f"sweep {study}: {describe(params)}")

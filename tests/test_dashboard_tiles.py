@@ -1,13 +1,17 @@
 """The thumbnail grid in a real browser (Debian's Chromium driven by Playwright) against `curate dashboard` on a
 workspace of three layouts: every tile shows a decoded frame of its clip for nexar, class-folder and events
-datasets; hovering a tile plays its clip; only the tiles in view exist; the keyboard moves through the tiles and
-stages a delete that is committed with its author, shown in `curate log`."""
+datasets; hovering a tile plays its clip; only the tiles in view exist; a lasso on the map shows exactly its clips;
+the keyboard moves through the tiles and stages a delete that is committed with its author, shown in
+`curate log`."""
+import json
 import shutil
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import curate, running_dashboard, watched_page
+from test_dashboard_browser import _box_left_of_a_gap
 from curation.workspace import Workspace
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -76,6 +80,31 @@ def test_thumbnails_show_play_scroll_and_the_keyboard_commits_with_its_author(th
         last = ws.tables.read(ws.tables.head("nexar", "clips"))["clip_id"][total - 1].as_py()
         page.wait_for_selector(f"#tiles .tile[data-id='{last}'] img")  # the last page, fetched when scrolled to
         assert page.locator("#tiles .tile").count() < total
+
+        # a freeform lasso on the map: the thumbnails show exactly the clips inside it, selected
+        run = ws.runs.resolve("last")
+        points = json.loads(urllib.request.urlopen(f"{url}api/map?table=nexar/clips@1&run={run}").read())
+        cut, inside = _box_left_of_a_gap(points)
+        page.wait_for_function("() => document.querySelector('#map-canvas').dataset.points > 0")
+        page.select_option("#drag", "lasso")
+        box = page.locator("#map-canvas").bounding_box()
+        right = box["x"] + (cut + 1) / 2 * box["width"]
+        corners = [(box["x"] + 3, box["y"] + 3), (right, box["y"] + 3), (right, box["y"] + box["height"] - 3),
+                   (box["x"] + 3, box["y"] + box["height"] - 3), (box["x"] + 3, box["y"] + 3)]
+        page.mouse.move(*corners[0])
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(corners, corners[1:]):  # the lasso's path, in small steps along each side
+            for k in range(1, 11):
+                page.mouse.move(x0 + (x1 - x0) * k / 10, y0 + (y1 - y0) * k / 10)
+        page.mouse.up()
+        page.wait_for_function(f"() => document.querySelector('#count').textContent === '{len(inside)} clips'")
+        page.wait_for_selector("#tiles .tile img")
+        shown = page.eval_on_selector_all("#tiles .tile", "tiles => tiles.map((t) => [t.dataset.id, t.className])")
+        assert shown and all(i in inside and "selected" in c.split() for i, c in shown)
+        page.click("#clear-selection")
+        page.uncheck("#only-selected")
+        page.select_option("#drag", "pan")
+        page.wait_for_function(f"() => document.querySelector('#count').textContent === '{total} clips'")
 
         page.evaluate("() => { document.querySelector('#tiles').scrollTop = 0; }")
         page.locator(f"#tiles .tile[data-id='{ids[0]}']").click()

@@ -63,7 +63,39 @@ def test_the_map_has_one_point_per_collected_clip_scaled_and_coloured_by_id(clie
     flagged = {s.id: s.signal for s in suggest(ws, run)}
     expected = [flagged.get(i) or flagged.get(videos[i]) or "none" for i in answer["ids"]]
     assert [signal["categories"][c] for c in signal["codes"]] == expected and set(expected) - {"none"}
-    assert http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "path"}).status_code == 400
+    assert http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "path"}).status_code == 404
+    # any column: integers with few values (a fold) are categories, other numbers a range; numbers size the points
+    from curation.review.metrics import revision_with_metrics
+
+    by = http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "end_time_s",
+                                      "size": "eval_loss"}).json()
+    assert by["colour"]["kind"] == "continuous" and by["size"]["by"] == "eval_loss"
+    loss = {r["clip_id"]: r["eval_loss"] for r in revision_with_metrics(ws, ws.resolve("clips@1"), run).to_pylist()}
+    ranked = sorted((loss[i], c) for i, c in zip(by["ids"], by["size"]["codes"]) if loss.get(i) is not None)
+    assert [c for _, c in ranked] == sorted(c for _, c in ranked) and {ranked[0][1], ranked[-1][1]} == {0, 7}
+    fold = http.get("/api/map", params={"table": "clips@1", "run": run, "colour": "fold"}).json()["colour"]
+    assert fold["kind"] == "categorical"
+    assert http.get("/api/map", params={"table": "clips@1", "run": run, "size": "split"}).status_code == 400
+
+
+def test_neighbours_are_the_nearest_clips_of_the_revision_in_the_runs_embedding(client):
+    import numpy as np
+
+    from curation.review.metrics import final_collection
+
+    http, ws, run = client
+    collection = ws.runs.collection(run, final_collection(ws, run, "clips")).to_pylist()
+    in_revision = set(ws.tables.read(ws.resolve("clips@1"))["clip_id"].to_pylist())
+    rows = [r for r in collection if r["clip_id"] in in_revision]
+    vectors = np.array([r["embedding"] for r in rows], dtype=np.float64)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    me = rows[5]["clip_id"]
+    distance = 1 - vectors @ vectors[5]
+    expected = [rows[i]["clip_id"] for i in np.argsort(distance, kind="stable") if i != 5][:7]
+    answer = http.get("/api/neighbours", params={"table": "clips@1", "run": run, "id": me, "k": "7"}).json()
+    assert [n["id"] for n in answer["neighbours"]] == expected
+    assert [n["distance"] for n in answer["neighbours"]] == sorted(n["distance"] for n in answer["neighbours"])
+    assert http.get("/api/neighbours", params={"table": "clips@1", "run": run, "id": "nope:1"}).status_code == 404
 
 
 def test_the_clip_viewer_shows_frames_timeline_neighbours_and_dynamics(client):

@@ -35,7 +35,7 @@ from curation.ingest.layouts.base import TIME_MATCH_S
 from curation.jsonsafe import json_row, json_value
 from curation.review.clip_view import clip_frames, clip_view
 from curation.review.compare import DRAWS, compare, verdict
-from curation.review.embedding_map import map_points, signal_of_clips
+from curation.review.embedding_map import map_points, neighbours, signal_of_clips
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
 from curation.review.apply import apply_requests
 from curation.runs.protocol import CollectionKey
@@ -50,7 +50,8 @@ MAX_IDS = 200_000  # a selection sent back to page through (the whole map of a l
 EVIDENCE_FRAMES = 8  # frames shown for a video-level suggestion
 DIFF_IDS = 200  # ids listed per kind of change; the counts are complete
 STATIC = Path(__file__).with_name("static")
-MODULES = ("app", "core", "grid", "tiles", "keys", "map", "viewer", "panels", "edits", "regl-esm")  # the page's own scripts
+# the page's own scripts
+MODULES = ("app", "core", "grid", "tiles", "keys", "map", "viewer", "panels", "edits", "regl-esm")
 VENDORED = ("vendor/regl-scatterplot.esm.js", "vendor/regl.min.js", "vendor/pub-sub-es.js")  # scripts/vendor-scatter.sh
 ASSETS = {**{f"{m}.js": "text/javascript" for m in MODULES}, **dict.fromkeys(VENDORED, "text/javascript"),
           "style.css": "text/css"}
@@ -172,7 +173,8 @@ def log(request: Request) -> JSONResponse:
     head = ws.resolve(_text(request.query_params, "table"))
     return JSONResponse({"table": f"{head.dataset}/{head.table}", "revisions": [
         {"number": r.number, "parent": r.parent, "created": r.created, "message": r.message, "op": r.op,
-         "rows": r.rows, "counts": r.counts, "author": r.meta.get("author")} for r in reversed(ws.tables.revisions(head.dataset, head.table))]})
+         "rows": r.rows, "counts": r.counts, "author": r.meta.get("author")}
+        for r in reversed(ws.tables.revisions(head.dataset, head.table))]})
 
 
 async def samples(request: Request) -> JSONResponse:
@@ -220,7 +222,8 @@ def _tile_frames(rows: pa.Table, clips: pa.Table, key: str) -> list[list[str]]:
         return [clip_frames(r) for r in rows.select(["video_id", "end_frame", "stride", "n_frames"]).to_pylist()]
     wanted = pa.array(rows["video_id"].to_pylist(), pa.string())
     mine = clips.filter(pc.is_in(clips["video_id"], value_set=wanted)).select(
-        ["video_id", "end_frame", "stride", "n_frames"]).sort_by([("video_id", "ascending"), ("end_frame", "ascending")])
+        ["video_id", "end_frame", "stride", "n_frames"]).sort_by([("video_id", "ascending"),
+                                                                  ("end_frame", "ascending")])
     of_video = _group(mine.to_pylist(), "video_id")
     return [clip_frames(of_video[v][len(of_video[v]) // 2]) if of_video.get(v) else [] for v in wanted.to_pylist()]
 
@@ -234,8 +237,20 @@ def embedding_map(request: Request) -> JSONResponse:
     table = revision_with_metrics(ws, revision, run)
     spec = ws.tables.spec(revision.dataset, revision.table)
     signals = signal_of_clips(table, state.run_suggestions(run), spec.id_column) if colour == "signal" else None
-    points = map_points(table, colour, spec.classes, signals, spec.id_column, state.context_points(run, revision))
+    points = map_points(table, colour, spec.classes, signals, spec.id_column, state.context_points(run, revision),
+                        size=request.query_params.get("size") or None)
     return JSONResponse({"table": revision.ref, "run": run, **points})
+
+
+def nearest(request: Request) -> JSONResponse:
+    """The clips of the revision nearest one clip in the run's embedding: `id`, `k` (default 20)."""
+    ws = _state(request).ws
+    revision = ws.resolve(_text(request.query_params, "table"))
+    run = ws.runs.resolve(_text(request.query_params, "run"))
+    clip_id = _text(request.query_params, "id")
+    found = neighbours(ws, run, revision, clip_id, _int(request.query_params, "k", 20, 1, 1000))
+    return JSONResponse({"table": revision.ref, "run": run, "id": clip_id,
+                         "neighbours": [{"id": i, "distance": d} for i, d in found]})
 
 
 def clip(request: Request) -> JSONResponse:
@@ -452,6 +467,7 @@ def static(request: Request) -> Response:
 ROUTES = [Route("/", index), Route("/static/{name:path}", static),
           Route("/api/tables", tables), Route("/api/log", log),
           Route("/api/samples", samples, methods=["GET", "POST"]), Route("/api/map", embedding_map),
+          Route("/api/neighbours", nearest),
           Route("/api/clip", clip), Route("/api/diff", diff), Route("/api/suggestions", suggestions),
           Route("/api/runs", runs), Route("/api/run", run), Route("/api/compare", compare_runs),
           Route("/api/frames/{dataset}/{frame_id:path}", frame), Route("/api/edits", edits, methods=["POST"]),

@@ -8,20 +8,23 @@ import pyarrow.compute as pc
 
 from curation.errors import BadInput, NotFound
 
-COLOURS = ("label", "pred", "split", "signal", "eval_loss", "loss", "aum", "margin", "eval_prob", "prob", "weight")
-CATEGORICAL = {"label", "pred", "split", "signal"}
+CATEGORICAL = {"label", "pred", "split", "signal"}  # besides text and booleans: integers that name a class
+FEW = 16  # an integer column with at most this many distinct values (a fold, a class index) is categorical
 BINS = 64  # a continuous colour is one of 64 steps; code BINS means "no value"
+SIZE_STEPS = 8  # a point's size is one of 8 steps of the size column
 MARGIN = 0.95  # points stay inside the canvas edge
 
 
 def map_points(table: pa.Table, colour: str = "label", classes: list | None = None,
                signals: dict[str, str] | None = None, id_column: str = "clip_id",
-               context: list[pa.Table] = ()) -> dict:
+               context: list[pa.Table] = (), size: str | None = None) -> dict:
     """`table`: a revision joined with a run's metrics (review.metrics.revision_with_metrics). Returns ids,
     each point's video (an index into `videos`), x and y in [-1, 1], and the colour: codes plus `categories`
-    (categorical) or `range` [low, high] with BINS steps (continuous; code BINS = no value). `signals`: the
-    suggestion signal per clip id (for colour "signal"). `context`: the run's collections of other tables from
-    the same pass (one 2-D map for all, e.g. the test clips): drawn after the revision's `editable` points."""
+    (categorical) or `range` [low, high] with BINS steps (continuous; code BINS = no value), by any column.
+    `size` (a numeric column): each point's size step, 0 … SIZE_STEPS − 1 (the smallest for no value). `signals`:
+    the suggestion signal per clip id (for colour "signal"). `context`: the run's collections of other tables
+    from the same pass (one 2-D map for all, e.g. the test clips): drawn after the revision's `editable`
+    points."""
     if "map_x" not in table.column_names:
         raise NotFound("this run has no 2-D map of this revision",
                        "collect the run over the revision (its final pass draws the map)")
@@ -30,7 +33,8 @@ def map_points(table: pa.Table, colour: str = "label", classes: list | None = No
         raise NotFound("no clip of this revision is on the run's map", "collect the run over this revision")
     editable = table.num_rows
     if context:
-        keep = [c for c in (id_column, "video_id", "map_x", "map_y", colour) if c in table.column_names]
+        keep = [c for c in dict.fromkeys((id_column, "video_id", "map_x", "map_y", colour, size))
+                if c in table.column_names]
         others = [c.rename_columns([id_column if n == "clip_id" else n for n in c.column_names]) for c in context]
         table = pa.concat_tables([table.select(keep)] + [c.select([k for k in keep if k in c.column_names])
                                                           for c in others], promote_options="permissive")
@@ -43,20 +47,19 @@ def map_points(table: pa.Table, colour: str = "label", classes: list | None = No
     ids = table[id_column].to_pylist()
     return {"ids": ids, "editable": editable, "videos": videos.tolist(), "video": video_codes.tolist(),
             "x": np.round(xy[:, 0], 5).tolist(), "y": np.round(xy[:, 1], 5).tolist(),
-            "colour": colour_codes(table, colour, classes, signals, id_column)}
+            "colour": colour_codes(table, colour, classes, signals, id_column),
+            **({"size": size_codes(table, size)} if size else {})}
 
 
 def colour_codes(table: pa.Table, colour: str, classes: list | None = None,
                  signals: dict[str, str] | None = None, id_column: str = "clip_id") -> dict:
-    if colour not in COLOURS:
-        raise BadInput(f"cannot colour the map by {colour!r}", f"use one of {', '.join(COLOURS)}")
     if colour == "signal":
         values = [(signals or {}).get(i) or "none" for i in table[id_column].to_pylist()]
     elif colour not in table.column_names:
-        raise NotFound(f"this map has no {colour} values", "pick a run that logged them, or another colour")
+        raise NotFound(f"this map has no {colour} values", f"colour by one of {', '.join(table.column_names)}")
     else:
         values = table[colour].to_pylist()
-    if colour in CATEGORICAL:
+    if colour == "signal" or _categorical(table[colour], colour):
         if colour in ("label", "pred") and classes:
             values = [classes[v] if isinstance(v, int) and 0 <= v < len(classes) else v for v in values]
         present = {str(v) for v in values if v is not None}
@@ -74,9 +77,57 @@ def colour_codes(table: pa.Table, colour: str, classes: list | None = None,
     return {"by": colour, "kind": "continuous", "range": [low, high], "bins": BINS, "codes": codes.tolist()}
 
 
+def _categorical(column, name: str) -> bool:
+    kind = column.type
+    if name in CATEGORICAL or pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_boolean(kind):
+        return True
+    return pa.types.is_integer(kind) and len(pc.unique(column.drop_null())) <= FEW
+
+
+def size_codes(table: pa.Table, size: str) -> dict:
+    """A numeric column as point sizes: steps 0 … SIZE_STEPS − 1 over its range (0 where it has no value)."""
+    if size not in table.column_names or not (pa.types.is_integer(table[size].type)
+                                             or pa.types.is_floating(table[size].type)):
+        numeric = [c for c in table.column_names if pa.types.is_integer(table[c].type)
+                   or pa.types.is_floating(table[c].type)]
+        raise BadInput(f"cannot size the map's points by {size!r}", f"size by a numeric column: {', '.join(numeric)}")
+    v = np.array([np.nan if x is None else x for x in table[size].to_pylist()], dtype=np.float64)
+    known = ~np.isnan(v)
+    low, high = (float(v[known].min()), float(v[known].max())) if known.any() else (0.0, 0.0)
+    steps = np.clip(((v - low) / (high - low or 1) * (SIZE_STEPS - 1)).round(), 0, SIZE_STEPS - 1)
+    codes = np.where(known, steps, 0).astype(int)
+    return {"by": size, "range": [low, high], "steps": SIZE_STEPS, "codes": codes.tolist()}
+
+
 def signal_of_clips(table: pa.Table, suggestions, id_column: str = "clip_id") -> dict[str, str]:
     """Each clip's suggestion signal: its own suggestion, or its video's."""
     by_id = {s.id: s.signal for s in suggestions}
     return {c: by_id.get(c) or by_id.get(v) for c, v in zip(table[id_column].to_pylist(),
                                                          table["video_id"].to_pylist())
             if by_id.get(c) or by_id.get(v)}
+
+
+def neighbours(ws, run: str, revision, clip_id: str, k: int = 20) -> list[tuple[str, float]]:
+    """The `k` clips of `revision` nearest `clip_id` in the run's embedding (its final collection over the
+    revision's table), nearest first, with their cosine distances; the clip itself is not among them."""
+    from curation.review.metrics import final_collection
+
+    name = final_collection(ws, run, revision.table)
+    if name is None:
+        raise NotFound(f"run {run} has no embeddings of {revision.table}", "collect the run over this revision")
+    collection = ws.runs.collection(run, name).select(["clip_id", "embedding"])
+    spec = ws.tables.spec(revision.dataset, revision.table)
+    ids = ws.tables.read(revision, [spec.id_column])[spec.id_column]
+    collection = collection.filter(pc.is_in(collection["clip_id"], value_set=ids))
+    found = pc.index(collection["clip_id"], clip_id).as_py()
+    if found < 0:
+        raise NotFound(f"clip {clip_id} has no embedding in run {run}'s pass over {revision.ref}",
+                       "pick a clip of the revision shown")
+    flat = collection["embedding"].combine_chunks()
+    vectors = flat.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(flat), -1)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    distance = 1.0 - vectors @ vectors[found]
+    distance[found] = np.inf
+    order = np.argsort(distance, kind="stable")[:k]
+    names = collection["clip_id"].to_pylist()
+    return [(names[i], round(float(distance[i]), 5)) for i in order if np.isfinite(distance[i])]

@@ -38,13 +38,16 @@ async function loadTables() {
   await loadRevisions(number);
 }
 
+// A message's file paths by their last two parts (the revisions view shows them whole).
+const shortPaths = (text) => text.replace(/(?:\/[^\s/]+)+(\/[^\s/]+\/[^\s/]+)/g, "…$1");
+
 async function loadRevisions(number) {
   state.table = $("table").value;
   if (number !== undefined) state.revision = number;  // at once: what the user does next is on this revision
   state.dataset = state.table.split("/")[0];
   const { revisions } = await api(`/api/log?table=${encodeURIComponent(state.table)}`);
   $("revision").replaceChildren();
-  for (const r of revisions) option($("revision"), r.number, `@${r.number} ${r.message}`);
+  for (const r of revisions) option($("revision"), r.number, `@${r.number} ${shortPaths(r.message)}`);
   state.head = revisions[0].number;
   $("table").selectedOptions[0].textContent = `${state.table} (head ${state.head})`;
   $("revision").value = number ?? state.head;
@@ -88,7 +91,7 @@ $("revision").onchange = refresh;
 $("run").onchange = refresh;
 for (const v of VIEWS) $(`tab-${v}`).onclick = () => show(v);
 on("revisions-changed", (number) => { forgetSelection(); loadRevisions(number); });
-on("selection", (source) => { if (source === "map") showSelected(true); });
+on("selection", (source) => { if (source === "map" || source === "neighbours") showSelected(true); });
 initGrid();
 initTiles();
 initKeys();

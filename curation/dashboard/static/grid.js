@@ -34,7 +34,7 @@ export async function loadPage(offset = 0) {
   try {
     const page = await request(offset, PAGE);
     if (asked !== grid.asked) return;
-    fillSortChoices(page.columns);
+    fillSortChoices(page.columns, page.rows);
     const order = FIRST.filter((c) => page.columns.includes(c));
     Object.assign(grid, { offset: page.offset, total: page.total, rows: page.rows, key: page.key, current: -1,
                           columns: order.concat(page.columns.filter((c) => !order.includes(c))) });
@@ -102,7 +102,9 @@ export function moveCurrent(step) {
 }
 
 // The sort choices and the filter's column names: every column of the rows, once known.
-export function fillSortChoices(columns) {
+export function fillSortChoices(columns, rows = []) {
+  const numeric = columns.filter((c) => rows.some((r) => typeof r[c] === "number"));
+  emit("columns", { columns, numeric });
   const sort = $("sort");
   const known = new Set([...sort.options].map((o) => o.value));
   for (const c of columns) if (!known.has(c)) sort.appendChild(el("option", { value: c, textContent: c }));

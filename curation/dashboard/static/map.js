@@ -1,5 +1,6 @@
 // The embedding map: the run's 2-D map of every clip of the revision, drawn by regl-scatterplot (WebGL), coloured
-// by a label, prediction, metric or suggestion signal. Lasso or box selection is the page's selection.
+// by any column (a label, prediction, metric, suggestion signal…) and sized by any numeric one. Lasso or box
+// selection is the page's selection.
 import createScatterplot, { createRenderer } from "/static/vendor/regl-scatterplot.esm.js";
 import { $, api, cell, el, emit, on, ref, say, state } from "./core.js";
 
@@ -42,11 +43,13 @@ const LARGE = 20000;
 
 function ensurePlot(points = 0) {
   const large = points >= LARGE;
-  if (map.plot && map.large === large) return map.plot;
-  map.plot?.destroy();
-  map.large = large;
   const canvas = $("map-canvas");
   const { width, height } = canvas.getBoundingClientRect();
+  const size = `${width}x${height}`;
+  if (map.plot && map.large === large && map.size === size) return map.plot;
+  map.plot?.destroy();
+  if (map.size !== size) { map.renderer?.destroy(); map.renderer = null; }
+  Object.assign(map, { large, size });
   // The library renders into a WebGL canvas of the whole window by default, then copies the map's part: one
   // of the map's own size renders (and, without a GPU, reads back) only the pixels shown.
   map.renderer ||= createRenderer({ canvas: Object.assign(document.createElement("canvas"), {
@@ -85,6 +88,7 @@ export async function loadMap() {
   };
   if (hidden()) return;
   const params = new URLSearchParams({ table: ref(), run: state.run, colour: $("colour").value });
+  if ($("size").value) params.set("size", $("size").value);
   try {
     const data = await api(`/api/map?${params}`);
     if (hidden()) return;  // the user switched views while it came
@@ -93,11 +97,15 @@ export async function loadMap() {
     map.index = new Map(data.ids.map((id, i) => [id, i]));
     data.ids.forEach((id, i) => state.videoOf.set(id, data.videos[data.video[i]]));
     const plot = ensurePlot(data.ids.length);
-    plot.set({ pointColor: palette(data.colour), colorBy: "valueA" });
-    await plot.draw({ x: data.x, y: data.y, valueA: data.colour.codes }, { zDataType: "categorical" });
+    const base = map.large ? 1 : 4;  // a size step is half a base point more
+    plot.set({ pointColor: palette(data.colour), colorBy: "valueA", sizeBy: data.size ? "valueB" : null,
+               pointSize: data.size ? [...Array(data.size.steps).keys()].map((k) => base * (1 + k / 2)) : base });
+    await plot.draw({ x: data.x, y: data.y, valueA: data.colour.codes, valueB: data.size?.codes },
+                    { zDataType: "categorical", wDataType: "categorical" });
     map.drawnAt = performance.now();
     $("map-canvas").dataset.points = plot.get("points").length;  // what the library drew (read by tests and bench)
-    $("map-legend").replaceChildren(...legend(data.colour));
+    $("map-legend").replaceChildren(...legend(data.colour), ...(data.size ? [el("span", { className: "key",
+      textContent: ` · size: ${data.size.by} ${cell(data.size.range[0])} … ${cell(data.size.range[1])}` })] : []));
     const context = data.ids.length - data.editable;
     $("map-count").textContent = `${data.editable} clips of ${data.table} on the map of ${data.run}`
       + (context ? ` (+ ${context} of its other tables)` : "");
@@ -120,13 +128,28 @@ export function mapShown() {
   if (map.pending) loadMap();
 }
 
+// Every column of the samples can colour the map, every numeric one size it (sent by the grid once known).
+function addColumns({ columns, numeric }) {
+  for (const [select, names] of [[$("colour"), columns], [$("size"), numeric]]) {
+    const known = new Set([...select.options].map((o) => o.value));
+    for (const c of names) if (!known.has(c)) select.appendChild(el("option", { value: c, textContent: c }));
+  }
+}
+
 export function initMap() {
   $("colour").onchange = loadMap;
+  $("size").onchange = loadMap;
+  on("columns", addColumns);
   $("drag").onchange = () => {
     const mode = $("drag").value;
     map.plot?.set({ mouseMode: mode === "pan" ? "panZoom" : "lasso",
                        lassoType: mode === "box" ? "rectangle" : "freeform" });
   };
   $("map-reset").onclick = () => map.plot?.reset();
+  $("map-large").onclick = () => {  // the map over most of the screen, the samples below it
+    $("map-pane").classList.toggle("large");
+    $("map-large").textContent = $("map-pane").classList.contains("large") ? "smaller map" : "larger map";
+    loadMap();
+  };
   on("selection", (source) => { if (source !== "map") highlight(); });
 }

@@ -37,7 +37,7 @@ async function fetchPage(page, generation) {
     Object.assign(t, { total: answer.total, key: answer.key, classes: answer.classes || [] });
     t.pages.set(page, answer.rows.map((row, k) => ({ row, frames: answer.frames[k], edited: answer.edited?.[k] })));
     for (const row of answer.rows) if (row.video_id && row.clip_id) state.videoOf.set(row.clip_id, row.video_id);
-    if (page === 0) t.onColumns?.(answer.columns);
+    if (page === 0) t.onColumns?.(answer.columns, answer.rows);
     $("count").textContent = t.total ? `${t.total} ${t.view}` : "no rows";
     unsay("grid");
     draw();

@@ -82,6 +82,21 @@ export function togglePlay() {
   }, 1000 * viewer.clip.frame_step_s);
 }
 
+// The clips nearest this one in the run's embedding, selected: the samples show them ("selected only").
+async function neighbours() {
+  if (!viewer.clip || !state.run) { say("pick a run and a clip first: neighbours come from its embedding", true); return; }
+  try {
+    const id = viewer.clip.clip.clip_id;
+    const found = await api(`/api/neighbours?${new URLSearchParams({ table: ref(), run: state.run, id })}`);
+    state.selected = new Set([id, ...found.neighbours.map((n) => n.id)]);
+    state.selectedVideos.clear();
+    say(`${found.neighbours.length} nearest clips of ${id} in ${found.run}'s embedding selected (it among them)`);
+    emit("selection", "neighbours");
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
 function seek(view, t) {
   const nearest = view.timeline.reduce((best, c) => (Math.abs(c.t - t) < Math.abs(best.t - t) ? c : best));
   if (nearest.id !== view.clip.clip_id) showClip({ id: nearest.id });
@@ -91,6 +106,7 @@ export function initViewer() {
   on("show-clip", showClip);
   $("clip-prev").onclick = () => viewer.clip?.previous && showClip({ id: viewer.clip.previous });
   $("clip-next").onclick = () => viewer.clip?.next && showClip({ id: viewer.clip.next });
+  $("clip-neighbours").onclick = () => neighbours();
   $("clip-select").onclick = () => {
     if (!viewer.clip) return;
     state.selected.add(viewer.clip.clip.clip_id);
