@@ -194,3 +194,21 @@ def test_only_the_pages_assets_are_served(client):
         assert http.get(f"/static/{name}").status_code == 200, name
     for name in ("../api.py", "vendor/../../api.py", "vendor/LICENSE-regl", "%2e%2e/api.py", "index.html"):
         assert http.get(f"/static/{name}").status_code == 404, name
+
+
+def test_once_computed_the_runs_suggestions_are_columns_of_the_samples_to_sort_and_filter_by(client):
+    http, ws, run = client
+    plain = http.get("/api/samples", params={"table": "clips@1", "run": run}).json()
+    assert "suggestion" not in plain["columns"]  # a page never waits for suggestions
+    found = http.get("/api/suggestions", params={"run": run}).json()["suggestions"]
+    by_id = {s["id"]: s for s in found}
+    page = http.get("/api/samples", params={"table": "clips@1", "run": run, "limit": "1000",
+                                            "sort": "suggestion_score", "desc": "1"}).json()
+    for row in page["rows"]:
+        s = by_id.get(row["clip_id"]) or by_id.get(row["video_id"])
+        assert row["suggestion_score"] == (s and s["score"])
+        assert row["suggestion"] == (s and f"{s['signal']}: {s['action']} {s['value']}".strip())
+    scores = [r["suggestion_score"] for r in page["rows"] if r["suggestion_score"] is not None]
+    assert scores and scores == sorted(scores, reverse=True)
+    flagged = http.get("/api/samples", params={"table": "clips@1", "run": run, "where": "suggestion_score > 0"})
+    assert flagged.json()["total"] == len(scores)

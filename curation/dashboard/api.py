@@ -35,7 +35,7 @@ from curation.ingest.layouts.base import TIME_MATCH_S
 from curation.jsonsafe import json_row, json_value
 from curation.review.clip_view import clip_frames, clip_view
 from curation.review.compare import DRAWS, compare, verdict
-from curation.review.embedding_map import map_points, neighbours, signal_of_clips
+from curation.review.embedding_map import map_points, neighbours, signal_of_clips, with_suggestions
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
 from curation.review.apply import apply_requests
 from curation.runs.protocol import CollectionKey
@@ -83,6 +83,12 @@ class AppState:
             if key not in self.suggestions:
                 self.suggestions[key] = suggest(self.ws, run)
             return self.suggestions[key]
+
+    def cached_suggestions(self, run: str) -> Suggestions | None:
+        """The run's suggestions if something asked for them already (they compare every video: the samples
+        show them as columns once computed, never compute them for a page)."""
+        dataset = self.ws.runs.record(run).inputs.dataset
+        return self.suggestions.get((run, self.ws.task(dataset).head(self.ws.tables, VIDEOS).number))
 
     def timing(self, run: str) -> dict[str, Suggestion]:
         """The run's proposed retimes by video (the timing signal alone: the clip viewer's timeline shows them),
@@ -189,9 +195,13 @@ def samples_page(state: AppState, params: dict) -> JSONResponse:
     thumbnail shows and plays."""
     ws = state.ws
     revision = ws.resolve(_text(params, "table"))
-    clips = table = revision_with_metrics(ws, revision, _optional_text(params, "run"))
+    run = _optional_text(params, "run")
+    clips = table = revision_with_metrics(ws, revision, run)
     spec = ws.tables.spec(revision.dataset, revision.table)
     key = spec.id_column
+    found = state.cached_suggestions(ws.runs.resolve(run)) if run else None
+    if found is not None and "video_id" in table.column_names:
+        clips = table = with_suggestions(table, found, key)
     if params.get("view") == "videos":
         table, key = per_video(table), "video_id"
     if params.get("ids") is not None:

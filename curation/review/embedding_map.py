@@ -101,10 +101,26 @@ def size_codes(table: pa.Table, size: str) -> dict:
 
 def signal_of_clips(table: pa.Table, suggestions, id_column: str = "clip_id") -> dict[str, str]:
     """Each clip's suggestion signal: its own suggestion, or its video's."""
-    by_id = {s.id: s.signal for s in suggestions}
+    return {c: s.signal for c, s in suggestion_of_clips(table, suggestions, id_column).items()}
+
+
+def suggestion_of_clips(table: pa.Table, suggestions, id_column: str = "clip_id") -> dict:
+    """Each clip's suggestion: its own, or its video's."""
+    by_id = {s.id: s for s in suggestions}
     return {c: by_id.get(c) or by_id.get(v) for c, v in zip(table[id_column].to_pylist(),
                                                          table["video_id"].to_pylist())
             if by_id.get(c) or by_id.get(v)}
+
+
+def with_suggestions(table: pa.Table, suggestions, id_column: str = "clip_id") -> pa.Table:
+    """`table` with each row's suggestion as columns to show, sort and filter by: `suggestion` (signal: action
+    value) and `suggestion_score` (null where there is none)."""
+    found = suggestion_of_clips(table, suggestions, id_column)
+    ids = table[id_column].to_pylist()
+    text = [f"{s.signal}: {s.action} {s.value}".strip() if (s := found.get(i)) else None for i in ids]
+    score = [found[i].score if i in found else None for i in ids]
+    return table.append_column("suggestion", pa.array(text, pa.string())).append_column(
+        "suggestion_score", pa.array(score, pa.float64()))
 
 
 def neighbours(ws, run: str, revision, clip_id: str, k: int = 20) -> list[tuple[str, float]]:

@@ -92,7 +92,8 @@ def low_mean(values, quantile: float = LOW_QUANTILE) -> float:
 
 # per metric column: how its clips are summarised per video (the worst clip says most about a video)
 _VIDEO_SUMMARY = {"loss": ("mean", "max"), "eval_loss": ("mean", "max"), "prob": ("mean", "max"),
-                  "eval_prob": ("mean", "max"), "margin": ("mean", "min"), "aum": ("mean", "low")}
+                  "eval_prob": ("mean", "max"), "margin": ("mean", "min"), "aum": ("mean", "low"),
+                  "suggestion_score": ("max",)}
 
 
 def per_video(table: pa.Table) -> pa.Table:

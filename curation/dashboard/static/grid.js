@@ -7,7 +7,7 @@ import { loadTiles, moveTile } from "./tiles.js";
 const PAGE = 100;
 // The metrics users came for, shown first when the run has them; the rest follow in the table's order.
 const FIRST = ["clip_id", "video_id", "split", "label", "weight", "eval_loss", "eval_prob", "margin", "aum",
-               "pred", "suggestion"];
+               "pred", "suggestion", "suggestion_score"];
 const grid = { view: "clips", offset: 0, total: 0, rows: [], columns: [], hidden: new Set(), onlySelected: false,
                asked: 0, current: -1 };
 
@@ -166,5 +166,6 @@ export function initGrid() {
     emit("selection", "clear");
     if (grid.onlySelected) showSelected(false); else draw();
   };
+  on("suggested", () => { if ($("layout").value === "table") loadPage(grid.offset); });  // their columns appear
   on("selection", (source) => { if (source !== "grid") { if (grid.onlySelected) loadPage(0); else draw(); } });
 }
