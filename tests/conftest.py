@@ -251,3 +251,17 @@ def running_dashboard(ws_dir, *args: str):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def events_source(prebuilt, root):
+    """An events-layout source of six of the prebuilt videos (two val), with one or two labelled times each:
+    `root`/events.csv, returned."""
+    import shutil
+
+    root.mkdir(parents=True)
+    lines = ["path,group,split,event_s"]
+    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:6]):
+        shutil.copy(video, root / f"run{k}.mp4")
+        lines += [f"run{k}.mp4,g{k},{'val' if k >= 4 else 'train'},{t}" for t in ([1.2, 2.6] if k % 2 else [2.0])]
+    (root / "events.csv").write_text("\n".join(lines) + "\n")
+    return root / "events.csv"

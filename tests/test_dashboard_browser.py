@@ -57,6 +57,16 @@ def _wait_text(page, selector: str, predicate: str):
                            f"return {predicate}; }}")
 
 
+def _table_page(p, url: str, run: str):
+    """(browser, page, its errors): Chromium on the dashboard's numbers table, with `run` picked."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
+    page.goto(url + "?layout=table")
+    page.wait_for_selector("#grid tbody tr")
+    page.select_option("#run", run)
+    return browser, page, errors
+
+
 def _commit(page, message: str, revision: str) -> None:
     """Commit the staged edits; the status says the new revision (or why the commit failed: shown in the
     assertion), and the page moves to it before the test acts again, as a user waits for it."""
@@ -247,11 +257,7 @@ def test_the_clip_viewer_draws_the_whole_video_curve_and_a_click_on_a_time_shows
     assert curate("-w", ws.root, "predict-events", "--step", "8").returncode == 0
     run = ws.runs.resolve("last")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
-        page.goto(url + "?layout=table")
-        page.wait_for_selector("#grid tbody tr")
-        page.select_option("#run", run)
+        browser, page, errors = _table_page(p, url, run)
         page.click("#grid tbody tr:nth-child(1) td:nth-child(3)")
         page.wait_for_function("() => document.querySelectorAll('#timeline svg polyline').length === 3")
         title = page.text_content("#clip-title")
@@ -286,11 +292,7 @@ def test_a_retime_suggested_on_the_timeline_is_accepted_and_committed_with_the_n
     pass_the_learning_check(ws, run)
     proposed = float(next(s for s in learned_timing_issues(ws, run, []) if s.id == video).value)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
-        page.goto(url + "?layout=table")
-        page.wait_for_selector("#grid tbody tr")
-        page.select_option("#run", run)
+        browser, page, errors = _table_page(p, url, run)
         page.fill("#where", f"video_id == {json.dumps(video)}")
         page.click("#filter-form button[type=submit]")
         _wait_text(page, "#grid tbody tr:nth-child(1) td:nth-child(3)", f"t.includes({video!r})")

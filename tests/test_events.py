@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from conftest import curate, misplace_a_peak, pass_the_learning_check, watched_page
+from conftest import curate, events_source, misplace_a_peak, pass_the_learning_check, watched_page
 from curation.events.curves import window_ends
 from curation.events.times import event_metrics, match_times, onsets, pick_peaks
 from curation.events.timing import misplaced_times
@@ -144,18 +144,9 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
 
 @pytest.mark.slow
 def test_evaluate_prints_event_times_for_an_events_dataset_unless_told_not_to(prebuilt, tmp_path):
-    import shutil
-
-    root = tmp_path / "data"
-    root.mkdir()
-    lines = ["path,group,split,event_s"]
-    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:6]):
-        shutil.copy(video, root / f"run{k}.mp4")
-        lines += [f"run{k}.mp4,g{k},{'val' if k >= 4 else 'train'},{t}" for t in ([1.2, 2.6] if k % 2 else [2.0])]
-    (root / "events.csv").write_text("\n".join(lines) + "\n")
     ws_dir = tmp_path / "ws"
-    assert curate("-w", ws_dir, "ingest", "events", root / "events.csv", "--frame-size", "32", "--clip-seconds",
-                  "1").returncode == 0
+    assert curate("-w", ws_dir, "ingest", "events", events_source(prebuilt, tmp_path / "data"), "--frame-size", "32",
+                  "--clip-seconds", "1").returncode == 0
     assert curate("-w", ws_dir, "train", "--model", "mvit_tiny", "--weights", "none", "--epochs", "1", "--workers",
                   "0", "--batch-size", "4", "--draws", "8").returncode == 0
     proc = curate("-w", ws_dir, "evaluate", "--split", "val")

@@ -3,7 +3,7 @@ killed mid-trial continues where it stopped."""
 import pyarrow.compute as pc
 import pytest
 
-from conftest import assert_one_line_error, curate, curate_subprocess
+from conftest import assert_one_line_error, curate, curate_subprocess, events_source
 from curation.workspace import Workspace
 
 TINY = ["--model", "mvit_tiny", "--weights", "none", "--epochs", "1", "--draws", "8", "--batch-size", "4",
@@ -49,20 +49,12 @@ def test_a_sweep_of_ingest_settings_trains_each_trial_on_its_own_ingest_and_scor
     its own dataset, trains on it, and is scored by event F1 on the val videos (the windows move clip labels,
     not labelled times); the workspace keeps its current dataset; the user's retime reaches every trial."""
     import json
-    import shutil
 
     import optuna
 
-    root = tmp_path / "data"
-    root.mkdir()
-    lines = ["path,group,split,event_s"]
-    for k, video in enumerate(sorted((prebuilt / "data" / "train").glob("*.mp4"))[:6]):
-        shutil.copy(video, root / f"run{k}.mp4")
-        lines += [f"run{k}.mp4,g{k},{'val' if k >= 4 else 'train'},{t}" for t in ([1.2, 2.6] if k % 2 else [2.0])]
-    (root / "events.csv").write_text("\n".join(lines) + "\n")
     ws_dir = tmp_path / "ws"
-    assert curate("-w", ws_dir, "ingest", "events", root / "events.csv", "--frame-size", "32", "--clip-seconds",
-                  "1").returncode == 0
+    assert curate("-w", ws_dir, "ingest", "events", events_source(prebuilt, tmp_path / "data"), "--frame-size", "32",
+                  "--clip-seconds", "1").returncode == 0
     (tmp_path / "move.csv").write_text("id,level,action,value\nrun0,video,retime,2.0:1.5\n")
     assert curate("-w", ws_dir, "edit", "clips", "--from", tmp_path / "move.csv", "-m", "a late label").returncode == 0
     proc = curate("-w", ws_dir, "sweep", "--search", "ingest", "--trials", "2", "--study", "windows", *TINY)
