@@ -193,28 +193,41 @@ def ws_dir(prebuilt, tmp_path):
     return tmp_path / "ws"
 
 
-def misplace_a_peak(ws, run: str) -> tuple[str, float]:
-    """After predict-events: one train positive's stored curve made to peak early in its video, ≥ 1 s before its
-    labelled event, and its predicted time moved there — what a run shows for a mis-timed label. Returns (video,
-    the new predicted time)."""
+def misplace_a_label(ws, run: str, shift: float = 0.8) -> tuple[str, float]:
+    """After predict-events on a Nexar run: every stored curve made to follow its video's labels exactly (1 from
+    the alert to the event, by the label rule) except one train positive's, which follows them `shift` seconds
+    later (or earlier, where the video has no room) — what a run that learned shows for a label that far off.
+    Returns (that video, where its event is)."""
     import numpy as np
+
+    from curation.ingest.clips import LabelRule
 
     record = ws.runs.record(run)
     trained = record.trained_on(ws.tables)
     name = f"{trained.table}@{trained.number}"
     df = ws.runs.curves(run, name).to_pandas()
     task = ws.task(trained.dataset)
+    rule = LabelRule.parse(task.options["label_rule"])
     pinned = {v["video_id"]: v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()}
-    first_end = df.groupby("video_id")["time_s"].min()
-    moved = next(v for v, row in pinned.items() if row["target"] == 1 and row["split"] == "train"
-                 and v in first_end and row["time_of_event"] - first_end[v] >= 1.0)
-    mine = df.video_id == moved
-    df.loc[mine, "score"] = np.exp(-0.5 * ((df.loc[mine, "time_s"] - (first_end[moved] + 0.1)) / 0.1) ** 2)
+
+    def follow(video: str, by: float = 0.0) -> np.ndarray:
+        row = pinned[video]
+        if row["target"] != 1:
+            return np.zeros(int((df.video_id == video).sum()))
+        times = df.loc[df.video_id == video, "time_s"].to_numpy() - by
+        return np.array([rule.label(t, row["time_of_event"], row["time_of_alert"]) for t in times], float)
+
+    span = df.groupby("video_id")["time_s"].agg(["min", "max"])
+
+    def fits(v: str, by: float) -> bool:  # the event (where the labels fall to 0), moved, lies within the curve
+        return span.loc[v, "min"] + 0.3 <= pinned[v]["time_of_event"] + by <= span.loc[v, "max"] - 0.3
+
+    moved, shift = next((v, by) for by in (shift, -shift) for v, row in pinned.items()
+                        if row["target"] == 1 and row["split"] == "train" and v in span.index and fits(v, by))
+    for video in span.index:
+        df.loc[df.video_id == video, "score"] = follow(video, shift if video == moved else 0.0)
     ws.runs.write_curves(run, name, pa.Table.from_pandas(df, preserve_index=False))
-    peak = float(df.loc[df.loc[mine, "score"].idxmax(), "time_s"])
-    record.evaluations[f"events:{name}"]["predicted"][moved] = [peak]
-    ws.runs.write_record(run, record)
-    return moved, peak
+    return moved, pinned[moved]["time_of_event"] + shift
 
 
 def pass_the_learning_check(ws, run: str) -> None:

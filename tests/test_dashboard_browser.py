@@ -281,14 +281,14 @@ def test_the_clip_viewer_draws_the_whole_video_curve_and_a_click_on_a_time_shows
 def test_a_retime_suggested_on_the_timeline_is_accepted_and_committed_with_the_new_time(dashboard):
     from playwright.sync_api import sync_playwright
 
-    from conftest import misplace_a_peak, pass_the_learning_check
+    from conftest import misplace_a_label, pass_the_learning_check
     from curation.events.predict import predict_events
     from curation.review.suggest import learned_timing_issues
 
     url, ws, shots = dashboard
     run = ws.runs.resolve("last")
     predict_events(ws, run, step_frames=8, progress=False)
-    video, _ = misplace_a_peak(ws, run)
+    video, _ = misplace_a_label(ws, run)
     pass_the_learning_check(ws, run)
     proposed = float(next(s for s in learned_timing_issues(ws, run, []) if s.id == video).value)
     with sync_playwright() as p:
@@ -299,7 +299,7 @@ def test_a_retime_suggested_on_the_timeline_is_accepted_and_committed_with_the_n
         page.click("#grid tbody tr:nth-child(1) td:nth-child(3)")
         page.wait_for_selector("#accept-retime")
         proposal = page.text_content("#timeline .retime")
-        assert f"video {video}" in proposal and "the curve peaks at" in proposal
+        assert f"video {video}" in proposal and "label pattern" in proposal
         assert page.locator("#timeline svg text", has_text="suggested").count() == 1
         page.click("#accept-retime")
         assert "retime" in page.text_content("#pending") and "1 edit(s) staged" in page.text_content("#pending-count")

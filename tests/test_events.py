@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from conftest import curate, events_source, misplace_a_peak, pass_the_learning_check, watched_page
+from conftest import curate, events_source, misplace_a_label, pass_the_learning_check, watched_page
 from curation.events.curves import window_ends
 from curation.events.times import event_metrics, match_times, onsets, pick_peaks
 from curation.events.timing import misplaced_times
@@ -68,10 +68,42 @@ def test_a_label_the_curve_disagrees_with_is_moved_to_the_peak_after_the_models_
     for m in moves:
         truth = min(true[m.video_id], key=lambda t: abs(t - m.labelled))
         assert m.suggested == pytest.approx(truth, abs=1 / 30 + 1e-9)
-        assert m.score_at_peak == pytest.approx(1.0, abs=0.01) and m.score_at_label < 0.05 and m.certainty > 0.9
+        assert m.at_suggested == pytest.approx(1.0, abs=0.01) and m.at_label < 0.05 and m.certainty > 0.9
     far = {**labelled, "v3": [true["v3"][0] - 4.0]}  # no peak within the search radius: left alone
     assert "v3" not in {m.video_id for m in misplaced_times(curves, predicted, far)[0]}
     assert misplaced_times(curves, predicted, true)[0] == []  # right labels: nothing to move
+
+
+def test_a_nexar_label_is_moved_to_where_its_clip_label_pattern_fits_a_plateau_curve():
+    """Curves that plateau from the alert to 0.6 s past the event (a model sure for a while after it): peaks say
+    nothing there. Ten videos, two labelled wrong (1.2 s early, 0.9 s late, alert and event alike), one whose
+    curve fits no shift: only the two are proposed, each to its true time, with the model's lag measured."""
+    rng = np.random.default_rng(0)
+    fps, lag = 30.0, 0.6
+    t = np.arange(int(1.0 * fps), int(8.0 * fps)) / fps  # window end times
+    ends = np.arange(1.0, 8.0, 0.27)  # the clips' end times
+    true = {f"v{i}": 4.0 + 0.2 * i for i in range(10)}
+    labelled = {**true, "v3": true["v3"] - 1.2, "v7": true["v7"] + 0.9}
+
+    def plateau(event, shift=0.0):
+        rise = 1 / (1 + np.exp(-(t - (event - 1.2 + shift)) * 20))
+        fall = 1 / (1 + np.exp((t - (event + shift)) * 20))
+        return rise * fall
+
+    curves = {v: (t, np.clip(plateau(e, lag) + rng.normal(0, 0.03, len(t)), 0, 1)) for v, e in true.items()}
+    curves["v9"] = (t, np.full(len(t), 0.5))  # a curve no shift fits: no evidence
+    patterns = {v: (ends, ((ends >= e - 1.2) & (ends <= e)).astype(float)) for v, e in labelled.items()}
+    moves, found_lag = misplaced_times(curves, {}, {v: [e] for v, e in labelled.items()}, patterns=patterns)
+    assert found_lag == pytest.approx(lag, abs=0.1)
+    assert sorted(m.video_id for m in moves) == ["v3", "v7"] and {m.by for m in moves} == {"pattern"}
+    for m in moves:
+        # within half the clips' spacing (the pattern's resolution) and a frame
+        assert m.suggested == pytest.approx(true[m.video_id], abs=0.27 / 2 + 1 / 30)
+        assert m.labelled == labelled[m.video_id]
+        assert m.at_label - m.at_suggested >= 0.2 and m.certainty == pytest.approx(m.at_label - m.at_suggested,
+                                                                                   abs=1e-3)
+    right = {v: (ends, ((ends >= e - 1.2) & (ends <= e)).astype(float)) for v, e in true.items()}
+    assert misplaced_times(curves, {}, {v: [e] for v, e in true.items()}, patterns=right)[0] == []
 
 
 def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_videos(reviewed_ws):
@@ -124,20 +156,16 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
         mine = df[df.video_id == v]
         for t in times:
             assert mine.loc[(mine.time_s - t).abs().idxmin(), "score"] >= result["threshold"] - 1e-6
-    # a labelled time ≥ 0.9 s from where its video's curve peaks is proposed to move there (lag taken off)
-    from curation.events.timing import model_lag
+    # a curve that follows a video's labels 0.8 s off, where every other follows its own: proposed to move there
     from curation.review.suggest import suggest
 
-    pinned = {v["video_id"]: v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()}
-    moved, _ = misplace_a_peak(ws, run)
-    result = ws.runs.record(run).evaluations[f"events:{trained.table}@{trained.number}"]
+    moved, where = misplace_a_label(ws, run)
     found = suggest(ws, run)  # this run did not learn: it proposes no times, as it proposes no labels
     assert "did not learn" in found.notes[0] and not [s for s in found if s.signal == "timing"]
-    labelled = {v: [row["time_of_event"]] for v, row in pinned.items() if row["target"] == 1}
-    lag = model_lag(result["predicted"], labelled, 3.0)
     retimes = {s.id: s for s in timing_issues(ws, run, [])}  # what suggest adds from a run that learned
-    assert retimes[moved].action == "retime" and retimes[moved].level == "video"
-    assert float(retimes[moved].value) == pytest.approx(result["predicted"][moved][0] - lag, abs=1e-3)
+    assert list(retimes) == [moved] and retimes[moved].action == "retime" and retimes[moved].level == "video"
+    assert float(retimes[moved].value) == pytest.approx(where, abs=6 / 30 + 1e-3)  # within a window step
+    assert "label pattern" in retimes[moved].reason and "lag of +0.00 s" in retimes[moved].reason
     pass_the_learning_check(ws, run)  # the record says it learned: suggest adds the retime
     assert retimes[moved] in [s for s in suggest(ws, run) if s.signal == "timing"]
 

@@ -34,6 +34,7 @@ from curation.errors import BadInput, Fix
 from curation.events.stored import newest_prediction
 from curation.events.timing import misplaced_times
 from curation.frames.cache import FrameReader
+from curation.ingest.clips import LabelRule
 from curation.ingest.layouts import LAYOUTS
 from curation.review.metrics import LOW_QUANTILE, clip_metrics
 from curation.runs.learning import learning_check
@@ -441,6 +442,30 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
     return Suggestions(sorted(out, key=lambda s: -s.score), notes)
 
 
+def label_patterns(ws, record, videos: list[dict], curves: dict,
+                   search_s: float = 3.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per video, its labels over time (end times, 0/1) that a curve should follow: Nexar's label rule at every
+    window end of the video's curve and `search_s` either side (its clips stop at the event; the rule says what
+    comes before and after: 0); the events layout's own clips, which cover the video."""
+    task = ws.task(record.inputs.dataset)
+    layout = LAYOUTS[task.layout]
+    if task.event_task:
+        rule = LabelRule.parse(task.options.get("label_rule", "alert"))
+        out = {}
+        for v in videos:
+            times = layout.labelled_times(v)
+            if v["video_id"] in curves and times and len(times) == 1:
+                t = np.asarray(curves[v["video_id"]][0], float)
+                step = float(np.median(np.diff(t))) if len(t) > 1 else 0.1
+                ends = np.arange(t[0] - search_s - step, t[-1] + search_s + step, step)  # every shift sees all of it
+                out[v["video_id"]] = (ends, np.array([rule.label(e, times[0], layout.alert_time(v)) for e in ends],
+                                                     float))
+        return out
+    clips = ws.tables.read(record.trained_on(ws.tables), ["video_id", "end_time_s", "label"]).to_pandas()
+    return {v: (c["end_time_s"].to_numpy(), c["label"].to_numpy()) for v, c in clips[clips.label >= 0]
+            .groupby("video_id")}
+
+
 def learned_timing_issues(ws, run: str, notes: list[str], check=None) -> list[Suggestion]:
     """`timing_issues` from a run that did not fail the learning check (`check`, computed when not given): a run
     that did not learn proposes no times, as it proposes no labels."""
@@ -464,14 +489,18 @@ def timing_issues(ws, run: str, notes: list[str], tolerance_s: float = 0.5,
     result, curves = found
     videos = ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()
     labelled = {v["video_id"]: times for v in videos if (times := layout.labelled_times(v))}
-    moves, lag = misplaced_times(curves, result["predicted"], labelled, tolerance_s, search_s)
+    moves, _ = misplaced_times(curves, result["predicted"], labelled, tolerance_s, search_s,
+                               label_patterns(ws, record, videos, curves, search_s))
     out = []
     for m in moves:
         value = f"{m.suggested:.3f}" if len(labelled[m.video_id]) == 1 else f"{m.labelled:.3f}:{m.suggested:.3f}"
+        how = (f"the curve follows its label pattern best at {m.suggested:.2f} s (error {m.at_suggested:.2f} "
+               f"there, {m.at_label:.2f} at the label)" if m.by == "pattern" else
+               f"the curve peaks at {m.suggested:.2f} s (score {m.at_suggested:.2f} there, {m.at_label:.2f} at the "
+               "label)")
         out.append(Suggestion(m.video_id, "video", "retime", value, "timing",
-                              f"labelled at {m.labelled:.2f} s, the curve peaks at {m.suggested:.2f} s after the "
-                              f"model's lag of {lag:+.2f} s (score {m.score_at_peak:.2f} there, "
-                              f"{m.score_at_label:.2f} at the label)", m.certainty))
+                              f"labelled at {m.labelled:.2f} s, {how}, the model's lag of {m.lag:+.2f} s taken off",
+                              m.certainty))
     return out
 
 
