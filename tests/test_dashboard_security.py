@@ -136,6 +136,9 @@ def test_a_browser_signs_in_once_and_the_page_never_sees_the_token(guarded):
         errors.clear()  # the login page's own 401s
         page.goto(url + f"?token={TOKEN}")
         page.wait_for_function("() => document.querySelector('#table').options.length > 0")
+        # the thumbnails' frames come with the session cookie alone
+        page.wait_for_function("() => [...document.querySelectorAll('#tiles .tile img')].some((i) => i.complete "
+                               "&& i.naturalWidth > 0)")
         assert page.url == url and TOKEN not in page.content()
         assert page.evaluate("document.cookie") == ""  # HttpOnly: no script reads the session
         cookie = next(c for c in page.context.cookies() if c["name"] == "curate_session")
