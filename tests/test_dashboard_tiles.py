@@ -1,6 +1,7 @@
 """The thumbnail grid in a real browser (Debian's Chromium driven by Playwright) against `curate dashboard` on a
 workspace of three layouts: every tile shows a decoded frame of its clip for nexar, class-folder and events
 datasets; hovering a tile plays its clip; only the tiles in view exist; a lasso on the map shows exactly its clips;
+a band dragged over tiles selects them;
 the keyboard moves through the tiles and stages a delete that is committed with its author, shown in
 `curate log`."""
 import json
@@ -107,6 +108,15 @@ def test_thumbnails_show_play_scroll_and_the_keyboard_commits_with_its_author(th
         page.wait_for_function(f"() => document.querySelector('#count').textContent === '{total} clips'")
 
         page.evaluate("() => { document.querySelector('#tiles').scrollTop = 0; }")
+        page.wait_for_selector(f"#tiles .tile[data-id='{ids[2]}'] img")
+        a, c = (page.locator(f"#tiles .tile[data-id='{ids[k]}']").bounding_box() for k in (0, 2))
+        page.mouse.move(a["x"] + 10, a["y"] + 10)  # a band from the first tile to the third, in the first row
+        page.mouse.down()
+        page.mouse.move(a["x"] + 40, a["y"] + 20, steps=3)
+        page.mouse.move(c["x"] + 20, c["y"] + 20, steps=5)
+        page.mouse.up()
+        page.wait_for_function("() => document.querySelector('#selection-count').textContent.startsWith('3 clip(s)')")
+        assert page.eval_on_selector_all("#tiles .tile.selected", "t => t.map((x) => x.dataset.id)") == ids[:3]
         page.locator(f"#tiles .tile[data-id='{ids[0]}']").click()
         page.wait_for_function(f"() => document.querySelector('#clip-title').textContent.startsWith({ids[0]!r})")
         page.keyboard.press("j")  # the next tile: selected alone, shown in the viewer

@@ -75,6 +75,10 @@ function draw() {
     return tr;
   }));
   drawColumnChooser();
+  countSelection();
+}
+
+function countSelection() {
   $("selection-count").textContent = `${state.selected.size} clip(s), ${state.selectedVideos.size} video(s) selected`;
 }
 
@@ -167,5 +171,9 @@ export function initGrid() {
     if (grid.onlySelected) showSelected(false); else draw();
   };
   on("suggested", () => { if ($("layout").value === "table") loadPage(grid.offset); });  // their columns appear
-  on("selection", (source) => { if (source !== "grid") { if (grid.onlySelected) loadPage(0); else draw(); } });
+  on("selection", (source) => {  // the map's and the neighbours' selections are shown by app.js (selected only)
+    countSelection();
+    if (source === "grid" || $("layout").value !== "table") return;
+    if (grid.onlySelected && source !== "keys") loadPage(0); else draw();
+  });
 }

@@ -2,7 +2,8 @@
 // frame cache, playing its frames while hovered, with badges (label, weight, edited, staged change, suggestion).
 // Only the tiles in view exist and only their pages are fetched, so a table of a million rows scrolls like one
 // of a hundred. Click selects a tile alone and shows it in the viewer, ctrl/cmd-click adds or removes it,
-// shift-click adds the range from the last click.
+// shift-click adds the range from the last click; dragging a band over tiles selects them (with ctrl, cmd or
+// shift: adds them).
 import { $, cell, el, emit, frameUrl, on, say, state, unsay } from "./core.js";
 
 const PAGE = 100;  // rows per request
@@ -132,6 +133,7 @@ function play(img, frames) {
 const chosen = () => (t.view === "videos" ? state.selectedVideos : state.selected);
 
 function pick(index, event) {
+  if (t.banded) { t.banded = false; return; }  // the end of a band drawn over tiles, not a click
   const ids = chosen();
   const id = item(index).row[t.key];
   if (event.shiftKey && t.anchor !== null) {
@@ -187,7 +189,39 @@ function redraw() {
   draw();
 }
 
+// A band dragged over the tiles in view selects those it touches.
+function initBand() {
+  let start = null, band = null;
+  $("tiles").addEventListener("mousedown", (event) => {
+    if (event.button === 0) start = { x: event.clientX, y: event.clientY, add: event.ctrlKey || event.metaKey || event.shiftKey };
+  });
+  window.addEventListener("mousemove", (event) => {
+    if (!start || (!band && Math.hypot(event.clientX - start.x, event.clientY - start.y) < 6)) return;
+    band ||= document.body.appendChild(el("div", { className: "band" }));
+    Object.assign(band.style, { left: `${Math.min(start.x, event.clientX)}px`, top: `${Math.min(start.y, event.clientY)}px`,
+                                width: `${Math.abs(event.clientX - start.x)}px`, height: `${Math.abs(event.clientY - start.y)}px` });
+  });
+  window.addEventListener("mouseup", () => {
+    if (band) {
+      const r = band.getBoundingClientRect();
+      band.remove();
+      band = null;
+      const ids = chosen();
+      if (!start.add) ids.clear();
+      for (const node of t.shown.values()) {
+        const n = node.getBoundingClientRect();
+        if (node.dataset.id && n.left < r.right && n.right > r.left && n.top < r.bottom && n.bottom > r.top) ids.add(node.dataset.id);
+      }
+      t.banded = true;
+      setTimeout(() => { t.banded = false; });  // a click follows only when the band ended on the tile it began on
+      emit("selection", "tiles");
+    }
+    start = null;
+  });
+}
+
 export function initTiles() {
+  initBand();
   $("tiles").addEventListener("scroll", queueDraw, { passive: true });
   window.addEventListener("resize", queueDraw);
   on("selection", refresh);
