@@ -75,34 +75,40 @@ def test_a_label_the_curve_disagrees_with_is_moved_to_the_peak_after_the_models_
 
 
 def test_a_nexar_label_is_moved_to_where_its_clip_label_pattern_fits_a_plateau_curve():
-    """Curves that plateau from the alert to 0.6 s past the event (a model sure for a while after it): peaks say
-    nothing there. Ten videos, two labelled wrong (1.2 s early, 0.9 s late, alert and event alike), one whose
-    curve fits no shift: only the two are proposed, each to its true time, with the model's lag measured."""
+    """Curves that rise 0.6 s after the alert and stay high past the event for as long as the video shows the wreck
+    (0.3 s to the end of the video: a Nexar model never saw a clip after the event), so peaks and the curve's fall
+    say nothing. Ten videos, two labelled wrong (1.2 s early, 0.9 s late, alert and event alike), one whose curve
+    fits no shift: only the two are proposed, each to its true time, with the model's lag measured. The label
+    pattern says nothing after the event (NaN), as `label_patterns` builds it."""
     rng = np.random.default_rng(0)
     fps, lag = 30.0, 0.6
     t = np.arange(int(1.0 * fps), int(8.0 * fps)) / fps  # window end times
     ends = np.arange(1.0, 8.0, 0.27)  # the clips' end times
     true = {f"v{i}": 4.0 + 0.2 * i for i in range(10)}
     labelled = {**true, "v3": true["v3"] - 1.2, "v7": true["v7"] + 0.9}
+    wreck = dict(zip(true, rng.uniform(0.3, 4.0, len(true))))  # how long each curve stays high after the event
 
-    def plateau(event, shift=0.0):
-        rise = 1 / (1 + np.exp(-(t - (event - 1.2 + shift)) * 20))
-        fall = 1 / (1 + np.exp((t - (event + shift)) * 20))
+    def plateau(video, event):
+        rise = 1 / (1 + np.exp(-(t - (event - 1.2 + lag)) * 20))
+        fall = 1 / (1 + np.exp((t - (event + wreck[video])) * 20))
         return rise * fall
 
-    curves = {v: (t, np.clip(plateau(e, lag) + rng.normal(0, 0.03, len(t)), 0, 1)) for v, e in true.items()}
+    def pattern(event):
+        return ends, np.where(ends <= event, ((ends >= event - 1.2) & (ends <= event)).astype(float), np.nan)
+
+    curves = {v: (t, np.clip(plateau(v, e) + rng.normal(0, 0.03, len(t)), 0, 1)) for v, e in true.items()}
     curves["v9"] = (t, np.full(len(t), 0.5))  # a curve no shift fits: no evidence
-    patterns = {v: (ends, ((ends >= e - 1.2) & (ends <= e)).astype(float)) for v, e in labelled.items()}
-    moves, found_lag = misplaced_times(curves, {}, {v: [e] for v, e in labelled.items()}, patterns=patterns)
+    moves, found_lag = misplaced_times(curves, {}, {v: [e] for v, e in labelled.items()},
+                                       patterns={v: pattern(e) for v, e in labelled.items()})
     assert found_lag == pytest.approx(lag, abs=0.1)
     assert sorted(m.video_id for m in moves) == ["v3", "v7"] and {m.by for m in moves} == {"pattern"}
     for m in moves:
         # within half the clips' spacing (the pattern's resolution) and a frame
         assert m.suggested == pytest.approx(true[m.video_id], abs=0.27 / 2 + 1 / 30)
         assert m.labelled == labelled[m.video_id]
-        assert m.at_label - m.at_suggested >= 0.2 and m.certainty == pytest.approx(m.at_label - m.at_suggested,
-                                                                                   abs=1e-3)
-    right = {v: (ends, ((ends >= e - 1.2) & (ends <= e)).astype(float)) for v, e in true.items()}
+        assert m.at_suggested < 0.05 and m.at_label > 3 * m.at_suggested  # a fit that explains the curve
+        assert m.certainty == pytest.approx(m.at_label - m.at_suggested, abs=1e-3)
+    right = {v: pattern(e) for v, e in true.items()}
     assert misplaced_times(curves, {}, {v: [e] for v, e in true.items()}, patterns=right)[0] == []
 
 

@@ -444,9 +444,10 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
 
 def label_patterns(ws, record, videos: list[dict], curves: dict,
                    search_s: float = 3.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per video, its labels over time (end times, 0/1) that a curve should follow: Nexar's label rule at every
-    window end of the video's curve and `search_s` either side (its clips stop at the event; the rule says what
-    comes before and after: 0); the events layout's own clips, which cover the video."""
+    """Per video, its labels over time (end times, 0/1, NaN where the labels say nothing) that a curve should
+    follow: Nexar's label rule at every window end of the video's curve and `search_s` either side up to the
+    event (its clips stop there: after it no label constrained the model); the events layout's own clips, which
+    cover the video."""
     task = ws.task(record.inputs.dataset)
     layout = LAYOUTS[task.layout]
     if task.event_task:
@@ -458,8 +459,8 @@ def label_patterns(ws, record, videos: list[dict], curves: dict,
                 t = np.asarray(curves[v["video_id"]][0], float)
                 step = float(np.median(np.diff(t))) if len(t) > 1 else 0.1
                 ends = np.arange(t[0] - search_s - step, t[-1] + search_s + step, step)  # every shift sees all of it
-                out[v["video_id"]] = (ends, np.array([rule.label(e, times[0], layout.alert_time(v)) for e in ends],
-                                                     float))
+                labels = np.array([rule.label(e, times[0], layout.alert_time(v)) for e in ends], float)
+                out[v["video_id"]] = (ends, np.where(ends <= times[0], labels, np.nan))
         return out
     clips = ws.tables.read(record.trained_on(ws.tables), ["video_id", "end_time_s", "label"]).to_pandas()
     return {v: (c["end_time_s"].to_numpy(), c["label"].to_numpy()) for v, c in clips[clips.label >= 0]
