@@ -193,11 +193,13 @@ def ws_dir(prebuilt, tmp_path):
     return tmp_path / "ws"
 
 
-def misplace_a_label(ws, run: str, shift: float = 0.8) -> tuple[str, float]:
-    """After predict-events on a Nexar run: every stored curve made to follow its video's labels exactly (1 from
-    the alert to the event, by the label rule) except one train positive's, which follows them `shift` seconds
-    later (or earlier, where the video has no room) — what a run that learned shows for a label that far off.
-    Returns (that video, where its event is)."""
+def misplace_a_label(ws, run: str, shift: float = 1.5) -> tuple[str, float]:
+    """After predict-events on a Nexar run: every stored curve made to follow its video's labels as a Nexar model
+    that learned them does (0 before the label rule's start, 1 from there to the event, and still 1 after it, where
+    no clip taught the model anything), except one train positive's, which follows them `shift` seconds later
+    (or earlier) — what a run that learned shows for a label that far off. That video is one whose moved rise
+    lies within its curve (the tiny test videos start their curves after most alerts). Returns (that video,
+    where its event is)."""
     import numpy as np
 
     from curation.ingest.clips import LabelRule
@@ -210,17 +212,19 @@ def misplace_a_label(ws, run: str, shift: float = 0.8) -> tuple[str, float]:
     rule = LabelRule.parse(task.options["label_rule"])
     pinned = {v["video_id"]: v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()}
 
+    def rise(row) -> float:  # where the rule's positives start
+        grid = np.arange(0.0, row["time_of_event"] + 1e-9, 0.01)
+        return float(grid[np.argmax([rule.label(t, row["time_of_event"], row["time_of_alert"]) for t in grid])])
+
     def follow(video: str, by: float = 0.0) -> np.ndarray:
         row = pinned[video]
-        if row["target"] != 1:
-            return np.zeros(int((df.video_id == video).sum()))
         times = df.loc[df.video_id == video, "time_s"].to_numpy() - by
-        return np.array([rule.label(t, row["time_of_event"], row["time_of_alert"]) for t in times], float)
+        return (times >= rise(row)).astype(float) if row["target"] == 1 else np.zeros(len(times))
 
     span = df.groupby("video_id")["time_s"].agg(["min", "max"])
 
-    def fits(v: str, by: float) -> bool:  # the event (where the labels fall to 0), moved, lies within the curve
-        return span.loc[v, "min"] + 0.3 <= pinned[v]["time_of_event"] + by <= span.loc[v, "max"] - 0.3
+    def fits(v: str, by: float) -> bool:  # the rise, moved, lies within the curve
+        return span.loc[v, "min"] + 0.3 <= rise(pinned[v]) + by <= span.loc[v, "max"] - 0.3
 
     moved, shift = next((v, by) for by in (shift, -shift) for v, row in pinned.items()
                         if row["target"] == 1 and row["split"] == "train" and v in span.index and fits(v, by))

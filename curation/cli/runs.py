@@ -241,9 +241,11 @@ def sweep(ctx, trials, study, search, **kw):
 @click.pass_context
 def predict_events_command(ctx, run_ref, table_ref, step, min_gap, checkpoint, splits):
     """Slide a run's model over every window of each video (events and Nexar datasets), keep the score curve per
-    video with the run, and turn the curves into event times: peaks above a threshold (the best F1 at ±0.5 s on
-    the val videos), at least --min-gap apart. Prints precision, recall and F1 within ±0.25/0.5/1 s and the mean
-    absolute time error per split (Nexar: also the predicted onset against the alert time)."""
+    video with the run, and turn the curves into event times: peaks above a threshold, at least --min-gap apart;
+    for Nexar, where a model's curve rises at the alert and stays high past the event, the rises above the
+    threshold moved by the val videos' median rise-to-event time. The threshold is the best F1 at ±0.5 s on the
+    val videos. Prints precision, recall and F1 within ±0.25/0.5/1 s and the mean absolute time error per split
+    (Nexar: also the rise against the alert time)."""
     from curation.events.predict import predict_events
 
     _echo_event_metrics(predict_events(open_workspace(ctx), run_ref, table_ref, step, min_gap, checkpoint,
@@ -251,9 +253,8 @@ def predict_events_command(ctx, run_ref, table_ref, step, min_gap, checkpoint, s
 
 
 def _echo_event_metrics(result: dict) -> None:
-    click.echo(f"event times on {result['videos']} whole videos of {result['table']}: threshold "
-               f"{result['threshold']:.3f} ({result['threshold_from']}), events at least {result['min_gap_s']:g} s "
-               "apart" + (f"; {len(result['skipped'])} unreadable video(s) skipped" if result["skipped"] else ""))
+    skipped = f"; {len(result['skipped'])} unreadable video(s) skipped" if result["skipped"] else ""
+    click.echo(f"event times on {result['videos']} whole videos of {result['table']}: {result['picked']}{skipped}")
     for split, m in result["metrics"].items():
         f1 = "  ".join(f"F1@{t} {_number(m[f'event_f1@{t}'], 3)}" for t in ("0.25s", "0.5s", "1s"))
         extra = f"  alert MAE {_number(m['alert_mae_s'], 3)} s" if "alert_mae_s" in m else ""

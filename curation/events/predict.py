@@ -1,8 +1,9 @@
 """`curate predict-events`: a run's score curves over whole videos turned into event times and scored against
 the labelled ones — precision, recall and F1 within ±0.25/0.5/1 s and the mean absolute time error; for Nexar
-also the predicted onset against the labelled alert time. The peak threshold is the one with the best F1 at
-±0.5 s on the val videos (so val figures are optimistic; test figures are not); curves are stored with the run,
-the result under its evaluations, and a static HTML page of every video's timeline beside them."""
+(events at the curve's rises, `times.EventPicker`) also the rise against the labelled alert time. The threshold
+(and Nexar's rise-to-event offset) is the one with the best F1 at ±0.5 s on the val videos (so val figures are
+optimistic; test figures are not); curves are stored with the run, the result under its evaluations, and a
+static HTML page of every video's timeline beside them."""
 from __future__ import annotations
 
 import time
@@ -13,7 +14,7 @@ from curation.errors import BadInput
 from curation.events.curves import score_curves
 from curation.events.report import write_events_report
 from curation.events.stored import curves_by_video
-from curation.events.times import best_threshold, event_metrics, onsets, pick_peaks
+from curation.events.times import EventPicker, event_metrics, fit_picker
 from curation.ingest.clips import ClipConfig
 from curation.ingest.layouts import LAYOUTS
 from curation.jsonsafe import json_value
@@ -51,18 +52,22 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
     by_video = curves_by_video(curves)
     split_of = {v["video_id"]: v.get("split") for v in videos}
     val = {v: c for v, c in by_video.items() if split_of[v] == "val" and v in labelled}
-    threshold = best_threshold(val, {v: labelled[v] for v in val}, min_gap_s) if val else 0.5
-    predicted = {v: pick_peaks(t, s, threshold, min_gap_s) for v, (t, s) in by_video.items()}
+    by_onsets = task.event_task  # Nexar: the curve rises at the alert and plateaus past the event
+    picker = fit_picker(val, {v: labelled[v] for v in val}, min_gap_s, by_onsets) if val else \
+        EventPicker(0.5, min_gap_s, 0.0 if by_onsets else None)
+    predicted = {v: picker.times(t, s) for v, (t, s) in by_video.items()}
     metrics = {}
     for split in sorted({split_of[v] for v in labelled if v in by_video and split_of[v]}):
         truth = {v: times for v, times in labelled.items() if split_of[v] == split and v in by_video}
         metrics[split] = event_metrics(predicted, truth)
-        alerts = _alert_errors(layout, videos, truth, predicted, by_video, threshold)
+        alerts = _alert_errors(layout, videos, truth, predicted, picker)
         if alerts is not None:
             metrics[split]["alert_mae_s"] = alerts
-    result = {"table": revision.ref, "checkpoint": checkpoint, "threshold": threshold, "min_gap_s": min_gap_s,
+    result = {"table": revision.ref, "checkpoint": checkpoint, "threshold": picker.threshold, "min_gap_s": min_gap_s,
+              "offset_s": picker.offset_s,
               "step_frames": step_frames, "videos": len(by_video), "metrics": json_value(metrics),
-              "threshold_from": "val" if val else "default 0.5 (no labelled val video)",
+              "threshold_from": (chosen := "val" if val else "default 0.5 (no labelled val video)"),
+              "picked": picker.describe(chosen),
               "predicted": {v: [round(t, 3) for t in times] for v, times in predicted.items()},
               "skipped": [list(s) for s in skipped][:50], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     name = f"{revision.table}@{revision.number}"
@@ -74,15 +79,11 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
     return result
 
 
-def _alert_errors(layout, videos, truth, predicted, by_video, threshold) -> float | None:
-    """Mean |predicted onset − labelled alert| over the positive videos with an alert time and a predicted
-    event: the onset is where the curve last rose above the threshold before the first predicted event."""
+def _alert_errors(layout, videos, truth, predicted, picker: EventPicker) -> float | None:
+    """Mean |predicted onset − labelled alert| over the positive videos with an alert time and a predicted event,
+    where events are picked at the curve's rises (the onset is the rise the first event came from)."""
     alerts = {v["video_id"]: a for v in videos if v["video_id"] in truth and truth[v["video_id"]]
               and (a := layout.alert_time(v)) is not None}
-    errors = []
-    for video, alert in alerts.items():
-        if predicted.get(video):
-            onset = max(t for t in onsets(*by_video[video], threshold) if t <= predicted[video][0])
-            errors.append(abs(onset - alert))
+    errors = [abs(picker.onset_of(predicted[video][0]) - alert) for video, alert in alerts.items()
+              if predicted.get(video) and picker.offset_s is not None]
     return float(np.mean(errors)) if errors else None
-

@@ -63,8 +63,7 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} section{{margin:
 .predicted{{stroke:#f46d43;stroke-width:2;stroke-dasharray:5 3}} .alert{{stroke:#4575b4;stroke-width:1.5}}
 .key span{{margin-right:14px}}</style></head><body>
 <h1>{e(run)}: event times on {e(result["table"])}</h1>
-<p>Peaks of each video's score curve above {result["threshold"]:.3f} ({e(result["threshold_from"])}), at least
-{result["min_gap_s"]:g} s apart. <span class="key"><span style="color:#1a9850">━ labelled</span>
+<p>{e(result["picked"])}. <span class="key"><span style="color:#1a9850">━ labelled</span>
 <span style="color:#f46d43">┅ predicted</span><span style="color:#4575b4">━ alert</span>
 <span style="color:#999">┅ threshold</span></span></p>
 <table><tr><th>split</th>{"".join(f"<th>{e(c)}</th>" for c in _HEADERS)}</tr>{metric_rows}</table>

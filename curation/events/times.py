@@ -1,10 +1,11 @@
 """From a score curve to event times, and predicted times against labelled ones.
 
-A curve is a video's scores at the end times of its sliding windows. Events are its peaks above a threshold,
-at least `min_gap_s` apart (the higher peak wins); a Nexar-style onset is where the curve first rises above the
-threshold before a peak. Predicted and labelled times match one to one within a tolerance, as many pairs as
-possible and, among those, the closest (an assignment problem); precision, recall and F1 count the matches, and
-the mean absolute error is over the matched pairs."""
+A curve is a video's scores at the end times of its sliding windows. Events are its peaks above a threshold, at
+least `min_gap_s` apart (the higher peak wins), or, for a Nexar model (its curve rises at the alert and plateaus
+past the event), its rises above the threshold moved by the typical rise-to-event time (`EventPicker`). Predicted
+and labelled times match one to one within a tolerance, as many pairs as possible and, among those, the closest (an
+assignment problem); precision, recall and F1 count the matches, and the mean absolute error is over the matched
+pairs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -108,16 +109,66 @@ def f1_of_counts(counts: np.ndarray) -> float:
     return 2 * matched / (predicted + labelled) if matched else 0.0
 
 
-def best_threshold(curves: dict[str, tuple[np.ndarray, np.ndarray]], labelled: dict[str, list[float]],
-                   min_gap_s: float, tolerance_s: float = 0.5) -> float:
-    """The peak threshold with the best F1 at `tolerance_s` on these (validation) videos; ties go to the
-    higher threshold (fewer false alarms)."""
+@dataclass(frozen=True)
+class EventPicker:
+    """How a curve becomes event times. Peaks above `threshold`, at least `min_gap_s` apart: for a model taught
+    windows around the event. Or, with `offset_s` set, the curve's upward crossings of `threshold` (the earliest of
+    any within `min_gap_s`) moved by `offset_s`: for a Nexar model, whose curve rises at the alert and stays high
+    after the event for as long as the video shows the wreck (no clip after the event taught it), so that its
+    peaks fall anywhere on a plateau; `offset_s` is the labelled videos' median time from a crossing to the event."""
+    threshold: float
+    min_gap_s: float
+    offset_s: float | None = None
+
+    def times(self, times, scores) -> list[float]:
+        if self.offset_s is None:
+            return pick_peaks(times, scores, self.threshold, self.min_gap_s)
+        kept: list[float] = []
+        for t in onsets(times, scores, self.threshold):
+            if not kept or t - kept[-1] >= self.min_gap_s:
+                kept.append(t)
+        return [round(t + self.offset_s, 4) for t in kept]
+
+    def describe(self, threshold_from: str) -> str:
+        how = (f"peaks above {self.threshold:.3f} ({threshold_from}), at least {self.min_gap_s:g} s apart"
+               if self.offset_s is None else
+               f"rises above {self.threshold:.3f} ({threshold_from}) moved {self.offset_s:+.2f} s (the median rise to "
+               "event there)")
+        return f"events at the curves' {how}"
+
+    def onset_of(self, event_s: float) -> float | None:
+        """The crossing a predicted event came from (onsets only)."""
+        return None if self.offset_s is None else event_s - self.offset_s
+
+
+def onset_offset(curves: dict[str, tuple[np.ndarray, np.ndarray]], labelled: dict[str, list[float]],
+                 threshold: float, search_s: float = 3.0) -> float:
+    """The median of (labelled time − the nearest upward crossing of `threshold` within `search_s`) over the
+    labelled times; 0 when no time has a crossing in reach."""
+    gaps = []
+    for video, times in labelled.items():
+        crossings = np.asarray(onsets(*curves[video], threshold), float) if video in curves else np.array([])
+        for t in times if len(crossings) else ():
+            nearest = crossings[np.argmin(np.abs(crossings - t))]
+            if abs(t - nearest) <= search_s:
+                gaps.append(t - nearest)
+    return float(np.median(gaps)) if gaps else 0.0
+
+
+def fit_picker(curves: dict[str, tuple[np.ndarray, np.ndarray]], labelled: dict[str, list[float]],
+               min_gap_s: float, by_onsets: bool = False, tolerance_s: float = 0.5) -> EventPicker:
+    """The picker with the best F1 at `tolerance_s` on these (validation) videos: its threshold (ties go to the
+    higher one: fewer false alarms) and, `by_onsets`, the crossing-to-event offset measured at that threshold."""
     scores = np.concatenate([s for _, s in curves.values()]) if curves else np.array([0.5])
     grid = np.unique(np.round(np.quantile(scores, np.linspace(0.5, 0.995, 60)), 4))
-    best, best_f1 = 0.5, -1.0
+    if by_onsets:  # a curve that rises from near 0 crosses low thresholds at the alert too
+        grid = np.unique(np.concatenate([grid, np.round(np.linspace(0.05, 0.95, 19), 4)]))
+    best, best_f1 = EventPicker(0.5, min_gap_s, 0.0 if by_onsets else None), -1.0
     for threshold in grid:
-        predicted = {v: pick_peaks(t, s, threshold, min_gap_s) for v, (t, s) in curves.items()}
+        offset = onset_offset(curves, labelled, float(threshold)) if by_onsets else None
+        picker = EventPicker(float(threshold), min_gap_s, offset)
+        predicted = {v: picker.times(t, s) for v, (t, s) in curves.items()}
         f1 = event_metrics(predicted, labelled, (tolerance_s,))[f"event_f1@{tolerance_s:g}s"]
         if f1 >= best_f1:
-            best, best_f1 = float(threshold), f1
+            best, best_f1 = picker, f1
     return best

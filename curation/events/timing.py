@@ -1,17 +1,16 @@
 """Labelled times the model disagrees with: where a video's score curve puts its event, against where the label
 does.
 
-A video with one labelled time: its clips' labels (1 from the alert to the event for Nexar, the windows around
-the event for the events layout) form a pattern over time; the curve of a model that learned the event follows
-that pattern where the event really is. The shift of the pattern that best matches the curve (least squares,
-within `search_s`) is where the curve puts the label. Where no clip was labelled the pattern says nothing: a
-Nexar model never saw a clip after the collision, and its curve stays high there for as long as the video
-shows the wreck, so only the rise at the alert places a Nexar label. A model's curve need not line up with the
-labels even where they are right (it rises when the evidence shows, a little after the alert): that lag, the
-median shift over the videos, is taken off. A label is proposed to move when its corrected shift exceeds `tolerance_s` and
-the shifted pattern fits the curve clearly better (its error falls by `min_fall` or more) — a curve that fits
-no shift well is no evidence where the event belongs. On a curve that plateaus, a peak says little; a pattern
-uses the whole curve.
+A video with one labelled time: its clips' labels (1 from the alert to the event for Nexar, the windows around the
+event for the events layout) form a pattern over time; the curve of a model that learned the event follows that
+pattern where the event really is. The shift of the pattern that best matches the curve (least squares, within
+`search_s`) is where the curve puts the label. Where no clip was labelled the pattern says nothing: a Nexar model
+never saw a clip after the collision, and its curve stays high there for as long as the video shows the wreck, so
+only the rise at the alert places a Nexar label. A model's curve need not line up with the labels even where they
+are right (it rises when the evidence shows, a little after the alert): that lag, the median shift over the videos,
+is taken off. A label is proposed to move when its corrected shift exceeds `tolerance_s` and the shifted pattern
+fits the curve clearly better (its error falls by `min_fall` or more) — a curve that fits no shift well is no
+evidence where the event belongs. On a curve that plateaus, a peak says little; a pattern uses the whole curve.
 
 A video with several labelled times: each is matched to the curve's peaks (a shift of the whole pattern would
 move them all): the lag is the median offset of labelled times to their nearest peak, and a time with no
@@ -68,11 +67,11 @@ def _highest_near(curve_t: np.ndarray, curve_s: np.ndarray, t: float, radius: fl
 
 def pattern_fit(curve_t, curve_s, clip_t, clip_y, shifts) -> np.ndarray:
     """Per shift, how far the curve is from the clips' label pattern moved by it: the mean squared difference
-    over the samples the pattern labels positive and over those it labels negative, averaged (so a shift that leaves more
-    zeros in view does not weigh them more). A sample takes the label of the clip ending nearest (time − shift)
-    where one ends within half the clips' spacing; elsewhere, or where that label is NaN (the pattern says
-    nothing there), it is left out. A shift leaving either label unseen, or under a quarter of the samples, is
-    inf."""
+    over the samples the pattern labels positive and over those it labels negative, averaged (so a shift that
+    leaves more negatives in view does not weigh them more). A sample takes the label of the clip ending nearest
+    (time − shift) where one ends within half the clips' spacing; elsewhere, or where that label is NaN (the
+    pattern says nothing there), it is left out. A shift leaving no positive in view, or under a quarter of the
+    samples, is inf."""
     t, s = np.asarray(curve_t, float), np.asarray(curve_s, float)
     order = np.argsort(clip_t)
     ends, labels = np.asarray(clip_t, float)[order], np.asarray(clip_y, float)[order]
@@ -85,8 +84,9 @@ def pattern_fit(curve_t, curve_s, clip_t, clip_y, shifts) -> np.ndarray:
         nearest = np.where(np.abs(ends[before] - at) <= np.abs(ends[after] - at), before, after)
         y = np.where(np.abs(ends[nearest] - at) <= reach, labels[nearest], np.nan)
         ones, zeros = y >= 0.5, y < 0.5  # NaN is neither
-        if ones.any() and zeros.any() and (ones.sum() + zeros.sum()) * 4 >= len(t):
-            out[k] = float((np.mean((s[ones] - y[ones]) ** 2) + np.mean((s[zeros] - y[zeros]) ** 2)) / 2)
+        if ones.any() and (ones.sum() + zeros.sum()) * 4 >= len(t):
+            errors = [np.mean((s[mask] - y[mask]) ** 2) for mask in (ones, zeros) if mask.any()]
+            out[k] = float(np.mean(errors))
     return out
 
 
@@ -122,7 +122,8 @@ def _pattern_moves(curves, labelled: dict[str, float], patterns, tolerance_s: fl
     out = []
     for video, error in errors.items():
         shift, at_label, at_best = float(shifts[best[video]]), float(error[at_lag]), float(error[best[video]])
-        if abs(shift - lag) > tolerance_s and at_label - at_best >= min_fall:
+        # a label the curve cannot be compared with (it sees none of the label's negatives, say) is no evidence
+        if abs(shift - lag) > tolerance_s and np.isfinite(at_label) and at_label - at_best >= min_fall:
             out.append(Retime(video, labelled[video], round(labelled[video] + shift - lag, 3), at_label, at_best,
                               "pattern", lag))
     return out, lag
