@@ -24,14 +24,16 @@ import numpy as np
 from label_noise import mean_sd  # a sibling script (bench/ is on the path when a script runs)
 
 from curation.events.predict import predict_events
+from curation.events.times import f1_of_counts, video_counts
 from curation.frames.cache import cache_size_for
-from curation.ingest.layouts import read_nexar
+from curation.ingest.layouts import LAYOUTS, read_nexar
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.retime import retime
 from curation.models.mvit import MODELS
-from curation.review.compare import compare
+from curation.review.compare import compare, interval, paired_bootstrap
 from curation.review.suggest import timing_issues
 from curation.synth import generate, load_truth
+from curation.task import VIDEOS
 from curation.train.collect import collect
 from curation.train.config import TrainConfig
 from curation.train.loop import train
@@ -76,6 +78,7 @@ def main():
           f"{lo:g}–{hi:g} s; mvit_tiny {args.epochs} epochs x {args.draws} draws; seeds "
           f"{args.seed}..{args.seed + args.seeds - 1}", flush=True)
     rows = []
+    pooled = {"noisy": {}, "retimed": {}}  # arm → repeat → (val video, counts at ±0.5 s) of every seed
     for seed in range(args.seed, args.seed + args.seeds):
         started = time.time()
         data, ws_dir = work / f"s{seed}" / "data", work / f"s{seed}" / "ws"
@@ -108,6 +111,7 @@ def main():
                        message=f"retime of {len(flagged)} videos suggested by {noisy}")
                 head = ws.tables.head("nexar", "clips")
             arms = {"noisy": [noisy], "retimed": []}
+            predicted = {noisy: events["predicted"]}
             for k in range(args.repeats):
                 for arm, ref in (("noisy", "nexar/clips@1"), ("retimed", head.ref)):
                     if arm == "noisy" and k == 0:
@@ -116,13 +120,20 @@ def main():
                     run = completed(ws, label, ref) or train(
                         ws, TrainConfig(table=ref, name=label, seed=seed + 1000 * k, **cfg), echo=lambda *a: None,
                         progress=False)
-                    predict_events(ws, run, ref, progress=False, splits=("val",))
+                    predicted[run] = predict_events(ws, run, ref, progress=False, splits=("val",))["predicted"]
                     arms[arm].append(run)
             passes = lambda w, r, ref, c: collect(w, r, ref, c, progress=False)  # noqa: E731
             events = compare(ws, [], groups=arms, collect=passes)["events"]["metrics"][F1]
             (noisy_f1, retimed_f1), d = [g["value"] for g in events["groups"]], events["differences"][0]
             row.update(noisy_f1=noisy_f1, retimed_f1=retimed_f1, gain=d["difference"], gain_low=d["interval"][0],
                        gain_high=d["interval"][1], p_better=d["p_b_better"])
+            task = ws.task("nexar")  # the val videos' times, which the generator did not move
+            val = {v["video_id"]: LAYOUTS[task.layout].labelled_times(v) or []
+                   for v in ws.tables.read(task.head(ws.tables, VIDEOS)).to_pylist() if v["split"] == "val"}
+            for arm, runs in arms.items():
+                for k, run in enumerate(runs):
+                    counts = video_counts(predicted[run], val, sorted(val), 0.5)
+                    pooled[arm].setdefault(k, []).append(([f"s{seed}:{v}" for v in sorted(val)], counts))
         row["minutes"] = (time.time() - started) / 60
         rows.append(row)
         print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
@@ -133,6 +144,16 @@ def main():
         values = [r[key] for r in rows if key in r]
         if values:
             print(f"  {key:<16} {mean_sd(values)}   per seed: {' '.join(f'{v:.3f}' for v in values)}")
+    if pooled["retimed"]:  # every seed's val videos in one paired bootstrap, repeat k of each seed as one run
+        videos = np.array([v for names, _ in pooled["noisy"][0] for v in names], dtype=object)
+        groups = [[np.vstack([c for _, c in pooled[arm][k]]) for k in sorted(pooled[arm])] for arm in pooled]
+        draws = paired_bootstrap(videos, groups, lambda idx, c: f1_of_counts(c[idx].sum(0)))
+        point = [np.mean([f1_of_counts(c.sum(0)) for c in runs]) for runs in groups]
+        low, high = interval(draws[:, 1] - draws[:, 0])
+        print(f"  pooled over {len(rows)} seeds ({len(videos)} val videos, {len(groups[0])} training seeds a side): "
+              f"event F1@0.5s noisy {point[0]:.3f}, retimed {point[1]:.3f}, retimed − noisy "
+              f"{point[1] - point[0]:+.3f} [{low:+.3f}, {high:+.3f}], P(better) "
+              f"{(draws[:, 1] > draws[:, 0]).mean():.2f}")
     for r in rows:
         if "gain" in r:
             print(f"  seed {r['seed']}: event F1@0.5s retimed − noisy {r['gain']:+.3f} [{r['gain_low']:+.3f}, "
