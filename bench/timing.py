@@ -61,6 +61,7 @@ def main():
     ap.add_argument("--size", default="160x96")
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--draws", type=int, default=500)
+    ap.add_argument("--label-rule", default="alert", help="which clips are positive: alert or horizon:SECONDS")
     ap.add_argument("--tolerance", type=float, default=0.5, help="a label this close to a peak is right")
     ap.add_argument("--retrain", action="store_true", help="apply the suggestions, retrain, compare event F1")
     ap.add_argument("--repeats", type=int, default=3, help="training seeds per arm with --retrain")
@@ -75,7 +76,7 @@ def main():
     cfg = dict(model="mvit_tiny", weights="pretrained", epochs=args.epochs, draws_per_epoch=args.draws, batch_size=8,
                workers=0)
     print(f"{args.train} train.csv videos, {args.share:.0%} of the rightly labelled train positives moved "
-          f"{lo:g}–{hi:g} s; mvit_tiny {args.epochs} epochs x {args.draws} draws; seeds "
+          f"{lo:g}–{hi:g} s; label rule {args.label_rule}; mvit_tiny {args.epochs} epochs x {args.draws} draws; seeds "
           f"{args.seed}..{args.seed + args.seeds - 1}", flush=True)
     rows = []
     pooled = {"noisy": {}, "retimed": {}}  # arm → repeat → (val video, counts at ±0.5 s) of every seed
@@ -87,7 +88,7 @@ def main():
                      time_noise=(lo, hi), time_noise_share=args.share, progress=False)
         ws = Workspace.open(ws_dir, backend="lance")
         ingest(ws, read_nexar(data), "nexar", IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size),
-                                                           seed=seed), progress=False)
+                                                           label_rule=args.label_rule, seed=seed), progress=False)
         truth = load_truth(data)
         moved = truth["retimed"]
         noisy = completed(ws, "noisy", "nexar/clips@1") or train(

@@ -76,8 +76,9 @@ def test_a_label_the_curve_disagrees_with_is_moved_to_the_peak_after_the_models_
 
 def test_nexar_events_are_the_curves_rises_moved_by_the_median_rise_to_event_time():
     """A Nexar model's curve rises 0.4 s after the alert (1.5 s before the event) and stays high past the event for
-    as long as the video shows the wreck: its peaks land anywhere on the plateau, its rises 1.1 s before the
-    event. The picker fitted on these videos finds every event at the rise; peaks miss most at ±0.5 s."""
+    as long as the video shows the wreck (dipping and rising again after it): its peaks land anywhere on the
+    plateau, its first held rise 1.1 s before the event. The picker fitted on these videos finds every event
+    there and nothing else (not the rise after a dip, not a negative's one-window blip); peaks miss most."""
     rng = np.random.default_rng(1)
     t = np.arange(30, 300) / 30
     events = {f"v{i}": 4.0 + 0.3 * i for i in range(12)}
@@ -85,8 +86,12 @@ def test_nexar_events_are_the_curves_rises_moved_by_the_median_rise_to_event_tim
     for v, event in events.items():
         rise = 1 / (1 + np.exp(-(t - (event - 1.1)) * 25))
         fall = 1 / (1 + np.exp((t - (event + rng.uniform(0.3, 4.0))) * 25))
-        curves[v] = (t, np.clip(rise * fall + rng.normal(0, 0.01, len(t)), 0, 1))
-    curves["neg"] = (t, np.clip(rng.normal(0.05, 0.01, len(t)), 0, 1))
+        score = rise * fall + rng.normal(0, 0.01, len(t))
+        score[(t > event + 0.8) & (t < event + 1.4)] = 0.05  # untaught after the event: a dip, then high again
+        curves[v] = (t, np.clip(score, 0, 1))
+    blip = np.clip(rng.normal(0.05, 0.01, len(t)), 0, 1)
+    blip[100] = 0.95  # one window above any threshold: not a rise the model holds
+    curves["neg"] = (t, blip)
     labelled = {**{v: [e] for v, e in events.items()}, "neg": []}
     picker = fit_picker(curves, labelled, 1.0, by_onsets=True)
     assert 0.85 <= picker.offset_s <= 1.15  # half height 1.1 s before the event; a higher threshold is crossed later

@@ -109,13 +109,18 @@ def f1_of_counts(counts: np.ndarray) -> float:
     return 2 * matched / (predicted + labelled) if matched else 0.0
 
 
+RISE_HOLD_S = 0.3  # a rise the model holds this long, not a one-window blip
+
+
 @dataclass(frozen=True)
 class EventPicker:
     """How a curve becomes event times. Peaks above `threshold`, at least `min_gap_s` apart: for a model taught
     windows around the event. Or, with `offset_s` set, the curve's upward crossings of `threshold` (the earliest of
-    any within `min_gap_s`) moved by `offset_s`: for a Nexar model, whose curve rises at the alert and stays high
+    moved by `offset_s`: for a Nexar model, whose curve rises at the alert and stays high
     after the event for as long as the video shows the wreck (no clip after the event taught it), so that its
-    peaks fall anywhere on a plateau; `offset_s` is the labelled videos' median time from a crossing to the event."""
+    peaks fall anywhere on a plateau; `offset_s` is the labelled videos' median time from a crossing to the event.
+    A Nexar video has one event (its clips stop there), so only the first rise counts, and only one the curve holds
+    for `RISE_HOLD_S` (after the event the model is untaught: it may dip and rise again)."""
     threshold: float
     min_gap_s: float
     offset_s: float | None = None
@@ -123,11 +128,8 @@ class EventPicker:
     def times(self, times, scores) -> list[float]:
         if self.offset_s is None:
             return pick_peaks(times, scores, self.threshold, self.min_gap_s)
-        kept: list[float] = []
-        for t in onsets(times, scores, self.threshold):
-            if not kept or t - kept[-1] >= self.min_gap_s:
-                kept.append(t)
-        return [round(t + self.offset_s, 4) for t in kept]
+        rise = first_rise(times, scores, self.threshold)
+        return [] if rise is None else [round(rise + self.offset_s, 4)]
 
     def describe(self, threshold_from: str) -> str:
         how = (f"peaks above {self.threshold:.3f} ({threshold_from}), at least {self.min_gap_s:g} s apart"
@@ -141,17 +143,24 @@ class EventPicker:
         return None if self.offset_s is None else event_s - self.offset_s
 
 
+def first_rise(times, scores, threshold: float) -> float | None:
+    """The first upward crossing of `threshold` that the curve holds for `RISE_HOLD_S`; None without one."""
+    t, s = np.asarray(times, float), np.asarray(scores, float)
+    for start in onsets(t, s, threshold):
+        if (s[(t >= start) & (t <= start + RISE_HOLD_S)] >= threshold).all():
+            return start
+    return None
+
+
 def onset_offset(curves: dict[str, tuple[np.ndarray, np.ndarray]], labelled: dict[str, list[float]],
                  threshold: float, search_s: float = 3.0) -> float:
-    """The median of (labelled time − the nearest upward crossing of `threshold` within `search_s`) over the
-    labelled times; 0 when no time has a crossing in reach."""
+    """The median of (labelled time − the curve's first held rise above `threshold`) over the videos with one
+    labelled time and a rise within `search_s` of it; 0 when none has."""
     gaps = []
     for video, times in labelled.items():
-        crossings = np.asarray(onsets(*curves[video], threshold), float) if video in curves else np.array([])
-        for t in times if len(crossings) else ():
-            nearest = crossings[np.argmin(np.abs(crossings - t))]
-            if abs(t - nearest) <= search_s:
-                gaps.append(t - nearest)
+        rise = first_rise(*curves[video], threshold) if video in curves and len(times) == 1 else None
+        if rise is not None and abs(times[0] - rise) <= search_s:
+            gaps.append(times[0] - rise)
     return float(np.median(gaps)) if gaps else 0.0
 
 
@@ -159,16 +168,19 @@ def fit_picker(curves: dict[str, tuple[np.ndarray, np.ndarray]], labelled: dict[
                min_gap_s: float, by_onsets: bool = False, tolerance_s: float = 0.5) -> EventPicker:
     """The picker with the best F1 at `tolerance_s` on these (validation) videos: its threshold (ties go to the
     higher one: fewer false alarms) and, `by_onsets`, the crossing-to-event offset measured at that threshold."""
-    scores = np.concatenate([s for _, s in curves.values()]) if curves else np.array([0.5])
-    grid = np.unique(np.round(np.quantile(scores, np.linspace(0.5, 0.995, 60)), 4))
-    if by_onsets:  # a curve that rises from near 0 crosses low thresholds at the alert too
-        grid = np.unique(np.concatenate([grid, np.round(np.linspace(0.05, 0.95, 19), 4)]))
-    best, best_f1 = EventPicker(0.5, min_gap_s, 0.0 if by_onsets else None), -1.0
+    if by_onsets:  # a rise is crossed anywhere on its way up; above 0.9 a plateau's noise decides where
+        grid = np.round(np.linspace(0.1, 0.9, 17), 4)
+    else:
+        scores = np.concatenate([s for _, s in curves.values()]) if curves else np.array([0.5])
+        grid = np.unique(np.round(np.quantile(scores, np.linspace(0.5, 0.995, 60)), 4))
+    best, best_key = EventPicker(0.5, min_gap_s, 0.0 if by_onsets else None), None
     for threshold in grid:
         offset = onset_offset(curves, labelled, float(threshold)) if by_onsets else None
         picker = EventPicker(float(threshold), min_gap_s, offset)
         predicted = {v: picker.times(t, s) for v, (t, s) in curves.items()}
         f1 = event_metrics(predicted, labelled, (tolerance_s,))[f"event_f1@{tolerance_s:g}s"]
-        if f1 >= best_f1:
-            best, best_f1 = picker, f1
+        # ties: peaks take the higher threshold (fewer false alarms), rises the one nearest the middle of the rise
+        key = (f1, -abs(threshold - 0.5) if by_onsets else threshold)
+        if best_key is None or key > best_key:
+            best, best_key = picker, key
     return best
