@@ -124,10 +124,13 @@ def main():
                     predicted[run] = predict_events(ws, run, ref, progress=False, splits=("val",))["predicted"]
                     arms[arm].append(run)
             passes = lambda w, r, ref, c: collect(w, r, ref, c, progress=False)  # noqa: E731
-            events = compare(ws, [], groups=arms, collect=passes)["events"]["metrics"][F1]
+            compared = compare(ws, [], groups=arms, collect=passes)
+            events = compared["events"]["metrics"][F1]
             (noisy_f1, retimed_f1), d = [g["value"] for g in events["groups"]], events["differences"][0]
+            clips = compared["differences"][0]  # the clip metric (val mAP) of the same runs, for contrast
             row.update(noisy_f1=noisy_f1, retimed_f1=retimed_f1, gain=d["difference"], gain_low=d["interval"][0],
-                       gain_high=d["interval"][1], p_better=d["p_b_better"])
+                       gain_high=d["interval"][1], p_better=d["p_b_better"], map_gain=clips["difference"],
+                       map_gain_low=clips["interval"][0], map_gain_high=clips["interval"][1])
             task = ws.task("nexar")  # the val videos' times, which the generator did not move
             val = {v["video_id"]: LAYOUTS[task.layout].labelled_times(v) or []
                    for v in ws.tables.read(task.head(ws.tables, VIDEOS)).to_pylist() if v["split"] == "val"}
@@ -159,7 +162,8 @@ def main():
         if "gain" in r:
             print(f"  seed {r['seed']}: event F1@0.5s retimed − noisy {r['gain']:+.3f} [{r['gain_low']:+.3f}, "
                   f"{r['gain_high']:+.3f}] over the val videos and {args.repeats} training seeds a side, "
-                  f"P(better) {r['p_better']:.2f}")
+                  f"P(better) {r['p_better']:.2f}; val mAP {r['map_gain']:+.3f} [{r['map_gain_low']:+.3f}, "
+                  f"{r['map_gain_high']:+.3f}]")
 
 
 if __name__ == "__main__":
