@@ -33,7 +33,6 @@ from curation.models.mvit import MODELS
 from curation.review.compare import compare, interval, paired_bootstrap
 from curation.review.suggest import timing_issues
 from curation.synth import generate, load_truth
-from curation.task import VIDEOS
 from curation.train.collect import collect
 from curation.train.config import TrainConfig
 from curation.train.loop import train
@@ -51,6 +50,12 @@ def completed(ws, label: str, ref: str) -> str | None:
     return None
 
 
+def events_of(ws, run: str, ref: str, again: bool, **kw) -> dict:
+    """The run's predict-events result on `ref`: the stored one unless `again` (or there is none)."""
+    stored = ws.runs.record(run).evaluations.get(f"events:{ref.split('/', 1)[1]}")
+    return stored if stored and not again else predict_events(ws, run, ref, progress=False, **kw)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", type=int, default=80, help="train.csv videos (a fifth become val)")
@@ -66,7 +71,9 @@ def main():
     ap.add_argument("--retrain", action="store_true", help="apply the suggestions, retrain, compare event F1")
     ap.add_argument("--repeats", type=int, default=3, help="training seeds per arm with --retrain")
     ap.add_argument("--workdir", default="/tmp/curate-bench-timing")
-    ap.add_argument("--reuse", action="store_true", help="keep the workdir and its completed runs")
+    ap.add_argument("--reuse", action="store_true", help="keep the workdir, its completed runs and their event times")
+    ap.add_argument("--repredict", action="store_true", help="predict the runs' event times again (after a change to "
+                    "how curves become times)")
     args = ap.parse_args()
     lo, hi = (float(x) for x in args.shift.split("-"))
     width, height = (int(x) for x in args.size.split("x"))
@@ -94,7 +101,7 @@ def main():
         noisy = completed(ws, "noisy", "nexar/clips@1") or train(
             ws, TrainConfig(table="nexar/clips@1", name="noisy", seed=seed, **cfg), echo=lambda *a: None,
             progress=False)
-        events = predict_events(ws, noisy, "nexar/clips@1", progress=False)
+        events = events_of(ws, noisy, "nexar/clips@1", args.repredict)
         notes: list[str] = []
         found = timing_issues(ws, noisy, notes, tolerance_s=args.tolerance)
         flagged = {s.id: float(s.value.split(":")[-1]) for s in found}
@@ -121,7 +128,7 @@ def main():
                     run = completed(ws, label, ref) or train(
                         ws, TrainConfig(table=ref, name=label, seed=seed + 1000 * k, **cfg), echo=lambda *a: None,
                         progress=False)
-                    predicted[run] = predict_events(ws, run, ref, progress=False, splits=("val",))["predicted"]
+                    predicted[run] = events_of(ws, run, ref, args.repredict, splits=("val",))["predicted"]
                     arms[arm].append(run)
             passes = lambda w, r, ref, c: collect(w, r, ref, c, progress=False)  # noqa: E731
             compared = compare(ws, [], groups=arms, collect=passes)
@@ -131,9 +138,10 @@ def main():
             row.update(noisy_f1=noisy_f1, retimed_f1=retimed_f1, gain=d["difference"], gain_low=d["interval"][0],
                        gain_high=d["interval"][1], p_better=d["p_b_better"], map_gain=clips["difference"],
                        map_gain_low=clips["interval"][0], map_gain_high=clips["interval"][1])
-            task = ws.task("nexar")  # the val videos' times, which the generator did not move
+            task = ws.task("nexar")  # the val videos' times as the noisy revision has them (the generator's)
+            videos = task.videos_at(ws.tables, ws.runs.record(noisy).inputs.videos)
             val = {v["video_id"]: LAYOUTS[task.layout].labelled_times(v) or []
-                   for v in ws.tables.read(task.head(ws.tables, VIDEOS)).to_pylist() if v["split"] == "val"}
+                   for v in ws.tables.read(videos).to_pylist() if v["split"] == "val"}
             for arm, runs in arms.items():
                 for k, run in enumerate(runs):
                     counts = video_counts(predicted[run], val, sorted(val), 0.5)
