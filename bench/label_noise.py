@@ -22,11 +22,13 @@ generator flipped, as mean ± sd over seeds (the fold-based ones over the first 
 - CL (ours): `curate suggest --runs` on that seed's K fold runs;
 - cleanlab: `cleanlab.filter.find_label_issues` on the same out-of-fold probabilities, with the same
   quarter-of-the-clips rule per video.
-With --cl-arm, a fourth arm: curated by CL's label issues (the first D seeds, whose fold runs exist) instead of
-AUM's, to see whether a better detector recovers more.
+With --relabel-arm, another arm: the same AUM label issues fixed instead of dropped — the flagged videos' clips
+the run argued with relabelled to the other class (`suggest --label-action label`); the clips a relabel got
+right are counted against the clean labels. With --cl-arm, another: curated by CL's label issues (the first D
+seeds, whose fold runs exist) instead of AUM's, to see whether a better detector recovers more.
 
     uv run --group bench python bench/label_noise.py [--train 160] [--noise 0.3] [--seeds 5] [--detect-seeds 3]
-        [--cl-arm] [--weights none] [--label-rule horizon:1] [--balance] [--warmup 0.05]
+        [--relabel-arm] [--cl-arm] [--weights none] [--label-rule horizon:1] [--balance] [--warmup 0.05]
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from cleanlab.filter import find_label_issues
 
+from curation.ingest.clips import LabelRule
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.review.compare import compare, interval
 from curation.frames.cache import cache_size_for
@@ -77,6 +80,21 @@ def cleanlab_videos(oof) -> set[str]:
     return set(contradicted_videos(df, issue=issue).index)
 
 
+def true_clip_labels(ws, truth: dict, rule: str) -> tuple[dict[str, int], set[str]]:
+    """Each clip of noisy/clips@1 with the label the generator's true target and times give it under the
+    label rule; and the train clips whose noisy label differs from it."""
+    rule = LabelRule.parse(rule)
+    clips = ws.tables.read(ws.resolve("noisy/clips@1"), ["clip_id", "video_id", "split", "end_time_s", "label"])
+    out, wrong = {}, set()
+    for c in clips.to_pylist():
+        video = truth["videos"][c["video_id"]]
+        out[c["clip_id"]] = rule.label(c["end_time_s"], video["time_of_event"], video["time_of_alert"]) \
+            if video["target"] == 1 else 0
+        if c["split"] == "train" and out[c["clip_id"]] != c["label"]:
+            wrong.add(c["clip_id"])
+    return out, wrong
+
+
 def span(bounds, sign: str = "") -> str:
     """An interval as [low, high], or — where compare gives none (one seed per arm)."""
     return "—" if bounds is None else f"[{bounds[0]:{sign}.4f}, {bounds[1]:{sign}.4f}]"
@@ -106,6 +124,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="data seed, and the first training seed")
     ap.add_argument("--seeds", type=int, default=10, help="training seeds per arm")
     ap.add_argument("--detect-seeds", type=int, default=5, help="seeds whose detection is scored (K fold runs each)")
+    ap.add_argument("--relabel-arm", action="store_true",
+                    help="also a curated arm that relabels the label issues' argued clips instead of dropping them")
     ap.add_argument("--cl-arm", action="store_true",
                     help="also a curated arm built on confident learning (the --detect-seeds seeds' fold runs)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
@@ -165,7 +185,7 @@ def main():
         return out
 
     def curated_revision(flagged: list, message: str):
-        """noisy/clips@1 with the `flagged` videos at weight 0 (an earlier invocation's revision of the same
+        """noisy/clips@1 with the `flagged` suggestions applied (an earlier invocation's revision of the same
         message is reused)."""
         earlier = [r for r in ws.tables.revisions("noisy", "clips") if r.message == message]
         if earlier:
@@ -180,6 +200,8 @@ def main():
                               message=message)
 
     arms = {"noisy": [], "curated": [], "clean": []}
+    relabel_arm, relabelled = "curated (relabel)", []  # relabelled: (clips relabelled, of them now right)
+    truth, wrong = true_clip_labels(ws, load_truth(work / "data"), args.label_rule)
     both = f"suggest --runs: AUM averaged or confident learning, {args.folds} folds"
     detection = {"AUM, one run": [], f"confident learning, {args.folds}-fold OOF (curate)": [],
                  f"cleanlab find_label_issues, {args.folds}-fold OOF": [], both: []}
@@ -191,6 +213,13 @@ def main():
         arms["curated"].append(run(f"curated-s{seed}", revision.ref, seed))
         arms["clean"].append(run(f"clean-s{seed}", "clean/clips@1", seed))
         detection["AUM, one run"].append(scores({s.id for s in flagged}, flipped))  # free: every seed
+        if args.relabel_arm:
+            fixes = label_issues(ws, noisy, action="label")
+            names = ws.runs.record(noisy).classes
+            right = sum(truth[s.id] == names.index(s.value) for s in fixes)
+            relabelled.append((len(fixes), right, len(wrong & {s.id for s in fixes})))
+            revision = curated_revision(fixes, f"relabel {len(fixes)} clips of AUM label issues of {noisy}")
+            arms.setdefault(relabel_arm, []).append(run(f"relabel-s{seed}", revision.ref, seed))
     cl_arm = f"curated (CL, {args.folds}-fold)"
     for seed in seeds[:args.detect_seeds]:  # after the arms: the verdict first, the detector table second
         fold_runs = [completed(f"s{seed}-fold{f}", "folds/clips@1") for f in range(args.folds)]
@@ -213,13 +242,14 @@ def main():
     result = compare(ws, [], on="noisy/clips@1", samples=args.samples, groups=arms, keep_draws=True,
                      collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
     times["compare"] = time.time() - t
-    draws = result.pop("draws")  # (samples, arms): noisy, curated, clean[, curated by CL]
-    gap = draws[:, 2] - draws[:, 0]
+    draws = result.pop("draws")  # (samples, arms): the arms in the order of `arms`
+    column = {arm: k for k, arm in enumerate(arms)}
+    gap = draws[:, column["clean"]] - draws[:, column["noisy"]]
     values = {g["name"]: g["value"] for g in result["groups"]}
     recovered, share = {}, {}
-    for column, arm in ((1, "curated"), (3, cl_arm)):
-        if arm in values:
-            recovered[arm] = (draws[:, column] - draws[:, 0]) / np.where(gap != 0, gap, np.nan)
+    for arm in arms:
+        if arm not in ("noisy", "clean"):
+            recovered[arm] = (draws[:, column[arm]] - draws[:, column["noisy"]]) / np.where(gap != 0, gap, np.nan)
             share[arm] = (values[arm] - values["noisy"]) / (values["clean"] - values["noisy"])
 
     s = result["set"]
@@ -241,6 +271,11 @@ def main():
     print(f"gap clean − noisy {values['clean'] - values['noisy']:+.4f} [{gap_low:+.4f}, {gap_high:+.4f}]")
     if gap_low <= 0:
         print("  the noise did not measurably hurt here (the gap's interval reaches 0): the share means little")
+    if relabelled:
+        n, right, fixed = (sum(x) for x in zip(*relabelled))
+        print(f"relabelled train clips per seed: {' '.join(str(k[0]) for k in relabelled)}; {right} of {n} "
+              f"({right / max(n, 1):.0%}) now carry their true label; {fixed / len(relabelled):.1f} of the "
+              f"{len(wrong)} wrong train clips fixed a seed")
     noisy_best = {r: ws.runs.record(r).best_value for r in arms["noisy"]}
     print("noisy-arm runs' best val mAP (each must learn: >= 0.75): "
           + " ".join(f"{v:.3f}" for v in noisy_best.values())

@@ -358,3 +358,25 @@ def test_learning_check_reads_val_metric_against_chance_and_loss_against_a_const
     assert learning_check(record(0.9, 0.3, chance=None, constant=None)).learned is None
     assert constant_loss([0, 0, 1, 1], 2) == pytest.approx(0.6931, abs=1e-4)
     assert constant_loss([1, 1, 1], 2) == 0.0 and constant_loss([-1], 2) is None
+
+
+def test_relabels_change_only_the_clips_of_flagged_videos_the_model_argued_with():
+    """A flipped Nexar negative (labelled positive: a window of positive clips the model argues with) gets those
+    clips back to negative; a flipped positive (labelled negative) gets only its alert clips, which the model
+    called positive, relabelled; an unflagged video's argued clip and a flagged video's agreed clips stay."""
+    import pandas as pd
+
+    from curation.review.suggest import Suggestion, relabel_clips
+
+    clips = pd.DataFrame(
+        [{"clip_id": f"fn{c}", "video_id": "fn", "label": int(c >= 3), "aum": 1.2 if c < 3 else -0.8} for c in range(5)]
+        + [{"clip_id": f"fp{c}", "video_id": "fp", "label": 0, "aum": 1.0 if c < 3 else -1.5} for c in range(5)]
+        + [{"clip_id": f"ok{c}", "video_id": "ok", "label": 0, "aum": -0.3 if c == 0 else 2.0} for c in range(5)])
+    flagged = [Suggestion(v, "video", "label", "", "label issue", f"{v} is odd", 0.7) for v in ("fn", "fp")]
+    relabels = relabel_clips(clips, flagged, ["no collision", "collision"])
+    assert {(s.id, s.value) for s in relabels} == {("fn3", "no collision"), ("fn4", "no collision"),
+                                                   ("fp3", "collision"), ("fp4", "collision")}
+    assert all(s.level == "clip" and s.action == "label" and s.score == 0.7 and "odd" in s.reason for s in relabels)
+    # more classes: the final pass's prediction, where it differs from the label
+    three = clips.assign(pred=[2] * 5 + [0] * 5 + [1] * 5)
+    assert {(s.id, s.value) for s in relabel_clips(three, flagged, ["a", "b", "c"])} == {("fn3", "c"), ("fn4", "c")}

@@ -187,7 +187,7 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
         record.best["value"] = 0.95
         record.epochs[-1].update(val_chance=0.5, constant_loss=1.0)
         ws.runs.write_record(run, record)
-    from curation.review.suggest import confident_learning, label_issues
+    from curation.review.suggest import confident_learning, label_issues, to_csv
 
     by_aum = {s.id for s in label_issues(ws, runs[0], repeats=runs[1:])}
     by_cl = {s.id for s in confident_learning(ws, runs)}
@@ -195,6 +195,18 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
     assert sorted(s.id for s in flagged) == sorted(by_aum | by_cl) and by_aum | by_cl
     for s in flagged:
         assert ("confident learning" in s.reason) == (s.id in by_cl) and ("AUM" in s.reason) == (s.id in by_aum)
+    # as relabels: clips of those videos whose AUM over both runs is below 0, to the other label, applied by id
+    relabels = [s for s in suggest(ws, runs[0], runs=runs, action="label") if s.signal == "label issue"]
+    before = {c["clip_id"]: c for c in ws.tables.read(ws.resolve("clips"), ["clip_id", "video_id", "label"])
+              .to_pylist()}
+    assert relabels and all(s.level == "clip" and before[s.id]["video_id"] in by_aum | by_cl for s in relabels)
+    (tmp_path / "relabel.csv").write_text(to_csv(relabels))
+    applied = CliRunner().invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--from",
+                                       str(tmp_path / "relabel.csv"), "-m", "relabels"])
+    assert applied.exit_code == 0, applied.output + applied.stderr
+    after = {c["clip_id"]: c["label"] for c in ws.tables.read(ws.resolve("clips"), ["clip_id", "label"]).to_pylist()}
+    changed = {c for c in before if after[c] != before[c]["label"]}
+    assert changed == {s.id for s in relabels} and all(after[c] == 1 - before[c]["label"] for c in changed)
     bad = CliRunner().invoke(cli, [*args, "--folds", "3"])
     assert bad.exit_code == 2 and "re-ingest with --folds 3" in bad.stderr
 

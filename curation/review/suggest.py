@@ -5,7 +5,8 @@ Signals:
 - label issues: the area under the margin (AUM; mean margin of a clip over every draw of every epoch) is
   low when the model keeps disagreeing with the label. Labels are given per video, so a video is scored by
   the mean AUM of the clips that carry its label, and flagged when that is far below the other videos of
-  its label (robust z-score).
+  its label (robust z-score). Proposed at weight 0 by default; as relabels, per clip, of the clips the model
+  argued with (`relabel_clips`).
 - near-duplicates: videos that are each other's nearest neighbour and much closer to each other than to
   any other video, by their closest pair of frames (thumbnails from the cache) or by their mean embedding
   (the run's collection pass). A pair across splits is a leak: the train-side copy is proposed for deletion, the
@@ -103,24 +104,57 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.
     return videos[videos["z"] < -threshold]
 
 
-def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
-                 value: str = "0", repeats: list[str] = ()) -> list[Suggestion]:
-    """The train videos of the run's table that `low_aum_videos` finds in the run's training dynamics; with
-    `repeats` (seed repeats of the run: the same revision), in the clips' AUM averaged over all of them."""
+def train_clip_aum(ws, run: str, repeats: list[str] = ()) -> pd.DataFrame:
+    """The run's train clips (clip_id, video_id, label, aum, pred) with the AUM of the run's dynamics; with
+    `repeats` (seed repeats of the run: the same revision), the AUM averaged over all of them."""
     revision = ws.runs.record(run).trained_on(ws.tables)
     for other in repeats:
         if ws.runs.record(other).inputs.ref != revision.ref:
-            raise BadInput(f"run {other} trained on another revision than {run}", "average seed repeats of one revision")
+            raise BadInput(f"run {other} trained on another revision than {run}",
+                           "average seed repeats of one revision")
     clips = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(pc.field("split") == "train")
-    metrics = clip_metrics(ws, run).select(["clip_id", "aum"])
+    own = clip_metrics(ws, run)
+    metrics = own.select(["clip_id", "aum"])
     if repeats:
         every = pa.concat_tables([metrics] + [clip_metrics(ws, r).select(["clip_id", "aum"]) for r in repeats])
         metrics = every.group_by("clip_id").aggregate([("aum", "mean")]).rename_columns(["clip_id", "aum"])
-    joined = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
-    return [Suggestion(video, "video", action, value, "label issue",
-                       f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} robust SD below "
-                       f"label-{int(row.label)} videos", _certainty(-row.z))
-            for video, row in low_aum_videos(joined, threshold).iterrows()]
+    if "pred" in own.column_names:
+        metrics = metrics.join(own.select(["clip_id", "pred"]), "clip_id")
+    return clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
+
+
+def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
+                 value: str = "0", repeats: list[str] = ()) -> list[Suggestion]:
+    """The train videos of the run's table that `low_aum_videos` finds in the run's training dynamics (with
+    `repeats`, in the clips' AUM averaged over them all). With action `label`, their clips the model argued
+    with, relabelled (`relabel_clips`)."""
+    clips = train_clip_aum(ws, run, repeats)
+    found = [Suggestion(video, "video", action, value, "label issue",
+                        f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} robust SD below "
+                        f"label-{int(row.label)} videos", _certainty(-row.z))
+             for video, row in low_aum_videos(clips, threshold).iterrows()]
+    return relabel_clips(clips, found, ws.runs.record(run).classes) if action == "label" else found
+
+
+def relabel_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list) -> list[Suggestion]:
+    """Relabels for flagged videos, per clip: each clip of theirs whose AUM is below 0 (the model preferred
+    another class over most of training) gets the class it preferred — binary: the other one; more classes: the
+    final pass's prediction, where it is not the label. Per clip, because a video's label may be a pattern in
+    time: a Nexar positive's clips before the alert are negative whatever the video, so a flipped video's wrong
+    clips are the ones the model argued with, and only they change."""
+    by_video = {s.id: s for s in videos}
+    argued = clips[clips["video_id"].isin(by_video) & (clips["aum"] < 0)]
+    out = []
+    for row in argued.itertuples():
+        label = int(row.label)
+        target = 1 - label if len(classes) <= 2 else int(getattr(row, "pred", label))
+        if target == label:
+            continue
+        name = str(classes[target]) if target < len(classes) else str(target)
+        video = by_video[row.video_id]
+        out.append(Suggestion(row.clip_id, "clip", "label", name, "label issue",
+                              f"{video.reason}; this clip's AUM {row.aum:.2f}: relabel to {name}", video.score))
+    return out
 
 
 def confident_label_issues(labels: np.ndarray, p_positive: np.ndarray) -> np.ndarray:
@@ -524,10 +558,11 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
     if not learned:
         return []
     folds = [record.config.get("fold") for record in records.values()]
-    by_aum = {s.id: s for s in label_issues(ws, learned[0], threshold, action, value, repeats=learned[1:])}
+    per_video = "weight" if action == "label" else action  # relabels are per clip, made from the videos found
+    by_aum = {s.id: s for s in label_issues(ws, learned[0], threshold, per_video, value, repeats=learned[1:])}
     by_cl = {}
     if all(f is not None for f in folds) and len(learned) == len(runs):  # out-of-fold needs every fold
-        by_cl = {s.id: s for s in confident_learning(ws, runs, action=action, value=value)}
+        by_cl = {s.id: s for s in confident_learning(ws, runs, action=per_video, value=value)}
     elif any(f is not None for f in folds):
         notes.append("confident learning needs every fold's run to have learned: label issues by AUM only")
     out = []
@@ -535,6 +570,8 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
         both = [s for s in (by_aum.get(video), by_cl.get(video)) if s is not None]
         out.append(Suggestion(video, "video", action, value, "label issue", "; ".join(s.reason for s in both),
                               max(s.score for s in both)))
+    if action == "label":
+        return relabel_clips(train_clip_aum(ws, learned[0], learned[1:]), out, records[learned[0]].classes)
     return out
 
 
