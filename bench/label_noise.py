@@ -13,7 +13,8 @@ label issues of that seed's noisy run at weight 0, then retrain — `suggest` �
 are compared with `curate compare` (the library call) on the val clips of noisy/clips@1: each arm's mAP with a
 95% interval from the paired bootstrap over val videos with the seeds resampled inside each draw, and the
 share of the noisy→clean gap the curated arm recovers, (curated − noisy) / (clean − noisy), with its interval
-from the same draws.
+from the same draws. With --holdout N they are scored on N more videos instead (another generator seed, true
+labels, unseen by every run: the interval over 48 val videos is mostly the videos' own spread).
 
 Detection is scored per video (labels are given per video; an edit acts on a video) against the videos the
 generator flipped, as mean ± sd over seeds (the fold-based ones over the first D seeds: K runs each):
@@ -42,6 +43,7 @@ import numpy as np
 from cleanlab.filter import find_label_issues
 
 from curation.ingest.clips import LabelRule
+from curation.ingest.layouts import read_nexar
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.review.compare import compare, interval
 from curation.frames.cache import cache_size_for
@@ -128,6 +130,9 @@ def main():
                     help="also a curated arm that relabels the label issues' argued clips instead of dropping them")
     ap.add_argument("--cl-arm", action="store_true",
                     help="also a curated arm built on confident learning (the --detect-seeds seeds' fold runs)")
+    ap.add_argument("--holdout", type=int, default=0,
+                    help="score the arms on this many more videos (another generator seed, true labels, no training "
+                         "run sees them) instead of the val videos: more videos, a narrower interval")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
     ap.add_argument("--workdir", default="/tmp/curate-bench-noise")
     ap.add_argument("--out", help="also write the figures as JSON here")
@@ -151,7 +156,14 @@ def main():
             options = IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size),
                                     label_rule=args.label_rule, folds=folds, seed=args.seed)
             ingest(ws, source, name, options, progress=False)
-    times["ingest x3"] = time.time() - t
+    if args.holdout and not ws.tables.exists("holdout", "clips"):
+        generate(work / "holdout", n_train=args.holdout, n_test=0, width=width, height=height, n_duplicates=0,
+                 n_corrupt=0, seed=args.seed + 50, progress=False)
+        every = {v.video_id for v in read_nexar(work / "holdout").videos}
+        ingest(ws, labelled_view(work / "holdout", every, true_labels=True), "holdout",
+               IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size), label_rule=args.label_rule,
+                             seed=args.seed), progress=False)
+    times["ingest"] = time.time() - t
     flipped = set(load_truth(work / "data")["flipped"]) - val  # flips that landed in val were corrected
     n_train = sum(v.split == "train" for v in noisy_src.videos)
     seeds = list(range(args.seed, args.seed + args.seeds))
@@ -239,7 +251,7 @@ def main():
     detection[f"AUM averaged over {len(seeds)} seed repeats"] = [scores(averaged, flipped)]
 
     t = time.time()
-    result = compare(ws, [], on="noisy/clips@1", samples=args.samples, groups=arms, keep_draws=True,
+    result = compare(ws, [], on="holdout/clips@1" if args.holdout else "noisy/clips@1", samples=args.samples, groups=arms, keep_draws=True,
                      collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
     times["compare"] = time.time() - t
     draws = result.pop("draws")  # (samples, arms): the arms in the order of `arms`
@@ -253,7 +265,8 @@ def main():
             share[arm] = (values[arm] - values["noisy"]) / (values["clean"] - values["noisy"])
 
     s = result["set"]
-    print(f"\nval mAP on {s['clips']} clips of {s['videos']} val videos ({s['table']}; true labels), "
+    print(f"\nmAP on {s['clips']} clips of {s['videos']} {'held-out' if args.holdout else 'val'} videos "
+          f"({s['table']}; true labels), "
           f"{len(seeds)} seeds per arm, 95% intervals over {args.samples} paired draws (videos and seeds resampled)")
     print(f"{'arm':<21} {'mAP':>7}  {'interval':<18} {'seed sd':>7}  per seed")
     for g in result["groups"]:  # one seed per arm: compare measures no seed variance, so no interval is shown
