@@ -114,8 +114,8 @@ def main():
     ap.add_argument("--noise", type=float, default=0.2, help="share of train videos with a flipped label")
     ap.add_argument("--size", default="160x96", help="video size (WxH) the generator writes")
     ap.add_argument("--label-rule", default="alert",
-                    help="which clips are positive: alert or horizon:SECONDS (a --reuse'd workdir keeps the rule it was "
-                         "ingested with)")
+                    help="which clips are positive: alert or horizon:SECONDS (a --reuse'd workdir keeps the rule it "
+                         "was ingested with)")
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--draws", type=int, default=500)
@@ -253,7 +253,8 @@ def main():
 
     t = time.time()
     result = compare(ws, [], on="holdout/clips@1" if args.holdout else "noisy/clips@1", samples=args.samples,
-                     groups=arms, keep_draws=True, collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
+                     groups=arms, keep_draws=True,
+                     collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
     times["compare"] = time.time() - t
     draws = result.pop("draws")  # (samples, arms): the arms in the order of `arms`
     column = {arm: k for k, arm in enumerate(arms)}
