@@ -187,7 +187,7 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
         record.best["value"] = 0.95
         record.epochs[-1].update(val_chance=0.5, constant_loss=1.0)
         ws.runs.write_record(run, record)
-    from curation.review.suggest import confident_learning, label_issues, to_csv
+    from curation.review.suggest import confident_learning, label_issues
 
     by_aum = {s.id for s in label_issues(ws, runs[0], repeats=runs[1:])}
     by_cl = {s.id for s in confident_learning(ws, runs)}
@@ -200,7 +200,13 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
     before = {c["clip_id"]: c for c in ws.tables.read(ws.resolve("clips"), ["clip_id", "video_id", "label"])
               .to_pylist()}
     assert relabels and all(s.level == "clip" and before[s.id]["video_id"] in by_aum | by_cl for s in relabels)
-    (tmp_path / "relabel.csv").write_text(to_csv(relabels))
+    proposed = CliRunner().invoke(cli, ["--workspace", str(ws.root), "suggest", "--runs", ",".join(runs),
+                                        "--label-action", "label", "-o", str(tmp_path / "relabel.csv")])
+    assert proposed.exit_code == 0, proposed.output + proposed.stderr
+    import csv
+    rows = [r for r in csv.DictReader((tmp_path / "relabel.csv").open()) if r["signal"] == "label issue"]
+    assert {(r["id"], r["level"], r["action"], r["value"]) for r in rows} == {(s.id, "clip", "label", s.value)
+                                                                              for s in relabels}
     applied = CliRunner().invoke(cli, ["--workspace", str(ws.root), "edit", "clips", "--from",
                                        str(tmp_path / "relabel.csv"), "-m", "relabels"])
     assert applied.exit_code == 0, applied.output + applied.stderr
