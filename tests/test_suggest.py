@@ -237,10 +237,16 @@ def test_collection_keys_round_trip_whatever_the_table_name():
     from curation.runs.protocol import CollectionKey
 
     for key in (CollectionKey("clips", 3), CollectionKey("my-clips", 12, "epoch4"),
-                CollectionKey("qa-test", 1, "last")):
+                CollectionKey("qa-test", 1, "last"), CollectionKey("clips", 1, "last", "hold-out.v2")):
         assert CollectionKey.parse(str(key)) == key
     assert str(CollectionKey("my-clips", 2)) == "my-clips@2" and not CollectionKey.parse("my-clips@2").tag
-    for bad in ("clips", "clips@", "clips@x", "@3"):
+
+    class Revision:  # what `of` reads of a revision
+        dataset, table, number = "holdout", "clips", 1
+
+    assert str(CollectionKey.of(Revision(), home="holdout")) == "clips@1"  # a run's own dataset: no prefix
+    assert str(CollectionKey.of(Revision(), "last", home="nexar")) == "holdout+clips@1-last"
+    for bad in ("clips", "clips@", "clips@x", "@3", "holdout+@3"):
         with pytest.raises(BadInput):
             CollectionKey.parse(bad)
 

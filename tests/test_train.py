@@ -86,6 +86,18 @@ def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_ro
     name = collect(ws, "last", "test@latest", checkpoint="last", progress=False)
     again = ws.runs.collection(run, name)
     assert name == "test@1-last" and sorted(again["clip_id"].to_pylist()) == sorted(test["clip_id"].to_pylist())
+    # another dataset's table of the same name and revision (a hold-out set) is a collection of its own
+    from curation.review.metrics import final_collection
+
+    ingest(ws, read_nexar(tiny_synth(tmp_path / "other", seed=3, n_train=3, n_test=2)), "other",
+           IngestOptions(frame_size=64), progress=False)
+    name = collect(ws, "last", "other/test@1", checkpoint="last", progress=False)
+    kept = ws.runs.collection(run, "test@1-last").select(["clip_id", "prob"])
+    assert name == "other+test@1-last" and kept.equals(again.select(["clip_id", "prob"]))
+    assert set(ws.runs.collection(run, name)["clip_id"].to_pylist()) == \
+        set(ws.tables.read(ws.resolve("other/test@1"))["clip_id"].to_pylist())
+    assert collect(ws, "last", "other/clips@1", progress=False) == "other+clips@1"
+    assert final_collection(ws, run) == "clips@2" and final_collection(ws, run, "test") == "test@1"
 
 
 def _cli(ws_root, *args, launcher=(sys.executable, "-m", "curation.cli")):

@@ -18,6 +18,7 @@ from curation.events.times import EventPicker, event_metrics, fit_picker
 from curation.ingest.clips import ClipConfig
 from curation.ingest.layouts import LAYOUTS
 from curation.jsonsafe import json_value
+from curation.runs.protocol import CollectionKey
 from curation.task import SAMPLES, TEST
 from curation.train.predict import load_predictor
 
@@ -48,7 +49,8 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
     predictor, record, _ = load_predictor(ws, run, checkpoint, progress)
     curves, skipped = score_curves(predictor, videos, task.root, ClipConfig(**task.options["clip"]),
                                    task.frame_size, step_frames, progress)
-    ws.runs.write_curves(run, f"{revision.table}@{revision.number}", curves)
+    name = str(CollectionKey.of(revision, home=record.inputs.dataset))  # another dataset's clips@1 is not ours
+    ws.runs.write_curves(run, name, curves)
     by_video = curves_by_video(curves)
     split_of = {v["video_id"]: v.get("split") for v in videos}
     val = {v: c for v, c in by_video.items() if split_of[v] == "val" and v in labelled}
@@ -70,7 +72,6 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
               "picked": picker.describe(chosen),
               "predicted": {v: [round(t, 3) for t in times] for v, times in predicted.items()},
               "skipped": [list(s) for s in skipped][:50], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    name = f"{revision.table}@{revision.number}"
     report = write_events_report(ws.runs.dir(run) / f"events-{name}.html", run, result, by_video,
                                  {v["video_id"]: v for v in videos}, layout)
     result["report"] = str(report)

@@ -38,7 +38,6 @@ def verdict(difference: dict) -> str:
 class EvalSet:
     """The clips every run is scored on, pinned to one table revision."""
     ref: str  # dataset/table@N
-    key: CollectionKey  # table@N: the name a run's collection over it has
     split: str
     clip_ids: list[str]
     videos: np.ndarray  # video id per clip
@@ -105,7 +104,7 @@ def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -
     if rows.num_rows == 0:
         raise NotFound(f"{revision.ref} has no {split} clips to score", "pick a revision and split with clips")
     videos = task.videos_at(ws.tables, first.inputs.videos if first.inputs.dataset == revision.dataset else None)
-    return EvalSet(revision.ref, CollectionKey.of(revision), split, rows["clip_id"].to_pylist(),
+    return EvalSet(revision.ref, split, rows["clip_id"].to_pylist(),
                    np.array(rows["video_id"].to_pylist(), dtype=object), task,
                    task.targets(ws.tables, rows, videos), why, videos)
 
@@ -117,7 +116,8 @@ def run_scores(ws, run: str, es: EvalSet, collect=None) -> np.ndarray:
     column = es.task.score_column
     wanted = set(es.clip_ids)
     names = [n for n in ws.runs.collections(run) if CollectionKey.parse(n).tag in ("", "last")]
-    for name in sorted(names, key=lambda n: n != str(es.key)):  # the pinned revision's own pass first
+    own = str(CollectionKey.of(ws.resolve(es.ref), home=ws.runs.record(run).inputs.dataset))
+    for name in sorted(names, key=lambda n: n != own):  # the pinned revision's own pass first
         table = ws.runs.collection(run, name).select(["clip_id", column])
         if wanted <= set(table["clip_id"].to_pylist()):
             break

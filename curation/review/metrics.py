@@ -41,7 +41,7 @@ def final_collection(ws, run: str, table: str | None = None) -> str | None:
     """The name of the run's final (untagged) collection pass over `table` (default: its training table)."""
     training = ws.runs.record(run).training_collection()
     keys = [CollectionKey.parse(n) for n in ws.runs.collections(run)]
-    found = [k for k in keys if not k.tag and k.table == (table or training.table)]
+    found = [k for k in keys if not k.tag and not k.dataset and k.table == (table or training.table)]
     return str(training if training in found else max(found, key=lambda k: k.revision)) if found else None
 
 

@@ -219,8 +219,9 @@ def _embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[st
     """Per video: the mean embedding of its clips from the run's collection pass; and each video's split."""
     vectors, split_of = {}, {}
     for name in ws.runs.collections(run):
-        if CollectionKey.parse(name).tag:  # periodic collections (epochN) and other checkpoints repeat the final one
-            continue
+        key = CollectionKey.parse(name)
+        if key.tag or key.dataset:  # periodic passes (epochN) and other checkpoints repeat the final one; another
+            continue  # dataset's videos are not this one's
         table = ws.runs.collection(run, name)
         for video, split, vec in zip(table["video_id"].to_pylist(), table["split"].to_pylist(),
                                      embedding_matrix(table)):

@@ -17,27 +17,33 @@ from curation.errors import BadInput
 
 @dataclass(frozen=True)
 class CollectionKey:
-    """One collection (eval) pass of a run over one table revision, named `<table>@<revision>[-<tag>]` in files
-    and in 3LC. The final pass (the model at the end of training) has no tag; `epochN` (periodic) and `last`
-    (`curate collect --checkpoint last`) repeat it with another model or checkpoint."""
+    """One collection (eval) pass of a run over one table revision, named `[<dataset>+]<table>@<revision>[-<tag>]`
+    in files and in 3LC. The final pass (the model at the end of training) has no tag; `epochN` (periodic) and
+    `last` (`curate collect --checkpoint last`) repeat it with another model or checkpoint. `dataset` is set only
+    for a table of another dataset than the run trained on (a hold-out set, a relabelled copy): its `clips@1` is
+    not the run's own `clips@1`."""
     table: str
     revision: int
     tag: str = ""
+    dataset: str = ""
 
     @classmethod
-    def of(cls, revision, tag: str = "") -> "CollectionKey":
-        return cls(revision.table, revision.number, tag)
+    def of(cls, revision, tag: str = "", home: str | None = None) -> "CollectionKey":
+        """The key of a pass over `revision` by a run that trained on dataset `home`."""
+        return cls(revision.table, revision.number, tag, "" if revision.dataset == home else revision.dataset)
 
     @classmethod
     def parse(cls, name: str) -> "CollectionKey":
         table, at, rest = name.rpartition("@")  # table names may hold '-', revision numbers never do
         number, _, tag = rest.partition("-")
+        dataset, _, table = table.rpartition("+")  # dataset and table names never hold '+'
         if not (at and table and number.isdigit()):
             raise BadInput(f"{name!r} is not a collection name", "name one as <table>@<revision>[-<tag>]")
-        return cls(table, int(number), tag)
+        return cls(table, int(number), tag, dataset)
 
     def __str__(self) -> str:
-        return f"{self.table}@{self.revision}" + (f"-{self.tag}" if self.tag else "")
+        return (f"{self.dataset}+" if self.dataset else "") + f"{self.table}@{self.revision}" + \
+            (f"-{self.tag}" if self.tag else "")
 
 
 @runtime_checkable

@@ -22,7 +22,7 @@ def _embedding_array(vectors: np.ndarray, dim: int) -> pa.Array:
 def collect_tables(predictor, ws, runs, run: str, revisions: list, *, classes: list[str], seed: int,
                    tag: str = "", sample: int | None = None) -> tuple[dict[str, pa.Table], dict]:
     """Predict every clip of each revision (or `sample` of them); on rank 0 reduce all embeddings together and
-    write one collection per table (`<table>@<revision>[-tag]`) to `run` in `runs`. Returns the tables and the
+    write one collection per table (named by `CollectionKey`) to `run` in `runs`. Returns the tables and the
     pass's ms per clip and skipped clips. Every rank must call this (eval passes are sharded)."""
     results = []
     for rev in revisions:
@@ -53,7 +53,7 @@ def collect_tables(predictor, ws, runs, run: str, revisions: list, *, classes: l
             "map_y": pa.array(xy[offset:offset + len(idx), 1], pa.float32()),
         })
         offset += len(idx)
-        name = str(CollectionKey.of(rev, tag))
+        name = str(CollectionKey.of(rev, tag, home=runs.record(run).inputs.dataset))
         runs.write_collection(run, name, table)
         tables[name] = table
     _plot_maps(runs, run, tables, classes, tag)

@@ -139,7 +139,7 @@ class TlcRunStore(LocalRunStore):
     def _write_collection(self, run: str, name: str, table: pa.Table) -> None:
         record = self.record(run)
         key = CollectionKey.parse(name)
-        revision = self.tables.revision(record.inputs.dataset, key.table, key.revision)
+        revision = self.tables.revision(key.dataset or record.inputs.dataset, key.table, key.revision)
         ids = table["clip_id"].to_pylist()
         embedding = embedding_matrix(table)
         xy = np.stack([table["map_x"].to_numpy(zero_copy_only=False),
