@@ -19,11 +19,12 @@ def _embedding_array(vectors: np.ndarray, dim: int) -> pa.Array:
     return pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float16()), dim)
 
 
-def collect_tables(predictor, ws, runs, run: str, revisions: list, *, classes: list[str], seed: int,
+def collect_tables(predictor, ws, runs, run: str, revisions: list, *, home: str, classes: list[str], seed: int,
                    tag: str = "", sample: int | None = None) -> tuple[dict[str, pa.Table], dict]:
     """Predict every clip of each revision (or `sample` of them); on rank 0 reduce all embeddings together and
-    write one collection per table (named by `CollectionKey`) to `run` in `runs`. Returns the tables and the
-    pass's ms per clip and skipped clips. Every rank must call this (eval passes are sharded)."""
+    write one collection per table to `run` in `runs` (named by `CollectionKey`; `home`: the dataset the run
+    trained on). Returns the tables and the pass's ms per clip and skipped clips. Every rank must call this
+    (eval passes are sharded)."""
     results = []
     for rev in revisions:
         ds = predictor.dataset(ws, rev)
@@ -53,7 +54,7 @@ def collect_tables(predictor, ws, runs, run: str, revisions: list, *, classes: l
             "map_y": pa.array(xy[offset:offset + len(idx), 1], pa.float32()),
         })
         offset += len(idx)
-        name = str(CollectionKey.of(rev, tag, home=runs.record(run).inputs.dataset))
+        name = str(CollectionKey.of(rev, tag, home=home))
         runs.write_collection(run, name, table)
         tables[name] = table
     _plot_maps(runs, run, tables, classes, tag)
@@ -89,7 +90,8 @@ def collect_run(predictor, ws, runs, record, tag: str = "") -> None:
     fault_point("train.collect")
     revision = record.trained_on(ws.tables)
     tables, stats = collect_tables(predictor, ws, runs, record.run, collected_revisions(ws, revision),
-                                   classes=record.classes, seed=record.config["seed"], tag=tag)
+                                   home=record.inputs.dataset, classes=record.classes, seed=record.config["seed"],
+                                   tag=tag)
     if predictor.d.is_main:
         record.collections.update({name: {"rows": t.num_rows, "epoch": len(record.epochs)}
                                    for name, t in tables.items()})
@@ -102,7 +104,8 @@ def collect(ws, run_ref: str, table_ref: str, checkpoint: str = "best", progress
     from curation.train.predict import load_predictor
 
     predictor, record, _ = load_predictor(ws, run_ref, checkpoint, progress)
-    tables, _ = collect_tables(predictor, ws, ws.runs, record.run, [ws.resolve(table_ref)], classes=record.classes,
+    tables, _ = collect_tables(predictor, ws, ws.runs, record.run, [ws.resolve(table_ref)],
+                               home=record.inputs.dataset, classes=record.classes,
                                seed=record.config["seed"], tag=checkpoint if checkpoint != "best" else "")
     name = next(iter(tables))
     record.collections[name] = {"rows": tables[name].num_rows, "checkpoint": checkpoint}

@@ -66,7 +66,7 @@ def smoke_test(ws, cfg: TrainConfig, batches: int = 2, clips: int = 8, echo=prin
                            setup.task.targets(ws.tables, val_sample.rows, setup.videos))
         with report.stage("collect", lambda: ", ".join(f"{k} {t.num_rows} rows" for k, t in tables.items())):
             tables, _ = collect_tables(predictor, ws, runs, "smoke", collected_revisions(ws, revision),
-                                       classes=setup.classes, seed=cfg.seed, sample=clips)
+                                       home=revision.dataset, classes=setup.classes, seed=cfg.seed, sample=clips)
         with report.stage("checkpoint", lambda: f"saved and reloaded {size / 1e6:.1f} MB, weights identical"):
             size = _round_trip(state, cfg, device, Path(tmp) / "smoke.pt")
     return report
