@@ -32,6 +32,7 @@ from curation.ingest.retime import retime
 from curation.models.mvit import MODELS
 from curation.review.compare import compare, interval, paired_bootstrap
 from curation.review.suggest import timing_issues
+from curation.runs.protocol import CollectionKey
 from curation.synth import generate, load_truth
 from curation.train.collect import collect
 from curation.train.config import TrainConfig
@@ -52,7 +53,8 @@ def completed(ws, label: str, ref: str) -> str | None:
 
 def events_of(ws, run: str, ref: str, again: bool, **kw) -> dict:
     """The run's predict-events result on `ref`: the stored one unless `again` (or there is none)."""
-    stored = ws.runs.record(run).evaluations.get(f"events:{ref.split('/', 1)[1]}")
+    name = CollectionKey.of(ws.resolve(ref), home=ws.runs.record(run).inputs.dataset)
+    stored = ws.runs.record(run).evaluations.get(f"events:{name}")
     return stored if stored and not again else predict_events(ws, run, ref, progress=False, **kw)
 
 

@@ -27,7 +27,7 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
                    checkpoint: str = "best", progress: bool = True, splits: tuple[str, ...] = ()) -> dict:
     """Score curves of every video of `table_ref` (default: the revision the run trained on) — of those `splits`
     only, when given — predicted event times, and event metrics per split; recorded in the run under
-    `evaluations["events:<table>@<rev>"]`."""
+    `evaluations["events:<name>"]`, <name> the revision's `CollectionKey` (its curves are stored under it too)."""
     if step_frames < 0 or not min_gap_s > 0:
         raise BadInput(f"step {step_frames} / minimum gap {min_gap_s} s is invalid",
                        "use a step of 0 (one stride) or more and a gap above 0 seconds")

@@ -129,11 +129,16 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     `repeats`, in the clips' AUM averaged over them all). With action `label`, their clips the model argued
     with, relabelled (`relabel_clips`)."""
     clips = train_clip_aum(ws, run, repeats)
-    found = [Suggestion(video, "video", action, value, "label issue",
-                        f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} robust SD below "
-                        f"label-{int(row.label)} videos", _certainty(-row.z))
-             for video, row in low_aum_videos(clips, threshold).iterrows()]
+    found = aum_issues(clips, threshold, action, value)
     return relabel_clips(clips, found, ws.runs.record(run).classes) if action == "label" else found
+
+
+def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str) -> list[Suggestion]:
+    """One proposal per video that `low_aum_videos` flags among `clips` (train_clip_aum's frame)."""
+    return [Suggestion(video, "video", action, value, "label issue",
+                       f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} robust SD below "
+                       f"label-{int(row.label)} videos", _certainty(-row.z))
+            for video, row in low_aum_videos(clips, threshold).iterrows()]
 
 
 def relabel_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list) -> list[Suggestion]:
@@ -560,7 +565,8 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
         return []
     folds = [record.config.get("fold") for record in records.values()]
     per_video = "weight" if action == "label" else action  # relabels are per clip, made from the videos found
-    by_aum = {s.id: s for s in label_issues(ws, learned[0], threshold, per_video, value, repeats=learned[1:])}
+    clips = train_clip_aum(ws, learned[0], learned[1:])
+    by_aum = {s.id: s for s in aum_issues(clips, threshold, per_video, value)}
     by_cl = {}
     if all(f is not None for f in folds) and len(learned) == len(runs):  # out-of-fold needs every fold
         by_cl = {s.id: s for s in confident_learning(ws, runs, action=per_video, value=value)}
@@ -572,7 +578,7 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
         out.append(Suggestion(video, "video", action, value, "label issue", "; ".join(s.reason for s in both),
                               max(s.score for s in both)))
     if action == "label":
-        return relabel_clips(train_clip_aum(ws, learned[0], learned[1:]), out, records[learned[0]].classes)
+        return relabel_clips(clips, out, records[learned[0]].classes)
     return out
 
 

@@ -28,7 +28,7 @@ class CollectionKey:
     dataset: str = ""
 
     @classmethod
-    def of(cls, revision, tag: str = "", home: str | None = None) -> "CollectionKey":
+    def of(cls, revision, tag: str = "", *, home: str) -> "CollectionKey":
         """The key of a pass over `revision` by a run that trained on dataset `home`."""
         return cls(revision.table, revision.number, tag, "" if revision.dataset == home else revision.dataset)
 
