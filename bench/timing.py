@@ -8,10 +8,13 @@ one tiny-model run (`noisy`); `predict-events` with it over the dataset's videos
 error of each suggested time against the true one. With `--retrain`: the suggestions applied (`retime`),
 `--repeats` training seeds on the noisy revision (the first is the run above) and as many on the retimed one,
 each predicting the val videos' event times (their times were not moved), and `compare()`'s event F1 at ±0.5 s
-of the two groups: the difference with its 95% interval over the val videos and the seeds.
+of the two groups: the difference with its 95% interval over the val videos and the seeds. With `--holdout N` every
+run also predicts N more videos (generator seed + 50, true times, seen by no run) with the picker fitted on its own
+val videos, and the arms' F1 is compared there too (16 val videos a seed move F1 in steps of a video).
 
     uv run --group bench python bench/timing.py [--train 80] [--seeds 3] [--shift 0.75-2] [--share 0.2]
-        [--epochs 8] [--draws 500] [--retrain] [--repeats 3] [--workdir /tmp/curate-bench-timing] [--reuse]
+        [--epochs 8] [--draws 500] [--retrain] [--repeats 3] [--holdout N] [--workdir /tmp/curate-bench-timing]
+        [--reuse]
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ import numpy as np
 from label_noise import mean_sd  # a sibling script (bench/ is on the path when a script runs)
 
 from curation.events.predict import predict_events
-from curation.events.times import f1_of_counts, video_counts
+from curation.events.stored import newest_prediction
+from curation.events.times import EventPicker, f1_of_counts, video_counts
 from curation.frames.cache import cache_size_for
 from curation.ingest.layouts import LAYOUTS, read_nexar
 from curation.ingest.pipeline import IngestOptions, ingest
@@ -58,6 +62,52 @@ def events_of(ws, run: str, ref: str, again: bool, **kw) -> dict:
     return stored if stored and not again else predict_events(ws, run, ref, progress=False, **kw)
 
 
+def labelled_times(ws, dataset: str, videos_ref: dict | None = None, split: str | None = None) -> dict:
+    """video id → labelled event times of `dataset`'s videos (the pinned revision, else the head), of one split."""
+    task = ws.task(dataset)
+    rows = ws.tables.read(task.videos_at(ws.tables, videos_ref)).to_pylist()
+    return {v["video_id"]: LAYOUTS[task.layout].labelled_times(v) or [] for v in rows
+            if split is None or v["split"] == split}
+
+
+def held_out(ws, work: Path, videos: int, width: int, height: int, label_rule: str, seed: int) -> str:
+    """`videos` more videos (generator seed + 50, true times) as dataset holdoutN; its clips' ref."""
+    dataset = f"holdout{videos}"
+    if not ws.tables.exists(dataset, "clips"):
+        if not (work / dataset / "ground_truth.json").exists():
+            generate(work / dataset, n_train=videos, n_test=0, width=width, height=height, seed=seed + 50,
+                     progress=False)
+        ingest(ws, read_nexar(work / dataset), dataset, IngestOptions(
+            frame_size=cache_size_for(MODELS["mvit_tiny"].input_size), label_rule=label_rule, seed=seed),
+            progress=False)
+    return ws.tables.head(dataset, "clips").ref
+
+
+def held_out_counts(ws, run: str, own: dict, ref: str, truth: dict, again: bool) -> np.ndarray:
+    """(matched, predicted, labelled) at ±0.5 s per held-out video, the events picked as the run picks them on its
+    own val videos (`own`: its predict-events result there)."""
+    dataset = ref.split("/")[0]
+    found = None if again else newest_prediction(ws, run, dataset)
+    if found is None:
+        predict_events(ws, run, ref, progress=False)
+        found = newest_prediction(ws, run, dataset)
+    picker = EventPicker(own["threshold"], own["min_gap_s"], own["offset_s"])
+    predicted = {v: picker.times(t, s) for v, (t, s) in found[1].items()}
+    return video_counts(predicted, truth, sorted(truth), 0.5)
+
+
+def pooled_f1(pooled: dict, what: str, seeds: int) -> None:
+    """Every seed's videos in one paired bootstrap, repeat k of each seed as one run."""
+    videos = np.array([v for names, _ in pooled["noisy"][0] for v in names], dtype=object)
+    groups = [[np.vstack([c for _, c in pooled[arm][k]]) for k in sorted(pooled[arm])] for arm in pooled]
+    draws = paired_bootstrap(videos, groups, lambda idx, c: f1_of_counts(c[idx].sum(0)))
+    point = [np.mean([f1_of_counts(c.sum(0)) for c in runs]) for runs in groups]
+    low, high = interval(draws[:, 1] - draws[:, 0])
+    print(f"  pooled over {seeds} seeds ({len(videos)} {what} videos, {len(groups[0])} training seeds a side): "
+          f"event F1@0.5s noisy {point[0]:.3f}, retimed {point[1]:.3f}, retimed − noisy "
+          f"{point[1] - point[0]:+.3f} [{low:+.3f}, {high:+.3f}], P(better) {(draws[:, 1] > draws[:, 0]).mean():.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", type=int, default=80, help="train.csv videos (a fifth become val)")
@@ -72,6 +122,8 @@ def main():
     ap.add_argument("--tolerance", type=float, default=0.5, help="a label this close to a peak is right")
     ap.add_argument("--retrain", action="store_true", help="apply the suggestions, retrain, compare event F1")
     ap.add_argument("--repeats", type=int, default=3, help="training seeds per arm with --retrain")
+    ap.add_argument("--holdout", type=int, default=0, help="with --retrain, also score event F1 on this many more "
+                    "videos (true times, seen by no run)")
     ap.add_argument("--workdir", default="/tmp/curate-bench-timing")
     ap.add_argument("--reuse", action="store_true", help="keep the workdir, its completed runs and their event times")
     ap.add_argument("--repredict", action="store_true", help="predict the runs' event times again (after a change to "
@@ -89,6 +141,7 @@ def main():
           f"{args.seed}..{args.seed + args.seeds - 1}", flush=True)
     rows = []
     pooled = {"noisy": {}, "retimed": {}}  # arm → repeat → (val video, counts at ±0.5 s) of every seed
+    pooled_held = {"noisy": {}, "retimed": {}}  # the same on the held-out videos
     for seed in range(args.seed, args.seed + args.seeds):
         started = time.time()
         data, ws_dir = work / f"s{seed}" / "data", work / f"s{seed}" / "ws"
@@ -121,7 +174,7 @@ def main():
                        message=f"retime of {len(flagged)} videos suggested by {noisy}")
                 head = ws.tables.head("nexar", "clips")
             arms = {"noisy": [noisy], "retimed": []}
-            predicted = {noisy: events["predicted"]}
+            own = {noisy: events}  # each run's predict-events result on its own val videos
             for k in range(args.repeats):
                 for arm, ref in (("noisy", "nexar/clips@1"), ("retimed", head.ref)):
                     if arm == "noisy" and k == 0:
@@ -130,7 +183,7 @@ def main():
                     run = completed(ws, label, ref) or train(
                         ws, TrainConfig(table=ref, name=label, seed=seed + 1000 * k, **cfg), echo=lambda *a: None,
                         progress=False)
-                    predicted[run] = events_of(ws, run, ref, args.repredict, splits=("val",))["predicted"]
+                    own[run] = events_of(ws, run, ref, args.repredict, splits=("val",))
                     arms[arm].append(run)
             passes = lambda w, r, ref, c: collect(w, r, ref, c, progress=False)  # noqa: E731
             compared = compare(ws, [], groups=arms, collect=passes)
@@ -140,34 +193,37 @@ def main():
             row.update(noisy_f1=noisy_f1, retimed_f1=retimed_f1, gain=d["difference"], gain_low=d["interval"][0],
                        gain_high=d["interval"][1], p_better=d["p_b_better"], map_gain=clips["difference"],
                        map_gain_low=clips["interval"][0], map_gain_high=clips["interval"][1])
-            task = ws.task("nexar")  # the val videos' times as the noisy revision has them (the generator's)
-            videos = task.videos_at(ws.tables, ws.runs.record(noisy).inputs.videos)
-            val = {v["video_id"]: LAYOUTS[task.layout].labelled_times(v) or []
-                   for v in ws.tables.read(videos).to_pylist() if v["split"] == "val"}
+            # the val videos' times as the noisy revision has them (the generator's)
+            val = labelled_times(ws, "nexar", ws.runs.record(noisy).inputs.videos, "val")
             for arm, runs in arms.items():
                 for k, run in enumerate(runs):
-                    counts = video_counts(predicted[run], val, sorted(val), 0.5)
+                    counts = video_counts(own[run]["predicted"], val, sorted(val), 0.5)
                     pooled[arm].setdefault(k, []).append(([f"s{seed}:{v}" for v in sorted(val)], counts))
+            if args.holdout:
+                held = held_out(ws, work / f"s{seed}", args.holdout, width, height, args.label_rule, seed)
+                truth_held = labelled_times(ws, held.split("/")[0])
+                for arm, runs in arms.items():
+                    for k, run in enumerate(runs):
+                        counts = held_out_counts(ws, run, own[run], held, truth_held, args.repredict)
+                        pooled_held[arm].setdefault(k, []).append(
+                            ([f"s{seed}:{v}" for v in sorted(truth_held)], counts))
+                row.update({f"held_{arm}_f1": np.mean([f1_of_counts(c.sum(0)) for c in
+                            (pooled_held[arm][k][-1][1] for k in pooled_held[arm])]) for arm in pooled_held})
         row["minutes"] = (time.time() - started) / 60
         rows.append(row)
         print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
               + (f"  ({'; '.join(notes)})" if notes else ""), flush=True)
 
     print(f"\ntiming signal per video against the generator's moved videos, mean ± sd over {len(rows)} seed(s)")
-    for key in ("flagged", "precision", "recall", "median_error_s", "noisy_f1", "retimed_f1", "gain"):
+    for key in ("flagged", "precision", "recall", "median_error_s", "noisy_f1", "retimed_f1", "gain", "held_noisy_f1",
+                "held_retimed_f1"):
         values = [r[key] for r in rows if key in r]
         if values:
             print(f"  {key:<16} {mean_sd(values)}   per seed: {' '.join(f'{v:.3f}' for v in values)}")
-    if pooled["retimed"]:  # every seed's val videos in one paired bootstrap, repeat k of each seed as one run
-        videos = np.array([v for names, _ in pooled["noisy"][0] for v in names], dtype=object)
-        groups = [[np.vstack([c for _, c in pooled[arm][k]]) for k in sorted(pooled[arm])] for arm in pooled]
-        draws = paired_bootstrap(videos, groups, lambda idx, c: f1_of_counts(c[idx].sum(0)))
-        point = [np.mean([f1_of_counts(c.sum(0)) for c in runs]) for runs in groups]
-        low, high = interval(draws[:, 1] - draws[:, 0])
-        print(f"  pooled over {len(rows)} seeds ({len(videos)} val videos, {len(groups[0])} training seeds a side): "
-              f"event F1@0.5s noisy {point[0]:.3f}, retimed {point[1]:.3f}, retimed − noisy "
-              f"{point[1] - point[0]:+.3f} [{low:+.3f}, {high:+.3f}], P(better) "
-              f"{(draws[:, 1] > draws[:, 0]).mean():.2f}")
+    if pooled["retimed"]:
+        pooled_f1(pooled, "val", len(rows))
+    if pooled_held["retimed"]:
+        pooled_f1(pooled_held, "held-out", len(rows))
     for r in rows:
         if "gain" in r:
             print(f"  seed {r['seed']}: event F1@0.5s retimed − noisy {r['gain']:+.3f} [{r['gain_low']:+.3f}, "

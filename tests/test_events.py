@@ -2,15 +2,20 @@
 known answers), and whole-video prediction through the real command on a trained run (Nexar) and an events
 dataset."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from conftest import curate, events_source, misplace_a_label, pass_the_learning_check, watched_page
+from conftest import curate, events_source, misplace_a_label, pass_the_learning_check, tiny_synth, watched_page
 from curation.events.curves import window_ends
+from curation.events.predict import predict_events
 from curation.events.times import event_metrics, fit_picker, match_times, onsets, pick_peaks
 from curation.events.timing import misplaced_times
+from curation.ingest.layouts import read_nexar
+from curation.ingest.pipeline import IngestOptions, ingest
+from curation.ingest.retime import retime
 from curation.workspace import Workspace
 
 LABELLED = {"a": [1.0, 3.0], "b": [2.2], "c": []}
@@ -206,6 +211,16 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
     pass_the_learning_check(ws, run)  # the record says it learned: suggest adds the retime
     assert retimes[moved] in [s for s in suggest(ws, run) if s.signal == "timing"]
 
+    # another dataset's videos (a hold-out set) are read at its head, not at the revision number this run pinned
+    ingest(ws, read_nexar(tiny_synth(reviewed_ws.parent / "other", seed=3, n_train=4, n_test=0)), "other",
+           IngestOptions(frame_size=32), progress=False)
+    positive = next(v for v in ws.tables.read(ws.tables.head("other", "videos")).to_pylist() if v["target"] == 1)
+    retime(ws, "other", {positive["video_id"]: [(None, positive["time_of_event"] - 0.77)]})
+    result = predict_events(ws, run, "other/clips@latest", step_frames=8, progress=False)
+    page = Path(result["report"]).read_text()
+    assert f"labelled {positive['time_of_event'] - 0.77:.2f} s" in page
+    assert f"labelled {positive['time_of_event']:.2f} s" not in page
+
 
 @pytest.mark.slow
 def test_evaluate_prints_event_times_for_an_events_dataset_unless_told_not_to(prebuilt, tmp_path):
@@ -228,7 +243,6 @@ def test_evaluate_prints_event_times_for_an_events_dataset_unless_told_not_to(pr
 @pytest.mark.slow
 def test_the_timelines_page_opens_in_chromium_without_console_errors(reviewed_ws):
     import shutil
-    from pathlib import Path
 
     from playwright.sync_api import sync_playwright
 

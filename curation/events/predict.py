@@ -41,7 +41,7 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
         raise BadInput(f"dataset {task.dataset} labels classes, not times ({task.layout} layout)",
                        "predict event times on an events or Nexar dataset")
     in_revision = set(ws.tables.read(revision, ["video_id"])["video_id"].to_pylist())
-    videos = [v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()
+    videos = [v for v in ws.tables.read(task.videos_at(ws.tables, record.inputs.videos_of(task.dataset))).to_pylist()
               if v["video_id"] in in_revision and (not splits or v.get("split") in splits)]
     if not videos:
         raise BadInput(f"{revision.ref} has no videos of split {' or '.join(splits)}", "pick splits it has")

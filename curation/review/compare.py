@@ -103,7 +103,7 @@ def pinned_set(ws, runs: list[str], on: str | None = None, split: str = "val") -
     rows = ws.tables.read(revision).filter(task.scored(pc.field("split") == split)).sort_by("clip_id")
     if rows.num_rows == 0:
         raise NotFound(f"{revision.ref} has no {split} clips to score", "pick a revision and split with clips")
-    videos = task.videos_at(ws.tables, first.inputs.videos if first.inputs.dataset == revision.dataset else None)
+    videos = task.videos_at(ws.tables, first.inputs.videos_of(revision.dataset))
     return EvalSet(revision.ref, split, rows["clip_id"].to_pylist(),
                    np.array(rows["video_id"].to_pylist(), dtype=object), task,
                    task.targets(ws.tables, rows, videos), why, videos)

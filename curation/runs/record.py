@@ -28,6 +28,10 @@ class RunInputs:
     train_clips: int = 0
     val_clips: int = 0
 
+    def videos_of(self, dataset: str) -> dict | None:
+        """The videos revision the run pinned, for its own dataset; None (the head) for another dataset's."""
+        return self.videos if dataset == self.dataset else None
+
 
 @dataclass
 class RunRecord:
