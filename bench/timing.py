@@ -224,6 +224,9 @@ def main():
         pooled_f1(pooled, "val", len(rows))
     if pooled_held["retimed"]:
         pooled_f1(pooled_held, "held-out", len(rows))
+        for arm, repeats in pooled_held.items():  # how much one training seed's F1 varies, arm by arm
+            f1s = [f1_of_counts(c.sum(0)) for k in sorted(repeats) for _, c in repeats[k]]
+            print(f"  held-out event F1@0.5s of each {arm} run: {mean_sd(f1s)}   {' '.join(f'{v:.3f}' for v in f1s)}")
     for r in rows:
         if "gain" in r:
             print(f"  seed {r['seed']}: event F1@0.5s retimed − noisy {r['gain']:+.3f} [{r['gain_low']:+.3f}, "
