@@ -83,11 +83,11 @@ def held_out(ws, work: Path, videos: int, width: int, height: int, label_rule: s
     return ws.tables.head(dataset, "clips").ref
 
 
-def held_out_counts(ws, run: str, own: dict, ref: str, truth: dict, again: bool) -> np.ndarray:
+def held_out_counts(ws, run: str, own: dict, ref: str, truth: dict) -> np.ndarray:
     """(matched, predicted, labelled) at ±0.5 s per held-out video, the events picked as the run picks them on its
-    own val videos (`own`: its predict-events result there)."""
+    own val videos (`own`: its predict-events result there; the held-out curves are reused, the pick is not)."""
     dataset = ref.split("/")[0]
-    found = None if again else newest_prediction(ws, run, dataset)
+    found = newest_prediction(ws, run, dataset)
     if found is None:
         predict_events(ws, run, ref, progress=False)
         found = newest_prediction(ws, run, dataset)
@@ -204,7 +204,7 @@ def main():
                 truth_held = labelled_times(ws, held.split("/")[0])
                 for arm, runs in arms.items():
                     for k, run in enumerate(runs):
-                        counts = held_out_counts(ws, run, own[run], held, truth_held, args.repredict)
+                        counts = held_out_counts(ws, run, own[run], held, truth_held)
                         pooled_held[arm].setdefault(k, []).append(
                             ([f"s{seed}:{v}" for v in sorted(truth_held)], counts))
                 row.update({f"held_{arm}_f1": np.mean([f1_of_counts(c.sum(0)) for c in
