@@ -99,17 +99,25 @@ def true_clip_labels(ws, truth: dict, rule: str) -> tuple[dict[str, int], set[st
     return out, wrong
 
 
-def held_out_clips(ws, work: Path, videos: int, width: int, height: int, label_rule: str, seed: int) -> str:
-    """`videos` more videos (generator seed + 50, true labels, all in val) as dataset holdoutN, kept to the clips
-    a comparison scores (two a video): a run's pass over them then costs 2 clips a video, not ~20."""
+def held_out_videos(ws, work: Path, videos: int, width: int, height: int, label_rule: str, seed: int) -> str:
+    """`videos` more videos (generator seed + 50, true labels and times, all in val) as dataset holdoutN (its
+    name); generated under `work` once and ingested once."""
     dataset = f"holdout{videos}"
     if not ws.tables.exists(dataset, "clips"):
-        generate(work / dataset, n_train=videos, n_test=0, width=width, height=height, n_duplicates=0, n_corrupt=0,
-                 seed=seed + 50, progress=False)
+        if not (work / dataset / "ground_truth.json").exists():
+            generate(work / dataset, n_train=videos, n_test=0, width=width, height=height, n_duplicates=0,
+                     n_corrupt=0, seed=seed + 50, progress=False)
         every = {v.video_id for v in read_nexar(work / dataset).videos}
         ingest(ws, labelled_view(work / dataset, every, true_labels=True), dataset,
                IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size), label_rule=label_rule,
                              seed=seed), progress=False)
+    return dataset
+
+
+def held_out_clips(ws, work: Path, videos: int, width: int, height: int, label_rule: str, seed: int) -> str:
+    """`held_out_videos`, kept to the clips a comparison scores (two a video): a run's pass over them then costs
+    2 clips a video, not ~20."""
+    dataset = held_out_videos(ws, work, videos, width, height, label_rule, seed)
     head = ws.tables.head(dataset, "clips")
     if head.number == 1:
         clips = ws.tables.read(head)

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from label_noise import mean_sd  # a sibling script (bench/ is on the path when a script runs)
+from label_noise import held_out_videos, mean_sd  # a sibling script (bench/ is on the path when a script runs)
 
 from curation.events.predict import predict_events
 from curation.events.stored import newest_prediction
@@ -68,19 +68,6 @@ def labelled_times(ws, dataset: str, videos_ref: dict | None = None, split: str 
     rows = ws.tables.read(task.videos_at(ws.tables, videos_ref)).to_pylist()
     return {v["video_id"]: LAYOUTS[task.layout].labelled_times(v) or [] for v in rows
             if split is None or v["split"] == split}
-
-
-def held_out(ws, work: Path, videos: int, width: int, height: int, label_rule: str, seed: int) -> str:
-    """`videos` more videos (generator seed + 50, true times) as dataset holdoutN; its clips' ref."""
-    dataset = f"holdout{videos}"
-    if not ws.tables.exists(dataset, "clips"):
-        if not (work / dataset / "ground_truth.json").exists():
-            generate(work / dataset, n_train=videos, n_test=0, width=width, height=height, seed=seed + 50,
-                     progress=False)
-        ingest(ws, read_nexar(work / dataset), dataset, IngestOptions(
-            frame_size=cache_size_for(MODELS["mvit_tiny"].input_size), label_rule=label_rule, seed=seed),
-            progress=False)
-    return ws.tables.head(dataset, "clips").ref
 
 
 def held_out_counts(ws, run: str, own: dict, ref: str, truth: dict) -> np.ndarray:
@@ -200,15 +187,16 @@ def main():
                     counts = video_counts(own[run]["predicted"], val, sorted(val), 0.5)
                     pooled[arm].setdefault(k, []).append(([f"s{seed}:{v}" for v in sorted(val)], counts))
             if args.holdout:
-                held = held_out(ws, work / f"s{seed}", args.holdout, width, height, args.label_rule, seed)
-                truth_held = labelled_times(ws, held.split("/")[0])
+                dataset = held_out_videos(ws, work / f"s{seed}", args.holdout, width, height, args.label_rule, seed)
+                held, truth_held = ws.tables.head(dataset, "clips").ref, labelled_times(ws, dataset)
                 for arm, runs in arms.items():
+                    f1s = []
                     for k, run in enumerate(runs):
                         counts = held_out_counts(ws, run, own[run], held, truth_held)
                         pooled_held[arm].setdefault(k, []).append(
                             ([f"s{seed}:{v}" for v in sorted(truth_held)], counts))
-                row.update({f"held_{arm}_f1": np.mean([f1_of_counts(c.sum(0)) for c in
-                            (pooled_held[arm][k][-1][1] for k in pooled_held[arm])]) for arm in pooled_held})
+                        f1s.append(f1_of_counts(counts.sum(0)))
+                    row[f"held_{arm}_f1"] = float(np.mean(f1s))
         row["minutes"] = (time.time() - started) / 60
         rows.append(row)
         print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
