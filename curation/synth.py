@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import BadInput, NotFound
+from curation.synth_noise import check_noise_model, draw_flips
 
 __all__ = ["generate", "load_truth"]
 
@@ -82,6 +83,16 @@ class VideoPlan:
     csv_target: int | None = None
     csv_event: float | None = None
     csv_alert: float | None = None
+    hard: str | None = None  # near-miss | cut-in (a negative that looks like a positive) | dim (a positive hard to see)
+    hard_time: float | None = None  # a hard negative's closest approach, scene time
+    flip_cause: str | None = None
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.split}/{self.vid}.mp4"
+
+    def scene(self, width: int, height: int) -> _Scene:
+        return _Scene(self, width, height)
 
     def video_time(self, scene_t: float | None) -> float | None:
         """A scene time as seen on this video's own clock."""
@@ -106,6 +117,8 @@ class _Params:
     seed: int
     time_noise: tuple[float, float] = (0.0, 0.0)  # seconds a retimed video's labelled times move, at least/most
     time_noise_share: float = 0.0  # of the train positives whose labels are right
+    noise_model: str = "uniform"
+    hard_cases: float = 0.0  # share of negatives that are near misses / cut-ins, and of positives hard to see
 
     @property
     def n_dup_test(self) -> int:
@@ -169,6 +182,9 @@ def _check_params(p: _Params) -> None:
         raise BadInput(f"label_noise={p.label_noise} is outside [0, 0.5]", "use a value in [0, 0.5]")
     if p.n_duplicates < 0 or p.n_corrupt < 0:
         raise BadInput("n_duplicates and n_corrupt must be >= 0", "pass 0 or a positive count")
+    check_noise_model(p.noise_model)
+    if not 0.0 <= float(p.hard_cases) <= 1.0:
+        raise BadInput(f"hard_cases={p.hard_cases} is not a share", "use a value in [0, 1]")
     try:
         p.time_noise = tuple(float(v) for v in p.time_noise)
         p.time_noise_share = float(p.time_noise_share)
@@ -262,7 +278,8 @@ def _plan_copy(rng, src: VideoPlan, vid: str, split: str, test_duration_s: float
     cp = VideoPlan(
         vid, split, src.target, src.scene_seed, int(rng.integers(2**62)), src.fps, src.n_frames,
         src.scene_duration, src.event, src.alert, shift=int(rng.integers(0, 3)),
-        brightness_shift=sign * float(rng.uniform(0.02, 0.05)), source=src.vid,
+        brightness_shift=sign * float(rng.uniform(0.02, 0.05)), source=src.vid, hard=src.hard,
+        hard_time=src.hard_time,
     )
     if split == "test":
         if src.target:
@@ -283,6 +300,7 @@ def _plan(p: _Params) -> dict[str, VideoPlan]:
     test_orig, test_copies = test_ids[: p.n_test_orig], test_ids[p.n_test_orig :]
 
     plans = _plan_train(p, rng, train_orig)
+    _mark_hard(p, plans, "train")
 
     corrupt = [str(v) for v in rng.choice(train_orig, p.n_corrupt, replace=False)] if p.n_corrupt else []
     for k, vid in enumerate(corrupt):
@@ -296,17 +314,26 @@ def _plan(p: _Params) -> dict[str, VideoPlan]:
 
     # half of the test split is positive, counting the leaked copies
     n_pos_copies = sum(plans[v].target for v in test_copies)
-    plans.update(_plan_test(p, rng, test_orig, min(max(p.n_test // 2 - n_pos_copies, 0), len(test_orig))))
+    test_plans = _plan_test(p, rng, test_orig, min(max(p.n_test // 2 - n_pos_copies, 0), len(test_orig)))
+    _mark_hard(p, test_plans, "test")
+    plans.update(test_plans)
 
     # csv labels: the truth, except for a few flipped originals outside any duplicate pair
     pool = [v for v in readable if v not in set(sources)]
-    flipped = {str(v) for v in rng.choice(pool, p.n_flipped, replace=False)} if p.n_flipped else set()
+    if p.noise_model == "uniform":
+        flipped = {str(v) for v in rng.choice(pool, p.n_flipped, replace=False)} if p.n_flipped else set()
+    else:
+        flipped = _annotator_flips(p, plans, pool)
     for vid in train_orig:
         plan = plans[vid]
         if vid not in flipped:
             plan.csv_target, plan.csv_event, plan.csv_alert = plan.target, plan.event, plan.alert
         elif plan.target:
             plan.csv_target = 0
+        elif plan.hard_time is not None:  # a near miss taken for a collision: the event put at its closest approach
+            plan.csv_target = 1
+            plan.csv_event = round(plan.hard_time, 3)
+            plan.csv_alert = round(max(0.3, plan.hard_time - float(rng.uniform(1.0, 2.0))), 3)
         else:
             plan.csv_target = 1
             plan.csv_event, plan.csv_alert = _draw_times(rng, p.duration_s)
@@ -315,6 +342,48 @@ def _plan(p: _Params) -> dict[str, VideoPlan]:
         src = plans[plans[vid].source]
         plans[vid].csv_target, plans[vid].csv_event, plans[vid].csv_alert = src.csv_target, src.csv_event, src.csv_alert
     return dict(sorted(plans.items()))
+
+
+HARD_KINDS = ("near-miss", "cut-in")
+
+
+def _mark_hard(p: _Params, plans: dict[str, VideoPlan], split: str) -> None:
+    """Hard cases, from a generator of their own (a data set without them stays as it was): `hard_cases` of the
+    negatives get a vehicle that closes in and stops short or swerves away (near miss) or cuts into the lane and
+    does not hit (cut-in); as many of the positives are hard to see (dusk light, a dark vehicle)."""
+    if not p.hard_cases:
+        return
+    rng = np.random.default_rng([p.seed, 31337, len(split)])
+    for target in (0, 1):
+        members = [v for v, plan in sorted(plans.items()) if plan.target == target]
+        for k, vid in enumerate(rng.permutation(members)[: int(round(p.hard_cases * len(members)))]):
+            plan = plans[str(vid)]
+            if target:
+                plan.hard = "dim"
+            else:
+                plan.hard = HARD_KINDS[k % 2]
+                plan.hard_time = round(float(rng.uniform(0.55, 0.85)) * plan.scene_duration, 3)
+
+
+def _ambiguity(plan: VideoPlan, rng) -> tuple[float, str]:
+    """How hard a video is to read: hard cases high, the rest low."""
+    if plan.hard == "dim":
+        return float(rng.uniform(0.7, 1.0)), "a collision hard to see: dusk light, a dark vehicle"
+    if plan.hard:
+        return float(rng.uniform(0.7, 1.0)), f"a {plan.hard} that looks like a collision"
+    return float(rng.uniform(0.0, 0.3)), "clear"
+
+
+def _annotator_flips(p: _Params, plans: dict[str, VideoPlan], pool: list[str]) -> set[str]:
+    """Flips by the class-conditional or instance noise model (curation.synth_noise), from a generator of their
+    own; each plan keeps its cause."""
+    rng = np.random.default_rng([p.seed, 104729])
+    assessed = {v: _ambiguity(plans[v], rng) for v in sorted(pool)}
+    flips = draw_flips(rng, p.noise_model, {v: plans[v].target for v in pool}, 2, p.label_noise, {0: 1, 1: 0},
+                       {v: a for v, (a, _) in assessed.items()}, {v: w for v, (_, w) in assessed.items()})
+    for vid, flip in flips.items():
+        plans[vid].flip_cause = flip.cause
+    return set(flips)
 
 
 def _retime(p: _Params, plans: dict, positives: list[str]) -> None:
@@ -457,6 +526,30 @@ class _Crasher(_Vehicle):
         return x, 1.0 / inverse
 
 
+class _NearMiss(_Vehicle):
+    """A negative that looks like a positive: closes in as a crasher does, then stops short and follows at a few
+    metres or swerves into the next lane (near-miss); or cuts into the lane close ahead and drops back (cut-in)."""
+
+    def __init__(self, rng, brightness, kind: str, closest: float, lane_w):
+        super().__init__(rng, brightness)
+        self.kind_of_miss, self.closest = kind, closest
+        self.start = closest - float(rng.uniform(1.0, 2.5))
+        self.z_far = float(rng.uniform(12, 20))
+        self.z_near = float(rng.uniform(2.8, 4.5) if kind == "near-miss" else rng.uniform(3.5, 6.0))
+        self.swerve = lane_w * (1 if rng.random() < 0.5 else -1) if rng.random() < 0.5 else 0.0
+        self.side = lane_w * (1 if rng.random() < 0.5 else -1)
+
+    def position(self, t):
+        u = min(max((t - self.start) / (self.closest - self.start), 0.0), 1.0)
+        if self.kind_of_miss == "cut-in":  # from the side lane into ours, close ahead, then dropping back
+            x = self.side * (1.0 - _smoothstep(u))
+            z = self.z_near + max(0.0, t - self.closest) * 3.0
+            return x + self.lateral_sway(t), z if u > 0 else self.z_near + 2.0
+        inverse = 1.0 / self.z_far + (1.0 / self.z_near - 1.0 / self.z_far) * u
+        x = self.lateral_sway(t) + self.swerve * _smoothstep((t - self.closest) / 0.8)
+        return x, 1.0 / inverse
+
+
 def _colour(rgb, brightness: float) -> np.ndarray:
     # kept inside [12, 243] so that adding +-4 noise in uint8 never wraps around
     return np.clip(np.asarray(rgb, dtype=np.float32) * brightness, 12, 243).astype(np.uint8)
@@ -500,8 +593,8 @@ class _Scene:
         self.margin = max(2, int(round(0.008 * width)))
         self.jitter = rng.uniform(0.3, 1.0) * self.margin, rng.uniform(1.5, 5.0, 2), rng.uniform(0, 6.3, 2)
         self.shake = rng.uniform(0, 6.3, 2)
-        look = self._draw_look(rng)
-        brightness = look["brightness"] * (1.0 + plan.brightness_shift)
+        look = self._look = self._draw_look(rng)
+        brightness = look["brightness"] * (1.0 + plan.brightness_shift) * (0.45 if plan.hard == "dim" else 1.0)
         self.bg, Z, X = self._build_background(rng, look, brightness)
         self.dash_colour = _colour(look["marking"], brightness)
         self._build_dashes(Z, X)
@@ -582,7 +675,15 @@ class _Scene:
         n = int(rng.integers(1, 4))
         vehicles: list[_Vehicle] = []
         if plan.target:
-            vehicles.append(_Crasher(rng, brightness, plan.event, plan.alert, self.cam, self.lane_w))
+            crasher = _Crasher(rng, brightness, plan.event, plan.alert, self.cam, self.lane_w)
+            if plan.hard == "dim":  # a vehicle the colour of the road, lights off, at dusk: low contrast throughout
+                road = self._look["road"] * float(rng.uniform(1.05, 1.2))
+                crasher.body = crasher.window = crasher.bumper = crasher.light = _colour(road, brightness)
+                crasher.dark = _colour(road * 0.8, brightness)
+            vehicles.append(crasher)
+            vehicles += [_Passer(rng, brightness, dur, self.lane_w) for _ in range(n - 1)]
+        elif plan.hard:
+            vehicles.append(_NearMiss(rng, brightness, plan.hard, plan.hard_time, self.lane_w))
             vehicles += [_Passer(rng, brightness, dur, self.lane_w) for _ in range(n - 1)]
         else:
             if rng.random() < 0.65:
@@ -654,15 +755,16 @@ def _encode(path: Path, frames, fps: Fraction, width: int, height: int, threads:
         container.mux(stream.encode())
 
 
-def _render_video(plan: VideoPlan, width: int, height: int, path: str, threads: int = 1) -> tuple[str, int]:
-    """Write one video (or its broken stand-in) to `path`. Runs in a worker thread."""
+def _render_video(plan, width: int, height: int, path: str, threads: int = 1) -> tuple[str, int]:
+    """Write one video (or its broken stand-in) to `path`. Runs in a worker thread. `plan` is any generator's
+    plan: vid, fps, n_frames, corrupt and `scene(width, height)`, whose `frame(i)` draws frame i."""
     path = Path(path)
     if plan.corrupt == "empty":
         path.write_bytes(b"")
     elif plan.corrupt == "text":
         path.write_text("<html><body><h1>404 Not Found</h1>The requested video is unavailable.</body></html>\n")
     else:
-        scene = _Scene(plan, width, height)
+        scene = plan.scene(width, height)
         _encode(path, (scene.frame(i) for i in range(plan.n_frames)), plan.fps, width, height, threads)
         if plan.corrupt == "truncated":
             data = path.read_bytes()
@@ -670,10 +772,13 @@ def _render_video(plan: VideoPlan, width: int, height: int, path: str, threads: 
     return plan.vid, plan.n_frames
 
 
-def _render_all(plans: list[VideoPlan], width: int, height: int, root: Path, workers: int, progress: bool) -> None:
+def render_all(plans: list, width: int, height: int, root: Path, workers: int, progress: bool) -> None:
+    """Every plan's video at `root / plan.relpath` (folders made as needed), by `workers` threads."""
     from curation.progress import progress_bar
 
-    jobs = [(p, width, height, str(root / p.split / f"{p.vid}.mp4")) for p in plans]
+    for folder in {(root / p.relpath).parent for p in plans}:
+        folder.mkdir(parents=True, exist_ok=True)
+    jobs = [(p, width, height, str(root / p.relpath)) for p in plans]
     # big videos first so that the last worker is not left alone with a long one
     jobs.sort(key=lambda j: -j[0].n_frames * (j[0].corrupt not in ("empty", "text")))
     with progress_bar(total=len(jobs), desc="synth videos", unit="video", show=progress) as bar:
@@ -738,6 +843,8 @@ def _truth(p: _Params, plans: list[VideoPlan]) -> dict:
         }
         if plan.split == "train":
             entry["csv_target"] = plan.csv_target
+        if plan.hard:
+            entry["hard"] = plan.hard
         videos[plan.vid] = entry
     params = {k: v for k, v in vars(p).items() if k != "seed"}
     params["fps_range"] = [float(v) for v in p.fps_range]
@@ -746,6 +853,10 @@ def _truth(p: _Params, plans: list[VideoPlan]) -> dict:
         "params": params,
         "videos": videos,
         "flipped": [x.vid for x in plans if x.split == "train" and x.csv_target != x.target],
+        "flips": {x.vid: {"true": x.target, "label": x.csv_target,
+                          "cause": x.flip_cause or ("a copy of a mislabelled video" if x.source else
+                                                    "uniform: a label changed at random, whatever the video shows")}
+                  for x in plans if x.split == "train" and x.csv_target != x.target},
         "retimed": {x.vid: round(x.csv_event - x.event, 3) for x in plans
                     if x.split == "train" and x.source is None and x.csv_target == x.target == 1
                     and x.csv_event is not None and abs(x.csv_event - x.event) > 1e-6},
@@ -760,14 +871,15 @@ def _truth(p: _Params, plans: list[VideoPlan]) -> dict:
 
 
 def _looks_like_synth(path: Path) -> bool:
-    """A previous output of `generate`: only our entries, and a readable ground truth."""
-    if not set(os.listdir(path)) <= set(LAYOUT):
-        return False
+    """A previous output of a generator: a readable ground truth and, for the Nexar layout, only its entries
+    (a class-folder tree's entries are its classes or splits)."""
     try:
         truth = json.loads((path / TRUTH_FILE).read_text())
     except (OSError, ValueError):
         return False
-    return isinstance(truth, dict) and {"seed", "params", "videos"} <= truth.keys()
+    if not isinstance(truth, dict) or not {"seed", "params", "videos"} <= truth.keys():
+        return False
+    return truth.get("layout", "nexar") != "nexar" or set(os.listdir(path)) <= set(LAYOUT)
 
 
 def _check_out(out: Path) -> None:
@@ -794,6 +906,28 @@ def _move_into_place(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def write_dataset(out, plans: list, width: int, height: int, tables, workers: int | None,
+                  progress: bool) -> tuple[Path, dict]:
+    """Render `plans` and write `tables(root)`'s files (it returns the ground truth, written as TRUTH_FILE) in a
+    hidden folder beside `out`, renamed into place at the end: an interrupted run leaves `out` as it was. An
+    earlier generator output at `out` is replaced; any other non-empty folder is refused."""
+    out = Path(out).expanduser().absolute()
+    _check_out(out)
+    workers = max(1, min(int(workers or min(4, os.cpu_count() or 1)), len(plans)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.synth-tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        render_all(plans, width, height, tmp, workers, progress)
+        truth = tables(tmp)
+        _write_text(tmp / TRUTH_FILE, json.dumps(truth, indent=1, sort_keys=True) + "\n")
+        _move_into_place(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out, truth
+
+
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
@@ -816,6 +950,8 @@ def generate(
     seed: int = 0,
     time_noise: tuple[float, float] = (0.0, 0.0),
     time_noise_share: float = 0.0,
+    noise_model: str = "uniform",
+    hard_cases: float = 0.0,
     progress: bool = True,
     workers: int | None = None,
 ) -> dict:
@@ -828,29 +964,17 @@ def generate(
     """
     started = time.perf_counter()
     p = _Params(n_train, n_test, width, height, duration_s, test_duration_s, fps_range, positive_fraction,
-                label_noise, n_duplicates, n_corrupt, seed, time_noise, time_noise_share)
+                label_noise, n_duplicates, n_corrupt, seed, time_noise, time_noise_share, noise_model, hard_cases)
     _check_params(p)
-    out = Path(out).expanduser().absolute()
-    _check_out(out)
     plans = list(_plan(p).values())
-    if workers is None:
-        workers = min(4, os.cpu_count() or 1)
-    workers = max(1, min(int(workers), len(plans)))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.synth-tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        (tmp / "train").mkdir(parents=True)
-        (tmp / "test").mkdir()
-        _render_all(plans, width, height, tmp, workers, progress)
-        _write_tables(tmp, plans)
-        truth = _truth(p, plans)
-        _write_text(tmp / TRUTH_FILE, json.dumps(truth, indent=1, sort_keys=True) + "\n")
-        _move_into_place(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    def tables(root: Path) -> dict:
+        (root / "train").mkdir(exist_ok=True)
+        (root / "test").mkdir(exist_ok=True)
+        _write_tables(root, plans)
+        return _truth(p, plans)
 
+    out, truth = write_dataset(out, plans, width, height, tables, workers, progress)
     return {
         "out": str(out),
         "n_train": n_train,

@@ -60,3 +60,16 @@ def test_sample_outputs_binary_and_multiclass():
     assert multi["pred"].tolist() == [0, 0]
     assert multi["loss"][1] > multi["loss"][0]
     np.testing.assert_allclose(multi["prob_label"][0].item(), logits.softmax(-1)[0, 0].item(), rtol=1e-6)
+    np.testing.assert_allclose(out["probs"][:, 1].numpy(), out["prob"].numpy(), rtol=1e-6)  # binary: [1 - p, p]
+    np.testing.assert_allclose(out["probs"].sum(1).numpy(), 1.0, rtol=1e-6)
+
+
+def test_multiclass_margin_and_probabilities_of_five_classes():
+    logits = torch.tensor([[0.5, 2.0, -1.0, 1.5, 0.0],    # label 1 is the top: margin 2.0 - 1.5
+                           [0.5, 2.0, -1.0, 1.5, 0.0],    # label 3 is second: 1.5 - 2.0
+                           [4.0, 4.0, 0.0, 0.0, 0.0],     # a tie with another class: margin 0
+                           [0.0, 0.0, 0.0, 0.0, -3.0]])   # label 4 the lowest: -3 - 0
+    out = sample_outputs(logits, torch.tensor([1, 3, 0, 4]), binary=False)
+    np.testing.assert_allclose(out["margin"].numpy(), [0.5, -0.5, 0.0, -3.0], atol=1e-6)
+    np.testing.assert_allclose(out["probs"].numpy(), logits.softmax(-1).numpy(), rtol=1e-6)
+    assert out["pred"].tolist()[:2] == [1, 1] and out["prob"][0].item() == pytest.approx(out["probs"][0].max().item())

@@ -195,32 +195,82 @@ def test_label_issues_compare_a_video_with_the_videos_of_its_label():
     assert sorted(low_aum_videos(pd.DataFrame(rows), threshold=100).index) == []
 
 
-def test_confident_learning_flags_confident_disagreement():
+def _five_class_probabilities(seed: int = 0):
+    """100 samples of 5 classes, 20 each: most predicted as labelled (0.6-0.9 on their label), six planted label
+    issues confidently another class, and a few honestly unsure samples that are not issues."""
     import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(5), 20)
+    truth = labels.copy()
+    planted = np.array([3, 27, 45, 61, 66, 98])
+    truth[planted] = (labels[planted] + np.array([1, 2, 3, 1, 4, 2])) % 5
+    probs = rng.uniform(0.0, 0.1, (100, 5))
+    probs[np.arange(100), truth] = rng.uniform(0.6, 0.9, 100)
+    unsure = np.array([10, 50, 90])  # label kept, but the model is split between it and another class
+    probs[unsure] = 0.05
+    probs[unsure, labels[unsure]] = 0.45
+    probs[unsure, (labels[unsure] + 1) % 5] = 0.4
+    return labels, probs / probs.sum(axis=1, keepdims=True), planted
+
+
+def test_confident_learning_flags_exactly_the_planted_issues_of_five_classes():
+    import numpy as np
+    from cleanlab.filter import find_label_issues
 
     from curation.review.suggest import confident_label_issues
 
-    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 1])
-    probs = np.array([0.9, 0.8, 0.85, 0.7, 0.1, 0.2, 0.15, 0.9, 0.3, 0.05])  # index 7 and 9 disagree
-    assert confident_label_issues(labels, probs).tolist() == [False] * 7 + [True, False, True]
+    labels, probs, planted = _five_class_probabilities()
+    flagged = confident_label_issues(labels, probs)
+    assert np.flatnonzero(flagged).tolist() == planted.tolist()
+    assert flagged.tolist() == find_label_issues(labels, probs).tolist()  # the library, called as documented
+    assert not confident_label_issues(labels, np.eye(5)[labels]).any()  # a model that agrees everywhere
 
 
 def test_confident_learning_flags_videos_with_a_stretch_of_contradicted_clips():
+    import numpy as np
     import pandas as pd
 
     from curation.review.suggest import contradicted_videos
 
-    # eight clips per video; "b" has one odd clip, "c" two of eight (a quarter), "d" is a positive whose clips the
-    # model calls negative; "a" and the other positives set the class thresholds
-    probs = {"a": [0.1] * 8, "b": [0.1] * 7 + [0.95], "c": [0.1] * 6 + [0.95] * 2, "p": [0.9] * 8, "q": [0.8] * 8,
-             "d": [0.05] * 8}
-    labels = {"a": 0, "b": 0, "c": 0, "p": 1, "q": 1, "d": 1}
-    clips = pd.DataFrame([{"video_id": v, "label": labels[v], "prob": p} for v, ps in probs.items() for p in ps])
+    # eight clips per video of three classes; "b" has one odd clip, "c" two of eight (a quarter), "d" is a class-2
+    # video whose clips the model calls class 1; the rest set what the classes look like
+    def clips_of(video, label, predicted):
+        return [{"video_id": video, "label": label, "probs": np.eye(3)[p] * 0.8 + 0.2 / 3} for p in predicted]
+
+    rows = clips_of("a", 0, [0] * 8) + clips_of("b", 0, [0] * 7 + [1]) + clips_of("c", 0, [0] * 6 + [2] * 2)
+    for k in range(4):
+        rows += clips_of(f"one{k}", 1, [1] * 8) + clips_of(f"two{k}", 2, [2] * 8) + clips_of(f"zero{k}", 0, [0] * 8)
+    rows += clips_of("d", 2, [1] * 8)
+    clips = pd.DataFrame(rows)
     found = contradicted_videos(clips)
     assert sorted(found.index) == ["c", "d"]
     assert found.loc["c", "contradicted"] == 2 and found.loc["c", "share"] == 0.25 and found.loc["d", "share"] == 1.0
     flags = clips["video_id"].isin(["a"]).to_numpy()  # another method's clip flags, judged by the same rule
     assert sorted(contradicted_videos(clips, issue=flags).index) == ["a"]
+
+
+def test_relabels_go_to_the_class_the_model_preferred():
+    import numpy as np
+    import pandas as pd
+
+    from curation.review.suggest import Suggestion, relabel_clips
+
+    classes = ["run", "walk", "jump", "swim", "climb"]
+    probs = {"v:1": [0.05, 0.1, 0.05, 0.7, 0.1], "v:2": [0.1, 0.05, 0.05, 0.2, 0.6], "v:3": [0.1, 0.6, 0.1, 0.1, 0.1],
+             "w:1": [0.1, 0.1, 0.1, 0.6, 0.1]}
+    clips = pd.DataFrame([
+        {"clip_id": "v:1", "video_id": "v", "label": 1, "aum": -1.2, "probs": np.array(probs["v:1"])},
+        {"clip_id": "v:2", "video_id": "v", "label": 1, "aum": -0.4, "probs": np.array(probs["v:2"])},
+        {"clip_id": "v:3", "video_id": "v", "label": 1, "aum": 0.3, "probs": np.array(probs["v:3"])},  # agreed
+        {"clip_id": "w:1", "video_id": "w", "label": 0, "aum": -2.0, "probs": np.array(probs["w:1"])},  # not flagged
+    ])
+    flagged = [Suggestion("v", "video", "weight", "0", "label issue", "low AUM", 0.7)]
+    out = {s.id: s.value for s in relabel_clips(clips, flagged, classes)}
+    assert out == {"v:1": "swim", "v:2": "climb"}
+    # the model's top class is the label itself: the preferred class is the best of the others
+    clips.loc[0, "probs"] = np.array([0.05, 0.6, 0.05, 0.2, 0.1])
+    assert {s.id: s.value for s in relabel_clips(clips, flagged, classes)}["v:1"] == "swim"
 
 
 def test_report_is_a_page_with_plots_and_frame_strips(reviewed, tmp_path):
@@ -370,6 +420,7 @@ def test_relabels_change_only_the_clips_of_flagged_videos_the_model_argued_with(
     """A flipped Nexar negative (labelled positive: a window of positive clips the model argues with) gets those
     clips back to negative; a flipped positive (labelled negative) gets only its alert clips, which the model
     called positive, relabelled; an unflagged video's argued clip and a flagged video's agreed clips stay."""
+    import numpy as np
     import pandas as pd
 
     from curation.review.suggest import Suggestion, relabel_clips
@@ -383,6 +434,9 @@ def test_relabels_change_only_the_clips_of_flagged_videos_the_model_argued_with(
     assert {(s.id, s.value) for s in relabels} == {("fn3", "no collision"), ("fn4", "no collision"),
                                                    ("fp3", "collision"), ("fp4", "collision")}
     assert all(s.level == "clip" and s.action == "label" and s.score == 0.7 and "odd" in s.reason for s in relabels)
-    # more classes: the final pass's prediction, where it differs from the label
-    three = clips.assign(pred=[2] * 5 + [0] * 5 + [1] * 5)
-    assert {(s.id, s.value) for s in relabel_clips(three, flagged, ["a", "b", "c"])} == {("fn3", "c"), ("fn4", "c")}
+    # more classes: the most probable class other than the label, from the final pass's probabilities
+    probs = [np.array([0.1, 0.3, 0.6])] * 5 + [np.array([0.7, 0.2, 0.1])] * 5 + [np.array([0.2, 0.7, 0.1])] * 5
+    three = clips.assign(probs=probs)
+    assert {(s.id, s.value) for s in relabel_clips(three, flagged, ["a", "b", "c"])} == {
+        ("fn3", "c"), ("fn4", "c"), ("fp3", "b"), ("fp4", "b")}
+    assert relabel_clips(clips, flagged, ["a", "b", "c"]) == []  # no probabilities: no class to propose

@@ -190,7 +190,7 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
     from curation.review.suggest import out_of_fold_probabilities, suggest
 
     oof = out_of_fold_probabilities(ws, runs)
-    assert sorted(oof["clip_id"].to_pylist()) == sorted(fold_of)  # every labelled clip once, out of fold
+    assert sorted(oof["clip_id"].tolist()) == sorted(fold_of)  # every labelled clip once, out of fold
     found = suggest(ws, runs[0], runs=runs)  # 8 draws each: neither run learned, so neither proposes labels
     assert not [s for s in found if s.signal == "label issue"]
     assert [n.split()[0] for n in found.notes if "left out of the label issues" in n] == runs

@@ -11,34 +11,72 @@ from curation.errors import BadInput
 
 @cli.command()
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--train", "n_train", default=100, show_default=True, help="Number of train videos.")
-@click.option("--test", "n_test", default=30, show_default=True, help="Number of test videos.")
-@click.option("--width", default=320, show_default=True)
-@click.option("--height", default=180, show_default=True)
-@click.option("--duration", "duration_s", default=8.0, show_default=True, help="Train video length (s).")
-@click.option("--test-duration", "test_duration_s", default=6.0, show_default=True,
-              help="Test video length (s); test positives end 0.5/1.0/1.5 s before the event.")
-@click.option("--label-noise", default=0.0, show_default=True, help="Fraction of train labels flipped.")
+@click.option("--layout", type=click.Choice(["nexar", "folders"]), default="nexar", show_default=True,
+              help="nexar: dashcam collision prediction (train.csv/test.csv); folders: action recognition in class "
+                   "folders, train/<class>/<video> and test/<class>/<video> (a plain <class>/<video> tree with --test 0).")
+@click.option("--classes", "n_classes", default=10, show_default=True,
+              help="folders: number of classes (2-50), in look-alike pairs that differ by one subtle cue.")
+@click.option("--train", "n_train", default=None, type=int, help="Number of train videos [nexar 100, folders 200].")
+@click.option("--test", "n_test", default=None, type=int, help="Number of test videos [nexar 30, folders 60].")
+@click.option("--width", default=None, type=int, help="Frame width [nexar 320, folders 112].")
+@click.option("--height", default=None, type=int, help="Frame height [nexar 180, folders 112].")
+@click.option("--duration", default=None, metavar="S|LO-HI",
+              help="Train video length in seconds [nexar 8; folders 2.5-4.5, drawn per video].")
+@click.option("--test-duration", default=None, metavar="S|LO-HI",
+              help="Test video length in seconds [nexar 6, positives ending 0.5/1.0/1.5 s before the event; "
+                   "folders 2.2-3].")
+@click.option("--label-noise", default=0.0, show_default=True, help="Fraction of train labels made wrong.")
+@click.option("--noise-model", type=click.Choice(["uniform", "class-conditional", "instance"]), default="uniform",
+              show_default=True,
+              help="How labels go wrong. uniform: at random, whatever the video shows; class-conditional: each class "
+                   "mistaken for its look-alike at its own rate (nexar: missed collisions likelier than invented "
+                   "ones); instance: the videos that are hard to read are the ones mislabelled (folders: occluded, "
+                   "slow, small, a faint cue; nexar: near misses marked positive, hard-to-see positives negative).")
+@click.option("--hard-cases", default=0.0, show_default=True,
+              help="nexar: share of the negatives that are near misses or cut-ins that do not collide, and of the "
+                   "positives that are hard to see (dusk light, a dark vehicle).")
 @click.option("--duplicates", "n_duplicates", default=0, show_default=True,
               help="Near-duplicate videos (about half of them leak into test).")
 @click.option("--corrupt", "n_corrupt", default=0, show_default=True,
               help="Broken train files: truncated, empty, text named .mp4.")
 @click.option("--time-noise", default="0", show_default=True, metavar="S|LO-HI",
-              help="Seconds the labelled event and alert times of a mis-timed video move (either way): S, or a "
-                   "range LO-HI drawn from uniformly.")
+              help="nexar: seconds the labelled event and alert times of a mis-timed video move (either way): S, or "
+                   "a range LO-HI drawn from uniformly.")
 @click.option("--time-noise-share", default=0.0, show_default=True,
-              help="Share of the rightly labelled train positives whose times are moved (the truth goes to "
+              help="nexar: share of the rightly labelled train positives whose times are moved (the truth goes to "
                    "ground_truth.json).")
 @click.option("--seed", default=0, show_default=True)
-def synth(out, time_noise, **kwargs):
-    """Write a synthetic dashcam dataset in the Nexar layout to OUT.
+def synth(out, layout, n_classes, time_noise, duration, test_duration, **kwargs):
+    """Write a synthetic dataset to OUT, with what a real one has wrong.
 
-    Positives show a vehicle that approaches and collides; negatives show traffic that does not.
-    What is hidden from the CSVs (flipped labels, duplicates, corrupt files, test labels) goes to
+    nexar: positives show a vehicle that approaches and collides; negatives show traffic that does not.
+    folders: each class a motion of a shape (a disc orbiting, a bar spinning, ...), with per-video nuisance
+    (background, camera pan, light, speed, size, occlusion, distractors, length).
+    What is hidden from the labels (flips and their causes, duplicates, corrupt files, test labels) goes to
     OUT/ground_truth.json, which ingest never reads.
     """
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if layout == "folders":
+        from curation.synth_actions import generate_actions
+
+        for name in ("time_noise_share", "hard_cases"):
+            if kwargs.pop(name):
+                raise BadInput(f"--{name.replace('_', '-')} is for the nexar layout", "leave it out with --layout folders")
+        if time_noise != "0":
+            raise BadInput("--time-noise is for the nexar layout", "leave it out with --layout folders")
+        ranges = {k: _seconds_range(v) for k, v in (("duration_s", duration), ("test_duration_s", test_duration)) if v}
+        summary = generate_actions(out, n_classes=n_classes, **ranges, **kwargs)
+        click.echo(f"wrote {summary['n_train']} train + {summary['n_test']} test videos of {n_classes} classes to {out} "
+                   f"in {summary['seconds']:.1f} s ({summary['n_flipped']} labels wrong)")
+        return
     from curation.synth import generate
 
+    for name, text in (("duration_s", duration), ("test_duration_s", test_duration)):
+        if text is not None:
+            low, high = _seconds_range(text)
+            if low != high:
+                raise BadInput(f"nexar videos have one length, not {text}", "give one number of seconds")
+            kwargs[name] = low
     summary = generate(out, time_noise=_seconds_range(time_noise), **kwargs)
     click.echo(f"wrote {summary['n_train']} train + {summary['n_test']} test videos to {out} "
                f"in {summary['seconds']:.1f} s"
@@ -50,7 +88,7 @@ def _seconds_range(text: str) -> tuple[float, float]:
     try:
         return float(low), float(high or low)
     except ValueError:
-        raise BadInput(f"--time-noise {text!r} is not S or LO-HI seconds", "give e.g. --time-noise 0.75-2") from None
+        raise BadInput(f"{text!r} is not S or LO-HI seconds", "give e.g. 3 or 2.5-4.5") from None
 
 
 def _ingest_options(f):

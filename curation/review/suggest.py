@@ -37,7 +37,7 @@ from curation.events.timing import misplaced_times
 from curation.frames.cache import FrameReader
 from curation.ingest.clips import LabelRule
 from curation.ingest.layouts import LAYOUTS
-from curation.review.metrics import LOW_QUANTILE, clip_metrics
+from curation.review.metrics import LOW_QUANTILE, clip_metrics, final_collection
 from curation.runs.learning import learning_check
 from curation.runs.protocol import CollectionKey
 from curation.runs.store import embedding_matrix
@@ -104,9 +104,33 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.
     return videos[videos["z"] < -threshold]
 
 
+def class_probabilities(collection: pa.Table, n_classes: int) -> np.ndarray:
+    """(N, C) class probabilities of a collection's clips: its `probs` column; for a binary run collected before
+    that column was kept, [1 - prob, prob]."""
+    if "probs" in collection.column_names:
+        flat = collection["probs"].combine_chunks()
+        return flat.values.to_numpy(zero_copy_only=False).reshape(len(collection), -1).astype(float)
+    if n_classes > 2:
+        raise BadInput("this run's collection pass kept only the top class's probability",
+                       Fix("collect the run again to keep every class's probability", "collect"))
+    p = collection["prob"].to_numpy(zero_copy_only=False).astype(float)
+    return np.stack([1.0 - p, p], axis=1)
+
+
+def _final_probs(ws, run: str) -> pd.Series:
+    """clip_id → the run's final collection pass's class probabilities (empty when it has none)."""
+    name = final_collection(ws, run)
+    if not name:
+        return pd.Series(dtype=object)
+    collected = ws.runs.collection(run, name)
+    probs = class_probabilities(collected, len(ws.runs.record(run).classes))
+    return pd.Series(list(probs), index=collected["clip_id"].to_pylist())
+
+
 def train_clip_aum(ws, run: str, repeats: list[str] = ()) -> pd.DataFrame:
-    """The run's train clips (clip_id, video_id, label, aum, pred) with the AUM of the run's dynamics; with
-    `repeats` (seed repeats of the run: the same revision), the AUM averaged over all of them."""
+    """The run's train clips (clip_id, video_id, label, aum, probs) with the AUM of the run's dynamics and the class
+    probabilities of its final collection pass; with `repeats` (seed repeats of the run: the same revision), both
+    averaged over all of them."""
     revision = ws.runs.record(run).trained_on(ws.tables)
     for other in repeats:
         if ws.runs.record(other).inputs.ref != revision.ref:
@@ -118,9 +142,13 @@ def train_clip_aum(ws, run: str, repeats: list[str] = ()) -> pd.DataFrame:
     if repeats:
         every = pa.concat_tables([metrics] + [clip_metrics(ws, r).select(["clip_id", "aum"]) for r in repeats])
         metrics = every.group_by("clip_id").aggregate([("aum", "mean")]).rename_columns(["clip_id", "aum"])
-    if "pred" in own.column_names:
-        metrics = metrics.join(own.select(["clip_id", "pred"]), "clip_id")
-    return clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
+    out = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
+    every = [p for p in (_final_probs(ws, r) for r in (run, *repeats)) if len(p)]
+    if every:
+        mean = pd.concat(every, axis=1).apply(lambda row: np.mean([v for v in row if isinstance(v, np.ndarray)],
+                                                                  axis=0), axis=1)
+        out["probs"] = out["clip_id"].map(mean)
+    return out
 
 
 def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
@@ -141,20 +169,31 @@ def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str) -
             for video, row in low_aum_videos(clips, threshold).iterrows()]
 
 
+def preferred_class(probs, label: int) -> int:
+    """The class the model prefers over `label`: the most probable of the others."""
+    others = np.asarray(probs, dtype=float).copy()
+    others[label] = -np.inf
+    return int(np.argmax(others))
+
+
 def relabel_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list) -> list[Suggestion]:
     """Relabels for flagged videos, per clip: each clip of theirs whose AUM is below 0 (the model preferred
     another class over most of training) gets the class it preferred — binary: the other one; more classes: the
-    final pass's prediction, where it is not the label. Per clip, because a video's label may be a pattern in
-    time: a Nexar positive's clips before the alert are negative whatever the video, so a flipped video's wrong
-    clips are the ones the model argued with, and only they change."""
+    most probable other class in the final pass's probabilities (`probs`). Per clip, because a video's label may
+    be a pattern in time: a Nexar positive's clips before the alert are negative whatever the video, so a flipped
+    video's wrong clips are the ones the model argued with, and only they change."""
     by_video = {s.id: s for s in videos}
     argued = clips[clips["video_id"].isin(by_video) & (clips["aum"] < 0)]
     out = []
     for row in argued.itertuples():
         label = int(row.label)
-        target = 1 - label if len(classes) <= 2 else int(getattr(row, "pred", label))
-        if target == label:
-            continue
+        probs = getattr(row, "probs", None)
+        if len(classes) <= 2:
+            target = 1 - label
+        elif isinstance(probs, np.ndarray):
+            target = preferred_class(probs, label)
+        else:
+            continue  # no probabilities to say which class it is
         name = str(classes[target]) if target < len(classes) else str(target)
         video = by_video[row.video_id]
         out.append(Suggestion(row.clip_id, "clip", "label", name, "label issue",
@@ -162,36 +201,37 @@ def relabel_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list) 
     return out
 
 
-def confident_label_issues(labels: np.ndarray, p_positive: np.ndarray) -> np.ndarray:
-    """Confident learning (Northcutt et al.) for a binary task, from out-of-fold probabilities: a class's
-    threshold is the mean probability of that class over the examples labelled with it; an example whose
-    confidently predicted class differs from its label is an issue."""
+def confident_label_issues(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Confident learning (Northcutt et al. 2021) on out-of-fold class probabilities (N, C), by cleanlab's
+    `find_label_issues` (its default: prune by noise rate from the confident joint): True where a sample's label
+    is an issue."""
+    from cleanlab.filter import find_label_issues
+
     labels = np.asarray(labels, dtype=int)
-    p = np.stack([1.0 - np.asarray(p_positive, dtype=float), np.asarray(p_positive, dtype=float)], axis=1)
-    thresholds = np.array([p[labels == j, j].mean() if (labels == j).any() else 1.0 for j in (0, 1)])
-    above = p >= thresholds
-    confident = np.where(above.any(axis=1), np.argmax(np.where(above, p, -1.0), axis=1), labels)
-    return confident != labels
+    probs = np.asarray(probs, dtype=float)
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    if len(labels) < 2 or len(np.unique(labels)) < 2:
+        return np.zeros(len(labels), bool)
+    return np.asarray(find_label_issues(labels, probs, n_jobs=1), bool)  # n_jobs=1: Lance is not fork-safe
 
 
 def contradicted_videos(clips: pd.DataFrame, share: float = LOW_QUANTILE,
                         issue: np.ndarray | None = None) -> pd.DataFrame:
-    """From clips' (video_id, label, prob) out of fold: per video, how many of its clips confident learning
+    """From clips' (video_id, label, probs) out of fold: per video, how many of its clips confident learning
     contradicts; videos where at least `share` of the clips are contradicted — a stretch, not one odd clip.
-    `issue`: per-clip flags from another method (the bench's cleanlab) to judge by the same per-video rule."""
+    `issue`: per-clip flags from another method, judged by the same per-video rule."""
     if issue is None:
-        issue = confident_label_issues(clips["label"].to_numpy(), clips["prob"].to_numpy())
+        issue = confident_label_issues(clips["label"].to_numpy(), np.stack(clips["probs"].to_numpy()))
     clips = clips.assign(issue=issue)
     per_video = clips.groupby("video_id")["issue"].agg(contradicted="sum", clips="size")
     per_video["share"] = per_video["contradicted"] / per_video["clips"]
     return per_video[per_video["share"] >= share]
 
 
-def out_of_fold_probabilities(ws, runs: list[str]):
-    """clip_id, video_id, label, prob from k-fold runs: each clip's probability comes from the run that did
-    not train on its fold (the runs' collection passes over their common training revision)."""
-    import pyarrow as pa
-
+def out_of_fold_probabilities(ws, runs: list[str]) -> pd.DataFrame:
+    """clip_id, video_id, label, probs (every class's probability) from k-fold runs: each clip's probabilities come
+    from the run that did not train on its fold (the runs' collection passes over their common training
+    revision). Unlabelled clips are left out."""
     records = [ws.runs.record(r) for r in runs]
     refs = {r.inputs.ref for r in records}
     if len(refs) != 1 or any(r.config.get("fold") is None for r in records):
@@ -201,11 +241,14 @@ def out_of_fold_probabilities(ws, runs: list[str]):
     folds = ws.tables.read(revision, ["clip_id", "fold"])
     parts = []
     for run, record in zip(runs, records):
+        in_fold = folds.filter(pc.field("fold") == record.config["fold"])["clip_id"]
         collected = ws.runs.collection(run, str(record.training_collection()))
-        joined = collected.select(["clip_id", "video_id", "label", "prob"]).join(folds, "clip_id")
-        parts.append(joined.filter(pc.field("fold") == record.config["fold"])
-                     .select(["clip_id", "video_id", "label", "prob"]))
-    return pa.concat_tables(parts).sort_by("clip_id")
+        held_out = collected.filter(pc.is_in(collected["clip_id"], value_set=in_fold)).sort_by("clip_id")
+        frame = held_out.select(["clip_id", "video_id", "label"]).to_pandas()
+        frame["probs"] = list(class_probabilities(held_out, len(record.classes)))
+        parts.append(frame)
+    oof = pd.concat(parts, ignore_index=True).sort_values("clip_id", ignore_index=True)
+    return oof[oof["label"].notna() & (oof["label"] >= 0)].astype({"label": int})
 
 
 def confident_learning(ws, runs: list[str], share: float = LOW_QUANTILE, action: str = "weight",
@@ -213,7 +256,7 @@ def confident_learning(ws, runs: list[str], share: float = LOW_QUANTILE, action:
     """Label issues per video from out-of-fold probabilities (labels are given per video, as for AUM): a video
     is flagged when at least `share` of its clips are confidently another class — a stretch of contradicted
     clips, not one odd clip."""
-    oof = out_of_fold_probabilities(ws, runs).to_pandas().dropna(subset=["label", "prob"])
+    oof = out_of_fold_probabilities(ws, runs)
     return [Suggestion(video, "video", action, value, "label issue",
                        f"label issue (confident learning): {int(row.contradicted)} of {int(row.clips)} clips "
                        "confidently another class", round(float(row.share), 4))

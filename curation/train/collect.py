@@ -1,5 +1,6 @@
-"""The collection pass: eval mode, no augmentation, over whole tables — probability, loss, margin and the
-backbone embedding (float16) per clip, plus a 2-D map of all embeddings — written to the run."""
+"""The collection pass: eval mode, no augmentation, over whole tables — probability, loss, margin, every class's
+probability (`probs`) and the backbone embedding (float16) per clip, plus a 2-D map of all embeddings — written
+to the run."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,9 +15,9 @@ from curation.task import TEST
 OUTPUT_COLUMNS = ("prob", "loss", "margin", "prob_label", "logit")
 
 
-def _embedding_array(vectors: np.ndarray, dim: int) -> pa.Array:
-    flat = np.asarray(vectors, dtype=np.float16).reshape(-1)
-    return pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float16()), dim)
+def _embedding_array(vectors: np.ndarray, dim: int, dtype=np.float16) -> pa.Array:
+    flat = np.asarray(vectors, dtype=dtype).reshape(-1)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.from_numpy_dtype(dtype)), dim)
 
 
 def collect_tables(predictor, ws, runs, run: str, revisions: list, *, home: str, classes: list[str], seed: int,
@@ -34,6 +35,7 @@ def collect_tables(predictor, ws, runs, run: str, revisions: list, *, home: str,
     if not predictor.d.is_main:
         return {}, {}
     dim = predictor.feature_dim
+    n_classes = max(2, len(classes))
     embeddings = [np.stack(out["embedding"]) if out["embedding"] else np.zeros((0, dim), np.float16)
                   for _, _, out in results]
     xy = reduce_2d(np.concatenate(embeddings), seed=seed)
@@ -49,6 +51,8 @@ def collect_tables(predictor, ws, runs, run: str, revisions: list, *, home: str,
             "label": rows["label"],
             **{k: pa.array(out[k], pa.float32()) for k in OUTPUT_COLUMNS},
             "pred": pa.array(out["pred"], pa.int32()),
+            "probs": _embedding_array(np.stack(out["probs"]) if out["probs"] else np.zeros((0, n_classes)), n_classes,
+                                      np.float32),
             "embedding": _embedding_array(emb, dim),
             "map_x": pa.array(xy[offset:offset + len(idx), 0], pa.float32()),
             "map_y": pa.array(xy[offset:offset + len(idx), 1], pa.float32()),

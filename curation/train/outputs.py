@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 
 def sample_outputs(logits: torch.Tensor, labels: torch.Tensor, binary: bool) -> dict[str, torch.Tensor]:
-    """loss (NaN where unlabelled), logit, prob, prob_label, margin, pred — one value per sample.
+    """loss (NaN where unlabelled), logit, prob, prob_label, margin, pred — one value per sample — and `probs`, each
+    sample's probability of every class (N, C; binary: P(negative), P(positive)), what confident learning reads.
 
     Binary (one logit z): prob = P(positive), margin = z for label 1 and -z for label 0.
     Multi-class: prob = the top class's probability, margin = z[label] - max other z (area under the margin).
@@ -21,6 +22,7 @@ def sample_outputs(logits: torch.Tensor, labels: torch.Tensor, binary: bool) -> 
         margin, logit = z * sign, z
         prob_label = torch.where(safe == 1, prob, 1 - prob)
         pred = (z > 0).long()
+        probs = torch.stack([1 - prob, prob], dim=1)
     else:
         loss = F.cross_entropy(logits, safe, reduction="none")
         probs = logits.softmax(-1)
@@ -31,4 +33,4 @@ def sample_outputs(logits: torch.Tensor, labels: torch.Tensor, binary: bool) -> 
     nan = torch.full_like(loss, float("nan"))
     return {"loss": torch.where(labelled, loss, nan), "logit": logit, "prob": prob,
             "prob_label": torch.where(labelled, prob_label, nan), "margin": torch.where(labelled, margin, nan),
-            "pred": pred}
+            "pred": pred, "probs": probs}

@@ -60,11 +60,12 @@ class Predictor:
     def predict(self, dataset: ClipDataset, desc: str, loader: ClipLoader | None = None,
                 flip_tta: bool = False) -> dict | None:
         """Eval-mode outputs for every row of `dataset`, gathered on rank 0 (None elsewhere): the row `index`,
-        the OUTPUTS, the `embedding` (float16), the `skipped` clips and `ms_per_clip` of the forward passes.
+        the OUTPUTS, `probs` (every class's probability), the `embedding` (float16), the `skipped` clips and
+        `ms_per_clip` of the forward passes.
         `flip_tta` averages the logits of each clip and its horizontal mirror."""
         self.model.eval()
         loader = loader or self.loader(dataset)
-        cols = {k: [] for k in ("index", *OUTPUTS, "embedding")}
+        cols = {k: [] for k in ("index", *OUTPUTS, "probs", "embedding")}
         skipped, forward_s, n = [], 0.0, 0
         for batch in progress_bar(loader, desc=desc, unit="batch", show=self.progress and self.d.is_main,
                                   leave=False):
@@ -83,6 +84,7 @@ class Predictor:
             cols["index"] += batch["index"].tolist()
             for k in OUTPUTS:
                 cols[k] += out[k].cpu().tolist()
+            cols["probs"] += list(out["probs"].cpu().numpy().astype(np.float32))
             cols["embedding"] += list(features.float().cpu().numpy().astype(np.float16))
         parts = gather_rows([(cols, skipped, forward_s, n)], self.d)
         if not self.d.is_main:
