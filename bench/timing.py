@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from label_noise import held_out_videos, mean_sd  # a sibling script (bench/ is on the path when a script runs)
+from label_noise import mean_sd  # a sibling script (bench/ is on the path when a script runs)
 
 from curation.events.predict import predict_events
 from curation.events.stored import newest_prediction
@@ -38,12 +38,28 @@ from curation.review.compare import compare, interval, paired_bootstrap
 from curation.review.suggest import timing_issues
 from curation.runs.protocol import CollectionKey
 from curation.synth import generate, load_truth
+from curation.synth_views import labelled_view
 from curation.train.collect import collect
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
 
 F1 = "event_f1@0.5s"
+
+
+def held_out_videos(ws, work: Path, videos: int, width: int, height: int, label_rule: str, seed: int) -> str:
+    """`videos` more videos (generator seed + 50, true labels and times, all in val) as dataset holdoutN (its
+    name); generated under `work` once and ingested once."""
+    dataset = f"holdout{videos}"
+    if not ws.tables.exists(dataset, "clips"):
+        if not (work / dataset / "ground_truth.json").exists():
+            generate(work / dataset, n_train=videos, n_test=0, width=width, height=height, n_duplicates=0,
+                     n_corrupt=0, seed=seed + 50, progress=False)
+        every = {v.video_id for v in read_nexar(work / dataset).videos}
+        ingest(ws, labelled_view(work / dataset, every, true_labels=True), dataset,
+               IngestOptions(frame_size=cache_size_for(MODELS["mvit_tiny"].input_size), label_rule=label_rule,
+                             seed=seed), progress=False)
+    return dataset
 
 
 def completed(ws, label: str, ref: str) -> str | None:

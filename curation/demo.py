@@ -1,23 +1,30 @@
-"""`curate demo`: the loop on a synthetic dataset, offline, on CPU, in a few minutes.
+"""`curate demo`: the loop on a synthetic dataset, offline, on CPU, in a few minutes, in either world.
 
-synth (with flipped labels, duplicates and corrupt files) → ingest → train the tiny MViT (round 1, with
+synth (with wrong labels, duplicates and corrupt files) → ingest → train the tiny MViT (round 1, with
 per-sample dynamics and a collection pass) → suggest → apply the suggestions as a new revision → retrain on
-`latest` (round 2) → submit, then score what was flagged against what the generator injected, and each
-round's submission against the generator's test labels.
+`latest` (round 2), then score what was flagged against what the generator injected, and both rounds on a
+held-out test set of TEST_VIDEOS videos no run or choice saw, with a paired interval over its videos:
+- nexar (dashcam collision prediction, uniform flips): each round's submission, test AP against the generator's
+  labels;
+- actions (action recognition, K = 10 classes in look-alike pairs, class-conditional noise): accuracy on the test
+  split's clips.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import numpy as np
+
 from curation.csvio import read_rows
-from curation.errors import CurateError
+from curation.errors import BadInput, CurateError
 from curation.frames.cache import cache_size_for
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.models.mvit import MODELS
 from curation.synth import generate, load_truth
+from curation.synth_actions import generate_actions
 from curation.synth_views import checked_val, labelled_view
-from curation.review.compare import compare, verdict
+from curation.review.compare import compare, interval, paired_bootstrap, verdict
 from curation.review.suggest import suggest, to_csv
 from curation.runs.learning import learning_check
 from curation.submit import submit
@@ -30,9 +37,59 @@ from curation.train.loop import train
 from curation.workspace import Workspace
 
 
-VIDEOS = 60  # train.csv videos (a quarter of them the checked val split)
+VIDEOS = {"nexar": 60, "actions": 200}  # labelled videos (a quarter of them the checked val split)
+TEST_VIDEOS = 200  # held out, scored for both rounds
+CLASSES = 10  # the actions world
 VAL_FRACTION = 0.25
 EPOCHS, DRAWS = 3, 500  # per round, from the tiny model's pretrained weights (the default for mvit_tiny)
+TASKS = ("nexar", "actions")
+
+
+def make_world(task: str, data: Path, seed: int, quick: bool) -> None:
+    """The demo's synthetic dataset: 20% of the labels wrong, two near-duplicates, three corrupt files."""
+    if task == "nexar":
+        generate(data, n_train=12 if quick else VIDEOS[task], n_test=6 if quick else TEST_VIDEOS, width=160,
+                 height=96, duration_s=4.0 if quick else 6.0, test_duration_s=3.0 if quick else 4.0, label_noise=0.2,
+                 n_duplicates=2, n_corrupt=3, seed=seed, progress=not quick)
+    else:
+        generate_actions(data, n_train=24 if quick else VIDEOS[task], n_test=6 if quick else TEST_VIDEOS,
+                         n_classes=4 if quick else CLASSES, width=96, height=96,
+                         duration_s=(2.2, 2.6) if quick else (2.5, 4.5), test_duration_s=(2.1, 2.4),
+                         label_noise=0.2, noise_model="class-conditional", n_duplicates=2, n_corrupt=3, seed=seed,
+                         progress=not quick)
+
+
+def nexar_test_scores(ws, folder: Path, runs: list[str], truth: dict, echo) -> dict:
+    """Each round's submission against the generator's test labels: test AP per run, the paired difference of the
+    last to the first with a 95% interval over test videos, and the submissions."""
+    from curation.train.metrics import average_precision
+
+    scores, files = {}, {}
+    for k, run in enumerate(runs):
+        out = folder / ("submission.csv" if k == len(runs) - 1 else f"submission-round{k + 1}.csv")
+        submit(ws, [run], out=out, echo=echo if k == len(runs) - 1 else (lambda *_: None), progress=False)
+        rows = read_rows(out, ["id", "target"], "submission")
+        scores[run] = {r["id"]: float(r["target"]) for r in rows}
+        files[run] = out
+    ids = sorted(scores[runs[0]])
+    positive = np.array([truth["videos"][v]["target"] == 1 for v in ids])
+    per_run = [np.array([scores[r][v] for v in ids]) for r in runs]
+    draws = paired_bootstrap(np.array(ids, dtype=object), [[s] for s in per_run],
+                             lambda idx, s: average_precision(positive[idx], s[idx]), samples=2000)
+    return {"metric": "test AP", "videos": len(ids), "values": {r: average_precision(positive, s)
+                                                                for r, s in zip(runs, per_run)},
+            "interval": interval(draws[:, -1] - draws[:, 0]), "submissions": files}
+
+
+def actions_test_scores(ws, runs: list[str]) -> dict:
+    """Accuracy of each round on the test split's clips, the paired difference with a 95% interval over test
+    videos (`compare` on the test split)."""
+    compared = compare(ws, runs, split="test", samples=2000,
+                       collect=lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, progress=False))
+    d = compared["differences"][0]
+    return {"metric": "test accuracy", "videos": compared["set"]["videos"],
+            "values": {g["runs"][0]: g["value"] for g in compared["groups"]}, "interval": tuple(d["interval"]),
+            "submissions": {}}
 
 
 def score_suggestions(found, truth: dict, checked: set[str] = frozenset()) -> dict[str, tuple[int, int, int]]:
@@ -54,24 +111,16 @@ def score_suggestions(found, truth: dict, checked: set[str] = frozenset()) -> di
     }
 
 
-def submission_ap(submission: Path, truth: dict) -> float:
-    """Average precision of a submission against the generator's test labels."""
-    from curation.train.metrics import average_precision
-
-    rows = read_rows(submission, ["id", "target"], "submission")
-    positive = [truth["videos"][r["id"]]["target"] == 1 for r in rows]
-    return average_precision(positive, [float(r["target"]) for r in rows])
-
-
-def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> dict:
-    """`quick` shrinks data and training for tests; the numbers then only show that the loop runs."""
+def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False, task: str = "nexar") -> dict:
+    """`quick` shrinks data and training for tests; the numbers then only show that the loop runs. `task`: nexar
+    or actions (see the module's docstring)."""
+    if task not in TASKS:
+        raise BadInput(f"unknown demo task {task!r}", f"use one of {', '.join(TASKS)}")
     folder = Path(folder)
     timings = {}
     t = time.time()
     data = folder / "data"
-    generate(data, n_train=12 if quick else VIDEOS, n_test=4 if quick else 20, width=160, height=96,
-             duration_s=4.0 if quick else 6.0, test_duration_s=3.0 if quick else 5.0, label_noise=0.2, n_duplicates=2,
-             n_corrupt=3, seed=seed, progress=not quick)
+    make_world(task, data, seed, quick)
     timings["synth"] = time.time() - t
 
     t = time.time()
@@ -79,7 +128,7 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     val = checked_val(data, VAL_FRACTION, seed)
     echo(f"val split: {len(val)} videos whose labels were checked (the generator's truth), as a careful team keeps "
          "one; the train split keeps the CSV's labels, flips and all")
-    result = ingest(ws, labelled_view(data, val), "nexar",
+    result = ingest(ws, labelled_view(data, val), task,
                     IngestOptions(seed=seed, frame_size=cache_size_for(MODELS["mvit_tiny"].input_size)),
                     progress=not quick)
     timings["ingest"] = time.time() - t
@@ -107,12 +156,9 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
 
     t = time.time()
     truth = load_truth(data)
-    submissions = {}
-    for name, run in (("round1", round1), ("round2", round2)):
-        out = folder / ("submission.csv" if name == "round2" else f"submission-{name}.csv")
-        submit(ws, [run], out=out, echo=echo if name == "round2" else (lambda *_: None), progress=False)
-        submissions[run] = (out, submission_ap(out, truth))
-    timings["submit"] = time.time() - t
+    tested = (nexar_test_scores(ws, folder, [round1, round2], truth, echo) if task == "nexar"
+              else actions_test_scores(ws, [round1, round2]))
+    timings["test"] = time.time() - t
 
     t = time.time()
     try:  # did the edit help? one seed per round: the seeds' variance is unmeasured, so no verdict either way
@@ -141,17 +187,26 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False) -> di
     for signal, (flagged, injected, hits) in scores.items():
         precision = f"{hits / flagged:9.2f}" if flagged else "        -"
         echo(f"{signal:<16} {flagged:>7} {injected:>8} {hits:>5} {precision} {hits / max(injected, 1):6.2f}")
-    echo(f"{'round':<8} {'run':<22} {'table':<16} val mAP  test AP (generator's labels)")
+    metric = ws.runs.record(round1).metric or "val"
+    echo(f"{'round':<8} {'run':<22} {'table':<18} {'val ' + metric:>12}  {tested['metric']} ({tested['videos']} "
+         "held-out videos, true labels)")
     for name, run in (("1", round1), ("2", round2)):
         value = f"{best[run]:.3f}" if isinstance(best[run], float) else "n/a"
-        echo(f"{name:<8} {run:<22} {ws.runs.record(run).inputs.ref:<16} {value:>7}  {submissions[run][1]:.3f}")
+        echo(f"{name:<8} {run:<22} {ws.runs.record(run).inputs.ref:<18} {value:>12}  {tested['values'][run]:.3f}")
+    low, high = tested["interval"]
+    echo(f"round 2 − round 1, {tested['metric']}: {tested['values'][round2] - tested['values'][round1]:+.3f}, 95% "
+         f"interval over test videos [{low:+.3f}, {high:+.3f}] (one training seed per round: the seeds' spread is "
+         "not in it; bench/demo_seeds.py runs five)")
     echo(compare_text)
-    echo(f"submission: {submissions[round2][0]} (+ {submissions[round2][0].stem}.provenance.json)")
+    if tested["submissions"]:
+        sub = tested["submissions"][round2]
+        echo(f"submission: {sub} (+ {sub.stem}.provenance.json)")
     echo(f"{'stage':<14} seconds")
     for stage, secs in timings.items():
         echo(f"{stage:<14} {secs:7.1f}")
     echo(f"look at it in the browser: curate dashboard -w {ws.root}")
     return {"timings": timings, "ingest": result, "edit": edited, "runs": (round1, round2), "best": best,
-            "suggestions": found, "scores": scores, "submission": submissions[round2][0], "compare": compared,
-            "verdict": said, "learned": {r: learning_check(ws.runs.record(r)) for r in (round1, round2)},
-            "test_ap": {r: ap for r, (_, ap) in submissions.items()}}
+            "suggestions": found, "scores": scores, "submission": tested["submissions"].get(round2),
+            "compare": compared, "verdict": said, "learned": {r: learning_check(ws.runs.record(r)) for r in
+                                                               (round1, round2)},
+            "test": tested, "test_ap": tested["values"] if task == "nexar" else {}}

@@ -37,10 +37,9 @@ SHAPES = ("disc", "square", "triangle", "cross", "ring", "bar")
 ROUND = {"disc", "ring"}  # a spin of these would not show
 CUES = ("reverse", "mark", "stripes")
 MAX_CLASSES = 50
-# The pretraining task (scripts/pretrain_tiny.py): which way a shape travels, at any speed — neither world's
-# decision (no action class is a plain heading, no Nexar label is one).
+# The pretraining task (scripts/pretrain_tiny.py): which way an object travels, whatever its shape and speed —
+# neither world's decision (no action class is a plain heading, no Nexar label is one).
 HEADINGS = ("up", "down", "toward", "away")  # not left/right: training's horizontal flips would swap them
-MOTION_SHAPES = ("disc", "square", "triangle")
 CUE_STRENGTH = (0.45, 1.0)  # how visible a video's cue is (mark size and contrast, stripe contrast)
 PALETTE = np.array([(230, 60, 50), (50, 110, 230), (245, 200, 40), (60, 180, 90), (240, 130, 30),
                     (150, 80, 200), (40, 190, 200), (230, 90, 160), (235, 235, 235), (120, 90, 60)], np.float32)
@@ -80,10 +79,9 @@ def action_classes(k: int) -> list[ActionClass]:
 
 
 def motion_classes() -> list[ActionClass]:
-    """The generic motion task: a heading of a shape, 12 classes without look-alike pairs (each is its own
-    partner: the task has no label noise)."""
-    pairs = [(h, s) for h in HEADINGS for s in MOTION_SHAPES]
-    return [ActionClass(f"{h}_{s}", h, s, "none", 0, i) for i, (h, s) in enumerate(pairs)]
+    """The generic motion task: the heading of an object of any shape (drawn per video), four classes without
+    look-alike pairs (each is its own partner: the task has no label noise)."""
+    return [ActionClass(h, h, "any", "none", 0, i) for i, h in enumerate(HEADINGS)]
 
 
 def _class_name(motion: str, shape: str, cue: str, variant: int) -> str:
@@ -123,6 +121,7 @@ class ActionPlan:
     flip: Flip | None = None
     classes: list = field(default_factory=list, repr=False)
     nuisance: float = 1.0
+    shape: str = ""  # the object's shape, when its class leaves it open
 
     @property
     def relpath(self) -> str:
@@ -165,7 +164,7 @@ class _Params:
     n_corrupt: int
     seed: int
     group_size: tuple[int, int] = (3, 5)
-    nuisance: float = 1.0  # 1: everything; below 1 (the pretraining task): no occluders or distractors, less pan
+    nuisance: float = 1.0  # how much of everything that is not the class: 1 all, 0 a plain still backdrop
 
     def check(self) -> None:
         for name in ("n_train", "n_test", "n_classes", "width", "height", "n_duplicates", "n_corrupt", "seed"):
@@ -215,7 +214,7 @@ def _plan_video(rng, p: _Params, split: str, cls: int, group: int, look: Look, n
     occluded = rng.random() < 0.3 * p.nuisance
     return ActionPlan(name, split, cls, cls, group, look, fps, int(round(rng.uniform(lo, hi) * fps)),
                       speed=float(rng.uniform(0.55, 1.6)), background_seed=int(rng.integers(2**62)),
-                      size=float(rng.uniform(0.12, 0.3) if p.nuisance == 1 else rng.uniform(0.2, 0.35)),
+                      size=float(rng.uniform(0.12, 0.3) + 0.15 * (1 - p.nuisance)),
                       occlusion=float(rng.uniform(0.2, 0.45)) if occluded else 0.0,
                       cue_strength=float(rng.uniform(*CUE_STRENGTH)), motion_seed=int(rng.integers(2**62)),
                       noise_seed=int(rng.integers(2**62)))
@@ -317,6 +316,7 @@ class _ActionScene:
         self.plan, self.W, self.H = plan, width, height
         cls = plan.classes[plan.true_class]
         self.cls = cls
+        self.shape = plan.shape or cls.shape
         rng = np.random.default_rng(plan.motion_seed)
         self.margin = int(0.12 * max(width, height))
         self.bg = self._background(np.random.default_rng(plan.background_seed), plan.look)
@@ -327,9 +327,9 @@ class _ActionScene:
         self.period = float(rng.uniform(1.4, 2.2)) / plan.speed  # seconds per cycle of the motion
         self.phase = float(rng.uniform(0, 1))
         self.pan = rng.uniform(-1, 1, 2) * self.margin * 0.6 * plan.nuisance  # camera travel, pixels
-        self.shake = float(rng.uniform(0, 2.0)), rng.uniform(0, 6.3, 2), float(rng.uniform(2, 6))
+        self.shake = float(rng.uniform(0, 2.0)) * plan.nuisance, rng.uniform(0, 6.3, 2), float(rng.uniform(2, 6))
         self.flicker = float(rng.uniform(0, 0.08)), float(rng.uniform(0.5, 2.0))
-        self.distractors = [self._distractor(rng) for _ in range(int(rng.integers(0, 3)))] if plan.nuisance == 1 else []
+        self.distractors = [self._distractor(rng) for _ in range(int(round(rng.integers(0, 3) * plan.nuisance)))]
         self.occluder = self._occluder(rng) if plan.occlusion else None
         noise_rng = np.random.default_rng(plan.noise_seed)
         self.noise = noise_rng.normal(0, 4, (self.NOISE_BANK, height, width, 3)).astype(np.float32)
@@ -351,13 +351,13 @@ class _ActionScene:
         else:
             yy, xx = np.mgrid[0:H, 0:W]
             field = (xx / W * rng.uniform(0.3, 1) + yy / H * rng.uniform(0.3, 1)) / 2
-        field = np.clip(field, 0, 1)[..., None].astype(np.float32)
+        field = np.clip(field, 0, 1)[..., None].astype(np.float32) * self.plan.nuisance  # 0: one plain colour
         img = c[0] * (1 - field) + c[1] * field + rng.normal(0, 5, (H, W, 1))
         return img.astype(np.float32)
 
     def _sprite(self, rng) -> tuple[np.ndarray, np.ndarray]:
         n, cls, plan = self.SPRITE, self.cls, self.plan
-        alpha = _shape_mask(cls.shape, n)
+        alpha = _shape_mask(self.shape, n)
         colour = np.broadcast_to(plan.look.object_colour, (n, n, 3)).astype(np.float32).copy()
         contrast = 255 - plan.look.object_colour  # the opposite colour: visible on any object
         s = plan.cue_strength
@@ -502,13 +502,17 @@ def generate_actions(out: str | Path, *, n_train: int = 200, n_test: int = 60, n
                      width: int = 112, height: int = 112, duration_s: tuple[float, float] = (2.5, 4.5),
                      test_duration_s: tuple[float, float] = (2.2, 3.0), fps_range: tuple[float, float] = (24, 30),
                      label_noise: float = 0.0, noise_model: str = "uniform", n_duplicates: int = 0,
-                     n_corrupt: int = 0, seed: int = 0, task: str = "actions", progress: bool = True,
-                     workers: int | None = None) -> dict:
+                     n_corrupt: int = 0, seed: int = 0, task: str = "actions", nuisance: float = 1.0,
+                     progress: bool = True, workers: int | None = None) -> dict:
     """Write a synthetic action-recognition data set of `n_classes` classes as class folders to `out` and return a
     summary (see the module's docstring). `label_noise` of the readable train videos outside duplicate pairs are
     written to another class's folder by `noise_model` (curation.synth_noise). Built beside `out` and renamed into
     place, as `curation.synth.generate`. `task="motion"` draws the generic pretraining task instead (`motion_classes`;
-    `n_classes` is then ignored). Raises BadInput for invalid arguments."""
+    `n_classes` is then ignored). `nuisance` in [0, 1] scales everything that is not the class (background
+    texture, pan and shake, occluders, distractors; smaller objects): 1 is the world the benchmarks use. Raises
+    BadInput for invalid arguments."""
+    if not 0.0 <= float(nuisance) <= 1.0:
+        raise BadInput(f"nuisance {nuisance} is outside [0, 1]", "use a value from 0 (plain) to 1 (everything)")
     if task not in ("actions", "motion"):
         raise BadInput(f"unknown task {task!r}", "use actions or motion")
     classes = action_classes(n_classes) if task == "actions" else motion_classes()
@@ -516,11 +520,14 @@ def generate_actions(out: str | Path, *, n_train: int = 200, n_test: int = 60, n
     started = time.perf_counter()
     p = _Params(n_train, n_test, n_classes, width, height, tuple(map(float, duration_s)),
                 tuple(map(float, test_duration_s)), tuple(map(float, fps_range)), float(label_noise), noise_model,
-                n_duplicates, n_corrupt, seed, (1, 1) if task == "motion" else (3, 5), 0.4 if task == "motion" else 1.0)
+                n_duplicates, n_corrupt, seed, (1, 1) if task == "motion" else (3, 5), float(nuisance))
     p.check()
     plans = _plan(p, classes)
+    shapes = np.random.default_rng([seed, 7])
     for x in plans:
         x.classes, x.nuisance = classes, p.nuisance
+        if classes[x.true_class].shape == "any":
+            x.shape = str(shapes.choice(SHAPES))
     out, truth = write_dataset(out, plans, width, height, lambda root: _truth(p, classes, plans), workers, progress)
     return {"out": str(out), "layout": "folders", "n_train": n_train, "n_test": n_test, "classes": truth["classes"],
             "n_flipped": len(truth["flipped"]), "n_duplicates": len(truth["duplicates"]),

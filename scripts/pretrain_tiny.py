@@ -4,16 +4,16 @@ neither world's evaluation decision.
 Real users start MViTv2-S from Kinetics-400 weights; the CPU-sized `mvit_tiny` has none, and from random
 initialisation it sits at the class prior for thousands of draws (bench/README.md, recipe.py). This script trains
 it once, from random initialisation and on clean labels, on the generic motion task of the action generator
-(`generate_actions(task="motion")`): which way a shape travels — up, down, toward or away — for a disc, a square
-or a triangle (12 classes), at any speed, on random textured backgrounds with camera pan and light (no left and
-right: training's horizontal flips would swap them). No action class is a plain heading and no Nexar label is one, so neither world's
+(`generate_actions(task="motion")`): which way an object travels — up, down, toward or away (4 classes) — whatever
+its shape and speed, on random backgrounds (textures at a third of the action world's contrast, a little camera
+pan and light; no left and right: training's horizontal flips would swap them). No action class is a plain heading and no Nexar label is one, so neither world's
 decision was seen; generator seeds PRETRAIN_SEED and up, which no demo, test or benchmark uses (they use 0–999).
 It keeps the backbone of the best epoch (the head starts new when the weights are loaded). Deterministic on CPU
 (workers=0, fixed seeds): rerun it and compare the printed sha256 with TINY_WEIGHTS_SHA256 in
 curation/models/mvit.py.
 
     uv run python scripts/pretrain_tiny.py [--workdir /tmp/curate-pretrain]
-        [--out curation/models/weights/mvit_tiny_synth.pt] [--epochs 12]
+        [--out curation/models/weights/mvit_tiny_synth.pt] [--epochs 20]
 """
 from __future__ import annotations
 
@@ -37,23 +37,24 @@ from curation.train.loop import train
 from curation.workspace import Workspace
 
 PRETRAIN_SEED = 1000
-RECIPE = dict(model="mvit_tiny", weights="none", epochs=12, draws_per_epoch=1500, batch_size=8, lr=5e-4,
+RECIPE = dict(model="mvit_tiny", weights="none", epochs=20, draws_per_epoch=1500, batch_size=8, lr=5e-4,
               warmup=0.05, balance=True, workers=0, seed=PRETRAIN_SEED)
-TASK = "motion: heading (up, down, toward, away) x shape (disc, square, triangle), 12 classes"
+TASK = "motion: heading of an object of any shape (up, down, toward, away), 4 classes"
+NUISANCE = 0.3
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", default="/tmp/curate-pretrain")
     ap.add_argument("--out", default=str(TINY_WEIGHTS))
-    ap.add_argument("--videos", type=int, default=720, help="videos to generate (60 a class)")
+    ap.add_argument("--videos", type=int, default=720, help="videos to generate (180 a class)")
     ap.add_argument("--epochs", type=int, default=RECIPE["epochs"], help="a weaker start for experiments: fewer")
     args = ap.parse_args()
     work = Path(args.workdir)
     shutil.rmtree(work, ignore_errors=True)
     started = time.time()
     generate_actions(work / "data", n_train=args.videos, n_test=0, width=96, height=96, task="motion",
-                     seed=PRETRAIN_SEED, progress=True)
+                     nuisance=NUISANCE, seed=PRETRAIN_SEED, progress=True)
     ws = Workspace.open(work / "ws", backend="lance")
     ingest(ws, read_folders(work / "data"), "pretrain",
            IngestOptions(clip=ClipConfig(), val_fraction=0.15, seed=PRETRAIN_SEED,
@@ -64,7 +65,7 @@ def main():
     model = torch.load(ws.runs.dir(run) / "best.pt", map_location="cpu", weights_only=False)["model"]
     backbone = {k.removeprefix("backbone."): v for k, v in model.items() if k.startswith("backbone.")}
     buf = io.BytesIO()
-    torch.save({"state_dict": backbone, "model": "mvit_tiny", "recipe": recipe, "task": TASK,
+    torch.save({"state_dict": backbone, "model": "mvit_tiny", "recipe": recipe, "task": TASK, "nuisance": NUISANCE,
                 "generator_seed": PRETRAIN_SEED, "videos": args.videos, "best": record.best}, buf)
     atomic_write_bytes(Path(args.out), buf.getvalue())
     print(f"{args.out}: {Path(args.out).stat().st_size / 1e6:.2f} MB, sha256 {sha256_file(Path(args.out))}; "

@@ -36,3 +36,28 @@ def test_demo_runs_the_loop_offline(tmp_path):
     from curation.workspace import Workspace  # the demo folder is the workspace `curate dashboard -w` opens
 
     assert Workspace.open(tmp_path / "demo").runs.runs() == [round1, round2]
+
+
+@pytest.mark.slow
+def test_actions_demo_runs_the_loop_and_scores_both_rounds_on_the_test_split(tmp_path):
+    out = run_demo(tmp_path / "demo", echo=lambda *_: None, quick=True, task="actions")
+    from curation.synth import load_truth
+    from curation.workspace import Workspace
+
+    truth = load_truth(tmp_path / "demo" / "data")
+    ws = Workspace.open(tmp_path / "demo")
+    assert ws.task().layout == "folders" and len(ws.task().classes) == 4
+    assert out["ingest"].status["corrupt"] == 3 and out["scores"]["near-duplicate"][2] == 2
+    round1, round2 = out["runs"]
+    tested = out["test"]
+    test_videos = {v for v, t in truth["videos"].items() if t["split"] == "test"}
+    assert tested["videos"] == len(test_videos) and set(tested["values"]) == {round1, round2}
+    clips = ws.tables.read(ws.resolve("actions/clips@1")).to_pylist()
+    test_clips = [c for c in clips if c["split"] == "test"]
+    assert {c["video_id"] for c in test_clips} == test_videos
+    collected = ws.runs.collection(round2, "clips@1")  # the test accuracy is round 2's predictions on those clips
+    pred = dict(zip(collected["clip_id"].to_pylist(), collected["pred"].to_pylist()))
+    right = [pred[c["clip_id"]] == c["label"] for c in test_clips]
+    assert tested["values"][round2] == pytest.approx(sum(right) / len(right))
+    low, high = tested["interval"]
+    assert low <= tested["values"][round2] - tested["values"][round1] <= high

@@ -104,15 +104,15 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.
     return videos[videos["z"] < -threshold]
 
 
-def class_probabilities(collection: pa.Table, n_classes: int) -> np.ndarray:
+def class_probabilities(collection: pa.Table, n_classes: int, run: str) -> np.ndarray:
     """(N, C) class probabilities of a collection's clips: its `probs` column; for a binary run collected before
     that column was kept, [1 - prob, prob]."""
     if "probs" in collection.column_names:
         flat = collection["probs"].combine_chunks()
         return flat.values.to_numpy(zero_copy_only=False).reshape(len(collection), -1).astype(float)
     if n_classes > 2:
-        raise BadInput("this run's collection pass kept only the top class's probability",
-                       Fix("collect the run again to keep every class's probability", "collect"))
+        raise BadInput(f"run {run}'s collection pass kept only the top class's probability",
+                       Fix("collect the run again to keep every class's probability", "collect", {"run": run}))
     p = collection["prob"].to_numpy(zero_copy_only=False).astype(float)
     return np.stack([1.0 - p, p], axis=1)
 
@@ -123,7 +123,7 @@ def _final_probs(ws, run: str) -> pd.Series:
     if not name:
         return pd.Series(dtype=object)
     collected = ws.runs.collection(run, name)
-    probs = class_probabilities(collected, len(ws.runs.record(run).classes))
+    probs = class_probabilities(collected, len(ws.runs.record(run).classes), run)
     return pd.Series(list(probs), index=collected["clip_id"].to_pylist())
 
 
@@ -245,7 +245,7 @@ def out_of_fold_probabilities(ws, runs: list[str]) -> pd.DataFrame:
         collected = ws.runs.collection(run, str(record.training_collection()))
         held_out = collected.filter(pc.is_in(collected["clip_id"], value_set=in_fold)).sort_by("clip_id")
         frame = held_out.select(["clip_id", "video_id", "label"]).to_pandas()
-        frame["probs"] = list(class_probabilities(held_out, len(record.classes)))
+        frame["probs"] = list(class_probabilities(held_out, len(record.classes), run))
         parts.append(frame)
     oof = pd.concat(parts, ignore_index=True).sort_values("clip_id", ignore_index=True)
     return oof[oof["label"].notna() & (oof["label"] >= 0)].astype({"label": int})
