@@ -12,9 +12,10 @@ look-alike pairs that share motion and shape and differ by one subtle cue: the m
 (speeding up against slowing down, see `_ActionScene._pose`), a small mark on the object, or stripes on it. Everything else
 varies per video and says nothing about the class: background texture and colours, camera pan and shake,
 lighting, the object's colour, size and speed, an occluder, distractor shapes, the length of the video.
-Videos of one group (`_gNN_`) share the kind of background, the light and the object's colour, as UCF's groups
-share an actor and a scene, so ingest keeps a group on one side of the val split; each video draws its own
-background colours and texture (a group whose videos all looked alike would let a model learn the group).
+Videos of one group (`_gNN_`) share the kind of background and the light, as UCF's groups share a scene, so
+ingest keeps a group on one side of the val split; each video draws its own background colours and texture and
+its object's colour (with a few groups a class, a look shared by a group would let a model learn the group's
+look instead of the class).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ SHAPES = ("disc", "square", "triangle", "cross", "ring", "bar")
 ROUND = {"disc", "ring"}  # a spin of these would not show
 CUES = ("reverse", "mark", "stripes")
 MAX_CLASSES = 50
+TASKS = ("actions", "motion", "motion-shape")
 # The pretraining task (scripts/pretrain_tiny.py): which way an object travels, whatever its shape and speed —
 # neither world's decision (no action class is a plain heading, no Nexar label is one).
 HEADINGS = ("up", "down", "toward", "away")  # not left/right: training's horizontal flips would swap them
@@ -78,10 +80,14 @@ def action_classes(k: int) -> list[ActionClass]:
     return out
 
 
-def motion_classes() -> list[ActionClass]:
-    """The generic motion task: the heading of an object of any shape (drawn per video), four classes without
-    look-alike pairs (each is its own partner: the task has no label noise)."""
-    return [ActionClass(h, h, "any", "none", 0, i) for i, h in enumerate(HEADINGS)]
+def motion_classes(with_shape: bool = False) -> list[ActionClass]:
+    """The generic motion task: the heading of an object of any shape (drawn per video), four classes; or
+    `with_shape`, heading × shape, 24 classes. No look-alike pairs (each class is its own partner: the task has
+    no label noise)."""
+    if not with_shape:
+        return [ActionClass(h, h, "any", "none", 0, i) for i, h in enumerate(HEADINGS)]
+    pairs = [(h, s) for h in HEADINGS for s in SHAPES]
+    return [ActionClass(f"{h}_{s}", h, s, "none", 0, i) for i, (h, s) in enumerate(pairs)]
 
 
 def _class_name(motion: str, shape: str, cue: str, variant: int) -> str:
@@ -91,10 +97,9 @@ def _class_name(motion: str, shape: str, cue: str, variant: int) -> str:
 
 @dataclass
 class Look:
-    """What a group of videos shares: the kind of background, the light and the object's colour."""
+    """What a group of videos shares: the kind of background and the light."""
     background: str
     brightness: float
-    object_colour: np.ndarray
 
 
 @dataclass
@@ -109,6 +114,7 @@ class ActionPlan:
     n_frames: int
     speed: float
     background_seed: int  # the video's own background colours and texture
+    object_colour: np.ndarray
     size: float  # the object's size as a share of the frame's shorter side
     occlusion: float  # share of the frame an occluder covers (0: none)
     cue_strength: float
@@ -204,8 +210,7 @@ def _balanced(rng, n: int, k: int) -> list[int]:
 
 
 def _look(rng) -> Look:
-    return Look(str(rng.choice(["blobs", "stripes", "checker", "gradient"])), float(rng.uniform(0.6, 1.3)),
-                PALETTE[rng.integers(len(PALETTE))] + rng.uniform(-15, 15, 3))
+    return Look(str(rng.choice(["blobs", "stripes", "checker", "gradient"])), float(rng.uniform(0.6, 1.3)))
 
 
 def _plan_video(rng, p: _Params, split: str, cls: int, group: int, look: Look, name: str) -> ActionPlan:
@@ -214,6 +219,7 @@ def _plan_video(rng, p: _Params, split: str, cls: int, group: int, look: Look, n
     occluded = rng.random() < 0.3 * p.nuisance
     return ActionPlan(name, split, cls, cls, group, look, fps, int(round(rng.uniform(lo, hi) * fps)),
                       speed=float(rng.uniform(0.55, 1.6)), background_seed=int(rng.integers(2**62)),
+                      object_colour=PALETTE[rng.integers(len(PALETTE))] + rng.uniform(-15, 15, 3),
                       size=float(rng.uniform(0.12, 0.3) + 0.15 * (1 - p.nuisance)),
                       occlusion=float(rng.uniform(0.2, 0.45)) if occluded else 0.0,
                       cue_strength=float(rng.uniform(*CUE_STRENGTH)), motion_seed=int(rng.integers(2**62)),
@@ -257,9 +263,8 @@ def _plan(p: _Params, classes: list[ActionClass]) -> list[ActionPlan]:
         split = "test" if k < n_dup_test else "train"
         group = first + k
         copy = ActionPlan(f"{ids.pop()}_g{group:02d}_c01", split, src.true_class, src.true_class, group, src.look,
-                          src.fps, src.n_frames, src.speed, src.background_seed, src.size, src.occlusion,
-                          src.cue_strength,
-                          src.motion_seed, int(rng.integers(2**62)),
+                          src.fps, src.n_frames, src.speed, src.background_seed, src.object_colour, src.size,
+                          src.occlusion, src.cue_strength, src.motion_seed, int(rng.integers(2**62)),
                           brightness_shift=float(rng.choice([-1, 1]) * rng.uniform(0.02, 0.05)),
                           shift=int(rng.integers(0, 3)), source=src.vid)
         plans.append(copy)
@@ -358,8 +363,8 @@ class _ActionScene:
     def _sprite(self, rng) -> tuple[np.ndarray, np.ndarray]:
         n, cls, plan = self.SPRITE, self.cls, self.plan
         alpha = _shape_mask(self.shape, n)
-        colour = np.broadcast_to(plan.look.object_colour, (n, n, 3)).astype(np.float32).copy()
-        contrast = 255 - plan.look.object_colour  # the opposite colour: visible on any object
+        colour = np.broadcast_to(plan.object_colour, (n, n, 3)).astype(np.float32).copy()
+        contrast = 255 - plan.object_colour  # the opposite colour: visible on any object
         s = plan.cue_strength
         if cls.cue == "mark" and cls.variant:  # a small dot off centre
             yy, xx = np.mgrid[0:n, 0:n]
@@ -513,14 +518,14 @@ def generate_actions(out: str | Path, *, n_train: int = 200, n_test: int = 60, n
     BadInput for invalid arguments."""
     if not 0.0 <= float(nuisance) <= 1.0:
         raise BadInput(f"nuisance {nuisance} is outside [0, 1]", "use a value from 0 (plain) to 1 (everything)")
-    if task not in ("actions", "motion"):
-        raise BadInput(f"unknown task {task!r}", "use actions or motion")
-    classes = action_classes(n_classes) if task == "actions" else motion_classes()
+    if task not in TASKS:
+        raise BadInput(f"unknown task {task!r}", f"use one of {', '.join(TASKS)}")
+    classes = action_classes(n_classes) if task == "actions" else motion_classes(task == "motion-shape")
     n_classes = len(classes)
     started = time.perf_counter()
     p = _Params(n_train, n_test, n_classes, width, height, tuple(map(float, duration_s)),
                 tuple(map(float, test_duration_s)), tuple(map(float, fps_range)), float(label_noise), noise_model,
-                n_duplicates, n_corrupt, seed, (1, 1) if task == "motion" else (3, 5), float(nuisance))
+                n_duplicates, n_corrupt, seed, (3, 5) if task == "actions" else (1, 1), float(nuisance))
     p.check()
     plans = _plan(p, classes)
     shapes = np.random.default_rng([seed, 7])

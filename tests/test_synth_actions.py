@@ -128,3 +128,28 @@ def test_bad_generator_arguments_are_refused_before_writing(tmp_path):
     with pytest.raises(BadInput, match="two train videos a class"):
         generate_actions(tmp_path / "a", n_train=5, n_classes=4, **SMALL)
     assert not (tmp_path / "a").exists()
+
+
+def test_synth_command_writes_either_world_and_refuses_options_of_the_other(tmp_path):
+    from conftest import curate
+
+    done = curate("synth", str(tmp_path / "a"), "--layout", "folders", "--classes", "3", "--train", "9", "--test",
+                  "3", "--width", "64", "--height", "64", "--duration", "1.2-1.4", "--test-duration", "1.2",
+                  "--label-noise", "0.2", "--noise-model", "instance", "--seed", "2")
+    assert done.returncode == 0, done.stderr
+    assert "of 3 classes" in done.stdout
+    truth = load_truth(tmp_path / "a")
+    assert len(truth["classes"]) == 3 and truth["params"]["noise_model"] == "instance"
+    assert {t["split"] for t in truth["videos"].values()} == {"train", "test"}
+    for args, words in ((("--layout", "folders", "--time-noise", "1"), "nexar layout"),
+                        (("--layout", "folders", "--hard-cases", "0.2"), "nexar layout"),
+                        (("--duration", "4-6"), "one length"),
+                        (("--layout", "folders", "--classes", "51"), "classes")):
+        bad = curate("synth", str(tmp_path / "b"), *args)
+        assert bad.returncode == 2 and words in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "b").exists()
+    nexar = curate("synth", str(tmp_path / "n"), "--train", "6", "--test", "2", "--width", "64", "--height", "64",
+                   "--duration", "3", "--test-duration", "2", "--hard-cases", "0.5", "--label-noise", "0.2",
+                   "--noise-model", "class-conditional")
+    assert nexar.returncode == 0, nexar.stderr
+    assert load_truth(tmp_path / "n")["params"]["hard_cases"] == 0.5
