@@ -54,7 +54,7 @@ def make_world(task: str, data: Path, seed: int, quick: bool) -> None:
     else:
         generate_actions(data, n_train=24 if quick else VIDEOS[task], n_test=6 if quick else TEST_VIDEOS,
                          n_classes=4 if quick else CLASSES, width=96, height=96,
-                         duration_s=(2.2, 2.6) if quick else (2.5, 4.5), test_duration_s=(2.1, 2.4),
+                         duration_s=(2.4, 2.8) if quick else (2.5, 4.5), test_duration_s=(2.4, 2.7),
                          label_noise=0.2, noise_model="class-conditional", n_duplicates=2, n_corrupt=3, seed=seed,
                          progress=not quick)
 

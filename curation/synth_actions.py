@@ -505,7 +505,7 @@ def _truth(p: _Params, classes: list[ActionClass], plans: list[ActionPlan]) -> d
 
 def generate_actions(out: str | Path, *, n_train: int = 200, n_test: int = 60, n_classes: int = 10,
                      width: int = 112, height: int = 112, duration_s: tuple[float, float] = (2.5, 4.5),
-                     test_duration_s: tuple[float, float] = (2.2, 3.0), fps_range: tuple[float, float] = (24, 30),
+                     test_duration_s: tuple[float, float] = (2.4, 3.0), fps_range: tuple[float, float] = (24, 30),
                      label_noise: float = 0.0, noise_model: str = "uniform", n_duplicates: int = 0,
                      n_corrupt: int = 0, seed: int = 0, task: str = "actions", nuisance: float = 1.0,
                      progress: bool = True, workers: int | None = None) -> dict:

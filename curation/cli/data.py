@@ -24,7 +24,7 @@ from curation.errors import BadInput
               help="Train video length in seconds [nexar 8; folders 2.5-4.5, drawn per video].")
 @click.option("--test-duration", default=None, metavar="S|LO-HI",
               help="Test video length in seconds [nexar 6, positives ending 0.5/1.0/1.5 s before the event; "
-                   "folders 2.2-3].")
+                   "folders 2.4-3].")
 @click.option("--label-noise", default=0.0, show_default=True, help="Fraction of train labels made wrong.")
 @click.option("--noise-model", type=click.Choice(["uniform", "class-conditional", "instance"]), default="uniform",
               show_default=True,
