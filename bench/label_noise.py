@@ -303,7 +303,7 @@ def main():
     print(f"gap clean − noisy {figures['gap']:+.4f} [{glow:+.4f}, {ghigh:+.4f}]")
     print(f"share of the gap recovered: {figures['share']:.0%}, bootstrap over draws, videos and seeds "
           f"[{low:.0%}, {high:.0%}]; Fieller over (draw, seed) units [{flow:.0%}, {fhigh:.0%}]")
-    print(f"\nlabel-issue detection per video, mean ± sd over draws and seeds")
+    print("\nlabel-issue detection per video, mean ± sd over draws and seeds")
     print(f"{'detector':<42} {'flagged':>13} {'precision':>13} {'recall':>13} {'F1':>13}")
     detection = {}
     for name in per_draw[0]["detection"]:

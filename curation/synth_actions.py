@@ -175,7 +175,7 @@ class _Params:
     def check(self) -> None:
         for name in ("n_train", "n_test", "n_classes", "width", "height", "n_duplicates", "n_corrupt", "seed"):
             if not isinstance(getattr(self, name), (int, np.integer)) or isinstance(getattr(self, name), bool):
-                raise BadInput(f"{name} must be an integer, got {getattr(self, name)!r}", f"pass a whole number")
+                raise BadInput(f"{name} must be an integer, got {getattr(self, name)!r}", "pass a whole number")
         action_classes(self.n_classes)
         check_noise_model(self.noise_model)
         if self.n_train < 2 * self.n_classes:
