@@ -21,7 +21,8 @@ Detection per video against the generator's wrong labels, P / R / F1 as mean ± 
 - AUM, one run (`suggest`'s default): every seed's noisy run;
 - AUM over seed repeats: the clips' AUM averaged over a draw's noisy runs (one figure a draw);
 - cleanlab on K-fold OOF (`confident_learning`: `find_label_issues` with the quarter-of-the-clips rule per
-  video) and the union with AUM over the fold runs (`suggest --runs`): the first `--detect-seeds` seeds.
+  video, whether or not the fold runs learned) and the union with AUM over the fold runs (`suggest --runs`, which
+  leaves out runs that did not learn): the first `--detect-seeds` seeds.
 
     uv run python bench/label_noise.py --world actions --noise-model class-conditional [--data-seeds 0,1,2]
         [--seeds 5] [--detect-seeds 3] [--holdout 400] [--epochs 3] [--draws 500] [--workdir W] [--reuse]
@@ -47,7 +48,7 @@ from curation.ingest.layouts.folders import read_folders
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.models.mvit import MODELS
 from curation.review.compare import compare, interval
-from curation.review.suggest import confident_learning, label_issues, label_issues_of_runs, to_csv
+from curation.review.suggest import confident_learning, label_issues, label_issues_of_runs, suggest, to_csv
 from curation.synth import generate, load_truth
 from curation.synth_actions import generate_actions
 from curation.synth_views import checked_val, labelled_view
@@ -180,7 +181,8 @@ class Draw:
                      "AUM ∪ cleanlab (suggest --runs, folds)": []}
         for seed in seeds:
             noisy = self.run(f"noisy-s{seed}", "noisy/clips@1", seed)
-            flagged = label_issues(self.ws, noisy)
+            flagged = [s for s in suggest(self.ws, noisy) if s.signal == "label issue"]  # none from a run that
+            # did not learn, as `curate suggest` decides
             detection["AUM, one run (suggest's default)"].append(scores({s.id for s in flagged}, self.wrong))
             revision = self.curated(flagged, f"weight 0 for {len(flagged)} AUM label issues of {noisy}")
             arms["noisy"].append(noisy)
