@@ -43,15 +43,13 @@ import pyarrow.compute as pc
 from scipy import stats
 
 from curation.frames.cache import cache_size_for
-from curation.ingest.layouts import read_nexar
-from curation.ingest.layouts.folders import read_folders
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.models.mvit import MODELS
 from curation.review.compare import compare, interval
 from curation.review.suggest import confident_learning, label_issues, label_issues_of_runs, suggest, to_csv
 from curation.synth import generate, load_truth
 from curation.synth_actions import generate_actions
-from curation.synth_views import checked_val, labelled_view
+from curation.synth_views import checked_val, labelled_view, synthetic_source
 from curation.tables.protocol import Edit
 from curation.tables.requests import edit_from_file
 from curation.train.collect import collect
@@ -84,8 +82,7 @@ def held_out(ws, work: Path, args, seed: int) -> str:
         data = work / "holdout-data"
         if not (data / "ground_truth.json").exists():
             make_data(args.world, data, args, seed + 50, args.holdout, 0.0)
-        reader = read_folders if args.world == "actions" else read_nexar
-        every = {v.video_id for v in reader(data).videos if v.split != "test"}
+        every = {v.video_id for v in synthetic_source(data).videos if v.split != "test"}
         ingest(ws, labelled_view(data, every, true_labels=True), "holdout", options(args, seed=seed), progress=False)
     head = ws.tables.head("holdout", "clips")
     if head.number == 1 and args.world == "nexar":
@@ -134,23 +131,31 @@ class Draw:
             make_data(args.world, work / "data", args, seed, args.train, args.noise)
         self.ws = Workspace.open(work / "ws", backend="lance")
         val = checked_val(work / "data", args.val, seed)
-        for name, source, folds in (("noisy", labelled_view(work / "data", val), 0),
+        noisy = labelled_view(work / "data", val)
+        for name, source, folds in (("noisy", noisy, 0),
                                     ("clean", labelled_view(work / "data", val, true_labels=True), 0),
                                     ("folds", labelled_view(work / "data", val, fixed_split=False), args.folds)):
             if not self.ws.tables.exists(name, "clips"):
                 ingest(self.ws, source, name, options(args, folds, seed), progress=False)
         self.wrong = set(load_truth(work / "data")["flipped"]) - val  # wrong labels in val were checked
-        self.n_train = sum(v.split == "train" for v in labelled_view(work / "data", val).videos)
+        self.n_train = sum(v.split == "train" for v in noisy.videos)
         self.scored_on = held_out(self.ws, work, args, seed)
         self.cfg = dict(model="mvit_tiny", weights=args.weights, epochs=args.epochs, draws_per_epoch=args.draws,
                         batch_size=8, lr=args.lr, workers=0)
 
-    def run(self, label: str, table: str, seed: int) -> str:
+    def completed(self, label: str, table: str) -> str | None:
+        """An earlier invocation's completed run of this label on this revision."""
         ref = self.ws.resolve(table).ref
         for r in reversed(self.ws.runs.runs()):
             record = self.ws.runs.record(r)
             if r.endswith(f"-{label}") and record.status == "completed" and record.inputs.ref == ref:
                 return r
+        return None
+
+    def run(self, label: str, table: str, seed: int) -> str:
+        if found := self.completed(label, table):
+            return found
+        ref = self.ws.resolve(table).ref
         start = time.time()
         out = train(self.ws, TrainConfig(table=table, name=label, **self.cfg, seed=seed), echo=lambda *a: None,
                     progress=False)
@@ -189,7 +194,7 @@ class Draw:
             arms["curated"].append(self.run(f"curated-s{seed}", revision.ref, seed))
             arms["clean"].append(self.run(f"clean-s{seed}", "clean/clips@1", seed))
         for seed in seeds[:args.detect_seeds]:
-            fold_runs = [self.completed(f"s{seed}-fold{f}") for f in range(args.folds)]
+            fold_runs = [self.completed(f"s{seed}-fold{f}", "folds/clips@1") for f in range(args.folds)]
             if not all(fold_runs):
                 fold_runs = train_folds(self.ws, TrainConfig(table="folds/clips@1", name=f"s{seed}-fold", **self.cfg,
                                                              seed=seed), args.folds, echo=lambda *a: None,
@@ -203,14 +208,6 @@ class Draw:
         result = compare(self.ws, [], on=self.scored_on, samples=args.samples, groups=arms, keep_draws=True,
                          collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
         return {"arms": result, "detection": detection, "wrong": len(self.wrong), "train": self.n_train}
-
-    def completed(self, label: str) -> str | None:
-        ref = self.ws.resolve("folds/clips@1").ref
-        for r in reversed(self.ws.runs.runs()):
-            record = self.ws.runs.record(r)
-            if r.endswith(f"-{label}") and record.status == "completed" and record.inputs.ref == ref:
-                return r
-        return None
 
 
 def pooled(per_draw: list[dict], samples: int, seed: int = 0) -> dict:

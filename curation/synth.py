@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import BadInput, NotFound
-from curation.synth_noise import check_noise_model, draw_flips
+from curation.synth_noise import UNIFORM_CAUSE, check_noise_model, draw_flips
 
 __all__ = ["generate", "load_truth"]
 
@@ -146,18 +146,28 @@ def _is_int(x) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
+def check_whole_numbers(params, names) -> None:
+    """Each named attribute of `params` is an integer (not a bool, not a float)."""
+    for name in names:
+        if not _is_int(getattr(params, name)):
+            raise BadInput(f"{name} must be an integer, got {getattr(params, name)!r}",
+                           f"pass a whole number for {name}")
+
+
+def check_frame_size(width: int, height: int) -> None:
+    """A frame size H.264 in yuv420p takes: even, from 32 to 4096 pixels a side."""
+    for name, v in (("width", width), ("height", height)):
+        if v < 32 or v > 4096 or v % 2:
+            raise BadInput(f"{name}={v} is not usable for H.264 yuv420p", f"use an even {name} between 32 and 4096")
+
+
 def _check_params(p: _Params) -> None:
-    for name in ("n_train", "n_test", "width", "height", "n_duplicates", "n_corrupt", "seed"):
-        if not _is_int(getattr(p, name)):
-            raise BadInput(f"{name} must be an integer, got {getattr(p, name)!r}", f"pass a whole number for {name}")
+    check_whole_numbers(p, ("n_train", "n_test", "width", "height", "n_duplicates", "n_corrupt", "seed"))
     if p.n_train < 2:
         raise BadInput(f"n_train={p.n_train} is too small", "use n_train >= 2")
     if p.n_test < 0:
         raise BadInput(f"n_test={p.n_test} is negative", "use n_test >= 0")
-    for name in ("width", "height"):
-        v = getattr(p, name)
-        if v < 32 or v > 4096 or v % 2:
-            raise BadInput(f"{name}={v} is not usable for H.264 yuv420p", f"use an even {name} between 32 and 4096")
+    check_frame_size(p.width, p.height)
     for name in ("duration_s", "test_duration_s", "positive_fraction", "label_noise"):
         try:
             setattr(p, name, float(getattr(p, name)))
@@ -593,12 +603,12 @@ class _Scene:
         self.margin = max(2, int(round(0.008 * width)))
         self.jitter = rng.uniform(0.3, 1.0) * self.margin, rng.uniform(1.5, 5.0, 2), rng.uniform(0, 6.3, 2)
         self.shake = rng.uniform(0, 6.3, 2)
-        look = self._look = self._draw_look(rng)
+        look = self._draw_look(rng)
         brightness = look["brightness"] * (1.0 + plan.brightness_shift) * (0.45 if plan.hard == "dim" else 1.0)
         self.bg, Z, X = self._build_background(rng, look, brightness)
         self.dash_colour = _colour(look["marking"], brightness)
         self._build_dashes(Z, X)
-        self.vehicles = self._draw_vehicles(rng, brightness)
+        self.vehicles = self._draw_vehicles(rng, brightness, look["road"])
         noise_rng = np.random.default_rng(plan.noise_seed)  # differs between near-duplicates
         amp = int(noise_rng.integers(2, 5))
         bank = noise_rng.integers(-amp, amp + 1, (self.NOISE_BANK, height, width, 3), dtype=np.int8)
@@ -670,14 +680,14 @@ class _Scene:
         self.dash_rows, self.dash_cols = rows.astype(np.int32), cols.astype(np.int32)
         self.dash_z = Z[rows, 0].astype(np.float32)
 
-    def _draw_vehicles(self, rng, brightness) -> list[_Vehicle]:
+    def _draw_vehicles(self, rng, brightness, road_colour) -> list[_Vehicle]:
         plan, dur = self.plan, self.plan.scene_duration
         n = int(rng.integers(1, 4))
         vehicles: list[_Vehicle] = []
         if plan.target:
             crasher = _Crasher(rng, brightness, plan.event, plan.alert, self.cam, self.lane_w)
             if plan.hard == "dim":  # a vehicle the colour of the road, lights off, at dusk: low contrast throughout
-                road = self._look["road"] * float(rng.uniform(1.05, 1.2))
+                road = road_colour * float(rng.uniform(1.05, 1.2))
                 crasher.body = crasher.window = crasher.bumper = crasher.light = _colour(road, brightness)
                 crasher.dark = _colour(road * 0.8, brightness)
             vehicles.append(crasher)
@@ -854,8 +864,7 @@ def _truth(p: _Params, plans: list[VideoPlan]) -> dict:
         "videos": videos,
         "flipped": [x.vid for x in plans if x.split == "train" and x.csv_target != x.target],
         "flips": {x.vid: {"true": x.target, "label": x.csv_target,
-                          "cause": x.flip_cause or ("a copy of a mislabelled video" if x.source else
-                                                    "uniform: a label changed at random, whatever the video shows")}
+                          "cause": x.flip_cause or ("a copy of a mislabelled video" if x.source else UNIFORM_CAUSE)}
                   for x in plans if x.split == "train" and x.csv_target != x.target},
         "retimed": {x.vid: round(x.csv_event - x.event, 3) for x in plans
                     if x.split == "train" and x.source is None and x.csv_target == x.target == 1

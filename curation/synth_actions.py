@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from curation.errors import BadInput
-from curation.synth import CORRUPT_KINDS, write_dataset
+from curation.synth import CORRUPT_KINDS, check_frame_size, check_whole_numbers, write_dataset
 from curation.synth_noise import Flip, check_noise_model, draw_flips
 
 MOTIONS = ("orbit", "slide", "bounce", "spin", "approach", "zigzag", "pulse", "drop", "wave", "shake")
@@ -173,9 +173,8 @@ class _Params:
     nuisance: float = 1.0  # how much of everything that is not the class: 1 all, 0 a plain still backdrop
 
     def check(self) -> None:
-        for name in ("n_train", "n_test", "n_classes", "width", "height", "n_duplicates", "n_corrupt", "seed"):
-            if not isinstance(getattr(self, name), (int, np.integer)) or isinstance(getattr(self, name), bool):
-                raise BadInput(f"{name} must be an integer, got {getattr(self, name)!r}", "pass a whole number")
+        check_whole_numbers(self, ("n_train", "n_test", "n_classes", "width", "height", "n_duplicates", "n_corrupt",
+                                   "seed"))
         action_classes(self.n_classes)
         check_noise_model(self.noise_model)
         if self.n_train < 2 * self.n_classes:
@@ -183,10 +182,7 @@ class _Params:
                            "give at least two train videos a class")
         if self.n_test < 0 or self.n_duplicates < 0 or self.n_corrupt < 0:
             raise BadInput("test, duplicate and corrupt counts must be >= 0", "pass 0 or a positive count")
-        for name in ("width", "height"):
-            v = getattr(self, name)
-            if v < 32 or v > 4096 or v % 2:
-                raise BadInput(f"{name}={v} is not usable for H.264 yuv420p", f"use an even {name} from 32 to 4096")
+        check_frame_size(self.width, self.height)
         if not 0.0 <= self.label_noise <= 0.5:
             raise BadInput(f"label_noise={self.label_noise} is outside [0, 0.5]", "use a value in [0, 0.5]")
         for name in ("duration_s", "test_duration_s"):
@@ -279,12 +275,14 @@ def _plan(p: _Params, classes: list[ActionClass]) -> list[ActionPlan]:
     for x in plans:
         if x.source is not None and x.split == "train":
             x.label = by_vid[x.source].label  # a train copy carries its source's label, right or wrong
+    renamed = {}
     for x in plans:  # the id ingest gives: the path without its extension
         folder = f"{x.split}/" if p.n_test else ""
-        x.vid = f"{folder}{classes[x.label].name}/v_{x.vid}"
+        new = f"{folder}{classes[x.label].name}/v_{x.vid}"
+        renamed[x.vid], x.vid = new, new
     for x in plans:
         if x.source is not None:
-            x.source = next(s.vid for s in sources if s.vid.endswith(f"/v_{x.source}"))
+            x.source = renamed[x.source]
     return sorted(plans, key=lambda x: x.vid)
 
 

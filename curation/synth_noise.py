@@ -19,6 +19,7 @@ NOISE_MODELS = ("uniform", "class-conditional", "instance")
 ASYMMETRY = (0.5, 1.5)  # a pair's lower and higher class: multiples of the asked-for share
 INSTANCE_POWER = 3.0  # how strongly ambiguity steers instance flips (1: proportional)
 PARTNER_SHARE = 0.8  # of instance flips, the share that goes to the look-alike (the rest to any other class)
+UNIFORM_CAUSE = "uniform: a label changed at random, whatever the video shows"
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,7 @@ def draw_flips(rng: np.random.Generator, model: str, labels: dict[str, int], n_c
         out = {}
         for vid in sorted(chosen):
             others = [c for c in range(n_classes) if c != labels[vid]]
-            out[str(vid)] = Flip(int(rng.choice(others)), "uniform: a label changed at random, whatever the video "
-                                                            "shows")
+            out[str(vid)] = Flip(int(rng.choice(others)), UNIFORM_CAUSE)
         return out
     if model == "class-conditional":
         out = {}

@@ -22,6 +22,11 @@ def _read(data: Path, truth: dict) -> Source:
     return read_folders(data) if _is_folders(truth) else read_nexar(data)
 
 
+def synthetic_source(data: Path) -> Source:
+    """A synthetic folder of either generator read as its layout's source (the written labels)."""
+    return _read(data, load_truth(data))
+
+
 def checked_val(data: Path, val_fraction: float, seed: int) -> set[str]:
     """The val video ids: about `val_fraction` of each true label's labelled videos (whole groups of the action
     world, whose videos share a scene)."""

@@ -117,20 +117,25 @@ def class_probabilities(collection: pa.Table, n_classes: int, run: str) -> np.nd
     return np.stack([1.0 - p, p], axis=1)
 
 
-def _final_probs(ws, run: str) -> pd.Series:
-    """clip_id → the run's final collection pass's class probabilities (empty when it has none)."""
-    name = final_collection(ws, run)
-    if not name:
-        return pd.Series(dtype=object)
-    collected = ws.runs.collection(run, name)
-    probs = class_probabilities(collected, len(ws.runs.record(run).classes), run)
-    return pd.Series(list(probs), index=collected["clip_id"].to_pylist())
+def with_class_probabilities(ws, clips: pd.DataFrame, runs: list[str]) -> pd.DataFrame:
+    """`clips` with `probs`: each clip's class probabilities from the runs' final collection passes, averaged over
+    the runs that have one (what a relabel reads; a clip no pass covers gets none)."""
+    sums, counts = {}, {}
+    for run in runs:
+        name = final_collection(ws, run)
+        if not name:
+            continue
+        collected = ws.runs.collection(run, name)
+        probs = class_probabilities(collected, len(ws.runs.record(run).classes), run)
+        for clip, p in zip(collected["clip_id"].to_pylist(), probs):
+            sums[clip] = sums.get(clip, 0.0) + p
+            counts[clip] = counts.get(clip, 0) + 1
+    return clips.assign(probs=[sums[c] / counts[c] if c in sums else None for c in clips["clip_id"]])
 
 
 def train_clip_aum(ws, run: str, repeats: list[str] = ()) -> pd.DataFrame:
-    """The run's train clips (clip_id, video_id, label, aum, probs) with the AUM of the run's dynamics and the class
-    probabilities of its final collection pass; with `repeats` (seed repeats of the run: the same revision), both
-    averaged over all of them."""
+    """The run's train clips (clip_id, video_id, label, aum) with the AUM of the run's dynamics; with `repeats`
+    (seed repeats of the run: the same revision), the AUM averaged over all of them."""
     revision = ws.runs.record(run).trained_on(ws.tables)
     for other in repeats:
         if ws.runs.record(other).inputs.ref != revision.ref:
@@ -142,13 +147,7 @@ def train_clip_aum(ws, run: str, repeats: list[str] = ()) -> pd.DataFrame:
     if repeats:
         every = pa.concat_tables([metrics] + [clip_metrics(ws, r).select(["clip_id", "aum"]) for r in repeats])
         metrics = every.group_by("clip_id").aggregate([("aum", "mean")]).rename_columns(["clip_id", "aum"])
-    out = clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
-    every = [p for p in (_final_probs(ws, r) for r in (run, *repeats)) if len(p)]
-    if every:
-        mean = pd.concat(every, axis=1).apply(lambda row: np.mean([v for v in row if isinstance(v, np.ndarray)],
-                                                                  axis=0), axis=1)
-        out["probs"] = out["clip_id"].map(mean)
-    return out
+    return clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
 
 
 def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
@@ -158,7 +157,9 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     with, relabelled (`relabel_clips`)."""
     clips = train_clip_aum(ws, run, repeats)
     found = aum_issues(clips, threshold, action, value)
-    return relabel_clips(clips, found, ws.runs.record(run).classes) if action == "label" else found
+    if action != "label":
+        return found
+    return relabel_clips(with_class_probabilities(ws, clips, [run, *repeats]), found, ws.runs.record(run).classes)
 
 
 def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str) -> list[Suggestion]:
@@ -621,7 +622,7 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
         out.append(Suggestion(video, "video", action, value, "label issue", "; ".join(s.reason for s in both),
                               max(s.score for s in both)))
     if action == "label":
-        return relabel_clips(clips, out, records[learned[0]].classes)
+        return relabel_clips(with_class_probabilities(ws, clips, learned), out, records[learned[0]].classes)
     return out
 
 
