@@ -7,11 +7,12 @@
                                              then the tree is plain <class>/<video>)
     <out>/ground_truth.json                  true classes, every flip and its cause, duplicates, corrupt files
 
-A class is a motion of a shape (a disc orbiting, a square sliding, a bar spinning, ...). Classes come in
-look-alike pairs that share motion and shape and differ by one subtle cue: the motion run backwards in time
-(speeding up against slowing down, see `_ActionScene._pose`), a small mark on the object, or stripes on it. Everything else
-varies per video and says nothing about the class: background texture and colours, camera pan and shake,
-lighting, the object's colour, size and speed, an occluder, distractor shapes, the length of the video.
+A class is a motion of a shape (a disc orbiting, a square sliding, a cross spinning, ...). Classes come in
+look-alike pairs that share motion and shape and differ by one subtle cue: a mark on the object, stripes on it,
+or, for a motion that becomes another heading when run backwards (a drop, an approach), the motion run backwards
+in time (see `_ActionScene._pose`). Everything else varies per video and says nothing about the class:
+background texture and colours, camera pan and shake, lighting, the object's colour, size and speed, an
+occluder, distractor shapes, the length of the video.
 Videos of one group (`_gNN_`) share the kind of background and the light, as UCF's groups share a scene, so
 ingest keeps a group on one side of the val split; each video draws its own background colours and texture and
 its object's colour (with a few groups a class, a look shared by a group would let a model learn the group's
@@ -32,17 +33,23 @@ from curation.errors import BadInput
 from curation.synth import CORRUPT_KINDS, check_frame_size, check_whole_numbers, write_dataset
 from curation.synth_noise import Flip, check_noise_model, draw_flips
 
-MOTIONS = ("orbit", "slide", "bounce", "spin", "approach", "zigzag", "pulse", "drop", "wave", "shake")
-REVERSIBLE = {"orbit", "slide", "spin", "approach", "zigzag", "drop", "wave"}  # the motion run backwards differs
+MOTIONS = ("orbit", "drop", "spin", "approach", "shake", "slide", "bounce", "zigzag", "pulse", "wave")
+# Run backwards, these become another heading (rise against drop, recede against approach): a cue that survives
+# training's horizontal flips, unlike the turning sense of an orbit or a spin.
+REVERSIBLE = {"approach", "drop"}
 SHAPES = ("disc", "square", "triangle", "cross", "ring", "bar")
 ROUND = {"disc", "ring"}  # a spin of these would not show
-CUES = ("reverse", "mark", "stripes")
+# A pair's cue, by round of MOTIONS: the first round's pairs differ in speed (or run backwards, where that is a
+# change of heading), the next rounds' in a mark or stripes on the object: the tiny model reads motion far sooner
+# than appearance (bench/README.md, issue 41), so K = 10 is a motion world and larger K adds appearance.
+CUES = ("speed", "mark", "stripes")
+SPEED_CUE = 0.7  # a fast twin moves 1 + 0.7·s times the usual speed, a slow one 1 / (1 + 0.7·s), s the cue strength
 MAX_CLASSES = 50
-TASKS = ("actions", "motion", "motion-shape")
-# The pretraining task (scripts/pretrain_tiny.py): which way an object travels, whatever its shape and speed —
-# neither world's decision (no action class is a plain heading, no Nexar label is one).
-HEADINGS = ("up", "down", "toward", "away")  # not left/right: training's horizontal flips would swap them
 CUE_STRENGTH = (0.45, 1.0)  # how visible a video's cue is (mark size and contrast, stripe contrast)
+# The object's size (share of the frame's shorter side) and an occluder's width (share of the frame): large enough
+# that a 64×64 clip of 8×8-px patches shows the object's shape and cue, as UCF's actors fill much of their frame.
+SIZE = (0.22, 0.42)
+OCCLUSION = (0.1, 0.22)
 PALETTE = np.array([(230, 60, 50), (50, 110, 230), (245, 200, 40), (60, 180, 90), (240, 130, 30),
                     (150, 80, 200), (40, 190, 200), (230, 90, 160), (235, 235, 235), (120, 90, 60)], np.float32)
 
@@ -69,9 +76,9 @@ def action_classes(k: int) -> list[ActionClass]:
         shape = SHAPES[(i + i // len(MOTIONS)) % len(SHAPES)]
         if motion == "spin" and shape in ROUND:
             shape = "bar"
-        cue = CUES[i % len(CUES)]
-        if cue == "reverse" and motion not in REVERSIBLE:
-            cue = "mark"
+        cue = CUES[(i // len(MOTIONS)) % len(CUES)]
+        if cue == "speed" and motion in REVERSIBLE:
+            cue = "reverse"
         for variant in (0, 1):
             index = 2 * i + variant
             if index < k:
@@ -80,18 +87,9 @@ def action_classes(k: int) -> list[ActionClass]:
     return out
 
 
-def motion_classes(with_shape: bool = False) -> list[ActionClass]:
-    """The generic motion task: the heading of an object of any shape (drawn per video), four classes; or
-    `with_shape`, heading × shape, 24 classes. No look-alike pairs (each class is its own partner: the task has
-    no label noise)."""
-    if not with_shape:
-        return [ActionClass(h, h, "any", "none", 0, i) for i, h in enumerate(HEADINGS)]
-    pairs = [(h, s) for h in HEADINGS for s in SHAPES]
-    return [ActionClass(f"{h}_{s}", h, s, "none", 0, i) for i, (h, s) in enumerate(pairs)]
-
-
 def _class_name(motion: str, shape: str, cue: str, variant: int) -> str:
-    side = {"reverse": ("forward", "backward"), "mark": ("plain", "marked"), "stripes": ("solid", "striped")}[cue]
+    side = {"reverse": ("forward", "backward"), "mark": ("plain", "marked"), "stripes": ("solid", "striped"),
+            "speed": ("slow", "fast")}[cue]
     return f"{motion}_{shape}_{side[variant]}"
 
 
@@ -127,7 +125,7 @@ class ActionPlan:
     flip: Flip | None = None
     classes: list = field(default_factory=list, repr=False)
     nuisance: float = 1.0
-    shape: str = ""  # the object's shape, when its class leaves it open
+    shape: str = ""  # the object's shape when its class leaves it open ("any": curation.synth_pretrain)
 
     @property
     def relpath(self) -> str:
@@ -137,9 +135,11 @@ class ActionPlan:
         return _ActionScene(self, width, height)
 
     def ambiguity(self) -> tuple[float, str]:
-        """How hard the video is to read, in [0, 1], and why: occlusion, slowness, smallness, a faint cue."""
-        parts = {"occluded": min(1.0, self.occlusion / 0.45), "slow": _clip01((1.3 - self.speed) / 0.75),
-                 "small": _clip01((0.24 - self.size) / 0.12),
+        """How hard the video is to read, in [0, 1], and why: occlusion, slowness (unless speed is the cue),
+        smallness, a faint cue."""
+        slow = 0.0 if self.classes[self.true_class].cue == "speed" else _clip01((1.3 - self.speed) / 0.75)
+        parts = {"occluded": min(1.0, self.occlusion / OCCLUSION[1]), "slow": slow,
+                 "small": _clip01((0.3 - self.size) / 0.08),
                  "faint cue": _clip01((0.75 - self.cue_strength) / 0.3)}
         words = [f"{name} {value:.2f}" for name, value in parts.items() if value > 0.2]
         return float(np.mean(list(parts.values()))), ", ".join(words) or "clear"
@@ -169,7 +169,6 @@ class _Params:
     n_duplicates: int
     n_corrupt: int
     seed: int
-    group_size: tuple[int, int] = (3, 5)
     nuisance: float = 1.0  # how much of everything that is not the class: 1 all, 0 a plain still backdrop
 
     def check(self) -> None:
@@ -209,17 +208,27 @@ def _look(rng) -> Look:
     return Look(str(rng.choice(["blobs", "stripes", "checker", "gradient"])), float(rng.uniform(0.6, 1.3)))
 
 
-def _plan_video(rng, p: _Params, split: str, cls: int, group: int, look: Look, name: str) -> ActionPlan:
+def _speed(rng, cls: ActionClass, cue_strength: float) -> float:
+    """How fast the video's motion runs (1: a cycle in 1.4-2.2 s): the cue of a speed pair, else a nuisance."""
+    if cls.cue != "speed":
+        return float(rng.uniform(0.55, 1.6))
+    fast = 1 + SPEED_CUE * cue_strength
+    return fast if cls.variant else 1 / fast
+
+
+def _plan_video(rng, p: _Params, classes: list[ActionClass], split: str, cls: int, group: int, look: Look,
+                name: str) -> ActionPlan:
     lo, hi = p.duration_s if split == "train" else p.test_duration_s
     fps = Fraction(int(round(rng.uniform(*p.fps_range) * 100)), 100)
     occluded = rng.random() < 0.3 * p.nuisance
+    cue_strength = float(rng.uniform(*CUE_STRENGTH))
     return ActionPlan(name, split, cls, cls, group, look, fps, int(round(rng.uniform(lo, hi) * fps)),
-                      speed=float(rng.uniform(0.55, 1.6)), background_seed=int(rng.integers(2**62)),
+                      speed=_speed(rng, classes[cls], cue_strength), background_seed=int(rng.integers(2**62)),
                       object_colour=PALETTE[rng.integers(len(PALETTE))] + rng.uniform(-15, 15, 3),
-                      size=float(rng.uniform(0.12, 0.3) + 0.15 * (1 - p.nuisance)),
-                      occlusion=float(rng.uniform(0.2, 0.45)) if occluded else 0.0,
-                      cue_strength=float(rng.uniform(*CUE_STRENGTH)), motion_seed=int(rng.integers(2**62)),
-                      noise_seed=int(rng.integers(2**62)))
+                      size=float(rng.uniform(*SIZE) + 0.1 * (1 - p.nuisance)),
+                      occlusion=float(rng.uniform(*OCCLUSION)) if occluded else 0.0,
+                      cue_strength=cue_strength, motion_seed=int(rng.integers(2**62)),
+                      noise_seed=int(rng.integers(2**62)), classes=classes, nuisance=p.nuisance)
 
 
 def _groups(rng, p: _Params, split: str, labels: list[int], first_group: int) -> list[tuple[int, int, Look]]:
@@ -228,7 +237,7 @@ def _groups(rng, p: _Params, split: str, labels: list[int], first_group: int) ->
     for cls in range(p.n_classes):
         n = labels.count(cls)
         while n > 0:
-            size = min(n, int(rng.integers(p.group_size[0], p.group_size[1] + 1)))
+            size = min(n, int(rng.integers(3, 6)))
             look = _look(rng)
             out += [(cls, group, look)] * size
             group, n = group + 1, n - size
@@ -248,7 +257,8 @@ def _plan(p: _Params, classes: list[ActionClass]) -> list[ActionPlan]:
         first += len({g for _, g, _ in members})
         for cls, group, look in members:
             counters[group] = counters.get(group, 0) + 1
-            plans.append(_plan_video(rng, p, split, cls, group, look, f"{ids.pop()}_g{group:02d}_c{counters[group]:02d}"))
+            plans.append(_plan_video(rng, p, classes, split, cls, group, look,
+                                     f"{ids.pop()}_g{group:02d}_c{counters[group]:02d}"))
     train = [x for x in plans if x.split == "train"]
     corrupt = list(rng.choice(len(train), p.n_corrupt, replace=False)) if p.n_corrupt else []
     for k, i in enumerate(corrupt):
@@ -262,7 +272,7 @@ def _plan(p: _Params, classes: list[ActionClass]) -> list[ActionPlan]:
                           src.fps, src.n_frames, src.speed, src.background_seed, src.object_colour, src.size,
                           src.occlusion, src.cue_strength, src.motion_seed, int(rng.integers(2**62)),
                           brightness_shift=float(rng.choice([-1, 1]) * rng.uniform(0.02, 0.05)),
-                          shift=int(rng.integers(0, 3)), source=src.vid)
+                          shift=int(rng.integers(0, 3)), source=src.vid, classes=classes, nuisance=p.nuisance)
         plans.append(copy)
     eligible = [x for x in readable if x not in sources]
     assessed = {x.vid: x.ambiguity() for x in eligible}
@@ -366,13 +376,13 @@ class _ActionScene:
         s = plan.cue_strength
         if cls.cue == "mark" and cls.variant:  # a small dot off centre
             yy, xx = np.mgrid[0:n, 0:n]
-            r = n * 0.16 * s
-            dot = np.hypot(xx - n * 0.62, yy - n * 0.38) <= r
+            r = n * 0.22 * s
+            dot = np.hypot(xx - n * 0.6, yy - n * 0.4) <= r
             colour[dot] = colour[dot] * (1 - s) + contrast * s
             alpha = np.maximum(alpha, dot.astype(np.float32))
         if cls.cue == "stripes" and cls.variant:
             yy, xx = np.mgrid[0:n, 0:n]
-            band = (((xx + yy) // max(2, n // 8)) % 2).astype(bool)
+            band = (((xx + yy) // max(2, n // 6)) % 2).astype(bool)
             colour[band] = colour[band] * (1 - 0.6 * s) + contrast * 0.6 * s
         return colour, alpha
 
@@ -397,10 +407,9 @@ class _ActionScene:
         return (*area, rng.uniform(40, 200, 3).astype(np.float32))
 
     def _pose(self, t: float) -> tuple[float, float, float, float]:
-        """The object's centre (x, y) in the world, scale and angle at scene time t. A reversible motion runs each
-        cycle speeding up (f = x²); its reverse twin runs it backwards in time, slowing down (f = (1 - x)²), so
-        the twins differ in direction and in how the speed changes — the latter survives a horizontal flip,
-        which training's augmentation applies and which turns clockwise into anticlockwise."""
+        """The object's centre (x, y) in the world, scale and angle at scene time t. Each cycle of a motion speeds
+        up (f = x²); a reverse twin runs it backwards in time, slowing down (f = (1 - x)²): a drop becomes a rise,
+        an approach a recession — headings a horizontal flip (training's augmentation) keeps."""
         cls, W, H = self.cls, self.W, self.H
         u = t / self.period + self.phase
         x = u % 1.0
@@ -505,32 +514,23 @@ def generate_actions(out: str | Path, *, n_train: int = 200, n_test: int = 60, n
                      width: int = 112, height: int = 112, duration_s: tuple[float, float] = (2.5, 4.5),
                      test_duration_s: tuple[float, float] = (2.4, 3.0), fps_range: tuple[float, float] = (24, 30),
                      label_noise: float = 0.0, noise_model: str = "uniform", n_duplicates: int = 0,
-                     n_corrupt: int = 0, seed: int = 0, task: str = "actions", nuisance: float = 1.0,
+                     n_corrupt: int = 0, seed: int = 0, nuisance: float = 1.0,
                      progress: bool = True, workers: int | None = None) -> dict:
     """Write a synthetic action-recognition data set of `n_classes` classes as class folders to `out` and return a
     summary (see the module's docstring). `label_noise` of the readable train videos outside duplicate pairs are
     written to another class's folder by `noise_model` (curation.synth_noise). Built beside `out` and renamed into
-    place, as `curation.synth.generate`. `task="motion"` draws the generic pretraining task instead (`motion_classes`;
-    `n_classes` is then ignored). `nuisance` in [0, 1] scales everything that is not the class (background
+    place, as `curation.synth.generate`. `nuisance` in [0, 1] scales everything that is not the class (background
     texture, pan and shake, occluders, distractors; smaller objects): 1 is the world the benchmarks use. Raises
     BadInput for invalid arguments."""
     if not 0.0 <= float(nuisance) <= 1.0:
         raise BadInput(f"nuisance {nuisance} is outside [0, 1]", "use a value from 0 (plain) to 1 (everything)")
-    if task not in TASKS:
-        raise BadInput(f"unknown task {task!r}", f"use one of {', '.join(TASKS)}")
-    classes = action_classes(n_classes) if task == "actions" else motion_classes(task == "motion-shape")
-    n_classes = len(classes)
+    classes = action_classes(n_classes)
     started = time.perf_counter()
     p = _Params(n_train, n_test, n_classes, width, height, tuple(map(float, duration_s)),
                 tuple(map(float, test_duration_s)), tuple(map(float, fps_range)), float(label_noise), noise_model,
-                n_duplicates, n_corrupt, seed, (3, 5) if task == "actions" else (1, 1), float(nuisance))
+                n_duplicates, n_corrupt, seed, float(nuisance))
     p.check()
     plans = _plan(p, classes)
-    shapes = np.random.default_rng([seed, 7])
-    for x in plans:
-        x.classes, x.nuisance = classes, p.nuisance
-        if classes[x.true_class].shape == "any":
-            x.shape = str(shapes.choice(SHAPES))
     out, truth = write_dataset(out, plans, width, height, lambda root: _truth(p, classes, plans), workers, progress)
     return {"out": str(out), "layout": "folders", "n_train": n_train, "n_test": n_test, "classes": truth["classes"],
             "n_flipped": len(truth["flipped"]), "n_duplicates": len(truth["duplicates"]),

@@ -44,6 +44,11 @@ def test_the_tree_is_what_ingest_folders_reads_with_labels_groups_and_test_split
     assert copy_.startswith("test/") and copy2.startswith("train/")
     assert truth["videos"][copy2]["label"] == truth["videos"][src2]["label"]
     assert len(truth["corrupt"]) == 1
+    speed_pairs = {c for c, pair in truth["pairs"].items() if pair["cue"] == "speed"}
+    assert speed_pairs  # a speed twin is faster than every video of its slow twin, whatever else varies
+    for t in truth["videos"].values():
+        if t["class"] in speed_pairs:
+            assert (t["speed"] > 1.3) if t["class"].endswith("_fast") else (t["speed"] < 0.77)
 
 
 def test_a_plain_class_tree_without_test_and_every_video_moves(tmp_path):

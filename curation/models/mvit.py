@@ -38,10 +38,11 @@ MODELS = {
 }
 
 
-# The tiny model's pretrained backbone (scripts/pretrain_tiny.py: synthetic data of generator seeds 1000+,
-# disjoint from every demo, test and benchmark seed), loaded like any weights file: `--weights <this path>`.
+# The tiny model's pretrained backbone (scripts/pretrain_tiny.py --task motion: a generic task on rendered clips —
+# an object's motion, shape and pattern on random backgrounds, seeds no demo, test or benchmark uses; neither
+# world's decision), loaded like any weights file: `--weights <this path>`.
 TINY_WEIGHTS = Path(__file__).parent / "weights" / "mvit_tiny_synth.pt"
-TINY_WEIGHTS_SHA256 = "91c14200d38c1b847c51bd1c28b1bfb926696e62b3b7ee63e56e6b572727f399"
+TINY_WEIGHTS_SHA256 = "22ee9ca9e61e4220e5db1c0f7b270b60c29dfe47b299b42361e5e0e997143e94"
 
 
 def _tiny_backbone(spec: ModelSpec) -> MViT:

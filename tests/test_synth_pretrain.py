@@ -1,0 +1,34 @@
+"""The tiny model's generic pretraining stream (curation.synth_pretrain)."""
+from __future__ import annotations
+
+import numpy as np
+
+from curation.synth_actions import ROUND, SHAPES
+from curation.synth_pretrain import HEADINGS, MOTIONS, PATTERNS, attribute_heads, clip_batch, render_clip
+
+
+def test_a_rendered_clip_moves_and_a_seed_renders_the_same_clip():
+    clip, labels = render_clip(np.random.default_rng(5), MOTIONS, nuisance=0.5)
+    again, same = render_clip(np.random.default_rng(5), MOTIONS, nuisance=0.5)
+    assert clip.shape == (16, 64, 64, 3) and clip.dtype == np.uint8
+    assert np.array_equal(clip, again) and labels == same
+    assert np.abs(clip[-1].astype(float) - clip[0]).mean() > 1.0  # something moved
+    assert set(labels) == {"motion", "shape", "pattern"}
+
+
+def test_labels_cover_every_attribute_and_a_spin_is_never_of_a_round_shape():
+    rng = np.random.default_rng(0)
+    seen = [render_clip(rng, MOTIONS, nuisance=None)[1] for _ in range(120)]
+    assert {s["motion"] for s in seen} == set(range(len(MOTIONS)))
+    assert {s["pattern"] for s in seen} == set(range(len(PATTERNS)))
+    assert len({s["shape"] for s in seen}) == len(SHAPES)
+    spins = [s for s in seen if MOTIONS[s["motion"]] == "spin"]
+    assert spins and all(SHAPES[s["shape"]] not in ROUND for s in spins)
+
+
+def test_heads_and_a_normalised_batch():
+    assert attribute_heads(HEADINGS) == {"motion": 4}
+    assert attribute_heads(MOTIONS) == {"motion": len(MOTIONS), "shape": len(SHAPES), "pattern": len(PATTERNS)}
+    x, labels = clip_batch(np.random.default_rng(1), 3, HEADINGS, nuisance=0.3)
+    assert x.shape == (3, 3, 16, 64, 64) and abs(float(x.mean())) < 1.5
+    assert set(labels) == {"motion", "shape", "pattern"} and int(labels["motion"].max()) < len(HEADINGS)
