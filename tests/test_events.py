@@ -209,7 +209,10 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
     assert float(retimes[moved].value) == pytest.approx(where, abs=6 / 30 + 1e-3)  # within a window step
     assert "label pattern" in retimes[moved].reason and "lag of +0.00 s" in retimes[moved].reason
     pass_the_learning_check(ws, run)  # the record says it learned: suggest adds the retime
-    assert retimes[moved] in [s for s in suggest(ws, run) if s.signal == "timing"]
+    shown = {s.id: s for s in suggest(ws, run) if s.signal == "timing"}  # the same retime; another signal on the
+    # video (if any) only named in its reason
+    assert list(shown) == [moved] and (shown[moved].action, shown[moved].value) == ("retime", retimes[moved].value)
+    assert shown[moved].reason.startswith(retimes[moved].reason)
 
     # another dataset's videos (a hold-out set) are read at its head, not at the revision number this run pinned
     ingest(ws, read_nexar(tiny_synth(reviewed_ws.parent / "other", seed=3, n_train=4, n_test=0)), "other",

@@ -440,3 +440,34 @@ def test_relabels_change_only_the_clips_of_flagged_videos_the_model_argued_with(
     assert {(s.id, s.value) for s in relabel_clips(three, flagged, ["a", "b", "c"])} == {
         ("fn3", "c"), ("fn4", "c"), ("fp3", "b"), ("fp4", "b")}
     assert relabel_clips(clips, flagged, ["a", "b", "c"]) == []  # no probabilities: no class to propose
+
+
+def test_a_suggestion_file_never_holds_two_actions_for_one_video(reviewed, tmp_path):
+    """A near-duplicate that is also a label issue under `--label-action label`: delete the video and relabel its
+    clips in one file is refused by `edit --from`; suggest's merge keeps the first signal's action alone, names
+    the other in its reason, and leaves another video's relabels whole."""
+    from curation.errors import CurateError
+    from curation.review.suggest import Suggestion, one_action_per_sample, to_csv
+    from curation.tables.requests import edit_from_file
+    from curation.task import SAMPLES
+
+    ws, truth, run = reviewed
+    head = ws.task().head(ws.tables, SAMPLES)
+    clips = ws.tables.read(head, ["clip_id", "video_id", "split"]).to_pandas()
+    train = clips[clips.split == "train"].groupby("video_id")["clip_id"].apply(sorted)
+    (dup, dup_clips), (other, other_clips) = [(v, c) for v, c in train.items() if len(c) >= 2][:2]
+    found = ([Suggestion(dup, "video", "delete", "", "near-duplicate", "a copy of another video", 1.0)]
+             + [Suggestion(c, "clip", "label", "collision", "label issue", "AUM low", 0.6, video=v)
+                for v, cs in ((dup, dup_clips[:2]), (other, other_clips[:2])) for c in cs])
+    both = tmp_path / "both.csv"
+    both.write_text(to_csv(found))
+    with pytest.raises(CurateError):
+        edit_from_file(ws.tables, head, both)
+
+    merged = one_action_per_sample(found)
+    assert [(s.id, s.action) for s in merged] == [(dup, "delete")] + [(c, "label") for c in other_clips[:2]]
+    assert merged[0].reason.endswith("; also label issue") and merged[1].reason == "AUM low"
+    one = tmp_path / "one.csv"
+    one.write_text(to_csv(merged))
+    edit = edit_from_file(ws.tables, head, one)
+    assert edit is not None

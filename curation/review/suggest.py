@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -57,6 +57,7 @@ class Suggestion:
     reason: str
     score: float  # in [0, 1]; higher = more certain
     partner: str = ""  # a near-duplicate's other video, shown beside it for review (not in the edit file)
+    video: str = ""  # the video of a clip-level suggestion ("" when the id is the video)
 
 
 def _certainty(z: float) -> float:
@@ -198,7 +199,8 @@ def relabel_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list) 
         name = str(classes[target]) if target < len(classes) else str(target)
         video = by_video[row.video_id]
         out.append(Suggestion(row.clip_id, "clip", "label", name, "label issue",
-                              f"{video.reason}; this clip's AUM {row.aum:.2f}: relabel to {name}", video.score))
+                              f"{video.reason}; this clip's AUM {row.aum:.2f}: relabel to {name}", video.score,
+                              video=row.video_id))
     return out
 
 
@@ -518,12 +520,29 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
     found = (unreadable_videos(ws, run)
              + near_duplicates(ws, run, frames=frames, notes=notes, embeddings=check.learned is not False) + labels
              + timing + outliers(ws, run, frames=frames))
-    seen, out = set(), []
-    for s in found:  # earlier signals win: a corrupt or duplicated video needs no label review
-        if s.id not in seen:
-            seen.add(s.id)
-            out.append(s)
-    return Suggestions(sorted(out, key=lambda s: -s.score), notes)
+    return Suggestions(sorted(one_action_per_sample(found), key=lambda s: -s.score), notes)
+
+
+def one_action_per_sample(found: list[Suggestion]) -> list[Suggestion]:
+    """One action per video and its clips: the first signal in `found` to name a video keeps it (a corrupt or
+    duplicated video needs no label review), its own clip-level rows for other clips of that video included; later
+    signals on that video are dropped and named at the end of the kept rows' reasons."""
+    owner, also = {}, {}
+    for s in found:
+        video = s.video or s.id
+        first = owner.setdefault(video, s)
+        if first.signal != s.signal or first.level != s.level:
+            also.setdefault(video, []).append(s.signal)
+    out, seen = [], set()
+    for s in found:
+        video = s.video or s.id
+        first = owner[video]
+        if s.id in seen or first.signal != s.signal or first.level != s.level:
+            continue
+        seen.add(s.id)
+        others = sorted(set(also.get(video, ())))
+        out.append(replace(s, reason=f"{s.reason}; also {', '.join(others)}") if others else s)
+    return out
 
 
 def label_patterns(ws, record, videos: list[dict], curves: dict,
