@@ -196,3 +196,22 @@ def test_frames_of_ids_with_slashes_spaces_and_accents_are_served(prebuilt, tmp_
         first = next(f["frame_id"] for f in frames if f["video_id"] == video)
         answer = http.get(f"/api/frames/classes/{quote(first, safe='')}")
         assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg", first
+
+
+def test_retimes_and_suggestions_follow_the_runs_writes_without_a_restart(reviewed_ws, monkeypatch):
+    """A new predict-events rewrites the run's record: the dashboard's cached retimes and suggestions are made
+    again on the next request, not kept until the server restarts."""
+    from curation.dashboard import api
+
+    ws = Workspace.open(reviewed_ws)
+    run = ws.runs.runs()[-1]
+    made = []
+    monkeypatch.setattr(api, "learned_timing_issues", lambda w, r, notes: made.append(r) or [])
+    monkeypatch.setattr(api, "suggest", lambda w, r: made.append(("suggest", r)) or api.Suggestions())
+    state = api.AppState(ws, "", "me")
+    state.timing(run), state.timing(run), state.run_suggestions(run), state.run_suggestions(run)
+    assert made == [run, ("suggest", run)]  # cached while nothing changed
+    ws.runs.write_record(run, ws.runs.record(run))  # what predict-events does when it stores a prediction
+    assert state.cached_suggestions(run) is None
+    state.timing(run), state.run_suggestions(run)
+    assert made == [run, ("suggest", run)] * 2

@@ -62,7 +62,7 @@ FRAME_ID = re.compile(r"^[^\x00]+:\d+$")
 @dataclass
 class AppState:
     """What the handlers share: the workspace, the page (with its CSRF value), and the caches of what does not go
-    stale — suggestions per run and videos revision, one frame reader per cache version."""
+    stale — suggestions per run version and videos revision, one frame reader per cache version."""
     ws: object
     index_page: str
     author: str
@@ -75,10 +75,15 @@ class AppState:
     reader_lock: threading.Lock = field(default_factory=threading.Lock)   # suggestions
     change_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one change at a time
 
-    def run_suggestions(self, run: str) -> Suggestions:
-        """`suggest` for a run, computed once per run and videos revision (it compares every video)."""
+    def _run_key(self, run: str) -> tuple:
+        """What a cache of the run's suggestions goes stale with: the run's own writes (a new predict-events, a
+        collection) and its dataset's videos revision."""
         dataset = self.ws.runs.record(run).inputs.dataset
-        key = (run, self.ws.task(dataset).head(self.ws.tables, VIDEOS).number)
+        return run, self.ws.task(dataset).head(self.ws.tables, VIDEOS).number, self.ws.runs.version(run)
+
+    def run_suggestions(self, run: str) -> Suggestions:
+        """`suggest` for a run, computed once per run version and videos revision (it compares every video)."""
+        key = self._run_key(run)
         with self.suggest_lock:
             if key not in self.suggestions:
                 self.suggestions[key] = suggest(self.ws, run)
@@ -87,14 +92,12 @@ class AppState:
     def cached_suggestions(self, run: str) -> Suggestions | None:
         """The run's suggestions if something asked for them already (they compare every video: the samples
         show them as columns once computed, never compute them for a page)."""
-        dataset = self.ws.runs.record(run).inputs.dataset
-        return self.suggestions.get((run, self.ws.task(dataset).head(self.ws.tables, VIDEOS).number))
+        return self.suggestions.get(self._run_key(run))
 
     def timing(self, run: str) -> dict[str, Suggestion]:
         """The run's proposed retimes by video (the timing signal alone: the clip viewer's timeline shows them),
-        once per run and videos revision."""
-        dataset = self.ws.runs.record(run).inputs.dataset
-        key = (run, self.ws.task(dataset).head(self.ws.tables, VIDEOS).number)
+        once per run version and videos revision."""
+        key = self._run_key(run)
         with self.suggest_lock:
             if key not in self.timings:
                 self.timings[key] = {s.id: s for s in learned_timing_issues(self.ws, run, [])}
