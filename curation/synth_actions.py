@@ -204,7 +204,8 @@ def _balanced(rng, n: int, k: int) -> list[int]:
     return labels.tolist()
 
 
-def _look(rng) -> Look:
+def draw_look(rng) -> Look:
+    """A group's look: the kind of background and the light (the pretraining stream draws one per clip)."""
     return Look(str(rng.choice(["blobs", "stripes", "checker", "gradient"])), float(rng.uniform(0.6, 1.3)))
 
 
@@ -238,7 +239,7 @@ def _groups(rng, p: _Params, split: str, labels: list[int], first_group: int) ->
         n = labels.count(cls)
         while n > 0:
             size = min(n, int(rng.integers(3, 6)))
-            look = _look(rng)
+            look = draw_look(rng)
             out += [(cls, group, look)] * size
             group, n = group + 1, n - size
     return out
@@ -433,8 +434,6 @@ class _ActionScene:
             return cx, cy, 1.0, 180.0 * f
         if m == "bounce":
             return cx + 0.2 * reach * math.sin(2 * np.pi * u / 3), cy + reach * (0.5 - abs(math.sin(np.pi * u))), 1.0, 0.0
-        if m in ("left", "right"):
-            return (0.1 + 0.8 * (x if m == "right" else 1 - x)) * W, cy, 1.0, 0.0
         if m in ("up", "down"):
             return cx, (0.1 + 0.8 * (x if m == "down" else 1 - x)) * H, 1.0, 0.0
         if m in ("toward", "away"):

@@ -2,7 +2,7 @@
 it does and what it looks like — never with an action class or a Nexar label.
 
 Clips are rendered on the fly (no video files), so a pretraining run never sees a clip twice and cannot memorise.
-Each clip carries three labels, one head each (`ATTRIBUTES`):
+Each clip carries three labels, one head each (`attribute_heads`):
 
 - motion: one of `MOTIONS` (which way it travels, grows or shrinks, spins, circles, shakes, pulses);
 - shape: one of the action generator's shapes;
@@ -19,12 +19,13 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from curation.synth_actions import OCCLUSION, PALETTE, ROUND, SHAPES, SIZE, ActionClass, ActionPlan, Look
+from curation.data.transforms import ClipTransform
+from curation.synth_actions import (CUE_STRENGTH, OCCLUSION, PALETTE, ROUND, SHAPES, SIZE, ActionClass, ActionPlan,
+                                    draw_look)
 
 HEADINGS = ("up", "down", "toward", "away")
 MOTIONS = HEADINGS + ("spin", "orbit", "shake", "pulse")
 PATTERNS = (("plain", "mark", 0), ("striped", "stripes", 1), ("marked", "mark", 1))  # name, cue drawn, its variant
-BACKGROUNDS = ("blobs", "stripes", "checker", "gradient")
 CLIP_FRAMES, CLIP_SECONDS, RENDER = 16, 2.0, 72  # rendered at 72 px and cropped to the model's 64
 
 
@@ -47,11 +48,11 @@ def render_clip(rng: np.random.Generator, motions: tuple[str, ...], nuisance: fl
     fps = Fraction(int(rng.integers(24, 31)))
     n_frames = int(fps * (CLIP_SECONDS + 1))
     occluded = rng.random() < 0.3 * nuis
-    plan = ActionPlan("pretrain", "train", 0, 0, 0, Look(str(rng.choice(BACKGROUNDS)), float(rng.uniform(0.6, 1.3))),
+    plan = ActionPlan("pretrain", "train", 0, 0, 0, draw_look(rng),
                       fps, n_frames, speed=float(rng.uniform(0.55, 1.6)), background_seed=int(rng.integers(2**62)),
                       object_colour=PALETTE[rng.integers(len(PALETTE))] + rng.uniform(-15, 15, 3),
                       size=float(rng.uniform(*SIZE)), occlusion=float(rng.uniform(*OCCLUSION)) if occluded else 0.0,
-                      cue_strength=float(rng.uniform(0.45, 1.0)), motion_seed=int(rng.integers(2**62)),
+                      cue_strength=float(rng.uniform(*CUE_STRENGTH)), motion_seed=int(rng.integers(2**62)),
                       noise_seed=int(rng.integers(2**62)),
                       classes=[ActionClass("pretrain", motions[motion], "any", cue, variant, 0)], nuisance=nuis,
                       shape=SHAPES[shape])
@@ -67,8 +68,10 @@ def render_clip(rng: np.random.Generator, motions: tuple[str, ...], nuisance: fl
 
 
 def clip_batch(rng: np.random.Generator, n: int, motions: tuple[str, ...], nuisance: float | None,
-               mean: float = 0.45, std: float = 0.225) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """n clips as a normalised (n, 3, T, 64, 64) float tensor and their labels, one tensor per attribute."""
+               mean: float = ClipTransform.mean, std: float = ClipTransform.std,
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """n clips as a (n, 3, T, 64, 64) float tensor normalised as training's transforms do, and their labels, one
+    tensor per attribute."""
     clips, labels = zip(*(render_clip(rng, motions, nuisance) for _ in range(n)))
     x = torch.from_numpy(np.stack(clips)).permute(0, 4, 1, 2, 3).float().div_(255)
     return (x - mean) / std, {k: torch.tensor([y[k] for y in labels]) for k in labels[0]}
