@@ -46,7 +46,8 @@ from curation.frames.cache import cache_size_for
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.models.mvit import MODELS
 from curation.review.compare import compare, interval
-from curation.review.suggest import confident_learning, label_issues, label_issues_of_runs, suggest, to_csv
+from curation.review.suggest import confident_learning, label_issues, label_issues_of_runs, suggest
+from curation.review.suggestion import to_csv
 from curation.synth import generate, load_truth
 from curation.synth_actions import generate_actions
 from curation.synth_views import checked_val, labelled_view, synthetic_source

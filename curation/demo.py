@@ -25,7 +25,8 @@ from curation.synth import generate, load_truth
 from curation.synth_actions import generate_actions
 from curation.synth_views import checked_val, labelled_view
 from curation.review.compare import compare, interval, paired_bootstrap, verdict
-from curation.review.suggest import suggest, to_csv
+from curation.review.suggest import suggest
+from curation.review.suggestion import to_csv
 from curation.runs.learning import learning_check
 from curation.submit import submit
 from curation.tables.commit import commit_edit

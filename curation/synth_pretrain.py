@@ -27,6 +27,7 @@ HEADINGS = ("up", "down", "toward", "away")
 MOTIONS = HEADINGS + ("spin", "orbit", "shake", "pulse")
 PATTERNS = (("plain", "mark", 0), ("striped", "stripes", 1), ("marked", "mark", 1))  # name, cue drawn, its variant
 CLIP_FRAMES, CLIP_SECONDS, RENDER = 16, 2.0, 72  # rendered at 72 px and cropped to the model's 64
+_NORMALISE = ClipTransform("pretrain", train=False)  # training's mean and std
 
 
 def attribute_heads(motions: tuple[str, ...]) -> dict[str, int]:
@@ -68,10 +69,9 @@ def render_clip(rng: np.random.Generator, motions: tuple[str, ...], nuisance: fl
 
 
 def clip_batch(rng: np.random.Generator, n: int, motions: tuple[str, ...], nuisance: float | None,
-               mean: float = ClipTransform.mean, std: float = ClipTransform.std,
                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """n clips as a (n, 3, T, 64, 64) float tensor normalised as training's transforms do, and their labels, one
     tensor per attribute."""
     clips, labels = zip(*(render_clip(rng, motions, nuisance) for _ in range(n)))
-    x = torch.from_numpy(np.stack(clips)).permute(0, 4, 1, 2, 3).float().div_(255)
-    return (x - mean) / std, {k: torch.tensor([y[k] for y in labels]) for k in labels[0]}
+    x = _NORMALISE.normalize_batch(torch.from_numpy(np.stack(clips)).permute(0, 4, 1, 2, 3))
+    return x, {k: torch.tensor([y[k] for y in labels]) for k in labels[0]}

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import shutil
 import time
 from pathlib import Path
@@ -43,7 +42,7 @@ from curation.models.mvit import MODELS, TINY_WEIGHTS, build_model
 from curation.synth import generate
 from curation.synth_pretrain import HEADINGS, MOTIONS, attribute_heads, clip_batch
 from curation.train.config import TrainConfig
-from curation.train.loop import train
+from curation.train.loop import lr_schedule, train
 from curation.workspace import Workspace
 
 PRETRAIN_SEED = 1000  # generator and training seeds no demo, test or benchmark uses (they use 0-999)
@@ -51,8 +50,8 @@ PRETRAIN_SEED = 1000  # generator and training seeds no demo, test or benchmark 
 HORIZON = dict(model="mvit_tiny", weights="none", epochs=8, draws_per_epoch=1500, batch_size=8, lr=5e-4,
                warmup=0.05, balance=True, workers=0, seed=PRETRAIN_SEED)
 # --task motion: two stages on rendered clips, the second starting from the first's backbone
-STAGES = ({"name": "heading", "motions": HEADINGS, "nuisance": 0.3, "steps": 4000, "lr": 5e-4},
-          {"name": "attributes", "motions": MOTIONS, "nuisance": None, "steps": 12000, "lr": 1e-3})
+STAGES = ({"name": "heading", "motions": HEADINGS, "nuisance": 0.2, "steps": 6000, "lr": 5e-4},
+          {"name": "attributes", "motions": MOTIONS, "nuisance": None, "steps": 20000, "lr": 1e-3})
 BATCH, WARMUP, WEIGHT_DECAY, GRAD_CLIP, VAL_CLIPS, THREADS = 8, 0.05, 0.05, 1.0, 256, 1
 
 
@@ -94,9 +93,7 @@ def run_stage(stage: dict, backbone: dict | None, steps_scale: float) -> tuple[d
         model.backbone.load_state_dict(backbone)
     steps = max(10, int(stage["steps"] * steps_scale))
     opt = torch.optim.AdamW(model.parameters(), lr=stage["lr"], weight_decay=WEIGHT_DECAY)
-    warm = max(1, int(steps * WARMUP))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: min(1.0, (i + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule(steps, WARMUP))
     val = clip_batch(np.random.default_rng([PRETRAIN_SEED, 1]), VAL_CLIPS, stage["motions"], stage["nuisance"])
     train_rng, history, losses, started = np.random.default_rng([PRETRAIN_SEED, 2]), [], [], time.time()
     for step in range(1, steps + 1):

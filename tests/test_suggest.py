@@ -177,7 +177,7 @@ def test_label_issues_compare_a_video_with_the_videos_of_its_label():
     import numpy as np
     import pandas as pd
 
-    from curation.review.suggest import low_aum_videos
+    from curation.review.signals.labels import low_aum_videos
 
     rows = []
     for k, spread in enumerate(np.linspace(-0.1, 0.1, 12)):  # negatives easy (AUM ~2), positives hard (~-0.5)
@@ -218,7 +218,7 @@ def test_confident_learning_flags_exactly_the_planted_issues_of_five_classes():
     import numpy as np
     from cleanlab.filter import find_label_issues
 
-    from curation.review.suggest import confident_label_issues
+    from curation.review.signals.labels import confident_label_issues
 
     labels, probs, planted = _five_class_probabilities()
     flagged = confident_label_issues(labels, probs)
@@ -231,7 +231,7 @@ def test_confident_learning_flags_videos_with_a_stretch_of_contradicted_clips():
     import numpy as np
     import pandas as pd
 
-    from curation.review.suggest import contradicted_videos
+    from curation.review.signals.labels import contradicted_videos
 
     # eight clips per video of three classes; "b" has one odd clip, "c" two of eight (a quarter), "d" is a class-2
     # video whose clips the model calls class 1; the rest set what the classes look like
@@ -254,7 +254,8 @@ def test_relabels_go_to_the_class_the_model_preferred():
     import numpy as np
     import pandas as pd
 
-    from curation.review.suggest import Suggestion, relabel_clips
+    from curation.review.signals.labels import relabel_clips
+    from curation.review.suggestion import Suggestion
 
     classes = ["run", "walk", "jump", "swim", "climb"]
     probs = {"v:1": [0.05, 0.1, 0.05, 0.7, 0.1], "v:2": [0.1, 0.05, 0.05, 0.2, 0.6], "v:3": [0.1, 0.6, 0.1, 0.1, 0.1],
@@ -302,7 +303,7 @@ def test_collection_keys_round_trip_whatever_the_table_name():
 
 
 def _embedding_suggestions(vectors: dict, split_of: dict | None = None):
-    from curation.review.suggest import embedding_pairs
+    from curation.review.signals.duplicates import embedding_pairs
 
     notes = []
     pairs = embedding_pairs(vectors, 0.15, split_of or dict.fromkeys(vectors, "train"), notes)
@@ -338,10 +339,11 @@ def test_near_duplicate_suggestions_from_identical_copies_keep_one_and_score_the
     the CLI prints the edit file, and a run whose embeddings all coincide says so instead of failing."""
     import numpy as np
 
+    from curation.review import evidence
     from curation.review import suggest as module
 
     ws, truth, run = reviewed
-    vectors, split_of = module._embedding_descriptors(ws, run)
+    vectors, split_of = evidence.embedding_descriptors(ws, run)
     # the fixture's run learned nothing, and embeddings of such a run are not read: judge these as a learned run's
     from curation.runs.learning import LearningCheck
 
@@ -349,13 +351,13 @@ def test_near_duplicate_suggestions_from_identical_copies_keep_one_and_score_the
     flawed = set(truth["corrupt"]) | {v for pair in truth["duplicates"] for v in pair} | {truth["outlier"]}
     train = sorted(v for v in vectors if split_of[v] == "train" and v not in flawed)[:3]
     copies = {**vectors, **dict.fromkeys(train, np.full_like(vectors[train[0]], 7.0))}
-    monkeypatch.setattr(module, "_embedding_descriptors", lambda *_: (copies, split_of))
+    monkeypatch.setattr(evidence, "embedding_descriptors", lambda *_: (copies, split_of))
     by_embedding = {s.id: s for s in module.suggest(ws, run) if "by embeddings" in s.reason}
     assert set(by_embedding) == set(train[1:]) and all(s.score == 1.0 and s.partner == train[0]
                                                        for s in by_embedding.values())
 
     flat = dict.fromkeys(vectors, np.zeros_like(vectors[train[0]]))
-    monkeypatch.setattr(module, "_embedding_descriptors", lambda *_: (flat, split_of))
+    monkeypatch.setattr(evidence, "embedding_descriptors", lambda *_: (flat, split_of))
     result = CliRunner().invoke(cli, ["--workspace", str(ws.root), "suggest", "--run", run])
     assert result.exit_code == 0, result.output
     assert "note: all" in result.stderr and "coincide by embeddings" in result.stderr
@@ -367,17 +369,20 @@ def test_identical_float32_descriptors_group_and_a_near_copy_does_not():
     of float32 covers, while a re-encoded copy (noise) stays a pair to judge, not an identical group."""
     import numpy as np
 
-    from curation.review.suggest import _cosine_distances, _identical_groups, _unit_rows, identical_within
+    from curation.review.signals.duplicates import (cosine_distances, identical_groups, identical_within, unit_rows,
+                                                    vector_neighbours)
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(40, 1024)).astype(np.float32)
     x[7] = x[20] = x[3]
     x[30] = x[11] + 0.05 * rng.normal(size=1024).astype(np.float32)
-    unit, flat = _unit_rows(x)
-    dist = _cosine_distances(unit, flat, unit, flat)
-    np.fill_diagonal(dist, np.inf)
+    unit, flat = unit_rows(x)
+    dist = cosine_distances(unit, flat, unit, flat)
     assert unit.dtype == dist.dtype == np.float32
-    assert _identical_groups(dist, [f"v{k:02d}" for k in range(40)]) == [["v03", "v07", "v20"]]
+    for exact in (True, False):  # every distance, and the index's
+        near = vector_neighbours(x, [f"v{k:02d}" for k in range(40)], exact=exact)
+        assert near.distance.dtype == np.float32
+        assert identical_groups(near) == [["v03", "v07", "v20"]]
     assert dist[11, 30] > 100 * identical_within(np.float32) and identical_within(np.float64) < 1e-13
 
 
@@ -423,7 +428,8 @@ def test_relabels_change_only_the_clips_of_flagged_videos_the_model_argued_with(
     import numpy as np
     import pandas as pd
 
-    from curation.review.suggest import Suggestion, relabel_clips
+    from curation.review.signals.labels import relabel_clips
+    from curation.review.suggestion import Suggestion
 
     clips = pd.DataFrame(
         [{"clip_id": f"fn{c}", "video_id": "fn", "label": int(c >= 3), "aum": 1.2 if c < 3 else -0.8} for c in range(5)]
@@ -447,7 +453,7 @@ def test_a_suggestion_file_never_holds_two_actions_for_one_video(reviewed, tmp_p
     clips in one file is refused by `edit --from`; suggest's merge keeps the first signal's action alone, names
     the other in its reason, and leaves another video's relabels whole."""
     from curation.errors import CurateError
-    from curation.review.suggest import Suggestion, one_action_per_sample, to_csv
+    from curation.review.suggestion import Suggestion, one_action_per_sample, to_csv
     from curation.tables.requests import edit_from_file
     from curation.task import SAMPLES
 
@@ -471,3 +477,18 @@ def test_a_suggestion_file_never_holds_two_actions_for_one_video(reviewed, tmp_p
     one.write_text(to_csv(merged))
     edit = edit_from_file(ws.tables, head, one)
     assert edit is not None
+
+
+def test_the_index_finds_what_every_distance_finds(reviewed, monkeypatch):
+    """Above a size the near-duplicate and outlier passes ask a nearest-neighbour index instead of computing every
+    distance; on the fixture's videos (copies, a re-encoded copy, an outlier) forced through the index, searching
+    one of its cells a row, they propose the same edits for the same reasons."""
+    from curation.review.signals import neighbours
+
+    ws, truth, run = reviewed
+    every = [(s.id, s.action, s.signal, s.reason) for s in suggest(ws, run)]
+    monkeypatch.setattr(neighbours, "EXACT_UP_TO", 0)
+    monkeypatch.setattr(neighbours, "PROBES", 1)
+    indexed = [(s.id, s.action, s.signal, s.reason) for s in suggest(ws, run)]
+    assert indexed == every
+    assert {"near-duplicate", "outlier"} <= {signal for _, _, signal, _ in every}

@@ -187,7 +187,8 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
         info = ws.runs.record(run).to_dict()
         assert info["config"]["fold"] == k
         assert all(fold_of[c] != k for c in ws.runs.dynamics(run)["clip_id"].to_pylist())  # never trains on k
-    from curation.review.suggest import out_of_fold_probabilities, suggest
+    from curation.review.evidence import out_of_fold_probabilities
+    from curation.review.suggest import suggest
 
     oof = out_of_fold_probabilities(ws, runs)
     assert sorted(oof["clip_id"].tolist()) == sorted(fold_of)  # every labelled clip once, out of fold

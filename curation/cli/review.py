@@ -31,7 +31,7 @@ def suggest(ctx, run_ref, out, label_action, label_value, threshold, several):
     `curate edit clips --from FILE -m MSG`."""
     from curation.fsutil import output_target, write_output
     from curation.review.suggest import suggest as propose
-    from curation.review.suggest import to_csv
+    from curation.review.suggestion import to_csv
 
     if out:
         output_target(out)  # refused before the work

@@ -39,7 +39,8 @@ from curation.review.embedding_map import map_points, neighbours, signal_of_clip
 from curation.review.metrics import final_collection, per_video, revision_with_metrics
 from curation.review.apply import apply_requests
 from curation.runs.protocol import CollectionKey
-from curation.review.suggest import Suggestion, Suggestions, learned_timing_issues, suggest
+from curation.review.suggest import learned_timing_issues, suggest
+from curation.review.suggestion import Suggestion, Suggestions
 from curation.tables.commit import default_author
 from curation.tables.content import VAL_WARNING, changed_meanwhile, diff_per_parent, diff_revisions
 from curation.tables.requests import check_request, edit_from_requests, page, parse_retime, split_retimes

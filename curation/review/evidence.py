@@ -1,0 +1,161 @@
+"""What the review signals read from a workspace, as arrays and frames: clips' AUM and class probabilities,
+out-of-fold probabilities of k-fold runs, videos' mean embeddings, frame descriptors and looks from the frame
+cache, splits, and the label patterns a score curve should follow."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curation.errors import BadInput, Fix
+from curation.frames.cache import FrameReader
+from curation.ingest.clips import LabelRule
+from curation.ingest.layouts import LAYOUTS
+from curation.review.metrics import clip_metrics, final_collection
+from curation.review.signals.duplicates import unit_rows
+from curation.runs.protocol import CollectionKey
+from curation.runs.store import embedding_matrix
+from curation.task import FRAMES, VIDEOS
+
+
+def class_probabilities(collection: pa.Table, n_classes: int, run: str) -> np.ndarray:
+    """(N, C) class probabilities of a collection's clips: its `probs` column; for a binary run collected before
+    that column was kept, [1 - prob, prob]."""
+    if "probs" in collection.column_names:
+        flat = collection["probs"].combine_chunks()
+        return flat.values.to_numpy(zero_copy_only=False).reshape(len(collection), -1).astype(float)
+    if n_classes > 2:
+        raise BadInput(f"run {run}'s collection pass kept only the top class's probability",
+                       Fix("collect the run again to keep every class's probability", "collect", {"run": run}))
+    p = collection["prob"].to_numpy(zero_copy_only=False).astype(float)
+    return np.stack([1.0 - p, p], axis=1)
+
+
+def with_class_probabilities(ws, clips: pd.DataFrame, runs: list[str]) -> pd.DataFrame:
+    """`clips` with `probs`: each clip's class probabilities from the runs' final collection passes, averaged over
+    the runs that have one (what a relabel reads; a clip no pass covers gets none)."""
+    sums, counts = {}, {}
+    for run in runs:
+        name = final_collection(ws, run)
+        if not name:
+            continue
+        collected = ws.runs.collection(run, name)
+        probs = class_probabilities(collected, len(ws.runs.record(run).classes), run)
+        for clip, p in zip(collected["clip_id"].to_pylist(), probs):
+            sums[clip] = sums.get(clip, 0.0) + p
+            counts[clip] = counts.get(clip, 0) + 1
+    return clips.assign(probs=[sums[c] / counts[c] if c in sums else None for c in clips["clip_id"]])
+
+
+def train_clip_aum(ws, run: str, repeats: list[str] = ()) -> pd.DataFrame:
+    """The run's train clips (clip_id, video_id, label, aum) with the AUM of the run's dynamics; with `repeats`
+    (seed repeats of the run: the same revision), the AUM averaged over all of them."""
+    revision = ws.runs.record(run).trained_on(ws.tables)
+    for other in repeats:
+        if ws.runs.record(other).inputs.ref != revision.ref:
+            raise BadInput(f"run {other} trained on another revision than {run}",
+                           "average seed repeats of one revision")
+    clips = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(pc.field("split") == "train")
+    own = clip_metrics(ws, run)
+    metrics = own.select(["clip_id", "aum"])
+    if repeats:
+        every = pa.concat_tables([metrics] + [clip_metrics(ws, r).select(["clip_id", "aum"]) for r in repeats])
+        metrics = every.group_by("clip_id").aggregate([("aum", "mean")]).rename_columns(["clip_id", "aum"])
+    return clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
+
+
+def out_of_fold_probabilities(ws, runs: list[str]) -> pd.DataFrame:
+    """clip_id, video_id, label, probs (every class's probability) from k-fold runs: each clip's probabilities come
+    from the run that did not train on its fold (the runs' collection passes over their common training
+    revision). Unlabelled clips are left out."""
+    records = [ws.runs.record(r) for r in runs]
+    refs = {r.inputs.ref for r in records}
+    if len(refs) != 1 or any(r.config.get("fold") is None for r in records):
+        raise BadInput(f"confident learning needs the k-fold runs of one revision; got runs over "
+                       f"{', '.join(sorted(refs))}", Fix("train one run per fold of one revision", "train_folds"))
+    revision = records[0].trained_on(ws.tables)
+    folds = ws.tables.read(revision, ["clip_id", "fold"])
+    parts = []
+    for run, record in zip(runs, records):
+        in_fold = folds.filter(pc.field("fold") == record.config["fold"])["clip_id"]
+        collected = ws.runs.collection(run, str(record.training_collection()))
+        held_out = collected.filter(pc.is_in(collected["clip_id"], value_set=in_fold)).sort_by("clip_id")
+        frame = held_out.select(["clip_id", "video_id", "label"]).to_pandas()
+        frame["probs"] = list(class_probabilities(held_out, len(record.classes), run))
+        parts.append(frame)
+    oof = pd.concat(parts, ignore_index=True).sort_values("clip_id", ignore_index=True)
+    return oof[oof["label"].notna() & (oof["label"] >= 0)].astype({"label": int})
+
+
+def embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Per video: the mean embedding of its clips from the run's collection pass; and each video's split."""
+    vectors, split_of = {}, {}
+    for name in ws.runs.collections(run):
+        key = CollectionKey.parse(name)
+        if key.tag or key.dataset:  # periodic passes (epochN) and other checkpoints repeat the final one; another
+            continue  # dataset's videos are not this one's
+        table = ws.runs.collection(run, name)
+        for video, split, vec in zip(table["video_id"].to_pylist(), table["split"].to_pylist(),
+                                     embedding_matrix(table)):
+            vectors.setdefault(video, []).append(vec)
+            split_of[video] = split
+    return {v: np.mean(x, axis=0) for v, x in vectors.items()}, split_of
+
+
+class FrameDescriptors:
+    """Evenly spaced cached frames of every video as small grey thumbnails, unit rows from `unit_rows` (`x`,
+    `flat`: which were the mean thumbnail), `owner`: each thumbnail's video index, `videos`, and each video's
+    look: its mean frame at 8×8 RGB — colour and layout (sky above, road below), what a wrong camera or a dead
+    one changes."""
+
+    def __init__(self, ws, dataset: str, per_video: int = 12, size: int = 16):
+        frames = ws.tables.read(ws.task(dataset).head(ws.tables, FRAMES), ["frame_id", "video_id", "index"])
+        reader = FrameReader(ws.cache_dir(dataset))
+        thumbs, owner, self.videos, looks = [], [], [], []
+        for video, group in frames.to_pandas().sort_values("index").groupby("video_id"):
+            ids = group["frame_id"].tolist()
+            pick = [ids[int(k)] for k in np.linspace(0, len(ids) - 1, min(per_video, len(ids)))]
+            look = []
+            for rgb in reader.images(pick, min_side=size):
+                grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+                thumbs.append(cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
+                look.append(cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
+                owner.append(len(self.videos))
+            self.videos.append(video)
+            looks.append(np.mean(look, axis=0))
+        # centred: what all dashcam frames share (road, horizon) says nothing about identity
+        self.x, self.flat = unit_rows(np.stack(thumbs) if thumbs else np.zeros((0, size * size), np.float32))
+        self.owner = np.asarray(owner, dtype=np.int64)
+        self.looks = np.stack(looks) if looks else np.zeros((0, 192), np.float32)
+
+
+def splits(ws, dataset: str) -> dict[str, str]:
+    videos = ws.tables.read(ws.task(dataset).head(ws.tables, VIDEOS), ["video_id", "split"]).to_pylist()
+    return {v["video_id"]: v["split"] for v in videos}
+
+
+def label_patterns(ws, record, videos: list[dict], curves: dict,
+                   search_s: float = 3.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per video, its labels over time (end times, 0/1, NaN where the labels say nothing) that a curve should
+    follow: Nexar's label rule at every window end of the video's curve and `search_s` either side up to the
+    event (its clips stop there: after it no label constrained the model); the events layout's own clips, which
+    cover the video."""
+    task = ws.task(record.inputs.dataset)
+    layout = LAYOUTS[task.layout]
+    if task.event_task:
+        rule = LabelRule.parse(task.options.get("label_rule", "alert"))
+        out = {}
+        for v in videos:
+            times = layout.labelled_times(v)
+            if v["video_id"] in curves and times and len(times) == 1:
+                t = np.asarray(curves[v["video_id"]][0], float)
+                step = float(np.median(np.diff(t))) if len(t) > 1 else 0.1
+                ends = np.arange(t[0] - search_s - step, t[-1] + search_s + step, step)  # every shift sees all of it
+                labels = np.array([rule.label(e, times[0], layout.alert_time(v)) for e in ends], float)
+                out[v["video_id"]] = (ends, np.where(ends <= times[0], labels, np.nan))
+        return out
+    clips = ws.tables.read(record.trained_on(ws.tables), ["video_id", "end_time_s", "label"]).to_pandas()
+    return {v: (c["end_time_s"].to_numpy(), c["label"].to_numpy()) for v, c in clips[clips.label >= 0]
+            .groupby("video_id")}

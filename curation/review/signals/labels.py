@@ -1,0 +1,115 @@
+"""Label issues from arrays: the area under the margin (AUM) per label, confident learning on out-of-fold class
+probabilities, and the class a flagged clip goes to."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from curation.review.metrics import LOW_QUANTILE
+from curation.review.signals.robust import robust_z
+from curation.review.suggestion import Suggestion, certainty
+
+# Label issues are proposals a person reviews: a false alarm costs a glance, a miss leaves a wrong label in
+# training, so the default cut-off leans to recall (1.5 robust SD; 2 gave precision 0.95 at recall 0.53 in
+# bench/label_noise.py).
+LABEL_ISSUE_Z = 1.5
+
+
+def own_label_aum(aum: np.ndarray, labels: np.ndarray) -> float:
+    """A video's mean AUM over the clips that carry the video's label (its highest clip label): for a positive
+    Nexar video its positive clips — its early clips are negative in every video and say nothing about whether
+    the video's label is right; for a class video, all its clips."""
+    own = np.asarray(labels) == np.max(labels)
+    return float(np.nanmean(np.asarray(aum, dtype=float)[own])) if own.any() else float("nan")
+
+
+def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.DataFrame:
+    """From clips' (video_id, label, aum): per video its label and own-label AUM, and `z`, its robust z-score
+    among the videos of its label; the videos with z below -`threshold`. Per label, because how hard a class is
+    to learn differs (positive clips near an alert stay uncertain long after negatives are easy), so one AUM
+    cut-off for all classes would flag a hard class whole. Labels with fewer than 5 videos are skipped: too few
+    to say what is typical."""
+    videos = clips.groupby("video_id").apply(
+        lambda g: pd.Series({"label": g["label"].max(), "aum": own_label_aum(g["aum"], g["label"])}),
+        include_groups=False).dropna()
+    videos["z"] = np.nan
+    for _, group in videos.groupby("label"):
+        if len(group) >= 5:
+            videos.loc[group.index, "z"] = robust_z(group["aum"].to_numpy())
+    return videos[videos["z"] < -threshold]
+
+
+def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str) -> list[Suggestion]:
+    """One proposal per video that `low_aum_videos` flags among clips' (clip_id, video_id, label, aum)."""
+    return [Suggestion(video, "video", action, value, "label issue",
+                       f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} robust SD below "
+                       f"label-{int(row.label)} videos", certainty(-row.z))
+            for video, row in low_aum_videos(clips, threshold).iterrows()]
+
+
+def preferred_class(probs, label: int) -> int:
+    """The class the model prefers over `label`: the most probable of the others."""
+    others = np.asarray(probs, dtype=float).copy()
+    others[label] = -np.inf
+    return int(np.argmax(others))
+
+
+def relabel_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list) -> list[Suggestion]:
+    """Relabels for flagged videos, per clip: each clip of theirs whose AUM is below 0 (the model preferred
+    another class over most of training) gets the class it preferred — binary: the other one; more classes: the
+    most probable other class in the final pass's probabilities (`probs`). Per clip, because a video's label may
+    be a pattern in time: a Nexar positive's clips before the alert are negative whatever the video, so a flipped
+    video's wrong clips are the ones the model argued with, and only they change."""
+    by_video = {s.id: s for s in videos}
+    argued = clips[clips["video_id"].isin(by_video) & (clips["aum"] < 0)]
+    out = []
+    for row in argued.itertuples():
+        label = int(row.label)
+        probs = getattr(row, "probs", None)
+        if len(classes) <= 2:
+            target = 1 - label
+        elif isinstance(probs, np.ndarray):
+            target = preferred_class(probs, label)
+        else:
+            continue  # no probabilities to say which class it is
+        name = str(classes[target]) if target < len(classes) else str(target)
+        video = by_video[row.video_id]
+        out.append(Suggestion(row.clip_id, "clip", "label", name, "label issue",
+                              f"{video.reason}; this clip's AUM {row.aum:.2f}: relabel to {name}", video.score,
+                              video=row.video_id))
+    return out
+
+
+def confident_label_issues(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Confident learning (Northcutt et al. 2021) on out-of-fold class probabilities (N, C), by cleanlab's
+    `find_label_issues` (its default: prune by noise rate from the confident joint): True where a sample's label
+    is an issue."""
+    from cleanlab.filter import find_label_issues
+
+    labels = np.asarray(labels, dtype=int)
+    probs = np.asarray(probs, dtype=float)
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    if len(labels) < 2 or len(np.unique(labels)) < 2:
+        return np.zeros(len(labels), bool)
+    return np.asarray(find_label_issues(labels, probs, n_jobs=1), bool)  # n_jobs=1: Lance is not fork-safe
+
+
+def contradicted_videos(clips: pd.DataFrame, share: float = LOW_QUANTILE,
+                        issue: np.ndarray | None = None) -> pd.DataFrame:
+    """From clips' (video_id, label, probs) out of fold: per video, how many of its clips confident learning
+    contradicts; videos where at least `share` of the clips are contradicted — a stretch, not one odd clip.
+    `issue`: per-clip flags from another method, judged by the same per-video rule."""
+    if issue is None:
+        issue = confident_label_issues(clips["label"].to_numpy(), np.stack(clips["probs"].to_numpy()))
+    clips = clips.assign(issue=issue)
+    per_video = clips.groupby("video_id")["issue"].agg(contradicted="sum", clips="size")
+    per_video["share"] = per_video["contradicted"] / per_video["clips"]
+    return per_video[per_video["share"] >= share]
+
+
+def contradicted_issues(oof: pd.DataFrame, share: float, action: str, value: str) -> list[Suggestion]:
+    """One proposal per video that `contradicted_videos` finds in out-of-fold (video_id, label, probs)."""
+    return [Suggestion(video, "video", action, value, "label issue",
+                       f"label issue (confident learning): {int(row.contradicted)} of {int(row.clips)} clips "
+                       "confidently another class", round(float(row.share), 4))
+            for video, row in contradicted_videos(oof, share).iterrows()]
