@@ -76,7 +76,7 @@ def world(n: int, clips: int, seed: int = 0):
         embeddings[c] = embeddings[o] + 0.02 * rng.normal(size=D_EMBEDDING).astype(np.float32)
     looks = 128 + 20 * rng.normal(size=(n, D_LOOK)).astype(np.float32)
     odd = rng.choice(n, size=max(1, int(OUTLIERS * n)), replace=False)
-    looks[odd] += 400
+    looks[odd] += 400 * rng.choice([-1, 1], size=(len(odd), D_LOOK))  # each off in its own direction
     pairs = {frozenset((videos[c], videos[o])) for c, o in copy_of.items()}
     return (frames.reshape(n * FRAMES, D_FRAME), np.repeat(np.arange(n), FRAMES), videos,
             dict(zip(videos, split.tolist())), dict(zip(videos, embeddings)), looks, pairs,

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from conftest import SPEC, make_clips
@@ -246,6 +247,8 @@ def test_register_tables_with_schemas_and_lineage(clips, fake_tlc):
     assert s.read(rev, ["weight", "clip_id"]).column_names == ["weight", "clip_id"]
     with pytest.raises(BadInput, match="nope"):
         s.read(rev, ["nope"])
+    video = pc.field("video_id") == "v003"  # a filtered read selects as the Lance store's does
+    assert s.read(rev, ["clip_id"], where=video).to_pylist() == [{"clip_id": f"v003:{k}"} for k in range(10)]
     create = calls(fake_tlc, "tlc.Table.from_pandas")[-1].kwargs
     assert (create["project_name"], create["dataset_name"], create["table_name"]) == ("proj", "ds", "clips")
     assert create["if_exists"] == "raise" and create["add_weight_column"] is False

@@ -129,9 +129,8 @@ class AppState:
         task = self.ws.task(dataset)
         if not task.has(VIDEOS):
             return None
-        videos = self.ws.tables.read(task.head(self.ws.tables, VIDEOS))
-        rows = videos.filter(pc.field("video_id") == video_id).to_pylist()
-        return rows[0] if rows else None
+        rows = self.ws.tables.read(task.head(self.ws.tables, VIDEOS), where=pc.field("video_id") == video_id)
+        return rows.to_pylist()[0] if rows.num_rows else None
 
     def parents(self, *revisions) -> tuple[str | None, dict]:
         """The parent key of the revisions' table (a clip's video_id), and id → parent over their rows."""
@@ -273,20 +272,22 @@ def clip(request: Request) -> JSONResponse:
     revision = ws.resolve(_text(request.query_params, "table"))
     run = request.query_params.get("run") or None
     run = run and ws.runs.resolve(run)
-    table = revision_with_metrics(ws, revision, run)
     spec = ws.tables.spec(revision.dataset, revision.table)
-    if request.query_params.get("video"):  # a video: its middle clip
-        clips = table.filter(pc.field("video_id") == request.query_params["video"]).sort_by("end_frame")
-        if clips.num_rows == 0:
-            raise NotFound(f"no clip of video {request.query_params['video']!r} in {revision.ref}",
-                           "pick a video of the revision shown")
-        clip_id = clips[spec.id_column][clips.num_rows // 2].as_py()
-    else:
+    video_id = request.query_params.get("video")  # a video: its middle clip
+    if not video_id:
         clip_id = _text(request.query_params, "id")
-    found = table.filter(pc.field(spec.id_column) == clip_id).select(["video_id"]).to_pylist()
-    video = found and state.video_row(revision.dataset, found[0]["video_id"])
+        found = ws.tables.read(revision, ["video_id"], where=pc.field(spec.id_column) == clip_id).to_pylist()
+        if not found:
+            raise NotFound(f"no clip {clip_id!r} in this revision", "pick a clip of the revision shown")
+        video_id = found[0]["video_id"]
+    table = revision_with_metrics(ws, revision, run, where=pc.field("video_id") == video_id)  # the video's clips
+    if table.num_rows == 0:
+        raise NotFound(f"no clip of video {video_id!r} in {revision.ref}", "pick a video of the revision shown")
+    if request.query_params.get("video"):
+        clip_id = table.sort_by("end_frame")[spec.id_column][table.num_rows // 2].as_py()
+    video = state.video_row(revision.dataset, video_id)
     view = clip_view(table, clip_id, video or None, run and ws.runs.dynamics(run), spec.id_column)
-    events = run and found and video_events(ws, run, found[0]["video_id"])  # after `curate predict-events`
+    events = run and video_events(ws, run, video_id)  # after `curate predict-events`
     retime = events and _proposed_retime(state, run, revision.dataset, video)
     return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view, "events": events or None,
                          "retime": retime or None})

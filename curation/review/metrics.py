@@ -54,20 +54,38 @@ def join_metrics(table: pa.Table, metrics: pa.Table, id_column: str = "clip_id")
     return joined.sort_by(id_column)
 
 
-def revision_with_metrics(ws, revision, run_ref: str | None = None, epoch: int | None = None) -> pa.Table:
-    """The revision's rows sorted by id, joined by id with a run's per-clip metrics when a run is named.
-    Kept for the next call (a dashboard asks for the same join on every page, map and clip) until the run
-    writes again; a revision never changes."""
+def revision_with_metrics(ws, revision, run_ref: str | None = None, epoch: int | None = None,
+                          where: pc.Expression | None = None) -> pa.Table:
+    """The revision's rows sorted by id, joined by id with a run's per-clip metrics when a run is named. Kept for
+    the next call (a dashboard asks for the same join on every page, map and clip) until the run writes again; a
+    revision never changes. With `where`, only the rows it selects, read through the store's filter (one video's
+    clips: not the table) and joined with the run's kept metrics."""
     run = run_ref and ws.runs.resolve(run_ref)
+    spec = ws.tables.spec(revision.dataset, revision.table)
+    if where is not None:
+        rows = ws.tables.read(revision, where=where).sort_by(spec.id_column)
+        if not run:
+            return rows
+        metrics = _kept(("metrics", str(ws.root), run, epoch, revision.table, ws.runs.version(run)),
+                        lambda: clip_metrics(ws, run, epoch, revision.table))
+        mine = metrics.filter(pc.is_in(metrics["clip_id"], value_set=rows[spec.id_column].combine_chunks()))
+        return join_metrics(rows, mine, spec.id_column)
     key = (str(ws.root), revision.ref, revision.fingerprint, run, epoch, run and ws.runs.version(run))
+
+    def joined() -> pa.Table:
+        table = ws.tables.read(revision).sort_by(spec.id_column)
+        return join_metrics(table, clip_metrics(ws, run, epoch, revision.table), spec.id_column) if run else table
+
+    return _kept(key, joined)
+
+
+def _kept(key: tuple, make) -> pa.Table:
+    """`make()`, kept under `key` for the next call (the last `_KEEP_JOINED` kept)."""
     with _joined_lock:
         if key in _joined:
             _joined.move_to_end(key)
             return _joined[key]
-    spec = ws.tables.spec(revision.dataset, revision.table)
-    table = ws.tables.read(revision).sort_by(spec.id_column)
-    if run:
-        table = join_metrics(table, clip_metrics(ws, run, epoch, revision.table), spec.id_column)
+    table = make()
     with _joined_lock:
         _joined[key] = table
         while len(_joined) > _KEEP_JOINED:

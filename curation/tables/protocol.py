@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,11 @@ class TableStore(Protocol):
 
     def revision(self, dataset: str, name: str, number: int) -> Revision: ...
 
-    def read(self, revision: Revision, columns: list[str] | None = None) -> pa.Table:
-        """Exactly the rows the revision had."""
+    def read(self, revision: Revision, columns: list[str] | None = None,
+             where: pc.Expression | None = None) -> pa.Table:
+        """Exactly the rows the revision had; with `where` (an Arrow expression, e.g. `pc.field("video_id") ==
+        v`), only those it selects, filtered where the rows are stored when the backend can (Lance: by its
+        scalar indexes on the id and parent columns, reading only the fragments that hold them)."""
 
     def edit(self, dataset: str, name: str, edit: Edit, *, message: str, base: int | None = None,
              rebase: bool = False) -> Revision:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import lance
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from curation.errors import BadInput
 from curation.faults import fault_point
@@ -39,9 +40,27 @@ class LanceTableStore(RegistryBacked):
     def head(self, dataset: str, name: str) -> Revision:
         return self.registry.last(dataset, name)
 
-    def read(self, revision: Revision, columns: list[str] | None = None) -> pa.Table:
+    def read(self, revision: Revision, columns: list[str] | None = None,
+             where: pc.Expression | None = None) -> pa.Table:
+        return self._scanner(revision, columns, where).to_table()
+
+    def explain(self, revision: Revision, columns: list[str] | None = None, where: pc.Expression | None = None) -> str:
+        """A read run and its plan with what it touched (`fragments_scanned`, `rows_scanned`): whether a filter
+        was answered from an index."""
+        return self._scanner(revision, columns, where).analyze_plan()
+
+    def _scanner(self, revision: Revision, columns: list[str] | None, where: pc.Expression | None):
         ds = lance.dataset(self._data(revision.dataset, revision.table), version=revision.meta["lance_version"])
-        return ds.to_table(columns=columns)
+        return ds.scanner(columns=columns, filter=where)
+
+    def _index(self, spec: TableSpec, path: str) -> int:
+        """Scalar (B-tree) indexes on the id column and the parent key, which single-row reads filter on; the
+        Lance version that has them."""
+        ds = lance.dataset(path)
+        if ds.count_rows():
+            for column in sorted({spec.id_column, (spec.parent or {}).get("key")} & set(ds.schema.names)):
+                ds.create_scalar_index(column, index_type="BTREE", replace=True)
+        return lance.dataset(path).version
 
     # -- writing ------------------------------------------------------------------------------------
     def create(self, spec: TableSpec, data: pa.Table, *, message: str, meta: dict | None = None,
@@ -51,9 +70,10 @@ class LanceTableStore(RegistryBacked):
             if self.exists(spec.dataset, spec.name):
                 raise BadInput(f"table {spec.full_name} already exists", "edit it, or ingest into another dataset")
             path = self._data(spec.dataset, spec.name)  # a killed create may have left data behind
-            ds = lance.write_dataset(data, path, mode="overwrite" if os.path.exists(path) else "create")
+            lance.write_dataset(data, path, mode="overwrite" if os.path.exists(path) else "create")
+            version = self._index(spec, path)
             self.registry.write_spec(spec)
-            return self._commit(spec, None, ds.version, op="create", message=message, rows=data.num_rows,
+            return self._commit(spec, None, version, op="create", message=message, rows=data.num_rows,
                                 fp=fingerprint(data, spec), counts={}, meta=meta)
 
     def replace(self, dataset: str, name: str, data: pa.Table, *, message: str, meta: dict | None = None,
@@ -63,8 +83,9 @@ class LanceTableStore(RegistryBacked):
         with self.registry.lock(dataset, name):
             head = self.head(dataset, name)
             counts = diff_core(spec, self.read(head, core_columns(spec)), data.select(core_columns(spec))).counts()
-            ds = lance.write_dataset(data, self._data(dataset, name), mode="overwrite")
-            return self._commit(spec, head, ds.version, op="replace", message=message, rows=data.num_rows,
+            lance.write_dataset(data, self._data(dataset, name), mode="overwrite")
+            version = self._index(spec, self._data(dataset, name))
+            return self._commit(spec, head, version, op="replace", message=message, rows=data.num_rows,
                                 fp=fingerprint(data, spec), counts=counts, meta=meta)
 
     def edit(self, dataset: str, name: str, edit: Edit, *, message: str, base: int | None = None,
@@ -84,6 +105,7 @@ class LanceTableStore(RegistryBacked):
             if edit.delete:
                 gone = pa.table({spec.id_column: pa.array(sorted(edit.delete), pa.string())})
                 lance.dataset(path).merge_insert(spec.id_column).when_matched_delete().execute(gone)
+            lance.dataset(path).optimize.optimize_indices()  # the edited rows' fragments join the indexes
             return self._commit(spec, head, lance.dataset(path).version, op="edit", message=message,
                                 rows=new.num_rows, fp=fingerprint(new, spec), counts=counts, meta=meta)
 

@@ -44,6 +44,7 @@ import re
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from curation.backends.tlc.client import TlcClient, import_tlc
 from curation.errors import BadInput, Conflict, CurateError, Fix
@@ -130,9 +131,14 @@ class TlcTableStore(RegistryBacked):
                 head = self._adopt(self.spec(dataset, name), self.registry.last(dataset, name))
         return head
 
-    def read(self, revision: Revision, columns: list[str] | None = None) -> pa.Table:
-        return self._read_table(self.api.open(revision.meta["tlc_url"]),
-                                _schema_from_text(revision.meta["arrow_schema"]), columns)
+    def read(self, revision: Revision, columns: list[str] | None = None,
+             where: pc.Expression | None = None) -> pa.Table:
+        schema = _schema_from_text(revision.meta["arrow_schema"])
+        table = self._read_table(self.api.open(revision.meta["tlc_url"]), schema, None if where is not None else columns)
+        if where is None:
+            return table
+        table = table.filter(where)  # 3LC tables are read whole: the filter runs here
+        return table.select(list(columns)) if columns is not None else table
 
     def _read_table(self, table, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:
         names = list(columns) if columns is not None else schema.names

@@ -8,7 +8,7 @@ import numpy as np
 EXACT_UP_TO = 20_000  # rows; an index is faster from about here (bench/review_scale.py)
 BLOCK = 2048  # rows per block of the exact pass: a block × n distance matrix at a time
 INDEX_DIMS = 64  # the index compares rows on their first principal axes (candidates; distances are exact)
-PROBES = 32  # cells of the index searched per row
+HNSW_LINKS, HNSW_BUILD, HNSW_SEARCH = 16, 40, 64  # the graph's links per row, and its candidate lists
 TRAIN_ROWS = 100_000  # rows the index's k-means and projection are fitted on
 SEARCH_ROWS = 8192  # rows searched at a time: their candidates' full rows are held while measured
 
@@ -57,13 +57,12 @@ def approximate_knn(x: np.ndarray, k: int, metric: str = "cosine") -> tuple[np.n
         project = pca.apply
     else:
         project = np.ascontiguousarray
-    cells = max(1, min(int(4 * np.sqrt(n)), n // 40))
-    index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dims), dims, cells)
-    index.train(project(sample))
-    for start in range(0, n, 65536):
-        index.add(project(x[start:start + 65536]))
-    index.nprobe = min(PROBES, cells)
+    index = faiss.IndexHNSWFlat(dims, HNSW_LINKS)
+    index.hnsw.efConstruction = HNSW_BUILD
+    for start in range(0, n, SEARCH_ROWS * 8):
+        index.add(project(x[start:start + SEARCH_ROWS * 8]))
     want = min(n, k + 1 + k // 2)  # a few spare candidates: their order may change once measured exactly
+    index.hnsw.efSearch = max(HNSW_SEARCH, want)
     idx = np.full((n, k), -1, dtype=np.int64)
     dist = np.full((n, k), np.inf, dtype=np.float32)
     for start in range(0, n, SEARCH_ROWS):
