@@ -30,25 +30,22 @@ from curation.dashboard.security import Access, Guard, content_security_policy
 from curation.errors import BadInput, Conflict, CurateError, NotFound
 from curation.events.stored import video_events
 from curation.frames.cache import FrameReader
-from curation.ingest.layouts import LAYOUTS
-from curation.ingest.layouts.base import TIME_MATCH_S
 from curation.jsonsafe import json_row, json_value
-from curation.review.clip_view import clip_frames, clip_view
+from curation.review.clip_view import clip_view
 from curation.review.compare import DRAWS, compare, verdict
 from curation.review.embedding_map import map_points, neighbours, signal_of_clips, with_suggestions
-from curation.review.metrics import final_collection, per_video, revision_with_metrics
+from curation.review.metrics import per_video, revision_with_metrics
 from curation.review.apply import apply_requests
-from curation.runs.protocol import CollectionKey
 from curation.review.suggest import learned_timing_issues, suggest
+from curation.review.shown import context_points, edited_ids, proposed_retime, tile_frames, with_evidence_frames
 from curation.review.suggestion import Suggestion, Suggestions
 from curation.tables.commit import default_author
 from curation.tables.content import VAL_WARNING, changed_meanwhile, diff_per_parent, diff_revisions
-from curation.tables.requests import check_request, edit_from_requests, page, parse_retime, split_retimes
-from curation.task import FRAMES, VIDEOS
+from curation.tables.requests import check_request, edit_from_requests, page, split_retimes
+from curation.task import VIDEOS
 
 MAX_PAGE = 1000
 MAX_IDS = 200_000  # a selection sent back to page through (the whole map of a large table)
-EVIDENCE_FRAMES = 8  # frames shown for a video-level suggestion
 DIFF_IDS = 200  # ids listed per kind of change; the counts are complete
 STATIC = Path(__file__).with_name("static")
 # the page's own scripts
@@ -105,25 +102,10 @@ class AppState:
             return self.timings[key]
 
     def edited_ids(self, revision) -> set[str]:
-        """Ids of the revision's rows reweighted or relabelled since its table's last ingest (a thumbnail's
-        "edited" badge), once per revision."""
+        """`shown.edited_ids`, once per revision (a revision never changes)."""
         if revision.ref not in self.edited:
-            ingested = max((r for r in self.ws.tables.revisions(revision.dataset, revision.table)
-                            if r.op in ("create", "replace") and r.number <= revision.number), key=lambda r: r.number)
-            d = diff_revisions(self.ws.tables, ingested, revision)
-            self.edited[revision.ref] = {c[0] for c in d.reweighted} | {c[0] for c in d.relabeled}
+            self.edited[revision.ref] = edited_ids(self.ws, revision)
         return self.edited[revision.ref]
-
-    def context_points(self, run: str, revision) -> list[pa.Table]:
-        """The run's final collections of the dataset's other tables: the rest of its one 2-D map."""
-        found = []
-        for name in self.ws.runs.collections(run):
-            key = CollectionKey.parse(name)
-            if not key.tag and key.table != revision.table and final_collection(self.ws, run, key.table) == name:
-                collection = self.ws.runs.collection(run, name).drop_columns(["embedding"])
-                found.append(collection.rename_columns([{"prob": "eval_prob", "loss": "eval_loss"}.get(c, c)
-                                                        for c in collection.column_names]))
-        return found
 
     def video_row(self, dataset: str, video_id: str) -> dict | None:
         task = self.ws.task(dataset)
@@ -222,23 +204,11 @@ def samples_page(state: AppState, params: dict) -> JSONResponse:
         if key == "video_id":
             changed = clips.filter(pc.is_in(clips[spec.id_column], value_set=pa.array(sorted(edited), pa.string())))
             edited = set(changed["video_id"].to_pylist())
-        tiles = {"frames": _tile_frames(rows, clips, key), "edited": [i in edited for i in rows[key].to_pylist()]}
+        tiles = {"frames": tile_frames(rows, clips, key), "edited": [i in edited for i in rows[key].to_pylist()]}
     if columns:
         rows, _ = page(rows, columns=columns)
     return JSONResponse({"table": revision.ref, "key": key, "total": total, "offset": offset, "classes": spec.classes,
                          "columns": rows.column_names, "rows": [json_row(r) for r in rows.to_pylist()], **tiles})
-
-
-def _tile_frames(rows: pa.Table, clips: pa.Table, key: str) -> list[list[str]]:
-    """Per row of a page, its frame ids oldest first: a clip's own, or for a video its middle clip's."""
-    if key != "video_id":
-        return [clip_frames(r) for r in rows.select(["video_id", "end_frame", "stride", "n_frames"]).to_pylist()]
-    wanted = pa.array(rows["video_id"].to_pylist(), pa.string())
-    mine = clips.filter(pc.is_in(clips["video_id"], value_set=wanted)).select(
-        ["video_id", "end_frame", "stride", "n_frames"]).sort_by([("video_id", "ascending"),
-                                                                  ("end_frame", "ascending")])
-    of_video = _group(mine.to_pylist(), "video_id")
-    return [clip_frames(of_video[v][len(of_video[v]) // 2]) if of_video.get(v) else [] for v in wanted.to_pylist()]
 
 
 def embedding_map(request: Request) -> JSONResponse:
@@ -250,7 +220,7 @@ def embedding_map(request: Request) -> JSONResponse:
     table = revision_with_metrics(ws, revision, run)
     spec = ws.tables.spec(revision.dataset, revision.table)
     signals = signal_of_clips(table, state.run_suggestions(run), spec.id_column) if colour == "signal" else None
-    points = map_points(table, colour, spec.classes, signals, spec.id_column, state.context_points(run, revision),
+    points = map_points(table, colour, spec.classes, signals, spec.id_column, context_points(ws, run, revision),
                         size=request.query_params.get("size") or None)
     return JSONResponse({"table": revision.ref, "run": run, **points})
 
@@ -288,24 +258,9 @@ def clip(request: Request) -> JSONResponse:
     video = state.video_row(revision.dataset, video_id)
     view = clip_view(table, clip_id, video or None, run and ws.runs.dynamics(run), spec.id_column)
     events = run and video_events(ws, run, video_id)  # after `curate predict-events`
-    retime = events and _proposed_retime(state, run, revision.dataset, video)
+    retime = events and proposed_retime(ws, revision.dataset, video or None, state.timing(run))
     return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view, "events": events or None,
                          "retime": retime or None})
-
-
-def _proposed_retime(state: AppState, run: str, dataset: str, video: dict | None) -> dict | None:
-    """The run's proposed move of the video's labelled time, while the video is still labelled at the old time
-    (a retime committed since makes it moot)."""
-    found = video and state.timing(run).get(video["video_id"])
-    if not found:
-        return None
-    labelled = LAYOUTS[state.ws.task(dataset).layout].labelled_times(video) or []
-    old, new = parse_retime(found.value, found.id)
-    old = labelled[0] if old is None and len(labelled) == 1 else old
-    if old is None or not any(abs(t - old) <= TIME_MATCH_S for t in labelled):
-        return None
-    return {"video_id": found.id, "value": found.value, "old": old, "new": new, "reason": found.reason,
-            "score": found.score}
 
 
 def diff(request: Request) -> JSONResponse:
@@ -349,22 +304,8 @@ def suggestions(request: Request) -> JSONResponse:
     run = ws.runs.resolve(_text(request.query_params, "run"))
     record = ws.runs.record(run)
     trained = record.trained_on(ws.tables)
-    clips = {c["clip_id"]: c for c in ws.tables.read(trained).to_pylist()}
-    frames_table = ws.tables.read(ws.task(trained.dataset).head(ws.tables, FRAMES), ["frame_id", "video_id", "index"])
-    of_video = {v: [f["frame_id"] for f in rows] for v, rows in
-                _group(frames_table.sort_by("index").to_pylist(), "video_id").items()}
-
-    def frames(i: str, level: str) -> list[str]:
-        """A clip's frames; for a video, EVIDENCE_FRAMES spread over the whole video (any split)."""
-        if level != "video":
-            return clip_frames(clips[i]) if i in clips else []
-        ids = of_video.get(i, [])
-        return ids[::max(1, len(ids) // EVIDENCE_FRAMES)][:EVIDENCE_FRAMES]
-
     found = state.run_suggestions(run)
-    items = [{**s.__dict__, "frames": frames(s.id, s.level),
-              "partner_frames": frames(s.partner, "video") if s.partner else []}
-             for s in found]
+    items = with_evidence_frames(ws, trained, found)
     return JSONResponse({"run": run, "table": trained.ref, "dataset": trained.dataset, "suggestions": items,
                          "notes": found.notes})
 
@@ -539,10 +480,3 @@ async def _json(request: Request) -> dict:
     if not isinstance(body, dict):
         raise BadInput("the request body is not a JSON object", "send a JSON object")
     return body
-
-
-def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for row in rows:
-        out.setdefault(row[key], []).append(row)
-    return out

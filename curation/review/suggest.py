@@ -9,8 +9,8 @@ Signals:
   argued with (`relabel_clips`).
 - near-duplicates: videos that are each other's nearest neighbour and much closer to each other than to
   any other video, by their closest pair of frames (thumbnails from the cache) or by their mean embedding
-  (the run's collection pass); through a nearest-neighbour index on large datasets, never an n × n matrix. A pair across splits is a leak: the train-side copy is proposed for deletion, the
-  test side is never touched.
+  (the run's collection pass); through a nearest-neighbour index on large datasets, never an n × n matrix. A
+  pair across splits is a leak: the train-side copy is proposed for deletion, the test side is never touched.
 - corrupt, missing or unsupported videos from the ingest status.
 - outliers: videos whose look (mean frame, 8×8 RGB) is far from every other video's (robust z-score of the
   distance to their nearest videos), proposed at weight 0 for review.

@@ -134,10 +134,11 @@ class TlcTableStore(RegistryBacked):
     def read(self, revision: Revision, columns: list[str] | None = None,
              where: pc.Expression | None = None) -> pa.Table:
         schema = _schema_from_text(revision.meta["arrow_schema"])
-        table = self._read_table(self.api.open(revision.meta["tlc_url"]), schema, None if where is not None else columns)
+        whole = where is not None  # 3LC tables are read whole: the filter runs here
+        table = self._read_table(self.api.open(revision.meta["tlc_url"]), schema, None if whole else columns)
         if where is None:
             return table
-        table = table.filter(where)  # 3LC tables are read whole: the filter runs here
+        table = table.filter(where)
         return table.select(list(columns)) if columns is not None else table
 
     def _read_table(self, table, schema: pa.Schema, columns: list[str] | None = None) -> pa.Table:

@@ -85,9 +85,8 @@ def exact_frame_neighbours(x: np.ndarray, flat: np.ndarray, owner: np.ndarray, v
 
 def indexed_frame_neighbours(x: np.ndarray, flat: np.ndarray, owner: np.ndarray, videos: list[str],
                              m: int = NEIGHBOURS) -> VideoNeighbours:
-    """As `exact_frame_neighbours`, from each frame's `FRAME_NEIGHBOURS` nearest frames (an index above
-    `neighbours.EXACT_UP_TO` frames): a video's distance to another is the closest pair of their frames found from either
-    side."""
+    """As `exact_frame_neighbours`, from each frame's `FRAME_NEIGHBOURS` nearest frames (an index): a video's
+    distance to another is the closest pair of their frames found from either side."""
     idx, dist = knn(_with_flat_axis(x, flat), FRAME_NEIGHBOURS, exact=False)
     src, dst, d = np.repeat(owner, idx.shape[1]), idx.ravel(), dist.ravel()
     found = dst >= 0
