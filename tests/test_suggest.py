@@ -481,14 +481,15 @@ def test_a_suggestion_file_never_holds_two_actions_for_one_video(reviewed, tmp_p
 
 def test_the_index_finds_what_every_distance_finds(reviewed, monkeypatch):
     """Above a size the near-duplicate and outlier passes ask a nearest-neighbour index instead of computing every
-    distance; on the fixture's videos (copies, a re-encoded copy, an outlier) forced through the index, searching
-    one of its cells a row, they propose the same edits for the same reasons."""
+    distance; on the fixture's videos (copies, a re-encoded copy, an outlier) forced through the index, with its
+    graph built and searched as thinly as it allows, they propose the same edits for the same reasons."""
     from curation.review.signals import neighbours
 
     ws, truth, run = reviewed
     every = [(s.id, s.action, s.signal, s.reason) for s in suggest(ws, run)]
     monkeypatch.setattr(neighbours, "EXACT_UP_TO", 0)
-    monkeypatch.setattr(neighbours, "PROBES", 1)
+    monkeypatch.setattr(neighbours, "HNSW_BUILD", 1)
+    monkeypatch.setattr(neighbours, "HNSW_SEARCH", 1)
     indexed = [(s.id, s.action, s.signal, s.reason) for s in suggest(ws, run)]
     assert indexed == every
     assert {"near-duplicate", "outlier"} <= {signal for _, _, signal, _ in every}

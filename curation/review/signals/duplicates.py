@@ -31,10 +31,12 @@ def unit_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     them; and which rows were the mean itself (nothing left to compare: identical to each other). Float32 stays
     float32 (half the memory and time of the frames pass); `identical_within` knows its rounding."""
     x = np.asarray(x, dtype=np.float32 if np.asarray(x).dtype == np.float32 else np.float64)
-    x = x - x.mean(axis=0) if len(x) else x
+    x = x - x.mean(axis=0) if len(x) else x.copy()  # the one copy: the rest is done in place
     norms = np.linalg.norm(x, axis=1)
     flat = norms <= 1e-6 * max(float(norms.max(initial=0.0)), 1e-12)
-    return x / np.where(flat, 1.0, norms)[:, None] * ~flat[:, None], flat
+    x /= np.where(flat, 1.0, norms)[:, None]
+    x[flat] = 0.0
+    return x, flat
 
 
 def cosine_distances(a: np.ndarray, a_flat: np.ndarray, b: np.ndarray, b_flat: np.ndarray) -> np.ndarray:
@@ -48,8 +50,8 @@ def cosine_distances(a: np.ndarray, a_flat: np.ndarray, b: np.ndarray, b_flat: n
 def _with_flat_axis(x: np.ndarray, flat: np.ndarray) -> np.ndarray:
     """Unit rows with one more axis on which only the rows that were the mean are 1: their cosine distance is
     then 0 to each other and 1 to the rest, as `cosine_distances` has it, for an index that knows only dot
-    products."""
-    return np.hstack([x, flat[:, None].astype(x.dtype)])
+    products. Without such rows (the usual case), `x` itself."""
+    return np.hstack([x, flat[:, None].astype(x.dtype)]) if flat.any() else x
 
 
 def identical_within(dtype) -> float:
