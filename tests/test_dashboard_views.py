@@ -212,3 +212,31 @@ def test_once_computed_the_runs_suggestions_are_columns_of_the_samples_to_sort_a
     assert scores and scores == sorted(scores, reverse=True)
     flagged = http.get("/api/samples", params={"table": "clips@1", "run": run, "where": "suggestion_score > 0"})
     assert flagged.json()["total"] == len(scores)
+
+
+def test_neighbours_from_the_inverted_file_match_every_distance_and_a_new_pass_replaces_it(client, monkeypatch):
+    """Above a size a collection's neighbours come from an inverted-file index of fp16 vectors, kept beside the
+    collection: searched through every cell it answers what the exact index answers; writing the collection
+    again deletes it (it would answer for the old embeddings)."""
+    from curation.review.metrics import final_collection
+    from curation.runs import vectors
+
+    http, ws, run = client
+    name = final_collection(ws, run, "clips")
+    parquet = ws.runs.dir(run) / "collect" / f"{name}.parquet"
+    me = ws.runs.collection(run, name)["clip_id"][3].as_py()
+    params = {"table": "clips@1", "run": run, "id": me, "k": "9"}
+    exact = http.get("/api/neighbours", params=params).json()["neighbours"]
+    assert vectors.index_path(parquet).exists() and len(exact) == 9
+
+    monkeypatch.setattr(vectors, "EXACT_BELOW", 0)
+    monkeypatch.setattr(vectors, "PROBES", 10**6)
+    vectors.index_path(parquet).unlink()
+    vectors._loaded.clear()  # the exact index, kept in memory
+    inverted = http.get("/api/neighbours", params=params).json()["neighbours"]
+    assert type(vectors.collection_index(parquet).index).__name__ == "IndexIVFScalarQuantizer"
+    assert [n["id"] for n in inverted] == [n["id"] for n in exact]
+    assert all(abs(a["distance"] - b["distance"]) < 2e-3 for a, b in zip(inverted, exact))
+
+    ws.runs.write_collection(run, name, ws.runs.collection(run, name))
+    assert not vectors.index_path(parquet).exists()

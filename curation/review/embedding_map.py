@@ -125,25 +125,24 @@ def with_suggestions(table: pa.Table, suggestions, id_column: str = "clip_id") -
 
 def neighbours(ws, run: str, revision, clip_id: str, k: int = 20) -> list[tuple[str, float]]:
     """The `k` clips of `revision` nearest `clip_id` in the run's embedding (its final collection over the
-    revision's table), nearest first, with their cosine distances; the clip itself is not among them."""
+    revision's table), nearest first, with their cosine distances; the clip itself is not among them. Answered
+    from the collection's vector index; candidates not in the revision (deleted since) are skipped."""
     from curation.review.metrics import final_collection
 
     name = final_collection(ws, run, revision.table)
     if name is None:
         raise NotFound(f"run {run} has no embeddings of {revision.table}", "collect the run over this revision")
-    collection = ws.runs.collection(run, name).select(["clip_id", "embedding"])
     spec = ws.tables.spec(revision.dataset, revision.table)
-    ids = ws.tables.read(revision, [spec.id_column])[spec.id_column]
-    collection = collection.filter(pc.is_in(collection["clip_id"], value_set=ids))
-    found = pc.index(collection["clip_id"], clip_id).as_py()
-    if found < 0:
+
+    def in_revision(ids: set[str]) -> set[str]:
+        rows = ws.tables.read(revision, [spec.id_column], where=pc.is_in(pc.field(spec.id_column),
+                                                                         value_set=pa.array(sorted(ids), pa.string())))
+        return set(rows[spec.id_column].to_pylist())
+
+    if not in_revision({clip_id}):
+        raise NotFound(f"clip {clip_id} is not in {revision.ref}", "pick a clip of the revision shown")
+    try:
+        return ws.runs.nearest(run, name, clip_id, k, keep=in_revision)
+    except NotFound:
         raise NotFound(f"clip {clip_id} has no embedding in run {run}'s pass over {revision.ref}",
-                       "pick a clip of the revision shown")
-    flat = collection["embedding"].combine_chunks()
-    vectors = flat.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(len(flat), -1)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    distance = 1.0 - vectors @ vectors[found]
-    distance[found] = np.inf
-    order = np.argsort(distance, kind="stable")[:k]
-    names = collection["clip_id"].to_pylist()
-    return [(names[i], round(float(distance[i]), 5)) for i in order if np.isfinite(distance[i])]
+                       "pick a clip of the revision shown") from None

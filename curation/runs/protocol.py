@@ -88,6 +88,9 @@ class RunStore(Protocol):
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
         """An eval pass over a table revision, named by its CollectionKey."""
 
+    def nearest(self, run: str, name: str, clip_id: str, k: int, keep=None) -> list[tuple[str, float]]:
+        """The k clips of a collection nearest one by cosine distance of their embeddings, from an index."""
+
     def write_curves(self, run: str, name: str, table: pa.Table) -> None:
         """Whole-video score curves of the run over a table revision (video_id, split, time_s, score)."""
 

@@ -186,7 +186,19 @@ class LocalRunStore:
         return pa.concat_tables([pq.read_table(f) for f in files]) if files else None
 
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
-        atomic_write_bytes(self.dir(run) / "collect" / f"{name}.parquet", _parquet_bytes(table))
+        path = self.dir(run) / "collect" / f"{name}.parquet"
+        path.with_suffix(".faiss").unlink(missing_ok=True)  # its vector index (runs/vectors.py) is built anew
+        atomic_write_bytes(path, _parquet_bytes(table))
+
+    def nearest(self, run: str, name: str, clip_id: str, k: int, keep=None) -> list[tuple[str, float]]:
+        """The `k` clips of collection `name` nearest `clip_id` by cosine distance, through its vector index
+        (runs/vectors.py); `keep` filters candidates (VectorIndex.nearest)."""
+        from curation.runs.vectors import collection_index
+
+        path = self.dir(run) / "collect" / f"{name}.parquet"
+        if not path.exists():
+            self.collection(run, name)  # its NotFound
+        return collection_index(path).nearest(clip_id, k, keep)
 
     def write_curves(self, run: str, name: str, table: pa.Table) -> None:
         atomic_write_bytes(self.dir(run) / "curves" / f"{name}.parquet", _parquet_bytes(table))

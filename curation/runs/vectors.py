@@ -1,0 +1,100 @@
+"""A collection's embeddings behind a nearest-neighbour index kept beside it (`collect/<name>.faiss`), so that
+"which clips are nearest this one" reads the index, not every embedding: every inner product below `EXACT_BELOW`
+clips, above it an inverted file of fp16 vectors (faiss IVF-SQfp16; about √n cells, `PROBES` of them searched).
+Built on first use and again after the collection is written again (the store deletes the old index)."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curation.errors import NotFound
+from curation.fsutil import atomic_write_bytes
+from curation.runs.store import embedding_matrix
+
+EXACT_BELOW = 50_000  # clips: an exact search over fewer answers within milliseconds
+PROBES = 16
+CHUNK = 50_000  # rows normalised and added at a time (a 1,000,000 × 768 float32 copy would be 3 GB)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def build_index(collection: pa.Table):
+    """A faiss index of the collection's unit embeddings in row order (inner product = cosine similarity)."""
+    import faiss
+
+    n, d = collection.num_rows, collection["embedding"].type.list_size
+    if n < EXACT_BELOW:
+        index = faiss.IndexFlatIP(d)
+    else:
+        cells = int(np.sqrt(n))
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(d), d, cells, faiss.ScalarQuantizer.QT_fp16,
+                                              faiss.METRIC_INNER_PRODUCT)
+        sample = np.sort(np.random.default_rng(0).choice(n, min(n, 40 * cells), replace=False))
+        index.train(_unit(embedding_matrix(collection.take(sample))))
+    for start in range(0, n, CHUNK):
+        index.add(_unit(embedding_matrix(collection.slice(start, CHUNK))))
+    if n >= EXACT_BELOW:
+        index.make_direct_map()  # a clip's own vector, by its row
+        index.nprobe = min(PROBES, index.nlist)
+    return index
+
+
+class VectorIndex:
+    """A collection's index and its clip ids (row order)."""
+
+    def __init__(self, index, ids: list[str]):
+        self.index, self.ids = index, ids
+        self.row = {c: i for i, c in enumerate(ids)}
+
+    def nearest(self, clip_id: str, k: int, keep=None) -> list[tuple[str, float]]:
+        """The `k` clips nearest `clip_id` (itself left out), nearest first, with their cosine distances; `keep`:
+        given candidate ids, the set of those that may be answered (asked again with more candidates until k are
+        kept or none are left)."""
+        if clip_id not in self.row:
+            raise NotFound(f"clip {clip_id} has no embedding in this collection", "pick a clip of the revision shown")
+        vector = self.index.reconstruct(self.row[clip_id])[None]
+        want = k + 1
+        while True:
+            scores, rows = self.index.search(vector, min(want, len(self.ids)))
+            found = [(self.ids[r], round(float(1.0 - s), 5)) for s, r in zip(scores[0], rows[0])
+                     if r >= 0 and self.ids[r] != clip_id]
+            kept = keep({c for c, _ in found}) if keep else None
+            found = [(c, d) for c, d in found if kept is None or c in kept]
+            if len(found) >= k or want >= len(self.ids):
+                return found[:k]
+            want *= 4
+
+
+_loaded: dict[Path, tuple[int, VectorIndex]] = {}
+_lock = threading.Lock()
+
+
+def collection_index(parquet: Path) -> VectorIndex:
+    """The index of the collection stored at `parquet`, read from beside it (built and kept there the first
+    time), and kept in memory until the collection changes."""
+    import faiss
+
+    with _lock:
+        stamp = parquet.stat().st_mtime_ns
+        if parquet in _loaded and _loaded[parquet][0] == stamp:
+            return _loaded[parquet][1]
+        path = index_path(parquet)
+        if path.exists():
+            index = faiss.deserialize_index(np.frombuffer(path.read_bytes(), dtype=np.uint8))
+        else:
+            index = build_index(pq.read_table(parquet, columns=["embedding"]))
+            atomic_write_bytes(path, faiss.serialize_index(index).tobytes())
+        ids = pq.read_table(parquet, columns=["clip_id"])["clip_id"].to_pylist()
+        _loaded.clear()  # one collection's index at a time: a large one takes gigabytes
+        _loaded[parquet] = (stamp, VectorIndex(index, ids))
+        return _loaded[parquet][1]
+
+
+def index_path(parquet: Path) -> Path:
+    return parquet.with_suffix(".faiss")
