@@ -240,3 +240,31 @@ def test_neighbours_from_the_inverted_file_match_every_distance_and_a_new_pass_r
 
     ws.runs.write_collection(run, name, ws.runs.collection(run, name))
     assert not vectors.index_path(parquet).exists()
+
+
+def test_the_binary_map_carries_what_the_json_map_does(client):
+    """The page's map comes as typed arrays behind a JSON header, and its ids as text when needed: decoded, they
+    are the JSON answer's points, in the same order."""
+    import json as jsonlib
+
+    http, ws, run = client
+    params = {"table": "clips@1", "run": run, "colour": "label", "size": "eval_loss"}
+    plain = http.get("/api/map", params=params).json()
+    raw = http.get("/api/map", params={**params, "format": "binary"})
+    assert raw.headers["content-type"] == "application/octet-stream"
+    body = raw.content
+    assert body[:4] == b"CMAP"
+    length = int.from_bytes(body[4:8], "little")
+    header = jsonlib.loads(body[8:8 + length])
+    at, arrays = 8 + length, {}
+    for item in header["arrays"]:
+        assert at % 4 == 0
+        arrays[item["name"]] = np.frombuffer(body, dtype=item["type"], count=item["length"], offset=at)
+        at += arrays[item["name"]].nbytes + (-arrays[item["name"]].nbytes % 4)
+    assert at == len(body) and header["count"] == len(plain["ids"]) and header["editable"] == plain["editable"]
+    assert np.allclose(arrays["x"], plain["x"], atol=1e-6) and np.allclose(arrays["y"], plain["y"], atol=1e-6)
+    assert arrays["colour"].tolist() == plain["colour"]["codes"] and arrays["size"].tolist() == plain["size"]["codes"]
+    assert [header["videos"][v] for v in arrays["video"]] == [plain["videos"][v] for v in plain["video"]]
+    assert header["colour"] == {k: v for k, v in plain["colour"].items() if k != "codes"}
+    ids = http.get("/api/map", params={**params, "format": "ids"}).text.split("\n")
+    assert ids == plain["ids"]

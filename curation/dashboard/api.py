@@ -33,7 +33,8 @@ from curation.frames.cache import FrameReader
 from curation.jsonsafe import json_row, json_value
 from curation.review.clip_view import clip_view
 from curation.review.compare import DRAWS, compare, verdict
-from curation.review.embedding_map import map_points, neighbours, signal_of_clips, with_suggestions
+from curation.review.embedding_map import (map_binary, map_ids_text, map_json, map_points, neighbours,
+                                           signal_of_clips, with_suggestions)
 from curation.review.metrics import per_video, revision_with_metrics
 from curation.review.apply import apply_requests
 from curation.review.suggest import learned_timing_issues, suggest
@@ -222,7 +223,12 @@ def embedding_map(request: Request) -> JSONResponse:
     signals = signal_of_clips(table, state.run_suggestions(run), spec.id_column) if colour == "signal" else None
     points = map_points(table, colour, spec.classes, signals, spec.id_column, context_points(ws, run, revision),
                         size=request.query_params.get("size") or None)
-    return JSONResponse({"table": revision.ref, "run": run, **points})
+    kind = request.query_params.get("format", "json")
+    if kind == "binary":  # what the page draws from: typed arrays, no object per point
+        return Response(map_binary(points, table=revision.ref, run=run), media_type="application/octet-stream")
+    if kind == "ids":
+        return Response(map_ids_text(points), media_type="text/plain; charset=utf-8")
+    return JSONResponse({"table": revision.ref, "run": run, **map_json(points)})
 
 
 def nearest(request: Request) -> JSONResponse:

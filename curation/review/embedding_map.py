@@ -2,6 +2,8 @@
 coordinates, positions scaled into [-1, 1] (aspect kept), and one colour code per point."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,12 +45,50 @@ def map_points(table: pa.Table, colour: str = "label", classes: list | None = No
     centre = (xy.max(axis=0) + xy.min(axis=0)) / 2
     half = max(float((xy.max(axis=0) - xy.min(axis=0)).max()) / 2, 1e-9)
     xy = (xy - centre) / half * MARGIN
-    videos, video_codes = np.unique(np.asarray(table["video_id"].to_pylist(), dtype=object), return_inverse=True)
-    ids = table[id_column].to_pylist()
-    return {"ids": ids, "editable": editable, "videos": videos.tolist(), "video": video_codes.tolist(),
-            "x": np.round(xy[:, 0], 5).tolist(), "y": np.round(xy[:, 1], 5).tolist(),
+    videos = pc.dictionary_encode(table["video_id"].combine_chunks())
+    return {"ids": table[id_column].combine_chunks(), "editable": editable,
+            "videos": videos.dictionary.to_pylist(), "video": videos.indices.to_numpy(zero_copy_only=False),
+            "x": np.round(xy[:, 0], 5), "y": np.round(xy[:, 1], 5),
             "colour": colour_codes(table, colour, classes, signals, id_column),
             **({"size": size_codes(table, size)} if size else {})}
+
+
+def map_json(points: dict) -> dict:
+    """`map_points` as plain JSON values (lists)."""
+    lists = {k: points[k].to_pylist() if isinstance(points[k], pa.Array) else points[k].tolist()
+             for k in ("ids", "video", "x", "y")}
+    return {**points, **lists, "colour": {**points["colour"], "codes": points["colour"]["codes"].tolist()},
+            **({"size": {**points["size"], "codes": points["size"]["codes"].tolist()}} if "size" in points else {})}
+
+
+MAP_MAGIC = b"CMAP"
+MAP_ARRAYS = (("x", "float32"), ("y", "float32"), ("video", "uint32"), ("colour", "uint16"), ("size", "uint8"))
+
+
+def map_binary(points: dict, **header) -> bytes:
+    """`map_points` for a page that draws a million points: "CMAP", the length of a JSON header (uint32, little
+    endian), the header (everything but the per-point arrays; each array's name, type and length), then x, y
+    (float32), video (uint32), colour (uint16) and size (uint8, when sized) codes, each from a 4-byte boundary.
+    The ids are not in it: they come as text (`map_ids_text`) when a selection or a hover needs them."""
+    arrays = {"x": points["x"], "y": points["y"], "video": points["video"], "colour": points["colour"]["codes"],
+              **({"size": points["size"]["codes"]} if "size" in points else {})}
+    layout = [{"name": name, "type": kind, "length": len(arrays[name])} for name, kind in MAP_ARRAYS if name in arrays]
+    meta = {**header, "count": len(points["x"]), "editable": points["editable"], "videos": points["videos"],
+            "colour": {k: v for k, v in points["colour"].items() if k != "codes"},
+            **({"size": {k: v for k, v in points["size"].items() if k != "codes"}} if "size" in points else {}),
+            "arrays": layout}
+    text = json.dumps(meta).encode()
+    text += b" " * (-(len(text) + 8) % 4)
+    parts = [MAP_MAGIC, len(text).to_bytes(4, "little"), text]
+    for item in layout:
+        data = np.ascontiguousarray(arrays[item["name"]], dtype=item["type"]).tobytes()
+        parts += [data, b"\0" * (-len(data) % 4)]
+    return b"".join(parts)
+
+
+def map_ids_text(points: dict) -> str:
+    """The map's ids in point order, one a line (what the page splits when it first needs an id)."""
+    return "\n".join(points["ids"].to_pylist())
 
 
 def colour_codes(table: pa.Table, colour: str, classes: list | None = None,
@@ -68,13 +108,13 @@ def colour_codes(table: pa.Table, colour: str, classes: list | None = None,
         if any(v is None for v in values):
             names.append("none")
         return {"by": colour, "kind": "categorical", "categories": names,
-                "codes": [codes[str(v)] if v is not None else len(names) - 1 for v in values]}
+                "codes": np.array([codes[str(v)] if v is not None else len(names) - 1 for v in values], np.int64)}
     v = np.array([np.nan if x is None else x for x in values], dtype=np.float64)
     known = ~np.isnan(v)
     low, high = (float(v[known].min()), float(v[known].max())) if known.any() else (0.0, 0.0)
     steps = np.clip(((v - low) / (high - low or 1) * (BINS - 1)).round(), 0, BINS - 1)
     codes = np.where(known, steps, BINS).astype(int)
-    return {"by": colour, "kind": "continuous", "range": [low, high], "bins": BINS, "codes": codes.tolist()}
+    return {"by": colour, "kind": "continuous", "range": [low, high], "bins": BINS, "codes": codes}
 
 
 def _categorical(column, name: str) -> bool:
@@ -96,7 +136,7 @@ def size_codes(table: pa.Table, size: str) -> dict:
     low, high = (float(v[known].min()), float(v[known].max())) if known.any() else (0.0, 0.0)
     steps = np.clip(((v - low) / (high - low or 1) * (SIZE_STEPS - 1)).round(), 0, SIZE_STEPS - 1)
     codes = np.where(known, steps, 0).astype(int)
-    return {"by": size, "range": [low, high], "steps": SIZE_STEPS, "codes": codes.tolist()}
+    return {"by": size, "range": [low, high], "steps": SIZE_STEPS, "codes": codes}
 
 
 def signal_of_clips(table: pa.Table, suggestions, id_column: str = "clip_id") -> dict[str, str]:

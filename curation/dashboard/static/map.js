@@ -9,7 +9,7 @@ const CATEGORY_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 const NONE = "#cfcfcf";
 
-export const map = { plot: null, data: null, index: new Map(), drawnAt: 0 };
+export const map = { plot: null, data: null, index: new Map(), drawnAt: 0 };  // index: id → point, made when asked
 window.curateMap = map;  // for the browser tests and the benchmark
 
 function viridis(t) {
@@ -58,12 +58,14 @@ function ensurePlot(points = 0) {
                                  opacity: 0.85, performanceMode: large, lassoMinDelay: 0, lassoInitiator: false,
                                  showReticle: false, pointOutlineWidth: 1, lassoColor: [0.1, 0.3, 0.8, 1] });
   $("drag").onchange();
-  map.plot.subscribe("select", ({ points }) => {
+  map.plot.subscribe("select", async ({ points }) => {
     points = points.filter((i) => i < map.data.editable);  // context points (other tables) are not editable here
-    state.selected = new Set(points.map((i) => map.data.ids[i]));
+    const ids = await mapIds();
+    state.selected = new Set(points.map((i) => ids[i]));
+    for (const i of points) state.videoOf.set(ids[i], map.data.videos[map.data.video[i]]);
     say(`${points.length} clip(s) selected on the map`);
     emit("selection", "map");
-    if (points.length === 1) emit("show-clip", { id: map.data.ids[points[0]] });
+    if (points.length === 1) emit("show-clip", { id: ids[points[0]] });
   });
   map.plot.subscribe("deselect", () => { state.selected.clear(); emit("selection", "map"); });
   map.plot.subscribe("pointOver", (i) => {
@@ -71,10 +73,51 @@ function ensurePlot(points = 0) {
     const value = c.kind === "categorical" ? c.categories[c.codes[i]]
       : c.codes[i] === c.bins ? "no value" : `≈ ${cell(c.range[0] + (c.range[1] - c.range[0]) * c.codes[i] / (c.bins - 1))}`;
     const where = i < map.data.editable ? "" : " · not in this table (shown for context)";
-    $("map-hover").textContent = `${map.data.ids[i]} · ${c.by} ${value}${where}`;
+    const id = map.data.ids ? map.data.ids[i] : map.data.videos[map.data.video[i]];  // the video until ids come
+    $("map-hover").textContent = `${id} · ${c.by} ${value}${where}`;
+    if (!map.data.ids) mapIds();
   });
   map.plot.subscribe("pointOut", () => { $("map-hover").textContent = ""; });
   return map.plot;
+}
+
+// The map comes as typed arrays behind a JSON header (review/embedding_map.py's map_binary): nothing is built per
+// point here; the ids come as text only when a selection, a hover or a highlight first needs one.
+async function fetchMap(params) {
+  const response = await fetch(`/api/map?${params}&format=binary`);
+  if (!response.ok) {
+    const body = response.headers.get("content-type")?.includes("json") ? await response.json() : {};
+    throw Object.assign(new Error(body.message || `${response.status} from /api/map`), { status: response.status });
+  }
+  const buffer = await response.arrayBuffer();
+  const length = new DataView(buffer).getUint32(4, true);
+  const data = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, length)));
+  const types = { float32: Float32Array, uint32: Uint32Array, uint16: Uint16Array, uint8: Uint8Array };
+  let at = 8 + length;
+  const arrays = {};
+  for (const { name, type, length: n } of data.arrays) {
+    arrays[name] = new types[type](buffer, at, n);
+    at += Math.ceil(arrays[name].byteLength / 4) * 4;
+  }
+  Object.assign(data, { x: arrays.x, y: arrays.y, video: arrays.video, ids: null, idsParams: params });
+  data.colour.codes = arrays.colour;
+  if (data.size) data.size.codes = arrays.size;
+  return data;
+}
+
+// The map's ids, point order (fetched once per map, then kept), and each id's point.
+async function mapIds() {
+  const data = map.data;
+  if (!data.ids) {
+    data.ids = (await (await fetch(`/api/map?${data.idsParams}&format=ids`)).text()).split("\n");
+    map.index = new Map();
+  }
+  return data.ids;
+}
+
+function pointOf(id) {
+  if (!map.index.size) map.data.ids.forEach((one, i) => map.index.set(one, i));
+  return map.index.get(id);
 }
 
 export async function loadMap() {
@@ -90,13 +133,11 @@ export async function loadMap() {
   const params = new URLSearchParams({ table: ref(), run: state.run, colour: $("colour").value });
   if ($("size").value) params.set("size", $("size").value);
   try {
-    const data = await api(`/api/map?${params}`);
+    const data = await fetchMap(params);
     if (hidden()) return;  // the user switched views while it came
     $("map-pane").hidden = false;
     map.data = data;
-    map.index = new Map(data.ids.map((id, i) => [id, i]));
-    data.ids.forEach((id, i) => state.videoOf.set(id, data.videos[data.video[i]]));
-    const plot = ensurePlot(data.ids.length);
+    const plot = ensurePlot(data.count);
     const base = map.large ? 1 : 4;  // a size step is half a base point more
     plot.set({ pointColor: palette(data.colour), colorBy: "valueA", sizeBy: data.size ? "valueB" : null,
                pointSize: data.size ? [...Array(data.size.steps).keys()].map((k) => base * (1 + k / 2)) : base });
@@ -106,7 +147,7 @@ export async function loadMap() {
     $("map-canvas").dataset.points = plot.get("points").length;  // what the library drew (read by tests and bench)
     $("map-legend").replaceChildren(...legend(data.colour), ...(data.size ? [el("span", { className: "key",
       textContent: ` · size: ${data.size.by} ${cell(data.size.range[0])} … ${cell(data.size.range[1])}` })] : []));
-    const context = data.ids.length - data.editable;
+    const context = data.count - data.editable;
     $("map-count").textContent = `${data.editable} clips of ${data.table} on the map of ${data.run}`
       + (context ? ` (+ ${context} of its other tables)` : "");
     highlight();
@@ -116,9 +157,10 @@ export async function loadMap() {
   }
 }
 
-function highlight() {
+async function highlight() {
   if (!map.plot || !map.data) return;
-  const points = [...state.selected].map((id) => map.index.get(id)).filter((i) => i !== undefined);
+  if (state.selected.size && !map.data.ids) await mapIds();
+  const points = [...state.selected].map(pointOf).filter((i) => i !== undefined);
   if (points.length) map.plot.select(points, { preventEvent: true });
   else map.plot.deselect({ preventEvent: true });
 }
