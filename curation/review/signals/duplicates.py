@@ -90,26 +90,29 @@ def indexed_frame_neighbours(x: np.ndarray, flat: np.ndarray, owner: np.ndarray,
     """As `exact_frame_neighbours`, from each frame's `FRAME_NEIGHBOURS` nearest frames (an index): a video's
     distance to another is the closest pair of their frames found from either side."""
     idx, dist = knn(_with_flat_axis(x, flat), FRAME_NEIGHBOURS, exact=False)
-    src, dst, d = np.repeat(owner, idx.shape[1]), idx.ravel(), dist.ravel()
-    found = dst >= 0
-    src, dst, d = src[found], owner[dst[found]], d[found]
-    other = src != dst
-    src, dst, d = np.concatenate([src[other], dst[other]]), np.concatenate([dst[other], src[other]]), \
-        np.concatenate([d[other], d[other]])
-    return _nearest_of_edges(src.astype(np.int64), dst.astype(np.int64), d, videos, m)
+    owner = owner.astype(np.int32)
+    a, b = np.repeat(owner, idx.shape[1]), np.where(idx >= 0, owner[np.maximum(idx, 0)], -1).ravel()
+    d = dist.ravel()
+    del idx, dist
+    keep = (b >= 0) & (a != b)  # another video's frame
+    a, b, d = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep]), d[keep]
+    key, d = _closest(a.astype(np.int64) * len(videos) + b, d)  # each pair once, by its closest frames
+    a, b = (key // len(videos)).astype(np.int32), (key % len(videos)).astype(np.int32)
+    return _nearest_of_edges(np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([d, d]), videos, m)
+
+
+def _closest(key: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each key once, with its smallest distance."""
+    order = np.lexsort((d, key))
+    key, d = key[order], d[order]
+    first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+    return key[first], d[first]
 
 
 def _nearest_of_edges(src: np.ndarray, dst: np.ndarray, d: np.ndarray, videos: list[str],
                       m: int) -> VideoNeighbours:
-    """VideoNeighbours from (video, video, distance) edges: the closest edge of each pair, the m closest pairs of
-    each video."""
+    """VideoNeighbours from (video, video, distance) edges, one per ordered pair: the m closest of each video."""
     n = len(videos)
-    key = src * n + dst
-    order = np.lexsort((d, key))
-    key, d = key[order], d[order]
-    first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
-    key, d = key[first], d[first]
-    src, dst = key // n, key % n
     order = np.lexsort((d, src))  # by video, nearest first
     src, dst, d = src[order], dst[order], d[order]
     rank = np.arange(len(src)) - np.searchsorted(src, src)
