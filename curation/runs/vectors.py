@@ -16,7 +16,7 @@ from curation.fsutil import atomic_write_bytes
 from curation.runs.store import embedding_matrix
 
 EXACT_BELOW = 50_000  # clips: an exact search over fewer answers within milliseconds
-PROBES = 16
+PROBES = 32
 CHUNK = 50_000  # rows normalised and added at a time (a 1,000,000 × 768 float32 copy would be 3 GB)
 
 
