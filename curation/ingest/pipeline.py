@@ -14,6 +14,7 @@ from curation.progress import progress_bar
 from curation.errors import BadInput, Fix, exception_line
 from curation.ingest.clips import ClipConfig, LabelRule, frame_indices
 from curation.frames.cache import FrameCache, FrameReader, file_signature, frame_id
+from curation.frames.descriptors import keep_descriptors
 from curation.ingest.parallel import LocalEngine, VideoJob
 from curation.frames.video import DecodeError, Probe
 from curation.ingest.layouts import Source, VideoEntry
@@ -340,6 +341,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
             rev = store.create(specs[name], table, message=message or f"ingest of {source.root}",
                                meta={**meta, "carried": carried.to_dict()} if retimed else meta, display=display)
         result.revisions[name] = rev.number
+    keep_descriptors(cache, data["frames"])  # what suggest's frame signals compare, computed once
     result.seconds = round(time.time() - started, 2)
     workspace.set_dataset(dataset)
     return result

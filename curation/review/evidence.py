@@ -3,14 +3,13 @@ out-of-fold probabilities of k-fold runs, videos' mean embeddings, frame descrip
 cache, splits, and the label patterns a score curve should follow."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation.errors import BadInput, Fix
-from curation.frames.cache import FrameReader
+from curation.frames.descriptors import SIZE, video_descriptors
 from curation.ingest.clips import LabelRule
 from curation.ingest.layouts import LAYOUTS
 from curation.review.metrics import clip_metrics, final_collection
@@ -105,30 +104,19 @@ def embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[str
 
 
 class FrameDescriptors:
-    """Evenly spaced cached frames of every video as small grey thumbnails, unit rows from `unit_rows` (`x`,
-    `flat`: which were the mean thumbnail), `owner`: each thumbnail's video index, `videos`, and each video's
-    look: its mean frame at 8×8 RGB — colour and layout (sky above, road below), what a wrong camera or a dead
-    one changes."""
+    """The dataset's videos' frame descriptors (frames/descriptors.py: kept in the frame cache, computed once) as
+    the frames pass compares them: thumbnails as unit rows from `unit_rows` (`x`, `flat`: which were the mean
+    thumbnail; centred, since what all dashcam frames share — road, horizon — says nothing about identity),
+    `owner`: each thumbnail's video index, `videos`, and each video's look (mean frame, 8×8 RGB)."""
 
-    def __init__(self, ws, dataset: str, per_video: int = 12, size: int = 16):
+    def __init__(self, ws, dataset: str):
         frames = ws.tables.read(ws.task(dataset).head(ws.tables, FRAMES), ["frame_id", "video_id", "index"])
-        reader = FrameReader(ws.cache_dir(dataset))
-        thumbs, owner, self.videos, looks = [], [], [], []
-        for video, group in frames.to_pandas().sort_values("index").groupby("video_id"):
-            ids = group["frame_id"].tolist()
-            pick = [ids[int(k)] for k in np.linspace(0, len(ids) - 1, min(per_video, len(ids)))]
-            look = []
-            for rgb in reader.images(pick, min_side=size):
-                grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-                thumbs.append(cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
-                look.append(cv2.resize(rgb, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
-                owner.append(len(self.videos))
-            self.videos.append(video)
-            looks.append(np.mean(look, axis=0))
-        # centred: what all dashcam frames share (road, horizon) says nothing about identity
-        self.x, self.flat = unit_rows(np.stack(thumbs) if thumbs else np.zeros((0, size * size), np.float32))
-        self.owner = np.asarray(owner, dtype=np.int64)
-        self.looks = np.stack(looks) if looks else np.zeros((0, 192), np.float32)
+        found = video_descriptors(ws.cache_dir(dataset), frames)
+        self.videos, self.looks = found.videos, found.looks
+        self.owner = np.repeat(np.arange(len(found.videos), dtype=np.int64), [len(t) for t in found.thumbs])
+        thumbs = np.concatenate(found.thumbs).astype(np.float32) if found.thumbs else \
+            np.zeros((0, SIZE * SIZE), np.float32)
+        self.x, self.flat = unit_rows(thumbs)
 
 
 def splits(ws, dataset: str) -> dict[str, str]:

@@ -1,0 +1,86 @@
+"""Per video, what the review's frame signals compare, computed from the frame cache once and kept beside it
+(`<cache>/descriptors.lance`): `PER_VIDEO` evenly spaced frames as `SIZE`×`SIZE` grey thumbnails and the mean
+frame at 8×8 RGB (its look). Ingest computes them for the videos it cached; a later read computes those still
+missing (a cache made before descriptors were kept); a video decoded again (another signature in the cache's
+videos.json) gets new ones."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import lance
+import numpy as np
+import pyarrow as pa
+
+from curation.frames.cache import FrameCache, FrameReader, _sql_list
+
+PER_VIDEO, SIZE, LOOK = 12, 16, 8
+SCHEMA = pa.schema([("video_id", pa.string()), ("signature", pa.string()), ("thumbs", pa.binary()),
+                    ("look", pa.list_(pa.float32(), 3 * LOOK * LOOK))])
+
+
+@dataclass
+class VideoDescriptors:
+    """`videos` (sorted), each one's thumbnails ((c, SIZE·SIZE) uint8, c ≤ PER_VIDEO) and looks ((n, 192))."""
+    videos: list[str]
+    thumbs: list[np.ndarray]
+    looks: np.ndarray
+
+
+def _describe(reader: FrameReader, frame_ids: list[str]) -> tuple[bytes, list[float]]:
+    """A video's evenly spaced thumbnails (uint8 bytes) and its look, from its cached frames (oldest first)."""
+    pick = [frame_ids[int(k)] for k in np.linspace(0, len(frame_ids) - 1, min(PER_VIDEO, len(frame_ids)))]
+    thumbs, looks = [], []
+    for rgb in reader.images(pick, min_side=SIZE):
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        thumbs.append(cv2.resize(grey, (SIZE, SIZE), interpolation=cv2.INTER_AREA).ravel())
+        looks.append(cv2.resize(rgb, (LOOK, LOOK), interpolation=cv2.INTER_AREA).astype(np.float32).ravel())
+    return np.stack(thumbs).tobytes(), np.mean(looks, axis=0).tolist()
+
+
+def video_descriptors(cache_folder, frames: pa.Table, compute: bool = True) -> VideoDescriptors:
+    """The descriptors of the videos in `frames` (a frames table: frame_id, video_id, index), computing and
+    keeping those missing or stale first (under the cache's writer lock; `compute=False` only reads)."""
+    cache = FrameCache(cache_folder)
+    path = str(cache.folder / "descriptors.lance")
+    wanted = sorted(set(frames["video_id"].to_pylist()))
+    if compute:
+        with cache.lock():
+            keep_descriptors(cache, frames)
+    stored = lance.dataset(path).to_table().to_pylist() if os.path.exists(path) else []
+    by_video = {r["video_id"]: r for r in stored}
+    videos = [v for v in wanted if v in by_video]
+    return VideoDescriptors(videos, [np.frombuffer(by_video[v]["thumbs"], np.uint8).reshape(-1, SIZE * SIZE)
+                                     for v in videos],
+                            np.asarray([by_video[v]["look"] for v in videos], np.float32).reshape(-1, 3 * LOOK * LOOK))
+
+
+def keep_descriptors(cache: FrameCache, frames: pa.Table) -> None:
+    """Compute and keep the descriptors of `frames`' videos that have none, or stale ones (the caller holds the
+    cache's writer lock: ingest does)."""
+    path = str(cache.folder / "descriptors.lance")
+    wanted = sorted(set(frames["video_id"].to_pylist()))
+    signatures = {v: f"{info.get('signature')}@{info.get('size')}" for v, info in cache.cached_videos().items()}
+    kept = ({r["video_id"]: r["signature"] for r in lance.dataset(path).to_table(columns=["video_id", "signature"])
+             .to_pylist()} if os.path.exists(path) else {})
+    todo = [v for v in wanted if v in signatures and kept.get(v) != signatures[v]]
+    if not todo:
+        return
+    reader = FrameReader(cache.folder)
+    rows = frames.select(["frame_id", "video_id", "index"]).to_pandas()
+    rows = rows[rows["video_id"].isin(set(todo))].sort_values(["video_id", "index"])
+    out = []
+    for video, group in rows.groupby("video_id"):
+        thumbs, look = _describe(reader, group["frame_id"].tolist())
+        out.append({"video_id": video, "signature": signatures[video], "thumbs": thumbs, "look": look})
+    table = pa.Table.from_pylist(out, schema=SCHEMA)
+    if not os.path.exists(path):
+        lance.write_dataset(table, path, mode="create", schema=SCHEMA)
+        return
+    stale = sorted(set(todo) & set(kept))
+    if stale:  # decoded again: replaced (a reader between the two commits sees them missing, then computes)
+        ds = lance.dataset(path)
+        for start in range(0, len(stale), 500):
+            ds.delete(f"video_id IN ({_sql_list(stale[start:start + 500])})")
+    lance.write_dataset(table, path, mode="append", schema=SCHEMA)
