@@ -287,3 +287,56 @@ def test_the_recipe_is_what_train_uses_unless_overridden():
     assert TrainConfig.from_dict(tiny.to_dict()) == tiny  # a run's stored config reads back as it trained
     shown = " ".join(CliRunner().invoke(cli, ["train", "--help"]).output.split())
     assert "[default: pretrained]" in shown and "5e-4 for mvit_tiny" in shown and "1e-4 for mvit_v2_s" in shown
+
+
+def _colour_folders(root: Path, per_class: int, wrong: dict[str, str]) -> None:
+    """Class folders of short videos whose class is their colour (red, green, blue, under noise): a dataset any
+    model learns in a few steps. `wrong`: video name → the class folder it is written to instead."""
+    from fractions import Fraction
+
+    from curation.synth import _encode
+
+    rng = np.random.default_rng(0)
+    for k, colour in enumerate(("red", "green", "blue")):
+        for i in range(per_class):
+            name = f"{colour}_{i:02d}"
+            folder = root / wrong.get(name, colour)
+            folder.mkdir(parents=True, exist_ok=True)
+            frames = []
+            for _ in range(24):
+                frame = rng.integers(0, 40, (64, 64, 3), dtype=np.uint8)
+                frame[..., k] += 200
+                frames.append(frame)
+            _encode(folder / f"{name}.mp4", frames, Fraction(10), 64, 64, 1)
+
+
+@pytest.mark.slow
+def test_three_class_fold_runs_flag_no_class_beyond_its_planted_share(tmp_path):
+    """Issue 41: confident learning over a 3-class dataset's k-fold runs reads every class's probability, so no
+    class's videos are flagged beyond the share of them whose label was planted wrong, plus a margin (on the top
+    class's probability alone it flagged every video of class 2)."""
+    from click.testing import CliRunner
+
+    from curation.cli import cli
+    from curation.ingest.layouts import read_folders
+    from curation.review.suggest import suggest
+
+    wrong = {"red_01": "green", "red_02": "blue", "green_03": "red", "green_04": "blue", "blue_05": "red",
+             "blue_06": "green"}
+    _colour_folders(tmp_path / "data", 12, wrong)
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_folders(tmp_path / "data"), "colours", IngestOptions(frame_size=64, folds=3, val_fraction=0),
+           progress=False)
+    result = CliRunner().invoke(cli, ["--workspace", str(ws.root), "train", "--model", "mvit_tiny", "--folds", "3",
+                                      "--epochs", "3", "--draws", "128", "--batch-size", "8", "--workers", "0"])
+    assert result.exit_code == 0, result.output + result.stderr
+    runs = ws.runs.runs()
+    found = suggest(ws, runs[0], runs=runs)
+    assert not [n for n in found.notes if "left out" in n or "AUM only" in n], found.notes  # learned: CL ran
+    flagged = {s.id for s in found if s.signal == "label issue"}
+    videos = ws.tables.read(ws.resolve("colours/videos"), ["video_id", "label"]).to_pylist()
+    planted = {v["video_id"] for v in videos if v["video_id"].split("/")[-1] in wrong}
+    assert len(planted) == len(wrong) and flagged & planted  # found some of the wrong labels
+    for label in {v["label"] for v in videos}:
+        mine = {v["video_id"] for v in videos if v["label"] == label}
+        assert len(flagged & mine) / len(mine) <= len(planted & mine) / len(mine) + 0.2, (label, flagged & mine)
