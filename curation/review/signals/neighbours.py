@@ -8,7 +8,7 @@ import numpy as np
 EXACT_UP_TO = 20_000  # rows; an index is faster from about here (bench/review_scale.py)
 BLOCK = 2048  # rows per block of the exact pass: a block × n distance matrix at a time
 INDEX_DIMS = 64  # the index compares rows on their first principal axes (candidates; distances are exact)
-HNSW_LINKS, HNSW_BUILD, HNSW_SEARCH = 16, 40, 64  # the graph's links per row, and its candidate lists
+HNSW_LINKS, HNSW_BUILD, HNSW_SEARCH = 16, 40, 48  # the graph's links per row, and its candidate lists
 TRAIN_ROWS = 100_000  # rows the index's k-means and projection are fitted on
 SEARCH_ROWS = 8192  # rows searched at a time: their candidates' full rows are held while measured
 
