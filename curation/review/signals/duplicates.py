@@ -13,7 +13,7 @@ from curation.review.signals.neighbours import knn
 from curation.review.suggestion import Suggestion
 
 NEIGHBOURS = 8  # nearest videos kept per video: the nearest and the next-nearest are what the pairs need
-FRAME_NEIGHBOURS = 24  # nearest frames asked per frame by the index: a video's own frames fill some of them
+FRAME_NEIGHBOURS = 32  # nearest frames asked per frame by the index: a video's own frames fill some of them
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}  # which copy of a duplicate stays: the one furthest from training
 
 
