@@ -42,7 +42,7 @@ MODELS = {
 # an object's motion, shape and pattern on random backgrounds, seeds no demo, test or benchmark uses; neither
 # world's decision), loaded like any weights file: `--weights <this path>`.
 TINY_WEIGHTS = Path(__file__).parent / "weights" / "mvit_tiny_synth.pt"
-TINY_WEIGHTS_SHA256 = "22ee9ca9e61e4220e5db1c0f7b270b60c29dfe47b299b42361e5e0e997143e94"
+TINY_WEIGHTS_SHA256 = "7cb10722c093ea0c96e2d23cd3efbc429f2b8b3a6a670a1ef9e8adcf284e07ea"
 
 
 def _tiny_backbone(spec: ModelSpec) -> MViT:
