@@ -215,3 +215,22 @@ def test_retimes_and_suggestions_follow_the_runs_writes_without_a_restart(review
     assert state.cached_suggestions(run) is None
     state.timing(run), state.run_suggestions(run)
     assert made == [run, ("suggest", run)] * 2
+
+
+def test_a_run_over_tables_registered_without_an_ingest_keys_its_caches(tmp_path):
+    """Tables created through the store (a benchmark's, another tool's) have no videos table: the caches of a run
+    over them are keyed without one instead of failing every page that asks for the run's suggestions."""
+    from conftest import SPEC, make_clips
+    from curation.dashboard.api import AppState
+    from curation.runs.record import RunInputs, RunRecord
+
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    revision = ws.tables.create(SPEC, make_clips(20), message="registered")
+    run = ws.runs.create("outside")
+    ws.runs.write_record(run, RunRecord(
+        run=run, status="completed", config={}, backend="lance", task="binary", classes=["a", "b"],
+        metric="accuracy", model={}, device="", epochs=[], best=None, created="",
+        inputs=RunInputs(dataset="ds", table="clips", revision=1, ref=revision.ref,
+                         fingerprint=revision.fingerprint, rows=20)))
+    state = AppState(ws, "", "me")
+    assert state.cached_suggestions(run) is None and state._run_key(run)[1] is None

@@ -43,7 +43,7 @@ from curation.review.suggestion import Suggestion, Suggestions
 from curation.tables.commit import default_author
 from curation.tables.content import VAL_WARNING, changed_meanwhile, diff_per_parent, diff_revisions
 from curation.tables.requests import check_request, edit_from_requests, page, split_retimes
-from curation.task import VIDEOS
+from curation.task import TABLE_NAMES, VIDEOS
 
 MAX_PAGE = 1000
 MAX_IDS = 200_000  # a selection sent back to page through (the whole map of a large table)
@@ -78,7 +78,10 @@ class AppState:
         """What a cache of the run's suggestions goes stale with: the run's own writes (a new predict-events, a
         collection) and its dataset's videos revision."""
         dataset = self.ws.runs.record(run).inputs.dataset
-        return run, self.ws.task(dataset).head(self.ws.tables, VIDEOS).number, self.ws.runs.version(run)
+        videos = (self.ws.tables.head(dataset, TABLE_NAMES[VIDEOS]).number
+                  if self.ws.tables.exists(dataset, TABLE_NAMES[VIDEOS])
+                  else None)  # tables registered without an ingest have no videos table
+        return run, videos, self.ws.runs.version(run)
 
     def run_suggestions(self, run: str) -> Suggestions:
         """`suggest` for a run, computed once per run version and videos revision (it compares every video)."""
