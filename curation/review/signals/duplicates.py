@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from curation.review.signals import neighbours
-from curation.review.signals.neighbours import knn
+from curation.review.signals.neighbours import knn, smallest
 from curation.review.suggestion import Suggestion
 
 NEIGHBOURS = 8  # nearest videos kept per video: the nearest and the next-nearest are what the pairs need
@@ -63,11 +63,9 @@ def identical_within(dtype) -> float:
 def _nearest_of_matrix(dist: np.ndarray, videos: list[str], m: int = NEIGHBOURS) -> VideoNeighbours:
     """VideoNeighbours from a full video × video matrix (inf on the diagonal): the reference passes."""
     k = min(m, max(len(videos) - 1, 0))
-    order = np.argpartition(dist, k - 1, axis=1)[:, :k] if k else np.zeros((len(videos), 0), np.int64)
-    order = np.take_along_axis(order, np.take_along_axis(dist, order, axis=1).argsort(axis=1, kind="stable"), axis=1)
-    index = np.pad(order, ((0, 0), (0, m - k)), constant_values=-1)
-    distance = np.pad(np.take_along_axis(dist, order, axis=1), ((0, 0), (0, m - k)), constant_values=np.inf)
-    return VideoNeighbours(videos, index, distance)
+    index, distance = smallest(dist, k)
+    return VideoNeighbours(videos, np.pad(index, ((0, 0), (0, m - k)), constant_values=-1),
+                           np.pad(distance, ((0, 0), (0, m - k)), constant_values=np.inf))
 
 
 def exact_frame_neighbours(x: np.ndarray, flat: np.ndarray, owner: np.ndarray, videos: list[str],

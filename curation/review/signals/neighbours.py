@@ -20,6 +20,17 @@ def _distances(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
     return np.sqrt(np.maximum(squared, 0.0))
 
 
+def smallest(d: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of a distance matrix (inf: not a candidate), the columns of its k smallest entries, smallest
+    first, and those entries; -1 and inf where a row has fewer than k columns."""
+    found = min(k, d.shape[1])
+    part = np.argpartition(d, found - 1, axis=1)[:, :found] if found else np.zeros((len(d), 0), np.int64)
+    part = np.take_along_axis(part, np.take_along_axis(d, part, axis=1).argsort(axis=1, kind="stable"), axis=1)
+    idx = np.pad(part, ((0, 0), (0, k - found)), constant_values=-1)
+    dist = np.pad(np.take_along_axis(d, part, axis=1), ((0, 0), (0, k - found)), constant_values=np.inf)
+    return idx, dist
+
+
 def exact_knn(x: np.ndarray, k: int, metric: str = "cosine") -> tuple[np.ndarray, np.ndarray]:
     """(indices, distances), each (n, k), of every row's k nearest other rows, nearest first; -1 and inf where
     there are fewer than k others."""
@@ -31,13 +42,7 @@ def exact_knn(x: np.ndarray, k: int, metric: str = "cosine") -> tuple[np.ndarray
         d = _distances(x[start:start + BLOCK], x, metric)
         rows = np.arange(len(d))
         d[rows, start + rows] = np.inf  # not its own neighbour
-        if k_found == 0:
-            continue
-        part = np.argpartition(d, k_found - 1, axis=1)[:, :k_found]
-        order = np.take_along_axis(d, part, axis=1).argsort(axis=1, kind="stable")
-        part = np.take_along_axis(part, order, axis=1)
-        idx[start:start + len(d), :k_found] = part
-        dist[start:start + len(d), :k_found] = np.take_along_axis(d, part, axis=1)
+        idx[start:start + len(d), :k_found], dist[start:start + len(d), :k_found] = smallest(d, k_found)
     return idx, dist
 
 
