@@ -6,6 +6,7 @@ videos.json) gets new ones."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -18,6 +19,8 @@ from curation.frames.cache import FrameCache, FrameReader, _sql_list
 PER_VIDEO, SIZE, LOOK = 12, 16, 8
 SCHEMA = pa.schema([("video_id", pa.string()), ("signature", pa.string()), ("thumbs", pa.binary()),
                     ("look", pa.list_(pa.float32(), 3 * LOOK * LOOK))])
+
+FramesOf = Callable[[list[str]], pa.Table]  # video ids → their rows of the frames table
 
 
 @dataclass
@@ -39,15 +42,16 @@ def _describe(reader: FrameReader, frame_ids: list[str]) -> tuple[bytes, list[fl
     return np.stack(thumbs).tobytes(), np.mean(looks, axis=0).tolist()
 
 
-def video_descriptors(cache_folder, frames: pa.Table, compute: bool = True) -> VideoDescriptors:
-    """The descriptors of the videos in `frames` (a frames table: frame_id, video_id, index), computing and
-    keeping those missing or stale first (under the cache's writer lock; `compute=False` only reads)."""
+def video_descriptors(cache_folder, videos, frames_of: FramesOf | None = None) -> VideoDescriptors:
+    """The descriptors of `videos`, computing and keeping those missing or stale first (under the cache's writer
+    lock) from `frames_of(their ids)`, their frames table's rows (frame_id, video_id, index); without `frames_of`
+    only what is kept is read."""
     cache = FrameCache(cache_folder)
     path = str(cache.folder / "descriptors.lance")
-    wanted = sorted(set(frames["video_id"].to_pylist()))
-    if compute:
+    wanted = sorted(set(videos))
+    if frames_of is not None:
         with cache.lock():
-            keep_descriptors(cache, frames)
+            keep_descriptors(cache, wanted, frames_of)
     stored = lance.dataset(path).to_table().to_pylist() if os.path.exists(path) else []
     by_video = {r["video_id"]: r for r in stored}
     videos = [v for v in wanted if v in by_video]
@@ -56,11 +60,11 @@ def video_descriptors(cache_folder, frames: pa.Table, compute: bool = True) -> V
                             np.asarray([by_video[v]["look"] for v in videos], np.float32).reshape(-1, 3 * LOOK * LOOK))
 
 
-def keep_descriptors(cache: FrameCache, frames: pa.Table) -> None:
-    """Compute and keep the descriptors of `frames`' videos that have none, or stale ones (the caller holds the
-    cache's writer lock: ingest does)."""
+def keep_descriptors(cache: FrameCache, videos, frames_of: FramesOf) -> None:
+    """Compute and keep the descriptors of those `videos` that have none, or stale ones, from `frames_of(their
+    ids)`; the frames of the others are never asked for (the caller holds the cache's writer lock: ingest does)."""
     path = str(cache.folder / "descriptors.lance")
-    wanted = sorted(set(frames["video_id"].to_pylist()))
+    wanted = sorted(set(videos))
     signatures = {v: f"{info.get('signature')}@{info.get('size')}" for v, info in cache.cached_videos().items()}
     kept = ({r["video_id"]: r["signature"] for r in lance.dataset(path).to_table(columns=["video_id", "signature"])
              .to_pylist()} if os.path.exists(path) else {})
@@ -68,7 +72,7 @@ def keep_descriptors(cache: FrameCache, frames: pa.Table) -> None:
     if not todo:
         return
     reader = FrameReader(cache.folder)
-    rows = frames.select(["frame_id", "video_id", "index"]).to_pandas()
+    rows = frames_of(todo).select(["frame_id", "video_id", "index"]).to_pandas()
     rows = rows[rows["video_id"].isin(set(todo))].sort_values(["video_id", "index"])
     out = []
     for video, group in rows.groupby("video_id"):

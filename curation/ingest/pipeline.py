@@ -341,7 +341,8 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
             rev = store.create(specs[name], table, message=message or f"ingest of {source.root}",
                                meta={**meta, "carried": carried.to_dict()} if retimed else meta, display=display)
         result.revisions[name] = rev.number
-    keep_descriptors(cache, data["frames"])  # what suggest's frame signals compare, computed once
+    frames = data["frames"]  # what suggest's frame signals compare, computed once
+    keep_descriptors(cache, frames["video_id"].unique().to_pylist(), lambda todo: frames)
     result.seconds = round(time.time() - started, 2)
     workspace.set_dataset(dataset)
     return result

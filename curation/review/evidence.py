@@ -110,8 +110,11 @@ class FrameDescriptors:
     `owner`: each thumbnail's video index, `videos`, and each video's look (mean frame, 8×8 RGB)."""
 
     def __init__(self, ws, dataset: str):
-        frames = ws.tables.read(ws.task(dataset).head(ws.tables, FRAMES), ["frame_id", "video_id", "index"])
-        found = video_descriptors(ws.cache_dir(dataset), frames)
+        task = ws.task(dataset)
+        videos = ws.tables.read(task.head(ws.tables, VIDEOS), ["video_id"])["video_id"].to_pylist()
+        frames = task.head(ws.tables, FRAMES)  # only a missing or stale video's rows are read
+        found = video_descriptors(ws.cache_dir(dataset), videos, lambda todo: ws.tables.read(
+            frames, ["frame_id", "video_id", "index"], where=pc.field("video_id").isin(todo)))
         self.videos, self.looks = found.videos, found.looks
         self.owner = np.repeat(np.arange(len(found.videos), dtype=np.int64), [len(t) for t in found.thumbs])
         thumbs = np.concatenate(found.thumbs).astype(np.float32) if found.thumbs else \
