@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from curation.review.signals import neighbours
-from curation.review.signals.neighbours import knn, smallest
+from curation.review.signals.neighbours import distances, knn, smallest
 from curation.review.suggestion import Suggestion
 
 NEIGHBOURS = 8  # nearest videos kept per video: the nearest and the next-nearest are what the pairs need
@@ -40,9 +40,9 @@ def unit_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cosine_distances(a: np.ndarray, a_flat: np.ndarray, b: np.ndarray, b_flat: np.ndarray) -> np.ndarray:
-    """1 - cosine between unit rows, clipped at 0 (rounding makes identical rows slightly negative); rows that
-    were the mean are at 0 from each other and at 1 from everything else."""
-    dist = np.maximum(1.0 - a @ b.T, 0.0)
+    """Cosine distances between unit rows (neighbours.distances); rows that were the mean are at 0 from each
+    other and at 1 from everything else."""
+    dist = distances(a, b, "cosine")
     dist[np.ix_(a_flat, b_flat)] = 0.0
     return dist
 

@@ -13,7 +13,8 @@ TRAIN_ROWS = 100_000  # rows the index's k-means and projection are fitted on
 SEARCH_ROWS = 8192  # rows searched at a time: their candidates' full rows are held while measured
 
 
-def _distances(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+def distances(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+    """Every row of `a` against every row of `b`: 1 - dot between unit rows (cosine), or Euclidean."""
     if metric == "cosine":
         return np.maximum(1.0 - a @ b.T, 0.0)  # clipped: rounding makes identical rows slightly negative
     squared = (a * a).sum(1)[:, None] - 2 * a @ b.T + (b * b).sum(1)[None]
@@ -39,7 +40,7 @@ def exact_knn(x: np.ndarray, k: int, metric: str = "cosine") -> tuple[np.ndarray
     idx = np.full((n, k), -1, dtype=np.int64)
     dist = np.full((n, k), np.inf, dtype=x.dtype)
     for start in range(0, n, BLOCK):
-        d = _distances(x[start:start + BLOCK], x, metric)
+        d = distances(x[start:start + BLOCK], x, metric)
         rows = np.arange(len(d))
         d[rows, start + rows] = np.inf  # not its own neighbour
         idx[start:start + len(d), :k_found], dist[start:start + len(d), :k_found] = smallest(d, k_found)
