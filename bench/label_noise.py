@@ -42,6 +42,7 @@ import numpy as np
 import pyarrow.compute as pc
 from scipy import stats
 
+from curation.demo import ACTIONS_DURATION_S, ACTIONS_NUISANCE, BUDGET
 from curation.frames.cache import cache_size_for
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.models.mvit import MODELS
@@ -65,6 +66,7 @@ def make_data(world: str, out: Path, args, seed: int, videos: int, noise: float)
     width, height = (int(x) for x in args.size.split("x"))
     if world == "actions":
         generate_actions(out, n_train=videos, n_test=0, n_classes=args.classes, width=width, height=height,
+                         duration_s=tuple(float(x) for x in args.duration.split(",")), nuisance=args.nuisance,
                          label_noise=noise, noise_model=args.noise_model, seed=seed, progress=False)
     else:
         generate(out, n_train=videos, n_test=4, width=width, height=height, label_noise=noise,
@@ -240,16 +242,20 @@ def main():
     ap.add_argument("--noise", type=float, default=0.2, help="share of the labelled videos with a wrong label")
     ap.add_argument("--hard-cases", type=float, default=0.0, help="nexar: share of hard negatives / positives")
     ap.add_argument("--classes", type=int, default=10, help="actions: classes")
-    ap.add_argument("--train", type=int, default=None, help="labelled videos a draw [actions 200, nexar 120]")
+    ap.add_argument("--train", type=int, default=None, help="labelled videos a draw [actions 400, nexar 120]")
+    ap.add_argument("--nuisance", type=float, default=None, help=f"actions: the generator's nuisance [the demo's, "
+                    f"{ACTIONS_NUISANCE}]")
+    ap.add_argument("--duration", default=None, help="actions: video length range in seconds LOW,HIGH [the demo's, "
+                    f"{','.join(map(str, ACTIONS_DURATION_S))}]")
     ap.add_argument("--val", type=float, default=0.25, help="share of the labelled videos in the checked val split")
     ap.add_argument("--size", default=None, help="video size WxH [actions 96x96, nexar 160x96]")
     ap.add_argument("--data-seeds", default="0,1,2", help="generator seeds, one data draw each")
     ap.add_argument("--seeds", type=int, default=5, help="training seeds per arm per draw")
     ap.add_argument("--detect-seeds", type=int, default=3, help="seeds per draw with K fold runs (cleanlab)")
     ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--draws", type=int, default=500)
-    ap.add_argument("--lr", type=float)
+    ap.add_argument("--epochs", type=int, help="[the world's demo budget: nexar 3, actions 6]")
+    ap.add_argument("--draws", type=int, help="[the demo's: 500]")
+    ap.add_argument("--lr", type=float, help="[the demo's: nexar the trainer's default, actions 1e-3]")
     ap.add_argument("--weights", default="pretrained")
     ap.add_argument("--holdout", type=int, default=400, help="held-out videos a draw (true labels, seen by no run)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
@@ -258,14 +264,21 @@ def main():
     ap.add_argument("--reuse", action="store_true", help="reuse an earlier invocation's data and completed runs "
                     "(refused when its configuration differs)")
     args = ap.parse_args()
-    args.train = args.train or (200 if args.world == "actions" else 120)
+    args.train = args.train or (400 if args.world == "actions" else 120)
+    for key, value in BUDGET[args.world].items():  # the demo's budget unless told otherwise
+        name = "draws" if key == "draws_per_epoch" else key
+        setattr(args, name, value if getattr(args, name) is None else getattr(args, name))
+    if args.world == "actions":  # the demo's world unless told otherwise
+        args.nuisance = ACTIONS_NUISANCE if args.nuisance is None else args.nuisance
+        args.duration = args.duration or ",".join(map(str, ACTIONS_DURATION_S))
     args.size = args.size or ("96x96" if args.world == "actions" else "160x96")
     work = Path(args.workdir or f"/tmp/curate-noise-{args.world}-{args.noise_model}")
     config = {k: v for k, v in vars(args).items() if k not in ("reuse", "out", "workdir", "samples")}
     saved = work / "config.json"
     if args.reuse and saved.exists():
         before = json.loads(saved.read_text())
-        changed = {k: (before.get(k), v) for k, v in config.items() if before.get(k) != v and k != "data_seeds"}
+        changed = {k: (before.get(k), v) for k, v in config.items()
+                   if before.get(k) != v and k != "data_seeds" and (k in before or v is not None)}
         if changed:
             raise SystemExit(f"--reuse refused: {work} was made with another configuration "
                              f"({', '.join(f'{k}: {a} → {b}' for k, (a, b) in changed.items())}); use another "
