@@ -195,6 +195,22 @@ def test_label_issues_compare_a_video_with_the_videos_of_its_label():
     assert sorted(low_aum_videos(pd.DataFrame(rows), threshold=100).index) == []
 
 
+def test_the_final_pass_margin_joins_the_aum_and_the_aum_alone_counts_without_one():
+    import numpy as np
+    import pandas as pd
+
+    from curation.review.signals.labels import label_margin, low_aum_videos
+
+    rows = [{"video_id": f"v{k}", "label": 0, "aum": 1.0 + 0.01 * k, "eval_margin": 3.0 + 0.01 * k} for k in range(10)]
+    rows.append({"video_id": "held-early", "label": 0, "aum": 1.0, "eval_margin": -3.0})  # the finished model disagrees
+    clips = pd.DataFrame(rows)
+    assert label_margin(clips)[-1] == -1.0 and label_margin(clips)[0] == 2.0
+    assert list(low_aum_videos(clips).index) == ["held-early"]
+    assert list(low_aum_videos(clips.drop(columns="eval_margin")).index) == []  # by AUM alone it is typical
+    clips.loc[clips.video_id == "held-early", "eval_margin"] = np.nan  # no final pass for it: its AUM alone
+    assert label_margin(clips)[-1] == 1.0
+
+
 def _five_class_probabilities(seed: int = 0):
     """100 samples of 5 classes, 20 each: most predicted as labelled (0.6-0.9 on their label), six planted label
     issues confidently another class, and a few honestly unsure samples that are not issues."""

@@ -49,20 +49,26 @@ def with_class_probabilities(ws, clips: pd.DataFrame, runs: list[str]) -> pd.Dat
 
 
 def train_clip_aum(ws, run: str, repeats: list[str] = ()) -> pd.DataFrame:
-    """The run's train clips (clip_id, video_id, label, aum) with the AUM of the run's dynamics; with `repeats`
-    (seed repeats of the run: the same revision), the AUM averaged over all of them."""
+    """The run's train clips (clip_id, video_id, label, aum, eval_margin) with the AUM of the run's dynamics and
+    the margin of its final collection pass (NaN without one); with `repeats` (seed repeats of the run: the same
+    revision), each averaged over all of them."""
     revision = ws.runs.record(run).trained_on(ws.tables)
     for other in repeats:
         if ws.runs.record(other).inputs.ref != revision.ref:
             raise BadInput(f"run {other} trained on another revision than {run}",
                            "average seed repeats of one revision")
     clips = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(pc.field("split") == "train")
-    own = clip_metrics(ws, run)
-    metrics = own.select(["clip_id", "aum"])
-    if repeats:
-        every = pa.concat_tables([metrics] + [clip_metrics(ws, r).select(["clip_id", "aum"]) for r in repeats])
-        metrics = every.group_by("clip_id").aggregate([("aum", "mean")]).rename_columns(["clip_id", "aum"])
+    every = [_aum_and_margin(clip_metrics(ws, r)) for r in (run, *repeats)]
+    metrics = every[0] if len(every) == 1 else pa.concat_tables(every).group_by("clip_id").aggregate(
+        [("aum", "mean"), ("eval_margin", "mean")]).rename_columns(["clip_id", "aum", "eval_margin"])
     return clips.join(metrics, "clip_id", join_type="inner").to_pandas().dropna(subset=["aum", "label"])
+
+
+def _aum_and_margin(metrics: pa.Table) -> pa.Table:
+    """clip_id, aum, eval_margin (null for a run collected before margins were kept) of the clips trained on."""
+    margin = metrics["eval_margin"] if "eval_margin" in metrics.column_names else pa.nulls(len(metrics), pa.float64())
+    return pa.table({"clip_id": metrics["clip_id"], "aum": metrics["aum"].cast(pa.float64()),
+                     "eval_margin": margin.cast(pa.float64())}).filter(pc.is_valid(pc.field("aum")))
 
 
 def out_of_fold_probabilities(ws, runs: list[str]) -> pd.DataFrame:

@@ -16,8 +16,8 @@ from curation.runs.store import draws_per_clip
 def clip_metrics(ws, run: str, epoch: int | None = None, table: str | None = None) -> pa.Table:
     """One row per clip_id: the dynamics of `epoch` (default: the last) averaged over the clip's draws —
     loss, prob, margin, draws — the area under the margin over all epochs (`aum`), and, from the run's final
-    collection pass over `table` (default: the table it trained on), eval-mode prob/loss/prediction and 2-D
-    map coordinates."""
+    collection pass over `table` (default: the table it trained on), eval-mode prob/loss/margin/prediction and
+    2-D map coordinates."""
     dynamics = ws.runs.dynamics(run)
     if dynamics is None:
         raise NotFound(f"run {run} has no per-sample dynamics yet", "let it finish an epoch")
@@ -31,8 +31,10 @@ def clip_metrics(ws, run: str, epoch: int | None = None, table: str | None = Non
     out = per_clip.join(aum, "clip_id", join_type="full outer")
     name = final_collection(ws, run, table)
     if name:
-        collected = ws.runs.collection(run, name).select(["clip_id", "prob", "loss", "pred", "map_x", "map_y"])
-        collected = collected.rename_columns(["clip_id", "eval_prob", "eval_loss", "pred", "map_x", "map_y"])
+        collected = ws.runs.collection(run, name)
+        kept = [c for c in ("prob", "loss", "margin", "pred", "map_x", "map_y") if c in collected.column_names]
+        collected = collected.select(["clip_id", *kept]).rename_columns(
+            ["clip_id", *(f"eval_{c}" if c in ("prob", "loss", "margin") else c for c in kept)])
         out = out.join(collected, "clip_id", join_type="full outer")
     return out.sort_by("clip_id")
 

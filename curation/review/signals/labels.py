@@ -23,14 +23,25 @@ def own_label_aum(aum: np.ndarray, labels: np.ndarray) -> float:
     return float(np.nanmean(np.asarray(aum, dtype=float)[own])) if own.any() else float("nan")
 
 
+def label_margin(clips: pd.DataFrame) -> np.ndarray:
+    """Per clip, how firmly the model held its label: the mean of its AUM (the margin over training) and the
+    finished model's margin in the final collection pass (`eval_margin`), or the AUM alone where there is no
+    final pass. A short run sees each clip a few times, early, so its AUM alone is noisy; the final margin is one
+    measurement by the model that has learned the most (bench/README.md, issue 41)."""
+    aum = clips["aum"].to_numpy(dtype=float)
+    final = clips["eval_margin"].to_numpy(dtype=float) if "eval_margin" in clips else np.full(len(aum), np.nan)
+    return np.where(np.isnan(final), aum, (aum + final) / 2)
+
+
 def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.DataFrame:
-    """From clips' (video_id, label, aum): per video its label and own-label AUM, and `z`, its robust z-score
-    among the videos of its label; the videos with z below -`threshold`. Per label, because how hard a class is
-    to learn differs (positive clips near an alert stay uncertain long after negatives are easy), so one AUM
-    cut-off for all classes would flag a hard class whole. Labels with fewer than 5 videos are skipped: too few
-    to say what is typical."""
+    """From clips' (video_id, label, aum[, eval_margin]): per video its label and own-label margin (`aum`:
+    `label_margin` over the clips that carry its label), and `z`, its robust z-score among the videos of its
+    label; the videos with z below -`threshold`. Per label, because how hard a class is to learn differs
+    (positive clips near an alert stay uncertain long after negatives are easy), so one cut-off for all classes
+    would flag a hard class whole. Labels with fewer than 5 videos are skipped: too few to say what is typical."""
+    clips = clips.assign(score=label_margin(clips))
     videos = clips.groupby("video_id").apply(
-        lambda g: pd.Series({"label": g["label"].max(), "aum": own_label_aum(g["aum"], g["label"])}),
+        lambda g: pd.Series({"label": g["label"].max(), "aum": own_label_aum(g["score"], g["label"])}),
         include_groups=False).dropna()
     videos["z"] = np.nan
     for _, group in videos.groupby("label"):
@@ -42,7 +53,7 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.
 def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str) -> list[Suggestion]:
     """One proposal per video that `low_aum_videos` flags among clips' (clip_id, video_id, label, aum)."""
     return [Suggestion(video, "video", action, value, "label issue",
-                       f"label issue: own-label AUM {row.aum:.2f} is {-row.z:.1f} robust SD below "
+                       f"label issue: own-label margin {row.aum:.2f} is {-row.z:.1f} robust SD below "
                        f"label-{int(row.label)} videos", certainty(-row.z))
             for video, row in low_aum_videos(clips, threshold).iterrows()]
 
