@@ -18,10 +18,11 @@ same ratio over the (draw, seed) units (the spread of runs and draws; the held-o
 draw).
 
 Detection per video against the generator's wrong labels, P / R / F1 as mean ± sd over draws and seeds:
-- AUM, one run (`suggest`'s default): every seed's noisy run;
-- AUM over seed repeats: the clips' AUM averaged over a draw's noisy runs (one figure a draw);
+- margin, one run (`suggest`'s default: per clip the mean of AUM and the final pass's margin): every seed's noisy
+  run;
+- margin over seed repeats: the clips' margins averaged over a draw's noisy runs (one figure a draw);
 - cleanlab on K-fold OOF (`confident_learning`: `find_label_issues` with the quarter-of-the-clips rule per
-  video, whether or not the fold runs learned) and the union with AUM over the fold runs (`suggest --runs`, which
+  video, whether or not the fold runs learned) and the union with the margin over the fold runs (`suggest --runs`, which
   leaves out runs that did not learn): the first `--detect-seeds` seeds.
 
     uv run python bench/label_noise.py --world actions --noise-model class-conditional [--data-seeds 0,1,2]
@@ -32,6 +33,7 @@ Detection per video against the generator's wrong labels, P / R / F1 as mean ± 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import shutil
@@ -60,6 +62,7 @@ from curation.train.loop import train, train_folds
 from curation.workspace import Workspace
 
 ARMS = ("noisy", "curated", "clean")
+DEFAULT = "margin, one run (suggest's default)"
 
 
 def make_data(world: str, out: Path, args, seed: int, videos: int, noise: float) -> None:
@@ -185,14 +188,14 @@ class Draw:
     def measure(self) -> dict:
         args, seeds = self.args, list(range(self.args.seeds))
         arms = {arm: [] for arm in ARMS}
-        detection = {"AUM, one run (suggest's default)": [], "cleanlab, K-fold OOF": [],
-                     "AUM ∪ cleanlab (suggest --runs, folds)": []}
+        detection = {DEFAULT: [], "cleanlab, K-fold OOF": [], "margin ∪ cleanlab (suggest --runs, folds)": []}
         for seed in seeds:
             noisy = self.run(f"noisy-s{seed}", "noisy/clips@1", seed)
             flagged = [s for s in suggest(self.ws, noisy) if s.signal == "label issue"]  # none from a run that
             # did not learn, as `curate suggest` decides
-            detection["AUM, one run (suggest's default)"].append(scores({s.id for s in flagged}, self.wrong))
-            revision = self.curated(flagged, f"weight 0 for {len(flagged)} AUM label issues of {noisy}")
+            detection[DEFAULT].append(scores({s.id for s in flagged}, self.wrong))
+            ids = hashlib.sha256(" ".join(sorted(s.id for s in flagged)).encode()).hexdigest()[:8]  # which, not
+            revision = self.curated(flagged, f"weight 0 for {len(flagged)} label issues of {noisy} ({ids})")  # how many
             arms["noisy"].append(noisy)
             arms["curated"].append(self.run(f"curated-s{seed}", revision.ref, seed))
             arms["clean"].append(self.run(f"clean-s{seed}", "clean/clips@1", seed))
@@ -204,10 +207,10 @@ class Draw:
                                         progress=False)
             detection["cleanlab, K-fold OOF"].append(
                 scores({s.id for s in confident_learning(self.ws, fold_runs)}, self.wrong))
-            detection["AUM ∪ cleanlab (suggest --runs, folds)"].append(
+            detection["margin ∪ cleanlab (suggest --runs, folds)"].append(
                 scores({s.id for s in label_issues_of_runs(self.ws, fold_runs, [])}, self.wrong))
         repeats = {s.id for s in label_issues(self.ws, arms["noisy"][0], repeats=arms["noisy"][1:])}
-        detection[f"AUM over {len(seeds)} seed repeats"] = [scores(repeats, self.wrong)]
+        detection[f"margin over {len(seeds)} seed repeats"] = [scores(repeats, self.wrong)]
         result = compare(self.ws, [], on=self.scored_on, samples=args.samples, groups=arms, keep_draws=True,
                          collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
         return {"arms": result, "detection": detection, "wrong": len(self.wrong), "train": self.n_train}
