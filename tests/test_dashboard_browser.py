@@ -92,6 +92,19 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         drawn = int(page.get_attribute("#map-canvas", "data-points"))
         assert drawn == len(points["ids"]) == sum(ws.runs.collection(run, t).num_rows for t in ("clips@1", "test@1"))
         assert points["ids"][points["editable"]:]  # the test clips share the map
+        # the page refuses blob: workers, which the map library uses from a million points unless told not to
+        before = len(errors)
+        worker = page.evaluate("""() => new Promise((resolve) => {
+            document.addEventListener("securitypolicyviolation", () => resolve("refused"));
+            try {
+              const worker = new Worker(URL.createObjectURL(new Blob(["postMessage('ran')"])));
+              worker.onmessage = () => resolve("ran");
+              worker.onerror = () => resolve("refused");
+            } catch (e) { resolve("refused"); }
+            setTimeout(() => resolve("no answer"), 5000);
+        })""")
+        assert worker == "refused" and all("worker" in e for e in errors[before:])
+        del errors[before:]  # the probe's own refusal, reported on the console
 
         page.select_option("#colour", "aum")
         _wait_text(page, "#map-legend", "t.startsWith('aum')")

@@ -54,9 +54,12 @@ function ensurePlot(points = 0) {
   // of the map's own size renders (and, without a GPU, reads back) only the pixels shown.
   map.renderer ||= createRenderer({ canvas: Object.assign(document.createElement("canvas"), {
     width: width * devicePixelRatio, height: height * devicePixelRatio }) });
+  // spatialIndexUseWorker false: from a million points the library builds its lasso index in a worker made from a
+  // blob: URL, which the page's content security policy refuses, and the map then never drew.
   map.plot = createScatterplot({ renderer: map.renderer, canvas, width, height, pointSize: large ? 1 : 4, pointSizeSelected: 2,
                                  opacity: 0.85, performanceMode: large, lassoMinDelay: 0, lassoInitiator: false,
-                                 showReticle: false, pointOutlineWidth: 1, lassoColor: [0.1, 0.3, 0.8, 1] });
+                                 showReticle: false, pointOutlineWidth: 1, lassoColor: [0.1, 0.3, 0.8, 1],
+                                 spatialIndexUseWorker: false });
   $("drag").onchange();
   map.plot.subscribe("select", async ({ points }) => {
     points = points.filter((i) => i < map.data.editable);  // context points (other tables) are not editable here
