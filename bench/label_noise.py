@@ -258,7 +258,7 @@ def main():
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--epochs", type=int, help="[the world's demo budget: nexar 3, actions 6]")
     ap.add_argument("--draws", type=int, help="[the demo's: 500]")
-    ap.add_argument("--lr", type=float, help="[the demo's: nexar the trainer's default, actions 1e-3]")
+    ap.add_argument("--lr", type=float, help="[the demo's: nexar the trainer's default, actions 2e-3]")
     ap.add_argument("--weights", default="pretrained")
     ap.add_argument("--holdout", type=int, default=400, help="held-out videos a draw (true labels, seen by no run)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
