@@ -39,7 +39,8 @@ def test_ingest_keeps_descriptors_and_a_video_decoded_again_gets_new_ones(ws_dir
                                                                                                           min_side))
     asked = []
     again = descriptors.video_descriptors(cache, videos, _frames_of(frames, asked))
-    assert asked == [] and decoded == [] and all((a == b).all() for a, b in zip(again.thumbs, kept.thumbs))  # read, not computed
+    assert asked == [] and decoded == []  # read, not computed
+    assert all((a == b).all() for a, b in zip(again.thumbs, kept.thumbs))
 
     index = json.loads((cache / "videos.json").read_text())  # one video decoded again from a changed file
     video = kept.videos[2]

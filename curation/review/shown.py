@@ -35,7 +35,8 @@ def context_points(ws, run: str, revision) -> list[pa.Table]:
         key = CollectionKey.parse(name)
         if not key.tag and key.table != revision.table and final_collection(ws, run, key.table) == name:
             collection = ws.runs.collection(run, name).drop_columns(["embedding"])
-            evaluated = {"prob": "eval_prob", "loss": "eval_loss", "margin": "eval_margin"}  # as clip_metrics names them
+            # named as clip_metrics names its final-pass columns
+            evaluated = {"prob": "eval_prob", "loss": "eval_loss", "margin": "eval_margin"}
             found.append(collection.rename_columns([evaluated.get(c, c) for c in collection.column_names]))
     return found
 
