@@ -43,7 +43,7 @@ TEST_VIDEOS = 200  # held out, scored for both rounds
 CLASSES = 10  # the actions world
 # The actions demo's world: short videos (one to three clips each: more videos for the same training draws) at half
 # the generator's nuisance (backgrounds, pan, occluders), so that a minute of training a round reads it (val 0.72
-# against 0.63 at full nuisance, seed 0: bench/README.md); the benchmarks run it at full nuisance too.
+# against 0.63 at full nuisance, seed 0: bench/README.md); bench/label_noise.py's actions tables use the same world.
 ACTIONS_DURATION_S, ACTIONS_NUISANCE = (2.2, 2.7), 0.5
 VAL_FRACTION = 0.25
 # per round, from the tiny model's pretrained weights (the default for mvit_tiny); chosen on val (bench/README.md)
@@ -58,13 +58,13 @@ def make_world(task: str, data: Path, seed: int, quick: bool) -> None:
                  height=96, duration_s=4.0 if quick else 6.0, test_duration_s=3.0 if quick else 4.0, label_noise=0.2,
                  n_duplicates=2, n_corrupt=3, seed=seed, progress=not quick)
     else:
+        # quick (the tests' world) keeps full nuisance: at half, a group's videos share almost everything and a
+        # planted copy's next-nearest sibling can fail the near-duplicate ratio test (bench/README.md)
         generate_actions(data, n_train=24 if quick else VIDEOS[task], n_test=6 if quick else TEST_VIDEOS,
                          n_classes=4 if quick else CLASSES, width=96, height=96,
                          duration_s=(2.4, 2.8) if quick else ACTIONS_DURATION_S, test_duration_s=(2.4, 2.7),
                          label_noise=0.2, noise_model="class-conditional", n_duplicates=2, n_corrupt=3, seed=seed,
-                         nuisance=1.0 if quick else ACTIONS_NUISANCE, progress=not quick)  # quick: the tests'
-        # world, where a copy must stand out from its group's look-alikes (at half nuisance a group's videos share
-        # almost everything, and a copy's next-nearest sibling can fail the ratio test: bench/README.md)
+                         nuisance=1.0 if quick else ACTIONS_NUISANCE, progress=not quick)
 
 
 def nexar_test_scores(ws, folder: Path, runs: list[str], truth: dict, echo) -> dict:
