@@ -13,6 +13,15 @@ from curation.runs.protocol import CollectionKey
 from curation.runs.store import draws_per_clip
 
 
+# a collection pass's eval-mode columns, renamed beside the training dynamics' own prob, loss and margin
+EVALUATED = {"prob": "eval_prob", "loss": "eval_loss", "margin": "eval_margin"}
+
+
+def evaluated_names(columns: list[str]) -> list[str]:
+    """A collection's column names as the metrics tables name them (`EVALUATED`)."""
+    return [EVALUATED.get(c, c) for c in columns]
+
+
 def clip_metrics(ws, run: str, epoch: int | None = None, table: str | None = None) -> pa.Table:
     """One row per clip_id: the dynamics of `epoch` (default: the last) averaged over the clip's draws —
     loss, prob, margin, draws — the area under the margin over all epochs (`aum`), and, from the run's final
@@ -32,9 +41,8 @@ def clip_metrics(ws, run: str, epoch: int | None = None, table: str | None = Non
     name = final_collection(ws, run, table)
     if name:
         collected = ws.runs.collection(run, name)
-        kept = [c for c in ("prob", "loss", "margin", "pred", "map_x", "map_y") if c in collected.column_names]
-        collected = collected.select(["clip_id", *kept]).rename_columns(
-            ["clip_id", *(f"eval_{c}" if c in ("prob", "loss", "margin") else c for c in kept)])
+        kept = [c for c in (*EVALUATED, "pred", "map_x", "map_y") if c in collected.column_names]
+        collected = collected.select(["clip_id", *kept]).rename_columns(["clip_id", *evaluated_names(kept)])
         out = out.join(collected, "clip_id", join_type="full outer")
     return out.sort_by("clip_id")
 

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from curation.ingest.layouts import LAYOUTS
 from curation.ingest.layouts.base import TIME_MATCH_S
 from curation.review.clip_view import clip_frames
-from curation.review.metrics import final_collection
+from curation.review.metrics import evaluated_names, final_collection
 from curation.review.suggestion import Suggestion
 from curation.runs.protocol import CollectionKey
 from curation.tables.content import diff_revisions
@@ -35,9 +35,7 @@ def context_points(ws, run: str, revision) -> list[pa.Table]:
         key = CollectionKey.parse(name)
         if not key.tag and key.table != revision.table and final_collection(ws, run, key.table) == name:
             collection = ws.runs.collection(run, name).drop_columns(["embedding"])
-            # named as clip_metrics names its final-pass columns
-            evaluated = {"prob": "eval_prob", "loss": "eval_loss", "margin": "eval_margin"}
-            found.append(collection.rename_columns([evaluated.get(c, c) for c in collection.column_names]))
+            found.append(collection.rename_columns(evaluated_names(collection.column_names)))
     return found
 
 
