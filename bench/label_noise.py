@@ -194,8 +194,9 @@ class Draw:
             flagged = [s for s in suggest(self.ws, noisy) if s.signal == "label issue"]  # none from a run that
             # did not learn, as `curate suggest` decides
             detection[DEFAULT].append(scores({s.id for s in flagged}, self.wrong))
-            ids = hashlib.sha256(" ".join(sorted(s.id for s in flagged)).encode()).hexdigest()[:8]  # which, not
-            revision = self.curated(flagged, f"weight 0 for {len(flagged)} label issues of {noisy} ({ids})")  # how many
+            # the message names which videos (a hash), not only how many: it is how a later --reuse finds it
+            ids = hashlib.sha256(" ".join(sorted(s.id for s in flagged)).encode()).hexdigest()[:8]
+            revision = self.curated(flagged, f"weight 0 for {len(flagged)} label issues of {noisy} ({ids})")
             arms["noisy"].append(noisy)
             arms["curated"].append(self.run(f"curated-s{seed}", revision.ref, seed))
             arms["clean"].append(self.run(f"clean-s{seed}", "clean/clips@1", seed))
