@@ -147,14 +147,15 @@ class Draw:
         self.n_train = sum(v.split == "train" for v in noisy.videos)
         self.scored_on = held_out(self.ws, work, args, seed)
         self.cfg = dict(model="mvit_tiny", weights=args.weights, epochs=args.epochs, draws_per_epoch=args.draws,
-                        batch_size=8, lr=args.lr, workers=0)
+                        batch_size=8, lr=args.lr, workers=0, head=args.head)
 
     def completed(self, label: str, table: str) -> str | None:
-        """An earlier invocation's completed run of this label on this revision."""
+        """An earlier invocation's completed run of this label on this revision, trained with these settings."""
         ref = self.ws.resolve(table).ref
         for r in reversed(self.ws.runs.runs()):
             record = self.ws.runs.record(r)
-            if r.endswith(f"-{label}") and record.status == "completed" and record.inputs.ref == ref:
+            if r.endswith(f"-{label}") and record.status == "completed" and record.inputs.ref == ref and all(
+                    record.config.get(k) == v for k, v in self.cfg.items()):
                 return r
         return None
 
@@ -261,6 +262,7 @@ def main():
     ap.add_argument("--draws", type=int, help="[the demo's: 500]")
     ap.add_argument("--lr", type=float, help="[the demo's: nexar the trainer's default, actions 2e-3]")
     ap.add_argument("--weights", default="pretrained")
+    ap.add_argument("--head", default="auto", choices=["auto", "mlp", "linear"], help="the classifier head [auto]")
     ap.add_argument("--holdout", type=int, default=400, help="held-out videos a draw (true labels, seen by no run)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
     ap.add_argument("--workdir", default=None, help="[/tmp/curate-noise-WORLD-MODEL]")

@@ -14,6 +14,7 @@ from conftest import free_port, tiny_synth
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.layouts import read_nexar
 from curation.tables import Edit
+from curation.errors import BadInput
 from curation.fsutil import sha256_file
 from curation.runs.learning import constant_loss, learning_check
 from curation.train.config import TrainConfig
@@ -158,10 +159,14 @@ def test_multiclass_run_on_class_folders(tmp_path, data_root):
     ws = Workspace.open(tmp_path / "ws", backend="lance")
     ingest(ws, read_folders(tmp_path / "ucf"), "ucf", IngestOptions(frame_size=64, val_fraction=0.34),
            progress=False)
-    run = train(ws, TrainConfig(table="ucf/clips", epochs=1, **TINY), progress=False)
+    run = train(ws, TrainConfig(table="ucf/clips", epochs=1, head="linear", **TINY), progress=False)
     info = ws.runs.record(run).to_dict()
     val = info["epochs"][0]["val"]
     assert info["task"] == "multiclass" and info["metric"] == "accuracy"
+    from curation.train.predict import load_predictor
+
+    assert info["model"]["head"] == "linear"  # and a finished run's model is rebuilt with it (strict load)
+    assert isinstance(load_predictor(ws, run, progress=False)[0].model.head, torch.nn.Linear)
     confusion = np.array(val["confusion"])
     assert confusion.shape == (3, 3) and confusion.sum() == info["inputs"]["val_clips"]
     assert val["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum())  # rows truth, columns prediction
@@ -228,6 +233,19 @@ def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data
     assert changed == {s.id for s in relabels} and all(after[c] == 1 - before[c]["label"] for c in changed)
     bad = CliRunner().invoke(cli, [*args, "--folds", "3"])
     assert bad.exit_code == 2 and "re-ingest with --folds 3" in bad.stderr
+
+
+def test_auto_head_is_the_mlp_for_binary_and_linear_for_classes():
+    from curation.models.mvit import head_for
+
+    assert head_for("auto", 1) == "mlp" and head_for("auto", 3) == "linear" and head_for("auto", 50) == "linear"
+    assert head_for("mlp", 10) == "mlp" and head_for("linear", 1) == "linear"
+    with pytest.raises(BadInput, match="unknown head"):
+        head_for("wide", 10)
+    with pytest.raises(BadInput, match="head"):
+        TrainConfig(head="wide")
+    stored = {k: v for k, v in TrainConfig().to_dict().items() if k != "head"}
+    assert TrainConfig.from_dict(stored).head == "mlp"  # runs recorded before heads were chosen had the MLP
 
 
 def test_run_records_the_weights_actually_loaded():

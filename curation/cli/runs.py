@@ -22,6 +22,9 @@ from curation.errors import BadInput, CurateError
                    "downloaded: a notice and random init; for mvit_tiny the packaged backbone pretrained on synthetic "
                    "videos, scripts/pretrain_tiny.py), none (random init), or a .pt file of backbone weights. "
                    "run.json records what was loaded and its sha256.")
+@click.option("--head", type=click.Choice(["auto", "mlp", "linear"]), default="auto", show_default=True,
+              help="The classifier on the backbone's features: mlp (the Nexar winner's, 768 → 256 → 64), linear (one "
+                   "layer), auto (the MLP for a binary task, one linear layer for classes).")
 @click.option("--epochs", default=10, show_default=True)
 @click.option("--batch-size", default=16, show_default=True, help="Clips per step (per rank under torchrun).")
 @click.option("--lr", type=float, help="AdamW learning rate, cosine schedule [default: the model's recipe: 1e-4 for "

@@ -1,4 +1,5 @@
-"""MViTv2-S (torchvision) or a tiny MViT of the same class, with the winning solution's MLP head.
+"""MViTv2-S (torchvision) or a tiny MViT of the same class, with the winning solution's MLP head (or one linear
+layer for classes: `head_for`).
 
 `VideoClassifier(x)` returns (logits, features): features are the backbone's normalised CLS token
 (768-d for MViTv2-S), the embedding a run logs per clip.
@@ -16,6 +17,7 @@ from torchvision.models.video.mvit import MSBlockConfig, MViT
 
 from curation.errors import BadInput, exception_line
 from curation.fsutil import sha256_file
+from curation.models import HEADS
 
 
 @dataclass(frozen=True)
@@ -84,28 +86,45 @@ def _mvit_v2_s(weights: str, notice) -> tuple[MViT, dict]:
     return mvit_v2_s(weights=None), {"requested": weights, "loaded": "none"}
 
 
+def head_for(head: str, num_outputs: int) -> str:
+    """The head a model gets: `mlp` (the Nexar winner's, 768 → 256 → 64 for MViTv2-S, 64 → 21 → 8 for the tiny
+    model) or `linear` (one layer). `auto`: the MLP for one output (binary, where the winner chose it), one linear
+    layer for classes — the tiny model's MLP read ten actions at val 0.57–0.72 where one linear layer read
+    0.82–0.83, and a wider MLP 0.66 (bench/README.md, issue 41 session 5)."""
+    if head not in HEADS:
+        raise BadInput(f"unknown head {head!r}", f"choose one of: {', '.join(HEADS)}")
+    if head != "auto":
+        return head
+    return "mlp" if num_outputs == 1 else "linear"
+
+
 class VideoClassifier(nn.Module):
-    def __init__(self, backbone: MViT, feature_dim: int, num_outputs: int):
+    def __init__(self, backbone: MViT, feature_dim: int, num_outputs: int, head: str = "mlp"):
         super().__init__()
         backbone.head = nn.Identity()  # keep the normalised CLS token as features
         self.backbone = backbone
-        hidden = (max(feature_dim // 3, 16), max(feature_dim // 12, 8))  # 768 → 256 → 64, as the winner
-        self.head = nn.Sequential(nn.Linear(feature_dim, hidden[0]), nn.GELU(), nn.Dropout(0.2),
-                                  nn.Linear(hidden[0], hidden[1]), nn.GELU(), nn.Linear(hidden[1], num_outputs))
+        self.head_kind = head
+        if head == "linear":
+            self.head = nn.Linear(feature_dim, num_outputs)
+        else:
+            hidden = (max(feature_dim // 3, 16), max(feature_dim // 12, 8))  # 768 → 256 → 64, as the winner
+            self.head = nn.Sequential(nn.Linear(feature_dim, hidden[0]), nn.GELU(), nn.Dropout(0.2),
+                                      nn.Linear(hidden[0], hidden[1]), nn.GELU(), nn.Linear(hidden[1], num_outputs))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.backbone(x)
         return self.head(features), features
 
 
-def build_model(name: str, num_outputs: int, weights: str = "none", notice=print) -> tuple[VideoClassifier,
-                                                                                          ModelSpec, dict]:
+def build_model(name: str, num_outputs: int, weights: str = "none", notice=print, head: str = "mlp"
+                ) -> tuple[VideoClassifier, ModelSpec, dict]:
     """The model, its spec, and a record of the backbone weights actually loaded (requested, loaded, sha256).
     `weights`: pretrained (kinetics400 for MViTv2-S, the packaged synthetic backbone for the tiny model), none,
-    kinetics400, or a file of backbone weights (`load_backbone_file`)."""
+    kinetics400, or a file of backbone weights (`load_backbone_file`). `head`: see `head_for`."""
     if name not in MODELS:
         raise BadInput(f"unknown model {name!r}", f"choose one of: {', '.join(MODELS)}")
     spec = MODELS[name]
+    head = head_for(head, num_outputs)
     if weights == "pretrained":  # each model's usual starting point
         weights = "kinetics400" if name == "mvit_v2_s" else _packaged_tiny_weights()
     if weights not in ("none", "kinetics400"):
@@ -117,7 +136,7 @@ def build_model(name: str, num_outputs: int, weights: str = "none", notice=print
         if weights != "none":
             notice(f"notice: no Kinetics-400 weights exist for {name}; starting from random initialisation")
         backbone, loaded = _tiny_backbone(spec), {"requested": weights, "loaded": "none"}
-    return VideoClassifier(backbone, spec.feature_dim, num_outputs), spec, loaded
+    return VideoClassifier(backbone, spec.feature_dim, num_outputs, head), spec, loaded
 
 
 def _packaged_tiny_weights() -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 from dataclasses import asdict, dataclass, fields
 
 from curation.errors import BadInput
+from curation.models import HEADS
 from curation.task import SAMPLES
 
 
@@ -22,6 +23,7 @@ class TrainConfig:
     # pretrained (the model's usual start: Kinetics-400 for mvit_v2_s, falling back to random init with a notice
     # when it cannot be downloaded; the packaged synthetic backbone for mvit_tiny), kinetics400, none, or a file
     weights: str = "pretrained"
+    head: str = "auto"  # auto | mlp | linear (models/mvit.py: head_for)
     epochs: int = 10
     batch_size: int = 16
     lr: float | None = None  # None: the model's recipe (RECIPE_LR)
@@ -59,6 +61,7 @@ class TrainConfig:
             ("max_skip_fraction", self.max_skip_fraction, _finite(self.max_skip_fraction)
              and 0 <= self.max_skip_fraction <= 1, "between 0 and 1"),
         ]
+        checks.append(("head", self.head, self.head in HEADS, " or ".join(HEADS)))
         checks.append(("weights", self.weights, self.weights in ("pretrained", "kinetics400", "none")
                        or Path(str(self.weights)).expanduser().is_file(),
                        "pretrained, kinetics400, none, or the path of a weights file (.pt)"))
@@ -73,6 +76,7 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         """The settings of a stored run; a setting this version does not know is refused, never dropped (the
         run would silently train differently from how it was started)."""
+        d = {"head": "mlp", **d}  # a run recorded before heads were chosen had the MLP
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown:
             raise BadInput(f"unknown training setting(s): {', '.join(unknown)}",

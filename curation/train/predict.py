@@ -116,7 +116,8 @@ def load_predictor(ws, run_ref: str, checkpoint: str = "best", progress: bool = 
         raise BadInput(f"run {run} has no {checkpoint}.pt", "train it to the end of an epoch first")
     cfg = TrainConfig.from_dict({**record.config, "weights": "none"})  # the checkpoint supplies the weights
     binary = record.task == "binary"
-    model, mspec, _ = build_model(cfg.model, 1 if binary else len(record.classes), "none")
+    model, mspec, _ = build_model(cfg.model, 1 if binary else len(record.classes), "none",
+                                  head=record.model.get("head", "mlp"))  # runs before heads were chosen had the MLP
     where = resolve_device(device or cfg.device)
     model.to(where)
     load_weights(path, model, where)

@@ -60,7 +60,7 @@ def prepare(ws, cfg: TrainConfig, revision, device: torch.device, notice=print, 
         check_fits(MODELS[cfg.model], cfg.batch_size, cfg.workers, device)
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every rerun
     model, mspec, weights_loaded = build_model(cfg.model, 1 if len(classes) == 2 else len(classes), cfg.weights,
-                                               notice=notice)
+                                               notice=notice, head=cfg.head)
     train_where, val_where = split_filters(cfg.fold)
     train_ds = ClipDataset.from_revision(ws, revision, get_preset(cfg.train_preset, size=mspec.input_size),
                                          where=train_where)
