@@ -105,6 +105,23 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         })""")
         assert worker == "refused" and all("worker" in e for e in errors[before:])
         del errors[before:]  # the probe's own refusal, reported on the console
+        # while the camera moves, a map of more points than `movingSample` draws an even sample; all once it rests
+        thinned = page.evaluate("""async () => {
+            const map = window.curateMap, plot = map.plot, frame = () => new Promise((r) => requestAnimationFrame(r));
+            Object.assign(map, { movingSample: 10, restMs: 400 });
+            let moves = 0;
+            while (!plot.get("isPointsFiltered") && moves < 200) {
+              plot.set({ cameraDistance: 1 + ++moves / 100 });
+              await frame();
+            }
+            const moving = plot.get("filteredPoints").length;
+            for (let k = 0; k < 600 && plot.get("isPointsFiltered"); k++) await frame();
+            const rested = plot.get("filteredPoints").length;
+            Object.assign(map, { movingSample: 50000, restMs: 200 });
+            plot.reset();
+            return [moving, rested];
+        }""")
+        assert thinned == [10, drawn]
 
         page.select_option("#colour", "aum")
         _wait_text(page, "#map-legend", "t.startsWith('aum')")

@@ -40,6 +40,31 @@ function legend(colour) {
 // Large maps are drawn as small unblended squares (the library's performance mode, fixed at creation): on a
 // machine without a GPU, fragments are what costs.
 const LARGE = 20000;
+// While the camera moves, a map of more than `map.movingSample` points draws an even sample of that many (every
+// k-th point), and every point again once the camera has rested `map.restMs`: without a GPU a million points
+// redraw about twice a second.
+Object.assign(map, { movingSample: 50000, restMs: 200 });
+
+function thinWhileMoving(plot) {
+  let resting = null, sample = [], sampledFrom = "";
+  plot.subscribe("view", () => {  // published after the frame that moved the camera
+    const count = map.data?.count ?? 0, size = map.movingSample;
+    if (count <= size) return;
+    if (!resting) {
+      if (sampledFrom !== `${count}/${size}`) {
+        sample = Array.from({ length: size }, (_, k) => Math.floor((k * count) / size));
+        sampledFrom = `${count}/${size}`;
+      }
+      plot.filter(sample, { preventEvent: true });
+    }
+    clearTimeout(resting);
+    resting = setTimeout(async () => {
+      await plot.unfilter({ preventEvent: true });
+      resting = null;
+      highlight();  // the filter kept only the sample's part of the selection
+    }, map.restMs);
+  });
+}
 
 function ensurePlot(points = 0) {
   const large = points >= LARGE;
@@ -60,6 +85,7 @@ function ensurePlot(points = 0) {
                                  opacity: 0.85, performanceMode: large, lassoMinDelay: 0, lassoInitiator: false,
                                  showReticle: false, pointOutlineWidth: 1, lassoColor: [0.1, 0.3, 0.8, 1],
                                  spatialIndexUseWorker: false });
+  thinWhileMoving(map.plot);
   $("drag").onchange();
   map.plot.subscribe("select", async ({ points }) => {
     points = points.filter((i) => i < map.data.editable);  // context points (other tables) are not editable here
