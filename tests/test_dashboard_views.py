@@ -217,7 +217,7 @@ def test_once_computed_the_runs_suggestions_are_columns_of_the_samples_to_sort_a
 def test_neighbours_from_the_inverted_file_match_every_distance_and_a_new_pass_replaces_it(client, monkeypatch):
     """Above a size a collection's neighbours come from an inverted-file index of fp16 vectors, kept beside the
     collection: searched through every cell it answers what the exact index answers; writing the collection
-    again deletes it (it would answer for the old embeddings)."""
+    again replaces it (it would answer for the old embeddings): built with it when large, else on first use."""
     from curation.review.metrics import final_collection
     from curation.runs import vectors
 
@@ -238,7 +238,11 @@ def test_neighbours_from_the_inverted_file_match_every_distance_and_a_new_pass_r
     assert [n["id"] for n in inverted] == [n["id"] for n in exact]
     assert all(abs(a["distance"] - b["distance"]) < 2e-3 for a, b in zip(inverted, exact))
 
-    ws.runs.write_collection(run, name, ws.runs.collection(run, name))
+    built = vectors.index_path(parquet).stat().st_mtime_ns
+    ws.runs.write_collection(run, name, ws.runs.collection(run, name))  # a large one's index comes with it
+    assert vectors.index_path(parquet).stat().st_mtime_ns > built
+    monkeypatch.setattr(vectors, "EXACT_BELOW", 10**9)
+    ws.runs.write_collection(run, name, ws.runs.collection(run, name))  # a small one's on first use
     assert not vectors.index_path(parquet).exists()
 
 

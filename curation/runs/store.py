@@ -187,8 +187,12 @@ class LocalRunStore:
 
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
         path = self.dir(run) / "collect" / f"{name}.parquet"
+        from curation.runs.vectors import EXACT_BELOW, write_index
+
         path.with_suffix(".faiss").unlink(missing_ok=True)  # its vector index (runs/vectors.py) is built anew
         atomic_write_bytes(path, _parquet_bytes(table))
+        if table.num_rows >= EXACT_BELOW and "embedding" in table.column_names:
+            write_index(path, table)  # now, not at the dashboard's first question (a million clips: ~50 s)
 
     def nearest(self, run: str, name: str, clip_id: str, k: int, keep=None) -> list[tuple[str, float]]:
         """The `k` clips of collection `name` nearest `clip_id` by cosine distance, through its vector index

@@ -1,7 +1,8 @@
 """A collection's embeddings behind a nearest-neighbour index kept beside it (`collect/<name>.faiss`), so that
 "which clips are nearest this one" reads the index, not every embedding: every inner product below `EXACT_BELOW`
 clips, above it an inverted file of fp16 vectors (faiss IVF-SQfp16; about √n cells, `PROBES` of them searched).
-Built on first use and again after the collection is written again (the store deletes the old index)."""
+A large collection's index is built when the collection is written (`write_index`), a small one's on first use
+(milliseconds); the store deletes the old index whenever the collection is written again."""
 from __future__ import annotations
 
 import threading
@@ -88,12 +89,20 @@ def collection_index(parquet: Path) -> VectorIndex:
         if path.exists():
             index = faiss.deserialize_index(np.frombuffer(path.read_bytes(), dtype=np.uint8))
         else:
-            index = build_index(pq.read_table(parquet, columns=["embedding"]))
-            atomic_write_bytes(path, faiss.serialize_index(index).tobytes())
+            index = write_index(parquet, pq.read_table(parquet, columns=["embedding"]))
         ids = pq.read_table(parquet, columns=["clip_id"])["clip_id"].to_pylist()
         _loaded.clear()  # one collection's index at a time: a large one takes gigabytes
         _loaded[parquet] = (stamp, VectorIndex(index, ids))
         return _loaded[parquet][1]
+
+
+def write_index(parquet: Path, collection: pa.Table):
+    """Build the index of `collection` (the one stored at `parquet`) and keep it beside it."""
+    import faiss
+
+    index = build_index(collection)
+    atomic_write_bytes(index_path(parquet), faiss.serialize_index(index).tobytes())
+    return index
 
 
 def index_path(parquet: Path) -> Path:
