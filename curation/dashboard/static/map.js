@@ -42,8 +42,8 @@ function legend(colour) {
 const LARGE = 20000;
 // While the camera moves, a map of more than `map.movingSample` points draws an even sample of that many (every
 // k-th point), and every point again once the camera has rested `map.restMs`: without a GPU a million points
-// redraw about twice a second.
-Object.assign(map, { movingSample: 50000, restMs: 200 });
+// redraw about twice a second, thirty thousand about forty times (bench/README.md, issue 42).
+Object.assign(map, { movingSample: 30000, restMs: 200 });
 
 function thinWhileMoving(plot) {
   let resting = null, sample = [], sampledFrom = "";
