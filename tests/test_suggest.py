@@ -211,6 +211,37 @@ def test_the_final_pass_margin_joins_the_aum_and_the_aum_alone_counts_without_on
     assert label_margin(clips)[-1] == 1.0
 
 
+def test_the_starts_neighbours_are_a_second_opinion_on_a_label():
+    import numpy as np
+    import pandas as pd
+
+    from curation.review.signals.labels import low_aum_videos, neighbour_agreement
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 16)) * 4
+    labels = np.repeat([0, 1, 2], 8)
+    vectors = centres[labels] + rng.normal(size=(24, 16))
+    written = labels.copy()
+    written[[3, 12]] = [1, 0]  # two videos that look like their own class, labelled as another
+    agreement = neighbour_agreement(vectors, written)
+    assert agreement[3] == agreement[12] == 0.0
+    assert agreement[np.setdiff1d(np.arange(24), [3, 12])].min() >= 0.6  # a flipped neighbour costs at most 2 of 5
+
+    ids = [f"v{k}" for k in range(24)]
+    margin = np.tile(np.linspace(0.5, 1.5, 8), 3)  # the run's margins, spread alike in every label
+    margin[[3, 12, 20]] = [0.75, 1.0, 0.0]  # v3 a little low, v12 typical, v20 low (its neighbours agree)
+    clips = pd.DataFrame({"video_id": ids, "label": written, "aum": margin})
+    start = dict(zip(ids, vectors))
+    alone = low_aum_videos(clips)
+    assert "v20" in alone.index and not {"v3", "v12"} & set(alone.index)
+    found = low_aum_videos(clips, start=start)
+    assert {"v3", "v12"} <= set(found.index)  # typical or near it, but every neighbour is another class
+    assert "v20" not in found.index  # low, but what it looks like carries its label: not enough on its own
+    assert (found["z"] + found["z_agreement"] < -2).all()
+    partial = {v: x for v, x in start.items() if v != "v20"}  # a video the start could not read: its margin alone
+    assert "v20" in low_aum_videos(clips, start=partial).index
+
+
 def _five_class_probabilities(seed: int = 0):
     """100 samples of 5 classes, 20 each: most predicted as labelled (0.6-0.9 on their label), six planted label
     issues confidently another class, and a few honestly unsure samples that are not issues."""

@@ -144,7 +144,8 @@ def test_mvit_v2_s_forward_backward_one_step():
     assert all(p.grad is not None for p in model.head.parameters())
 
 
-def test_multiclass_run_on_class_folders(tmp_path, data_root):
+def _three_class_folders(tmp_path, data_root) -> Workspace:
+    """Six of the synthetic videos as a three-class folders dataset `ucf`, ingested."""
     import shutil
 
     from curation.ingest.layouts import read_folders
@@ -159,6 +160,11 @@ def test_multiclass_run_on_class_folders(tmp_path, data_root):
     ws = Workspace.open(tmp_path / "ws", backend="lance")
     ingest(ws, read_folders(tmp_path / "ucf"), "ucf", IngestOptions(frame_size=64, val_fraction=0.34),
            progress=False)
+    return ws
+
+
+def test_multiclass_run_on_class_folders(tmp_path, data_root):
+    ws = _three_class_folders(tmp_path, data_root)
     run = train(ws, TrainConfig(table="ucf/clips", epochs=1, head="linear", **TINY), progress=False)
     info = ws.runs.record(run).to_dict()
     val = info["epochs"][0]["val"]
@@ -167,10 +173,32 @@ def test_multiclass_run_on_class_folders(tmp_path, data_root):
 
     assert info["model"]["head"] == "linear"  # and a finished run's model is rebuilt with it (strict load)
     assert isinstance(load_predictor(ws, run, progress=False)[0].model.head, torch.nn.Linear)
+    from curation.review.evidence import start_features
+
+    assert start_features(ws, run) == {}  # a random start cannot be rebuilt: no second opinion from it
     confusion = np.array(val["confusion"])
     assert confusion.shape == (3, 3) and confusion.sum() == info["inputs"]["val_clips"]
     assert val["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum())  # rows truth, columns prediction
     assert set(ws.runs.dynamics(run)["pred"].to_pylist()) <= {0, 1, 2}
+
+
+@pytest.mark.slow  # three runs
+def test_a_runs_start_features_are_its_starting_weights_over_its_train_clips_made_once(tmp_path, data_root):
+    from curation.review.evidence import embedding_descriptors, start_features
+
+    ws = _three_class_folders(tmp_path, data_root)
+    pretrained = [train(ws, TrainConfig(table="ucf/clips", epochs=1, **{**TINY, "weights": "pretrained", "seed": s}),
+                       progress=False) for s in (0, 1)]
+    first, second = (start_features(ws, r) for r in pretrained)
+    train_videos = {v for v, split in embedding_descriptors(ws, pretrained[0])[1].items() if split == "train"}
+    assert set(first) == set(second) == train_videos
+    assert all(np.allclose(first[v], second[v], atol=1e-2) for v in first)  # the start, whatever the run's seed
+    trained = embedding_descriptors(ws, pretrained[0])[0]
+    assert not all(np.allclose(first[v], trained[v], atol=1e-2) for v in first)  # not the trained model's
+    kept = ws.runs.dir(pretrained[0]) / "collect" / "clips@1-start.parquet"
+    stamp = kept.stat().st_mtime_ns
+    start_features(ws, pretrained[0])
+    assert kept.stat().st_mtime_ns == stamp  # one pass, kept
 
 
 def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data_root):

@@ -109,6 +109,23 @@ def embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[str
     return {v: np.mean(x, axis=0) for v, x in vectors.items()}, split_of
 
 
+def start_features(ws, run: str, progress: bool = False) -> dict[str, np.ndarray]:
+    """Per train video of the run, the mean of its clips' features as the run's start saw them (the starting
+    weights, before any training on these labels), from the run's `-start` collection, made the first time it is
+    asked for (one eval pass over the train clips); {} where the start cannot be rebuilt."""
+    from curation.train.collect import START, collect_start
+
+    record = ws.runs.record(run)
+    name = str(CollectionKey.of(record.trained_on(ws.tables), START, home=record.inputs.dataset))
+    if name not in ws.runs.collections(run) and collect_start(ws, run, progress) is None:
+        return {}
+    table = ws.runs.collection(run, name)
+    vectors: dict[str, list] = {}
+    for video, vec in zip(table["video_id"].to_pylist(), embedding_matrix(table)):
+        vectors.setdefault(video, []).append(vec)
+    return {v: np.mean(x, axis=0) for v, x in vectors.items()}
+
+
 class FrameDescriptors:
     """The dataset's videos' frame descriptors (frames/descriptors.py: kept in the frame cache, computed once) as
     the frames pass compares them: thumbnails as unit rows from `unit_rows` (`x`, `flat`: which were the mean

@@ -66,11 +66,17 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     `repeats`, the clips' AUM averaged over them all). With action `label`, their clips the model argued with,
     relabelled (`relabel_clips`)."""
     clips = evidence.train_clip_aum(ws, run, repeats)
-    found = aum_issues(clips, threshold, action, value)
+    found = aum_issues(clips, threshold, action, value, second_opinion(ws, run))
     if action != "label":
         return found
     return relabel_clips(evidence.with_class_probabilities(ws, clips, [run, *repeats]), found,
                          ws.runs.record(run).classes)
+
+def second_opinion(ws, run: str) -> dict:
+    """For a multi-class run, its train videos' features from its start (`evidence.start_features`), the label
+    issues' second opinion; none for a binary run, whose videos' labels are patterns in time over their clips."""
+    return evidence.start_features(ws, run) if len(ws.runs.record(run).classes) > 2 else {}
+
 
 def confident_learning(ws, runs: list[str], share: float = LOW_QUANTILE, action: str = "weight",
                        value: str = "0") -> list[Suggestion]:
@@ -100,7 +106,7 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
     folds = [record.config.get("fold") for record in records.values()]
     per_video = "weight" if action == "label" else action  # relabels are per clip, made from the videos found
     clips = evidence.train_clip_aum(ws, learned[0], learned[1:])
-    by_aum = {s.id: s for s in aum_issues(clips, threshold, per_video, value)}
+    by_aum = {s.id: s for s in aum_issues(clips, threshold, per_video, value, second_opinion(ws, learned[0]))}
     by_cl = {}
     if all(f is not None for f in folds) and len(learned) == len(runs):  # out-of-fold needs every fold
         by_cl = {s.id: s for s in confident_learning(ws, runs, action=per_video, value=value)}

@@ -103,6 +103,31 @@ def collect_run(predictor, ws, runs, record, tag: str = "") -> None:
         runs.write_record(record.run, record)
 
 
+START = "start"  # the tag of a run's collection of its start's features (`collect_start`)
+
+
+def collect_start(ws, run: str, progress: bool = True) -> str | None:
+    """The features of the run's train clips as its start saw them (the starting weights, before training on the
+    labels): clip_id, video_id, split, embedding, kept as the run's collection `<table>@<rev>-start`. Returns its
+    name; None where the start cannot be rebuilt (`start_predictor`)."""
+    from curation.train.predict import start_predictor
+    from curation.train.setup import split_filters
+
+    record = ws.runs.record(run)
+    predictor = start_predictor(record, progress)
+    if predictor is None:
+        return None
+    revision = record.trained_on(ws.tables)
+    dataset = predictor.dataset(ws, revision, where=split_filters(record.config.get("fold"))[0])
+    out = predictor.predict(dataset, "start features")
+    rows = dataset.rows.take(pa.array(out["index"], pa.int64()))
+    table = pa.table({"clip_id": rows["clip_id"], "video_id": rows["video_id"], "split": rows["split"],
+                      "embedding": _embedding_array(out["embedding"], predictor.feature_dim)})
+    name = str(CollectionKey.of(revision, START, home=record.inputs.dataset))
+    ws.runs.write_collection(run, name, table)
+    return name
+
+
 def collect(ws, run_ref: str, table_ref: str, checkpoint: str = "best", progress: bool = True) -> str:
     """Run a finished run's checkpoint over any table revision (`curate collect`); returns the collection name."""
     from curation.train.predict import load_predictor

@@ -102,6 +102,26 @@ def predictor_for(model, mspec, binary: bool, cfg: TrainConfig, device: torch.de
                      cfg.batch_size, cfg.workers, cfg.decode_on_device, d, progress)
 
 
+def start_predictor(record: RunRecord, progress: bool = True) -> Predictor | None:
+    """The model a run started from (its starting backbone weights, a new head), for eval passes over what the
+    start saw before any training on the run's labels; None where the start cannot be rebuilt as it was (random
+    initialisation, or weights that no longer load as recorded)."""
+    cfg = TrainConfig.from_dict(record.config)
+    recorded = record.model.get("weights", {})
+    if recorded.get("loaded", "none") == "none":
+        return None
+    binary = record.task == "binary"
+    try:
+        model, mspec, loaded = build_model(cfg.model, 1 if binary else len(record.classes), cfg.weights,
+                                           notice=lambda _: None, head=record.model.get("head", "mlp"))
+    except BadInput:  # a weights file moved or changed since the run
+        return None
+    if loaded.get("sha256") != recorded.get("sha256") or loaded.get("loaded") != recorded.get("loaded"):
+        return None
+    where = resolve_device(cfg.device)
+    return predictor_for(model.to(where), mspec, binary, cfg, where, progress=progress)
+
+
 def load_predictor(ws, run_ref: str, checkpoint: str = "best", progress: bool = True,
                    device: str | None = None) -> tuple[Predictor, RunRecord, Path]:
     """A finished run's model with a checkpoint's weights, ready for eval passes: (predictor, record, file).

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from curation.review.metrics import LOW_QUANTILE
+from curation.review.signals.neighbours import knn
 from curation.review.signals.robust import robust_z
 from curation.review.suggestion import Suggestion, certainty
 
@@ -13,6 +14,10 @@ from curation.review.suggestion import Suggestion, certainty
 # training, so the default cut-off leans to recall (1.5 robust SD; 2 gave precision 0.95 at recall 0.53 in
 # bench/label_noise.py).
 LABEL_ISSUE_Z = 1.5
+# With a second opinion from the start's features (multi-class runs), the two robust z-scores are summed and a
+# video is flagged below -2: on the actions demo's decision seeds F1 0.64 -> 0.72 (bench/README.md, issue 41).
+SECOND_OPINION_Z = 2.0
+NEIGHBOURS = 5
 
 
 def own_label_aum(aum: np.ndarray, labels: np.ndarray) -> float:
@@ -33,29 +38,68 @@ def label_margin(clips: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(final), aum, (aum + final) / 2)
 
 
-def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z) -> pd.DataFrame:
+def neighbour_agreement(vectors: np.ndarray, labels: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
+    """Per row, the share of its `k` nearest other rows that carry its label, by the cosine of the rows
+    standardised per feature (what every row shares says nothing about which rows are alike)."""
+    labels = np.asarray(labels)
+    x = np.asarray(vectors, dtype=np.float32)
+    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+    idx, _ = knn(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12), k)  # knn's cosine takes unit rows
+    found = idx >= 0
+    same = (labels[np.where(found, idx, 0)] == labels[:, None]) & found
+    return same.sum(axis=1) / np.maximum(found.sum(axis=1), 1)
+
+
+def _z_per_label(videos: pd.DataFrame, column: str) -> pd.Series:
+    """Robust z of `column` among the videos of each label; NaN for labels of fewer than 5 videos (too few to say
+    what is typical)."""
+    z = pd.Series(np.nan, index=videos.index)
+    for _, group in videos.groupby("label"):
+        if len(group) >= 5:
+            z[group.index] = robust_z(group[column].to_numpy())
+    return z
+
+
+def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z,
+                   start: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """From clips' (video_id, label, aum[, eval_margin]): per video its label and own-label margin (`aum`:
     `label_margin` over the clips that carry its label), and `z`, its robust z-score among the videos of its
     label; the videos with z below -`threshold`. Per label, because how hard a class is to learn differs
     (positive clips near an alert stay uncertain long after negatives are easy), so one cut-off for all classes
-    would flag a hard class whole. Labels with fewer than 5 videos are skipped: too few to say what is typical."""
+    would flag a hard class whole.
+    `start`: video → features from the run's start (a second opinion that never saw these labels): then also
+    `agreement`, the share of a video's nearest videos by them that carry its label, `z_agreement` its robust z
+    per label, and a video is flagged where z + z_agreement is below -SECOND_OPINION_Z."""
     clips = clips.assign(score=label_margin(clips))
     videos = clips.groupby("video_id").apply(
         lambda g: pd.Series({"label": g["label"].max(), "aum": own_label_aum(g["score"], g["label"])}),
         include_groups=False).dropna()
-    videos["z"] = np.nan
-    for _, group in videos.groupby("label"):
-        if len(group) >= 5:
-            videos.loc[group.index, "z"] = robust_z(group["aum"].to_numpy())
-    return videos[videos["z"] < -threshold]
+    videos["z"] = _z_per_label(videos, "aum")
+    seen = videos.index.isin(list(start or {}))
+    if seen.sum() <= NEIGHBOURS:
+        return videos[videos["z"] < -threshold]
+    opinion = videos[seen].copy()  # a video the start's pass could not read is judged by its margin alone
+    opinion["agreement"] = neighbour_agreement(np.stack([start[v] for v in opinion.index]), opinion["label"].to_numpy())
+    opinion["z_agreement"] = _z_per_label(opinion, "agreement")
+    alone = videos[~seen]
+    flagged = opinion[opinion["z"] + opinion["z_agreement"] < -SECOND_OPINION_Z]
+    return pd.concat([flagged, alone[alone["z"] < -threshold]])
 
 
-def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str) -> list[Suggestion]:
+def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str,
+               start: dict[str, np.ndarray] | None = None) -> list[Suggestion]:
     """One proposal per video that `low_aum_videos` flags among clips' (clip_id, video_id, label, aum)."""
-    return [Suggestion(video, "video", action, value, "label issue",
-                       f"label issue: own-label margin {row.aum:.2f} is {-row.z:.1f} robust SD below "
-                       f"label-{int(row.label)} videos", certainty(-row.z))
-            for video, row in low_aum_videos(clips, threshold).iterrows()]
+    out = []
+    for video, row in low_aum_videos(clips, threshold, start).iterrows():
+        reason = (f"label issue: own-label margin {row.aum:.2f} is {-row.z:.1f} robust SD below label-"
+                  f"{int(row.label)} videos")
+        z = -row.z
+        if not pd.isna(row.get("agreement")):
+            reason += (f", and {row.agreement:.0%} of its {NEIGHBOURS} nearest videos by the start's features "
+                       f"carry its label ({-row.z_agreement:.1f} SD below)")
+            z = -(row.z + row.z_agreement) * LABEL_ISSUE_Z / SECOND_OPINION_Z  # the cut-offs score alike
+        out.append(Suggestion(video, "video", action, value, "label issue", reason, certainty(z)))
+    return out
 
 
 def preferred_class(probs, label: int) -> int:
