@@ -30,9 +30,13 @@ def test_demo_runs_the_loop_offline(tmp_path):
     expected = average_precision_score([truth["videos"][r["id"]]["target"] for r in rows],
                                        [float(r["target"]) for r in rows])
     assert out["test_ap"][round2] == pytest.approx(expected)
-    compared = out["compare"]  # the two rounds compared on one pinned set: the val clips of round 1's revision
+    compared = out["compare"]  # the two rounds compared on one pinned set: the val clips of round 2's revision
     assert [g["runs"] for g in compared["groups"]] == [[round1], [round2]]
-    assert compared["set"]["table"] == "nexar/clips@1"
+    assert compared["set"]["table"] == "nexar/clips@2"
+    from curation.workspace import Workspace
+
+    collected = Workspace.open(tmp_path / "demo").runs.collections
+    assert not any(name.endswith("-last") for name in collected(round1) + collected(round2))  # no pass for it
     from curation.workspace import Workspace  # the demo folder is the workspace `curate dashboard -w` opens
 
     assert Workspace.open(tmp_path / "demo").runs.runs() == [round1, round2]
