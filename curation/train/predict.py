@@ -106,12 +106,12 @@ def start_predictor(record: RunRecord, progress: bool = True) -> Predictor | Non
     """The model a run started from (its starting backbone weights, a new head), for eval passes over what the
     start saw before any training on the run's labels; None where the start cannot be rebuilt as it was (random
     initialisation, or weights that no longer load as recorded)."""
-    cfg = TrainConfig.from_dict(record.config)
-    recorded = record.model.get("weights", {})
-    if recorded.get("loaded", "none") == "none":
+    recorded = (record.model or {}).get("weights") or {}
+    if recorded.get("loaded", "none") == "none":  # random weights, or predictions imported from elsewhere
         return None
     binary = record.task == "binary"
     try:
+        cfg = TrainConfig.from_dict(record.config)
         model, mspec, loaded = build_model(cfg.model, 1 if binary else len(record.classes), cfg.weights,
                                            notice=lambda _: None, head=record.model.get("head", "mlp"))
     except BadInput:  # a weights file moved or changed since the run
