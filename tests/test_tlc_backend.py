@@ -585,7 +585,7 @@ def test_run_store_maps_clip_ids_to_row_indices_of_the_exact_revision(clips, tlc
     assert tlc_runs.record(run).status == "completed" and tlc_runs.dynamics(run).num_rows == 4
 
 
-def test_run_store_writes_collections_with_embedding_and_map_schemas(clips, tlc_runs, fake_tlc):
+def test_run_store_writes_collections_with_embedding_and_map_schemas(clips, tlc_runs, fake_tlc, caplog):
     rev = clips.head("ds", "clips")
     run = tlc_runs.create()
     tlc_runs.write_record(run, _run_info(rev))
@@ -603,6 +603,10 @@ def test_run_store_writes_collections_with_embedding_and_map_schemas(clips, tlc_
     schema = calls(fake_tlc, "tlc.Run.add_metrics")[0].kwargs["schema"]
     assert type(schema["embedding"]).__name__ == "EmbeddingSchema" and schema["embedding"].kwargs == {"shape": 3}
     assert schema["map_2d"].kwargs == {"shape": 2, "number_role": "xy_component"}
+    # a features-only pass (a run's start, read by its label issues) stays local: it is not metrics of the run
+    tlc_runs.write_collection(run, f"clips@{rev.number}-start", table.select(["clip_id", "embedding"]))
+    assert len(next(iter(fake_tlc.runs().values())).metrics) == 1 and "could not write" not in caplog.text
+    assert f"clips@{rev.number}-start" in tlc_runs.collections(run)
 
 
 def test_a_failed_3lc_write_warns_keeps_the_local_run_and_is_retried(clips, tlc_runs, fake_tlc, monkeypatch,

@@ -134,6 +134,8 @@ class TlcRunStore(LocalRunStore):
 
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
         super().write_collection(run, name, table)
+        if "prob" not in table.column_names:  # features only (a run's start, for its label issues): not metrics
+            return
         self._mirror(f"collection {name}", run, lambda: self._write_collection(run, name, table))
 
     def _write_collection(self, run: str, name: str, table: pa.Table) -> None:
