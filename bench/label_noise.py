@@ -47,6 +47,7 @@ from scipy import stats
 from curation.demo import ACTIONS_DURATION_S, ACTIONS_NUISANCE, BUDGET
 from curation.frames.cache import cache_size_for
 from curation.ingest.pipeline import IngestOptions, ingest
+from curation.models import HEADS
 from curation.models.mvit import MODELS
 from curation.review.compare import compare, interval
 from curation.review.suggest import confident_learning, label_issues, label_issues_of_runs, suggest
@@ -262,7 +263,7 @@ def main():
     ap.add_argument("--draws", type=int, help="[the demo's: 500]")
     ap.add_argument("--lr", type=float, help="[the demo's: nexar the trainer's default, actions 2e-3]")
     ap.add_argument("--weights", default="pretrained")
-    ap.add_argument("--head", default="auto", choices=["auto", "mlp", "linear"], help="the classifier head [auto]")
+    ap.add_argument("--head", default="auto", choices=HEADS, help="the classifier head [auto]")
     ap.add_argument("--holdout", type=int, default=400, help="held-out videos a draw (true labels, seen by no run)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
     ap.add_argument("--workdir", default=None, help="[/tmp/curate-noise-WORLD-MODEL]")

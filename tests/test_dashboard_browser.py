@@ -108,6 +108,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         # while the camera moves, a map of more points than `movingSample` draws an even sample; all once it rests
         thinned = page.evaluate("""async () => {
             const map = window.curateMap, plot = map.plot, frame = () => new Promise((r) => requestAnimationFrame(r));
+            const defaults = { movingSample: map.movingSample, restMs: map.restMs };
             Object.assign(map, { movingSample: 10, restMs: 400 });
             let moves = 0;
             while (!plot.get("isPointsFiltered") && moves < 200) {
@@ -117,7 +118,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
             const moving = plot.get("filteredPoints").length;
             for (let k = 0; k < 600 && plot.get("isPointsFiltered"); k++) await frame();
             const rested = plot.get("filteredPoints").length;
-            Object.assign(map, { movingSample: 50000, restMs: 200 });
+            Object.assign(map, defaults);
             plot.reset();
             return [moving, rested];
         }""")

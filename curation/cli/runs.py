@@ -8,6 +8,7 @@ import click
 
 from curation.cli.app import cli, given_options, open_workspace
 from curation.errors import BadInput, CurateError
+from curation.models import HEADS
 
 
 @cli.command()
@@ -22,7 +23,7 @@ from curation.errors import BadInput, CurateError
                    "downloaded: a notice and random init; for mvit_tiny the packaged backbone pretrained on synthetic "
                    "videos, scripts/pretrain_tiny.py), none (random init), or a .pt file of backbone weights. "
                    "run.json records what was loaded and its sha256.")
-@click.option("--head", type=click.Choice(["auto", "mlp", "linear"]), default="auto", show_default=True,
+@click.option("--head", type=click.Choice(HEADS), default="auto", show_default=True,
               help="The classifier on the backbone's features: mlp (the Nexar winner's, 768 → 256 → 64), linear (one "
                    "layer), auto (the MLP for a binary task, one linear layer for classes).")
 @click.option("--epochs", default=10, show_default=True)

@@ -96,17 +96,20 @@ def out_of_fold_probabilities(ws, runs: list[str]) -> pd.DataFrame:
 
 def embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Per video: the mean embedding of its clips from the run's collection pass; and each video's split."""
-    vectors, split_of = {}, {}
-    for name in ws.runs.collections(run):
-        key = CollectionKey.parse(name)
-        if key.tag or key.dataset:  # periodic passes (epochN) and other checkpoints repeat the final one; another
-            continue  # dataset's videos are not this one's
-        table = ws.runs.collection(run, name)
-        for video, split, vec in zip(table["video_id"].to_pylist(), table["split"].to_pylist(),
-                                     embedding_matrix(table)):
+    tables = [ws.runs.collection(run, name) for name in ws.runs.collections(run)
+              if not (key := CollectionKey.parse(name)).tag and not key.dataset]  # periodic passes (epochN) and
+    # other checkpoints repeat the final one; another dataset's videos are not this one's
+    split_of = {v: s for t in tables for v, s in zip(t["video_id"].to_pylist(), t["split"].to_pylist())}
+    return _mean_per_video(tables), split_of
+
+
+def _mean_per_video(tables: list[pa.Table]) -> dict[str, np.ndarray]:
+    """Per video, the mean of its clips' embeddings over the collection tables."""
+    vectors: dict[str, list] = {}
+    for table in tables:
+        for video, vec in zip(table["video_id"].to_pylist(), embedding_matrix(table)):
             vectors.setdefault(video, []).append(vec)
-            split_of[video] = split
-    return {v: np.mean(x, axis=0) for v, x in vectors.items()}, split_of
+    return {v: np.mean(x, axis=0) for v, x in vectors.items()}
 
 
 def start_features(ws, run: str, progress: bool = False) -> dict[str, np.ndarray]:
@@ -119,11 +122,7 @@ def start_features(ws, run: str, progress: bool = False) -> dict[str, np.ndarray
     name = str(CollectionKey.of(record.trained_on(ws.tables), START, home=record.inputs.dataset))
     if name not in ws.runs.collections(run) and collect_start(ws, run, progress) is None:
         return {}
-    table = ws.runs.collection(run, name)
-    vectors: dict[str, list] = {}
-    for video, vec in zip(table["video_id"].to_pylist(), embedding_matrix(table)):
-        vectors.setdefault(video, []).append(vec)
-    return {v: np.mean(x, axis=0) for v, x in vectors.items()}
+    return _mean_per_video([ws.runs.collection(run, name)])
 
 
 class FrameDescriptors:
