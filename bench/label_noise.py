@@ -259,7 +259,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=5, help="training seeds per arm per draw")
     ap.add_argument("--detect-seeds", type=int, default=3, help="seeds per draw with K fold runs (cleanlab)")
     ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, help="[the world's demo budget: nexar 3, actions 6]")
+    ap.add_argument("--epochs", type=int, help="[the world's demo budget: nexar 3, actions 5]")
     ap.add_argument("--draws", type=int, help="[the demo's: 500]")
     ap.add_argument("--lr", type=float, help="[the demo's: nexar the trainer's default, actions 2e-3]")
     ap.add_argument("--weights", default="pretrained")

@@ -47,7 +47,7 @@ CLASSES = 10  # the actions world
 ACTIONS_DURATION_S, ACTIONS_NUISANCE = (2.2, 2.7), 0.5
 VAL_FRACTION = 0.25
 # per round, from the tiny model's pretrained weights (the default for mvit_tiny); chosen on val (bench/README.md)
-BUDGET = {"nexar": {"epochs": 3, "draws_per_epoch": 500}, "actions": {"epochs": 6, "draws_per_epoch": 500, "lr": 2e-3}}
+BUDGET = {"nexar": {"epochs": 3, "draws_per_epoch": 500}, "actions": {"epochs": 5, "draws_per_epoch": 500, "lr": 2e-3}}
 TASKS = ("nexar", "actions")
 
 
