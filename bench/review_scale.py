@@ -11,10 +11,15 @@ from every other (outliers).
 
 Times each pass, its peak RSS (each size in its own process), and recall and precision of the planted pairs; up to
 `--exact-up-to` videos also the exact pass (every distance: the reference) and whether both propose the same
-edits. Sizes after the first print their time as a ratio to the first's. The last line, for the last size:
-`review_scale videos=N seconds=S peak_gb=G recall=R precision=P`.
+edits. Sizes after the first print their time as a ratio to the first's.
 
-    uv run python bench/review_scale.py --videos 10000,100000 [--clips-per-video 10]
+Up to `--suggest-up-to` videos also the whole `suggest` pass over a workspace of that world (bench/scale_workspace.py:
+the tables, the kept frame descriptors and a completed run with dynamics and a collection pass, as ingest and
+training leave them): built in one process, then timed with its peak RSS in another, with recall and precision of
+the planted pairs and of the planted label issues among its proposals. The last line, for the last size:
+`review_scale videos=N seconds=S peak_gb=G recall=R precision=P` (S, G, R, P: the three passes over arrays).
+
+    uv run python bench/review_scale.py --videos 10000,100000 [--clips-per-video 10] [--suggest-up-to 100000]
 """
 from __future__ import annotations
 
@@ -23,13 +28,17 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from curation.review.signals.duplicates import (duplicate_pairs, embedding_pairs, frame_neighbours, pair_suggestions,
                                                 unit_rows)
 from curation.review.signals.outliers import look_outliers
+from curation.review.suggest import suggest
+from curation.workspace import Workspace
 
 FRAMES, D_FRAME, D_EMBEDDING, D_LOOK = 12, 256, 64, 192
 COPIES, OUTLIERS, CHUNK = 0.01, 0.001, 10_000
@@ -122,25 +131,74 @@ def one_size(n: int, clips: int, exact_up_to: int) -> dict:
     return out
 
 
+def build_workspace(n: int, clips: int, folder: Path) -> dict:
+    """The world of `n` videos as a workspace in `folder`; what was planted goes to folder/planted.json."""
+    from scale_workspace import build
+
+    start = time.perf_counter()
+    made = world(n, clips)
+    _, run, issues = build(folder, made, clips)
+    planted = {"run": run, "pairs": [sorted(p) for p in made[6]], "label_issues": sorted(issues)}
+    (folder / "planted.json").write_text(json.dumps(planted))
+    return {"build_s": round(time.perf_counter() - start, 1)}
+
+
+def time_suggest(folder: Path) -> dict:
+    """The whole suggest pass over the workspace in `folder`: seconds, peak RSS of this process, and how its
+    pairs and label issues match what was planted."""
+    planted = json.loads((folder / "planted.json").read_text())
+    ws = Workspace.open(folder)
+    start = time.perf_counter()
+    found = suggest(ws, planted["run"])
+    seconds = time.perf_counter() - start
+    pairs = {frozenset((s.id, s.partner)) for s in found if s.signal in ("near-duplicate", "leak")}
+    pairs_planted = {frozenset(p) for p in planted["pairs"]}
+    issues = {s.id for s in found if s.signal == "label issue"}
+    issues_planted = set(planted["label_issues"])
+    share = lambda a, b: round(len(a & b) / max(1, len(b)), 4)  # noqa: E731
+    return {"suggest_s": round(seconds, 1),
+            "suggest_peak_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+            "suggestions": len(found), "suggest_pair_recall": share(pairs, pairs_planted),
+            "suggest_pair_precision": share(pairs_planted, pairs),
+            "label_issue_recall": share(issues, issues_planted), "label_issue_precision": share(issues_planted, issues)}
+
+
+def child(*args) -> dict:
+    proc = subprocess.run([sys.executable, __file__, *map(str, args)], capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", default="10000,100000", help="comma-separated sizes, each in its own process")
     ap.add_argument("--clips-per-video", type=int, default=10)
     ap.add_argument("--exact-up-to", type=int, default=10_000, help="run the exact pass too up to this many videos")
+    ap.add_argument("--suggest-up-to", type=int, default=100_000,
+                    help="time the whole suggest pass over a workspace too up to this many videos")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--build", help=argparse.SUPPRESS)
+    ap.add_argument("--suggest", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child and args.build:
+        print(json.dumps(build_workspace(args.child, args.clips_per_video, Path(args.build))))
+        return
+    if args.suggest:
+        print(json.dumps(time_suggest(Path(args.suggest))))
+        return
     if args.child:
         print(json.dumps(one_size(args.child, args.clips_per_video, args.exact_up_to)))
         return
     results = []
     for n in (int(v) for v in args.videos.split(",")):
-        proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--clips-per-video",
-                               str(args.clips_per_video), "--exact-up-to", str(args.exact_up_to)],
-                              capture_output=True, text=True)
-        if proc.returncode:
-            sys.exit(proc.stderr)
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        r = results[-1]
+        common = ["--clips-per-video", args.clips_per_video]
+        r = child("--child", n, *common, "--exact-up-to", args.exact_up_to)
+        if n <= args.suggest_up_to:
+            with tempfile.TemporaryDirectory(prefix="review-scale-") as folder:
+                r.update(child("--child", n, *common, "--build", folder))
+                r.update(child("--suggest", folder))
+        results.append(r)
         ratio = f", {r['seconds'] / results[0]['seconds']:.1f}× the time of {results[0]['videos']}" \
             if len(results) > 1 else ""
         print(json.dumps(r) + ratio, flush=True)

@@ -104,12 +104,16 @@ def embedding_descriptors(ws, run: str) -> tuple[dict[str, np.ndarray], dict[str
 
 
 def _mean_per_video(tables: list[pa.Table]) -> dict[str, np.ndarray]:
-    """Per video, the mean of its clips' embeddings over the collection tables."""
-    vectors: dict[str, list] = {}
-    for table in tables:
-        for video, vec in zip(table["video_id"].to_pylist(), embedding_matrix(table)):
-            vectors.setdefault(video, []).append(vec)
-    return {v: np.mean(x, axis=0) for v, x in vectors.items()}
+    """Per video, the mean of its clips' embeddings over the collection tables (a million clips: no loop)."""
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return {}
+    codes, videos = pd.factorize(np.concatenate([t["video_id"].to_numpy(zero_copy_only=False) for t in tables]))
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+    x = np.concatenate([embedding_matrix(t) for t in tables])[order]
+    means = np.add.reduceat(x, starts, axis=0, dtype=np.float64) / np.diff(np.r_[starts, len(order)])[:, None]
+    return dict(zip(videos[codes[order[starts]]], means.astype(np.float32)))
 
 
 def start_features(ws, run: str, progress: bool = False) -> dict[str, np.ndarray]:

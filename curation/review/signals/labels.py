@@ -20,14 +20,6 @@ SECOND_OPINION_Z = 2.0
 NEIGHBOURS = 5
 
 
-def own_label_aum(aum: np.ndarray, labels: np.ndarray) -> float:
-    """A video's mean AUM over the clips that carry the video's label (its highest clip label): for a positive
-    Nexar video its positive clips — its early clips are negative in every video and say nothing about whether
-    the video's label is right; for a class video, all its clips."""
-    own = np.asarray(labels) == np.max(labels)
-    return float(np.nanmean(np.asarray(aum, dtype=float)[own])) if own.any() else float("nan")
-
-
 def label_margin(clips: pd.DataFrame) -> np.ndarray:
     """Per clip, how firmly the model held its label: the mean of its AUM (the margin over training) and the
     finished model's margin in the final collection pass (`eval_margin`), or the AUM alone where there is no
@@ -71,9 +63,11 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z,
     `agreement`, the share of a video's nearest videos by them that carry its label, `z_agreement` its robust z
     per label, and a video is flagged where z + z_agreement is below -SECOND_OPINION_Z."""
     clips = clips.assign(score=label_margin(clips))
-    videos = clips.groupby("video_id").apply(
-        lambda g: pd.Series({"label": g["label"].max(), "aum": own_label_aum(g["score"], g["label"])}),
-        include_groups=False).dropna()
+    # a video's own-label margin: the mean over the clips that carry its label (its highest clip label) — for a
+    # positive Nexar video its positive clips: its early clips are negative in every video and say nothing about
+    # whether the video's label is right; for a class video, all its clips
+    own = clips[clips["label"] == clips.groupby("video_id")["label"].transform("max")]
+    videos = own.groupby("video_id").agg(label=("label", "max"), aum=("score", "mean")).dropna()
     videos["z"] = _z_per_label(videos, "aum")
     seen = videos.index.isin(list(start or {}))
     if seen.sum() <= NEIGHBOURS:
