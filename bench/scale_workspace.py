@@ -74,9 +74,10 @@ def _tables(ws, root: Path, videos, split, label, status, clips: int) -> None:
     ws.tables.create(specs["clips"], pa.table({
         "clip_id": pa.array([f"{videos[i]}:{e}" for i, e in zip(index, end)]),
         "video_id": pa.array(np.asarray(videos)[index]), "split": pa.array(split[index]),
-        "fold": pa.array(np.full(m, -1, np.int32)), "end_frame": pa.array(end), "stride": pa.array(np.ones(m, np.int32)),
-        "n_frames": pa.array(np.full(m, FRAMES_PER_CLIP, np.int32)), "end_time_s": pa.array((end / FPS).astype(
-            np.float32)), "time_to_event_s": pa.nulls(m, pa.float32()), "label": pa.array(label[index]),
+        "fold": pa.array(np.full(m, -1, np.int32)), "end_frame": pa.array(end),
+        "stride": pa.array(np.ones(m, np.int32)), "n_frames": pa.array(np.full(m, FRAMES_PER_CLIP, np.int32)),
+        "end_time_s": pa.array((end / FPS).astype(np.float32)), "time_to_event_s": pa.nulls(m, pa.float32()),
+        "label": pa.array(label[index]),
         "weight": pa.array(np.ones(m, np.float32)), "eval_window": pa.nulls(m, pa.string())}, schema=CLIP_SCHEMA),
         message="review_scale", meta=meta)
     ws.set_dataset(DATASET)
