@@ -243,6 +243,24 @@ def pass_the_learning_check(ws, run: str) -> None:
     ws.runs.write_record(run, record)
 
 
+def assert_the_index_proposes_what_every_distance_does(ws, run: str, monkeypatch, **options) -> list:
+    """Above a size the near-duplicate and outlier passes ask a nearest-neighbour index instead of computing every
+    distance (review/signals/neighbours.py): `suggest` over this workspace forced through the index, with its graph
+    built and searched as thinly as it allows, proposes the same edits for the same reasons as every distance.
+    Returns the edits."""
+    from curation.review.signals import neighbours
+    from curation.review.suggest import suggest
+
+    every = [(s.id, s.action, s.value, s.signal, s.reason) for s in suggest(ws, run, **options)]
+    with monkeypatch.context() as patched:
+        patched.setattr(neighbours, "EXACT_UP_TO", 0)
+        patched.setattr(neighbours, "HNSW_BUILD", 1)
+        patched.setattr(neighbours, "HNSW_SEARCH", 1)
+        indexed = [(s.id, s.action, s.value, s.signal, s.reason) for s in suggest(ws, run, **options)]
+    assert indexed == every
+    return every
+
+
 @contextlib.contextmanager
 def running_dashboard(ws_dir, *args: str):
     """`curate dashboard` on a free loopback port in its own process, until the block ends; yields its URL."""

@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from conftest import curate, events_source, misplace_a_label, pass_the_learning_check, tiny_synth, watched_page
+from conftest import (assert_the_index_proposes_what_every_distance_does, curate, events_source, misplace_a_label,
+                      pass_the_learning_check, tiny_synth, watched_page)
 from curation.events.curves import window_ends
 from curation.events.predict import predict_events
 from curation.events.times import event_metrics, fit_picker, match_times, onsets, pick_peaks
@@ -146,7 +147,7 @@ def test_a_nexar_label_is_moved_to_where_its_clip_label_pattern_fits_a_plateau_c
     assert misplaced_times(curves, {}, {v: [e] for v, e in true.items()}, patterns=right)[0] == []
 
 
-def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_videos(reviewed_ws):
+def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_videos(reviewed_ws, monkeypatch):
     from curation.events.stored import video_events
 
     before = Workspace.open(reviewed_ws)
@@ -213,6 +214,7 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
     # video (if any) only named in its reason
     assert list(shown) == [moved] and (shown[moved].action, shown[moved].value) == ("retime", retimes[moved].value)
     assert shown[moved].reason.startswith(retimes[moved].reason)
+    assert_the_index_proposes_what_every_distance_does(ws, run, monkeypatch)  # with a retime among them
 
     # another dataset's videos (a hold-out set) are read at its head, not at the revision number this run pinned
     ingest(ws, read_nexar(tiny_synth(reviewed_ws.parent / "other", seed=3, n_train=4, n_test=0)), "other",

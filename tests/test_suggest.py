@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from conftest import private_copy, tiny_synth
+from conftest import assert_the_index_proposes_what_every_distance_does, private_copy, tiny_synth
 from curation.cli import cli
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.layouts import read_nexar
@@ -527,16 +527,8 @@ def test_a_suggestion_file_never_holds_two_actions_for_one_video(reviewed, tmp_p
 
 
 def test_the_index_finds_what_every_distance_finds(reviewed, monkeypatch):
-    """Above a size the near-duplicate and outlier passes ask a nearest-neighbour index instead of computing every
-    distance; on the fixture's videos (copies, a re-encoded copy, an outlier) forced through the index, with its
-    graph built and searched as thinly as it allows, they propose the same edits for the same reasons."""
-    from curation.review.signals import neighbours
-
+    """On the fixture's videos (copies, a re-encoded copy, an outlier) the index proposes what every distance does
+    (the folds and events datasets check the same in their own tests)."""
     ws, truth, run = reviewed
-    every = [(s.id, s.action, s.signal, s.reason) for s in suggest(ws, run)]
-    monkeypatch.setattr(neighbours, "EXACT_UP_TO", 0)
-    monkeypatch.setattr(neighbours, "HNSW_BUILD", 1)
-    monkeypatch.setattr(neighbours, "HNSW_SEARCH", 1)
-    indexed = [(s.id, s.action, s.signal, s.reason) for s in suggest(ws, run)]
-    assert indexed == every
-    assert {"near-duplicate", "outlier"} <= {signal for _, _, signal, _ in every}
+    every = assert_the_index_proposes_what_every_distance_does(ws, run, monkeypatch)
+    assert {"near-duplicate", "outlier"} <= {signal for _, _, _, signal, _ in every}
