@@ -528,7 +528,7 @@ def test_a_suggestion_file_never_holds_two_actions_for_one_video(reviewed, tmp_p
 
 def test_the_index_finds_what_every_distance_finds(reviewed, monkeypatch):
     """On the fixture's videos (copies, a re-encoded copy, an outlier) the index proposes what every distance does
-    (the folds and events datasets check the same in their own tests)."""
+    (the retimed Nexar workspace of test_events checks the same)."""
     ws, truth, run = reviewed
     every = assert_the_index_proposes_what_every_distance_does(ws, run, monkeypatch)
     assert {"near-duplicate", "outlier"} <= {signal for _, _, _, signal, _ in every}
