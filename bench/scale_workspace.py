@@ -27,7 +27,9 @@ FPS, FRAMES_PER_CLIP = 10, 16
 
 
 def build(root: Path, world: tuple, clips: int, seed: int = 1):
-    frames, owner, videos, split_of, embeddings, looks, pairs, _ = world
+    """The workspace at `root` of review_scale's `world` with `clips` clips a video: (workspace, run id, the
+    videos planted as label issues)."""
+    frames, _, videos, split_of, embeddings, looks, pairs, _ = world
     rng = np.random.default_rng(seed)
     n = len(videos)
     ws = Workspace.open(root)
