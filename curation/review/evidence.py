@@ -113,7 +113,7 @@ def _mean_per_video(tables: list[pa.Table]) -> dict[str, np.ndarray]:
     starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
     x = np.concatenate([embedding_matrix(t) for t in tables])[order]
     means = np.add.reduceat(x, starts, axis=0, dtype=np.float64) / np.diff(np.r_[starts, len(order)])[:, None]
-    return dict(zip(videos[codes[order[starts]]], means.astype(np.float32)))
+    return dict(zip(videos, means.astype(np.float32)))  # codes are 0..k-1, so group j is videos[j]
 
 
 def start_features(ws, run: str, progress: bool = False) -> dict[str, np.ndarray]:
