@@ -6,8 +6,9 @@ videos, other wrong labels) the synthetic folder is ingested three times:
 - `noisy`: the written labels; `clean`: the true labels (the ceiling); `folds`: the written labels with a K-fold
   column over the train videos (out-of-fold probabilities).
 The val videos keep their true labels everywhere (a checked val split). Arms, each trained with the same seeds:
-noisy; curated (one round without an oracle: `suggest`'s default label issues of that seed's noisy run at
-weight 0, then retrain); clean. They are scored on `--holdout` more videos of generator seed + 50 with their true
+noisy; curated (one round without an oracle: `suggest`'s default label issues of that seed's noisy run applied
+as suggested — weight 0 in the binary world, relabels of the clips the model argued with in the multi-class one —
+then retrain); clean. They are scored on `--holdout` more videos of generator seed + 50 with their true
 labels, which no run trains on and no choice looks at, by `compare` (the library call; a paired bootstrap over
 those videos with each arm's seeds resampled inside every draw).
 
@@ -195,10 +196,12 @@ class Draw:
             noisy = self.run(f"noisy-s{seed}", "noisy/clips@1", seed)
             flagged = [s for s in suggest(self.ws, noisy) if s.signal == "label issue"]  # none from a run that
             # did not learn, as `curate suggest` decides
-            detection[DEFAULT].append(scores({s.id for s in flagged}, self.wrong))
-            # the message names which videos (a hash), not only how many: it is how a later --reuse finds it
-            ids = hashlib.sha256(" ".join(sorted(s.id for s in flagged)).encode()).hexdigest()[:8]
-            revision = self.curated(flagged, f"weight 0 for {len(flagged)} label issues of {noisy} ({ids})")
+            detection[DEFAULT].append(scores({s.video or s.id for s in flagged}, self.wrong))  # a relabel's video
+            # the message names which rows and what is done (a hash), not only how many: how a later --reuse finds it
+            done = " ".join(sorted(f"{s.id}:{s.action}:{s.value}" for s in flagged))
+            ids = hashlib.sha256(done.encode()).hexdigest()[:8]
+            actions = "/".join(sorted({s.action for s in flagged})) or "nothing"
+            revision = self.curated(flagged, f"{actions} for {len(flagged)} label issues of {noisy} ({ids})")
             arms["noisy"].append(noisy)
             arms["curated"].append(self.run(f"curated-s{seed}", revision.ref, seed))
             arms["clean"].append(self.run(f"clean-s{seed}", "clean/clips@1", seed))

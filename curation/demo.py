@@ -106,11 +106,12 @@ def score_suggestions(found, truth: dict, checked: set[str] = frozenset()) -> di
     in the data, so not there to find."""
     flipped = set(truth["flipped"]) - set(checked)
     kinds = {"label issue": [], "near-duplicate": [], "unreadable": [], "outlier": []}
-    for s in found:  # a leak is a near-duplicate across splits
-        kinds.setdefault("near-duplicate" if s.signal == "leak" else s.signal, []).append(s.id)
+    for s in found:  # a leak is a near-duplicate across splits; a relabel's clip counts as its video
+        kinds.setdefault("near-duplicate" if s.signal == "leak" else s.signal, []).append(s.video or s.id)
     pairs = truth["duplicates"]
+    labels = set(kinds["label issue"])
     return {
-        "label issue": (len(kinds["label issue"]), len(flipped), len(set(kinds["label issue"]) & flipped)),
+        "label issue": (len(labels), len(flipped), len(labels & flipped)),
         "near-duplicate": (len(kinds["near-duplicate"]), len(pairs),
                            sum(bool(set(kinds["near-duplicate"]) & set(p)) for p in pairs)),
         "unreadable": (len(kinds["unreadable"]), len(truth["corrupt"]),
@@ -171,7 +172,7 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False, task:
     t = time.time()
     try:  # did the edit help? one seed per round: the seeds' variance is unmeasured, so no verdict either way
         # on the val clips of the revision round 2 trained on: round 1's pass over its own revision covers them
-        # (the edits only delete and reweight), so no run needs another pass
+        # (the edits change train videos and clips only), so no run needs another pass
         compared = compare(ws, [round1, round2], on=ws.runs.record(round2).inputs.ref, samples=1000,
                            collect=lambda w, run, ref, checkpoint: collect(w, run, ref, checkpoint, progress=False))
     except CurateError as exc:

@@ -215,7 +215,7 @@ def test_the_starts_neighbours_are_a_second_opinion_on_a_label():
     import numpy as np
     import pandas as pd
 
-    from curation.review.signals.labels import low_aum_videos, neighbour_agreement
+    from curation.review.signals.labels import LABEL_ISSUE_Z, SECOND_OPINION_Z, low_aum_videos, neighbour_agreement
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 16)) * 4
@@ -237,7 +237,10 @@ def test_the_starts_neighbours_are_a_second_opinion_on_a_label():
     found = low_aum_videos(clips, start=start)
     assert {"v3", "v12"} <= set(found.index)  # typical or near it, but every neighbour is another class
     assert "v20" not in found.index  # low, but what it looks like carries its label: not enough on its own
-    assert (found["z"] + found["z_agreement"] < -2).all()
+    summed = found["z"] + found["z_agreement"]
+    assert (summed < -SECOND_OPINION_Z).all()
+    stricter = -summed.max() * LABEL_ISSUE_Z / SECOND_OPINION_Z + 0.01  # a caller's cut-off moves the summed one too
+    assert set(low_aum_videos(clips, threshold=stricter, start=start).index) == set(found.index) - {summed.idxmax()}
     partial = {v: x for v, x in start.items() if v != "v20"}  # a video the start could not read: its margin alone
     assert "v20" in low_aum_videos(clips, start=partial).index
 

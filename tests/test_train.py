@@ -365,7 +365,7 @@ def test_three_class_fold_runs_flag_no_class_beyond_its_planted_share(tmp_path):
 
     from curation.cli import cli
     from curation.ingest.layouts import read_folders
-    from curation.review.suggest import suggest
+    from curation.review.suggest import label_issues_of_runs, suggest
 
     wrong = {"red_01": "green", "red_02": "blue", "green_03": "red", "green_04": "blue", "blue_05": "red",
              "blue_06": "green"}
@@ -379,7 +379,10 @@ def test_three_class_fold_runs_flag_no_class_beyond_its_planted_share(tmp_path):
     runs = ws.runs.runs()
     found = suggest(ws, runs[0], runs=runs)
     assert not [n for n in found.notes if "left out" in n or "AUM only" in n], found.notes  # learned: CL ran
-    flagged = {s.id for s in found if s.signal == "label issue"}
+    flagged = {s.id for s in label_issues_of_runs(ws, runs, [], action="weight")}
+    relabels = [s for s in found if s.signal == "label issue"]  # by default, three classes: relabels, per clip
+    assert relabels and all(s.level == "clip" and s.action == "label" and s.video in flagged for s in relabels)
+    assert {s.value for s in relabels} <= {"red", "green", "blue"}
     videos = ws.tables.read(ws.resolve("colours/videos"), ["video_id", "label"]).to_pylist()
     planted = {v["video_id"] for v in videos if v["video_id"].split("/")[-1] in wrong}
     assert len(planted) == len(wrong) and flagged & planted  # found some of the wrong labels

@@ -62,7 +62,8 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z,
     would flag a hard class whole.
     `start`: video → features from the run's start (a second opinion that never saw these labels): then also
     `agreement`, the share of a video's nearest videos by them that carry its label, `z_agreement` its robust z
-    per label, and a video is flagged where z + z_agreement is below -SECOND_OPINION_Z."""
+    per label, and a video is flagged where z + z_agreement is below -SECOND_OPINION_Z (scaled as `threshold` is to
+    its default, so that a caller's cut-off moves both)."""
     clips = clips.assign(score=label_margin(clips))
     # a video's own-label margin: the mean over the clips that carry its label (its highest clip label) — for a
     # positive Nexar video its positive clips: its early clips are negative in every video and say nothing about
@@ -77,7 +78,7 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z,
     opinion["agreement"] = neighbour_agreement(np.stack([start[v] for v in opinion.index]), opinion["label"].to_numpy())
     opinion["z_agreement"] = _z_per_label(opinion, "agreement")
     alone = videos[~seen]
-    flagged = opinion[opinion["z"] + opinion["z_agreement"] < -SECOND_OPINION_Z]
+    flagged = opinion[opinion["z"] + opinion["z_agreement"] < -SECOND_OPINION_Z * threshold / LABEL_ISSUE_Z]
     return pd.concat([flagged, alone[alone["z"] < -threshold]])
 
 
