@@ -32,6 +32,8 @@ def fuzzy_graph(dist: np.ndarray, idx: np.ndarray, n_iter: int = 64) -> sparse.c
     return (a + a.T - a.multiply(a.T)).tocoo()
 
 
+EPOCHS = None
+
 def reduce_2d(embeddings: np.ndarray, seed: int = 0, max_fit: int = 5000, neighbors: int = 15) -> np.ndarray:
     x = np.asarray(embeddings, dtype=np.float32)
     n = len(x)
@@ -51,7 +53,7 @@ def reduce_2d(embeddings: np.ndarray, seed: int = 0, max_fit: int = 5000, neighb
     out = np.zeros((n, 2), np.float32)
     out[landmarks], _ = simplicial_set_embedding(
         data=x[landmarks], graph=graph, n_components=2, initial_alpha=1.0, a=a, b=b, gamma=1.0,
-        negative_sample_rate=5, n_epochs=None, init="spectral", random_state=np.random.RandomState(seed),
+        negative_sample_rate=5, n_epochs=EPOCHS, init="spectral", random_state=np.random.RandomState(seed),
         metric="euclidean", metric_kwds={}, densmap=False, densmap_kwds={}, output_dens=False)
     rest = np.setdiff1d(np.arange(n), landmarks)
     if len(rest):
