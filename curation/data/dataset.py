@@ -89,7 +89,8 @@ class ClipDataset(Dataset):
 
     def _cache(self) -> FrameReader | None:
         if self._reader_pid != os.getpid():  # open per process: never reuse a handle across fork
-            self._reader = FrameReader(self.cache_dir) if (self.cache_dir / "frames.lance").exists() else None
+            self._reader = (FrameReader(self.cache_dir, in_memory=True) if (self.cache_dir / "frames.lance").exists()
+                            else None)
             self._reader_pid = os.getpid()
         return self._reader
 

@@ -172,20 +172,31 @@ class FrameCache:
         atomic_write_json(self._index_path, index)
 
 
-class FrameReader:
-    """Random access to cached frames by frame_id, pinned to one version of the cache."""
+# A cache up to this size is read whole into memory by a reader that asks (the training loader, which reads every
+# clip again each epoch): a take from Lance costs 2-4 ms a clip on 2 cores against 2 ms to decode its 16 JPEGs.
+IN_MEMORY_BYTES = 256 << 20
 
-    def __init__(self, cache_folder: str | Path):
-        path = str(Path(cache_folder) / "frames.lance")
-        self._ds = lance.dataset(path)
-        ids = self._ds.to_table(columns=["frame_id"])["frame_id"].to_pylist()
+
+class FrameReader:
+    """Random access to cached frames by frame_id, pinned to one version of the cache. `in_memory`: hold the
+    cache's bytes in memory when it is at most IN_MEMORY_BYTES on disk (else read from Lance as usual)."""
+
+    def __init__(self, cache_folder: str | Path, in_memory: bool = False):
+        path = Path(cache_folder) / "frames.lance"
+        self._ds = lance.dataset(str(path))
+        small = in_memory and sum(f.stat().st_size for f in path.rglob("*.lance")) <= IN_MEMORY_BYTES
+        table = self._ds.to_table(columns=["frame_id", "jpeg"] if small else ["frame_id"])
+        ids = table["frame_id"].to_pylist()
         self._offset = {fid: i for i, fid in enumerate(ids)}
+        self._bytes = dict(zip(ids, table["jpeg"].to_pylist())) if small else None
 
     def __contains__(self, fid: str) -> bool:
         return fid in self._offset
 
     def read(self, frame_ids: list[str]) -> list[bytes]:
         """JPEG bytes in the order asked; KeyError names the first missing frame."""
+        if self._bytes is not None:
+            return [self._bytes[f] for f in frame_ids]
         offsets = [self._offset[f] for f in frame_ids]
         return self._ds.take(offsets, columns=["jpeg"])["jpeg"].to_pylist()
 

@@ -32,7 +32,10 @@ def fuzzy_graph(dist: np.ndarray, idx: np.ndarray, n_iter: int = 64) -> sparse.c
     return (a + a.T - a.multiply(a.T)).tocoo()
 
 
-EPOCHS = None
+# umap-learn's own count for more than 10,000 points (500 below): half the layout time (3.9 → 1.8 s on 1,840
+# clips, 2 cores) for a map that is only looked at
+EPOCHS = 200
+
 
 def reduce_2d(embeddings: np.ndarray, seed: int = 0, max_fit: int = 5000, neighbors: int = 15) -> np.ndarray:
     x = np.asarray(embeddings, dtype=np.float32)
