@@ -176,6 +176,8 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
         click.echo(f"  {status:<11} {vid}: {reason}")
     for vid, reason in result.warnings:
         click.echo(f"  {'warning':<11} {vid}: {reason}")
+    for vid, what in result.timelines:
+        click.echo(f"  {'timing':<11} {vid}: {what}; its times are read from its timestamps")
     for table, report in result.carried.items():
         _echo_carry(table, report)
 

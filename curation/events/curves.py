@@ -12,6 +12,7 @@ import pyarrow as pa
 import torch
 
 from curation.frames.jpeg import squash
+from curation.frames.timeline import Timeline
 from curation.frames.video import DecodeError, decode_frames
 from curation.ingest.clips import ClipConfig, frame_indices
 from curation.progress import progress_bar
@@ -32,7 +33,7 @@ def window_ends(n_frames: int, span: int, step: int) -> list[int]:
 def score_curves(predictor, videos: list[dict], root: str | Path, clip: ClipConfig, frame_size: int,
                  step_frames: int = 0, progress: bool = True) -> tuple[pa.Table, list[tuple[str, str]]]:
     """The positive class's score at every window of each video (rows of the videos table: video_id, path,
-    split, fps, n_frames): (a table of CURVE_SCHEMA, [(video_id, why)] of the videos skipped). `step_frames` 0:
+    split, fps, n_frames, frame_times_s), at the window end frames' times: (a table of CURVE_SCHEMA, [(video_id, why)] of the videos skipped). `step_frames` 0:
     one window per stride."""
     transform = replace(predictor.eval_tf, normalize=True)
     predictor.model.eval()
@@ -42,7 +43,7 @@ def score_curves(predictor, videos: list[dict], root: str | Path, clip: ClipConf
         if not fps or not n:
             skipped.append((v["video_id"], "not probed (unreadable at ingest)"))
             continue
-        stride = clip.stride_for(fps)
+        stride, timeline = clip.stride_for(fps), Timeline.of_video(v)
         ends = window_ends(n, (clip.n_frames - 1) * stride, step_frames or stride)
         needed = sorted({i for e in ends for i in frame_indices(e, stride, clip.n_frames)})
         try:
@@ -51,7 +52,7 @@ def score_curves(predictor, videos: list[dict], root: str | Path, clip: ClipConf
             skipped.append((v["video_id"], str(exc)))
             continue
         scores = _scores(predictor, transform, frames, ends, stride, clip.n_frames)
-        rows += [{"video_id": v["video_id"], "split": v.get("split"), "end_frame": e, "time_s": e / fps,
+        rows += [{"video_id": v["video_id"], "split": v.get("split"), "end_frame": e, "time_s": timeline.time_of(e),
                   "score": float(s)} for e, s in zip(ends, scores)]
     return pa.Table.from_pylist(rows, schema=CURVE_SCHEMA), skipped
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import exception_line
+from curation.frames.timeline import Timeline
 
 VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 
@@ -19,10 +20,15 @@ class Probe:
     n_frames: int = 0
     width: int = 0
     height: int = 0
+    times: tuple[float, ...] | None = None  # each frame's seconds where they are not k / fps (`Timeline`)
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline(self.fps, self.n_frames, self.times)
 
     @property
     def duration_s(self) -> float:
-        return self.n_frames / self.fps if self.fps else 0.0
+        return self.timeline.duration_s if self.fps else 0.0
 
 
 class DecodeError(RuntimeError):
@@ -39,11 +45,13 @@ def _video_stream(container, threaded: bool = False):
     return stream
 
 
-def _frame_count(container, stream) -> int:
-    """Frames in the stream: the container's count when it has one (mp4), else its video packets."""
-    if stream.frames:
-        return int(stream.frames)
-    return sum(1 for packet in container.demux(stream) if packet.size)
+def _frame_times(container, stream) -> tuple[int, list[float] | None]:
+    """The shown frames' count, and each one's presentation time in seconds from its packet's timestamp (decode
+    order ≠ presentation order with B-frames: `Timeline` sorts); packets an edit list cuts are left out. No times
+    when the packets carry no usable timestamps: the frames are then taken at the stream's rate."""
+    stamps = [p.pts if p.pts is not None else p.dts for p in container.demux(stream) if p.size and not p.is_discard]
+    usable = stamps and None not in stamps and len(set(stamps)) == len(stamps)
+    return len(stamps), [float(t * stream.time_base) for t in stamps] if usable else None
 
 
 def probe_video(path: str | Path) -> Probe:
@@ -66,12 +74,14 @@ def probe_video(path: str | Path) -> Probe:
             fps = float(rate) if rate else 0.0
             first = next(iter(container.decode(stream)), None)
             container.seek(0)
-            n = _frame_count(container, stream)
+            n, times = _frame_times(container, stream)
     except (av.error.FFmpegError, OSError, ValueError) as exc:  # PyAV's errors for unreadable files
         return Probe("corrupt", f"cannot open: {_av_reason(exc)}")
     if first is None or n <= 0 or not np.isfinite(fps) or fps <= 0:
         return Probe("unsupported", f"no decodable frames or frame rate (frames={n}, fps={fps:g})")
-    return Probe("ok", "", fps=fps, n_frames=n, width=int(first.width), height=int(first.height))
+    timeline = Timeline.from_timestamps(times, fps) if times else Timeline(fps, n)
+    return Probe("ok", "", fps=fps, n_frames=n, width=int(first.width), height=int(first.height),
+                 times=timeline.times)
 
 
 def decode_frames(path: str | Path, indices, threaded: bool = False):

@@ -63,6 +63,7 @@ class IngestResult:
     status: dict[str, int] = field(default_factory=dict)  # ok/corrupt/missing/unsupported/invalid → count
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (video_id, status, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (video_id, reason) of usable videos
+    timelines: list[tuple[str, str]] = field(default_factory=list)  # (video_id, what) where k / fps is not frame k's time
     clips: dict[str, int] = field(default_factory=dict)  # split → count
     positives: dict[str, int] = field(default_factory=dict)  # split → positive clips
     frames_decoded: int = 0
@@ -174,12 +175,13 @@ def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, source: Source) -> Prob
     shorter than one clip becomes is its layout's rule (`Layout.too_short`)."""
     if probe.status != "ok":
         return probe
-    end_s = probe.duration_s
+    timeline = probe.timeline
+    end_s, step = timeline.duration_s, timeline.frame_step_s
     for name, t in (("event", v.event_s), ("alert", v.alert_s)):
-        if t is not None and t > end_s + 1 / probe.fps:
+        if t is not None and t > end_s + step:
             return replace(probe, status="invalid", reason=f"the {name} time {t:g} s is after the video's end "
                                                            f"({end_s:.2f} s)")
-    if v.events and v.events[-1] > end_s + 1 / probe.fps:
+    if v.events and v.events[-1] > end_s + step:
         return replace(probe, status="invalid", reason=f"the event at {v.events[-1]:g} s is after the video's end "
                                                        f"({end_s:.2f} s)")
     if v.start_s is not None and v.start_s >= end_s:
@@ -187,8 +189,8 @@ def _fits(v: VideoEntry, probe: Probe, clip: ClipConfig, source: Source) -> Prob
                                                        f"video's end ({end_s:.2f} s)")
     if probe.n_frames < 2:
         return replace(probe, status="unsupported", reason="a single frame, not a video")
-    first = round((v.start_s or 0) * probe.fps)
-    last = min(probe.n_frames, round(v.end_s * probe.fps) if v.end_s is not None else probe.n_frames) - 1
+    first = timeline.nearest(v.start_s or 0)
+    last = timeline.last_before(v.end_s) if v.end_s is not None else probe.n_frames - 1
     span = (clip.n_frames - 1) * clip.stride_for(probe.fps) + 1
     if last - first + 1 >= span:
         return probe
@@ -209,7 +211,8 @@ FRAME_SCHEMA = pa.schema([("frame_id", pa.string()), ("video_id", pa.string()), 
 def _video_schema(source: Source) -> pa.Schema:
     fields = [("video_id", pa.string()), ("path", pa.string()), ("split", pa.string()), ("fold", pa.int32()),
               ("fps", pa.float32()), ("n_frames", pa.int32()), ("width", pa.int32()), ("height", pa.int32()),
-              ("duration_s", pa.float32()), ("status", pa.string()), ("status_reason", pa.string()),
+              ("duration_s", pa.float32()), ("mean_fps", pa.float32()), ("vfr", pa.bool_()),
+              ("frame_times_s", pa.list_(pa.float64())), ("status", pa.string()), ("status_reason", pa.string()),
               (source.label_column, pa.int32()), ("weight", pa.float32())]
     return pa.schema(fields + source.layout.video_columns())
 
@@ -286,13 +289,14 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
         p = probes[v.video_id]
         row = {"video_id": v.video_id, "path": v.path, "split": v.split, "fold": folds.get(v.video_id, -1),
                "fps": p.fps or None, "n_frames": p.n_frames or None, "width": p.width or None,
-               "height": p.height or None, "duration_s": p.duration_s or None, "status": p.status,
+               "height": p.height or None, "duration_s": p.duration_s or None, "mean_fps": p.timeline.mean_fps or None,
+               "vfr": p.timeline.variable if p.status == "ok" else None, "frame_times_s": p.times, "status": p.status,
                "status_reason": p.reason, source.label_column: v.label, "weight": v.weight,
                **source.layout.video_values(v)}
         videos_rows.append(row)
         if p.status == "ok":
             frame_rows += [{"frame_id": frame_id(v.video_id, i), "video_id": v.video_id, "index": i,
-                            "time_s": i / p.fps, "split": v.split} for i in needed[v.video_id]]
+                            "time_s": p.timeline.time_of(i), "split": v.split} for i in needed[v.video_id]]
     all_clips = [c for v in source.videos if probes[v.video_id].status == "ok" for c in clips[v.video_id]]
     test_split = "test" if source.event_task else None  # Nexar's unlabelled test videos get their own table
     clip_schema = pa.schema(list(CLIP_SCHEMA) + [(c, pa.string()) for c in source.layout.extra_columns])
@@ -310,10 +314,12 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     result.status = dict(Counter(p.status for p in probes.values()))
     result.problems = sorted((vid, p.status, p.reason) for vid, p in probes.items() if p.status != "ok")
     result.warnings = sorted((vid, p.reason) for vid, p in probes.items() if p.status == "ok" and p.reason)
+    result.timelines = sorted((vid, what) for vid, p in probes.items() if p.status == "ok"
+                              for what in p.timeline.findings())
     result.clips = dict(Counter(c["split"] for c in all_clips))
     result.positives = dict(Counter(c["split"] for c in all_clips if c["label"]))
     summary = {k: getattr(result, k)
-               for k in ("status", "problems", "warnings", "clips", "positives", "frames_decoded")}
+               for k in ("status", "problems", "warnings", "timelines", "clips", "positives", "frames_decoded")}
     # The ingest state lives in the revisions it writes (curation.task reads it back), in every table: an ingest
     # killed between tables leaves some without this fingerprint, so the next one does not count as unchanged.
     meta = {"ingest": {"kind": source.kind, "event_task": source.event_task, "root": str(source.root),

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.errors import BadInput, NotFound
+from curation.frames.timeline import Timeline
 from curation.fsutil import write_output
 from curation.ingest.layouts.base import Source
 from curation.interop.base import Curated, Format, check_weight, clip_start, split_name, videos_of_clips
@@ -54,12 +55,12 @@ class HuggingFace(Format):
     @staticmethod
     def _row(curated: Curated, s: dict, out: Path) -> dict:
         video = curated.videos[s["video_id"]]
-        fps = video.get("fps") or 0.0
+        timeline = Timeline.of_video(video) if video.get("fps") else None
         first = clip_start(s)
         return {"clip_id": s["clip_id"], "video_id": s["video_id"],
                 "video": Path(os.path.relpath(curated.media(s["video_id"]), out.resolve())).as_posix(),
                 "label": s["label"], "split": s["split"], "weight": s["weight"],
-                "start_s": first / fps if fps else None, "end_s": s["end_time_s"],
+                "start_s": timeline.time_of(first) if timeline else None, "end_s": s["end_time_s"],
                 "first_frame": first, "end_frame": s["end_frame"], "stride": s["stride"], "n_frames": s["n_frames"],
                 "video_start_s": video.get("start_s"), "video_end_s": video.get("end_s")}
 

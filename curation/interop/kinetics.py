@@ -13,6 +13,7 @@ from pathlib import Path
 
 from curation.csvio import nonneg_float
 from curation.errors import BadInput, NotFound
+from curation.frames.timeline import Timeline
 from curation.frames.video import VIDEO_EXTENSIONS
 from curation.fsutil import json_bytes, write_output
 from curation.ingest.layouts.base import Source, VideoEntry, check_unique, class_rows, csv_text, number, write_text
@@ -30,11 +31,11 @@ class KineticsCsv(Format):
         rows = []
         for s in curated.samples:
             video = curated.videos[s["video_id"]]
-            fps = video["fps"]
+            timeline = Timeline.of_video(video)
             first = clip_start(s)
             label = "" if s["label"] is None else curated.task.classes[s["label"]]
-            rows.append([label, s["video_id"], f"{first / fps:.6f}",
-                         f"{(s['end_frame'] + 1) / fps:.6f}",  # the end of its last frame
+            rows.append([label, s["video_id"], f"{timeline.time_of(first):.6f}",
+                         f"{timeline.end_of(s['end_frame']):.6f}",  # the end of its last frame
                          {"val": "validate"}.get(s["split"], s["split"] or ""),
                          Path(os.path.relpath(curated.media(s["video_id"]), out.resolve().parent)).as_posix(),
                          number(round(s["weight"], 6))])

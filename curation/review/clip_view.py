@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from curation.errors import NotFound
 from curation.ingest.clips import frame_indices
 from curation.frames.cache import frame_id
+from curation.frames.timeline import Timeline
 from curation.jsonsafe import json_row
 
 MARK_COLUMNS = ("time_of_alert", "time_of_event")  # Nexar; the events layout keeps a JSON list in `events`
@@ -37,8 +38,12 @@ def clip_view(table: pa.Table, clip_id: str, video: dict | None = None, dynamics
     k = order.index(clip_id)
     video = video or {}
     fps = video.get("fps") or (row["end_frame"] / row["end_time_s"] if row.get("end_time_s") else 10.0)
-    return {"clip": row, "frames": clip_frames(row), "fps": fps, "frame_step_s": row["stride"] / fps,
-            "video": {k: v for k, v in json_row(video).items() if k != "path"},
+    frames = frame_indices(row["end_frame"], row["stride"], row["n_frames"])
+    times = (Timeline.of_video(video).times_of(frames) if video.get("fps") and video.get("n_frames")
+             else [k / fps for k in frames])  # the frames' own times: a variable rate plays at its pace
+    return {"clip": row, "frames": clip_frames(row), "fps": fps, "frame_times_s": [round(float(t), 4) for t in times],
+            "frame_step_s": (times[-1] - times[0]) / max(1, len(times) - 1) or row["stride"] / fps,
+            "video": {k: v for k, v in json_row(video).items() if k not in ("path", "frame_times_s")},
             "duration_s": video.get("duration_s") or max(c["t"] for c in timeline),
             "marks": _marks(video), "timeline": timeline, "prob_column": prob,
             "previous": order[k - 1] if k > 0 else None, "next": order[k + 1] if k + 1 < len(order) else None,

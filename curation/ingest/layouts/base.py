@@ -104,11 +104,11 @@ class Layout:
 
     def clips(self, v: VideoEntry, probe: Probe, options, rule, params: dict, fold: int) -> list[dict]:
         """The clip rows of one readable video: clips ending at anchors over its segment, labelled by it."""
-        cfg, fps = options.clip, probe.fps
-        first = int(round(v.start_s * fps)) if v.start_s is not None else 0
+        cfg, fps, timeline = options.clip, probe.fps, probe.timeline
+        first = timeline.nearest(v.start_s) if v.start_s is not None else 0
         last = probe.n_frames - 1
         if v.end_s is not None:
-            last = min(last, int(round(v.end_s * fps)) - 1)
+            last = min(last, timeline.last_before(v.end_s))
         span = (cfg.n_frames - 1) * cfg.stride_for(fps)
         ends = {a: None for a in anchors(probe.n_frames, cfg.anchor_step(fps), min_end=first + span, last=last)}
         return [clip_row(v, end, probe, cfg, fold, v.label) for end in sorted(ends)]
@@ -128,7 +128,7 @@ def clip_row(v: VideoEntry, end: int, probe: Probe, cfg, fold: int, label: int |
              time_to_event: float | None = None) -> dict:
     return {"clip_id": f"{v.video_id}:{end}", "video_id": v.video_id, "split": v.split, "fold": fold,
             "end_frame": end, "stride": cfg.stride_for(probe.fps), "n_frames": cfg.n_frames,
-            "end_time_s": round(end / probe.fps, 4), "time_to_event_s": time_to_event, "label": label,
+            "end_time_s": round(probe.timeline.time_of(end), 4), "time_to_event_s": time_to_event, "label": label,
             "weight": v.weight, "eval_window": window}
 
 

@@ -41,8 +41,8 @@ class Events(Layout):
         """Positives ending in an event's window (and one ending at each event), negatives ending outside twice
         the windows, at most `negatives_per_positive` per positive (see read_events)."""
         cfg = options.clip
-        fps, stride = probe.fps, cfg.stride_for(probe.fps)
-        span, duration = (cfg.n_frames - 1) * stride, probe.n_frames / probe.fps
+        fps, stride, timeline = probe.fps, cfg.stride_for(probe.fps), probe.timeline
+        span, duration = (cfg.n_frames - 1) * stride, timeline.duration_s
         bounds = [0.0, *v.events, duration]
         windows = [(e - params["alpha"] * (e - before), e + params["beta"] * (after - e))
                    for before, e, after in zip(bounds, bounds[1:], bounds[2:])]
@@ -51,15 +51,15 @@ class Events(Layout):
             return any(e - scale * (e - lo) <= t <= e + scale * (hi - e) for (lo, hi), e in zip(windows, v.events))
 
         ends = set(anchors(probe.n_frames, cfg.anchor_step(fps), min_end=span))
-        ends |= {min(probe.n_frames - 1, int(round(e * fps))) for e in v.events}
-        positives = sorted(end for end in ends if within(end / fps, 1.0))
-        negatives = sorted(end for end in ends if not within(end / fps, 2.0))
+        ends |= {timeline.nearest(e) for e in v.events}
+        positives = sorted(end for end in ends if within(timeline.time_of(end), 1.0))
+        negatives = sorted(end for end in ends if not within(timeline.time_of(end), 2.0))
         cap = int(np.ceil(params["negatives_per_positive"] * max(1, len(positives))))
         if len(negatives) > cap:  # evenly spread over the video, the same on every run
             negatives = [negatives[i] for i in np.linspace(0, len(negatives) - 1, cap).round().astype(int)]
         rows = []
         for end, label in sorted([(e, 1) for e in positives] + [(e, 0) for e in negatives]):
-            t = end / fps
+            t = timeline.time_of(end)
             nearest = min(v.events, key=lambda e: abs(e - t)) if v.events else None
             rows.append(clip_row(v, end, probe, cfg, fold, label,
                                  time_to_event=None if nearest is None else round(nearest - t, 4)))

@@ -56,7 +56,7 @@ class Nexar(Layout):
         return replace(probe, reason=f"{why}: its clips repeat the first frame")
 
     def clips(self, v: VideoEntry, probe: Probe, options, rule, params: dict, fold: int) -> list[dict]:
-        cfg, fps = options.clip, probe.fps
+        cfg, fps, timeline = options.clip, probe.fps, probe.timeline
         span = (cfg.n_frames - 1) * cfg.stride_for(fps)
         last = probe.n_frames - 1
         windows: dict[int, str | None] = {}
@@ -64,20 +64,20 @@ class Nexar(Layout):
             windows[last] = "final"  # the competition scores the clip ending at the last frame
         else:
             if v.event_s is not None:
-                last = min(last, int(v.event_s * fps))  # clips after the event are dropped
+                last = min(last, timeline.last_at_or_before(v.event_s))  # clips after the event are dropped
             for a in anchors(probe.n_frames, cfg.anchor_step(fps), min_end=span, last=last):
                 windows[a] = None
             if v.label is not None:
                 if v.event_s is not None:  # windows ending tau before the event, as the test set is cut
                     for tau in EVAL_TAUS:
-                        end = int(round((v.event_s - tau) * fps))
-                        if 0 <= end <= last:
+                        end = timeline.nearest(v.event_s - tau)
+                        if v.event_s - tau >= -timeline.frame_step_s / 2 and end <= last:  # in the video
                             windows[end] = f"tau_{tau:.1f}"
                 else:
                     windows[last] = "final"
         rows = []
         for end in sorted(windows):
-            t = end / fps
+            t = timeline.time_of(end)
             label = None if v.label is None else rule.label(t, v.event_s, v.alert_s)
             rows.append(clip_row(v, end, probe, cfg, fold, label, windows[end],
                                  None if v.event_s is None else round(v.event_s - t, 4)))

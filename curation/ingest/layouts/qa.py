@@ -26,12 +26,13 @@ class QA(Layout):
         """A sample's one clip: the clip's frames spread evenly over its segment (the whole video without one);
         the clip id is the sample's id."""
         n_frames = options.clip.n_frames
-        first = int(round(v.start_s * probe.fps)) if v.start_s is not None else 0
-        last = probe.n_frames - 1 if v.end_s is None else min(probe.n_frames - 1, int(round(v.end_s * probe.fps)))
+        timeline = probe.timeline
+        first = timeline.nearest(v.start_s) if v.start_s is not None else 0
+        last = probe.n_frames - 1 if v.end_s is None else timeline.nearest(v.end_s)
         stride = max(1, (last - first) // max(1, n_frames - 1))
         end = min(last, first + stride * (n_frames - 1))
         return [{"clip_id": v.video_id, "video_id": v.video_id, "split": v.split, "fold": fold, "end_frame": end,
-                 "stride": stride, "n_frames": n_frames, "end_time_s": round(end / probe.fps, 4),
+                 "stride": stride, "n_frames": n_frames, "end_time_s": round(timeline.time_of(end), 4),
                  "time_to_event_s": None, "label": v.label, "weight": 1.0, "eval_window": None, **v.extra}]
 
     def write(self, task, samples: list[dict], videos: dict, out: Path) -> list[Path]:

@@ -1,0 +1,148 @@
+"""Issue 43: frame times are the frames' own timestamps. Files are written with PyAV with known presentation times;
+the times every check compares against are read back by decoding each file with PyAV (the frames' own `time`),
+not from the code under test."""
+import json
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from curation.frames.timeline import Timeline
+from curation.frames.video import decode_frames, probe_video
+from curation.ingest.pipeline import IngestOptions, ingest
+from curation.workspace import Workspace
+
+TWO_RATES = list(np.arange(150) / 30) + list(5 + np.arange(75) / 15)  # 5 s at 30 fps, then 5 s at 15 fps
+
+
+def _write(path, times, *, bframes=0, start=0.0, rate=30, time_base=Fraction(1, 90000), size=(64, 48)):
+    """Frame k is flat grey at level 3k (mod 256) and shown at `start` + times[k] seconds."""
+    width, height = size
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = time_base
+        stream.options = {"g": "12", "bf": str(bframes), "preset": "ultrafast", "crf": "10"}
+        for k, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), (3 * k) % 256, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = int(round((start + t) / time_base)), time_base
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+def _shown_times(path) -> list[float]:
+    """Every frame's presentation time by decoding the file, the first shown at 0."""
+    with av.open(str(path)) as container:
+        times = [float(f.time) for f in container.decode(video=0)]
+    return [t - times[0] for t in times]
+
+
+def _is_frame(frame: np.ndarray, k: int) -> bool:
+    return abs(float(frame.mean()) - (3 * k) % 256) < 1.2
+
+
+FILES = {
+    "two rates": dict(times=TWO_RATES),
+    "dropped frames": dict(times=[k / 30 for k in range(120) if k not in (20, 21, 22, 70)]),
+    "start at 1.25 s": dict(times=list(np.arange(60) / 30), start=1.25),
+    "B-frames": dict(times=list(np.arange(80) / 25), rate=25, bframes=2),
+    "29.97 labelled 30": dict(times=list(np.arange(300) * 1001 / 30000), rate=30, time_base=Fraction(1, 1000)),
+}
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("timelines")
+    return {name: _write(folder / f"v{k}.{'mkv' if '29.97' in name else 'mp4'}", **kw)
+            for k, (name, kw) in enumerate(FILES.items())}
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_the_probe_reads_every_frames_time_and_says_what_is_odd(written, name):
+    path = written[name]
+    probe = probe_video(path)
+    shown = _shown_times(path)
+    assert probe.status == "ok" and probe.n_frames == len(shown)
+    timeline = probe.timeline
+    assert np.abs(timeline.times_of(range(len(shown))) - shown).max() < 1e-3
+    found = " ".join(timeline.findings())
+    expected = {"two rates": "variable frame rate", "dropped frames": "2 gaps of dropped frames",
+                "29.97 labelled 30": "timestamps run at 29.97 fps"}
+    if name in expected:
+        assert expected[name] in found and not timeline.constant
+    else:  # constant rate, whatever the start time or the decode order: kept as its rate
+        assert timeline.constant and found == ""
+    # frame k is the k-th shown, and the frame nearest a time is the one shown then
+    picks = [0, len(shown) // 3, len(shown) - 1]
+    assert all(_is_frame(f, k) for k, f in decode_frames(path, picks))
+    for t in (0.51, 2.0, shown[-1] - 0.01):
+        assert timeline.nearest(t) == int(np.argmin(np.abs(np.asarray(shown) - t)))
+
+
+def test_a_timeline_at_a_constant_rate_is_the_old_arithmetic():
+    """What made datasets of constant-rate videos keep their clips: k / fps and the old rounding, exactly."""
+    timeline = Timeline.from_timestamps(np.arange(90) / 30 + 0.0001, 30.0)
+    assert timeline.constant and timeline.time_of(45) == 45 / 30
+    for t in (0.7, 1.1, 2.3, 2.95):
+        assert timeline.nearest(t) == int(round(t * 30)) and timeline.last_at_or_before(t) == int(t * 30)
+        assert timeline.last_before(t) == int(round(t * 30)) - 1
+    two = Timeline.from_timestamps(TWO_RATES, 22.5)
+    assert two.last_at_or_before(7.0) == 180 and two.last_before(7.0) == 179 and two.nearest(7.03) == 180
+    assert abs(two.end_of(149) - 5.0) < 1e-9 and abs(two.end_of(224) - (TWO_RATES[-1] + 1 / 30)) < 1e-9
+
+
+def _nexar_root(folder, path, event_s, alert_s):
+    (folder / "train").mkdir(parents=True)
+    (folder / "train" / "v1.mp4").write_bytes(path.read_bytes())
+    (folder / "train.csv").write_text(f"id,time_of_event,time_of_alert,target\nv1,{event_s},{alert_s},1\n")
+    return folder
+
+
+@pytest.mark.parametrize("name", ["two rates", "dropped frames", "start at 1.25 s", "29.97 labelled 30"])
+def test_clips_end_at_their_end_frames_time_and_are_labelled_by_it(written, tmp_path, name):
+    from curation.ingest.clips import ClipConfig
+    from curation.ingest.layouts.nexar import read_nexar
+
+    path = written[name]
+    shown = _shown_times(path)
+    event, alert = round(shown[-1] * 0.8, 2), round(shown[-1] * 0.5, 2)
+    root = _nexar_root(tmp_path / "nexar", path, event, alert)
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_nexar(root), "nexar", IngestOptions(clip=ClipConfig(4, 0.5), frame_size=32, val_fraction=0),
+           progress=False)
+    clips = ws.tables.read(ws.resolve("nexar/clips")).to_pylist()
+    assert len(clips) >= 8
+    for c in clips:
+        assert abs(c["end_time_s"] - shown[c["end_frame"]]) < 1e-3, c
+        assert shown[c["end_frame"]] <= event + 1e-6  # no clip ends after the event
+        if alert <= shown[c["end_frame"]] <= event:
+            assert c["label"] == 1, c
+        else:
+            assert c["label"] == 0, c
+    frames = ws.tables.read(ws.resolve("nexar/frames"), ["index", "time_s"]).to_pylist()
+    assert all(abs(f["time_s"] - shown[f["index"]]) < 1e-3 for f in frames)
+    video = ws.tables.read(ws.resolve("nexar/videos")).to_pylist()[0]
+    assert video["vfr"] is (name == "two rates")
+    assert abs(video["mean_fps"] - (len(shown) - 1) / shown[-1]) < 1e-3 * video["mean_fps"]
+
+
+def test_a_support_frame_picks_the_frame_shown_nearest_its_time(written, tmp_path):
+    from curation.ingest.layouts.qa import read_qa
+
+    path = written["two rates"]
+    shown = np.asarray(_shown_times(path))
+    (tmp_path / "qa").mkdir()
+    (tmp_path / "qa" / "v.mp4").write_bytes(path.read_bytes())
+    asked = [1.01, 5.05, 7.05, 9.2]  # in the 30 fps half and in the 15 fps half
+    items = [{"id": f"q{k}", "question": "which?", "choices": ["A. yes", "B. no"], "answer": "A. yes",
+              "support_frames": [t], "video_path": "v.mp4"} for k, t in enumerate(asked)]
+    (tmp_path / "qa" / "qa.json").write_text(json.dumps({"data": items}))
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_qa(tmp_path / "qa" / "qa.json", context_s=0.0), "qa", IngestOptions(frame_size=32, val_fraction=0),
+           progress=False)
+    clips = {c["clip_id"]: c for c in ws.tables.read(ws.resolve("qa/clips")).to_pylist()}
+    for k, t in enumerate(asked):
+        assert clips[f"q{k}"]["end_frame"] == int(np.argmin(np.abs(shown - t)))
+        assert abs(clips[f"q{k}"]["end_time_s"] - shown[clips[f"q{k}"]["end_frame"]]) < 1e-3
