@@ -2,7 +2,9 @@
 the times every check compares against are read back by decoding each file with PyAV (the frames' own `time`),
 not from the code under test."""
 import json
+import shutil
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -13,6 +15,7 @@ from curation.frames.video import decode_frames, probe_video
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.workspace import Workspace
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TWO_RATES = list(np.arange(150) / 30) + list(5 + np.arange(75) / 15)  # 5 s at 30 fps, then 5 s at 15 fps
 
 
@@ -146,3 +149,84 @@ def test_a_support_frame_picks_the_frame_shown_nearest_its_time(written, tmp_pat
     for k, t in enumerate(asked):
         assert clips[f"q{k}"]["end_frame"] == int(np.argmin(np.abs(shown - t)))
         assert abs(clips[f"q{k}"]["end_time_s"] - shown[clips[f"q{k}"]["end_frame"]]) < 1e-3
+
+
+def test_ingest_names_the_odd_timelines_and_show_videos_has_the_rates(written, tmp_path):
+    from click.testing import CliRunner
+
+    from curation.cli import cli
+
+    root = _nexar_root(tmp_path / "nexar", written["two rates"], 7.0, 5.5)
+    (root / "train" / "v2.mp4").write_bytes(written["B-frames"].read_bytes())
+    (root / "train" / "v3.mp4").write_bytes(written["dropped frames"].read_bytes())
+    with (root / "train.csv").open("a") as f:
+        f.write("v2,,,0\nv3,,,0\n")
+    ws = ["--workspace", str(tmp_path / "ws")]
+    done = CliRunner().invoke(cli, [*ws, "ingest", "nexar", str(root), "--frame-size", "32"])
+    assert done.exit_code == 0, done.output
+    timing = [line.split()[1:] for line in done.output.splitlines() if line.strip().startswith("timing")]
+    assert [t[0] for t in timing] == ["v1:", "v3:"]  # the constant-rate B-frame video is not named
+    assert "variable frame rate" in " ".join(timing[0]) and "dropped frames" in " ".join(timing[1])
+    shown = CliRunner().invoke(cli, [*ws, "show", "videos", "--where", "vfr", "--csv"])
+    assert shown.exit_code == 0, shown.output
+    rows = shown.output.splitlines()
+    header = rows[0].split(",")
+    assert {"fps", "mean_fps", "vfr"} <= set(header) and "frame_times_s" not in header
+    assert len(rows) == 2 and rows[1].startswith("v1,")
+
+
+def test_predict_events_curve_is_at_the_window_end_frames_times(written, reviewed_ws, tmp_path):
+    """A run scans a two-rate video: each stored curve point sits at its window's end frame's own time."""
+    from curation.events.predict import predict_events
+    from curation.ingest.layouts.nexar import read_nexar
+
+    path = written["two rates"]
+    shown = _shown_times(path)
+    ws = Workspace.open(reviewed_ws)
+    ingest(ws, read_nexar(_nexar_root(tmp_path / "vfr", path, 7.0, 5.5)), "vfr", IngestOptions(frame_size=32),
+           progress=False)
+    run = ws.runs.resolve("last")
+    predict_events(ws, run, "vfr/clips@latest", step_frames=4, progress=False)
+    curve = ws.runs.curves(run, "vfr+clips@1").to_pylist()
+    assert len(curve) > 20 and max(c["end_frame"] for c in curve) > 150  # windows in both halves
+    assert all(abs(c["time_s"] - shown[c["end_frame"]]) < 1e-3 for c in curve)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
+def test_the_dashboards_timeline_places_marks_at_timestamp_seconds(written, tmp_path):
+    """The clip viewer on the two-rate file: the alert, the event and the clip's own mark sit where their seconds
+    are on the chart's axis (a clip in the 15 fps half: by index / mean rate it would be 2 s late)."""
+    from playwright.sync_api import sync_playwright
+
+    from conftest import running_dashboard, watched_page
+    from curation.ingest.layouts.nexar import read_nexar
+
+    shown = _shown_times(written["two rates"])
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_nexar(_nexar_root(tmp_path / "nexar", written["two rates"], 7.0, 5.5)), "vfr",
+           IngestOptions(frame_size=32, val_fraction=0), progress=False)
+    clips = ws.tables.read(ws.resolve("vfr/clips")).to_pylist()
+    clip = min((c for c in clips if c["end_frame"] > 150), key=lambda c: abs(shown[c["end_frame"]] - 6.5))
+    with running_dashboard(ws.root) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
+        page.goto(url + "?layout=table")
+        page.wait_for_selector("#grid tbody tr")
+        page.fill("#where", f"clip_id == {json.dumps(clip['clip_id'])}")
+        page.click("#filter-form button[type=submit]")
+        page.wait_for_function("() => document.querySelectorAll('#grid tbody tr').length === 1")
+        page.click("#grid tbody tr:nth-child(1) td:nth-child(3)")
+        page.wait_for_selector("#timeline svg line", state="attached")
+        x0, x1 = (float(page.get_attribute("#timeline svg", f"data-x{k}")) for k in (0, 1))
+        width = float(page.get_attribute("#timeline svg", "width"))
+        marks = page.eval_on_selector_all("#timeline svg line", "ls => ls.map((l) => Number(l.getAttribute('x1')))")
+        names = page.eval_on_selector_all("#timeline svg text", "ts => ts.map((t) => t.textContent)")
+        browser.close()
+    at = {name: x for name, x in zip([n for n in names if n in ("alert", "event", "this clip")], marks)}
+    seconds = {name: x0 + (x - 30) / (width - 40) * (x1 - x0) for name, x in at.items()}
+    assert seconds["alert"] == pytest.approx(5.5, abs=0.01) and seconds["event"] == pytest.approx(7.0, abs=0.01)
+    assert seconds["this clip"] == pytest.approx(shown[clip["end_frame"]], abs=0.01)
+    assert abs(clip["end_frame"] / 22.5 - shown[clip["end_frame"]]) > 1  # what index / mean rate would have drawn
+    assert errors == []
+

@@ -6,6 +6,8 @@ import click
 from curation.cli.app import WHERE, cli, open_workspace, rows_text
 from curation.errors import BadInput
 
+LONG_COLUMNS = ("frame_times_s",)  # left out of `show` unless --columns names them
+
 
 @cli.command()
 @click.pass_context
@@ -203,7 +205,9 @@ def revert(ctx, table_rev, message):
 def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epoch, by):
     """Rows of a table revision (default: the head), optionally joined with a run's metrics:
     `curate show clips --run last --where "loss > 1.5 and label == 1" --sort loss --desc`, or per video:
-    `curate show clips --run last --by video --sort aum_low`."""
+    `curate show clips --run last --by video --sort aum_low`. The videos table has each video's container rate
+    (fps), its mean rate from the frames' timestamps (mean_fps) and whether the rate varies (vfr):
+    `curate show videos --where "vfr"`."""
     import pandas as pd
 
     from curation.review.metrics import per_video, revision_with_metrics
@@ -218,6 +222,8 @@ def show(ctx, table_rev, where, sort, desc, limit, columns, as_csv, run_ref, epo
         table = per_video(table)
     df = query(table, where=where, sort=sort, descending=desc, limit=limit or None,
                columns=columns.split(",") if columns else None)
+    if not columns:  # every frame's time of a video whose rate varies: too long for a row; --columns shows it
+        df = df.drop(columns=[c for c in LONG_COLUMNS if c in df.columns])
     if as_csv:
         click.echo(df.to_csv(index=False), nl=False)
         return
