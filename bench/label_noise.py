@@ -194,7 +194,8 @@ class Draw:
         detection = {DEFAULT: [], "cleanlab, K-fold OOF": [], "margin ∪ cleanlab (suggest --runs, folds)": []}
         for seed in seeds:
             noisy = self.run(f"noisy-s{seed}", "noisy/clips@1", seed)
-            flagged = [s for s in suggest(self.ws, noisy) if s.signal == "label issue"]  # none from a run that
+            flagged = [s for s in suggest(self.ws, noisy, action=args.label_action)  # none from a run that
+                       if s.signal == "label issue"]
             # did not learn, as `curate suggest` decides
             detection[DEFAULT].append(scores({s.video or s.id for s in flagged}, self.wrong))  # a relabel's video
             # the message names which rows and what is done (a hash), not only how many: how a later --reuse finds it
@@ -214,8 +215,8 @@ class Draw:
             detection["cleanlab, K-fold OOF"].append(
                 scores({s.id for s in confident_learning(self.ws, fold_runs)}, self.wrong))
             detection["margin ∪ cleanlab (suggest --runs, folds)"].append(
-                scores({s.id for s in label_issues_of_runs(self.ws, fold_runs, [])}, self.wrong))
-        repeats = {s.id for s in label_issues(self.ws, arms["noisy"][0], repeats=arms["noisy"][1:])}
+                scores({s.id for s in label_issues_of_runs(self.ws, fold_runs, [], action="weight")}, self.wrong))
+        repeats = {s.id for s in label_issues(self.ws, arms["noisy"][0], repeats=arms["noisy"][1:], action="weight")}
         detection[f"margin over {len(seeds)} seed repeats"] = [scores(repeats, self.wrong)]
         result = compare(self.ws, [], on=self.scored_on, samples=args.samples, groups=arms, keep_draws=True,
                          collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
@@ -267,6 +268,9 @@ def main():
     ap.add_argument("--lr", type=float, help="[the demo's: nexar the trainer's default, actions 2e-3]")
     ap.add_argument("--weights", default="pretrained")
     ap.add_argument("--head", default="auto", choices=HEADS, help="the classifier head [auto]")
+    ap.add_argument("--label-action", choices=["weight", "label"], default=None,
+                    help="the curated arm's fix for label issues [suggest's default: relabels for more than two "
+                         "classes, weight 0 for two]")
     ap.add_argument("--holdout", type=int, default=400, help="held-out videos a draw (true labels, seen by no run)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
     ap.add_argument("--workdir", default=None, help="[/tmp/curate-noise-WORLD-MODEL]")
@@ -288,7 +292,7 @@ def main():
     if args.reuse and saved.exists():
         before = json.loads(saved.read_text())
         changed = {k: (before.get(k), v) for k, v in config.items()
-                   if before.get(k) != v and k != "data_seeds" and (k in before or v is not None)}
+                   if before.get(k) != v and k not in ("data_seeds", "label_action") and (k in before or v is not None)}
         if changed:
             raise SystemExit(f"--reuse refused: {work} was made with another configuration "
                              f"({', '.join(f'{k}: {a} → {b}' for k, (a, b) in changed.items())}); use another "
