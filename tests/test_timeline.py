@@ -230,3 +230,33 @@ def test_the_dashboards_timeline_places_marks_at_timestamp_seconds(written, tmp_
     assert abs(clip["end_frame"] / 22.5 - shown[clip["end_frame"]]) > 1  # what index / mean rate would have drawn
     assert errors == []
 
+
+
+def test_exports_that_carry_times_write_the_frames_timestamps(written, tmp_path):
+    """Kinetics' time_start/time_end of a clip on the two-rate file are its first frame's time and the end of its
+    last frame (the next frame's time; the last frame's: one typical step on)."""
+    import csv
+
+    from curation.export import export
+    from curation.ingest.layouts import read_folders
+
+    path = written["two rates"]
+    shown = _shown_times(path)
+    for name in ("walk", "run"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        (tmp_path / "data" / name / f"{name}.mp4").write_bytes(path.read_bytes())
+    ws = Workspace.open(tmp_path / "ws", backend="lance")
+    ingest(ws, read_folders(tmp_path / "data"), "acts", IngestOptions(frame_size=32, val_fraction=0), progress=False)
+    clips = {c["clip_id"]: c for c in ws.tables.read(ws.resolve("acts/clips")).to_pylist()}
+    export(ws, "acts/clips", tmp_path / "k.csv", "kinetics-csv")
+    rows = list(csv.DictReader((tmp_path / "k.csv").open()))
+    assert len(rows) == len(clips) > 4
+    late = 0
+    for row, clip in zip(sorted(rows, key=lambda r: (r["youtube_id"], float(r["time_end"]))),
+                         sorted(clips.values(), key=lambda c: (c["video_id"], c["end_frame"]))):
+        first = clip["end_frame"] - (clip["n_frames"] - 1) * clip["stride"]
+        assert float(row["time_start"]) == pytest.approx(shown[first], abs=1e-3)
+        step = shown[clip["end_frame"] + 1] if clip["end_frame"] + 1 < len(shown) else shown[-1] + 1 / 30
+        assert float(row["time_end"]) == pytest.approx(step, abs=1e-3)
+        late += clip["end_frame"] > 150
+    assert late  # clips in the 15 fps half, where index / mean rate is seconds off
