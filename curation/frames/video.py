@@ -45,11 +45,16 @@ def _video_stream(container, threaded: bool = False):
     return stream
 
 
+def _shown_stamps(container, stream) -> list[tuple[int | None, int | None]]:
+    """(pts, dts) of every packet that becomes a shown frame, in decode order (≠ presentation order with
+    B-frames): empty packets and those an edit list cuts are left out, as the decoder leaves their frames out."""
+    return [(p.pts, p.dts) for p in container.demux(stream) if p.size and not p.is_discard]
+
+
 def _frame_times(container, stream) -> tuple[int, list[float] | None]:
-    """The shown frames' count, and each one's presentation time in seconds from its packet's timestamp (decode
-    order ≠ presentation order with B-frames: `Timeline` sorts); packets an edit list cuts are left out. No times
+    """The shown frames' count, and each one's presentation time in seconds (`Timeline` sorts them). No times
     when the packets carry no usable timestamps: the frames are then taken at the stream's rate."""
-    stamps = [p.pts if p.pts is not None else p.dts for p in container.demux(stream) if p.size and not p.is_discard]
+    stamps = [pts if pts is not None else dts for pts, dts in _shown_stamps(container, stream)]
     usable = stamps and None not in stamps and len(set(stamps)) == len(stamps)
     return len(stamps), [float(t * stream.time_base) for t in stamps] if usable else None
 
@@ -116,7 +121,7 @@ def decode_frames(path: str | Path, indices, threaded: bool = False):
 def _seek_before(container, stream, first: int) -> dict[int, int] | None:
     """Seek to the keyframe at or before frame `first`; the map pts → frame number, or None (then decoding
     restarts from the beginning and frames are counted) when the packets carry no usable timestamps."""
-    pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None and p.size)
+    pts = sorted(pts for pts, _ in _shown_stamps(container, stream) if pts is not None)
     container.seek(0, stream=stream)
     if first >= len(pts) or len(set(pts)) != len(pts):
         return None
