@@ -103,19 +103,41 @@ def _nexar_root(folder, path, event_s, alert_s):
     return folder
 
 
-@pytest.mark.parametrize("name", ["two rates", "dropped frames", "start at 1.25 s", "29.97 labelled 30"])
-def test_clips_end_at_their_end_frames_time_and_are_labelled_by_it(written, tmp_path, name):
-    from curation.ingest.clips import ClipConfig
-    from curation.ingest.layouts.nexar import read_nexar
+def _video_id(name: str) -> str:
+    return name.replace(" ", "_").replace(".", "")
 
-    path = written[name]
-    shown = _shown_times(path)
-    event, alert = round(shown[-1] * 0.8, 2), round(shown[-1] * 0.5, 2)
-    root = _nexar_root(tmp_path / "nexar", path, event, alert)
-    ws = Workspace.open(tmp_path / "ws", backend="lance")
-    ingest(ws, read_nexar(root), "nexar", IngestOptions(clip=ClipConfig(4, 0.5), frame_size=32, val_fraction=0),
-           progress=False)
-    clips = ws.tables.read(ws.resolve("nexar/clips")).to_pylist()
+
+@pytest.fixture(scope="module")
+def nexar_ingested(written, tmp_path_factory):
+    """Every file as a positive video of one Nexar dataset (alert at half its length, event at 0.8), ingested by
+    the command line with 4-frame clips of 0.5 s: (workspace, the command's output, video → (alert, event))."""
+    from click.testing import CliRunner
+
+    from curation.cli import cli
+
+    root = tmp_path_factory.mktemp("nexar-timelines")
+    (root / "train").mkdir()
+    times, rows = {}, ["id,time_of_event,time_of_alert,target"]
+    for name, path in written.items():
+        video, last = _video_id(name), _shown_times(path)[-1]
+        (root / "train" / f"{video}.mp4").write_bytes(path.read_bytes())  # an mkv's bytes: FFmpeg reads content
+        times[video] = (round(last * 0.5, 2), round(last * 0.8, 2))
+        rows.append(f"{video},{times[video][1]},{times[video][0]},1")
+    (root / "train.csv").write_text("\n".join(rows) + "\n")
+    ws = root / "ws"
+    done = CliRunner().invoke(cli, ["--workspace", str(ws), "ingest", "nexar", str(root), "--frame-size", "32",
+                                    "--clip-frames", "4", "--clip-seconds", "0.5", "--val-fraction", "0"])
+    assert done.exit_code == 0, done.output
+    return Workspace.open(ws), done.output, times
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_clips_end_at_their_end_frames_time_and_are_labelled_by_it(written, nexar_ingested, name):
+    ws, _, times = nexar_ingested
+    video = _video_id(name)
+    shown = _shown_times(written[name])
+    alert, event = times[video]
+    clips = [c for c in ws.tables.read(ws.resolve("nexar/clips")).to_pylist() if c["video_id"] == video]
     assert len(clips) >= 8
     for c in clips:
         assert abs(c["end_time_s"] - shown[c["end_frame"]]) < 1e-3, c
@@ -124,11 +146,29 @@ def test_clips_end_at_their_end_frames_time_and_are_labelled_by_it(written, tmp_
             assert c["label"] == 1, c
         else:
             assert c["label"] == 0, c
-    frames = ws.tables.read(ws.resolve("nexar/frames"), ["index", "time_s"]).to_pylist()
-    assert all(abs(f["time_s"] - shown[f["index"]]) < 1e-3 for f in frames)
-    video = ws.tables.read(ws.resolve("nexar/videos")).to_pylist()[0]
-    assert video["vfr"] is (name == "two rates")
-    assert abs(video["mean_fps"] - (len(shown) - 1) / shown[-1]) < 1e-3 * video["mean_fps"]
+    frames = ws.tables.read(ws.resolve("nexar/frames"), ["video_id", "index", "time_s"]).to_pylist()
+    assert all(abs(f["time_s"] - shown[f["index"]]) < 1e-3 for f in frames if f["video_id"] == video)
+    row = next(v for v in ws.tables.read(ws.resolve("nexar/videos")).to_pylist() if v["video_id"] == video)
+    assert row["vfr"] is (name == "two rates")
+    assert abs(row["mean_fps"] - (len(shown) - 1) / shown[-1]) < 1e-3 * row["mean_fps"]
+
+
+def test_ingest_names_the_odd_timelines_and_show_videos_has_the_rates(nexar_ingested):
+    from click.testing import CliRunner
+
+    from curation.cli import cli
+
+    ws, output, _ = nexar_ingested
+    timing = {line.split()[1].rstrip(":"): line for line in output.splitlines() if line.strip().startswith("timing")}
+    assert sorted(timing) == sorted(map(_video_id, ["two rates", "dropped frames", "29.97 labelled 30"]))
+    assert "variable frame rate" in timing["two_rates"] and "dropped frames" in timing["dropped_frames"]
+    assert "timestamps run at 29.97 fps" in timing["2997_labelled_30"]  # constant-rate videos are not named
+    shown = CliRunner().invoke(cli, ["--workspace", str(ws.root), "show", "videos", "--where", "vfr", "--csv"])
+    assert shown.exit_code == 0, shown.output
+    rows = shown.output.splitlines()
+    header = rows[0].split(",")
+    assert {"fps", "mean_fps", "vfr"} <= set(header) and "frame_times_s" not in header
+    assert len(rows) == 2 and rows[1].startswith("two_rates,")
 
 
 def test_a_support_frame_picks_the_frame_shown_nearest_its_time(written, tmp_path):
@@ -149,30 +189,6 @@ def test_a_support_frame_picks_the_frame_shown_nearest_its_time(written, tmp_pat
     for k, t in enumerate(asked):
         assert clips[f"q{k}"]["end_frame"] == int(np.argmin(np.abs(shown - t)))
         assert abs(clips[f"q{k}"]["end_time_s"] - shown[clips[f"q{k}"]["end_frame"]]) < 1e-3
-
-
-def test_ingest_names_the_odd_timelines_and_show_videos_has_the_rates(written, tmp_path):
-    from click.testing import CliRunner
-
-    from curation.cli import cli
-
-    root = _nexar_root(tmp_path / "nexar", written["two rates"], 7.0, 5.5)
-    (root / "train" / "v2.mp4").write_bytes(written["B-frames"].read_bytes())
-    (root / "train" / "v3.mp4").write_bytes(written["dropped frames"].read_bytes())
-    with (root / "train.csv").open("a") as f:
-        f.write("v2,,,0\nv3,,,0\n")
-    ws = ["--workspace", str(tmp_path / "ws")]
-    done = CliRunner().invoke(cli, [*ws, "ingest", "nexar", str(root), "--frame-size", "32"])
-    assert done.exit_code == 0, done.output
-    timing = [line.split()[1:] for line in done.output.splitlines() if line.strip().startswith("timing")]
-    assert [t[0] for t in timing] == ["v1:", "v3:"]  # the constant-rate B-frame video is not named
-    assert "variable frame rate" in " ".join(timing[0]) and "dropped frames" in " ".join(timing[1])
-    shown = CliRunner().invoke(cli, [*ws, "show", "videos", "--where", "vfr", "--csv"])
-    assert shown.exit_code == 0, shown.output
-    rows = shown.output.splitlines()
-    header = rows[0].split(",")
-    assert {"fps", "mean_fps", "vfr"} <= set(header) and "frame_times_s" not in header
-    assert len(rows) == 2 and rows[1].startswith("v1,")
 
 
 def test_predict_events_curve_is_at_the_window_end_frames_times(written, reviewed_ws, tmp_path):
