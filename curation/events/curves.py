@@ -33,7 +33,8 @@ def window_ends(n_frames: int, span: int, step: int) -> list[int]:
 def score_curves(predictor, videos: list[dict], root: str | Path, clip: ClipConfig, frame_size: int,
                  step_frames: int = 0, progress: bool = True) -> tuple[pa.Table, list[tuple[str, str]]]:
     """The positive class's score at every window of each video (rows of the videos table: video_id, path,
-    split, fps, n_frames, frame_times_s), at the window end frames' times: (a table of CURVE_SCHEMA, [(video_id, why)] of the videos skipped). `step_frames` 0:
+    split, fps, n_frames, frame_times_s), at the window end frames' times: (a table of CURVE_SCHEMA,
+    [(video_id, why)] of the videos skipped). `step_frames` 0:
     one window per stride."""
     transform = replace(predictor.eval_tf, normalize=True)
     predictor.model.eval()

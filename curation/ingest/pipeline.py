@@ -63,7 +63,7 @@ class IngestResult:
     status: dict[str, int] = field(default_factory=dict)  # ok/corrupt/missing/unsupported/invalid → count
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (video_id, status, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (video_id, reason) of usable videos
-    timelines: list[tuple[str, str]] = field(default_factory=list)  # (video_id, what) where k / fps is not frame k's time
+    timelines: list[tuple[str, str]] = field(default_factory=list)  # (video_id, what): frame k not at k / fps
     clips: dict[str, int] = field(default_factory=dict)  # split → count
     positives: dict[str, int] = field(default_factory=dict)  # split → positive clips
     frames_decoded: int = 0
