@@ -133,3 +133,16 @@ def test_lance_loop_never_imports_tlc(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_suggest_help_names_every_signal_it_can_propose():
+    from click.testing import CliRunner
+
+    from curation.cli import cli
+    from curation.review.suggestion import SIGNALS
+
+    shown = CliRunner().invoke(cli, ["suggest", "--help"]).output
+    listed = [line.split("  ")[0].strip() for line in shown.split("Signals, and what each needs:")[1].split("Options:")[0]
+              .splitlines() if line.startswith("    ") and not line.startswith("      ")]
+    assert sorted(listed) == sorted(SIGNALS)
+    assert "predict-events" in shown  # what the timing signal needs

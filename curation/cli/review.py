@@ -28,9 +28,19 @@ from curation.errors import BadInput
                    "--repeat K: AUM averaged). Runs that did not learn are left out.")
 @click.pass_context
 def suggest(ctx, run_ref, out, label_action, label_value, threshold, several):
-    """Propose edits from a run (label issues, near-duplicates and leaks, unreadable videos, outliers) as an
-    edit file: id,level,action,value,signal,reason,score. Nothing is applied: review it, then
-    `curate edit clips --from FILE -m MSG`."""
+    """Propose edits from a run as an edit file: id,level,action,value,signal,reason,score. Nothing is applied:
+    review it, then `curate edit clips --from FILE -m MSG`.
+
+    \b
+    Signals, and what each needs:
+      unreadable      corrupt, missing or unsupported videos (the ingest status; no run needed)
+      near-duplicate  pairs of videos much closer to each other than to any other (frames; the run's embeddings)
+      leak            a near-duplicate across splits: the train copy is proposed for deletion
+      label issue     videos the run keeps disagreeing with (AUM; a run that learned); with --runs, its k-fold
+                      runs (confident learning too) or seed repeats
+      timing          a labelled event time the run's score curve puts elsewhere (needs `curate predict-events`
+                      on the run first; Nexar and events datasets)
+      outlier         videos whose look is far from every other video's (frames; no run needed)"""
     from curation.fsutil import output_target, write_output
     from curation.review.suggest import suggest as propose
     from curation.review.suggestion import to_csv
