@@ -276,3 +276,15 @@ def test_exports_that_carry_times_write_the_frames_timestamps(written, tmp_path)
         assert float(row["time_end"]) == pytest.approx(step, abs=1e-3)
         late += clip["end_frame"] > 150
     assert late  # clips in the 15 fps half, where index / mean rate is seconds off
+
+
+def test_a_constant_rate_dataset_keeps_the_tables_it_had(prebuilt):
+    """The generator's videos are constant-rate: no frame times are stored and every clip ends at k / fps, as
+    before timestamps were read, so a workspace made before keeps its revisions (its ingest fingerprint does not
+    depend on the probe) and a re-ingest writes the same clips."""
+    ws = Workspace.open(prebuilt / "ws")
+    videos = {v["video_id"]: v for v in ws.tables.read(ws.resolve("nexar/videos")).to_pylist() if v["status"] == "ok"}
+    assert videos and all(v["frame_times_s"] is None and v["vfr"] is False for v in videos.values())
+    for c in ws.tables.read(ws.resolve("nexar/clips")).to_pylist():
+        fps = videos[c["video_id"]]["fps"]
+        assert c["end_time_s"] == pytest.approx(round(c["end_frame"] / fps, 4), abs=1e-6)
