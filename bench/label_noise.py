@@ -6,9 +6,8 @@ videos, other wrong labels) the synthetic folder is ingested three times:
 - `noisy`: the written labels; `clean`: the true labels (the ceiling); `folds`: the written labels with a K-fold
   column over the train videos (out-of-fold probabilities).
 The val videos keep their true labels everywhere (a checked val split). Arms, each trained with the same seeds:
-noisy; curated (one round without an oracle: `suggest`'s default label issues of that seed's noisy run applied
-as suggested — weight 0 in the binary world, relabels of the clips the model argued with in the multi-class one —
-then retrain); clean. They are scored on `--holdout` more videos of generator seed + 50 with their true
+noisy; curated (one round without an oracle: `suggest`'s default label issues of that seed's noisy run at
+weight 0, then retrain; `--label-action label`: relabels instead); clean. They are scored on `--holdout` more videos of generator seed + 50 with their true
 labels, which no run trains on and no choice looks at, by `compare` (the library call; a paired bootstrap over
 those videos with each arm's seeds resampled inside every draw).
 
@@ -198,11 +197,14 @@ class Draw:
                        if s.signal == "label issue"]
             # did not learn, as `curate suggest` decides
             detection[DEFAULT].append(scores({s.video or s.id for s in flagged}, self.wrong))  # a relabel's video
-            # the message names which rows and what is done (a hash), not only how many: how a later --reuse finds it
-            done = " ".join(sorted(f"{s.id}:{s.action}:{s.value}" for s in flagged))
-            ids = hashlib.sha256(done.encode()).hexdigest()[:8]
-            actions = "/".join(sorted({s.action for s in flagged})) or "nothing"
-            revision = self.curated(flagged, f"{actions} for {len(flagged)} label issues of {noisy} ({ids})")
+            # the message names which rows (a hash), not only how many: it is how a later --reuse finds it
+            if args.label_action == "weight":
+                ids = hashlib.sha256(" ".join(sorted(s.id for s in flagged)).encode()).hexdigest()[:8]
+                message = f"weight 0 for {len(flagged)} label issues of {noisy} ({ids})"
+            else:  # relabels: the hash covers the classes too
+                ids = hashlib.sha256(" ".join(sorted(f"{s.id}:{s.value}" for s in flagged)).encode()).hexdigest()[:8]
+                message = f"relabel {len(flagged)} clips of label issues of {noisy} ({ids})"
+            revision = self.curated(flagged, message)
             arms["noisy"].append(noisy)
             arms["curated"].append(self.run(f"curated-s{seed}", revision.ref, seed))
             arms["clean"].append(self.run(f"clean-s{seed}", "clean/clips@1", seed))
@@ -268,9 +270,8 @@ def main():
     ap.add_argument("--lr", type=float, help="[the demo's: nexar the trainer's default, actions 2e-3]")
     ap.add_argument("--weights", default="pretrained")
     ap.add_argument("--head", default="auto", choices=HEADS, help="the classifier head [auto]")
-    ap.add_argument("--label-action", choices=["weight", "label"], default=None,
-                    help="the curated arm's fix for label issues [suggest's default: relabels for more than two "
-                         "classes, weight 0 for two]")
+    ap.add_argument("--label-action", choices=["weight", "label"], default="weight",
+                    help="the curated arm's fix for label issues [suggest's default, weight 0]")
     ap.add_argument("--holdout", type=int, default=400, help="held-out videos a draw (true labels, seen by no run)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
     ap.add_argument("--workdir", default=None, help="[/tmp/curate-noise-WORLD-MODEL]")

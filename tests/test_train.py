@@ -379,8 +379,8 @@ def test_three_class_fold_runs_flag_no_class_beyond_its_planted_share(tmp_path):
     runs = ws.runs.runs()
     found = suggest(ws, runs[0], runs=runs)
     assert not [n for n in found.notes if "left out" in n or "AUM only" in n], found.notes  # learned: CL ran
-    flagged = {s.id for s in label_issues_of_runs(ws, runs, [], action="weight")}
-    relabels = [s for s in found if s.signal == "label issue"]  # by default, three classes: relabels, per clip
+    flagged = {s.id for s in found if s.signal == "label issue"}
+    relabels = label_issues_of_runs(ws, runs, [], action="label")  # asked for: per clip, to the preferred class
     assert relabels and all(s.level == "clip" and s.action == "label" and s.video in flagged for s in relabels)
     assert {s.value for s in relabels} <= {"red", "green", "blue"}
     videos = ws.tables.read(ws.resolve("colours/videos"), ["video_id", "label"]).to_pylist()

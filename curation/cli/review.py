@@ -12,10 +12,10 @@ from curation.errors import BadInput
 @cli.command()
 @click.option("--run", "run_ref", default="last", show_default=True, help="Run whose metrics to read.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write the edit file here (default: stdout).")
-@click.option("--label-action", type=click.Choice(["weight", "delete", "label"]),
+@click.option("--label-action", type=click.Choice(["weight", "delete", "label"]), default="weight",
+              show_default=True,
               help="What to propose for label issues: a weight for the video (--label-value), its deletion, or "
-                   "label: relabel the clips of it the model argued with (AUM below 0) to the class it preferred. "
-                   "[default: label for a run of more than two classes, weight for a binary run]")
+                   "label: relabel the clips of it the model argued with (AUM below 0) to the class it preferred.")
 @click.option("--label-value", default="0", show_default=True, help="The weight proposed for label issues.")
 @click.option("--threshold", type=float,
               help="Flag a video when the mean AUM of its own-label clips is more than this many robust standard "

@@ -5,8 +5,8 @@ Signals:
 - label issues: the area under the margin (AUM; mean margin of a clip over every draw of every epoch) is
   low when the model keeps disagreeing with the label. Labels are given per video, so a video is scored by
   the mean AUM of the clips that carry its label, and flagged when that is far below the other videos of
-  its label (robust z-score). By default a multi-class run's are proposed as relabels, per clip, of the clips
-  the model argued with (`relabel_clips`), a binary run's at weight 0 (`default_label_action`).
+  its label (robust z-score). Proposed at weight 0 by default; as relabels, per clip, of the clips the model
+  argued with (`relabel_clips`).
 - near-duplicates: videos that are each other's nearest neighbour and much closer to each other than to
   any other video, by their closest pair of frames (thumbnails from the cache) or by their mean embedding
   (the run's collection pass); through a nearest-neighbour index on large datasets, never an n × n matrix. A
@@ -60,20 +60,13 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
              + timing + outliers(ws, run, frames=frames))
     return Suggestions(sorted(one_action_per_sample(found), key=lambda s: -s.score), notes)
 
-def default_label_action(classes: list) -> str:
-    """How a label issue is fixed unless the caller says: a multi-class run's flagged videos have the clips the model
-    argued with relabelled to the class it preferred (decided on the actions demo's decision seeds: round 2 best
-    val +0.011 over weight 0, relabels 73% right; bench/README.md, issue 41); a binary run's videos go to weight 0,
-    since a Nexar label is a pattern in time."""
-    return "label" if len(classes) > 2 else "weight"
-
-
-def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str | None = None,
+def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
                  value: str = "0", repeats: list[str] = ()) -> list[Suggestion]:
     """The train videos of the run's table whose own-label AUM is low among their label's (`low_aum_videos`; with
     `repeats`, the clips' AUM averaged over them all). With action `label`, their clips the model argued with,
-    relabelled (`relabel_clips`); by default (None), the run's `default_label_action`."""
-    action = action or default_label_action(ws.runs.record(run).classes)
+    relabelled (`relabel_clips`). Weight 0 by default, in both worlds: relabelling a multi-class run's flagged
+    clips to the class the model preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md,
+    issue 41)."""
     clips = evidence.train_clip_aum(ws, run, repeats)
     found = aum_issues(clips, threshold, action, value, second_opinion(ws, run))
     if action != "label":
@@ -95,7 +88,7 @@ def confident_learning(ws, runs: list[str], share: float = LOW_QUANTILE, action:
     return contradicted_issues(evidence.out_of_fold_probabilities(ws, runs), share, action, value)
 
 def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float = LABEL_ISSUE_Z,
-                         action: str | None = None, value: str = "0") -> list[Suggestion]:
+                         action: str = "weight", value: str = "0") -> list[Suggestion]:
     """Label issues from several runs of one revision, per video: the clips' AUM averaged over the runs, and —
     when they are its k-fold runs — confident learning on their out-of-fold probabilities. A video either
     detector flags is proposed once, its reason naming each that did; runs that did not learn are left out."""
@@ -103,7 +96,6 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
         raise BadInput("label issues from several runs need at least two distinct runs",
                        "give the k-fold runs of one revision, or seed repeats of one revision and config")
     records = {r: ws.runs.record(r) for r in runs}
-    action = action or default_label_action(records[runs[0]].classes)
     learned = []
     for r, record in records.items():
         check = learning_check(record)
