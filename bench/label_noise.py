@@ -7,9 +7,9 @@ videos, other wrong labels) the synthetic folder is ingested three times:
   column over the train videos (out-of-fold probabilities).
 The val videos keep their true labels everywhere (a checked val split). Arms, each trained with the same seeds:
 noisy; curated (one round without an oracle: `suggest`'s default label issues of that seed's noisy run at
-weight 0, then retrain; `--label-action label`: relabels instead); clean. They are scored on `--holdout` more videos of generator seed + 50 with their true
-labels, which no run trains on and no choice looks at, by `compare` (the library call; a paired bootstrap over
-those videos with each arm's seeds resampled inside every draw).
+weight 0, then retrain; `--label-action label`: relabels instead); clean. They are scored on `--holdout` more
+videos of generator seed + 50 with their true labels, which no run trains on and no choice looks at, by `compare`
+(the library call; a paired bootstrap over those videos with each arm's seeds resampled inside every draw).
 
 Pooled over draws: each arm's metric (mean over draws), the share of the noisy→clean gap the curated arm
 recovers, (curated − noisy) / (clean − noisy), with a 95% interval from a bootstrap that resamples the draws and,

@@ -142,7 +142,8 @@ def test_suggest_help_names_every_signal_it_can_propose():
     from curation.review.suggestion import SIGNALS
 
     shown = CliRunner().invoke(cli, ["suggest", "--help"]).output
-    listed = [line.strip().split("  ")[0] for line in shown.split("Signals, and what each needs:")[1].split("Options:")[0]
-              .splitlines() if line.startswith("    ") and not line.startswith("      ")]
+    block = shown.split("Signals, and what each needs:")[1].split("Options:")[0]
+    listed = [line.strip().split("  ")[0] for line in block.splitlines()
+              if line.startswith("    ") and not line.startswith("      ")]
     assert sorted(listed) == sorted(SIGNALS)
     assert "predict-events" in shown  # what the timing signal needs
