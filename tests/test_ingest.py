@@ -257,18 +257,19 @@ def test_ray_ingest_on_a_local_two_cpu_instance_writes_what_a_local_ingest_write
 
     ws = Workspace.open(tmp_path / "ws", backend="lance")
     engine = RayEngine(num_cpus=2, videos_per_task=3)
-    result = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False, engine=engine)
-    assert_same_ingest(one_worker, result, *cached_state(ws))
-    store = ws.cache_dir("nexar") / "frames.lance"
-    assert lance.dataset(str(store)).version == 1 and len(lance.dataset(str(store)).get_fragments()) > 1
+    with engine:  # one Ray instance for both ingests (each ingest's own enter finds it running): one start, not two
+        result = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False, engine=engine)
+        assert_same_ingest(one_worker, result, *cached_state(ws))
+        store = ws.cache_dir("nexar") / "frames.lance"
+        assert lance.dataset(str(store)).version == 1 and len(lance.dataset(str(store)).get_fragments()) > 1
 
-    changed = tmp_path / "data"
-    shutil.copytree(synth_root, changed)  # copy2 keeps mtimes: only the touched video has a new signature
-    cached_videos = {fid.split(":")[0] for fid in one_worker[2]}
-    first = next(p for p in sorted((changed / "train").glob("*.mp4")) if p.stem in cached_videos)
-    first.touch()
-    again = ingest(ws, read_nexar(changed), "nexar", IngestOptions(frame_size=64), progress=False, engine=engine)
-    cached = Workspace.open(tmp_path / "ws").cache_dir("nexar")
-    frames = lance.dataset(str(cached / "frames.lance")).to_table(columns=["frame_id"])["frame_id"].to_pylist()
-    assert again.frames_decoded == sum(f.startswith(first.stem + ":") for f in frames) > 0
-    assert sorted(frames) == sorted(one_worker[2]) and len(frames) == len(set(frames))
+        changed = tmp_path / "data"
+        shutil.copytree(synth_root, changed)  # copy2 keeps mtimes: only the touched video has a new signature
+        cached_videos = {fid.split(":")[0] for fid in one_worker[2]}
+        first = next(p for p in sorted((changed / "train").glob("*.mp4")) if p.stem in cached_videos)
+        first.touch()
+        again = ingest(ws, read_nexar(changed), "nexar", IngestOptions(frame_size=64), progress=False, engine=engine)
+        cached = Workspace.open(tmp_path / "ws").cache_dir("nexar")
+        frames = lance.dataset(str(cached / "frames.lance")).to_table(columns=["frame_id"])["frame_id"].to_pylist()
+        assert again.frames_decoded == sum(f.startswith(first.stem + ":") for f in frames) > 0
+        assert sorted(frames) == sorted(one_worker[2]) and len(frames) == len(set(frames))

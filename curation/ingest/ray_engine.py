@@ -48,6 +48,7 @@ class RayEngine:
     def __init__(self, address: str | None = None, num_cpus: int | None = None, videos_per_task: int = 4):
         self.address, self.num_cpus, self.videos_per_task = address, num_cpus, max(1, videos_per_task)
         self._started = False
+        self._depth = 0  # entered this many times: held across several ingests, Ray starts and stops once
 
     def __enter__(self):
         try:
@@ -61,11 +62,13 @@ class RayEngine:
                 warnings.filterwarnings("ignore", message="lance is not fork-safe")
                 ray.init(**({"address": self.address} if self.address else {"num_cpus": self.num_cpus}), **options)
             self._started = True
+        self._depth += 1  # after a start that worked: a failed one is never exited
         self._ray = ray
         return self
 
     def __exit__(self, kind, exc, tb):
-        if self._started:
+        self._depth -= 1
+        if self._started and self._depth == 0:
             self._ray.shutdown()
             self._started = False
 
