@@ -10,6 +10,7 @@ before timestamps were read, so constant-rate datasets keep their tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -39,6 +40,11 @@ class Timeline:
         times = row.get("frame_times_s")
         return cls(float(row["fps"]), int(row["n_frames"]), tuple(times) if times is not None else None)
 
+    @cached_property
+    def _seconds(self) -> np.ndarray:
+        """`times` as an array, made once (the conversions and findings search and difference it)."""
+        return np.asarray(self.times, dtype=np.float64)
+
     @property
     def constant(self) -> bool:
         return self.times is None
@@ -53,13 +59,13 @@ class Timeline:
 
     def times_of(self, indices) -> np.ndarray:
         idx = np.asarray(indices, dtype=np.int64)
-        return np.asarray(self.times)[idx] if self.times is not None else idx / self.fps
+        return self._seconds[idx] if self.times is not None else idx / self.fps
 
     def nearest(self, t: float) -> int:
         """The frame whose time is nearest `t` (clamped to the video)."""
         if self.times is None:
             return min(max(int(round(t * self.fps)), 0), self.n_frames - 1)
-        arr = np.asarray(self.times)
+        arr = self._seconds
         k = int(np.searchsorted(arr, t))
         if k == 0:
             return 0
@@ -71,13 +77,13 @@ class Timeline:
         """The last frame shown at or before `t` (-1 when `t` is before the first)."""
         if self.times is None:
             return min(int(t * self.fps), self.n_frames - 1)
-        return min(int(np.searchsorted(np.asarray(self.times), t + 1e-9, side="right")) - 1, self.n_frames - 1)
+        return min(int(np.searchsorted(self._seconds, t + 1e-9, side="right")) - 1, self.n_frames - 1)
 
     def last_before(self, t: float) -> int:
         """The last frame shown strictly before `t` (a segment's end is not in it)."""
         if self.times is None:
             return min(int(round(t * self.fps)) - 1, self.n_frames - 1)
-        return min(int(np.searchsorted(np.asarray(self.times), t - 1e-9, side="left")) - 1, self.n_frames - 1)
+        return min(int(np.searchsorted(self._seconds, t - 1e-9, side="left")) - 1, self.n_frames - 1)
 
     @property
     def duration_s(self) -> float:
@@ -91,7 +97,7 @@ class Timeline:
         """The typical (median) time between frames."""
         if self.times is None or self.n_frames < 2:
             return 1 / self.fps if self.fps else 0.0
-        return float(np.median(np.diff(self.times)))
+        return float(np.median(np.diff(self._seconds)))
 
     @property
     def mean_fps(self) -> float:
@@ -103,7 +109,7 @@ class Timeline:
     def _steps(self) -> tuple[np.ndarray, np.ndarray]:
         """The steps between frames, and which of them are gaps: a step over GAP_FACTOR times the typical one
         whose neighbours are not (a run of long steps is a slower rate, not dropped frames)."""
-        steps = np.diff(np.asarray(self.times))
+        steps = np.diff(self._seconds)
         long = steps > GAP_FACTOR * np.median(steps)
         before, after = np.r_[False, long[:-1]], np.r_[long[1:], False]
         return steps, long & ~before & ~after
@@ -133,7 +139,7 @@ class Timeline:
             return []
         out = []
         if self.variable:
-            rates = 1 / np.diff(np.asarray(self.times))
+            rates = 1 / np.diff(self._seconds)
             out.append(f"variable frame rate ({rates.min():.3g}–{rates.max():.3g} fps, mean {self.mean_fps:.4g})")
         gaps = self.gaps()
         if gaps:

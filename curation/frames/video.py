@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,9 @@ class Probe:
     height: int = 0
     times: tuple[float, ...] | None = None  # each frame's seconds where they are not k / fps (`Timeline`)
 
-    @property
+    @cached_property
     def timeline(self) -> Timeline:
+        """Made once per probe: ingest asks it for every frame and clip of the video."""
         return Timeline(self.fps, self.n_frames, self.times)
 
     @property

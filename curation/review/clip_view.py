@@ -39,8 +39,9 @@ def clip_view(table: pa.Table, clip_id: str, video: dict | None = None, dynamics
     video = video or {}
     fps = video.get("fps") or (row["end_frame"] / row["end_time_s"] if row.get("end_time_s") else 10.0)
     frames = frame_indices(row["end_frame"], row["stride"], row["n_frames"])
-    times = (Timeline.of_video(video).times_of(frames) if video.get("fps") and video.get("n_frames")
-             else [k / fps for k in frames])  # the frames' own times: a variable rate plays at its pace
+    clock = (Timeline.of_video(video) if video.get("fps") and video.get("n_frames")
+             else Timeline(fps, row["end_frame"] + 1))  # no videos row: its rate alone
+    times = clock.times_of(frames)  # the frames' own times: a variable rate plays at its pace
     return {"clip": row, "frames": clip_frames(row), "fps": fps, "frame_times_s": [round(float(t), 4) for t in times],
             "frame_step_s": (times[-1] - times[0]) / max(1, len(times) - 1) or row["stride"] / fps,
             "video": {k: v for k, v in json_row(video).items() if k not in ("path", "frame_times_s")},
