@@ -1,4 +1,5 @@
-"""User-facing errors: one line that names the problem and the fix; the CLI exits with code 2."""
+"""User-facing errors: one line that names the problem and the fix; the CLI exits with code 2 (1 for a run that
+failed on its own)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,6 +41,13 @@ class BadInput(CurateError):
 
 class Conflict(CurateError):
     """A write based on a revision that is no longer the head."""
+
+
+class RunFailed(CurateError):
+    """A run that started well and then failed on its own (its loss diverged): not the caller's input, so the
+    CLI exits 1, still with one line that says why and what to change."""
+
+    exit_code = 1
 
 
 class OutOfMemory(CurateError):

@@ -6,7 +6,6 @@ and a foreign Host header are refused, and no view raises a console error. A scr
 (to $CURATE_SCREENSHOTS when set, else the test's temporary folder)."""
 import json
 import os
-import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,13 +14,12 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from conftest import running_dashboard, watched_page
+from conftest import CHROMIUM, needs_chromium, running_dashboard, watched_page
 from curation.review.suggest import suggest
 from curation.workspace import Workspace
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")]
+              needs_chromium]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ honest client."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import CHROMIUM, free_port, needs_chromium
 from curation.dashboard.security import Access
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TOKEN = "t0ken-for-the-test-x9"
 
 
@@ -117,7 +115,7 @@ def test_every_request_needs_the_token_and_no_answer_carries_it(guarded):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
+@needs_chromium
 def test_a_browser_signs_in_once_and_the_page_never_sees_the_token(guarded):
     from playwright.sync_api import sync_playwright
 
@@ -148,7 +146,7 @@ def test_a_browser_signs_in_once_and_the_page_never_sees_the_token(guarded):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
+@needs_chromium
 def test_a_page_of_another_origin_cannot_frame_the_dashboard(reviewed_ws, tmp_path):
     from playwright.sync_api import sync_playwright
 

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import curate, running_dashboard, watched_page
+from conftest import CHROMIUM, curate, needs_chromium, running_dashboard, watched_page
 from test_dashboard_browser import _box_left_of_a_gap
 from curation.workspace import Workspace
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")]
+              needs_chromium]
 
 
 def shots(_) -> Path:

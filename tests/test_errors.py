@@ -312,17 +312,18 @@ def test_evaluating_unlabelled_clips_records_null_with_the_reason(reviewed_ws):
 
 def test_a_loss_that_is_not_a_number_stops_the_run_in_one_line(ws_dir, monkeypatch):
     """A diverged run (here: logits made NaN, as a far too high learning rate or an unlabelled sample makes them)
-    stops at once, is marked failed and says why in one line; so does a smoke run."""
+    stops at once, is marked failed and says why in one line with exit 1 (the run failed; the input was fine);
+    so does a smoke run."""
     import curation.train.loop as loop
 
     real = loop.sample_outputs
     monkeypatch.setattr(loop, "sample_outputs", lambda logits, *a: real(logits * float("nan"), *a))
     tiny = ("--model", "mvit_tiny", "--weights", "none", "--workers", "0", "--batch-size", "2")
     assert_one_line_error(curate("-w", ws_dir, "train", *tiny, "--epochs", "1", "--draws", "8"),
-                          "step 1: the training loss is nan")
+                          "step 1: the training loss is nan", code=1)
     runs = Workspace.open(ws_dir).runs
     assert runs.record(runs.resolve("last")).status == "failed"
-    assert_one_line_error(curate("-w", ws_dir, "train", "--smoke", *tiny), "the training loss is nan")
+    assert_one_line_error(curate("-w", ws_dir, "train", "--smoke", *tiny), "the training loss is nan", code=1)
     assert_one_line_error(curate("-w", ws_dir, "train", "--lr", "1e39"), "lr")
 
 

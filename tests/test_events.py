@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from conftest import (assert_the_index_proposes_what_every_distance_does, curate, events_source, misplace_a_label,
-                      pass_the_learning_check, tiny_synth, watched_page)
+from conftest import (CHROMIUM, assert_the_index_proposes_what_every_distance_does, curate, events_source,
+                      misplace_a_label, needs_chromium, pass_the_learning_check, tiny_synth, watched_page)
 from curation.events.curves import window_ends
 from curation.events.predict import predict_events
 from curation.events.times import event_metrics, fit_picker, match_times, onsets, pick_peaks
@@ -246,20 +246,16 @@ def test_evaluate_prints_event_times_for_an_events_dataset_unless_told_not_to(pr
 
 
 @pytest.mark.slow
+@needs_chromium
 def test_the_timelines_page_opens_in_chromium_without_console_errors(reviewed_ws):
-    import shutil
-
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("Chromium is not installed (.ci/run installs it)")
     assert curate("-w", reviewed_ws, "predict-events", "--step", "8").returncode == 0
     ws = Workspace.open(reviewed_ws)
     record = ws.runs.record(ws.runs.resolve("last"))
     result = next(r for k, r in record.evaluations.items() if k.startswith("events:"))
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page, errors = watched_page(browser)
         page.goto(Path(result["report"]).as_uri())
         assert page.locator("section.video svg polyline").count() == len(result["predicted"])

@@ -258,7 +258,8 @@ def test_ray_ingest_on_a_local_two_cpu_instance_writes_what_a_local_ingest_write
     ws = Workspace.open(tmp_path / "ws", backend="lance")
     engine = RayEngine(num_cpus=2, videos_per_task=3)
     with engine:  # one Ray instance for both ingests (each ingest's own enter finds it running): one start, not two
-        result = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False, engine=engine)
+        result = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False,
+                        engine=engine)
         assert_same_ingest(one_worker, result, *cached_state(ws))
         store = ws.cache_dir("nexar") / "frames.lance"
         assert lance.dataset(str(store)).version == 1 and len(lance.dataset(str(store)).get_fragments()) > 1

@@ -2,20 +2,18 @@
 the times every check compares against are read back by decoding each file with PyAV (the frames' own `time`),
 not from the code under test."""
 import json
-import shutil
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
+from conftest import CHROMIUM, needs_chromium
 from curation.frames.timeline import Timeline
 from curation.frames.video import decode_frames, probe_video
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.workspace import Workspace
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TWO_RATES = list(np.arange(150) / 30) + list(5 + np.arange(75) / 15)  # 5 s at 30 fps, then 5 s at 15 fps
 
 
@@ -209,7 +207,7 @@ def test_predict_events_curve_is_at_the_window_end_frames_times(written, reviewe
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
+@needs_chromium
 def test_the_dashboards_timeline_places_marks_at_timestamp_seconds(written, tmp_path):
     """The clip viewer on the two-rate file: the alert, the event and the clip's own mark sit where their seconds
     are on the chart's axis (a clip in the 15 fps half: by index / mean rate it would be 2 s late)."""

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 import torch
 
-from conftest import free_port, tiny_synth
+from conftest import assert_one_line_error, curate, free_port, tiny_synth
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.layouts import read_nexar
 from curation.tables import Edit
@@ -276,18 +276,31 @@ def test_auto_head_is_the_mlp_for_binary_and_linear_for_classes():
     assert TrainConfig.from_dict(stored).head == "mlp"  # runs recorded before heads were chosen had the MLP
 
 
-def test_run_records_the_weights_actually_loaded():
+def test_run_records_the_weights_actually_loaded_and_named_weights_never_fall_back():
     from curation.models.mvit import build_model
 
     notices = []
-    _, _, loaded = build_model("mvit_v2_s", 1, "kinetics400", notice=notices.append)
-    assert loaded["requested"] == "kinetics400"
-    if loaded["loaded"] == "kinetics400":  # a machine that can download (or has cached) the weights
-        assert len(loaded["sha256"]) == 64 and not notices
-    else:  # offline: random init, said once, and recorded as such, with why
-        assert loaded["loaded"] == "none" and loaded["reason"] and len(notices) == 1
+    try:
+        _, _, loaded = build_model("mvit_v2_s", 1, "kinetics400", notice=notices.append)
+    except BadInput as exc:  # offline, nothing cached: asked for by name, so an error that says how to get them
+        assert "could not be loaded" in exc.problem and "weights file" in exc.fix.text and not notices
+        _, _, loaded = build_model("mvit_v2_s", 1, "pretrained", notice=notices.append)
+        # the default falls back to random init, said once, and recorded as such, with why
+        assert loaded["requested"] == "pretrained" and loaded["loaded"] == "none" and loaded["reason"]
+        assert len(notices) == 1
+    else:  # a machine that can download (or has cached) the weights
+        assert loaded["requested"] == loaded["loaded"] == "kinetics400" and len(loaded["sha256"]) == 64
+    with pytest.raises(BadInput, match="no Kinetics-400 weights exist for mvit_tiny"):
+        build_model("mvit_tiny", 1, "kinetics400")
     _, _, tiny = build_model("mvit_tiny", 1, "none")
     assert tiny == {"requested": "none", "loaded": "none"}
+
+
+def test_train_with_weights_that_cannot_be_loaded_exits_2_naming_the_fix_and_writes_no_run(ws_dir):
+    line = assert_one_line_error(curate("-w", ws_dir, "train", "--model", "mvit_tiny", "--weights", "kinetics400"),
+                                 "no Kinetics-400 weights exist for mvit_tiny")
+    assert "pretrained" in line and "weights file" in line
+    assert not (ws_dir / "runs").exists() or not any((ws_dir / "runs").iterdir())
 
 
 def test_weights_from_a_file_load_the_backbone_whole_or_not_at_all(tmp_path):

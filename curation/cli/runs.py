@@ -21,7 +21,8 @@ from curation.models import HEADS
 @click.option("--weights", default="pretrained", show_default=True, metavar="pretrained|kinetics400|none|FILE",
               help="Backbone weights to start from: pretrained (Kinetics-400 for mvit_v2_s — if they cannot be "
                    "downloaded: a notice and random init; for mvit_tiny the packaged backbone pretrained on synthetic "
-                   "videos, scripts/pretrain_tiny.py), none (random init), or a .pt file of backbone weights. "
+                   "videos, scripts/pretrain_tiny.py), kinetics400 (mvit_v2_s only; an error if they cannot be "
+                   "loaded), none (random init), or a .pt file of backbone weights. "
                    "run.json records what was loaded and its sha256.")
 @click.option("--head", type=click.Choice(HEADS), default="auto", show_default=True,
               help="The classifier on the backbone's features: mlp (the Nexar winner's, 768 → 256 → 64), linear (one "

@@ -69,21 +69,28 @@ def _weights_file(weights) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(weights.url).path).name
 
 
-def _mvit_v2_s(weights: str, notice) -> tuple[MViT, dict]:
-    """The backbone and a record of the weights it really has (what run.json keeps)."""
+def _mvit_v2_s(weights: str, notice, requested: str) -> tuple[MViT, dict]:
+    """The backbone and a record of the weights it really has (what run.json keeps). Kinetics-400 weights that
+    cannot be loaded are an error when asked for by name; the default (`pretrained`) starts from random
+    initialisation instead and says so once."""
     if weights == "kinetics400":
         chosen = MViT_V2_S_Weights.KINETICS400_V1
         try:
             backbone = mvit_v2_s(weights=chosen, progress=False)
             path = _weights_file(chosen)
-            return backbone, {"requested": weights, "loaded": weights, "url": chosen.url,
+            return backbone, {"requested": requested, "loaded": weights, "url": chosen.url,
                               "sha256": sha256_file(path) if path.exists() else None}
-        except Exception as exc:  # offline, no cache, bad download: train from scratch, say so once
+        except Exception as exc:  # offline, no cache, bad download
             reason = exception_line(exc, 120)
+            if requested == "kinetics400":
+                raise BadInput(f"Kinetics-400 weights for mvit_v2_s could not be loaded ({reason})",
+                               f"put the file from {chosen.url} at {_weights_file(chosen)} (where torchvision keeps "
+                               "it), or give the path of a weights file, or train from scratch with weights none"
+                               ) from None
             notice(f"notice: Kinetics-400 weights for mvit_v2_s could not be loaded ({reason}); "
                    "starting from random initialisation")
-            return mvit_v2_s(weights=None), {"requested": weights, "loaded": "none", "reason": reason}
-    return mvit_v2_s(weights=None), {"requested": weights, "loaded": "none"}
+            return mvit_v2_s(weights=None), {"requested": requested, "loaded": "none", "reason": reason}
+    return mvit_v2_s(weights=None), {"requested": requested, "loaded": "none"}
 
 
 def head_for(head: str, num_outputs: int) -> str:
@@ -125,16 +132,18 @@ def build_model(name: str, num_outputs: int, weights: str = "none", notice=print
         raise BadInput(f"unknown model {name!r}", f"choose one of: {', '.join(MODELS)}")
     spec = MODELS[name]
     head = head_for(head, num_outputs)
+    requested = weights
     if weights == "pretrained":  # each model's usual starting point
         weights = "kinetics400" if name == "mvit_v2_s" else _packaged_tiny_weights()
     if weights not in ("none", "kinetics400"):
         backbone = _tiny_backbone(spec) if name == "mvit_tiny" else mvit_v2_s(weights=None)
         loaded = load_backbone_file(backbone, weights, name)
     elif name == "mvit_v2_s":
-        backbone, loaded = _mvit_v2_s(weights, notice)
+        backbone, loaded = _mvit_v2_s(weights, notice, requested)
+    elif weights == "kinetics400":
+        raise BadInput(f"no Kinetics-400 weights exist for {name}",
+                       "use pretrained (its packaged synthetic backbone), none, or the path of a weights file")
     else:
-        if weights != "none":
-            notice(f"notice: no Kinetics-400 weights exist for {name}; starting from random initialisation")
         backbone, loaded = _tiny_backbone(spec), {"requested": weights, "loaded": "none"}
     return VideoClassifier(backbone, spec.feature_dim, num_outputs, head), spec, loaded
 

@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from curation.data.dataset import ClipDataset, ClipLoader
 from curation.data.sampler import WeightedClipSampler
-from curation.errors import BadInput, Fix
+from curation.errors import BadInput, Fix, RunFailed
 from curation.faults import fault_point
 from curation.frames.cache import oversized_cache_note
 from curation.progress import progress_bar
@@ -203,7 +203,7 @@ class TooManySkipped(BadInput):
                          "more skipped clips (max_skip_fraction)")
 
 
-class NonFiniteLoss(BadInput):
+class NonFiniteLoss(RunFailed):
     """The training loss became NaN or infinite: the settings (a learning rate far too high) or unlabelled
     training samples, never something more steps would fix."""
 
