@@ -250,7 +250,8 @@ def test_a_loader_worker_killed_as_by_the_out_of_memory_killer_is_one_line():
 
 def test_a_batch_that_cannot_fit_is_refused_with_the_batch_that_fits(ws_dir, monkeypatch):
     """MViTv2-S takes about 2 GB a clip to train on a CPU (bench/train_memory.py): on a 4 GB machine one clip
-    fits, on a 2 GB one none does; the tiny model fits either. Nothing is written."""
+    fits, on a 2 GB one none does; the tiny model fits either. Nothing is written. The estimate says which precision
+    it assumes."""
     import curation.train.fit as fit
 
     before = snapshot(ws_dir)
@@ -259,6 +260,7 @@ def test_a_batch_that_cannot_fit_is_refused_with_the_batch_that_fits(ws_dir, mon
         line = assert_one_line_error(curate("-w", ws_dir, "train", "--smoke", "--weights", "none", "--workers",
                                             "0"), "mvit_v2_s at batch size 16 needs about 31.")
         assert line.endswith(f"{free / 1024:.1f} GB free — {fix}")
+        assert "(float32, as trained on the CPU)" in line  # the precision the estimate assumes
     assert snapshot(ws_dir) == before
     smoke = curate("-w", ws_dir, "train", "--smoke", "--model", "mvit_tiny", "--weights", "none", "--workers", "0",
                    "--batch-size", "4")

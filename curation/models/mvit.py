@@ -26,7 +26,6 @@ class ModelSpec:
     input_size: int  # square frames
     frames: int
     feature_dim: int
-    params: int  # parameters of the whole classifier (memory of weights, gradients, optimizer state)
     train_mb_per_clip: int  # memory one more clip of a batch takes in a training step (bench/train_memory.py)
 
     def to_dict(self) -> dict:
@@ -34,9 +33,9 @@ class ModelSpec:
 
 
 MODELS = {
-    "mvit_v2_s": ModelSpec("mvit_v2_s", 224, 16, 768, 34_443_521, 1950),
+    "mvit_v2_s": ModelSpec("mvit_v2_s", 224, 16, 768, 1950),
     # Three blocks, 32→64 channels on 8×8-px patches: a CPU training step on 8 clips in ~0.14 s.
-    "mvit_tiny": ModelSpec("mvit_tiny", 64, 16, 64, 140_910, 40),
+    "mvit_tiny": ModelSpec("mvit_tiny", 64, 16, 64, 40),
 }
 
 

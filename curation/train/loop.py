@@ -103,7 +103,8 @@ def run_record(run: str, cfg: TrainConfig, setup: RunSetup, sampler, ws: Workspa
     return RunRecord(
         run=run, config=cfg.to_dict(), inputs=inputs, backend=ws.backend,
         task="binary" if setup.binary else "multiclass", classes=setup.classes,
-        model={**setup.mspec.to_dict(), "weights": setup.weights_loaded, "head": setup.model.head_kind},
+        model={**setup.mspec.to_dict(), "params": sum(p.numel() for p in setup.model.parameters()),
+               "weights": setup.weights_loaded, "head": setup.model.head_kind},
         metric=setup.task.metric,
         transforms={"train": setup.train_ds.transform.to_dict(), "eval": setup.val_ds.transform.to_dict()},
         sampler={"num_samples": sampler.num_samples, "seed": cfg.seed},

@@ -11,7 +11,7 @@ import torch
 from curation.data.dataset import ClipDataset
 from curation.data.transforms import get_preset
 from curation.errors import BadInput, Fix
-from curation.models.mvit import MODELS, ModelSpec, build_model
+from curation.models.mvit import ModelSpec, build_model
 from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.task import Task
 from curation.train.config import TrainConfig, resolve_train_table
@@ -56,11 +56,10 @@ def prepare(ws, cfg: TrainConfig, revision, device: torch.device, notice=print, 
     classes = list(spec.classes or [])
     if len(classes) < 2:
         raise BadInput(f"{spec.full_name} has no label classes", "train on a clips table with labels")
-    if cfg.model in MODELS:  # before the model is built; an unknown one is refused by build_model
-        check_fits(MODELS[cfg.model], cfg.batch_size, cfg.workers, device)
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every rerun
     model, mspec, weights_loaded = build_model(cfg.model, 1 if len(classes) == 2 else len(classes), cfg.weights,
                                                notice=notice, head=cfg.head)
+    check_fits(mspec, model, cfg.batch_size, cfg.workers, device)
     train_where, val_where = split_filters(cfg.fold)
     train_ds = ClipDataset.from_revision(ws, revision, get_preset(cfg.train_preset, size=mspec.input_size),
                                          where=train_where)
