@@ -412,6 +412,22 @@ def test_head_follows_3lc_latest_but_adopts_only_plain_edits_on_top(clips, fake_
     assert rows["v000:0"]["weight"] == 0.0 and rows["v000:1"]["weight"] == 0.0 and rows["v000:2"]["weight"] == 0.5
 
 
+def test_following_3lc_latest_fails_loudly_on_an_api_change_and_quietly_on_an_unindexed_table(clips, fake_tlc,
+                                                                                              monkeypatch):
+    """A table 3LC has not indexed (ValueError, as `Table.latest` documents) leaves the head where it is; a changed
+    API (here `latest` gone: AttributeError) is an error, never "nothing to adopt"."""
+    s = clips
+
+    def unindexed(self, timeout=30.0):
+        raise ValueError("Url is not present in the indexed Url set.")
+
+    monkeypatch.setattr(fake_tlc.Table, "latest", unindexed)
+    assert s.head("ds", "clips").number == 1
+    monkeypatch.delattr(fake_tlc.Table, "latest")
+    with pytest.raises(AttributeError):
+        s.head("ds", "clips")
+
+
 def test_open_tlc_store_needs_tlc(monkeypatch, tmp_path):
     from curation.backends import open_store
     from curation.backends.tlc.client import BackendUnavailable

@@ -35,6 +35,12 @@ def import_tlc():
     return tlc
 
 
+# What 3LC raises when the service or a table fails, not the API: a table that is not indexed or no longer opens
+# (`Table.latest` documents ValueError), a file or the network (OSError), a service error (RuntimeError). Only
+# these are caught and said; an API change (AttributeError, TypeError, NameError) propagates, loud.
+SERVICE_ERRORS = (OSError, ValueError, RuntimeError)
+
+
 # -- every tlc name this backend uses --------------------------------------------------------------------------------
 # What `TlcClient` uses on instances (attributes, and methods called on an instance so that a subclass's override runs:
 # `_InMemoryColumnsTable` overrides `get_column_as_pyarrow_array`, and calling the base `Table` method through the

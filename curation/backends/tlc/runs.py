@@ -23,6 +23,7 @@ from dataclasses import asdict
 import numpy as np
 import pyarrow as pa
 
+from curation.backends.tlc.client import SERVICE_ERRORS
 from curation.fsutil import atomic_write_json, read_json
 from curation.runs.protocol import CollectionKey
 from curation.runs.record import RunRecord
@@ -64,7 +65,7 @@ class TlcRunStore(LocalRunStore):
         """Run one write to 3LC; a failure warns and leaves the local run untouched."""
         try:
             write()
-        except Exception as exc:  # 3LC unreachable, disk full, ...: the local run is the record
+        except SERVICE_ERRORS as exc:  # 3LC unreachable, disk full, ...: the local run is the record
             log.warning("3LC: could not write %s of %s (%s); it stays local and is retried on the next write",
                         what, run, exc)
 

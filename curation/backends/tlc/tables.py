@@ -46,7 +46,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curation.backends.tlc.client import TlcClient, import_tlc
+from curation.backends.tlc.client import SERVICE_ERRORS, TlcClient, import_tlc
 from curation.errors import BadInput, Conflict, CurateError, Fix
 from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
@@ -351,7 +351,7 @@ class TlcTableStore(RegistryBacked):
         try:
             head_table = self.api.open(head.meta["tlc_url"])
             latest = self.api.latest(head_table, self.latest_timeout)
-        except Exception:  # not indexed (a root 3LC does not scan), index unavailable: nothing to follow
+        except SERVICE_ERRORS:  # not indexed (a root 3LC does not scan), index unavailable: nothing to follow
             log.debug("3LC latest() failed for %s", head.meta["tlc_url"], exc_info=True)
             return []
         head_url = head.meta["tlc_url"]
@@ -372,7 +372,7 @@ class TlcTableStore(RegistryBacked):
                 if inputs[0] in known:
                     return []  # a branch off an older revision
                 table = self.api.open(inputs[0])
-        except Exception:  # an input that no longer opens: not a chain to follow
+        except SERVICE_ERRORS:  # an input that no longer opens: not a chain to follow
             log.debug("not following 3LC lineage of %s", head_url, exc_info=True)
         return []
 
@@ -386,7 +386,8 @@ class TlcTableStore(RegistryBacked):
         for table in chain:
             try:
                 current = self._read_table(table, schema, core_columns(spec))
-            except Exception:  # e.g. a core column deleted in the Dashboard: adopt no further
+            except (*SERVICE_ERRORS, KeyError, pa.ArrowException):  # e.g. a core column deleted or retyped in the
+                # Dashboard: adopt no further
                 log.warning("not adopting 3LC table %s as a revision of %s", self.api.url(table), spec.full_name)
                 break
             message = (getattr(table, "description", "") or "").strip() or "edited in 3LC"
