@@ -70,7 +70,7 @@ def make_world(task: str, data: Path, seed: int, quick: bool) -> None:
 def nexar_test_scores(ws, folder: Path, runs: list[str], truth: dict, echo) -> dict:
     """Each round's submission against the generator's test labels: test AP per run, the paired difference of the
     last to the first with a 95% interval over test videos, and the submissions."""
-    from curation.train.metrics import average_precision
+    from curation.metrics import average_precision
 
     scores, files = {}, {}
     for k, run in enumerate(runs):

@@ -114,7 +114,7 @@ class Task:
     def score(self, targets: Targets, scores) -> dict:
         """The task's metrics of per-clip `scores` (its `score_column`) against `targets`: the competition's
         mAP over the τ windows of an event task, else accuracy, macro-F1, per-class accuracy and confusion."""
-        from curation.train.metrics import classification_metrics, competition_map  # sklearn: when scoring
+        from curation.metrics import classification_metrics, competition_map  # sklearn: when scoring
 
         if self.event_task:
             return competition_map(targets.video_targets, targets.windows, scores)

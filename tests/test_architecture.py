@@ -74,3 +74,70 @@ def test_interchange_formats_are_written_without_their_consumers_libraries():
     # datasets and fiftyone read what interop/ writes (tests, scripts/check_fiftyone_export.py); curate itself
     # writes with pyarrow and json, so neither is a dependency of users who export
     assert _importers("datasets") | _importers("fiftyone") == set()
+
+
+def _layers() -> dict[str, int]:
+    """docs/architecture.md's layers: path (a file, or a folder standing for its files) → layer number."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    block = text.split("## Layers", 1)[1].split("```", 2)[1]
+    layers = {}
+    for line in block.strip().splitlines():
+        number, *words = line.split()
+        for word in words:
+            if word.endswith(".py") or (PACKAGE / word).is_dir():
+                layers[word] = int(number)
+    return layers
+
+
+def _layer_of(path: str, layers: dict[str, int]) -> int | None:
+    """The layer of a module file (relative to curation/): its own entry, else its nearest listed folder's."""
+    parts = path.split("/")
+    for k in range(len(parts), 0, -1):
+        key = "/".join(parts[:k])
+        if key in layers:
+            return layers[key]
+    return None
+
+
+def _module_file(dotted: str) -> str | None:
+    """curation.a.b → a/b.py or a/b/__init__.py (the longest prefix that is a module)."""
+    parts = dotted.split(".")[1:]
+    for k in range(len(parts), 0, -1):
+        for candidate in ("/".join(parts[:k]) + ".py", "/".join(parts[:k]) + "/__init__.py"):
+            if (PACKAGE / candidate).is_file():
+                return candidate
+    return None
+
+
+def upward_imports(layers: dict[str, int]) -> list[str]:
+    """Every import of a module from a higher layer, and every module in no layer, as readable lines."""
+    found = []
+    for rel, tree in _modules():
+        here = _layer_of(str(rel), layers)
+        if here is None:
+            found.append(f"{rel}: in no layer of docs/architecture.md")
+            continue
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for name in names:
+                target = _module_file(name) if name.startswith("curation.") else None
+                there = _layer_of(target, layers) if target else None
+                if there is not None and there > here:
+                    found.append(f"{rel} (layer {here}) imports {name} (layer {there})")
+    return found
+
+
+def test_imports_flow_down_the_layers_of_the_architecture():
+    layers = _layers()
+    assert len(layers) > 20 and max(layers.values()) == 9
+    assert upward_imports(layers) == []
+
+
+def test_the_layer_check_catches_an_upward_import():
+    layers = _layers()
+    assert _layer_of("task.py", layers) < _layer_of("train/loop.py", layers)
+    lowered = {**layers, "train": _layer_of("task.py", layers) - 1}  # training moved below the task it imports
+    assert any(line.startswith("train/") and "imports curation.task" in line for line in upward_imports(lowered))
+    unlisted = {k: v for k, v in layers.items() if k != "sweep.py"}
+    assert "sweep.py: in no layer of docs/architecture.md" in upward_imports(unlisted)

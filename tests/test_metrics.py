@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from curation.train.metrics import average_precision, classification_metrics, competition_map
+from curation.metrics import average_precision, classification_metrics, competition_map
 from curation.train.outputs import sample_outputs
 
 
