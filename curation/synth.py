@@ -101,8 +101,9 @@ class VideoPlan:
         return round(scene_t - self.shift / float(self.fps), 3)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Params:
+    """A Nexar generation's settings, named at the call (sixteen of them: never by position)."""
     n_train: int
     n_test: int
     width: int
@@ -972,8 +973,11 @@ def generate(
     threads (default: the CPU count, at most 4). Raises BadInput for invalid arguments.
     """
     started = time.perf_counter()
-    p = _Params(n_train, n_test, width, height, duration_s, test_duration_s, fps_range, positive_fraction,
-                label_noise, n_duplicates, n_corrupt, seed, time_noise, time_noise_share, noise_model, hard_cases)
+    p = _Params(n_train=n_train, n_test=n_test, width=width, height=height, duration_s=duration_s,
+                test_duration_s=test_duration_s, fps_range=fps_range, positive_fraction=positive_fraction,
+                label_noise=label_noise, n_duplicates=n_duplicates, n_corrupt=n_corrupt, seed=seed,
+                time_noise=time_noise, time_noise_share=time_noise_share, noise_model=noise_model,
+                hard_cases=hard_cases)
     _check_params(p)
     plans = list(_plan(p).values())
 

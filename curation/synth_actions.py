@@ -154,8 +154,9 @@ def _clip01(x: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Params:
+    """An actions generation's settings, named at the call (fourteen of them: never by position)."""
     n_train: int
     n_test: int
     n_classes: int
@@ -525,9 +526,10 @@ def generate_actions(out: str | Path, *, n_train: int = 200, n_test: int = 60, n
         raise BadInput(f"nuisance {nuisance} is outside [0, 1]", "use a value from 0 (plain) to 1 (everything)")
     classes = action_classes(n_classes)
     started = time.perf_counter()
-    p = _Params(n_train, n_test, n_classes, width, height, tuple(map(float, duration_s)),
-                tuple(map(float, test_duration_s)), tuple(map(float, fps_range)), float(label_noise), noise_model,
-                n_duplicates, n_corrupt, seed, float(nuisance))
+    p = _Params(n_train=n_train, n_test=n_test, n_classes=n_classes, width=width, height=height,
+                duration_s=tuple(map(float, duration_s)), test_duration_s=tuple(map(float, test_duration_s)),
+                fps_range=tuple(map(float, fps_range)), label_noise=float(label_noise), noise_model=noise_model,
+                n_duplicates=n_duplicates, n_corrupt=n_corrupt, seed=seed, nuisance=float(nuisance))
     p.check()
     plans = _plan(p, classes)
     out, truth = write_dataset(out, plans, width, height, lambda root: _truth(p, classes, plans), workers, progress)

@@ -12,8 +12,10 @@ import math
 import platform
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -267,7 +269,8 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
             if note := oversized_cache_note(setup.train_ds.frame_size, setup.mspec.input_size):
                 echo(f"note: {note}")
         try:
-            _epochs(ws, run, cfg, setup, state, net, loader, predictor, record, d, device, echo, progress)
+            _epochs(Training(ws, run, cfg, setup, state, net, loader, predictor, record, d, device, echo,
+                             progress))
             if d.is_main:
                 record.status = "completed"
                 runs.write_record(run, record)
@@ -282,8 +285,28 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
     return run
 
 
-def _epochs(ws, run, cfg, setup, state, net, loader, predictor, record, d, device, echo, progress) -> None:
-    """The epochs left of `state`: train, validate, write dynamics, checkpoint, plot, collect."""
+@dataclass
+class Training:
+    """One run's training as its epochs see it: what it trains and with what, where, and what it records."""
+    ws: Workspace
+    run: str
+    cfg: TrainConfig
+    setup: RunSetup
+    state: TrainState
+    net: torch.nn.Module  # the model, or its DistributedDataParallel wrapper
+    loader: ClipLoader
+    predictor: Predictor
+    record: RunRecord
+    d: Dist
+    device: torch.device
+    echo: Callable[[str], None]
+    progress: bool
+
+
+def _epochs(t: Training) -> None:
+    """The epochs left of `t.state`: train, validate, write dynamics, checkpoint, plot, collect."""
+    ws, run, cfg, setup, state, record, d = t.ws, t.run, t.cfg, t.setup, t.state, t.record, t.d
+    predictor, echo = t.predictor, t.echo
     runs = ws.runs
     start_epoch = state.epochs_done
     val_loader = predictor.loader(setup.val_ds) if len(setup.val_ds) else None  # its worker persists
@@ -291,15 +314,15 @@ def _epochs(ws, run, cfg, setup, state, net, loader, predictor, record, d, devic
     chance = setup.task.chance(val_targets)
     for epoch in range(start_epoch, cfg.epochs):
         started = time.time()
-        dynamics, skipped, logging_s = train_one_epoch(net, state, loader, epoch, cfg, setup.binary, device, d,
-                                                       progress)
+        dynamics, skipped, logging_s = train_one_epoch(t.net, state, t.loader, epoch, cfg, setup.binary, t.device, d,
+                                                       t.progress)
         trained_s = time.time() - started
         val = validate(predictor, setup.task, setup.val_ds, val_targets, val_loader)
         state.epochs_done = epoch + 1
         if d.is_main:
-            t = time.perf_counter()
+            written = time.perf_counter()
             runs.write_dynamics(run, epoch + 1, dynamics)  # before the checkpoint: a redo replaces it
-            logging_s += time.perf_counter() - t
+            logging_s += time.perf_counter() - written
             metric = setup.task.metric
             value = val.get("val", {}).get(metric)
             improved = value is not None and not math.isnan(value) and value > state.best
@@ -320,7 +343,8 @@ def _epochs(ws, run, cfg, setup, state, net, loader, predictor, record, d, devic
             shown = f"{metric} {value:.4f}" if value is not None else "no validation"
             loss = "-" if summary["train_loss"] is None else f"{summary['train_loss']:.4f}"
             skipped_text = f", {len(skipped)} clips skipped" if skipped else ""
-            echo(f"epoch {epoch + 1}/{cfg.epochs}: train loss {loss}, {shown} ({summary['seconds']:.0f} s{skipped_text})")
+            echo(f"epoch {epoch + 1}/{cfg.epochs}: train loss {loss}, {shown} "
+                 f"({summary['seconds']:.0f} s{skipped_text})")
         last = epoch + 1 == cfg.epochs
         if last or (cfg.collect_every and (epoch + 1) % cfg.collect_every == 0):
             collect_run(predictor, ws, runs, record, tag="" if last else f"epoch{epoch + 1}")
