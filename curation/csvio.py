@@ -5,7 +5,8 @@ import csv
 import math
 from pathlib import Path
 
-from curation.errors import BadInput, NotFound
+from curation.errors import BadInput
+from curation.fsutil import input_file
 
 
 MAX_LINE = 1 << 20  # characters of one CSV line: far beyond any real row, and memory stays bounded on a broken file
@@ -13,9 +14,7 @@ MAX_LINE = 1 << 20  # characters of one CSV line: far beyond any real row, and m
 
 def read_rows(path: Path, required: list[str], what: str = "file") -> list[dict]:
     """Rows as dicts of stripped strings, each with its line number under '_line'."""
-    path = Path(path)
-    if not path.is_file():
-        raise NotFound(f"{what} {path} not found", "check the path")
+    path = input_file(path, what, "check the path")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(_capped_lines(f, path))

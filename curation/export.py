@@ -68,7 +68,7 @@ def export(ws, ref: str, out: str | Path, fmt: str | None = None, copy: bool = F
     output_target(out)  # refused before anything is written
     files = (layout if fmt == layout.export_format else Layout()).write(task, kept, videos, out)
     by = "votes" if fmt == GENERIC else None if layout.one_clip_each else "times"  # QA's file holds every label
-    notes = _lost_labels(ws, revision, kept, fmt, by) if by else []
+    notes = (_lost_labels(ws, revision, kept, fmt, by) if by else []) + _lost_weights(kept, fmt)
     return ExportResult(files, len(kept), len(samples) - len(kept), notes)
 
 
@@ -82,6 +82,8 @@ def _export_interchange(ws, fmt, revision, task, kept, videos, out, copy, run, l
     curated = Curated(task, revision.ref, revision.fingerprint, kept, videos, metrics, run)
     if fmt.video_labels:
         curated.notes += _lost_labels(ws, revision, kept, fmt.name, fmt.video_labels)
+    if not fmt.weights:
+        curated.notes += _lost_weights(kept, fmt.name)
     if fmt.folder:
         with output_folder(out) as staging:
             files = fmt.write(curated, staging, copy)
@@ -90,6 +92,16 @@ def _export_interchange(ws, fmt, revision, task, kept, videos, out, copy, run, l
         output_target(out)
         files = fmt.write(curated, Path(out), copy)
     return ExportResult(files, len(kept), left_out, curated.notes)
+
+
+def _lost_weights(kept: list[dict], fmt: str) -> list[str]:
+    """The note naming kept samples whose weight a format without a weight column cannot carry."""
+    weighted = [s["clip_id"] for s in kept if abs(s["weight"] - 1) > 1e-6]
+    if not weighted:
+        return []
+    holders = ", ".join(sorted(f.name for f in FORMATS.values() if f.weights))
+    return [f"{len(weighted)} sample(s) weighted other than 1 (e.g. {weighted[0]}) are written without their weight: "
+            f"{fmt} has no weight column (weight-0 samples are left out); {holders} hold weights"]
 
 
 def _lost_labels(ws, revision, kept: list[dict], fmt: str, by: str) -> list[str]:

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from curation.errors import BadInput
+from curation.errors import BadInput, NotFound
 from curation.faults import fault_point
 
 
@@ -123,11 +123,22 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def input_file(path, what: str, fix: str) -> Path:
+    """`path` as a file to read: NotFound when nothing is there, BadInput when it is a folder (or a device)."""
+    path = Path(path)
+    if not path.exists():
+        raise NotFound(f"there is no {what} {path}", fix)
+    if not path.is_file():
+        raise BadInput(f"{what} {path} is {'a folder' if path.is_dir() else 'not a regular file'}", fix)
+    return path
+
+
 def read_json(path: Path, fix: str = "repair the file from a backup, or remove it"):
-    """A JSON file (a UTF-8 byte order mark is fine); BadInput naming the file when it is empty, not UTF-8, not
-    JSON (a copy cut short, a hand edit) or nested too deep to read."""
+    """A JSON file (a UTF-8 byte order mark is fine); NotFound when there is no such file, BadInput naming the
+    file when it is a folder, empty, not UTF-8, not JSON (a copy cut short, a hand edit) or nested too deep to
+    read."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = input_file(path, "file", fix).read_text(encoding="utf-8-sig")
         return json.loads(text)
     except UnicodeDecodeError:
         raise BadInput(f"{path} is not UTF-8 text", fix) from None

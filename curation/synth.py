@@ -147,12 +147,21 @@ def _is_int(x) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
+MAX_DURATION_S = 3600  # an hour a video
+MAX_VIDEOS = 1_000_000  # of any kind in one synthetic set: far past what a machine renders in a day
+MAX_SEED = 2**63 - 1
+
+
 def check_whole_numbers(params, names) -> None:
-    """Each named attribute of `params` is an integer (not a bool, not a float)."""
+    """Each named attribute of `params` is an integer (not a bool, not a float); video counts (n_*) are at most
+    MAX_VIDEOS and a seed is in [0, MAX_SEED], so a huge number is refused before any planning."""
     for name in names:
-        if not _is_int(getattr(params, name)):
-            raise BadInput(f"{name} must be an integer, got {getattr(params, name)!r}",
-                           f"pass a whole number for {name}")
+        value = getattr(params, name)
+        if not _is_int(value):
+            raise BadInput(f"{name} must be an integer, got {value!r}", f"pass a whole number for {name}")
+        most = MAX_VIDEOS if name.startswith("n_") else MAX_SEED if name == "seed" else None
+        if most is not None and not 0 <= value <= most:
+            raise BadInput(f"{name}={value} is outside [0, {most}]", f"pass a whole number from 0 to {most}")
 
 
 def check_frame_size(width: int, height: int) -> None:
@@ -181,10 +190,12 @@ def _check_params(p: _Params) -> None:
             f"fps_range={p.fps_range!r} is not a pair of numbers", "pass fps_range=(low, high), e.g. (24, 31)"
         ) from None
     p.fps_range = (lo, hi)
-    if not p.duration_s >= 2.0:
-        raise BadInput(f"duration_s={p.duration_s} is too short for an alert and an event", "use duration_s >= 2")
-    if not p.test_duration_s >= 1.0:
-        raise BadInput(f"test_duration_s={p.test_duration_s} is too short", "use test_duration_s >= 1")
+    if not 2.0 <= p.duration_s <= MAX_DURATION_S:
+        raise BadInput(f"duration_s={p.duration_s} is outside [2, {MAX_DURATION_S}] seconds (an alert and an event "
+                       "need two)", f"use a duration from 2 to {MAX_DURATION_S} s")
+    if not 1.0 <= p.test_duration_s <= MAX_DURATION_S:
+        raise BadInput(f"test_duration_s={p.test_duration_s} is outside [1, {MAX_DURATION_S}] seconds",
+                       f"use a test duration from 1 to {MAX_DURATION_S} s")
     if not 1.0 <= lo <= hi <= 120.0:
         raise BadInput(f"fps_range={p.fps_range!r} is out of order or out of range", "use 1 <= low <= high <= 120")
     if not 0.0 <= p.positive_fraction <= 1.0:

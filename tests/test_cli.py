@@ -70,7 +70,7 @@ def test_edit_from_file_with_video_level_cascade(dataset, tmp_path):
     (["show", "clips@nosuchtag"], "unknown revision or tag"),
     (["edit", "clips", "--delete", "nope:1", "-m", "x"], "unknown id"),
     (["edit", "clips", "--weight", "-1", "--ids", "x", "-m", "x"], "weight"),
-    (["edit", "clips", "--from", "/nonexistent.csv", "-m", "x"], "not found"),
+    (["edit", "clips", "--from", "/nonexistent.csv", "-m", "x"], "there is no edit file"),
     (["ingest", "nexar", "/nonexistent/root"], "does not exist"),
     (["show", "clips", "--where", "nosuchcolumn > 1"], "unknown column"),
 ])

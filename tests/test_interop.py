@@ -105,7 +105,11 @@ def test_class_folders_round_trip_as_split_and_class_folders_of_linked_files(pre
     out = tmp_path / "tree"
     proc = curate("-w", ws.root, "export", "src/clips@latest", "--format", "folders", "-o", out)
     assert proc.returncode == 0, proc.stderr
-    assert "note: weights other than 0 and 1 are not in a folder tree" in proc.stdout
+    assert "sample(s) weighted other than 1" in proc.stdout and "folders has no weight column" in proc.stdout
+    assert f"5 files under {out}" in proc.stdout  # the tree, not one class folder of it
+    manifest = curate("-w", ws.root, "export", "src/clips@latest", "--format", "manifest-csv", "-o",
+                      tmp_path / "m.csv")
+    assert manifest.returncode == 0 and "manifest-csv has no weight column" in manifest.stdout  # never silently
     files = sorted(p for p in out.rglob("*.mp4"))
     videos = {v["video_id"]: v for v in ws.tables.read(ws.resolve("src/videos")).to_pylist()}
     classes = ws.task("src").classes
@@ -308,3 +312,18 @@ def test_fiftyones_own_importer_reads_every_clip_back(prebuilt, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     videos = len(json.loads((out / "labels.json").read_text())["labels"])
     assert f"{videos} videos imported by FiftyOne's importer" in proc.stdout and "all match" in proc.stdout
+
+
+def test_many_exported_files_are_named_by_the_folder_that_holds_them_all(tmp_path):
+    from curation.cli.review import _shown_files
+
+    files = [tmp_path / "tree" / split / cls / f"{k}.mp4" for k, (split, cls) in
+             enumerate([("train", "a"), ("train", "b"), ("val", "a"), ("val", "b"), ("test", "a")])]
+    assert _shown_files(files) == f"5 files under {tmp_path / 'tree'}"  # the tree, not its first class folder
+    assert _shown_files(files[:2]) == f"{files[0]}, {files[1]}"
+
+
+def test_a_class_datasets_ingest_summary_counts_no_positive_clips(prebuilt, tmp_path):
+    proc = curate("-w", tmp_path / "ws", "ingest", "folders", _folders_source(prebuilt, tmp_path / "ucf"), *OPTIONS)
+    assert proc.returncode == 0, proc.stderr
+    assert "clips train:" in proc.stdout and "positive" not in proc.stdout

@@ -1,6 +1,7 @@
 """Commands that make and read datasets: `synth`, `ingest <layout>`."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -171,7 +172,8 @@ def _run_ingest(ctx, source, name, label_rule="alert", **kw):
     click.echo(f"{name}: registered {revs} in {result.seconds:.1f} s ({result.frames_decoded} frames decoded)")
     click.echo("videos: " + ", ".join(f"{k} {v}" for k, v in sorted(result.status.items())))
     for split, n in sorted(result.clips.items()):
-        click.echo(f"clips {split}: {n} ({result.positives.get(split, 0)} positive)")
+        click.echo(f"clips {split}: {n}" + (f" ({result.positives.get(split, 0)} positive)"
+                                             if result.positives is not None else ""))
     for vid, status, reason in result.problems:
         click.echo(f"  {status:<11} {vid}: {reason}")
     for vid, reason in result.warnings:
@@ -188,7 +190,8 @@ def _split_shares(text: str) -> tuple[float, float]:
         shares = [float(x) for x in text.split(",")]
     except ValueError:
         shares = []
-    if len(shares) != 3 or any(s < 0 for s in shares) or abs(sum(shares) - 1) > 1e-6 or shares[0] <= 0:
+    if len(shares) != 3 or not all(math.isfinite(s) and s >= 0 for s in shares) or abs(sum(shares) - 1) > 1e-6 \
+            or shares[0] <= 0:
         raise BadInput(f"--split {text!r} is not three shares adding up to 1", "use e.g. --split 0.7,0.15,0.15")
     return shares[1], shares[2]
 

@@ -1,7 +1,9 @@
 """Commands that review and hand over: `suggest`, `report`, `import-predictions`, `export`."""
 from __future__ import annotations
 
+import os
 from collections import Counter
+from pathlib import Path
 
 import click
 
@@ -134,4 +136,6 @@ def export(ctx, table_ref, out, fmt, copy, run):
 
 
 def _shown_files(files) -> str:
-    return ", ".join(map(str, files)) if len(files) <= 4 else f"{len(files)} files under {files[0].parent}"
+    """A few files by name; more as a count under the folder that holds them all (a class-folder tree's root)."""
+    return ", ".join(map(str, files)) if len(files) <= 4 else \
+        f"{len(files)} files under {os.path.commonpath([Path(f).parent for f in files])}"

@@ -2,15 +2,31 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from urllib.parse import urlencode
 
 from curation.dashboard.security import Access, is_loopback, is_wildcard
+from curation.errors import BadInput, exception_line
 from curation.tables.commit import check_author
 
 
 def dashboard_url(host: str, port: int) -> str:
     shown = "127.0.0.1" if is_wildcard(host) else host  # every interface: loopback is one of them
     return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+
+
+def check_can_serve(host: str, port: int) -> None:
+    """Bind `host`:`port` once and let go, so that an address that is not this machine's (or not an address at
+    all) or a port in use is one line before any URL is printed, not the server's exit after it."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind(address)
+    except (OSError, UnicodeError) as exc:
+        raise BadInput(f"cannot serve on {host}:{port} ({exception_line(exc, 80)})",
+                       "give an address of this machine (127.0.0.1 by default) and a free port") from None
 
 
 def serve(ws, host: str = "127.0.0.1", port: int = 5016, token: str | None = None, echo=print,
@@ -31,6 +47,7 @@ def serve(ws, host: str = "127.0.0.1", port: int = 5016, token: str | None = Non
         start["table"] = revision.ref if "@" in table else f"{revision.dataset}/{revision.table}"
     if run:
         start["run"] = ws.runs.resolve(run)
+    check_can_serve(host, port)
     if token is None and not is_loopback(host):
         token = secrets.token_urlsafe(24)
     access = Access(host, port, token=token, read_only=read_only, allow=tuple(allow_hosts))

@@ -65,7 +65,7 @@ class IngestResult:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (video_id, reason) of usable videos
     timelines: list[tuple[str, str]] = field(default_factory=list)  # (video_id, what): frame k not at k / fps
     clips: dict[str, int] = field(default_factory=dict)  # split → count
-    positives: dict[str, int] = field(default_factory=dict)  # split → positive clips
+    positives: dict[str, int] | None = None  # split → positive clips; None where labels are classes, not times
     frames_decoded: int = 0
     seconds: float = 0.0
     carried: dict[str, dict] = field(default_factory=dict)  # table → what happened to the user's edits
@@ -317,7 +317,8 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
     result.timelines = sorted((vid, what) for vid, p in probes.items() if p.status == "ok"
                               for what in p.timeline.findings())
     result.clips = dict(Counter(c["split"] for c in all_clips))
-    result.positives = dict(Counter(c["split"] for c in all_clips if c["label"]))
+    if source.layout.times_are_labels:  # positive: near an event; other datasets' labels are classes
+        result.positives = dict(Counter(c["split"] for c in all_clips if c["label"]))
     summary = {k: getattr(result, k)
                for k in ("status", "problems", "warnings", "timelines", "clips", "positives", "frames_decoded")}
     # The ingest state lives in the revisions it writes (curation.task reads it back), in every table: an ingest

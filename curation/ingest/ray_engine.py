@@ -7,13 +7,14 @@ Needs `pip install 'curate[distributed]'` (Ray), the cache folder and the videos
 node (a shared file system), and curate installed on every node. Ray is imported only here."""
 from __future__ import annotations
 
+import socket
 import warnings
 from pathlib import Path
 from typing import Iterator
 
 from lance.fragment import write_fragments
 
-from curation.errors import CurateError, Fix
+from curation.errors import BadInput, CurateError, Fix, exception_line
 from curation.frames.cache import SCHEMA, frames_table
 from curation.ingest.parallel import VideoJob, encode_video
 from curation.frames.video import DecodeError, Probe, probe_video
@@ -40,6 +41,20 @@ def _encode_shard(target: str, jobs: list[VideoJob], size: int) -> tuple[list, l
     return write_fragments(frames_table(rows), target, schema=SCHEMA), outcomes
 
 
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A cluster address (`host:port` or `ray://host:port`) that answers a TCP connection within `timeout_s`; Ray
+    itself retries an unreachable address for minutes without a word."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BadInput(f"Ray address {address!r} is not HOST:PORT", "give auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise CurateError(f"no Ray cluster answers at {address} ({exception_line(exc, 80)})",
+                          "start one there (ray start --head), check the address, or ingest on this machine "
+                          "without Ray") from None
+
+
 class RayEngine:
     """Probe and decode on a Ray cluster. `address`: a running cluster ("auto", "ray://host:10001"); without
     one a local Ray instance with `num_cpus` is started for the ingest and stopped after it. `videos_per_task`:
@@ -57,10 +72,18 @@ class RayEngine:
             raise CurateError("Ray is not installed", Fix("install curate's distributed extra: "
                                                           "pip install 'curate[distributed]'")) from None
         if not ray.is_initialized():
+            if self.address and self.address != "auto":
+                check_reachable(self.address)
             options = dict(include_dashboard=False, log_to_driver=False)
             with warnings.catch_warnings():  # Ray starts its processes with fork + exec: nothing of Lance runs there
                 warnings.filterwarnings("ignore", message="lance is not fork-safe")
-                ray.init(**({"address": self.address} if self.address else {"num_cpus": self.num_cpus}), **options)
+                try:
+                    ray.init(**({"address": self.address} if self.address else {"num_cpus": self.num_cpus}),
+                             **options)
+                except ConnectionError as exc:  # `auto` with no cluster on this machine, a cluster gone meanwhile
+                    raise CurateError(f"no Ray cluster to join at {self.address} ({exception_line(exc, 80)})",
+                                      "start one (ray start --head), give its address, or ingest on this machine "
+                                      "without Ray") from None
             self._started = True
         self._depth += 1  # after a start that worked: a failed one is never exited
         self._ray = ray

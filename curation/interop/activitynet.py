@@ -24,6 +24,7 @@ class ActivityNetJson(Format):
     consumer = "ActivityNet-style temporal tools (evaluation kits, mmaction2 / PyTorchVideo localization loaders)"
     folder = False
     video_labels = "times"
+    weights = False
 
     def holds(self, layout) -> bool:
         return layout.name == "events"

@@ -114,6 +114,7 @@ class Format:
     # videos' event times. A clip relabel the file cannot hold is named in a note (export._lost_labels).
     video_labels: str | None = None
     metric_columns = False  # has room for a run's per-clip metrics (--run)
+    weights = True  # holds each sample's weight (else a weight other than 1 is named in a note: export._lost_weights)
 
     def holds(self, layout) -> bool:
         """Whether a dataset of `layout` can be written in this format."""

@@ -18,6 +18,7 @@ class ClassFolders(Format):
     consumer = "torchvision / PyTorchVideo class-folder datasets, FiftyOne VideoClassificationDirectoryTree"
 
     video_labels = "votes"
+    weights = False
 
     def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
         labels = video_labels(curated.samples)
@@ -26,9 +27,6 @@ class ClassFolders(Format):
         if segments:
             raise BadInput(f"{len(segments)} video(s) are segments of files ({segments[0]}, …): a folder tree holds "
                            "whole files", "write kinetics-csv, hf or manifest-csv, which hold segments")
-        if any(abs(s["weight"] - 1) > 1e-6 for s in curated.samples):
-            curated.notes.append("weights other than 0 and 1 are not in a folder tree (weight-0 samples are left "
-                                 "out); kinetics-csv and hf hold them")
         files = []
         for video_id, label in sorted(labels.items()):
             if label is None:

@@ -9,6 +9,7 @@ import pyarrow as pa
 from curation.csvio import nonneg_float, read_rows
 from curation.errors import BadInput, Fix, NotFound
 from curation.filters import filter_table
+from curation.fsutil import input_file
 from curation.tables.content import WEIGHT_RULE, valid_weight
 from curation.tables.protocol import Edit, TableSpec
 
@@ -23,9 +24,7 @@ def parse_ids(text: str) -> list[str]:
     """Ids separated by commas or whitespace; `@FILE` reads them from a file: one id per line, or a CSV whose
     header names an id column (what `curate show --csv` writes)."""
     if text.startswith("@"):
-        path = Path(text[1:])
-        if not path.is_file():
-            raise NotFound(f"id file {path} not found", "give @PATH to a file with one id per line")
+        path = input_file(text[1:], "id file", "give @PATH to a file with one id per line")
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
