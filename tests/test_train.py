@@ -387,7 +387,7 @@ def test_three_class_fold_runs_flag_no_class_beyond_its_planted_share(tmp_path):
     ingest(ws, read_folders(tmp_path / "data"), "colours", IngestOptions(frame_size=64, folds=3, val_fraction=0),
            progress=False)
     result = CliRunner().invoke(cli, ["--workspace", str(ws.root), "train", "--model", "mvit_tiny", "--folds", "3",
-                                      "--epochs", "3", "--draws", "128", "--batch-size", "8", "--workers", "0"])
+                                      "--epochs", "1", "--draws", "96", "--batch-size", "8", "--workers", "0"])
     assert result.exit_code == 0, result.output + result.stderr
     runs = ws.runs.runs()
     found = suggest(ws, runs[0], runs=runs)

@@ -51,7 +51,7 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except OSError as exc:
         raise CurateError(f"no Ray cluster answers at {address} ({exception_line(exc, 80)})",
-                          "start one there (ray start --head), check the address, or ingest on this machine "
+                          "start a Ray cluster there, check the address, or ingest on this machine "
                           "without Ray") from None
 
 
@@ -82,7 +82,7 @@ class RayEngine:
                              **options)
                 except ConnectionError as exc:  # `auto` with no cluster on this machine, a cluster gone meanwhile
                     raise CurateError(f"no Ray cluster to join at {self.address} ({exception_line(exc, 80)})",
-                                      "start one (ray start --head), give its address, or ingest on this machine "
+                                      "start a Ray cluster, give its address, or ingest on this machine "
                                       "without Ray") from None
             self._started = True
         self._depth += 1  # after a start that worked: a failed one is never exited
