@@ -2,14 +2,20 @@
 and the video/JPEG codecs, that training and inference are separate classes, and that a task's predictions are
 scored in one place."""
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "curation"
 
 
+@functools.cache
+def _parsed() -> tuple:
+    return tuple((path.relative_to(PACKAGE), ast.parse(path.read_text())) for path in sorted(PACKAGE.rglob("*.py")))
+
+
 def _modules():
-    for path in sorted(PACKAGE.rglob("*.py")):
-        yield path.relative_to(PACKAGE), ast.parse(path.read_text())
+    """(path relative to curation/, its syntax tree) of every module, parsed once for all the tests here."""
+    yield from _parsed()
 
 
 def _imports(tree) -> set[str]:
