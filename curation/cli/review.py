@@ -125,7 +125,7 @@ def import_predictions(ctx, name, file, table_ref):
 def export(ctx, table_ref, out, fmt, copy, run):
     """Write a curated revision of the samples table: deleted (and weight-0) samples gone, relabels applied. By
     default in the source layout (QA: a JSON like the input, plus OUT-test.json for unanswered questions); class
-    datasets also in the formats other tools train from (README, "Export")."""
+    datasets also in the formats other tools train from (docs/layouts.md, "Export")."""
     from curation.export import export as write_export
 
     result = write_export(open_workspace(ctx), table_ref, out, fmt, copy=copy, run=run)

@@ -78,7 +78,7 @@ def diff(ctx, a, b, show_ids):
 @click.option("--from", "from_file", type=click.Path(),
               help="An edit file: id,action,value[,level,reason,score]; actions delete, weight, label, retime.")
 @click.option("--where", help="Instead of --ids: rows matching this condition, e.g. \"weight < 1 and label == 1\" "
-                               "(with --run, over its metrics too; see README: Filters).")
+                               "(with --run, over its metrics too; see docs/commands.md: Filters).")
 @click.option("--run", "run_ref", help="With --where: join this run's per-sample metrics by id first.")
 @click.option("-m", "--message", required=True, help="What this edit does and why.")
 @click.option("--rebase", is_flag=True, help="If TABLE@REV is no longer the head, apply the edit to the head anyway.")
@@ -189,7 +189,7 @@ def revert(ctx, table_rev, message):
 @cli.command()
 @click.argument("table_rev", metavar="TABLE[@REV]")
 @click.option("--where", help="Filter: \"label == 1 and weight < 1\", \"split in ['train', 'val']\", "
-                               "\"loss is null\", \"startswith(video_id, '01')\" (see README: Filters).")
+                               "\"loss is null\", \"startswith(video_id, '01')\" (see docs/commands.md: Filters).")
 @click.option("--sort", help="Column to sort by.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(0, 2**31 - 1, clamp=True),

@@ -108,7 +108,7 @@ class Format:
     manifest)."""
 
     name = ""
-    consumer = ""  # who reads it: shown by --help and the README
+    consumer = ""  # who reads it: shown by --help and docs/layouts.md
     folder = True  # writes a folder (else one file)
     # None: each clip's label is in the file; "votes": one label per video, its clips' most common; "times": the
     # videos' event times. A clip relabel the file cannot hold is named in a note (export._lost_labels).
