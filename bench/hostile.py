@@ -4,9 +4,13 @@
 
 Builds a small workspace (a synthetic dataset with flaws, ingested, one tiny trained run) unless given one, then
 runs generated cases: each command with each hostile value in each of its slots, each kind of input file broken
-in each way, and each API route with hostile parameters and bodies. A case passes when it ends with exit code 0
-or 2 (HTTP: anything but 5xx, and a JSON problem on a refusal), prints no traceback, and — when refused — leaves
-every file of the workspace as it was. Prints the counts and every failing case; exit code 1 if any fails.
+in each way, each API route with hostile parameters and bodies, and kinds of value given to every option of
+their kind, found by reading the commands' own options (a new option is covered without a new case): non-finite
+and huge numbers to every numeric option, a folder, a missing file and a device to every path, unreachable and
+invalid addresses to every address. A case passes when it ends with exit code 0 or 2 (HTTP: anything but 5xx,
+and a JSON problem on a refusal), prints no traceback, does not run 10 s without a word (a hang), and — when
+refused — leaves every file of the workspace as it was. Prints the counts and every failing case; exit code 1 if
+any fails.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import traceback
@@ -69,6 +74,23 @@ FILE_COMMANDS = {"csv": [["edit", "clips", "--from", "{}", "-m", "x"], ["import-
                                                                                     "@{}", "-m", "x"]],
                  "json": [["ingest", "qa", "{}"], ["import-predictions", "ext", "{}"]]}
 
+# Kinds of value, each given to every option of its kind (options are read from the commands themselves).
+NUMBERS = ["nan", "inf", "-inf", "1e400", "99999999999999999999999", "-99999999999999999999999"]
+PATHS = ["@dir", "@missing", "/dev/null"]  # a folder, nothing at all, a device: where a file or folder belongs
+ADDRESSES = ["256.1.1.1", "nowhere.invalid", "192.0.2.1", ""]  # not an address; no such name; no machine here
+CLUSTERS = ["nowhere.invalid:1", "127.0.0.1:1", "256.1.1.1:6379", "auto", "garbage"]
+NUMBER_TEXT = {"--duration", "--test-duration", "--time-noise", "--split", "--seeds", "--weight", "--label-value"}
+ADDRESS_OPTIONS = {"--host": ADDRESSES, "--allow-host": ADDRESSES, "--ray": CLUSTERS}
+PATH_NAMES = {"out", "root", "folder", "path", "file", "json_path", "csv_path", "test_json", "plot", "from_file"}
+# What each command needs besides the option under test, so that the hostile value is what is wrong.
+BASE = {"compare": ["1", "1"], "diff": ["clips@1", "clips@1"], "edit": ["clips", "-m", "x"],
+        "export": ["clips", "-o", "@out"], "import-predictions": ["ext", "@preds"], "log": ["clips"],
+        "revert": ["clips@1", "-m", "x"], "show": ["clips"], "tag": ["clips@1", "t"],
+        "synth": ["@synth", "--train", "4", "--test", "1", "--width", "64", "--height", "64"],
+        "ingest": ["@data"], "submit": ["-o", "@out"], "suggest": ["-o", "@out"], "report": ["-o", "@out"]}
+NEVER = {"demo", "--workspace"}  # the demo trains for minutes whatever it is given; -w is the sweep's own
+HANG_S = 10
+
 TINY = ["--model", "mvit_tiny", "--weights", "none", "--epochs", "1", "--draws", "4", "--batch-size", "2",
         "--workers", "0"]
 
@@ -98,9 +120,11 @@ class Report:
     server_errors: list = field(default_factory=list)
     writes_after_refusal: list = field(default_factory=list)
     bad_exit: list = field(default_factory=list)
+    hangs: list = field(default_factory=list)  # ran HANG_S seconds without printing a word
 
     def failures(self) -> int:
-        return len(self.tracebacks) + len(self.server_errors) + len(self.writes_after_refusal) + len(self.bad_exit)
+        return (len(self.tracebacks) + len(self.server_errors) + len(self.writes_after_refusal) + len(self.bad_exit)
+                + len(self.hangs))
 
 
 def snapshot(root: Path) -> dict:
@@ -126,21 +150,82 @@ def build_workspace(root: Path) -> Path:
     return root / "ws"
 
 
-def run_cli(args: list[str]) -> tuple[int, str]:
-    """The command in this process; (exit code, stdout + stderr); an escaped exception is a traceback."""
+class TimeUp(BaseException):
+    """Raised in a case that ran HANG_S seconds (by SIGALRM): work that went on, or a hang if it said nothing."""
+
+
+def _time_up(signum, frame):
+    raise TimeUp
+
+
+def run_cli(args: list[str], limit_s: float = HANG_S) -> tuple[int | str, str]:
+    """The command in this process; (exit code, stdout + stderr); an escaped exception is a traceback (-1), and
+    a command still running after `limit_s` is stopped ("time up")."""
     from curation.cli import main
 
     out = io.StringIO()
-    code = 0
+    code: int | str = 0
+    previous = signal.signal(signal.SIGALRM, _time_up)
+    signal.setitimer(signal.ITIMER_REAL, limit_s)
     with redirect_stdout(out), redirect_stderr(out):
         try:
             main(args)
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        except TimeUp:
+            code = "time up"
         except BaseException:  # noqa: BLE001 — what the sweep looks for
             traceback.print_exc(file=out)
             code = -1
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
     return code, out.getvalue()
+
+
+def _commands(group=None, path=()):
+    """(command path, click command) of every command under `group` (default: curate)."""
+    import click
+
+    from curation.cli import cli
+
+    group = group or cli
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def kind_cases() -> list[list[str]]:
+    """Every option of every command given each value of its kind, on top of what the command needs."""
+    import click
+
+    numeric = (click.types.IntParamType, click.types.FloatParamType)
+    cases = []
+    for path, command in _commands():
+        if path[0] in NEVER:
+            continue
+        base = BASE.get(path[0], [])
+        for param in command.params:
+            name = param.opts[0] if isinstance(param, click.Option) else param.name
+            if name in NEVER or getattr(param, "is_flag", False) or isinstance(param.type, click.Choice):
+                continue
+            if isinstance(param, click.Option) and (isinstance(param.type, numeric) or name in NUMBER_TEXT):
+                values = NUMBERS
+            elif name in ADDRESS_OPTIONS:
+                values = ADDRESS_OPTIONS[name]
+            elif isinstance(param.type, click.Path) or param.name in PATH_NAMES:
+                values = PATHS
+            else:
+                continue
+            for value in values:
+                if isinstance(param, click.Argument):  # in the place of the base's first positional value
+                    cases.append([*path, value, *base[1:]] if base and not base[0].startswith("-") else
+                                 [*path, value])
+                else:
+                    cases.append([*path, *base, name, value])
+    return cases
 
 
 class Sweep:
@@ -156,8 +241,10 @@ class Sweep:
         preds.write_text("id,pred,prob\n" + f"{self.first},normal,0.5\n")
         events = scratch / "events.csv"
         events.write_text("path,group,event_s\nnone.mp4,g,1.0\n")
+        (scratch / "a-folder").mkdir()
         self.slots = {"@first": self.first, "@preds": str(preds), "@out": str(scratch / "out" / "o.csv"),
-                      "@data": self.data, "@events": str(events)}
+                      "@data": self.data, "@events": str(events), "@dir": str(scratch / "a-folder"),
+                      "@missing": str(scratch / "no" / "such" / "file.csv"), "@synth": str(scratch / "synth")}
         self.before = snapshot(self.ws_dir)
         self.report = Report()
 
@@ -174,11 +261,15 @@ class Sweep:
         return args
 
     def cli(self, args: list[str]) -> None:
-        if args[0] == "train":  # the tiny model for what a hostile value leaves valid; the value's option wins
-            args = ["train", *TINY, *args[1:]]
+        if args[0] in ("train", "sweep"):  # the tiny model for what a hostile value leaves valid; its option wins
+            args = [args[0], *TINY, *(["--trials", "1"] if args[0] == "sweep" else []), *args[1:]]
         code, output = run_cli(["-w", str(self.ws_dir), *args])
         self.report.cases += 1
         case = " ".join(a[:60] for a in args)
+        if code == "time up":  # still going after HANG_S: work under way if it said so, else a hang
+            if not output.strip():
+                self.report.hangs.append(case)
+            code = 0
         if "Traceback" in output or code == -1:
             self.report.tracebacks.append((case, output[-600:]))
         elif code not in (0, 2):
@@ -254,6 +345,8 @@ def main() -> None:
         for template in COMMANDS:
             for value in VALUES:
                 sweep.cli(sweep._fill(template, value))
+        for case in kind_cases():
+            sweep.cli(sweep._fill(case, ""))
         commands = sweep.report.cases
         sweep.files()
         files = sweep.report.cases - commands
@@ -261,9 +354,11 @@ def main() -> None:
         report = sweep.report
         print(f"{report.cases} cases: {commands} command lines, {files} broken input files, "
               f"{report.cases - commands - files} API requests")
+        print(f"of the command lines, {len(kind_cases())} give a kind of value to every option of its kind")
         print(f"tracebacks {len(report.tracebacks)}, HTTP 5xx {len(report.server_errors)}, writes after a refusal "
-              f"{len(report.writes_after_refusal)}, other exit codes {len(report.bad_exit)}")
-        for kind in ("tracebacks", "server_errors", "writes_after_refusal", "bad_exit"):
+              f"{len(report.writes_after_refusal)}, other exit codes {len(report.bad_exit)}, hangs over {HANG_S} s "
+              f"{len(report.hangs)}")
+        for kind in ("tracebacks", "server_errors", "writes_after_refusal", "bad_exit", "hangs"):
             for case in getattr(report, kind):
                 print(f"  {kind}: {case}")
         sys.exit(1 if report.failures() else 0)

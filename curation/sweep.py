@@ -35,6 +35,9 @@ class SweepResult:
     plot: Path
 
 
+MAX_TRIALS = 10_000  # each trial is a training run: more is a mistyped number, refused before the study is touched
+
+
 def sweep(ws, base: TrainConfig, trials: int, study: str = "sweep", echo=print, progress: bool = True,
           search: tuple[str, ...] = ("training",)) -> SweepResult:
     """Run trials of `base` (its searched settings replaced) until `trials` have finished in the study; returns
@@ -42,8 +45,8 @@ def sweep(ws, base: TrainConfig, trials: int, study: str = "sweep", echo=print, 
     import optuna
     from optuna.trial import TrialState
 
-    if trials < 1:
-        raise BadInput(f"{trials} trials is too few", "ask for 1 or more")
+    if not 1 <= trials <= MAX_TRIALS:
+        raise BadInput(f"{trials} trials is outside 1 to {MAX_TRIALS}", f"ask for 1 to {MAX_TRIALS} trials")
     if not study.replace("-", "").replace("_", "").isalnum():
         raise BadInput(f"study name {study!r} is not a plain name", "use letters, digits, - and _")
     search = tuple(dict.fromkeys(search))

@@ -24,6 +24,10 @@ FIRST_CLIP = "@first"  # replaced by a real clip id of the workspace
     (["train", "--lr", "-1"], "lr"),
     (["train", "--workers", "-1"], "workers"),
     (["train", "--epochs", "0"], "epochs"),
+    (["train", "--epochs", "99999999999999999999999"], "epochs"),  # refused, not trained for ever
+    (["train", "--seed", "-1"], "seed"),
+    (["train", "--draws", "99999999999999999999999"], "draws_per_epoch"),
+    (["sweep", "--trials", "99999999999999999999999"], "trials is outside"),
     (["train", "--max-skip-fraction", "2"], "max-skip-fraction"),
     (["train", "--epochs", "x"], "--epochs"),
     (["train", "--table", "videos"], "training needs a table of labelled clips"),

@@ -198,9 +198,9 @@ def test_fiftyone_temporal_detections_hold_each_clip_and_round_trip(prebuilt, tm
 
 def test_a_format_that_cannot_hold_the_dataset_is_one_line_naming_what_can(reviewed_ws, prebuilt, tmp_path):
     before = snapshot(tmp_path)
-    line = assert_one_line_error(curate("-w", reviewed_ws, "export", "nexar/clips", "--format", "kinetics-csv", "-o",
-                                        tmp_path / "k.csv"), "cannot be written as kinetics-csv")
-    assert "nexar-csv" in line and "manifest-csv" in line
+    line = assert_one_line_error(curate("-w", reviewed_ws, "export", "nexar/clips", "--format", "folders", "-o",
+                                        tmp_path / "tree"), "cannot be written as folders")
+    assert line.endswith("use one of fiftyone, hf, kinetics-csv, manifest-csv, nexar-csv")
     assert_one_line_error(curate("-w", reviewed_ws, "export", "nexar/clips", "--format", "parquet", "-o",
                                  tmp_path / "x"), "parquet")
     ws = _curated(tmp_path / "ws", "manifest", _segments_source(prebuilt, tmp_path / "data"))
@@ -327,3 +327,83 @@ def test_a_class_datasets_ingest_summary_counts_no_positive_clips(prebuilt, tmp_
     proc = curate("-w", tmp_path / "ws", "ingest", "folders", _folders_source(prebuilt, tmp_path / "ucf"), *OPTIONS)
     assert proc.returncode == 0, proc.stderr
     assert "clips train:" in proc.stdout and "positive" not in proc.stdout
+
+
+def _layout_dataset(prebuilt, tmp_path, layout: str) -> Workspace:
+    """A Nexar, events or QA dataset ingested as `src` from the layout tests' sources."""
+    from test_layouts import _events_source, _nexar_source, _qa_files
+
+    data = tmp_path / "data"
+    if layout == "nexar":
+        given = _nexar_source(prebuilt, data).parent
+    elif layout == "events":
+        given = _events_source(prebuilt, data)
+    else:
+        _qa_files(prebuilt, data)
+        given = data / "qa.json"
+    assert curate("-w", tmp_path / "ws", "ingest", layout, given, "--name", "src", *OPTIONS).returncode == 0
+    return Workspace.open(tmp_path / "ws")
+
+
+@pytest.mark.parametrize("layout", ["nexar", "events", "qa"])
+def test_nexar_events_and_qa_datasets_reach_hugging_face_and_fiftyone(prebuilt, tmp_path, layout):
+    """Every kept clip is a row of the hf export (read by `datasets`) and a detection of the fiftyone export,
+    with its label, span and the video's labelled times; labelled times are detections of their own at their
+    frames; `curate ingest` reads both back as the clips' labels."""
+    import datasets
+
+    from curation.frames.timeline import Timeline
+    from curation.ingest.layouts import LAYOUTS
+
+    ws = _layout_dataset(prebuilt, tmp_path, layout)
+    task, layout_of = ws.task("src"), LAYOUTS[layout]
+    clips = {c["clip_id"]: c for c in ws.tables.read(ws.resolve("src/clips")).to_pylist()}
+    videos = {v["video_id"]: v for v in ws.tables.read(task.head(ws.tables, "videos")).to_pylist()}
+    assert curate("-w", ws.root, "export", "src/clips", "--format", "hf", "-o", tmp_path / "hf").returncode == 0
+    loaded = datasets.load_dataset(str(tmp_path / "hf"), cache_dir=str(tmp_path / "hf-cache"))
+    rows = [r for split in loaded.values() for r in split]
+    assert sorted(r["clip_id"] for r in rows) == sorted(clips)
+    for r in rows:
+        clip, video = clips[r["clip_id"]], videos[r["video_id"]]
+        assert r["label"] == clip["label"] and r["end_s"] == pytest.approx(clip["end_time_s"])
+        assert r["time_to_event_s"] == (pytest.approx(clip["time_to_event_s"]) if clip["time_to_event_s"]
+                                        is not None else None)
+        assert r["event_times_s"] == layout_of.labelled_times(video)
+        assert r["alert_s"] == (pytest.approx(layout_of.alert_time(video)) if layout_of.alert_time(video)
+                                is not None else None)
+        if layout == "qa":
+            assert r["question"] == clip["question"] and r["answer"] == clip["answer"]
+    assert loaded[next(iter(loaded))].features["label"].names == list(task.classes)
+
+    out = tmp_path / "fo"
+    assert curate("-w", ws.root, "export", "src/clips", "--format", "fiftyone", "-o", out).returncode == 0
+    document = json.loads((out / "labels.json").read_text())
+    detections = [d for ds in document["labels"].values() for d in ds]
+    assert sorted(d["attributes"]["clip_id"] for d in detections if "clip_id" in d["attributes"]) == sorted(clips)
+    marks = [d for d in detections if d["attributes"].get("mark")]
+    expected_marks = {(v, round(t, 6)) for v, row in videos.items() if row["status"] == "ok"
+                      for t in (layout_of.labelled_times(row) or [])}
+    assert {(d["attributes"]["video_id"], round(d["attributes"]["time_s"], 6)) for d in marks
+            if d["attributes"]["mark"] == "event"} == expected_marks
+    for d in marks:  # each at the frame whose timestamp is nearest its time
+        timeline = Timeline.of_video(videos[d["attributes"]["video_id"]])
+        assert d["support"][0] == timeline.nearest(d["attributes"]["time_s"]) + 1
+        assert document["classes"][d["label"]] == d["attributes"]["mark"]
+    assert bool(marks) == layout_of.times_are_labels
+    assert any(d["attributes"]["mark"] == "alert to event" for d in marks) == (layout == "nexar")
+    for fmt, folder in (("hf", tmp_path / "hf"), ("fiftyone", out)):
+        assert curate("-w", ws.root, "ingest", fmt, folder, "--name", f"back-{fmt}", *OPTIONS).returncode == 0
+        assert list(Workspace.open(ws.root).task(f"back-{fmt}").classes) == list(task.classes)
+
+
+def test_nexar_clips_reach_kinetics_csv_and_read_back_a_row_a_clip(prebuilt, tmp_path):
+    ws = _layout_dataset(prebuilt, tmp_path, "nexar")
+    clips = ws.tables.read(ws.resolve("src/clips")).to_pylist()
+    out = tmp_path / "k.csv"
+    assert curate("-w", ws.root, "export", "src/clips", "--format", "kinetics-csv", "-o", out).returncode == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "label,youtube_id,time_start,time_end,split,path,weight" and len(lines) == len(clips) + 1
+    assert {line.split(",")[0] for line in lines[1:]} <= set(ws.task("src").classes)
+    assert curate("-w", ws.root, "ingest", "kinetics-csv", out, "--name", "back", *OPTIONS).returncode == 0
+    back = Workspace.open(ws.root)
+    assert back.tables.read(back.resolve("back/videos")).num_rows == len(clips)  # a segment a clip

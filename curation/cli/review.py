@@ -116,9 +116,10 @@ def import_predictions(ctx, name, file, table_ref):
               help="File to write (a new or empty folder for folders, hf and fiftyone).")
 @click.option("--format", "fmt", type=click.Choice(["qa-json", "nexar-csv", "events-csv", "manifest-csv", "folders",
                                                     "kinetics-csv", "hf", "fiftyone", "activitynet-json"]),
-              help="Default: the dataset's own layout. Class datasets (folders, manifest) also: folders (class-folder "
-                   "tree), kinetics-csv, hf (Hugging Face Parquet), fiftyone (temporal detections); events datasets "
-                   "also activitynet-json.")
+              help="Default: the dataset's own layout. Every dataset also: hf (Hugging Face Parquet, a row per clip "
+                   "with its labelled times), fiftyone (temporal detections; labelled times as detections too), "
+                   "manifest-csv; class datasets (folders, manifest) also folders (class-folder tree); class and "
+                   "Nexar datasets kinetics-csv; events datasets activitynet-json.")
 @click.option("--copy", is_flag=True, help="Copy the videos into the folder instead of linking them.")
 @click.option("--run", help="hf, fiftyone: add this run's per-clip metrics (loss, prob, margin, AUM) as columns.")
 @click.pass_context

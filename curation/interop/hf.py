@@ -1,8 +1,10 @@
 """`hf`: a Hugging Face `datasets` dataset — Parquet shards per split under data/ with the features (the label
 as a `ClassLabel`) in each shard's schema, and a README.md dataset card whose `configs` let
-`datasets.load_dataset(<folder>)` find the splits. One row per kept clip: ids, the video's path (relative to
-the folder), the clip's times and frames, the label, the weight, and with `--run` the run's per-clip metrics.
-`curate ingest hf` reads such a folder (or any Parquet with a path and a label column) back."""
+`datasets.load_dataset(<folder>)` find the splits. One row per kept clip of any layout: ids, the video's path
+(relative to the folder), the clip's times and frames, the label, the weight; for datasets labelled by times
+(Nexar, events) the clip's time to the event and the video's event times and alert time; for QA the question, its
+choices and answer; with `--run` the run's per-clip metrics. `curate ingest hf` reads such a folder (or any
+Parquet with a path and a label column) back as a class dataset of its clips' labels."""
 from __future__ import annotations
 
 import json
@@ -15,6 +17,7 @@ import pyarrow.parquet as pq
 from curation.errors import BadInput, NotFound
 from curation.frames.timeline import Timeline
 from curation.fsutil import write_output
+from curation.ingest.layouts import LAYOUTS
 from curation.ingest.layouts.base import Source
 from curation.interop.base import Curated, Format, check_weight, clip_start, split_name, videos_of_clips
 
@@ -29,12 +32,16 @@ class HuggingFace(Format):
 
     metric_columns = True
 
+    def holds(self, layout) -> bool:
+        return True  # a row per clip holds every layout's labels, and the videos' labelled times beside them
+
     def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
-        rows = [self._row(curated, s, out) for s in curated.samples]
+        layout = LAYOUTS[curated.task.layout]
+        rows = [self._row(curated, layout, s, out) for s in curated.samples]
         metric_names = sorted({k for m in curated.metrics.values() for k in m} - set(rows[0] if rows else {}))
         for row in rows:
             row.update({k: curated.metrics.get(row["clip_id"], {}).get(k) for k in metric_names})
-        features = self._features(curated.task.classes, metric_names)
+        features = self._features(curated.task.classes, metric_names, layout.extra_columns)
         meta = {b"huggingface": json.dumps({"info": {"features": features}}).encode(),
                 b"curate": json.dumps(curated.provenance).encode()}
         files = []
@@ -53,7 +60,7 @@ class HuggingFace(Format):
         return files
 
     @staticmethod
-    def _row(curated: Curated, s: dict, out: Path) -> dict:
+    def _row(curated: Curated, layout, s: dict, out: Path) -> dict:
         video = curated.videos[s["video_id"]]
         timeline = Timeline.of_video(video) if video.get("fps") else None
         first = clip_start(s)
@@ -62,22 +69,32 @@ class HuggingFace(Format):
                 "label": s["label"], "split": s["split"], "weight": s["weight"],
                 "start_s": timeline.time_of(first) if timeline else None, "end_s": s["end_time_s"],
                 "first_frame": first, "end_frame": s["end_frame"], "stride": s["stride"], "n_frames": s["n_frames"],
-                "video_start_s": video.get("start_s"), "video_end_s": video.get("end_s")}
+                "video_start_s": video.get("start_s"), "video_end_s": video.get("end_s"),
+                "time_to_event_s": s.get("time_to_event_s"), "event_times_s": layout.labelled_times(video),
+                "alert_s": layout.alert_time(video), **{c: s.get(c) for c in layout.extra_columns}}
 
     @staticmethod
-    def _features(classes: list[str], metric_names: list[str]) -> dict:
+    def _features(classes: list[str], metric_names: list[str], extra: tuple[str, ...] = ()) -> dict:
         value = {"clip_id": "string", "video_id": "string", "video": "string", "split": "string",
                  "weight": "float32", "start_s": "float64", "end_s": "float64", "first_frame": "int64",
                  "end_frame": "int64", "stride": "int64", "n_frames": "int64", "video_start_s": "float64",
-                 "video_end_s": "float64", **{m: "float64" for m in metric_names}}
+                 "video_end_s": "float64", "time_to_event_s": "float64", "alert_s": "float64",
+                 **{c: "string" for c in extra}, **{m: "float64" for m in metric_names}}
         features = {k: {"dtype": t, "_type": "Value"} for k, t in value.items()}
+        features["event_times_s"] = {"feature": {"dtype": "float64", "_type": "Value"}, "_type": "Sequence"}
         features["label"] = {"names": list(classes), "_type": "ClassLabel"}
         return features
 
 
 def _schema(features: dict) -> pa.Schema:
-    return pa.schema([(name, pa.int64() if f["_type"] == "ClassLabel" else pa.type_for_alias(f["dtype"]))
-                      for name, f in features.items()])
+    def arrow(f: dict) -> pa.DataType:
+        if f["_type"] == "ClassLabel":
+            return pa.int64()
+        if f["_type"] == "Sequence":
+            return pa.list_(arrow(f["feature"]))
+        return pa.type_for_alias(f["dtype"])
+
+    return pa.schema([(name, arrow(f)) for name, f in features.items()])
 
 
 def _card(curated: Curated, splits: list[str]) -> str:
@@ -85,7 +102,8 @@ def _card(curated: Curated, splits: list[str]) -> str:
     return (f"---\nconfigs:\n  - config_name: default\n    data_files:\n{configs}---\n\n"
             f"# {curated.ref}\n\nExported by curate from `{curated.ref}` (fingerprint `{curated.fingerprint}`"
             + (f", metrics of run `{curated.run}`" if curated.run else "") + "). One row per clip; `video` is the "
-            "file relative to this folder, `start_s`/`end_s` the clip's span, `weight` its training weight.\n")
+            "file relative to this folder, `start_s`/`end_s` the clip's span, `weight` its training weight; "
+            "`time_to_event_s`, `event_times_s` and `alert_s` the labelled times where the dataset has them.\n")
 
 
 def read_hf(path: str | Path) -> Source:

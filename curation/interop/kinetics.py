@@ -27,6 +27,9 @@ class KineticsCsv(Format):
     consumer = "Kinetics-style loaders (PyTorchVideo, mmaction2 annotation converters), pandas"
     folder = False
 
+    def holds(self, layout) -> bool:
+        return layout.class_videos or layout.event_task  # a row per clip: Nexar's clips are labelled segments too
+
     def write(self, curated: Curated, out: Path, copy: bool) -> list[Path]:
         rows = []
         for s in curated.samples:
