@@ -8,8 +8,8 @@ in each way, each API route with hostile parameters and bodies, and kinds of val
 their kind, found by reading the commands' own options (a new option is covered without a new case): non-finite
 and huge numbers to every numeric option, a folder, a missing file and a device to every path, unreachable and
 invalid addresses to every address. A case passes when it ends with exit code 0 or 2 (HTTP: anything but 5xx,
-and a JSON problem on a refusal), prints no traceback, does not run 10 s without a word (a hang), and — when
-refused — leaves every file of the workspace as it was. Prints the counts and every failing case; exit code 1 if
+and a JSON problem on a refusal; 1 with one line for a run that started and then failed), prints no traceback,
+does not run 10 s without a word (a hang), and — when refused — leaves every file of the workspace as it was. Prints the counts and every failing case; exit code 1 if
 any fails.
 """
 from __future__ import annotations
@@ -270,12 +270,15 @@ class Sweep:
             if not output.strip():
                 self.report.hangs.append(case)
             code = 0
+        last = output.strip().splitlines()[-1:]
+        # a run that started and then failed (its loss diverged): one line, exit 1, its record kept
+        failed_run = code == 1 and bool(last) and last[0].startswith("error: ")
         if "Traceback" in output or code == -1:
             self.report.tracebacks.append((case, output[-600:]))
-        elif code not in (0, 2):
+        elif code not in (0, 2) and not failed_run:
             self.report.bad_exit.append((case, code, output[-300:]))
         after = snapshot(self.ws_dir)
-        if code != 0 and after != self.before:
+        if code != 0 and not failed_run and after != self.before:
             changed = sorted(k for k in set(after) | set(self.before) if after.get(k) != self.before.get(k))
             self.report.writes_after_refusal.append((case, changed[:5]))
         if after != self.before:

@@ -1,10 +1,11 @@
 """Check a `curate export --format fiftyone` folder with FiftyOne's own importer (FiftyOne's database cannot run
 on every machine, and its package pins older web libraries than curate's, so it is not a test dependency):
 
-    uv run --no-project --with fiftyone python scripts/check_fiftyone_export.py DIR
+    uv run --no-project --with fiftyone python scripts/check_fiftyone_export.py DIR [DIR ...]
 
-Every video of labels.json must be found, and every clip must come back as a TemporalDetection with the label
-name, the 1-based support and the attributes written. Prints one line per video and exits 1 on a mismatch."""
+Every video of labels.json must be found, and every clip (and every labelled time curate wrote as a detection of
+its own) must come back as a TemporalDetection with the label name, the 1-based support and the attributes
+written. Prints one line per video and exits 1 on a mismatch."""
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,10 @@ from pathlib import Path
 import fiftyone.utils.data as foud
 
 
-def main(folder: Path) -> int:
+KEYS = ("clip_id", "weight", "mark", "time_s")  # a clip's attributes, or a labelled time's
+
+
+def check(folder: Path) -> int:
     document = json.loads((folder / "labels.json").read_text())
     importer = foud.FiftyOneTemporalDetectionDatasetImporter(str(folder))
     problems, videos = [], 0
@@ -22,9 +26,9 @@ def main(folder: Path) -> int:
             name = Path(video_path).stem
             written = document["labels"][name]
             read = label.detections
-            got = [(d.label, list(d.support), d["clip_id"], d["weight"]) for d in read]
-            want = [(document["classes"][w["label"]], w["support"], w["attributes"]["clip_id"],
-                     w["attributes"]["weight"]) for w in written]
+            got = [(d.label, list(d.support), *(d[k] if d.has_field(k) else None for k in KEYS)) for d in read]
+            want = [(document["classes"][w["label"]], w["support"], *(w["attributes"].get(k) for k in KEYS))
+                    for w in written]
             ok = got == want and Path(video_path).is_file()
             problems += [] if ok else [name]
             print(f"{'ok ' if ok else 'BAD'} {name}: {len(read)} temporal detections, {Path(video_path).name}")
@@ -36,4 +40,4 @@ def main(folder: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(max(check(Path(folder)) for folder in sys.argv[1:]))

@@ -14,6 +14,10 @@ CHROMIUM = os.environ.get("CURATE_CHROMIUM") or shutil.which("chromium") or "/us
 # CI cannot go green by skipping them (.ci/run installs Chromium and stops when it cannot).
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
                                     reason="Chromium is not installed (.ci/run installs it)")
+# torchvision's video datasets decode with TorchCodec, which loads the system's FFmpeg libraries: the same rule.
+FFMPEG = __import__("ctypes.util").util.find_library("avcodec")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None and os.environ.get("CI") != "true",
+                                  reason="FFmpeg's libraries are not installed (.ci/run installs Debian's ffmpeg)")
 
 SPEC = TableSpec("ds", "clips", "clips", "clip_id", "label", "weight", ["normal", "collision"],
                  parent={"table": "videos", "key": "video_id"})

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from conftest import assert_one_line_error, curate, snapshot
+from conftest import assert_one_line_error, curate, needs_ffmpeg, snapshot
 from curation.workspace import Workspace
 
 OPTIONS = ("--frame-size", "32", "--clip-frames", "16", "--clip-seconds", "1")  # 16: what mvit_tiny takes
@@ -305,13 +305,19 @@ def test_fiftyones_own_importer_reads_every_clip_back(prebuilt, tmp_path):
     ws = _curated(tmp_path / "ws", "manifest", _segments_source(prebuilt, tmp_path / "data"))
     out = tmp_path / "fo"
     assert curate("-w", ws.root, "export", "src/clips@latest", "--format", "fiftyone", "-o", out).returncode == 0
+    nexar = _layout_dataset(prebuilt, tmp_path / "nexar", "nexar")  # its event and alert times as detections too
+    assert curate("-w", nexar.root, "export", "src/clips", "--format", "fiftyone", "-o", tmp_path / "fo-nexar"
+                  ).returncode == 0
     script = os.path.join(os.path.dirname(__file__), "..", "scripts", "check_fiftyone_export.py")
     proc = subprocess.run([uv, "run", "--no-project", "--python", f"{sys.version_info[0]}.{sys.version_info[1]}",
-                           "--with", "fiftyone", "python", script, str(out)], capture_output=True, text=True,
-                          timeout=900, env={**os.environ, "FIFTYONE_DO_NOT_TRACK": "true"})
+                           "--with", "fiftyone", "python", script, str(out), str(tmp_path / "fo-nexar")],
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "FIFTYONE_DO_NOT_TRACK": "true"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    videos = len(json.loads((out / "labels.json").read_text())["labels"])
-    assert f"{videos} videos imported by FiftyOne's importer" in proc.stdout and "all match" in proc.stdout
+    for folder in (out, tmp_path / "fo-nexar"):
+        videos = len(json.loads((folder / "labels.json").read_text())["labels"])
+        assert f"{videos} videos imported by FiftyOne's importer" in proc.stdout
+    assert proc.stdout.count("all match") == 2
 
 
 def test_many_exported_files_are_named_by_the_folder_that_holds_them_all(tmp_path):
@@ -333,6 +339,7 @@ def _layout_dataset(prebuilt, tmp_path, layout: str) -> Workspace:
     """A Nexar, events or QA dataset ingested as `src` from the layout tests' sources."""
     from test_layouts import _events_source, _nexar_source, _qa_files
 
+    tmp_path.mkdir(parents=True, exist_ok=True)
     data = tmp_path / "data"
     if layout == "nexar":
         given = _nexar_source(prebuilt, data).parent
@@ -407,3 +414,30 @@ def test_nexar_clips_reach_kinetics_csv_and_read_back_a_row_a_clip(prebuilt, tmp
     assert curate("-w", ws.root, "ingest", "kinetics-csv", out, "--name", "back", *OPTIONS).returncode == 0
     back = Workspace.open(ws.root)
     assert back.tables.read(back.resolve("back/videos")).num_rows == len(clips)  # a segment a clip
+
+
+@needs_ffmpeg
+def test_a_folder_tree_export_is_read_by_torchvisions_kinetics_dataset(prebuilt, tmp_path):
+    """`torchvision.datasets.Kinetics` over the exported tree: each split's classes and videos are the curated
+    revision's, and a clip decodes (TorchCodec, the system's FFmpeg)."""
+    from torchvision.datasets import Kinetics
+
+    from curation.interop.base import flat_name
+
+    ws = _curated(tmp_path / "ws", "folders", _folders_source(prebuilt, tmp_path / "ucf"))
+    out = tmp_path / "tree"
+    assert curate("-w", ws.root, "export", "src/clips@latest", "--format", "folders", "-o", out).returncode == 0
+    classes = ws.task("src").classes
+    kept = {}
+    for c in ws.tables.read(ws.resolve("src/clips@latest")).to_pylist():
+        if c["weight"] != 0:
+            kept.setdefault(c["split"], {})[c["video_id"]] = classes[c["label"]]
+    for split, videos in kept.items():
+        data = Kinetics(str(out), frames_per_clip=8, split=split, step_between_clips=8, num_workers=0,
+                        output_format="TCHW")
+        assert data.classes == sorted(set(videos.values()))
+        assert len(data.video_clips.video_paths) == len(videos)
+        frames, _, label = data[0]
+        assert frames.shape[0] == 8 and frames.shape[1] == 3
+        by_file = {flat_name(v): cls for v, cls in videos.items()}
+        assert data.classes[label] == by_file[Path(data.video_clips.video_paths[0]).stem]

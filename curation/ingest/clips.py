@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass
 
 from curation.errors import BadInput
 
-EVAL_TAUS = (0.5, 1.0, 1.5)
-_FIELD = {"clip frames": "n_frames", "clip seconds": "span_s", "stride": "stride", "anchor every": "anchor_every"}  # seconds before the event the competition's test positives end
+EVAL_TAUS = (0.5, 1.0, 1.5)  # seconds before the event the competition's test positives end
+_FIELD = {"clip frames": "n_frames", "clip seconds": "span_s", "stride": "stride", "anchor every": "anchor_every"}
+MAX_FRAMES = 1_000_000  # a frame step past any video's length (nine hours at 30 fps): more is a mistyped number
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,10 @@ class ClipConfig:
         for name, ok, expected in (
                 ("clip frames", isinstance(self.n_frames, int) and 1 <= self.n_frames <= 1024, "1 to 1024"),
                 ("clip seconds", isinstance(self.span_s, (int, float)) and 0 < self.span_s <= 3600, "above 0"),
-                ("stride", isinstance(self.stride, int) and self.stride >= 0, "0 (from the clip seconds) or more"),
-                ("anchor every", isinstance(self.anchor_every, int) and self.anchor_every >= 0,
-                 "0 (twice the stride) or more")):
+                ("stride", isinstance(self.stride, int) and 0 <= self.stride <= MAX_FRAMES,
+                 f"0 (from the clip seconds) to {MAX_FRAMES}"),
+                ("anchor every", isinstance(self.anchor_every, int) and 0 <= self.anchor_every <= MAX_FRAMES,
+                 f"0 (twice the stride) to {MAX_FRAMES}")):
             if not ok:
                 raise BadInput(f"{name} = {getattr(self, _FIELD[name])!r} is invalid", f"use {expected}")
 

@@ -20,7 +20,7 @@ from typing import Iterator
 
 import cv2
 
-from curation.errors import CurateError, Fix
+from curation.errors import BadInput, CurateError, Fix
 from curation.frames.jpeg import encode_jpeg
 from curation.frames.video import DecodeError, Probe, decode_frames, probe_video
 from curation.workers import exit_with
@@ -52,6 +52,9 @@ def _worker_setup(owner: int) -> None:
     exit_with(owner)
 
 
+MAX_WORKERS = 1024  # far past any machine's cores: more is a mistyped number
+
+
 class LocalEngine:
     """Worker processes on this machine (default: one per core) that probe videos and turn one video each into
     JPEGs; the ingest process is the cache's only writer. Two videos per worker are in flight, so memory holds
@@ -62,6 +65,9 @@ class LocalEngine:
     in an unknown state."""
 
     def __init__(self, workers: int | None = None):
+        if workers is not None and not 0 <= workers <= MAX_WORKERS:
+            raise BadInput(f"{workers} worker processes is outside 0 to {MAX_WORKERS}",
+                           "use about one per core (the default), or 0 or 1 to decode in this process")
         self.workers = default_workers() if workers is None else max(1, workers)
         self._pool: Executor | None = None
 

@@ -25,6 +25,9 @@ from curation.tables.refs import check_name
 from curation.workspace import Workspace
 
 
+MAX_SEED = 2**63 - 1  # numpy seeds splits with it as a 64-bit integer
+
+
 @dataclass(frozen=True)
 class IngestOptions:
     clip: ClipConfig = ClipConfig()
@@ -39,6 +42,8 @@ class IngestOptions:
         """Options are checked before any video is touched (a bad one never shows up as corrupt videos)."""
         if not (isinstance(self.frame_size, int) and 16 <= self.frame_size <= 4096):
             raise BadInput(f"frame size {self.frame_size!r} is invalid", "use 16 to 4096 pixels (default 256)")
+        if not (isinstance(self.seed, int) and 0 <= self.seed <= MAX_SEED):
+            raise BadInput(f"seed {self.seed!r} is invalid", f"use a whole number from 0 to {MAX_SEED}")
         LabelRule.parse(self.label_rule)
         if self.folds:
             assign_folds([], [], self.folds, 0)
@@ -247,10 +252,11 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
     if source.event_task and options.test_fraction:
         raise BadInput(f"the {source.kind} layout has its own test videos",
                        Fix("hold out a validation fraction only", "no_test_split"))
+    engine = engine or LocalEngine(workers)  # its settings are checked before anything is written
     cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
     with cache.lock():
-        return _ingest(workspace, source, dataset, options, progress, discard_edits, cache,
-                       engine or LocalEngine(workers), retimes or {}, message)
+        return _ingest(workspace, source, dataset, options, progress, discard_edits, cache, engine, retimes or {},
+                       message)
 
 
 def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOptions, progress: bool,

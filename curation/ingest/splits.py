@@ -19,10 +19,13 @@ def _groups_by_label(groups: list[str], labels: list) -> dict[str, list[str]]:
     return dict(sorted(by_label.items()))
 
 
+MAX_FOLDS = 100  # a fold is a training run: more is a mistyped number
+
+
 def assign_folds(groups: list[str], labels: list, k: int, seed: int) -> dict[str, int]:
     """Fold 0..k-1 per group; each label's groups are dealt round-robin after a seeded shuffle."""
-    if k < 2:
-        raise BadInput(f"folds must be at least 2 (got {k})",
+    if not 2 <= k <= MAX_FOLDS:
+        raise BadInput(f"folds must be from 2 to {MAX_FOLDS} (got {k})",
                        Fix("use 5 folds, or a validation fraction for one split", "folds"))
     rng = np.random.default_rng(seed)
     folds, offset = {}, 0

@@ -16,7 +16,7 @@ RECIPE_LR = {"mvit_v2_s": 1e-4, "mvit_tiny": 5e-4}
 # Upper bounds far beyond any real run, so that a mistyped huge number is refused at once instead of training for
 # ever or overflowing a library's integer (a seed goes to torch and numpy as a 64-bit integer).
 MOST = {"epochs": 100_000, "batch_size": 65_536, "draws_per_epoch": 10**9, "workers": 1024, "collect_every": 100_000,
-        "seed": 2**63 - 1}
+        "seed": 2**63 - 1, "fold": 99}
 
 
 @dataclass
@@ -59,7 +59,10 @@ class TrainConfig:
             ("workers", self.workers, _whole(self.workers, 0, MOST["workers"]), f"0 to {MOST['workers']}"),
             ("seed", self.seed, _whole(self.seed, 0, MOST["seed"]), f"a whole number from 0 to {MOST['seed']}"),
             ("lr", self.lr, _finite(self.lr) and 0 < self.lr <= 10, "a number above 0 and at most 10, e.g. 1e-4"),
-            ("weight_decay", self.weight_decay, _finite(self.weight_decay) and self.weight_decay >= 0, "0 or more"),
+            ("weight_decay", self.weight_decay, _finite(self.weight_decay) and 0 <= self.weight_decay <= 100,
+             "0 to 100 (AdamW's decoupled decay; 0.05 is usual)"),
+            ("fold", self.fold, self.fold is None or _whole(self.fold, 0, MOST["fold"]),
+             f"a fold of the table, 0 to {MOST['fold']}"),
             ("grad_clip", self.grad_clip, _finite(self.grad_clip) and self.grad_clip >= 0, "0 (off) or more"),
             ("warmup", self.warmup, _finite(self.warmup) and 0 <= self.warmup < 1, "a share of the steps in [0, 1)"),
             ("collect_every", self.collect_every, _whole(self.collect_every, 0, MOST["collect_every"]),

@@ -28,6 +28,7 @@ from curation.data.sampler import WeightedClipSampler
 from curation.errors import BadInput, Fix, RunFailed
 from curation.faults import fault_point
 from curation.frames.cache import oversized_cache_note
+from curation.ingest.splits import MAX_FOLDS
 from curation.progress import progress_bar
 from curation.runs.plots import plot_curves
 from curation.runs.learning import constant_loss, learning_check
@@ -363,6 +364,8 @@ def _remove_if_empty(folder: Path) -> None:
 def train_folds(ws: Workspace, cfg: TrainConfig, folds: int, echo=print, progress: bool = True) -> list[str]:
     """One run per fold of the fold column written by `curate ingest --folds K`: run k validates on fold k
     and trains on the others, so together they give out-of-fold predictions for every labelled clip."""
+    if not 2 <= folds <= MAX_FOLDS:  # before range(folds) is made of a mistyped huge number
+        raise BadInput(f"{folds} folds is outside 2 to {MAX_FOLDS}", "train as many runs as the table has folds")
     revision = resolve_train_table(ws, cfg.table)
     present = set(ws.tables.read(revision, ["fold"])["fold"].to_pylist()) - {-1}
     if present != set(range(folds)):
