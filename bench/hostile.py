@@ -8,9 +8,9 @@ in each way, each API route with hostile parameters and bodies, and kinds of val
 their kind, found by reading the commands' own options (a new option is covered without a new case): non-finite
 and huge numbers to every numeric option, a folder, a missing file and a device to every path, unreachable and
 invalid addresses to every address. A case passes when it ends with exit code 0 or 2 (HTTP: anything but 5xx,
-and a JSON problem on a refusal; 1 with one line for a run that started and then failed), prints no traceback,
-does not run 10 s without a word (a hang), and — when refused — leaves every file of the workspace as it was. Prints the counts and every failing case; exit code 1 if
-any fails.
+and a JSON problem on a refusal; 1 with one line for a run that started and then failed), prints no
+traceback, does not run 10 s without a word (a hang), and — when refused — leaves every file of the workspace as
+it was. Prints the counts and every failing case; exit code 1 if any fails.
 """
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ Each clip carries three labels, one head each (`attribute_heads`):
 
 The scene is the action generator's (`curation.synth_actions`): background textures, camera pan and shake,
 flicker, distractor shapes, an occluder, each scaled by a `nuisance` drawn per clip. No left or right headings:
-training's horizontal flips would swap them. What the start saw is in `scripts/pretrain_tiny.py` and docs/commands.md (Train).
+training's horizontal flips would swap them. What the start saw is in `scripts/pretrain_tiny.py` and
+docs/commands.md (Train).
 """
 from __future__ import annotations
 
