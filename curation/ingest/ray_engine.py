@@ -7,6 +7,7 @@ Needs `pip install 'curate[distributed]'` (Ray), the cache folder and the videos
 node (a shared file system), and curate installed on every node. Ray is imported only here."""
 from __future__ import annotations
 
+import os
 import socket
 import warnings
 from pathlib import Path
@@ -66,6 +67,10 @@ class RayEngine:
         self._depth = 0  # entered this many times: held across several ingests, Ray starts and stops once
 
     def __enter__(self):
+        if not self.address:
+            # An instance on this machine runs in this interpreter's environment. Under `uv run`, Ray would build
+            # its workers an environment of their own (6 s of a test's 14); it reads this when imported.
+            os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
         try:
             import ray
         except ImportError:
