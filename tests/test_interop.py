@@ -137,6 +137,7 @@ def test_class_folders_round_trip_as_split_and_class_folders_of_linked_files(pre
     assert _clips(ws, "again/clips", flat["again"]) == before  # weight 0.5 is not in a tree: 1 again
 
 
+@pytest.mark.slow  # a training run, then datasets' loader
 def test_hf_dataset_loads_with_datasets_and_round_trips_with_the_runs_metrics(prebuilt, tmp_path):
     import datasets
 
@@ -353,6 +354,7 @@ def _layout_dataset(prebuilt, tmp_path, layout: str) -> Workspace:
     return Workspace.open(tmp_path / "ws")
 
 
+@pytest.mark.slow  # three layouts through ingest, two exports, their readers and ingest again
 @pytest.mark.parametrize("layout", ["nexar", "events", "qa"])
 def test_nexar_events_and_qa_datasets_reach_hugging_face_and_fiftyone(prebuilt, tmp_path, layout):
     """Every kept clip is a row of the hf export (read by `datasets`) and a detection of the fiftyone export,
@@ -417,6 +419,7 @@ def test_nexar_clips_reach_kinetics_csv_and_read_back_a_row_a_clip(prebuilt, tmp
     assert back.tables.read(back.resolve("back/videos")).num_rows == len(clips)  # a segment a clip
 
 
+@pytest.mark.slow  # end to end through torchvision's decoder
 @needs_ffmpeg
 def test_a_folder_tree_export_is_read_by_torchvisions_kinetics_dataset(prebuilt, tmp_path):
     """`torchvision.datasets.Kinetics` over the exported tree: each split's classes and videos are the curated

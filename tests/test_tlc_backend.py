@@ -643,6 +643,7 @@ def test_a_failed_3lc_write_warns_keeps_the_local_run_and_is_retried(clips, tlc_
     assert list(fake_tlc.runs()) == [str(handle.url)]  # the same 3LC run, not a second one
 
 
+@pytest.mark.slow  # a training run through the 3LC backend, end to end
 def test_training_on_the_3lc_backend_writes_a_3lc_run(fake_tlc, tmp_path, monkeypatch):
     from curation.ingest.pipeline import IngestOptions, ingest
     from curation.ingest.layouts import read_nexar

@@ -38,6 +38,7 @@ def fresh_ws(tmp_path, data_root):
     return ws
 
 
+@pytest.mark.slow  # two epochs and the collection pass, end to end
 def test_two_epoch_run_logs_every_draw_and_collects_every_clip(tmp_path, data_root):
     ws = fresh_ws(tmp_path, data_root)
     clips = ws.tables.read(ws.resolve("clips"))
@@ -163,6 +164,7 @@ def _three_class_folders(tmp_path, data_root) -> Workspace:
     return ws
 
 
+@pytest.mark.slow  # a training run on class folders, end to end
 def test_multiclass_run_on_class_folders(tmp_path, data_root):
     ws = _three_class_folders(tmp_path, data_root)
     run = train(ws, TrainConfig(table="ucf/clips", epochs=1, head="linear", **TINY), progress=False)
@@ -201,6 +203,7 @@ def test_a_runs_start_features_are_its_starting_weights_over_its_train_clips_mad
     assert kept.stat().st_mtime_ns == stamp  # one pass, kept
 
 
+@pytest.mark.slow  # one training run per fold
 def test_folds_train_one_run_per_fold_with_out_of_fold_validation(tmp_path, data_root):
     from click.testing import CliRunner
 
