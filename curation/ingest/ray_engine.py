@@ -67,6 +67,8 @@ class RayEngine:
         self._depth = 0  # entered this many times: held across several ingests, Ray starts and stops once
 
     def __enter__(self):
+        if self.address and self.address != "auto" and self._depth == 0:
+            check_reachable(self.address)  # before Ray is imported: a wrong address costs no import
         if not self.address:
             # An instance on this machine runs in this interpreter's environment. Under `uv run`, Ray would build
             # its workers an environment of their own (6 s of a test's 14); it reads this when imported.
@@ -77,8 +79,6 @@ class RayEngine:
             raise CurateError("Ray is not installed", Fix("install curate's distributed extra: "
                                                           "pip install 'curate[distributed]'")) from None
         if not ray.is_initialized():
-            if self.address and self.address != "auto":
-                check_reachable(self.address)
             options = dict(include_dashboard=False, log_to_driver=False)
             with warnings.catch_warnings():  # Ray starts its processes with fork + exec: nothing of Lance runs there
                 warnings.filterwarnings("ignore", message="lance is not fork-safe")
