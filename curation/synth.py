@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curation.bounds import MAX_SEED, whole
 from curation.errors import BadInput, NotFound
 from curation.synth_noise import UNIFORM_CAUSE, check_noise_model, draw_flips
 
@@ -143,13 +144,8 @@ class _Params:
         return int(round(self.label_noise * (self.n_train - self.n_corrupt)))
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
 MAX_DURATION_S = 3600  # an hour a video
 MAX_VIDEOS = 1_000_000  # of any kind in one synthetic set: far past what a machine renders in a day
-MAX_SEED = 2**63 - 1
 
 
 def check_whole_numbers(params, names) -> None:
@@ -157,10 +153,10 @@ def check_whole_numbers(params, names) -> None:
     MAX_VIDEOS and a seed is in [0, MAX_SEED], so a huge number is refused before any planning."""
     for name in names:
         value = getattr(params, name)
-        if not _is_int(value):
+        if not whole(value):
             raise BadInput(f"{name} must be an integer, got {value!r}", f"pass a whole number for {name}")
         most = MAX_VIDEOS if name.startswith("n_") else MAX_SEED if name == "seed" else None
-        if most is not None and not 0 <= value <= most:
+        if most is not None and not whole(value, 0, most):
             raise BadInput(f"{name}={value} is outside [0, {most}]", f"pass a whole number from 0 to {most}")
 
 

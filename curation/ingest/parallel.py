@@ -20,6 +20,7 @@ from typing import Iterator
 
 import cv2
 
+from curation.bounds import MAX_WORKERS
 from curation.errors import BadInput, CurateError, Fix
 from curation.frames.jpeg import encode_jpeg
 from curation.frames.video import DecodeError, Probe, decode_frames, probe_video
@@ -50,9 +51,6 @@ def _worker_setup(owner: int) -> None:
     ends with the ingest process (killed or not)."""
     cv2.setNumThreads(1)
     exit_with(owner)
-
-
-MAX_WORKERS = 1024  # far past any machine's cores: more is a mistyped number
 
 
 class LocalEngine:

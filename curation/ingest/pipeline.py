@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 import pyarrow as pa
 from curation.progress import progress_bar
 
+from curation.bounds import MAX_SEED, whole
 from curation.errors import BadInput, Fix, exception_line
 from curation.ingest.clips import ClipConfig, LabelRule, frame_indices
 from curation.frames.cache import FrameCache, FrameReader, file_signature, frame_id
@@ -23,9 +24,6 @@ from curation.tables.carry import Overlay, apply_overlay, discard, last_ingest, 
 from curation.tables.protocol import Display, TableSpec
 from curation.tables.refs import check_name
 from curation.workspace import Workspace
-
-
-MAX_SEED = 2**63 - 1  # numpy seeds splits with it as a 64-bit integer
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class IngestOptions:
         """Options are checked before any video is touched (a bad one never shows up as corrupt videos)."""
         if not (isinstance(self.frame_size, int) and 16 <= self.frame_size <= 4096):
             raise BadInput(f"frame size {self.frame_size!r} is invalid", "use 16 to 4096 pixels (default 256)")
-        if not (isinstance(self.seed, int) and 0 <= self.seed <= MAX_SEED):
+        if not whole(self.seed, 0, MAX_SEED):
             raise BadInput(f"seed {self.seed!r} is invalid", f"use a whole number from 0 to {MAX_SEED}")
         LabelRule.parse(self.label_rule)
         if self.folds:

@@ -5,7 +5,9 @@ import math
 from pathlib import Path
 from dataclasses import asdict, dataclass, fields
 
+from curation.bounds import MAX_SEED, MAX_WORKERS, whole
 from curation.errors import BadInput
+from curation.ingest.splits import MAX_FOLDS
 from curation.models import HEADS
 from curation.task import SAMPLES
 
@@ -14,9 +16,9 @@ from curation.task import SAMPLES
 # the Nexar winner's for MViTv2-S from Kinetics-400; for the tiny model from its synthetic backbone.
 RECIPE_LR = {"mvit_v2_s": 1e-4, "mvit_tiny": 5e-4}
 # Upper bounds far beyond any real run, so that a mistyped huge number is refused at once instead of training for
-# ever or overflowing a library's integer (a seed goes to torch and numpy as a 64-bit integer).
-MOST = {"epochs": 100_000, "batch_size": 65_536, "draws_per_epoch": 10**9, "workers": 1024, "collect_every": 100_000,
-        "seed": 2**63 - 1, "fold": 99}
+# ever or overflowing a library's integer (curation.bounds).
+MOST = {"epochs": 100_000, "batch_size": 65_536, "draws_per_epoch": 10**9, "workers": MAX_WORKERS,
+        "collect_every": 100_000, "seed": MAX_SEED, "fold": MAX_FOLDS - 1}
 
 
 @dataclass
@@ -51,21 +53,21 @@ class TrainConfig:
         if self.lr is None:
             self.lr = RECIPE_LR.get(self.model, RECIPE_LR["mvit_v2_s"])
         checks = [
-            ("epochs", self.epochs, _whole(self.epochs, 1, MOST["epochs"]), f"1 to {MOST['epochs']}"),
-            ("batch_size", self.batch_size, _whole(self.batch_size, 1, MOST["batch_size"]),
+            ("epochs", self.epochs, whole(self.epochs, 1, MOST["epochs"]), f"1 to {MOST['epochs']}"),
+            ("batch_size", self.batch_size, whole(self.batch_size, 1, MOST["batch_size"]),
              f"1 to {MOST['batch_size']}"),
-            ("draws_per_epoch", self.draws_per_epoch, _whole(self.draws_per_epoch, 0, MOST["draws_per_epoch"]),
+            ("draws_per_epoch", self.draws_per_epoch, whole(self.draws_per_epoch, 0, MOST["draws_per_epoch"]),
              f"0 (one per non-zero-weight clip) to {MOST['draws_per_epoch']}"),
-            ("workers", self.workers, _whole(self.workers, 0, MOST["workers"]), f"0 to {MOST['workers']}"),
-            ("seed", self.seed, _whole(self.seed, 0, MOST["seed"]), f"a whole number from 0 to {MOST['seed']}"),
+            ("workers", self.workers, whole(self.workers, 0, MOST["workers"]), f"0 to {MOST['workers']}"),
+            ("seed", self.seed, whole(self.seed, 0, MOST["seed"]), f"a whole number from 0 to {MOST['seed']}"),
             ("lr", self.lr, _finite(self.lr) and 0 < self.lr <= 10, "a number above 0 and at most 10, e.g. 1e-4"),
             ("weight_decay", self.weight_decay, _finite(self.weight_decay) and 0 <= self.weight_decay <= 100,
              "0 to 100 (AdamW's decoupled decay; 0.05 is usual)"),
-            ("fold", self.fold, self.fold is None or _whole(self.fold, 0, MOST["fold"]),
+            ("fold", self.fold, self.fold is None or whole(self.fold, 0, MOST["fold"]),
              f"a fold of the table, 0 to {MOST['fold']}"),
             ("grad_clip", self.grad_clip, _finite(self.grad_clip) and self.grad_clip >= 0, "0 (off) or more"),
             ("warmup", self.warmup, _finite(self.warmup) and 0 <= self.warmup < 1, "a share of the steps in [0, 1)"),
-            ("collect_every", self.collect_every, _whole(self.collect_every, 0, MOST["collect_every"]),
+            ("collect_every", self.collect_every, whole(self.collect_every, 0, MOST["collect_every"]),
              "0 (only at the end) or a number of epochs"),
             ("max_skip_fraction", self.max_skip_fraction, _finite(self.max_skip_fraction)
              and 0 <= self.max_skip_fraction <= 1, "between 0 and 1"),
@@ -91,10 +93,6 @@ class TrainConfig:
             raise BadInput(f"unknown training setting(s): {', '.join(unknown)}",
                            "the run was made by another version of curate: use that version, or start a new run")
         return cls(**d)
-
-
-def _whole(x, least: int, most: int) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and least <= x <= most
 
 
 def _finite(x) -> bool:
