@@ -348,7 +348,8 @@ def main() -> None:
         for template in COMMANDS:
             for value in VALUES:
                 sweep.cli(sweep._fill(template, value))
-        for case in kind_cases():
+        kinds = kind_cases()
+        for case in kinds:
             sweep.cli(sweep._fill(case, ""))
         commands = sweep.report.cases
         sweep.files()
@@ -357,7 +358,7 @@ def main() -> None:
         report = sweep.report
         print(f"{report.cases} cases: {commands} command lines, {files} broken input files, "
               f"{report.cases - commands - files} API requests")
-        print(f"of the command lines, {len(kind_cases())} give a kind of value to every option of its kind")
+        print(f"of the command lines, {len(kinds)} give a kind of value to every option of its kind")
         print(f"tracebacks {len(report.tracebacks)}, HTTP 5xx {len(report.server_errors)}, writes after a refusal "
               f"{len(report.writes_after_refusal)}, other exit codes {len(report.bad_exit)}, hangs over {HANG_S} s "
               f"{len(report.hangs)}")
