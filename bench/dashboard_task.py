@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from conftest import CHROMIUM, free_port  # noqa: E402
 
+from curation.tables.content import diff_revisions  # noqa: E402
 from curation.workspace import Workspace  # noqa: E402
 
 
@@ -61,26 +62,28 @@ def flipped_videos(demo: Path) -> set[str]:
 
 
 def review(page: Counted, flipped: set[str]) -> dict:
-    """Today's dashboard (before issue 45): the Suggestions tab, one accept or reject click per label-issue card,
-    a message typed, commit."""
+    """The Suggestions tab; a click on the first label-issue card makes it the current one (shown in the clip pane
+    with its evidence); a or x per card accepts or rejects it and moves to the next; one click commits the change
+    set with the message the page writes. (At 2c34a3d, before issue 45: one click per card, a typed message.)"""
     p = page.page
     page.click("#tab-suggestions", "Suggestions")
     p.wait_for_selector(".suggestion")
-    cards = p.query_selector_all("#suggestions .group")
-    label_group = next(g for g in cards if g.query_selector("h3").text_content().startswith("label issue"))
+    groups = p.query_selector_all("#suggestions .group")
+    label_group = next(g for g in groups if g.query_selector("h3").text_content().startswith("label issue"))
     ids = [c.get_attribute("data-id") for c in label_group.query_selector_all(".suggestion")]
+    page.click(f'.suggestion[data-id="{ids[0]}"] .plain', "the first label issue")
     accepted = 0
     for video in ids:
-        card = f'.suggestion[data-id="{video}"]'
-        p.locator(card).scroll_into_view_if_needed()
+        current = p.get_attribute(".suggestion.current", "data-id")
+        assert current == video, (current, video)
+        p.wait_for_function("() => !document.querySelector('#clip-shown').hidden")  # its evidence on screen
         if video in flipped:
-            page.click(f"{card} button.accept", "accept")
+            page.press("a", "accept")
             accepted += 1
         else:
-            page.click(f"{card} button:text-is('reject')", "reject")
-    page.type("#message", "label issues reviewed")
-    page.click("#commit", "commit")
-    return {"suggestions": len(ids), "accepted": accepted}
+            page.press("x", "reject")
+    page.click("#commit-accepted", "commit")
+    return {"suggestions": len(ids), "accepted": accepted, "chosen": {v for v in ids if v in flipped}}
 
 
 def main(argv=None) -> None:
@@ -123,7 +126,14 @@ def main(argv=None) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
-    new_head = Workspace.open(copy).resolve("nexar/clips").number
+    after = Workspace.open(copy)
+    new = after.resolve("nexar/clips")
+    new_head = new.number
+    d = diff_revisions(after.tables, after.resolve(f"nexar/clips@{head}"), new)
+    rows = after.tables.read(new, ["clip_id", "video_id"])
+    video_of = dict(zip(rows["clip_id"].to_pylist(), rows["video_id"].to_pylist()))
+    weighted = {video_of[clip] for clip, *_ in d.reweighted}
+    assert weighted == done["chosen"], ("the revision does not hold what was accepted", weighted, done["chosen"])
     shutil.rmtree(copy.parent)
     n = done["suggestions"]
     print("\n".join(page.log))

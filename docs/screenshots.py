@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # running_dashboard: `curate dashboard`
 from conftest import running_dashboard  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-VIEWPORT = {"width": 1500, "height": 1000}
+VIEWPORT = {"width": 1440, "height": 900}
 
 
 def main() -> None:

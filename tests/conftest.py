@@ -113,6 +113,16 @@ def watched_page(browser, **options):
     return page, errors
 
 
+def assert_accessible(page, where: str) -> None:
+    """axe-core (axe-playwright-python) on the page as shown: no critical or serious violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    bad = [f"{v['id']} ({v['impact']}: {v['help']}) at {[n['target'] for n in v['nodes'][:3]]}"
+           for v in found if v["impact"] in ("critical", "serious")]
+    assert not bad, f"{where}: " + "; ".join(bad)
+
+
 def free_port() -> int:
     import socket
 

@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from curation.dashboard.security import Access, Guard, content_security_policy
 from curation.errors import BadInput, Conflict, CurateError, NotFound
+from curation.events.predict import predict_events
 from curation.events.stored import video_events
 from curation.frames.cache import FrameReader
 from curation.jsonsafe import json_row, json_value
@@ -40,6 +41,7 @@ from curation.review.apply import apply_requests
 from curation.review.suggest import learned_timing_issues, suggest
 from curation.review.shown import context_points, edited_ids, proposed_retime, tile_frames, with_evidence_frames
 from curation.review.suggestion import Suggestion, Suggestions
+from curation.review.words import COLUMN_HELP, SIGNAL_HELP, clip_words
 from curation.tables.commit import default_author
 from curation.tables.content import VAL_WARNING, changed_meanwhile, diff_per_parent, diff_revisions
 from curation.tables.requests import check_request, edit_from_requests, page, split_retimes
@@ -268,8 +270,16 @@ def clip(request: Request) -> JSONResponse:
     view = clip_view(table, clip_id, video or None, run and ws.runs.dynamics(run), spec.id_column)
     events = run and video_events(ws, run, video_id)  # after `curate predict-events`
     retime = events and proposed_retime(ws, revision.dataset, video or None, state.timing(run))
+    found = state.cached_suggestions(run) if run else None  # what the Suggestions view proposed for it, if asked
+    mine = next((s for s in found or () if (s.video or s.id) == video_id and s.id in (video_id, clip_id)), None)
+    plain = clip_words(view["clip"], spec.classes or [], mine.plain if mine else "")
     return JSONResponse({"table": revision.ref, "dataset": revision.dataset, **view, "events": events or None,
-                         "retime": retime or None})
+                         "retime": retime or None, "plain": plain})
+
+
+def words(request: Request) -> JSONResponse:
+    """Each signal and column explained in a sentence: the page's hover text."""
+    return JSONResponse({"signals": SIGNAL_HELP, "columns": COLUMN_HELP})
 
 
 def diff(request: Request) -> JSONResponse:
@@ -316,7 +326,17 @@ def suggestions(request: Request) -> JSONResponse:
     found = state.run_suggestions(run)
     items = with_evidence_frames(ws, trained, found)
     return JSONResponse({"run": run, "table": trained.ref, "dataset": trained.dataset, "suggestions": items,
-                         "notes": found.notes})
+                         "notes": [note.__dict__ for note in found.notes]})
+
+
+async def predict_run_events(request: Request) -> JSONResponse:
+    """`curate predict-events` for a run, the action a suggestions note asks for: its event times are then checked
+    (the run's suggestions go stale with the write)."""
+    state = _state(request)
+    run = state.ws.runs.resolve(_text(await _json(request), "run"))
+    async with state.change_lock:
+        result = await run_in_threadpool(predict_events, state.ws, run, progress=False)
+    return JSONResponse({"run": run, "videos": result["videos"], "table": result["table"]})
 
 
 async def compare_runs(request: Request) -> JSONResponse:
@@ -433,10 +453,11 @@ ROUTES = [Route("/", index), Route("/static/{name:path}", static),
           Route("/api/tables", tables), Route("/api/log", log),
           Route("/api/samples", samples, methods=["GET", "POST"]), Route("/api/map", embedding_map),
           Route("/api/neighbours", nearest),
-          Route("/api/clip", clip), Route("/api/diff", diff), Route("/api/suggestions", suggestions),
+          Route("/api/clip", clip), Route("/api/words", words), Route("/api/diff", diff), Route("/api/suggestions", suggestions),
           Route("/api/runs", runs), Route("/api/run", run), Route("/api/compare", compare_runs),
           Route("/api/frames/{dataset}/{frame_id:path}", frame), Route("/api/edits", edits, methods=["POST"]),
-          Route("/api/tag", tag, methods=["POST"]), Route("/api/revert", revert, methods=["POST"])]
+          Route("/api/tag", tag, methods=["POST"]), Route("/api/revert", revert, methods=["POST"]),
+          Route("/api/predict-events", predict_run_events, methods=["POST"])]
 
 
 def _error_response(request: Request, exc: CurateError) -> JSONResponse:

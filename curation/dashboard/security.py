@@ -138,14 +138,15 @@ def content_security_policy(page: str) -> str:
 
 LOGIN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>curate dashboard: sign in</title>
-<link rel="icon" href="data:,"></head>
-<body><main><h1>curate dashboard</h1>
-<p>{message}</p>
+<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/style.css"></head>
+<body class="login"><main><h1>curate dashboard</h1>
+<p class="error">{message}</p>
 <form method="post" action="/login"><input type="hidden" name="next" value="{next}">
 <label>token <input type="password" name="token" autocomplete="current-password" autofocus></label>
-<button type="submit">sign in</button></form>
-<p>The token was printed where the dashboard was started (<code>curate dashboard</code>).</p></main></body></html>
+<button type="submit" class="primary">sign in</button></form>
+<p class="hint">The token was printed where the dashboard was started (<code>curate dashboard</code>).</p></main></body></html>
 """
+PUBLIC = {"/static/style.css"}  # what the sign-in page needs before its token: a stylesheet, no data
 
 
 class Guard(BaseHTTPMiddleware):
@@ -165,7 +166,7 @@ class Guard(BaseHTTPMiddleware):
             return JSONResponse({"problem": "this server answers only to its own address",
                                  "fix": {"text": "open the address the dashboard printed, or start it with that "
                                                  "name allowed"}}, status_code=421)
-        if access.token is not None:
+        if access.token is not None and not (request.url.path in PUBLIC and request.method in SAFE_METHODS):
             if request.url.path == "/login" and request.method == "POST":
                 return await self._login(request)
             if "token" in request.query_params and request.method in SAFE_METHODS:

@@ -11,6 +11,7 @@ from curation.ingest.layouts.base import TIME_MATCH_S
 from curation.review.clip_view import clip_frames
 from curation.review.metrics import evaluated_names, final_collection
 from curation.review.suggestion import Suggestion
+from curation.review.words import SIGNAL_HELP, proposal_words
 from curation.runs.protocol import CollectionKey
 from curation.tables.content import diff_revisions
 from curation.tables.requests import parse_retime
@@ -60,7 +61,8 @@ def tile_frames(rows: pa.Table, clips: pa.Table, key: str) -> list[list[str]]:
 
 def with_evidence_frames(ws, trained, suggestions: list[Suggestion]) -> list[dict]:
     """Each suggestion as a dict with `frames` (a clip's own; for a video, EVIDENCE_FRAMES spread over the whole
-    video, any split) and its near-duplicate partner's `partner_frames`, what a reviewer compares."""
+    video, any split) and its near-duplicate partner's `partner_frames`, what a reviewer compares, and in words
+    what accepting it does (`proposal`) and what its signal means (`signal_help`)."""
     wanted = {s.video or s.id for s in suggestions} | {s.partner for s in suggestions if s.partner}
     value_set = pa.array(sorted(wanted), pa.string())
     clips = {c["clip_id"]: c for c in ws.tables.read(trained, where=pc.is_in(pc.field("clip_id"), value_set=pa.array(
@@ -77,7 +79,9 @@ def with_evidence_frames(ws, trained, suggestions: list[Suggestion]) -> list[dic
         return ids[::max(1, len(ids) // EVIDENCE_FRAMES)][:EVIDENCE_FRAMES]
 
     return [{**s.__dict__, "frames": frames(s.id, s.level),
-             "partner_frames": frames(s.partner, "video") if s.partner else []} for s in suggestions]
+             "partner_frames": frames(s.partner, "video") if s.partner else [],
+             "proposal": proposal_words(s.action, s.value), "signal_help": SIGNAL_HELP[s.signal]}
+            for s in suggestions]
 
 
 def proposed_retime(ws, dataset: str, video: dict | None, timing: dict[str, Suggestion]) -> dict | None:

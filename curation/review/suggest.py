@@ -34,7 +34,7 @@ from curation.review.signals.duplicates import embedding_pairs, duplicate_pairs,
 from curation.review.signals.labels import LABEL_ISSUE_Z, aum_issues, contradicted_issues, relabel_clips
 from curation.review.signals.outliers import OUTLIER_Z, look_outliers
 from curation.review.signals.timing import retime_suggestions
-from curation.review.suggestion import Suggestion, Suggestions, one_action_per_sample
+from curation.review.suggestion import Note, Suggestion, Suggestions, one_action_per_sample
 from curation.runs.learning import learning_check
 from curation.task import VIDEOS
 
@@ -67,12 +67,12 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     relabelled (`relabel_clips`). Weight 0 by default, in both worlds: relabelling a multi-class run's flagged
     clips to the class the model preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md,
     issue 41)."""
+    classes = ws.runs.record(run).classes
     clips = evidence.train_clip_aum(ws, run, repeats)
-    found = aum_issues(clips, threshold, action, value, second_opinion(ws, run))
-    if action != "label":
-        return found
-    return relabel_clips(evidence.with_class_probabilities(ws, clips, [run, *repeats]), found,
-                         ws.runs.record(run).classes)
+    if len(classes) > 2:  # which class the model preferred: in the proposal's words, and a relabel's target
+        clips = evidence.with_class_probabilities(ws, clips, [run, *repeats])
+    found = aum_issues(clips, threshold, action, value, second_opinion(ws, run), classes)
+    return relabel_clips(clips, found, classes) if action == "label" else found
 
 def second_opinion(ws, run: str) -> dict:
     """For a multi-class run, its train videos' features from its start (`evidence.start_features`), the label
@@ -85,7 +85,8 @@ def confident_learning(ws, runs: list[str], share: float = LOW_QUANTILE, action:
     """Label issues per video from the k-fold runs' out-of-fold probabilities (labels are given per video, as for
     AUM): a video is flagged when at least `share` of its clips are confidently another class — a stretch of
     contradicted clips, not one odd clip."""
-    return contradicted_issues(evidence.out_of_fold_probabilities(ws, runs), share, action, value)
+    return contradicted_issues(evidence.out_of_fold_probabilities(ws, runs), share, action, value,
+                               ws.runs.record(runs[0]).classes)
 
 def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float = LABEL_ISSUE_Z,
                          action: str = "weight", value: str = "0") -> list[Suggestion]:
@@ -107,8 +108,12 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
         return []
     folds = [record.config.get("fold") for record in records.values()]
     per_video = "weight" if action == "label" else action  # relabels are per clip, made from the videos found
+    classes = records[learned[0]].classes
     clips = evidence.train_clip_aum(ws, learned[0], learned[1:])
-    by_aum = {s.id: s for s in aum_issues(clips, threshold, per_video, value, second_opinion(ws, learned[0]))}
+    if len(classes) > 2:
+        clips = evidence.with_class_probabilities(ws, clips, learned)
+    by_aum = {s.id: s for s in aum_issues(clips, threshold, per_video, value, second_opinion(ws, learned[0]),
+                                          classes)}
     by_cl = {}
     if all(f is not None for f in folds) and len(learned) == len(runs):  # out-of-fold needs every fold
         by_cl = {s.id: s for s in confident_learning(ws, runs, action=per_video, value=value)}
@@ -118,11 +123,8 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
     for video in sorted(set(by_aum) | set(by_cl)):
         both = [s for s in (by_aum.get(video), by_cl.get(video)) if s is not None]
         out.append(Suggestion(video, "video", action, value, "label issue", "; ".join(s.reason for s in both),
-                              max(s.score for s in both)))
-    if action == "label":
-        return relabel_clips(evidence.with_class_probabilities(ws, clips, learned), out,
-                             records[learned[0]].classes)
-    return out
+                              max(s.score for s in both), plain=both[0].plain))
+    return relabel_clips(clips, out, classes) if action == "label" else out
 
 def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: float = 0.15,
                     frames: evidence.FrameDescriptors | None = None, notes: list[str] | None = None,
@@ -152,7 +154,8 @@ def unreadable_videos(ws, run: str) -> list[Suggestion]:
     dataset = ws.runs.record(run).inputs.dataset
     videos = ws.tables.read(ws.task(dataset).head(ws.tables, VIDEOS), ["video_id", "status", "status_reason", "split"])
     return [Suggestion(v["video_id"], "video", "delete", "", "unreadable", f"{v['status']}: {v['status_reason']}",
-                       1.0)
+                       1.0, plain=f"This video could not be read ({v['status']}), so training skips it: delete it, "
+                                  "or replace the file and ingest again.")
             for v in videos.to_pylist() if v["status"] != "ok" and v["split"] != "test"]
 
 def learned_timing_issues(ws, run: str, notes: list[str], check=None) -> list[Suggestion]:
@@ -172,7 +175,8 @@ def timing_issues(ws, run: str, notes: list[str], tolerance_s: float = 0.5,
         return []
     found = newest_prediction(ws, run, task.dataset)
     if found is None:
-        notes.append(f"event times not checked: predict {run}'s event times on {task.dataset}'s videos first")
+        notes.append(Note(f"event times not checked: predict {run}'s event times on {task.dataset}'s videos first",
+                          "predict-events", run))
         return []
     result, curves = found
     videos = ws.tables.read(task.videos_at(ws.tables, record.inputs.videos)).to_pylist()

@@ -21,14 +21,28 @@ class Suggestion:
     score: float  # in [0, 1]; higher = more certain
     partner: str = ""  # a near-duplicate's other video, shown beside it for review (not in the edit file)
     video: str = ""  # the video of a clip-level suggestion ("" when the id is the video)
+    plain: str = ""  # what was seen, in words a reviewer reads first (review.words); `reason` has the figures
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something suggest could not judge, and why; `action` names what would let it (a command of the library, for
+    `run`), which a caller may offer as a button."""
+    text: str
+    action: str = ""  # "" or "predict-events"
+    run: str = ""
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class Suggestions(list):
-    """Suggestions, most certain first, and `notes`: what could not be judged and why (shown beside them)."""
+    """Suggestions, most certain first, and `notes` (`Note`s): what could not be judged and why (shown beside
+    them)."""
 
     def __init__(self, items=(), notes=()):
         super().__init__(items)
-        self.notes = list(notes)
+        self.notes = [n if isinstance(n, Note) else Note(n) for n in notes]
 
 
 def certainty(z: float) -> float:

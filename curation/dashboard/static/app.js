@@ -1,5 +1,5 @@
 // The dashboard page: pickers for table, revision and run, the views, and how they are wired together.
-import { $, api, on, option, say, state } from "./core.js";
+import { $, api, loadWords, on, option, say, state } from "./core.js";
 import { initEdits } from "./edits.js";
 import { forgetSelection, initGrid, loadPage, showSelected } from "./grid.js";
 import { initMap, loadMap, mapShown } from "./map.js";
@@ -71,13 +71,42 @@ function show(view) {
   if (!VIEWS.includes(view)) return;
   for (const v of VIEWS) {
     $(`view-${v}`).hidden = v !== view;
-    $(`tab-${v}`).classList.toggle("active", v === view);
+    if (v === view) $(`tab-${v}`).setAttribute("aria-current", "page");
+    else $(`tab-${v}`).removeAttribute("aria-current");
   }
   if (!state.table) return;
   if (view === "samples") mapShown();
   if (view === "suggestions") loadSuggestions();
   if (view === "revisions") loadLog().catch((e) => say(e.message, true));
   if (view === "runs") loadRuns().catch((e) => say(e.message, true));
+}
+
+// The line between the panes: dragged, or moved with the arrow keys, it sets the samples' share of the width (kept
+// for the next visit); the map redraws at its new size.
+function initSplitter() {
+  const splitter = $("splitter");
+  const set = (share) => {
+    const clamped = Math.min(80, Math.max(30, Math.round(share)));
+    document.documentElement.style.setProperty("--views", `${clamped}%`);
+    splitter.setAttribute("aria-valuenow", clamped);
+    localStorage.setItem("curate-views", clamped);
+    window.dispatchEvent(new Event("resize"));
+  };
+  const saved = Number(localStorage.getItem("curate-views"));
+  if (saved) set(saved);
+  splitter.addEventListener("pointerdown", (down) => {
+    down.preventDefault();
+    const box = document.querySelector("main").getBoundingClientRect();
+    const move = (event) => set(((event.clientX - box.left) / box.width) * 100);
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", () => window.removeEventListener("pointermove", move), { once: true });
+  });
+  splitter.addEventListener("keydown", (event) => {
+    const step = { ArrowLeft: -5, ArrowRight: 5 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    set(Number(splitter.getAttribute("aria-valuenow")) + step);
+  });
 }
 
 $("table").onchange = () => {  // a run of another dataset has no metrics for this table: its own newest instead
@@ -92,6 +121,7 @@ $("run").onchange = refresh;
 for (const v of VIEWS) $(`tab-${v}`).onclick = () => show(v);
 on("revisions-changed", (number) => { forgetSelection(); loadRevisions(number); });
 on("selection", (source) => { if (source === "map" || source === "neighbours") showSelected(true); });
+initSplitter();
 initGrid();
 initTiles();
 initKeys();
@@ -99,4 +129,4 @@ initMap();
 initViewer();
 initEdits();
 initPanels();
-loadTables().catch((error) => say(error.message, true));
+Promise.all([loadWords(), loadTables()]).catch((error) => say(error.message, true));

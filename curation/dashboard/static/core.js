@@ -58,6 +58,12 @@ export function cell(value) {
 }
 
 export const ref = () => `${state.table}@${state.revision}`;
+
+// Each signal and column explained in a sentence (the library's words), for hover text.
+export const words = { signals: {}, columns: {} };
+export async function loadWords() {
+  Object.assign(words, await api("/api/words"));
+}
 export const frameUrl = (dataset, id) => `/api/frames/${encodeURIComponent(dataset)}/${encodeURIComponent(id)}`;
 
 // An SVG line chart: series [{name, points: [[x, y], …], colour}], with its axes' ranges written as text.

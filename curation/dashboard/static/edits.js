@@ -88,13 +88,35 @@ function applyOnHead() {
   else { drawPending(); say("nothing left to commit: every staged row had changed meanwhile"); }
 }
 
+// What the staged edits do, as a commit message when the user writes none: "label issue: weight 0 on 7 videos
+// (accepted suggestions); delete on 2 clips".
+function defaultMessage() {
+  const parts = new Map();
+  for (const p of state.pending) {
+    const what = `${p.action}${p.value !== undefined && p.value !== "" ? " " + p.value : ""}`;
+    const key = p.source?.startsWith("suggestion: ") ? `${p.source.slice(12)}: ${what}|${p.level}|accepted suggestions`
+      : `${what}|${p.level}|${p.source === "selection" ? "" : p.source}`;
+    parts.set(key, (parts.get(key) || 0) + p.ids.length);
+  }
+  return [...parts].map(([key, n]) => {
+    const [what, level, source] = key.split("|");
+    return `${what} on ${n} ${level}${n === 1 ? "" : "s"}${source ? ` (${source})` : ""}`;
+  }).join("; ");
+}
+
+export function commitStaged() {
+  if (!state.pending.length) { say("nothing staged to commit", true); return; }
+  commit();
+}
+
 async function commit() {
   const edits = state.pending.flatMap((p) => p.ids.map((id) => ({ id, action: p.action, value: p.value,
                                                                    level: p.level })));
+  const message = $("message").value.trim() || defaultMessage();
   $("commit").disabled = $("apply-head").disabled = true;  // one commit at a time: a double click commits once
   say(`committing ${edits.length} edit(s) to ${ref()}…`);
   try {
-    const result = await post("/api/edits", { table: ref(), message: $("message").value, edits,
+    const result = await post("/api/edits", { table: ref(), message, edits,
                                               author: $("author").value.trim() });
     state.pending = [];
     $("message").value = "";

@@ -1,7 +1,7 @@
 // The samples: server-side filter, sort and paging over a revision joined with a run's metrics, shown as
 // thumbnails (tiles.js, the default) or as this table of numbers; a clip view and a video view; "selected only"
 // pages through the selection made here, on the map or in the viewer.
-import { $, api, cell, el, emit, on, post, ref, say, state, unsay } from "./core.js";
+import { $, api, cell, el, emit, on, post, ref, say, state, unsay, words } from "./core.js";
 import { loadTiles, moveTile } from "./tiles.js";
 
 const PAGE = 100;
@@ -51,12 +51,12 @@ export async function loadPage(offset = 0) {
 function draw() {
   const columns = grid.columns.filter((c) => !grid.hidden.has(c));
   const chosen = grid.view === "videos" ? state.selectedVideos : state.selected;
-  const head = el("tr", {}, el("th"));
+  const head = el("tr", {}, el("th", {}, el("span", { className: "visually-hidden", textContent: "selected" })));
   const sort = $("sort").value, desc = $("desc").checked;
-  for (const c of columns) {
-    head.appendChild(el("th", {
+  for (const c of columns) {  // a header sorts by its column (a button: reachable by keyboard); hover explains it
+    head.appendChild(el("th", { title: words.columns[c] || "" }, el("button", { type: "button", className: "sort",
       textContent: c + (sort === c ? (desc ? " ▼" : " ▲") : ""),
-      onclick: () => { $("desc").checked = sort === c ? !desc : false; $("sort").value = c; loadPage(0); } }));
+      onclick: () => { $("desc").checked = sort === c ? !desc : false; $("sort").value = c; loadPage(0); } })));
   }
   $("grid").tHead.replaceChildren(head);
   $("grid").tBodies[0].replaceChildren(...grid.rows.map((row, index) => {
@@ -64,6 +64,7 @@ function draw() {
     const tr = el("tr", { className: chosen.has(id) ? "selected" : "" });
     tr.dataset.id = id;
     const box = el("input", { type: "checkbox", checked: chosen.has(id) });
+    box.setAttribute("aria-label", `select ${id}`);
     box.onclick = (event) => {
       event.stopPropagation();
       if (box.checked) chosen.add(id); else chosen.delete(id);
@@ -130,7 +131,7 @@ function drawColumnChooser() {
   $("columns").replaceChildren(...grid.columns.map((c) => {
     const box = el("input", { type: "checkbox", checked: !grid.hidden.has(c) });
     box.onchange = () => { if (box.checked) grid.hidden.delete(c); else grid.hidden.add(c); draw(); };
-    return el("label", {}, box, " " + c);
+    return el("label", { title: words.columns[c] || "" }, box, " " + c);
   }));
 }
 

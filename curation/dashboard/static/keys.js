@@ -1,20 +1,22 @@
-// Keyboard shortcuts, ignored while typing in a field: j / k next / previous sample, space play or pause the clip,
-// d delete the selection, w set its weight (the value box, else 0), r relabel it (the value box), a accept the
-// next undecided suggestion, u undo the last staged edit, ? list them.
+// Keyboard shortcuts, ignored while typing in a field: j / k next / previous sample (in Suggestions: card), space
+// play or pause the clip, d delete the selection, w set its weight (the value box, else 0), r relabel it (the value
+// box), a / x accept / reject the current suggestion, u undo the last staged edit, ? list them.
 import { $, say } from "./core.js";
 import { stageSelection, undoStaged } from "./edits.js";
 import { moveCurrent } from "./grid.js";
-import { acceptNext } from "./panels.js";
+import { decideCurrent, moveSuggestion } from "./panels.js";
 import { togglePlay } from "./viewer.js";
 
+const reviewing = () => !$("view-suggestions").hidden;
 const KEYS = {
-  j: ["next sample", () => moveCurrent(1)],
-  k: ["previous sample", () => moveCurrent(-1)],
+  j: ["next sample or suggestion", () => (reviewing() ? moveSuggestion(1) : moveCurrent(1))],
+  k: ["previous sample or suggestion", () => (reviewing() ? moveSuggestion(-1) : moveCurrent(-1))],
   " ": ["play / pause the clip", () => togglePlay()],
   d: ["delete the selection", () => stageSelection("delete")],
   w: ["weight the selection (value box, else 0)", () => stageSelection("weight", $("edit-value").value.trim() || "0")],
   r: ["relabel the selection (value box)", () => relabel()],
-  a: ["accept the next suggestion", () => acceptNext()],
+  a: ["accept the current suggestion", () => decideCurrent("accepted")],
+  x: ["reject the current suggestion", () => decideCurrent("rejected")],
   u: ["undo the last staged edit", () => undoStaged()],
   "?": ["these keys", () => say(Object.entries(KEYS).map(([k, [what]]) => `${k === " " ? "space" : k} ${what}`)
     .join(" · "))],

@@ -223,4 +223,12 @@ export function initMap() {
     loadMap();
   };
   on("selection", (source) => { if (source !== "map") highlight(); });
+  let resized = null;  // the panes were resized: the map is drawn again at its new size once the drag rests
+  window.addEventListener("resize", () => {
+    clearTimeout(resized);
+    resized = setTimeout(() => {
+      const { width, height } = $("map-canvas").getBoundingClientRect();
+      if (map.plot && width && map.size !== `${width}x${height}`) loadMap();
+    }, 200);
+  });
 }

@@ -1,14 +1,18 @@
 // The other views: suggestions to accept or reject, revisions (log, diff, tag, revert) and runs (curves, two
 // side by side).
-import { $, api, cell, el, emit, frameUrl, lineChart, post, say, state } from "./core.js";
-import { stage } from "./edits.js";
+import { $, api, cell, el, emit, frameUrl, lineChart, on, post, say, state, words } from "./core.js";
+import { commitStaged, stage } from "./edits.js";
 
 // ---- suggestions ------------------------------------------------------------------------------------------------
+// One card per proposal: what was seen in plain words, what accepting does, the evidence frames, the figures one
+// click away. The current card is shown in the clip pane; a / x accept or reject it and move on, j / k move.
 const decided = new Map();  // suggestion id → "accepted" | "rejected"
+const review = { cards: [], current: -1, run: "" };
 
 export async function loadSuggestions() {
   if (!state.run) {
-    $("suggestions").replaceChildren(el("p", { textContent: "pick a run: suggestions come from its metrics" }));
+    $("suggestions").replaceChildren(el("p", { className: "empty",
+      textContent: "Pick a run in the header: suggestions come from what a trained model made of the samples." }));
     return;
   }
   $("suggestions").replaceChildren(el("p", { textContent: "computing suggestions…" }));
@@ -18,30 +22,97 @@ export async function loadSuggestions() {
     for (const s of suggestions) (groups[s.signal] ||= []).push(s);
     state.suggested = new Map(suggestions.map((s) => [s.id, s.signal]));
     emit("suggested");
-    const header = el("p", { textContent: `${suggestions.length} proposal(s) from ${state.run} (trained on ${table});`
-      + " accepted ones join the change set of the revision shown" });
-    const remarks = notes.map((note) => el("p", { className: "note", textContent: `note: ${note}` }));
-    allCards.length = 0;
-    $("suggestions").replaceChildren(header, ...remarks, ...Object.entries(groups).map(([signal, items]) => {
-      const cards = items.map((s) => card(s, dataset));
+    review.cards = [];
+    review.run = state.run;
+    const bar = el("div", { className: "review-bar" },
+      el("span", { textContent: `${suggestions.length} proposal(s) from ${state.run}, trained on ${table}` }),
+      el("span", { id: "review-progress", className: "caption", role: "status" }),
+      el("button", { id: "commit-accepted", className: "primary", onclick: () => commitStaged() }),
+      el("span", { className: "hint", textContent: "keys: a accept · x reject · j / k next / previous" }));
+    const sections = Object.entries(groups).map(([signal, items]) => {
+      const cards = items.map((s) => card(s, dataset, table));
       const bulk = (verdict) => () => cards.forEach((c) => c.decide(verdict));
       return el("section", { className: "group" },
-        el("h3", { textContent: `${signal} (${items.length})` },
+        el("h3", { title: words.signals[signal] || "" }, el("span", { textContent: `${signal} (${items.length})` }),
+           el("span", { className: "caption", textContent: words.signals[signal] || "" }),
            el("button", { textContent: "accept all", className: "accept-all", onclick: bulk("accepted") }),
            el("button", { textContent: "reject all", onclick: bulk("rejected") })),
         ...cards.map((c) => c.node));
-    }));
+    });
+    const empty = suggestions.length ? [] : [el("p", { className: "empty",
+      textContent: "Nothing to review: no signal found a sample worth a second look in this run." })];
+    $("suggestions").replaceChildren(bar, ...empty, ...sections, ...noteSection(notes));
+    review.current = -1;
+    drawProgress();
+    const first = review.cards.findIndex((c) => !decided.has(c.id));
+    if (first >= 0) setCurrent(first, false);
   } catch (error) {
     $("suggestions").replaceChildren(el("p", { className: "error", textContent: error.message }));
   }
 }
 
-// The a key: the first suggestion card neither accepted nor rejected yet, accepted.
-const allCards = [];  // the cards drawn, in order
-export function acceptNext() {
-  const next = allCards.find((c) => !decided.has(c.id));
-  if (next) { next.decide("accepted"); next.node.scrollIntoView({ block: "nearest" }); }
-  else say("no suggestion left to accept (open Suggestions with a run)", true);
+// What suggest could not judge, after the cards; a note whose fix the dashboard can run has its button.
+function noteSection(notes) {
+  if (!notes.length) return [];
+  return [el("section", { className: "notes" }, el("h3", { textContent: "Not checked" }),
+    ...notes.map((note) => el("p", { className: "note" }, note.text + " ", ...noteAction(note))))];
+}
+
+function noteAction(note) {
+  if (note.action !== "predict-events") return [];
+  const button = el("button", { textContent: "predict event times now" });
+  button.onclick = async () => {
+    button.disabled = true;
+    say(`predicting ${note.run}'s event times over every video (a minute or more)…`);
+    try {
+      const done = await post("/api/predict-events", { run: note.run });
+      say(`event times predicted for ${done.videos} videos of ${done.table}`);
+      await loadSuggestions();
+    } catch (error) {
+      say(error.message, true);
+      button.disabled = false;
+    }
+  };
+  return [button];
+}
+
+function drawProgress() {
+  const accepted = [...decided.entries()].filter(([id, v]) => v === "accepted"
+    && review.cards.some((c) => c.id === id)).length;
+  const done = review.cards.filter((c) => decided.has(c.id)).length;
+  if (!$("review-progress")) return;
+  $("review-progress").textContent = `${done} of ${review.cards.length} decided · ${accepted} accepted`;
+  const staged = state.pending.length;
+  $("commit-accepted").textContent = staged ? "commit the change set" : "nothing accepted yet";
+  $("commit-accepted").disabled = !staged;
+}
+on("staged", drawProgress);
+
+// The card at `index` becomes the current one; its sample is shown in the clip pane.
+function setCurrent(index, scroll = true) {
+  const c = review.cards[index];
+  if (!c) return;
+  review.cards[review.current]?.node.classList.remove("current");
+  review.current = index;
+  c.node.classList.add("current");
+  if (scroll) c.node.scrollIntoView({ block: "nearest" });
+  if (c.target) emit("show-clip", c.target);
+  else emit("show-nothing", `Video ${c.id} could not be read: it has no frames to show.`);
+}
+
+export function moveSuggestion(step) {
+  setCurrent(Math.min(review.cards.length - 1, Math.max(0, review.current + step)));
+}
+
+// a / x: the current card (else the first undecided) accepted or rejected; then the next undecided one.
+export function decideCurrent(verdict) {
+  let index = review.cards[review.current] && !decided.has(review.cards[review.current].id) ? review.current
+    : review.cards.findIndex((c) => !decided.has(c.id));
+  if (index < 0) { say("no suggestion left to decide (open Suggestions with a run)", true); return; }
+  review.cards[index].decide(verdict);
+  const next = review.cards.findIndex((c, k) => k > index && !decided.has(c.id));
+  index = next >= 0 ? next : review.cards.findIndex((c) => !decided.has(c.id));
+  if (index >= 0) setCurrent(index);
 }
 
 function strip(dataset, frames, title) {
@@ -50,14 +121,17 @@ function strip(dataset, frames, title) {
             ...pick.map((id) => el("img", { src: frameUrl(dataset, id), alt: "" })));
 }
 
-function card(s, dataset) {
+function card(s, dataset, table) {
   const actions = s.action === "retime" ? ["retime"] : ["delete", "weight", "label"];  // a time moves, or a row
-  const action = el("select", {}, ...actions.map((a) => el("option", { value: a, textContent: a,
-                                                                      selected: a === s.action })));
+  const action = el("select", {}, ...actions.map((a) => el("option", { value: a,
+    textContent: a, selected: a === s.action })));
+  action.setAttribute("aria-label", `action for ${s.id}`);
   const value = el("input", { value: s.value, size: 6, placeholder: "value" });
-  const node = el("div", { className: "suggestion" });
+  value.setAttribute("aria-label", `value for ${s.id}`);
+  const node = el("article", { className: "suggestion" });
   node.dataset.id = s.id;
   const verdict = el("span", { className: "verdict" });
+  const index = review.cards.length;
   const decide = (choice) => {
     if (decided.has(s.id)) return;
     decided.set(s.id, choice);
@@ -65,16 +139,25 @@ function card(s, dataset) {
                                      `suggestion: ${s.signal}`);
     verdict.textContent = choice;
     node.classList.add(choice);
+    drawProgress();
   };
   node.append(
-    el("div", { className: "what", textContent: `${s.level} ${s.id} · score ${cell(s.score)} · ${s.reason}` }),
+    el("p", { className: "plain", textContent: s.plain || s.reason }),
+    el("p", { className: "proposal", textContent: s.proposal }),
     el("div", { className: "strips" }, strip(dataset, s.frames, s.level === "video" ? `video ${s.id}` : s.id),
        ...(s.partner ? [strip(dataset, s.partner_frames, `its partner ${s.partner}`)] : [])),
-    el("div", {}, action, value,
+    el("details", { className: "figures" }, el("summary", { textContent: "figures" }),
+       el("div", { className: "what", textContent: `${s.level} ${s.id} · score ${cell(s.score)} · ${s.reason}` })),
+    el("div", { className: "decision" },
        el("button", { textContent: "accept", className: "accept", onclick: () => decide("accepted") }),
-       el("button", { textContent: "reject", onclick: () => decide("rejected") }), verdict));
+       el("button", { textContent: "reject", className: "reject", onclick: () => decide("rejected") }),
+       action, value, verdict));
+  node.addEventListener("click", (event) => { if (!event.target.closest("button, select, input, summary")) setCurrent(index); });
   if (decided.has(s.id)) { verdict.textContent = decided.get(s.id); node.classList.add(decided.get(s.id)); }
-  allCards.push({ id: s.id, node, decide });
+  // an unreadable video has no frames to show; a clip-level proposal shows its clip, a video-level its middle clip
+  const target = s.signal === "unreadable" ? null  // from the revision it was found in: the one shown may lack it
+    : { table, ...(s.level === "video" ? { video: s.id } : { id: s.id }) };
+  review.cards.push({ id: s.id, node, decide, target });
   return { node, decide };
 }
 
@@ -85,7 +168,11 @@ export async function loadRevisions() {
   const [dataset, name] = state.table.split("/");
   const tags = tables.find((t) => t.dataset === dataset && t.name === name)?.tags || {};
   const tagsOf = (n) => Object.entries(tags).filter(([, v]) => v === n).map(([k]) => k).join(", ");
-  const radio = (group, n, checked) => el("input", { type: "radio", name: group, value: n, checked });
+  const radio = (group, n, checked) => {
+    const input = el("input", { type: "radio", name: group, value: n, checked });
+    input.setAttribute("aria-label", `${group === "diff-a" ? "A" : "B"}: @${n}`);
+    return input;
+  };
   $("log").tBodies[0].replaceChildren(...revisions.map((r, k) => el("tr", {},
     el("td", {}, radio("diff-a", r.number, k === 1 || revisions.length === 1)),
     el("td", {}, radio("diff-b", r.number, k === 0)),
@@ -144,7 +231,8 @@ async function revert() {
 export async function loadRuns() {
   const { runs } = await api("/api/runs");
   $("runs-list").tBodies[0].replaceChildren(...runs.map((r, k) => el("tr", {},
-    el("td", {}, el("input", { type: "checkbox", value: r.run, checked: k >= runs.length - 2, onchange: compareRuns })),
+    el("td", {}, Object.assign(el("input", { type: "checkbox", value: r.run, checked: k >= runs.length - 2,
+                                             onchange: compareRuns }), { ariaLabel: `compare ${r.run}` })),
     el("td", { textContent: r.run }), el("td", { textContent: r.status }), el("td", { textContent: r.trained_on || "" }),
     el("td", { textContent: r.model || "" }), el("td", { textContent: r.epochs ?? "" }),
     el("td", { textContent: r.best ? `${r.best.metric} ${cell(r.best.value)} @ ${r.best.epoch}` : "-" }))));

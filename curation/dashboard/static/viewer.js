@@ -23,8 +23,11 @@ function draw(view) {
   const row = view.clip;
   const urls = view.frames.map((id) => frameUrl(view.dataset, id));
   const metric = (name) => (row[name] !== undefined && row[name] !== null ? ` · ${name} ${cell(row[name])}` : "");
+  $("clip-empty").hidden = true;
+  $("clip-shown").hidden = false;
   $("clip-title").textContent = `${row.clip_id} · video ${row.video_id} · ${row.split} · label ${cell(row.label)}`
     + ` · weight ${cell(row.weight)}${metric("eval_prob")}${metric("eval_loss")}${metric("aum")}`;
+  $("clip-plain").textContent = view.plain;
   $("strip").replaceChildren(...urls.map((src) => el("img", { src, alt: "" })));
   Object.assign(viewer, { urls, k: 0 });
   $("clip-frame").src = urls[0];
@@ -99,13 +102,25 @@ async function neighbours() {
 
 function seek(view, t) {
   const nearest = view.timeline.reduce((best, c) => (Math.abs(c.t - t) < Math.abs(best.t - t) ? c : best));
-  if (nearest.id !== view.clip.clip_id) showClip({ id: nearest.id });
+  if (nearest.id !== view.clip.clip_id) showClip({ table: view.table, id: nearest.id });
+}
+
+// Nothing to show (a suggestion on a video that could not be read): the empty state, saying why.
+function showNothing(why) {
+  viewer.clip = null;
+  clearInterval(viewer.timer);
+  viewer.timer = null;
+  $("clip-shown").hidden = true;
+  $("clip-empty").hidden = false;
+  $("clip-empty").textContent = why;
 }
 
 export function initViewer() {
   on("show-clip", showClip);
-  $("clip-prev").onclick = () => viewer.clip?.previous && showClip({ id: viewer.clip.previous });
-  $("clip-next").onclick = () => viewer.clip?.next && showClip({ id: viewer.clip.next });
+  on("show-nothing", showNothing);
+  // the clip's own revision: a suggestion or a comparison may show one of another revision than the page's
+  $("clip-prev").onclick = () => viewer.clip?.previous && showClip({ table: viewer.clip.table, id: viewer.clip.previous });
+  $("clip-next").onclick = () => viewer.clip?.next && showClip({ table: viewer.clip.table, id: viewer.clip.next });
   $("clip-neighbours").onclick = () => neighbours();
   $("clip-select").onclick = () => {
     if (!viewer.clip) return;

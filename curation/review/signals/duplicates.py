@@ -219,7 +219,11 @@ def pair_suggestions(pairs: list[tuple[str, str, float, float, str]], split_of: 
         kind = f"leak: near-duplicate of {split_of[other]} video {other}" if leak else f"near-duplicate of {other}"
         closeness = (f"identical by {signal}" if typical == 0 else
                      f"{signal} distance {d:.3f}, next nearest {typical:.3f}")
+        plain = (f"This {split_of[victim]} video shares near-identical frames with {split_of[other]} video {other}: "
+                 f"the {split_of[other]} score would reward remembering it." if leak else
+                 f"This video and {other} share near-identical frames: training on both counts the same footage "
+                 "twice.")
         out.append(Suggestion(victim, "video", "delete", "", "leak" if leak else "near-duplicate",
                               f"{kind} ({closeness})", round(1 - d / typical, 4) if typical > 0 else 1.0,
-                              partner=other))
+                              partner=other, plain=plain))
     return out

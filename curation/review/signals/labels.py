@@ -9,6 +9,7 @@ from curation.review.metrics import LOW_QUANTILE
 from curation.review.signals.neighbours import knn
 from curation.review.signals.robust import robust_z
 from curation.review.suggestion import Suggestion, certainty
+from curation.review.words import contradicted_words, label_issue_words
 
 # Label issues are proposals a person reviews: a false alarm costs a glance, a miss leaves a wrong label in
 # training, so the default cut-off leans to recall (1.5 robust SD; 2 gave precision 0.95 at recall 0.53 in
@@ -82,9 +83,23 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z,
     return pd.concat([flagged, alone[alone["z"] < -threshold]])
 
 
+def class_names(clips: pd.DataFrame, video: str, label: int, classes: list) -> tuple[str, str]:
+    """A video's label and the class the model preferred over it, by name: for two classes the other one; for more,
+    the most probable other class of its clips' mean `probs` ("" without them)."""
+    def name(k: int) -> str:
+        return str(classes[k]) if k < len(classes) else str(k)
+
+    if len(classes) == 2:
+        return name(label), name(1 - label)
+    probs = [p for p in clips.loc[clips["video_id"] == video, "probs"] if isinstance(p, np.ndarray)] \
+        if "probs" in clips else []
+    return name(label), name(preferred_class(np.mean(probs, axis=0), label)) if probs else ""
+
+
 def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str,
-               start: dict[str, np.ndarray] | None = None) -> list[Suggestion]:
-    """One proposal per video that `low_aum_videos` flags among clips' (clip_id, video_id, label, aum)."""
+               start: dict[str, np.ndarray] | None = None, classes: list = ()) -> list[Suggestion]:
+    """One proposal per video that `low_aum_videos` flags among clips' (clip_id, video_id, label, aum[, probs]);
+    `classes` name its label and the class the model preferred in the proposal's plain words."""
     out = []
     for video, row in low_aum_videos(clips, threshold, start).iterrows():
         reason = (f"label issue: own-label margin {row.aum:.2f} is {-row.z:.1f} robust SD below label-"
@@ -94,7 +109,8 @@ def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str,
             reason += (f", and {row.agreement:.0%} of its {NEIGHBOURS} nearest videos by the start's features "
                        f"carry its label ({-row.z_agreement:.1f} SD below)")
             z = -(row.z + row.z_agreement) * LABEL_ISSUE_Z / SECOND_OPINION_Z  # the cut-offs score alike
-        out.append(Suggestion(video, "video", action, value, "label issue", reason, certainty(z)))
+        plain = label_issue_words(*class_names(clips, video, int(row.label), list(classes)), row.get("agreement"))
+        out.append(Suggestion(video, "video", action, value, "label issue", reason, certainty(z), plain=plain))
     return out
 
 
@@ -127,7 +143,7 @@ def relabel_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list) 
         video = by_video[row.video_id]
         out.append(Suggestion(row.clip_id, "clip", "label", name, "label issue",
                               f"{video.reason}; this clip's AUM {row.aum:.2f}: relabel to {name}", video.score,
-                              video=row.video_id))
+                              video=row.video_id, plain=video.plain))
     return out
 
 
@@ -158,9 +174,13 @@ def contradicted_videos(clips: pd.DataFrame, share: float = LOW_QUANTILE,
     return per_video[per_video["share"] >= share]
 
 
-def contradicted_issues(oof: pd.DataFrame, share: float, action: str, value: str) -> list[Suggestion]:
+def contradicted_issues(oof: pd.DataFrame, share: float, action: str, value: str,
+                        classes: list = ()) -> list[Suggestion]:
     """One proposal per video that `contradicted_videos` finds in out-of-fold (video_id, label, probs)."""
+    label_of = oof.groupby("video_id")["label"].max()
     return [Suggestion(video, "video", action, value, "label issue",
                        f"label issue (confident learning): {int(row.contradicted)} of {int(row.clips)} clips "
-                       "confidently another class", round(float(row.share), 4))
+                       "confidently another class", round(float(row.share), 4),
+                       plain=contradicted_words(*class_names(oof, video, int(label_of[video]), list(classes)),
+                                                int(row.contradicted), int(row.clips)))
             for video, row in contradicted_videos(oof, share).iterrows()]

@@ -22,5 +22,7 @@ def look_outliers(looks: np.ndarray, videos: list[str], threshold: float = OUTLI
     spread = dist.mean(axis=1)
     return [Suggestion(v, "video", "weight", "0", "outlier",
                        f"outlier: its look is {d:.0f} from its {neighbours} nearest "
-                       f"videos, {z:.1f} robust SD above the typical video", certainty(z))
+                       f"videos, {z:.1f} robust SD above the typical video", certainty(z),
+                       plain="This video looks unlike every other video (its colours and layout): check that it "
+                             "belongs before training on it.")
             for v, d, z in zip(videos, spread, robust_z(spread)) if z > threshold and v not in skip]

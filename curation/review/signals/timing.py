@@ -16,5 +16,6 @@ def retime_suggestions(moves, labelled: dict[str, list[float]]) -> list[Suggesti
                "label)")
         out.append(Suggestion(m.video_id, "video", "retime", value, "timing",
                               f"labelled at {m.labelled:.2f} s, {how}, the model's lag of {m.lag:+.2f} s taken off",
-                              m.certainty))
+                              m.certainty, plain=f"The model sees the event at {m.suggested:.2f} s, not at the "
+                                                 f"labelled {m.labelled:.2f} s: the labelled time may be off."))
     return out
