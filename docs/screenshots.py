@@ -55,6 +55,11 @@ def main() -> None:
 
         page.click("#tab-suggestions")
         page.wait_for_selector("#suggestions .suggestion img")
+        label_issue = page.locator("#suggestions .group:has(h3:has-text('label issue')) .suggestion .plain").first
+        label_issue.click()  # the first label issue, current: shown in the clip pane
+        label_issue.scroll_into_view_if_needed()
+        page.wait_for_function("() => !document.querySelector('#clip-shown').hidden && [...document.querySelectorAll("
+                               "'#strip img')].every((i) => i.complete)")
         page.wait_for_timeout(500)
         page.screenshot(path=str(out / "suggestions.png"))
 

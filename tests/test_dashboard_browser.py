@@ -14,8 +14,9 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from conftest import CHROMIUM, needs_chromium, running_dashboard, watched_page
+from conftest import CHROMIUM, assert_accessible, needs_chromium, running_dashboard, watched_page
 from curation.review.suggest import suggest
+from curation.review.words import COLUMN_HELP, SIGNAL_HELP
 from curation.workspace import Workspace
 
 pytestmark = [pytest.mark.slow,
@@ -48,6 +49,16 @@ def _box_left_of_a_gap(points: dict) -> tuple[float, list[str]]:
     cut = (xs[k] + xs[k + 1]) / 2
     editable = zip(points["ids"][:points["editable"]], points["x"])
     return cut, [i for i, x in editable if x < cut]
+
+
+def screen_x_of_cut(page, points: dict, cut: float) -> float:
+    """Where the cut in x lies on the screen: midway between the drawn points either side of it (the map keeps its
+    data's aspect in a canvas of any shape, so only the plot knows where a data x is drawn)."""
+    xs = points["x"]
+    left = max((i for i, x in enumerate(xs) if x < cut), key=lambda i: xs[i])
+    right = min((i for i, x in enumerate(xs) if x > cut), key=lambda i: xs[i])
+    a, b = page.evaluate("([a, b]) => [a, b].map((i) => window.curateMap.plot.getScreenPosition(i)[0])", [left, right])
+    return page.locator("#map-canvas").bounding_box()["x"] + (a + b) / 2
 
 
 def _wait_text(page, selector: str, predicate: str):
@@ -88,6 +99,8 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         page.goto(url + "?layout=table")
         page.wait_for_function("() => document.querySelector('#map-canvas').dataset.points > 0")
         drawn = int(page.get_attribute("#map-canvas", "data-points"))
+        assert page.get_attribute("#grid th:has(button:text-is('aum'))", "title") == COLUMN_HELP["aum"]  # on hover
+        assert_accessible(page, "samples (table)")
         assert drawn == len(points["ids"]) == sum(ws.runs.collection(run, t).num_rows for t in ("clips@1", "test@1"))
         assert points["ids"][points["editable"]:]  # the test clips share the map
         # the page refuses blob: workers, which the map library uses from a million points unless told not to
@@ -127,7 +140,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
 
         box = page.locator("#map-canvas").bounding_box()
         page.select_option("#drag", "box")
-        screen_x = box["x"] + (cut + 1) / 2 * box["width"]
+        screen_x = screen_x_of_cut(page, points, cut)
         page.mouse.move(box["x"] + 3, box["y"] + 3)
         page.mouse.down()
         for k in range(11):  # the box starts at the first move: make it a step from the corner
@@ -169,10 +182,30 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         head_videos = set(ws.tables.read(ws.resolve("clips@3"), ["video_id"])["video_id"].to_pylist())
         cards = page.eval_on_selector_all(".suggestion", "cards => cards.map(c => c.dataset.id)")
         accepted = next(v for v in cards if v in head_videos)
-        page.click(f".suggestion[data-id='{accepted}'] button.accept")
+        # each card leads with what its signal saw, in the library's plain words; the signal explained on hover
+        listed = _get(f"{url}api/suggestions?run={run}")[1]["suggestions"]
+        plain = dict(page.eval_on_selector_all(".suggestion", "cs => cs.map(c => [c.dataset.id, "
+                                                              "c.querySelector('.plain').textContent])"))
+        assert plain == {s["id"]: s["plain"] for s in listed} and all(plain.values())
+        headings = page.eval_on_selector_all("#suggestions .group h3", "hs => hs.map(h => [h.firstChild.textContent, "
+                                                                      "h.title])")
+        assert {h.split(" (")[0]: title for h, title in headings} == {s["signal"]: SIGNAL_HELP[s["signal"]]
+                                                                      for s in listed}
+        card = f".suggestion[data-id='{accepted}']"
+        page.click(f"{card} .plain")  # the current card, shown in the clip pane; the key a accepts it
+        assert "current" in page.get_attribute(card, "class").split()
+        page.keyboard.press("a")
+        assert "accepted" in page.get_attribute(card, "class").split()
         assert "(suggestion:" in page.text_content("#pending li")
         page.screenshot(path=str(shots / "suggestions.png"), full_page=True)
-        _commit(page, "accepted a suggestion", "nexar/clips@4")
+        assert_accessible(page, "suggestions")
+        page.click("#commit-accepted")  # no message typed: the page says what was staged
+        _wait_text(page, "#status", "t.startsWith('committed nexar/clips@4') || t.startsWith('commit failed')")
+        proposal = suggested[accepted]
+        value = f" {proposal.value}" if proposal.action != "delete" else ""
+        assert ws.tables.head("nexar", "clips").message == \
+            f"{proposal.signal}: {proposal.action}{value} on 1 video (accepted suggestions)"
+        page.wait_for_function("() => document.querySelector('#revision').value === '4'")
         after = ws.tables.read(ws.resolve("clips@4")).filter(pc.field("video_id") == accepted)["weight"].to_pylist()
         proposal = suggested[accepted]  # what the card proposed is what the revision did
         assert not after if proposal.action == "delete" else set(after) == {float(proposal.value)}
@@ -183,16 +216,22 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         page.wait_for_function("() => document.querySelectorAll('#strip img').length > 0 && [...document"
                                ".querySelectorAll('#strip img')].every(i => i.complete && i.naturalWidth > 0)")
         page.wait_for_selector("#timeline svg")
+        clip = page.get_attribute("#grid tbody tr:nth-child(1)", "data-id")
+        said = _get(f"{url}api/clip?" + urllib.parse.urlencode({"table": "nexar/clips@4", "id": clip, "run": run}))[1]
+        assert said["plain"] and page.text_content("#clip-plain") == said["plain"]  # what the model made of it
         page.screenshot(path=str(shots / "clip-viewer.png"))
+        assert_accessible(page, "clip viewer")
 
         page.click("#tab-revisions")
         page.wait_for_selector("#log tbody tr")
         page.click("#diff-button")
         _wait_text(page, "#diff", "t.includes('→')")
         page.screenshot(path=str(shots / "revisions.png"), full_page=True)
+        assert_accessible(page, "revisions")
         page.click("#tab-runs")
         page.wait_for_selector(".run-card svg")
         page.screenshot(path=str(shots / "runs.png"), full_page=True)
+        assert_accessible(page, "runs")
 
         page.click("#tab-samples")  # a page on an old revision: its change of an id gone at the head conflicts
         page.select_option("#revision", "1")
@@ -369,6 +408,7 @@ def test_the_compare_view_shows_what_curate_compare_prints_and_opens_a_video_in_
         page.wait_for_selector(f"#runs-list input[value='{second}']:checked")
         page.click("#compare-button")
         page.wait_for_selector("#compare-result h3.difference")
+        assert_accessible(page, "compare")
         shown = page.text_content("#compare-result h3.difference")
         assert shown.startswith(f"{d['b']} − {d['a']}: {sign(d['difference'])} [{sign(d['interval'][0])}, "
                                 f"{sign(d['interval'][1])}]") and "inconclusive" in shown

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, free_port, needs_chromium
+from conftest import CHROMIUM, assert_accessible, free_port, needs_chromium
 from curation.dashboard.security import Access
 
 TOKEN = "t0ken-for-the-test-x9"
@@ -128,6 +128,8 @@ def test_a_browser_signs_in_once_and_the_page_never_sees_the_token(guarded):
                 if m.type == "error" else None)
         page.goto(url)
         assert page.locator("input[name=token]").count() == 1  # the login page
+        assert page.evaluate("getComputedStyle(document.querySelector('main')).maxWidth") == "420px"  # styled
+        assert_accessible(page, "the login page")
         page.fill("input[name=token]", "wrong")
         page.click("button[type=submit]")
         assert "not the one this dashboard" in page.content()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, curate, needs_chromium, running_dashboard, watched_page
-from test_dashboard_browser import _box_left_of_a_gap
+from conftest import CHROMIUM, assert_accessible, curate, needs_chromium, running_dashboard, watched_page
+from test_dashboard_browser import _box_left_of_a_gap, screen_x_of_cut
 from curation.workspace import Workspace
 
 pytestmark = [pytest.mark.slow,
@@ -58,11 +58,12 @@ def test_thumbnails_show_play_scroll_and_the_keyboard_commits_with_its_author(th
     url, ws = three_layouts
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page, errors = watched_page(browser, viewport={"width": 1500, "height": 1000})
+        page, errors = watched_page(browser, viewport={"width": 1440, "height": 900})
         for table in ("ucf/clips", "events/clips", "nexar/clips"):  # thumbnails are the default view
             page.goto(f"{url}?table={table}")
             page.wait_for_function("() => Array.from(document.querySelectorAll('#tiles .tile img')).filter("
                                    "(i) => i.complete && i.naturalWidth > 0).length >= 4")
+            assert_accessible(page, f"samples of {table} (thumbnails)")
             ids = page.eval_on_selector_all("#tiles .tile", "tiles => tiles.map((t) => t.dataset.id)")
             head = ws.tables.read(ws.tables.head(*table.split("/")))
             assert set(ids) <= set(head["clip_id"].to_pylist()) and len(ids) < head.num_rows  # only those in view
@@ -86,9 +87,22 @@ def test_thumbnails_show_play_scroll_and_the_keyboard_commits_with_its_author(th
         points = json.loads(urllib.request.urlopen(f"{url}api/map?table=nexar/clips@1&run={run}").read())
         cut, inside = _box_left_of_a_gap(points)
         page.wait_for_function("() => document.querySelector('#map-canvas').dataset.points > 0")
+        wide = page.locator("#map-canvas").bounding_box()["width"]
+        assert wide >= 720  # half of a 1440-px screen at least
+        assert page.is_visible("#clip-empty") and not page.is_visible("#clip-frame")  # no black box: words
+        splitter = page.locator("#splitter")  # the panes resize: the samples' share of the width, by keyboard
+        splitter.focus()
+        page.keyboard.press("ArrowLeft")
+        assert splitter.get_attribute("aria-valuenow") == "50"
+        page.wait_for_function("(wide) => document.querySelector('#map-canvas').getBoundingClientRect().width "
+                               "< wide - 50", arg=wide)
+        before = page.evaluate("performance.now()")
+        page.keyboard.press("ArrowRight")  # back: the map is drawn again at its width before the lasso
+        page.wait_for_function("([wide, before]) => window.curateMap.drawnAt > before && document.querySelector("
+                               "'#map-canvas').getBoundingClientRect().width >= wide - 1", arg=[wide, before])
         page.select_option("#drag", "lasso")
         box = page.locator("#map-canvas").bounding_box()
-        right = box["x"] + (cut + 1) / 2 * box["width"]
+        right = screen_x_of_cut(page, points, cut)
         corners = [(box["x"] + 3, box["y"] + 3), (right, box["y"] + 3), (right, box["y"] + box["height"] - 3),
                    (box["x"] + 3, box["y"] + box["height"] - 3), (box["x"] + 3, box["y"] + 3)]
         page.mouse.move(*corners[0])
@@ -132,7 +146,14 @@ def test_thumbnails_show_play_scroll_and_the_keyboard_commits_with_its_author(th
         assert page.text_content("#status").startswith("committed nexar/clips@2"), page.text_content("#status")
         page.wait_for_selector("#tiles .tile img")
         page.screenshot(path=str(shots(three_layouts) / "thumbnails.png"))
+        dark, dark_errors = watched_page(browser, viewport={"width": 1440, "height": 900}, color_scheme="dark")
+        dark.goto(f"{url}?table=nexar/clips")
+        dark.wait_for_selector("#tiles .tile img")
+        assert dark.evaluate("getComputedStyle(document.body).backgroundColor") != \
+            page.evaluate("getComputedStyle(document.body).backgroundColor")  # the dark scheme is its own
+        assert_accessible(dark, "samples in the dark scheme")
         browser.close()
+    assert dark_errors == []
     assert errors == []
     head = ws.tables.head("nexar", "clips")
     assert head.meta["author"] == "Ada" and head.counts["deleted"] == 1

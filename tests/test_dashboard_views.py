@@ -272,3 +272,37 @@ def test_the_binary_map_carries_what_the_json_map_does(client):
     assert header["colour"] == {k: v for k, v in plain["colour"].items() if k != "codes"}
     ids = http.get("/api/map", params={**params, "format": "ids"}).text.split("\n")
     assert ids == plain["ids"]
+
+
+def test_suggestions_and_the_clip_viewer_speak_plainly_and_a_note_runs_its_fix(client):
+    """Each suggestion carries its plain words, what accepting does and what its signal means; the clip viewer
+    says what the run made of the clip; the note that event times were not checked names its fix, which the
+    dashboard runs on request (with the token), and the note goes."""
+    from conftest import pass_the_learning_check
+    from curation.review.words import SIGNAL_HELP, clip_words, proposal_words
+
+    http, ws, run = client
+    pass_the_learning_check(ws, run)  # a run that did not learn proposes no times and has no such note
+    answer = http.get("/api/suggestions", params={"run": run}).json()
+    by_id = {s.id: s for s in suggest(ws, run)}
+    assert answer["suggestions"] and all(
+        s["plain"] == by_id[s["id"]].plain and s["plain"] and s["proposal"] == proposal_words(s["action"], s["value"])
+        and s["signal_help"] == SIGNAL_HELP[s["signal"]] for s in answer["suggestions"])
+    unreadable = next(s for s in answer["suggestions"] if s["signal"] == "unreadable")
+    assert unreadable["plain"].startswith("This video could not be read (corrupt)")
+    note = next(n for n in answer["notes"] if n["action"])
+    assert note == {"text": f"event times not checked: predict {run}'s event times on nexar's videos first",
+                    "action": "predict-events", "run": run}
+
+    clip = ws.tables.read(ws.resolve("clips@1"), ["clip_id", "video_id"]).to_pylist()[0]
+    shown = http.get("/api/clip", params={"table": "clips@1", "id": clip["clip_id"], "run": run}).json()
+    mine = next((s.plain for s in by_id.values() if (s.video or s.id) == clip["video_id"]), "")
+    assert shown["plain"] == clip_words(shown["clip"], ["normal", "collision"], mine)
+    assert shown["plain"].endswith("training.") or "Suggested:" in shown["plain"]
+
+    assert http.post("/api/predict-events", json={"run": run}).status_code == 403  # a change: the token
+    done = http.post("/api/predict-events", json={"run": run}, headers=AUTH)
+    assert done.status_code == 200 and done.json()["videos"] > 0
+    assert ws.runs.record(run).evaluations  # the prediction is the run's, as `curate predict-events` keeps it
+    again = http.get("/api/suggestions", params={"run": run}).json()
+    assert not [n for n in again["notes"] if n["action"]]

@@ -326,7 +326,7 @@ def suggestions(request: Request) -> JSONResponse:
     found = state.run_suggestions(run)
     items = with_evidence_frames(ws, trained, found)
     return JSONResponse({"run": run, "table": trained.ref, "dataset": trained.dataset, "suggestions": items,
-                         "notes": [note.__dict__ for note in found.notes]})
+                         "notes": [{"text": note, "action": note.action, "run": note.run} for note in found.notes]})
 
 
 async def predict_run_events(request: Request) -> JSONResponse:

@@ -24,16 +24,14 @@ class Suggestion:
     plain: str = ""  # what was seen, in words a reviewer reads first (review.words); `reason` has the figures
 
 
-@dataclass(frozen=True)
-class Note:
-    """Something suggest could not judge, and why; `action` names what would let it (a command of the library, for
-    `run`), which a caller may offer as a button."""
-    text: str
-    action: str = ""  # "" or "predict-events"
-    run: str = ""
+class Note(str):
+    """Something suggest could not judge, and why (the text); `action` names what would let it (a command of the
+    library, "" or "predict-events", for `run`), which a caller may offer as a button."""
 
-    def __str__(self) -> str:
-        return self.text
+    def __new__(cls, text: str, action: str = "", run: str = ""):
+        note = super().__new__(cls, text)
+        note.action, note.run = action, run
+        return note
 
 
 class Suggestions(list):

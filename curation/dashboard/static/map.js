@@ -66,10 +66,16 @@ function thinWhileMoving(plot) {
   });
 }
 
+// The map's size: its box's (the library fixes its canvas's size in pixels when it is made).
+function boxSize() {
+  const box = $("map-box");
+  return { width: box.clientWidth, height: box.clientHeight };
+}
+
 function ensurePlot(points = 0) {
   const large = points >= LARGE;
   const canvas = $("map-canvas");
-  const { width, height } = canvas.getBoundingClientRect();
+  const { width, height } = boxSize();
   const size = `${width}x${height}`;
   if (map.plot && map.large === large && map.size === size) return map.plot;
   map.plot?.destroy();
@@ -227,7 +233,7 @@ export function initMap() {
   window.addEventListener("resize", () => {
     clearTimeout(resized);
     resized = setTimeout(() => {
-      const { width, height } = $("map-canvas").getBoundingClientRect();
+      const { width, height } = boxSize();
       if (map.plot && width && map.size !== `${width}x${height}`) loadMap();
     }, 200);
   });
