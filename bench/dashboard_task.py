@@ -137,7 +137,7 @@ def main(argv=None) -> None:
     shutil.rmtree(copy.parent)
     n = done["suggestions"]
     print("\n".join(page.log))
-    print(f"{status}; head @{head} -> @{new_head}")
+    print(f"{status}; head @{head} -> @{new_head}: \"{new.message}\"")
     print(f"label-issue suggestions reviewed: {n} ({done['accepted']} accepted); actions: {page.actions}; "
           f"goal <= 2 x {n} + 3 = {2 * n + 3}: {'met' if page.actions <= 2 * n + 3 else 'not met'}")
 
