@@ -119,8 +119,8 @@ def main(argv=None) -> None:
             page.page.goto(f"{url}?run={round1}")  # the address `curate dashboard --run` prints
             page.page.wait_for_selector("#tiles .tile, #grid tbody tr")
             done = review(page, flipped_videos(demo))
-            page.page.wait_for_function(f"() => document.querySelector('#status').textContent"
-                                        f".startsWith('committed')")
+            page.page.wait_for_function("() => document.querySelector('#status').textContent"
+                                        ".startsWith('committed')")
             status = page.page.text_content("#status")
             browser.close()
     finally:

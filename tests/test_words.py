@@ -63,7 +63,8 @@ def test_every_signal_proposes_in_plain_words_naming_what_it_saw():
     # a labelled time the model puts elsewhere: both times, in seconds
     found = retime_suggestions([Retime("e", 2.0, 3.5, 0.2, 0.9)], {"e": [2.0]})
     said["timing"] = found[0].plain
-    assert found[0].plain == "The model sees the event at 3.50 s, not at the labelled 2.00 s: the labelled time may be off."
+    assert found[0].plain == ("The model sees the event at 3.50 s, not at the labelled 2.00 s: the labelled time may "
+                              "be off.")
     # unreadable videos are said by suggest from the ingest status (checked in the browser test of the cards)
     assert set(said) == set(SIGNALS) - {"unreadable"} and all(said.values())
     assert len(set(said.values())) == len(said)  # each signal its own words

@@ -144,7 +144,8 @@ LOGIN_PAGE = """<!doctype html>
 <form method="post" action="/login"><input type="hidden" name="next" value="{next}">
 <label>token <input type="password" name="token" autocomplete="current-password" autofocus></label>
 <button type="submit" class="primary">sign in</button></form>
-<p class="hint">The token was printed where the dashboard was started (<code>curate dashboard</code>).</p></main></body></html>
+<p class="hint">The token was printed where the dashboard was started (<code>curate dashboard</code>).</p>
+</main></body></html>
 """
 PUBLIC = {"/static/style.css"}  # what the sign-in page needs before its token: a stylesheet, no data
 
