@@ -18,16 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import CHROMIUM, free_port  # noqa: E402
+from conftest import CHROMIUM, running_dashboard  # noqa: E402
 
 from curation.tables.content import diff_revisions  # noqa: E402
 from curation.workspace import Workspace  # noqa: E402
@@ -101,31 +98,15 @@ def main(argv=None) -> None:
     trained = ws.runs.record(round1).inputs.ref
     start = ws.resolve(trained)
     head = ws.tables.revert(start.dataset, start.table, start.number, message="back to round 1's revision").number
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "curation.cli", "dashboard", "-w", str(copy),
-                               "--port", str(port), "--run", round1], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url + "api/tables", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = Counted(browser.new_page(viewport={"width": 1440, "height": 900}))
-            page.page.goto(f"{url}?run={round1}")  # the address `curate dashboard --run` prints
-            page.page.wait_for_selector("#tiles .tile, #grid tbody tr")
-            done = review(page, flipped_videos(demo))
-            page.page.wait_for_function("() => document.querySelector('#status').textContent"
-                                        ".startsWith('committed')")
-            status = page.page.text_content("#status")
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with running_dashboard(copy, "--run", round1) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = Counted(browser.new_page(viewport={"width": 1440, "height": 900}))
+        page.page.goto(f"{url}?run={round1}")  # the address `curate dashboard --run` prints
+        page.page.wait_for_selector("#tiles .tile, #grid tbody tr")
+        done = review(page, flipped_videos(demo))
+        page.page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('committed')")
+        status = page.page.text_content("#status")
+        browser.close()
     after = Workspace.open(copy)
     new = after.resolve("nexar/clips")
     new_head = new.number
