@@ -106,8 +106,13 @@ def atomic_write_json(path: Path, obj) -> None:
 
 def create_json_exclusive(path: Path, obj) -> None:
     """Write a complete file at `path` only if nothing is there yet (FileExistsError otherwise)."""
+    create_bytes_exclusive(path, json_bytes(obj))
+
+
+def create_bytes_exclusive(path: Path, data: bytes) -> None:
+    """Write a complete file at `path` only if nothing is there yet (FileExistsError otherwise)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_tmp(path, json_bytes(obj))
+    tmp = _write_tmp(path, data)
     fault_point("fsutil.before_link")
     try:
         os.link(tmp, path)  # atomic create-if-absent, and the content is already complete

@@ -333,3 +333,40 @@ def events_source(prebuilt, root):
         lines += [f"run{k}.mp4,g{k},{'val' if k >= 4 else 'train'},{t}" for t in ([1.2, 2.6] if k % 2 else [2.0])]
     (root / "events.csv").write_text("\n".join(lines) + "\n")
     return root / "events.csv"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto's server mode) on a free loopback port for the session, with the standard
+    variables pointing at it; yields its endpoint URL. Each test takes its own bucket (`s3_bucket`)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    saved = {k: os.environ.get(k) for k in S3_VARIABLES}
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                      AWS_REGION="us-east-1", AWS_ALLOW_HTTP="true")
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+S3_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ALLOW_HTTP")
+
+
+@pytest.fixture
+def s3_bucket(s3_server, request):
+    """A new bucket on the session's S3 server; yields s3://<bucket>."""
+    import re
+    import uuid
+
+    import boto3
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-" + uuid.uuid4().hex[:8]
+    boto3.client("s3").create_bucket(Bucket=name)
+    return f"s3://{name}"

@@ -6,7 +6,7 @@
   dynamics/epoch_NNNN.parquet   one row per drawn sample of that epoch, from the training forward pass
   collect/<name>.parquet        eval-mode pass over a table: prob, loss, embedding (float16), 2-D map
   plots/*.png
-  owner.lock                    held (an OS lock) by the process training the run; names it (pid, host, start)
+  owner.lock                    held by the process training the run (storage.hold); names it (pid, host, start)
 
 Every file is written whole (temp file + rename), so a run killed mid-epoch leaves only complete epochs,
 and redoing an epoch replaces its file instead of adding rows.
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import io
-import json
 import os
 import re
 import socket
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,6 +29,7 @@ import pyarrow.parquet as pq
 from curation.errors import BadInput, Conflict, Fix, NotFound
 from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
 from curation.runs.record import RunRecord
+from curation.storage import Held, LocalStorage
 from curation.tables.refs import MAX_NAME
 
 _RUN_ID = re.compile(r"^run-(\d{4,})(?:-[A-Za-z0-9_.-]+)?$")
@@ -62,6 +60,7 @@ def draws_per_clip(dynamics: pa.Table) -> pa.Table:
 class LocalRunStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self.storage = LocalStorage(self.root)
         self._read: dict[str, tuple[tuple, dict]] = {}  # run → (version, run.json parsed): read once per change
 
     def runs(self) -> list[str]:
@@ -131,26 +130,16 @@ class LocalRunStore:
 
     @contextlib.contextmanager
     def owned(self, run: str):
-        """Hold the run while training it: an OS lock on owner.lock, released however the process ends, and in
-        the file who holds it, for whoever finds it taken."""
-        with open(self.dir(run) / OWNER, "a+") as f:
-            for _ in range(20):  # a reader's check holds the lock for an instant
-                try:
-                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    time.sleep(0.01)
-            else:
-                raise self.taken(run)
-            f.seek(0)
-            f.truncate()
-            f.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
-            f.flush()
+        """Hold the run while training it: owner.lock held (released however the process ends), naming who holds
+        it, for whoever finds it taken."""
+        holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        with contextlib.ExitStack() as stack:
             try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+                stack.enter_context(self.storage.hold(f"{run}/{OWNER}", holder))
+            except Held:
+                raise self.taken(run) from None
+            yield
 
     def taken(self, run: str) -> Conflict:
         return Conflict(f"run {run} is being trained by {self.owner(run) or 'another process'}",
@@ -158,21 +147,13 @@ class LocalRunStore:
 
     def owner(self, run: str) -> str | None:
         """Who trains the run now ("pid 812 on host-a since …"), or None when no live process holds it."""
-        try:
-            f = open(self.dir(run) / OWNER)
-        except OSError:
+        holder = self.storage.holder(f"{run}/{OWNER}")
+        if holder is None:
             return None
-        with f:
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)  # granted only when no trainer holds it
-                return None
-            except BlockingIOError:
-                pass
-            try:
-                holder = json.loads(f.read())
-                return f"pid {holder['pid']} on {holder['host']} since {holder['started']}"
-            except (ValueError, KeyError, TypeError):
-                return "another process"
+        try:
+            return f"pid {holder['pid']} on {holder['host']} since {holder['started']}"
+        except KeyError:
+            return "another process"
 
     def write_record(self, run: str, record: RunRecord) -> None:
         record.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,72 @@
+"""The interface every workspace storage keeps, and JSON helpers over it. Keys are '/'-separated paths relative
+to the workspace root."""
+from __future__ import annotations
+
+import json
+from typing import ContextManager, Protocol
+
+from curation.errors import BadInput, Conflict, NotFound
+from curation.fsutil import json_bytes
+
+
+class Held(Conflict):
+    """Something (a run, a table's write) is held by another process; `holder` says who, as it wrote."""
+
+    def __init__(self, problem: str, fix: str, holder: dict | None = None):
+        super().__init__(problem, fix)
+        self.holder = holder or {}
+
+
+class Storage(Protocol):
+    def uri(self, key: str = "") -> str:
+        """What names `key` to other tools (Lance, messages): a local path or an object URL."""
+
+    def read_bytes(self, key: str) -> bytes:
+        """The object's bytes; FileNotFoundError when there is none."""
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Readers see the old object or the new one, never a part."""
+
+    def create_exclusive(self, key: str, data: bytes) -> None:
+        """Write `key` only if nothing is there yet (FileExistsError otherwise), complete or not at all."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str) -> list[str]:
+        """Names of the files and folders directly under `prefix` (sorted; none when there is no such folder)."""
+
+    def delete(self, key: str) -> None:
+        """Remove `key` if it is there."""
+
+    def lock(self, key: str) -> ContextManager:
+        """An exclusive lock between processes (and machines, on an object store), waited for; a holder that
+        dies stops holding it (at once on a local disk; once its lease runs out on an object store)."""
+
+    def hold(self, key: str, holder: dict) -> ContextManager:
+        """Like `lock` without waiting: `Held` (naming the holder) when another process holds `key`."""
+
+    def holder(self, key: str) -> dict | None:
+        """Who holds `key` now (what it wrote in `hold`), or None when no live process does."""
+
+
+def read_json(storage: Storage, key: str, fix: str = "repair the file from a backup, or remove it"):
+    """A JSON object of the storage; NotFound when absent, BadInput naming it when it is not JSON."""
+    try:
+        data = storage.read_bytes(key)
+    except FileNotFoundError:
+        raise NotFound(f"there is no file {storage.uri(key)}", fix) from None
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise BadInput(f"{storage.uri(key)} is not UTF-8 text", fix) from None
+    except json.JSONDecodeError as exc:
+        problem = "is empty" if not data.strip() else f"is not valid JSON (line {exc.lineno}: {exc.msg})"
+        raise BadInput(f"{storage.uri(key)} {problem}", fix) from None
+
+
+def write_json(storage: Storage, key: str, obj) -> None:
+    storage.write_bytes(key, json_bytes(obj))
+
+
+def create_json_exclusive(storage: Storage, key: str, obj) -> None:
+    storage.create_exclusive(key, json_bytes(obj))
