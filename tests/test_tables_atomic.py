@@ -89,3 +89,35 @@ def test_two_cli_writers_on_disjoint_ids_of_a_bare_table_name_never_conflict(ws_
     assert head.number == 13
     weights = {r["clip_id"]: r["weight"] for r in ws.tables.read(head).to_pylist()}
     assert all(weights[i] == 0.5 for i in ids)
+
+
+@pytest.mark.slow  # object storage
+def test_in_a_bucket_two_writers_lose_no_update_and_a_killed_one_leaves_the_previous_revision(s3_bucket, monkeypatch):
+    """The same rules with the table in an S3 bucket (moto's server): the table's lock is a lease there, so a
+    writer killed while holding it blocks the next only until the lease runs out."""
+    from curation.backends.lance.tables import LanceTableStore
+
+    monkeypatch.setenv("CURATE_LEASE_S", "2")
+    store = LanceTableStore(f"{s3_bucket}/ws/tables")
+    ids = [f"a{k:03d}" for k in range(6)] + [f"b{k:03d}" for k in range(6)]
+    table = pa.table({"clip_id": ids, "video_id": ["v"] * 12, "label": pa.array([0] * 12, pa.int32()),
+                      "weight": pa.array([1.0] * 12, pa.float32()), "end_frame": pa.array(range(12), pa.int32())})
+    store.create(SPEC, table, message="init")
+    writers = [start_writer(store.root, who, 6) for who in ("a", "b")]
+    for w in writers:
+        _, err = w.communicate(timeout=300)
+        assert w.returncode == 0, err
+    revs = check_all_revisions_complete(store)
+    assert len(revs) == 13 and all(r["weight"] == 0.5 for r in store.read(revs[-1]).to_pylist())
+
+    for k, point in enumerate(["lance.between_commits", "registry.before_marker"]):
+        proc = start_writer(store.root, "killer", 3, fault=f"{point}@2")
+        committed = proc.stdout.read().split()
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL and committed == [str(14 + 2 * k)]  # killed inside its second
+        before = check_all_revisions_complete(store)
+        assert len(before) == 14 + 2 * k
+        done = start_writer(store.root, "killer", 1)  # waits out the dead writer's lease, then rolls Lance back
+        assert done.communicate(timeout=300)[0].split() == [str(15 + 2 * k)] and done.returncode == 0
+        after = check_all_revisions_complete(store)
+        assert len(after) == 15 + 2 * k and after[-1].rows == before[-1].rows - 1

@@ -14,6 +14,11 @@ def is_remote(root) -> bool:
     return isinstance(root, str) and "://" in root
 
 
+def as_storage(root) -> Storage:
+    """A storage as it is, a folder's path as the storage of that folder."""
+    return root if hasattr(root, "read_bytes") and hasattr(root, "uri") else open_storage(root)
+
+
 def open_storage(root) -> Storage:
     """The storage of a workspace root: `s3://bucket/prefix`, or a folder."""
     if not is_remote(root):
@@ -28,5 +33,5 @@ def open_storage(root) -> Storage:
                    "use a folder or an s3:// bucket (any S3-compatible server, through AWS_ENDPOINT_URL)")
 
 
-__all__ = ["Held", "Storage", "LocalStorage", "open_storage", "is_remote", "read_json", "write_json",
+__all__ = ["Held", "Storage", "LocalStorage", "as_storage", "open_storage", "is_remote", "read_json", "write_json",
            "create_json_exclusive"]

@@ -18,6 +18,8 @@ class Held(Conflict):
 
 
 class Storage(Protocol):
+    root: object  # a folder's Path, or the bucket prefix's URI
+
     def uri(self, key: str = "") -> str:
         """What names `key` to other tools (Lance, messages): a local path or an object URL."""
 
@@ -37,6 +39,12 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove `key` if it is there."""
+
+    def sub(self, prefix: str) -> "Storage":
+        """The storage of what is under `prefix` (a workspace's tables/, runs/)."""
+
+    def remove_temporaries(self, prefix: str) -> None:
+        """Drop what a killed write left half-done directly under `prefix` (an object store leaves nothing)."""
 
     def lock(self, key: str) -> ContextManager:
         """An exclusive lock between processes (and machines, on an object store), waited for; a holder that

@@ -44,6 +44,13 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
+    def sub(self, prefix: str) -> "LocalStorage":
+        return LocalStorage(self.path(prefix))
+
+    def remove_temporaries(self, prefix: str) -> None:
+        for stale in self.path(prefix).glob(".*.tmp"):  # a write killed before its rename or link
+            stale.unlink(missing_ok=True)
+
     def lock(self, key: str):
         return file_lock(self.path(key))
 

@@ -46,6 +46,10 @@ class S3Storage:
             self._client = boto3.client("s3")  # AWS_ENDPOINT_URL and the credentials from the environment
         return self._client
 
+    @property
+    def root(self) -> str:
+        return self.uri()
+
     def key(self, key: str) -> str:
         return "/".join(p for p in (self.prefix, key.strip("/")) if p)
 
@@ -106,6 +110,12 @@ class S3Storage:
 
     def delete(self, key: str) -> None:
         self._call("delete_object", Key=self.key(key))
+
+    def sub(self, prefix: str) -> "S3Storage":
+        return S3Storage(self.bucket, self.key(prefix), self._client)
+
+    def remove_temporaries(self, prefix: str) -> None:
+        pass  # a PUT lands whole or not at all
 
     # ---- leases ---------------------------------------------------------------------------------------------
     def _lease(self, key: str) -> tuple[dict, str] | None:

@@ -1,22 +1,21 @@
 """The revision registry both backends keep beside their data: the commit log of our revisions.
 
-`<root>/<dataset>/<name>/`:
+`<root>/<dataset>/<name>/` (a folder, or a prefix in a bucket: curation.storage):
   table.json              the TableSpec
   revisions/000001.json   one marker per revision (created atomically, only if absent: the commit point)
   tags/<tag>.json         user tags → revision number
-  .lock                   serialises writers (flock, released if a writer is killed)
+  .lock                   serialises writers (storage.lock: flock, or a lease in a bucket; freed when a writer dies)
 
 A backend stores the content and puts what locates it (a Lance version, a 3LC table URL) in the marker's meta.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 from curation.errors import BadInput, Conflict, Fix, NotFound
 from curation.faults import fault_point
-from curation.fsutil import atomic_write_json, create_json_exclusive, file_lock, read_json
+from curation.storage import Storage, as_storage, create_json_exclusive, read_json, write_json
 from curation.tables.content import core_columns, diff_core, preview_ids
 from curation.tables.protocol import Edit, Revision, TableSpec
 from curation.tables.refs import LIST_TABLES, check_name, check_tag_name, list_revisions
@@ -27,40 +26,43 @@ def now() -> str:
 
 
 class RevisionRegistry:
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+    def __init__(self, root: str | Path | Storage):
+        self.storage = as_storage(root)
 
-    def dir(self, dataset: str, name: str) -> Path:
-        return self.root / dataset / name
+    @staticmethod
+    def key(dataset: str, name: str, *parts: str) -> str:
+        return "/".join((dataset, name, *parts))
 
-    def _marker(self, dataset: str, name: str, number: int) -> Path:
-        return self.dir(dataset, name) / "revisions" / f"{number:06d}.json"
+    def uri(self, dataset: str, name: str, *parts: str) -> str:
+        """Where a table's file (`parts`) is, for a tool that opens it itself (Lance)."""
+        return self.storage.uri(self.key(dataset, name, *parts))
+
+    def _marker(self, dataset: str, name: str, number: int) -> str:
+        return self.key(dataset, name, "revisions", f"{number:06d}.json")
 
     def lock(self, dataset: str, name: str):
-        return file_lock(self.dir(dataset, name) / ".lock")
+        return self.storage.lock(self.key(dataset, name, ".lock"))
 
     def exists(self, dataset: str, name: str) -> bool:
-        return self._marker(dataset, name, 1).exists()
+        return self.storage.exists(self._marker(dataset, name, 1))
 
     def list_specs(self) -> list[TableSpec]:
-        specs = [TableSpec.from_dict(read_json(f)) for f in sorted(self.root.glob("*/*/table.json"))]
+        found = [self.key(d, n, "table.json") for d in self.storage.list("") for n in self.storage.list(d)]
+        specs = [TableSpec.from_dict(read_json(self.storage, k)) for k in found if self.storage.exists(k)]
         return [s for s in specs if self.exists(s.dataset, s.name)]
 
     def spec(self, dataset: str, name: str) -> TableSpec:
         if not self.exists(dataset, name):
             raise NotFound(f"unknown table {dataset}/{name}", LIST_TABLES)
-        return TableSpec.from_dict(read_json(self.dir(dataset, name) / "table.json"))
+        return TableSpec.from_dict(read_json(self.storage, self.key(dataset, name, "table.json")))
 
     def write_spec(self, spec: TableSpec) -> None:
         check_name("dataset", spec.dataset)
         check_name("table", spec.name)
-        atomic_write_json(self.dir(spec.dataset, spec.name) / "table.json", spec.to_dict())
+        write_json(self.storage, self.key(spec.dataset, spec.name, "table.json"), spec.to_dict())
 
     def numbers(self, dataset: str, name: str) -> list[int]:
-        try:
-            names = [e.name for e in os.scandir(self.dir(dataset, name) / "revisions")]
-        except FileNotFoundError:
-            names = []
+        names = self.storage.list(self.key(dataset, name, "revisions"))
         return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
 
     def last(self, dataset: str, name: str) -> Revision:
@@ -71,18 +73,19 @@ class RevisionRegistry:
 
     def revision(self, dataset: str, name: str, number: int) -> Revision:
         marker = self._marker(dataset, name, number)
-        if not marker.exists():
+        if not self.storage.exists(marker):
             head = self.numbers(dataset, name)
             raise NotFound(f"{dataset}/{name} has no revision {number} (revisions 1..{head[-1] if head else 0})",
                            list_revisions(name))
-        return Revision.from_dict(read_json(marker))
+        return Revision.from_dict(read_json(self.storage, marker))
 
     def revisions(self, dataset: str, name: str) -> list[Revision]:
         return [self.revision(dataset, name, n) for n in self.numbers(dataset, name)]
 
     def tags(self, dataset: str, name: str) -> dict[str, int]:
-        folder = self.dir(dataset, name) / "tags"
-        return {p.stem: read_json(p)["revision"] for p in sorted(folder.glob("*.json"))}
+        folder = self.key(dataset, name, "tags")
+        return {t[:-5]: read_json(self.storage, f"{folder}/{t}")["revision"] for t in self.storage.list(folder)
+                if t.endswith(".json")}
 
     def set_tag(self, dataset: str, name: str, tag: str, number: int, *, force: bool = False) -> None:
         check_tag_name(tag)
@@ -92,21 +95,21 @@ class RevisionRegistry:
             if tag in existing and existing[tag] != number and not force:
                 raise BadInput(f"tag {tag!r} already points at revision {existing[tag]}",
                                Fix("move it on purpose (force)", "force_tag"))
-            atomic_write_json(self.dir(dataset, name) / "tags" / f"{tag}.json", {"revision": number, "created": now()})
+            write_json(self.storage, self.key(dataset, name, "tags", f"{tag}.json"),
+                       {"revision": number, "created": now()})
 
     def commit(self, spec: TableSpec, parent: Revision | None, *, op: str, message: str, rows: int, fp: str,
                counts: dict, meta: dict) -> Revision:
         """Record the next revision; a second writer that got there first gets a Conflict. Called under the
         table's lock."""
-        for stale in (self.dir(spec.dataset, spec.name) / "revisions").glob(".*.tmp"):
-            stale.unlink(missing_ok=True)  # a marker write killed before its link (writers hold the lock)
+        self.storage.remove_temporaries(self.key(spec.dataset, spec.name, "revisions"))  # writers hold the lock
         number = parent.number + 1 if parent else 1
         rev = Revision(dataset=spec.dataset, table=spec.name, number=number,
                        parent=parent.number if parent else None, created=now(), message=message, op=op,
                        rows=rows, fingerprint=fp, counts=counts, meta=meta)
         fault_point("registry.before_marker")
         try:
-            create_json_exclusive(self._marker(spec.dataset, spec.name, number), rev.to_dict())
+            create_json_exclusive(self.storage, self._marker(spec.dataset, spec.name, number), rev.to_dict())
         except FileExistsError:
             raise Conflict(f"another writer committed {spec.full_name}@{number} first", "re-run the command")
         return rev

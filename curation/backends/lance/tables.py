@@ -9,7 +9,6 @@ rolls the Lance head back to that revision before it applies its own edit.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import lance
@@ -18,6 +17,7 @@ import pyarrow.compute as pc
 
 from curation.errors import BadInput
 from curation.faults import fault_point
+from curation.storage import Storage
 from curation.tables.content import apply_edit, check_table_data, core_columns, diff_core, fingerprint
 from curation.tables.protocol import Display, Edit, Revision, TableSpec
 from curation.tables.registry import RegistryBacked, RevisionRegistry
@@ -26,12 +26,12 @@ from curation.tables.registry import RegistryBacked, RevisionRegistry
 class LanceTableStore(RegistryBacked):
     backend = "lance"
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.registry = RevisionRegistry(self.root)
+    def __init__(self, root: str | Path | Storage):
+        self.registry = RevisionRegistry(root)
+        self.root = self.registry.storage.root  # a folder's Path, or a bucket's s3:// URI
 
     def _data(self, dataset: str, name: str) -> str:
-        return str(self.registry.dir(dataset, name) / "data.lance")
+        return self.registry.uri(dataset, name, "data.lance")
 
     # -- reading (the registry knows revisions, specs and tags) -------------------------------------
     def revisions(self, dataset: str, name: str) -> list[Revision]:
@@ -70,7 +70,8 @@ class LanceTableStore(RegistryBacked):
             if self.exists(spec.dataset, spec.name):
                 raise BadInput(f"table {spec.full_name} already exists", "edit it, or ingest into another dataset")
             path = self._data(spec.dataset, spec.name)  # a killed create may have left data behind
-            lance.write_dataset(data, path, mode="overwrite" if os.path.exists(path) else "create")
+            left = self.registry.storage.list(self.registry.key(spec.dataset, spec.name, "data.lance"))
+            lance.write_dataset(data, path, mode="overwrite" if left else "create")
             version = self._index(spec, path)
             self.registry.write_spec(spec)
             return self._commit(spec, None, version, op="create", message=message, rows=data.num_rows,

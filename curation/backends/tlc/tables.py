@@ -290,7 +290,7 @@ class TlcTableStore(RegistryBacked):
 
     def _video_root(self, spec: TableSpec, display: Display | None) -> str | None:
         """Where a videos table's relative paths live (handed over by ingest), remembered for later full copies."""
-        state_file = self.registry.dir(spec.dataset, spec.name) / "tlc.json"
+        state_file = Path(self.registry.uri(spec.dataset, spec.name, "tlc.json"))  # a local registry (3LC's root)
         state = read_json(state_file) if state_file.exists() else {}
         root = display.video_root if display is not None else None
         if root and state.get("video_root") != root:
