@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.backends import open_runs, open_store
-from curation.errors import Fix, NotFound
-from curation.fsutil import atomic_write_json, read_json
+from curation.errors import BadInput, Fix, NotFound
 from curation.runs.protocol import RunStore
+from curation.storage import Storage, is_remote, open_storage, read_json, write_json
 from curation.tables.protocol import Revision, TableStore
 from curation.tables.refs import TableRef, resolve
 from curation.task import Task, task_of
@@ -16,8 +16,11 @@ from curation.task import Task, task_of
 CONFIG_NAME = "curate.json"
 
 
-def frame_cache_dir(root: Path, dataset: str) -> Path:
+def frame_cache_dir(root: Path | str, dataset: str) -> Path:
     """Where a workspace keeps a dataset's frame cache."""
+    if is_remote(root):
+        raise BadInput(f"the frame cache of a workspace in a bucket ({root}) is not kept there yet",
+                       "use a workspace folder for ingest and training until it is")
     return Path(root) / "cache" / dataset
 
 DEFAULT_BACKEND = "lance"
@@ -25,9 +28,10 @@ DEFAULT_BACKEND = "lance"
 
 @dataclass
 class Workspace:
-    """A directory holding `tables/`, `runs/`, `cache/` and `curate.json` (backend, current dataset)."""
+    """A directory (or a prefix in an S3 bucket: `s3://bucket/prefix`) holding `tables/`, `runs/`, `cache/` and
+    `curate.json` (backend, current dataset)."""
 
-    root: Path
+    root: Path | str
     backend: str = DEFAULT_BACKEND
     dataset: str | None = None
     _store: TableStore | None = field(default=None, repr=False)
@@ -37,10 +41,16 @@ class Workspace:
     def open(cls, root: str | Path | None = None, backend: str | None = None) -> "Workspace":
         """Root: argument, else $CURATE_WORKSPACE, else the current directory.
         Backend: argument, else $CURATE_BACKEND, else curate.json, else lance."""
-        root = Path(root or os.environ.get("CURATE_WORKSPACE") or ".").resolve()
-        config = read_json(root / CONFIG_NAME) if (root / CONFIG_NAME).exists() else {}
+        root = root or os.environ.get("CURATE_WORKSPACE") or "."
+        root = str(root).rstrip("/") if is_remote(str(root)) else Path(root).resolve()
+        storage = open_storage(root)
+        config = read_json(storage, CONFIG_NAME) if storage.exists(CONFIG_NAME) else {}
         chosen = backend or os.environ.get("CURATE_BACKEND") or config.get("backend") or DEFAULT_BACKEND
         return cls(root=root, backend=chosen, dataset=config.get("dataset"))
+
+    @property
+    def storage(self) -> Storage:
+        return open_storage(self.root)
 
     @property
     def tables(self) -> TableStore:
@@ -70,7 +80,6 @@ class Workspace:
     def set_dataset(self, dataset: str) -> None:
         """Make `dataset` the one bare table names refer to."""
         self.dataset = dataset
-        path = self.root / CONFIG_NAME
-        config = read_json(path) if path.exists() else {}
+        config = read_json(self.storage, CONFIG_NAME) if self.storage.exists(CONFIG_NAME) else {}
         config.update({"dataset": dataset, "backend": config.get("backend", self.backend)})
-        atomic_write_json(path, config)
+        write_json(self.storage, CONFIG_NAME, config)

@@ -248,7 +248,7 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         page.click("#filter-form button[type=submit]")
         page.wait_for_selector("#status.error")
         assert not Path("/tmp/pwned").exists()
-        # the two refusals the page showed (the stale commit, the hostile filter), as the browser logs them; nothing else
+        # the two refusals the page showed (the stale commit, the hostile filter), as the browser logs them: no other
         refusals = [e for e in errors if e.startswith(("409 from", "400 from")) or "status of 409" in e
                     or "status of 400" in e]
         assert errors == refusals and {e.split("?")[0] for e in refusals if " from " in e} == \

@@ -51,20 +51,27 @@ def test_a_writer_killed_inside_the_commit_window_leaves_the_previous_revision(s
     assert not list((store.root).rglob("revisions/.*.tmp"))  # the killed marker write's temp file is swept
 
 
-@pytest.mark.slow
-def test_two_writers_at_once_lose_no_update(store):
-    ids = [f"a{k:03d}" for k in range(15)] + [f"b{k:03d}" for k in range(15)]
-    table = pa.table({"clip_id": ids, "video_id": ["v"] * 30, "label": pa.array([0] * 30, pa.int32()),
-                      "weight": pa.array([1.0] * 30, pa.float32()), "end_frame": pa.array(range(30), pa.int32())})
+def two_writers_at_once(store, edits: int) -> None:
+    """Writers a and b each weight `edits` of their own ids, one revision an edit, at the same time: every
+    revision is complete and the head has every weight."""
+    ids = [f"{who}{k:03d}" for who in "ab" for k in range(edits)]
+    n = len(ids)
+    table = pa.table({"clip_id": ids, "video_id": ["v"] * n, "label": pa.array([0] * n, pa.int32()),
+                      "weight": pa.array([1.0] * n, pa.float32()), "end_frame": pa.array(range(n), pa.int32())})
     store.create(SPEC, table, message="init")
-    writers = [start_writer(store.root, who, 15) for who in ("a", "b")]
+    writers = [start_writer(store.root, who, edits) for who in ("a", "b")]
     for w in writers:
         _, err = w.communicate(timeout=300)
         assert w.returncode == 0, err
     revs = check_all_revisions_complete(store)
-    assert len(revs) == 31
+    assert len(revs) == n + 1
     head = {r["clip_id"]: r["weight"] for r in store.read(revs[-1]).to_pylist()}
     assert all(head[i] == 0.5 for i in ids)
+
+
+@pytest.mark.slow
+def test_two_writers_at_once_lose_no_update(store):
+    two_writers_at_once(store, 15)
 
 
 @pytest.mark.slow
@@ -80,7 +87,7 @@ def test_two_cli_writers_on_disjoint_ids_of_a_bare_table_name_never_conflict(ws_
     ids = sorted(ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"].to_pylist())[:12]
 
     def writer(mine):
-        return [curate_subprocess("-w", ws_dir, "edit", "clips", "--weight", "0.5", "--ids", i, "-m", f"w {i}") for i in mine]
+def test_in_a_bucket_two_writers_lose_no_update_and_a_killed_one_leaves_the_last_revision(s3_bucket, monkeypatch):
 
     with ThreadPoolExecutor(2) as pool:
         results = [p for batch in pool.map(writer, (ids[0::2], ids[1::2])) for p in batch]
@@ -99,16 +106,7 @@ def test_in_a_bucket_two_writers_lose_no_update_and_a_killed_one_leaves_the_prev
 
     monkeypatch.setenv("CURATE_LEASE_S", "2")
     store = LanceTableStore(f"{s3_bucket}/ws/tables")
-    ids = [f"a{k:03d}" for k in range(6)] + [f"b{k:03d}" for k in range(6)]
-    table = pa.table({"clip_id": ids, "video_id": ["v"] * 12, "label": pa.array([0] * 12, pa.int32()),
-                      "weight": pa.array([1.0] * 12, pa.float32()), "end_frame": pa.array(range(12), pa.int32())})
-    store.create(SPEC, table, message="init")
-    writers = [start_writer(store.root, who, 6) for who in ("a", "b")]
-    for w in writers:
-        _, err = w.communicate(timeout=300)
-        assert w.returncode == 0, err
-    revs = check_all_revisions_complete(store)
-    assert len(revs) == 13 and all(r["weight"] == 0.5 for r in store.read(revs[-1]).to_pylist())
+    two_writers_at_once(store, 6)
 
     for k, point in enumerate(["lance.between_commits", "registry.before_marker"]):
         proc = start_writer(store.root, "killer", 3, fault=f"{point}@2")
