@@ -87,7 +87,8 @@ def test_two_cli_writers_on_disjoint_ids_of_a_bare_table_name_never_conflict(ws_
     ids = sorted(ws.tables.read(ws.resolve("clips"), ["clip_id"])["clip_id"].to_pylist())[:12]
 
     def writer(mine):
-def test_in_a_bucket_two_writers_lose_no_update_and_a_killed_one_leaves_the_last_revision(s3_bucket, monkeypatch):
+        return [curate_subprocess("-w", ws_dir, "edit", "clips", "--weight", "0.5", "--ids", i, "-m", f"w {i}")
+                for i in mine]
 
     with ThreadPoolExecutor(2) as pool:
         results = [p for batch in pool.map(writer, (ids[0::2], ids[1::2])) for p in batch]
@@ -99,7 +100,7 @@ def test_in_a_bucket_two_writers_lose_no_update_and_a_killed_one_leaves_the_last
 
 
 @pytest.mark.slow  # object storage
-def test_in_a_bucket_two_writers_lose_no_update_and_a_killed_one_leaves_the_previous_revision(s3_bucket, monkeypatch):
+def test_in_a_bucket_two_writers_lose_no_update_and_a_killed_one_leaves_the_last_revision(s3_bucket, monkeypatch):
     """The same rules with the table in an S3 bucket (moto's server): the table's lock is a lease there, so a
     writer killed while holding it blocks the next only until the lease runs out."""
     from curation.backends.lance.tables import LanceTableStore
