@@ -27,9 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.errors import BadInput, Conflict, Fix, NotFound
-from curation.fsutil import atomic_write_bytes, atomic_write_json, read_json
 from curation.runs.record import RunRecord
-from curation.storage import Held, LocalStorage
+from curation.storage import Held, LocalStorage, read_json, write_json
 from curation.tables.refs import MAX_NAME
 
 _RUN_ID = re.compile(r"^run-(\d{4,})(?:-[A-Za-z0-9_.-]+)?$")
@@ -65,10 +64,8 @@ class LocalRunStore:
 
     def runs(self) -> list[str]:
         """Run ids, oldest first."""
-        if not self.root.exists():
-            return []
-        found = [(int(m[1]), p.name) for p in self.root.iterdir() if (m := _RUN_ID.match(p.name))
-                 and (p / "run.json").exists()]
+        found = [(int(m[1]), name) for name in self.storage.list("") if (m := _RUN_ID.match(name))
+                 and self.storage.exists(f"{name}/run.json")]
         return [name for _, name in sorted(found)]
 
     def resolve(self, ref: str) -> str:
@@ -107,13 +104,9 @@ class LocalRunStore:
         return self.root / run
 
     def version(self, run: str) -> tuple:
-        """What changes whenever the run writes anything (run.json is rewritten, by rename, after every epoch,
+        """What changes whenever the run writes anything (run.json is rewritten whole after every epoch,
         collection and evaluation): a key for caches of what is computed from the run. () when it has none."""
-        try:
-            st = (self.dir(run) / "run.json").stat()
-        except (FileNotFoundError, NotADirectoryError):
-            return ()
-        return st.st_ino, st.st_mtime_ns, st.st_size
+        return self.storage.version(f"{run}/run.json")
 
     def record(self, run: str) -> RunRecord:
         """The run's record; a run recorded as running whose trainer is gone (killed, out of memory, the machine
@@ -122,7 +115,7 @@ class LocalRunStore:
         if not version:
             raise NotFound(f"run {run} has no run.json", "it may still be starting; or pick another run")
         if self._read.get(run, ((),))[0] != version:
-            self._read[run] = version, read_json(self.dir(run) / "run.json")
+            self._read[run] = version, read_json(self.storage, f"{run}/run.json")
         record = RunRecord.from_dict(copy.deepcopy(self._read[run][1]), f"run {run}")  # callers change theirs
         if record.status == "running" and self.owner(run) is None:
             record.status = "killed"
@@ -157,21 +150,24 @@ class LocalRunStore:
 
     def write_record(self, run: str, record: RunRecord) -> None:
         record.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        atomic_write_json(self.dir(run) / "run.json", record.to_dict())
+        write_json(self.storage, f"{run}/run.json", record.to_dict())
+
+    def _parquet(self, key: str) -> pa.Table:
+        return pq.read_table(pa.BufferReader(self.storage.read_bytes(key)))
 
     def write_dynamics(self, run: str, epoch: int, table: pa.Table) -> None:
-        atomic_write_bytes(self.dir(run) / "dynamics" / f"epoch_{epoch:04d}.parquet", _parquet_bytes(table))
+        self.storage.write_bytes(f"{run}/dynamics/epoch_{epoch:04d}.parquet", _parquet_bytes(table))
 
     def dynamics(self, run: str) -> pa.Table | None:
-        files = sorted((self.dir(run) / "dynamics").glob("epoch_*.parquet"))
-        return pa.concat_tables([pq.read_table(f) for f in files]) if files else None
+        files = [n for n in self.storage.list(f"{run}/dynamics") if n.startswith("epoch_") and n.endswith(".parquet")]
+        return pa.concat_tables([self._parquet(f"{run}/dynamics/{n}") for n in files]) if files else None
 
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
         path = self.dir(run) / "collect" / f"{name}.parquet"
         from curation.runs.vectors import EXACT_BELOW, write_index
 
-        path.with_suffix(".faiss").unlink(missing_ok=True)  # its vector index (runs/vectors.py) is built anew
-        atomic_write_bytes(path, _parquet_bytes(table))
+        self.storage.delete(f"{run}/collect/{name}.faiss")  # its vector index (runs/vectors.py) is built anew
+        self.storage.write_bytes(f"{run}/collect/{name}.parquet", _parquet_bytes(table))
         if table.num_rows >= EXACT_BELOW and "embedding" in table.column_names:
             write_index(path, table)  # now, not at the dashboard's first question (a million clips: ~50 s)
 
@@ -186,22 +182,22 @@ class LocalRunStore:
         return collection_index(path).nearest(clip_id, k, keep)
 
     def write_curves(self, run: str, name: str, table: pa.Table) -> None:
-        atomic_write_bytes(self.dir(run) / "curves" / f"{name}.parquet", _parquet_bytes(table))
+        self.storage.write_bytes(f"{run}/curves/{name}.parquet", _parquet_bytes(table))
 
     def curves(self, run: str, name: str) -> pa.Table | None:
-        path = self.dir(run) / "curves" / f"{name}.parquet"
-        return pq.read_table(path) if path.exists() else None
+        key = f"{run}/curves/{name}.parquet"
+        return self._parquet(key) if self.storage.exists(key) else None
 
     def collections(self, run: str) -> list[str]:
-        return sorted(p.stem for p in (self.dir(run) / "collect").glob("*.parquet"))
+        return [n[:-8] for n in self.storage.list(f"{run}/collect") if n.endswith(".parquet")]
 
     def collection(self, run: str, name: str) -> pa.Table:
-        path = self.dir(run) / "collect" / f"{name}.parquet"
-        if not path.exists():
+        key = f"{run}/collect/{name}.parquet"
+        if not self.storage.exists(key):
             raise NotFound(f"run {run} has no collection {name!r} (has: {', '.join(self.collections(run))})",
                            Fix("run a collection pass of the run over that table first", "collect",
                                {"run": run, "name": name}))
-        return pq.read_table(path)
+        return self._parquet(key)
 
     def plot_path(self, run: str, name: str) -> Path:
         path = self.dir(run) / "plots" / name

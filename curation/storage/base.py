@@ -34,6 +34,9 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def version(self, key: str) -> tuple:
+        """What changes whenever `key` is written again (a key for caches); () when it is not there."""
+
     def list(self, prefix: str) -> list[str]:
         """Names of the files and folders directly under `prefix` (sorted; none when there is no such folder)."""
 

@@ -35,6 +35,13 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
 
+    def version(self, key: str) -> tuple:
+        try:
+            st = self.path(key).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return ()
+        return st.st_ino, st.st_mtime_ns, st.st_size  # a rewrite (rename) is a new inode
+
     def list(self, prefix: str) -> list[str]:
         try:
             return sorted(e.name for e in os.scandir(self.path(prefix)) if not e.name.startswith("."))

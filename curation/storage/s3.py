@@ -96,6 +96,12 @@ class S3Storage:
         except FileNotFoundError:
             return False
 
+    def version(self, key: str) -> tuple:
+        try:
+            return (self._call("head_object", Key=self.key(key))["ETag"],)
+        except FileNotFoundError:
+            return ()
+
     def list(self, prefix: str) -> list[str]:
         start = self.key(prefix) + "/" if self.key(prefix) else ""
         names, token = set(), None
