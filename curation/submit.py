@@ -72,7 +72,7 @@ def submit(ws: Workspace, runs: list[str], table: str | None = None, out: str | 
     scores: dict[str, list[float]] = {}
     used = []
     for run_ref in runs:
-        predictor, record, path = load_predictor(ws, run_ref, checkpoint, progress)
+        predictor, record, file = load_predictor(ws, run_ref, checkpoint, progress)
         if not predictor.binary:
             raise BadInput(f"run {record.run} is a {len(record.classes)}-class model",
                            "submission files score a binary task (Nexar)")
@@ -83,7 +83,7 @@ def submit(ws: Workspace, runs: list[str], table: str | None = None, out: str | 
         for index, prob in zip(out_rows["index"], out_rows["prob"]):
             scores.setdefault(dataset.video_ids[index], []).append(float(prob))
         ck = record.checkpoints.get(checkpoint, {})
-        used.append({"run": record.run, "checkpoint": path.name, "sha256": ck.get("sha256"),
+        used.append({"run": record.run, "checkpoint": file, "sha256": ck.get("sha256"),
                      "trained_on": record.inputs.ref, "fingerprint": record.inputs.fingerprint,
                      "skipped_clips": out_rows["skipped"]})
 

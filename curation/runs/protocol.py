@@ -105,3 +105,9 @@ class RunStore(Protocol):
 
     def plot_path(self, run: str, name: str) -> Path:
         ...
+
+    def write_file(self, run: str, name: str, data: bytes) -> None:
+        """A file of the run (a checkpoint), written whole."""
+
+    def read_file(self, run: str, name: str) -> bytes | None:
+        """A file of the run, or None when it has none."""

@@ -155,6 +155,17 @@ class LocalRunStore:
     def _parquet(self, key: str) -> pa.Table:
         return pq.read_table(pa.BufferReader(self.storage.read_bytes(key)))
 
+    def write_file(self, run: str, name: str, data: bytes) -> None:
+        """A file of the run (a checkpoint), written whole."""
+        self.storage.write_bytes(f"{run}/{name}", data)
+
+    def read_file(self, run: str, name: str) -> bytes | None:
+        """A file of the run, or None when it has none."""
+        try:
+            return self.storage.read_bytes(f"{run}/{name}")
+        except FileNotFoundError:
+            return None
+
     def write_dynamics(self, run: str, epoch: int, table: pa.Table) -> None:
         self.storage.write_bytes(f"{run}/dynamics/epoch_{epoch:04d}.parquet", _parquet_bytes(table))
 

@@ -2,16 +2,14 @@
 scheduler, sampler, RNG states, epochs done, best metric), written whole and identified by sha256."""
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
-
-from curation.fsutil import atomic_write_bytes, sha256_file
 
 
 @dataclass
@@ -25,23 +23,24 @@ class TrainState:
     best: float = -math.inf  # the best validation metric so far
 
 
-def save_checkpoint(path: Path, state: TrainState, config: dict) -> dict:
-    """Write `state` after its last epoch; returns what the run records of the file."""
+def save_checkpoint(runs, run: str, name: str, state: TrainState, config: dict) -> dict:
+    """Write `state` after its last epoch as the run's file `name` (whole, through the run store); returns what
+    the run records of it."""
     saved = {"model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
              "scheduler": state.scheduler.state_dict(), "sampler": state.sampler.state_dict(),
              "epoch": state.epochs_done - 1, "best": state.best, "config": config,
              "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}}
     buf = io.BytesIO()
     torch.save(saved, buf)
-    atomic_write_bytes(path, buf.getvalue())
-    return {"file": path.name, "sha256": sha256_file(path), "epoch": state.epochs_done}
+    runs.write_file(run, name, buf.getvalue())
+    return {"file": name, "sha256": hashlib.sha256(buf.getvalue()).hexdigest(), "epoch": state.epochs_done}
 
 
-def load_checkpoint(path: Path, state: TrainState, device: torch.device) -> bool:
-    """Restore `state` (and the RNG states) from `path`; False when there is no checkpoint yet."""
-    if not path.exists():
+def load_checkpoint(data: bytes | None, state: TrainState, device: torch.device) -> bool:
+    """Restore `state` (and the RNG states) from a checkpoint's bytes; False when there is none yet."""
+    if data is None:
         return False
-    saved = torch.load(path, map_location=device, weights_only=False)
+    saved = torch.load(io.BytesIO(data), map_location=device, weights_only=False)
     state.model.load_state_dict(saved["model"])
     state.optimizer.load_state_dict(saved["optimizer"])
     state.scheduler.load_state_dict(saved["scheduler"])
@@ -53,6 +52,6 @@ def load_checkpoint(path: Path, state: TrainState, device: torch.device) -> bool
     return True
 
 
-def load_weights(path: Path, model: torch.nn.Module, device: torch.device) -> None:
-    """Only the model's weights from a checkpoint (for eval passes)."""
-    model.load_state_dict(torch.load(path, map_location=device, weights_only=False)["model"])
+def load_weights(data: bytes, model: torch.nn.Module, device: torch.device) -> None:
+    """Only the model's weights from a checkpoint's bytes (for eval passes)."""
+    model.load_state_dict(torch.load(io.BytesIO(data), map_location=device, weights_only=False)["model"])

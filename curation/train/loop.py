@@ -256,7 +256,7 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
         predictor = predictor_for(setup.model, setup.mspec, setup.binary, cfg, device, d, progress)
         record = run_record(run, cfg, setup, loader.sampler, ws, d, device)
         record.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        if resume and load_checkpoint(runs.dir(run) / "last.pt", state, device):
+        if resume and load_checkpoint(runs.read_file(run, "last.pt"), state, device):
             for kept in ("checkpoints", "skipped_clips", "created", "best", "collections", "inference_ms_per_clip"):
                 setattr(record, kept, getattr(previous, kept))
             record.epochs = [e for e in previous.epochs if e["epoch"] <= state.epochs_done]
@@ -335,9 +335,9 @@ def _epochs(t: Training) -> None:
                        "constant_loss": constant_loss(dynamics["label"].to_numpy(), len(setup.classes)), **val}
             record.epochs.append(summary)
             record.skipped_clips = (record.skipped_clips + [list(s) for s in skipped])[:200]
-            record.checkpoints["last"] = save_checkpoint(runs.dir(run) / "last.pt", state, cfg.to_dict())
+            record.checkpoints["last"] = save_checkpoint(runs, run, "last.pt", state, cfg.to_dict())
             if improved or not val:
-                record.checkpoints["best"] = save_checkpoint(runs.dir(run) / "best.pt", state, cfg.to_dict())
+                record.checkpoints["best"] = save_checkpoint(runs, run, "best.pt", state, cfg.to_dict())
                 record.best = {"epoch": epoch + 1, "metric": metric, "value": value}
             runs.write_record(run, record)
             plot_curves(record.epochs, metric, runs.plot_path(run, "curves.png"))

@@ -131,8 +131,8 @@ def load_predictor(ws, run_ref: str, checkpoint: str = "best", progress: bool = 
     record = runs.record(run)
     if checkpoint not in ("best", "last"):
         raise BadInput(f"unknown checkpoint {checkpoint!r}", "use best or last")
-    path = runs.dir(run) / f"{checkpoint}.pt"
-    if not path.exists():
+    data = runs.read_file(run, f"{checkpoint}.pt")
+    if data is None:
         raise BadInput(f"run {run} has no {checkpoint}.pt", "train it to the end of an epoch first")
     cfg = TrainConfig.from_dict({**record.config, "weights": "none"})  # the checkpoint supplies the weights
     binary = record.task == "binary"
@@ -140,5 +140,5 @@ def load_predictor(ws, run_ref: str, checkpoint: str = "best", progress: bool = 
                                   head=record.model.get("head", "mlp"))  # runs before heads were chosen had the MLP
     where = resolve_device(device or cfg.device)
     model.to(where)
-    load_weights(path, model, where)
-    return predictor_for(model, mspec, binary, cfg, where, progress=progress), record, path
+    load_weights(data, model, where)
+    return predictor_for(model, mspec, binary, cfg, where, progress=progress), record, f"{checkpoint}.pt"

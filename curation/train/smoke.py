@@ -68,7 +68,7 @@ def smoke_test(ws, cfg: TrainConfig, batches: int = 2, clips: int = 8, echo=prin
             tables, _ = collect_tables(predictor, ws, runs, "smoke", collected_revisions(ws, revision),
                                        home=revision.dataset, classes=setup.classes, seed=cfg.seed, sample=clips)
         with report.stage("checkpoint", lambda: f"saved and reloaded {size / 1e6:.1f} MB, weights identical"):
-            size = _round_trip(state, cfg, device, Path(tmp) / "smoke.pt")
+            size = _round_trip(state, cfg, device, runs)
     return report
 
 
@@ -78,16 +78,17 @@ def _metric(metric: str, val: dict) -> str:
     return f"{metric} {value:.3f}" if isinstance(value, float) else "no validation clips"
 
 
-def _round_trip(state: TrainState, cfg: TrainConfig, device, path: Path) -> int:
+def _round_trip(state: TrainState, cfg: TrainConfig, device, runs: LocalRunStore) -> int:
     """Save a checkpoint, scramble the weights, load it back and check every tensor came back."""
     saved = {k: v.detach().clone() for k, v in state.model.state_dict().items()}
-    save_checkpoint(path, state, cfg.to_dict())
+    save_checkpoint(runs, "smoke", "smoke.pt", state, cfg.to_dict())
     with torch.no_grad():
         for p in state.model.parameters():
             p.add_(1.0)
-    load_checkpoint(path, state, device)
+    data = runs.read_file("smoke", "smoke.pt")
+    load_checkpoint(data, state, device)
     restored = state.model.state_dict()
     broken = [k for k, v in saved.items() if not torch.equal(v, restored[k])]
     if broken:
         raise RuntimeError(f"checkpoint round trip changed {len(broken)} tensor(s), e.g. {broken[0]}")
-    return path.stat().st_size
+    return len(data)
