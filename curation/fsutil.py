@@ -142,16 +142,23 @@ def read_json(path: Path, fix: str = "repair the file from a backup, or remove i
     """A JSON file (a UTF-8 byte order mark is fine); NotFound when there is no such file, BadInput naming the
     file when it is a folder, empty, not UTF-8, not JSON (a copy cut short, a hand edit) or nested too deep to
     read."""
+    return parse_json(input_file(path, "file", fix).read_bytes(), path, fix)
+
+
+def parse_json(data: bytes, where, fix: str):
+    """JSON bytes (a UTF-8 byte order mark is fine), or BadInput naming `where` they came from when they are
+    empty, not UTF-8, not JSON or nested too deep to read."""
     try:
-        text = input_file(path, "file", fix).read_text(encoding="utf-8-sig")
-        return json.loads(text)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadInput(f"{path} is not UTF-8 text", fix) from None
+        raise BadInput(f"{where} is not UTF-8 text", fix) from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         problem = "is empty" if not text.strip() else f"is not valid JSON (line {exc.lineno}: {exc.msg})"
-        raise BadInput(f"{path} {problem}", fix) from None
+        raise BadInput(f"{where} {problem}", fix) from None
     except RecursionError:
-        raise BadInput(f"{path} nests lists or objects too deeply to read", fix) from None
+        raise BadInput(f"{where} nests lists or objects too deeply to read", fix) from None
 
 
 @contextlib.contextmanager

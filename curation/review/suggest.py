@@ -68,11 +68,16 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     clips to the class the model preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md,
     issue 41)."""
     classes = ws.runs.record(run).classes
-    clips = evidence.train_clip_aum(ws, run, repeats)
-    if len(classes) > 2:  # which class the model preferred: in the proposal's words, and a relabel's target
-        clips = evidence.with_class_probabilities(ws, clips, [run, *repeats])
+    clips = _train_clips(ws, [run, *repeats], classes)
     found = aum_issues(clips, threshold, action, value, second_opinion(ws, run), classes)
     return relabel_clips(clips, found, classes) if action == "label" else found
+
+def _train_clips(ws, runs: list[str], classes: list):
+    """The train clips with their AUM over `runs` (one run and its seed repeats, or fold runs); for more than two
+    classes also each clip's class probabilities: which class the model preferred, in a proposal's words and as a
+    relabel's target."""
+    clips = evidence.train_clip_aum(ws, runs[0], runs[1:])
+    return evidence.with_class_probabilities(ws, clips, runs) if len(classes) > 2 else clips
 
 def second_opinion(ws, run: str) -> dict:
     """For a multi-class run, its train videos' features from its start (`evidence.start_features`), the label
@@ -109,9 +114,7 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
     folds = [record.config.get("fold") for record in records.values()]
     per_video = "weight" if action == "label" else action  # relabels are per clip, made from the videos found
     classes = records[learned[0]].classes
-    clips = evidence.train_clip_aum(ws, learned[0], learned[1:])
-    if len(classes) > 2:
-        clips = evidence.with_class_probabilities(ws, clips, learned)
+    clips = _train_clips(ws, learned, classes)
     by_aum = {s.id: s for s in aum_issues(clips, threshold, per_video, value, second_opinion(ws, learned[0]),
                                           classes)}
     by_cl = {}

@@ -46,7 +46,7 @@ COLUMN_HELP = {
 }
 
 
-def _class(classes: list, k) -> str:
+def class_name(classes: list, k) -> str:
     """A class index as its name (the index itself when the run names no classes)."""
     try:
         k = int(k)
@@ -88,24 +88,28 @@ def contradicted_words(label: str, preferred: str, contradicted: int, clips: int
             f"but it is labelled {label}.")
 
 
+# What the margin over training adds to the finished model's verdict: (agrees now, held the label in training).
+OVER_TRAINING = {(True, True): ", and did for most of training",
+                 (True, False): ", though it preferred another class for most of training",
+                 (False, False): ", and preferred another class for most of training",
+                 (False, True): ", though it held the label for most of training"}
+
+
 def clip_words(row: dict, classes: list, suggestion: str = "") -> str:
     """What the run made of one clip (its row joined with the run's metrics), in a sentence or two; `suggestion`:
     the plain line of a suggestion on the clip or its video, said first."""
     label = row.get("label")
     lead = f"Suggested: {suggestion} " if suggestion else ""
     if label is None or (isinstance(label, float) and math.isnan(label)):
-        return (lead + "This clip has no label.").strip()
-    name = _class(classes, label)
+        return lead + "This clip has no label."
+    name = class_name(classes, label)
     pred, aum = row.get("pred"), row.get("aum")
     if pred is None:
-        return (lead + f"Labelled {name}. Pick a run to see what a model made of it.").strip()
-    held = None if aum is None or (isinstance(aum, float) and math.isnan(aum)) else aum >= 0
-    if int(pred) == int(label):
-        said = f"The model agrees with this clip's label, {name}"
-        said += ("" if held is None else ", and did for most of training." if held
-                 else ", though it preferred another class for most of training.")
-    else:
-        said = f"The model predicts {_class(classes, pred)} for this clip, labelled {name}"
-        said += ("" if held is None else ", and preferred another class for most of training." if not held
-                 else ", though it held the label for most of training.")
-    return (lead + said.rstrip(".") + ".").strip()
+        return lead + f"Labelled {name}. Pick a run to see what a model made of it."
+    agrees = int(pred) == int(label)
+    said = (f"The model agrees with this clip's label, {name}" if agrees else
+            f"The model predicts {class_name(classes, pred)} for this clip, labelled {name}")
+    if aum is not None and not (isinstance(aum, float) and math.isnan(aum)):  # over training, by its AUM
+        said += OVER_TRAINING[agrees, aum >= 0]
+    return lead + said + "."
+

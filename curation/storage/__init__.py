@@ -6,9 +6,6 @@ from __future__ import annotations
 from curation.storage.base import Held, Storage, create_json_exclusive, read_json, write_json
 from curation.storage.local import LocalStorage
 
-SCHEMES = ("s3://",)
-
-
 def is_remote(root) -> bool:
     """Whether a workspace root names an object store rather than a folder."""
     return isinstance(root, str) and "://" in root

@@ -2,11 +2,10 @@
 to the workspace root."""
 from __future__ import annotations
 
-import json
 from typing import ContextManager, Protocol
 
-from curation.errors import BadInput, Conflict, NotFound
-from curation.fsutil import json_bytes
+from curation.errors import Conflict, NotFound
+from curation.fsutil import json_bytes, parse_json
 
 
 class Held(Conflict):
@@ -66,13 +65,7 @@ def read_json(storage: Storage, key: str, fix: str = "repair the file from a bac
         data = storage.read_bytes(key)
     except FileNotFoundError:
         raise NotFound(f"there is no file {storage.uri(key)}", fix) from None
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise BadInput(f"{storage.uri(key)} is not UTF-8 text", fix) from None
-    except json.JSONDecodeError as exc:
-        problem = "is empty" if not data.strip() else f"is not valid JSON (line {exc.lineno}: {exc.msg})"
-        raise BadInput(f"{storage.uri(key)} {problem}", fix) from None
+    return parse_json(data, storage.uri(key), fix)
 
 
 def write_json(storage: Storage, key: str, obj) -> None:

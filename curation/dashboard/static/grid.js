@@ -63,8 +63,7 @@ function draw() {
     const id = row[grid.key];
     const tr = el("tr", { className: chosen.has(id) ? "selected" : "" });
     tr.dataset.id = id;
-    const box = el("input", { type: "checkbox", checked: chosen.has(id) });
-    box.setAttribute("aria-label", `select ${id}`);
+    const box = el("input", { type: "checkbox", checked: chosen.has(id), ariaLabel: `select ${id}` });
     box.onclick = (event) => {
       event.stopPropagation();
       if (box.checked) chosen.add(id); else chosen.delete(id);

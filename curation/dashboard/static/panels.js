@@ -7,7 +7,7 @@ import { commitStaged, stage } from "./edits.js";
 // One card per proposal: what was seen in plain words, what accepting does, the evidence frames, the figures one
 // click away. The current card is shown in the clip pane; a / x accept or reject it and move on, j / k move.
 const decided = new Map();  // suggestion id → "accepted" | "rejected"
-const review = { cards: [], current: -1, run: "" };
+const review = { cards: [], current: -1 };
 
 export async function loadSuggestions() {
   if (!state.run) {
@@ -23,7 +23,6 @@ export async function loadSuggestions() {
     state.suggested = new Map(suggestions.map((s) => [s.id, s.signal]));
     emit("suggested");
     review.cards = [];
-    review.run = state.run;
     const bar = el("div", { className: "review-bar" },
       el("span", { textContent: `${suggestions.length} proposal(s) from ${state.run}, trained on ${table}` }),
       el("span", { id: "review-progress", className: "caption", role: "status" }),
@@ -77,10 +76,9 @@ function noteAction(note) {
 }
 
 function drawProgress() {
-  const accepted = [...decided.entries()].filter(([id, v]) => v === "accepted"
-    && review.cards.some((c) => c.id === id)).length;
-  const done = review.cards.filter((c) => decided.has(c.id)).length;
   if (!$("review-progress")) return;
+  const accepted = review.cards.filter((c) => decided.get(c.id) === "accepted").length;
+  const done = review.cards.filter((c) => decided.has(c.id)).length;
   $("review-progress").textContent = `${done} of ${review.cards.length} decided · ${accepted} accepted`;
   const staged = state.pending.length;
   $("commit-accepted").textContent = staged ? "commit the change set" : "nothing accepted yet";
@@ -123,11 +121,9 @@ function strip(dataset, frames, title) {
 
 function card(s, dataset, table) {
   const actions = s.action === "retime" ? ["retime"] : ["delete", "weight", "label"];  // a time moves, or a row
-  const action = el("select", {}, ...actions.map((a) => el("option", { value: a,
+  const action = el("select", { ariaLabel: `action for ${s.id}` }, ...actions.map((a) => el("option", { value: a,
     textContent: a, selected: a === s.action })));
-  action.setAttribute("aria-label", `action for ${s.id}`);
-  const value = el("input", { value: s.value, size: 6, placeholder: "value" });
-  value.setAttribute("aria-label", `value for ${s.id}`);
+  const value = el("input", { value: s.value, size: 6, placeholder: "value", ariaLabel: `value for ${s.id}` });
   const node = el("article", { className: "suggestion" });
   node.dataset.id = s.id;
   const verdict = el("span", { className: "verdict" });
@@ -152,7 +148,9 @@ function card(s, dataset, table) {
        el("button", { textContent: "accept", className: "accept", onclick: () => decide("accepted") }),
        el("button", { textContent: "reject", className: "reject", onclick: () => decide("rejected") }),
        action, value, verdict));
-  node.addEventListener("click", (event) => { if (!event.target.closest("button, select, input, summary")) setCurrent(index); });
+  node.addEventListener("click", (event) => {  // a click on the card, not on one of its controls
+    if (!event.target.closest("button, select, input, summary")) setCurrent(index);
+  });
   if (decided.has(s.id)) { verdict.textContent = decided.get(s.id); node.classList.add(decided.get(s.id)); }
   // an unreadable video has no frames to show; a clip-level proposal shows its clip, a video-level its middle clip
   const target = s.signal === "unreadable" ? null  // from the revision it was found in: the one shown may lack it
@@ -168,11 +166,8 @@ export async function loadRevisions() {
   const [dataset, name] = state.table.split("/");
   const tags = tables.find((t) => t.dataset === dataset && t.name === name)?.tags || {};
   const tagsOf = (n) => Object.entries(tags).filter(([, v]) => v === n).map(([k]) => k).join(", ");
-  const radio = (group, n, checked) => {
-    const input = el("input", { type: "radio", name: group, value: n, checked });
-    input.setAttribute("aria-label", `${group === "diff-a" ? "A" : "B"}: @${n}`);
-    return input;
-  };
+  const radio = (group, n, checked) => el("input", { type: "radio", name: group, value: n, checked,
+                                                    ariaLabel: `${group === "diff-a" ? "A" : "B"}: @${n}` });
   $("log").tBodies[0].replaceChildren(...revisions.map((r, k) => el("tr", {},
     el("td", {}, radio("diff-a", r.number, k === 1 || revisions.length === 1)),
     el("td", {}, radio("diff-b", r.number, k === 0)),
@@ -231,8 +226,8 @@ async function revert() {
 export async function loadRuns() {
   const { runs } = await api("/api/runs");
   $("runs-list").tBodies[0].replaceChildren(...runs.map((r, k) => el("tr", {},
-    el("td", {}, Object.assign(el("input", { type: "checkbox", value: r.run, checked: k >= runs.length - 2,
-                                             onchange: compareRuns }), { ariaLabel: `compare ${r.run}` })),
+    el("td", {}, el("input", { type: "checkbox", value: r.run, checked: k >= runs.length - 2, onchange: compareRuns,
+                               ariaLabel: `compare ${r.run}` })),
     el("td", { textContent: r.run }), el("td", { textContent: r.status }), el("td", { textContent: r.trained_on || "" }),
     el("td", { textContent: r.model || "" }), el("td", { textContent: r.epochs ?? "" }),
     el("td", { textContent: r.best ? `${r.best.metric} ${cell(r.best.value)} @ ${r.best.epoch}` : "-" }))));

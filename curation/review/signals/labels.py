@@ -9,7 +9,7 @@ from curation.review.metrics import LOW_QUANTILE
 from curation.review.signals.neighbours import knn
 from curation.review.signals.robust import robust_z
 from curation.review.suggestion import Suggestion, certainty
-from curation.review.words import contradicted_words, label_issue_words
+from curation.review.words import class_name, contradicted_words, label_issue_words
 
 # Label issues are proposals a person reviews: a false alarm costs a glance, a miss leaves a wrong label in
 # training, so the default cut-off leans to recall (1.5 robust SD; 2 gave precision 0.95 at recall 0.53 in
@@ -86,14 +86,12 @@ def low_aum_videos(clips: pd.DataFrame, threshold: float = LABEL_ISSUE_Z,
 def class_names(clips: pd.DataFrame, video: str, label: int, classes: list) -> tuple[str, str]:
     """A video's label and the class the model preferred over it, by name: for two classes the other one; for more,
     the most probable other class of its clips' mean `probs` ("" without them)."""
-    def name(k: int) -> str:
-        return str(classes[k]) if k < len(classes) else str(k)
-
     if len(classes) == 2:
-        return name(label), name(1 - label)
+        return class_name(classes, label), class_name(classes, 1 - label)
     probs = [p for p in clips.loc[clips["video_id"] == video, "probs"] if isinstance(p, np.ndarray)] \
         if "probs" in clips else []
-    return name(label), name(preferred_class(np.mean(probs, axis=0), label)) if probs else ""
+    preferred = class_name(classes, preferred_class(np.mean(probs, axis=0), label)) if probs else ""
+    return class_name(classes, label), preferred
 
 
 def aum_issues(clips: pd.DataFrame, threshold: float, action: str, value: str,
@@ -139,7 +137,7 @@ def relabel_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list) 
             target = preferred_class(probs, label)
         else:
             continue  # no probabilities to say which class it is
-        name = str(classes[target]) if target < len(classes) else str(target)
+        name = class_name(classes, target)
         video = by_video[row.video_id]
         out.append(Suggestion(row.clip_id, "clip", "label", name, "label issue",
                               f"{video.reason}; this clip's AUM {row.aum:.2f}: relabel to {name}", video.score,
