@@ -169,7 +169,7 @@ def tiles_dataset(ws: Workspace, rows: int) -> None:
     table = nexar.take(pa.array(np.arange(rows) % nexar.num_rows))
     table = table.add_column(0, "clip_id", pa.array([f"t{i:07d}" for i in range(rows)]))
     ws.tables.create(replace(SPEC, dataset="tiles"), table, message="bench tiles")
-    shutil.copytree(ws.cache_dir("nexar"), ws.cache_dir("tiles"))
+    shutil.copytree(ws.cache("nexar").root, ws.cache("tiles").root)
 
 
 def measure_tiles(browser, url: str) -> dict:

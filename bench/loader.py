@@ -173,7 +173,7 @@ def pil_decode(data: bytes) -> np.ndarray:
 
 def decoder_table(ours: ClipDataset, small: dict[int, ClipDataset], sizes: list[int], n_clips: int = 48) -> None:
     """Each decoder alone on the same clips: ms of one core per 16-frame clip, and the bytes each stores per clip."""
-    reader = FrameReader(ours.cache_dir)
+    reader = FrameReader(ours.cache.root)
     picked = np.random.default_rng(0).choice(len(ours), min(n_clips, len(ours)), replace=False)
     clips = [reader.read(ours._frame_ids(int(i))) for i in picked]
     tensors = [[torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in c] for c in clips]
@@ -189,7 +189,7 @@ def decoder_table(ours: ClipDataset, small: dict[int, ClipDataset], sizes: list[
             candidates[f"simplejpeg DCT-scaled for {size} px"] = (
                 lambda k, s=size: [decode_jpeg(b, min_side=s) for b in clips[k]], clips)
         if size in small:
-            r = FrameReader(small[size].cache_dir)
+            r = FrameReader(small[size].cache.root)
             own = [r.read(small[size]._frame_ids(int(i))) for i in picked]
             candidates[f"simplejpeg, cache at {small[size].frame_size} px"] = (
                 lambda k, own=own: [decode_jpeg(b) for b in own[k]], own)
@@ -209,7 +209,7 @@ def decoder_table(ours: ClipDataset, small: dict[int, ClipDataset], sizes: list[
         print(f"{name:<44}{statistics.median(passes) * 1e3:9.2f}{kb:16.1f}{tuple(np.shape(out[0]))!s:>16}")
     print(f"(H.264 segments: one per clip, so overlapping clips store their shared frames again: "
           f"{len(ours) * np.mean([len(s) for s in segments]) / 1e6:.1f} MB for the {len(ours)} clips against "
-          f"{disk_usage(ours.cache_dir / 'frames.lance')[0] / 1e6:.1f} MB of cache)")
+          f"{disk_usage(ours.cache.root / 'frames.lance')[0] / 1e6:.1f} MB of cache)")
 
 
 def training_size_cache(ws: Workspace, data: Path, size: int) -> ClipDataset | None:
@@ -245,7 +245,7 @@ def main():
         print(f"generated {args.videos} dashcam-like 720p videos in {time.time() - t:.0f} s")
     ws = Workspace.open(work / "ws", backend="lance")
     ingest(ws, read_nexar(data), "bench", IngestOptions(frame_size=256), progress=False)
-    cache_dir = ws.cache_dir("bench")
+    cache_dir = ws.cache("bench").root
     files_dir = work / "jpeg_files"
     if files_dir.exists():
         shutil.rmtree(files_dir)
@@ -290,7 +290,7 @@ def main():
             a, c = results[size, "(a) per clip from mp4 (PyAV)"], results[size, "(c) curate frame cache"]
             print("  (c)/(a): " + "  ".join(f"{m} {c[m] / a[m]:.1f}x" for m in modes) + "   (goal >= 15x)")
     stores = [("(b) JPEG files", files_dir), ("(c) frame cache", cache_dir / "frames.lance")]
-    stores += [(f"(d) cache at {d.frame_size} px", d.cache_dir / "frames.lance") for d in small.values()]
+    stores += [(f"(d) cache at {d.frame_size} px", d.cache.root / "frames.lance") for d in small.values()]
     print()
     for name, path in stores:
         apparent, allocated, files = disk_usage(path)

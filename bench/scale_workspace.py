@@ -89,7 +89,7 @@ def _descriptors(ws, videos, frames: np.ndarray, looks: np.ndarray, ok: np.ndarr
     """The world's frame descriptors as the grey thumbnails ingest keeps (uint8, 16×16), for the readable videos."""
     keep = np.flatnonzero(ok)
     thumbs = np.clip(np.rint(128 + 25 * frames.reshape(len(videos), -1, SIZE * SIZE)[keep]), 0, 255).astype(np.uint8)
-    folder = ws.cache_dir(DATASET)
+    folder = ws.cache(DATASET).root
     folder.mkdir(parents=True, exist_ok=True)
     lance.write_dataset(pa.table({
         "video_id": pa.array(np.asarray(videos)[keep]), "signature": pa.array(np.full(len(keep), "review_scale")),

@@ -17,7 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from curation.errors import BadInput
+from curation.fsutil import atomic_write_bytes
 from curation.runs.plots import plot_trials
+from curation.storage import is_remote
 from curation.task import VIDEOS
 from curation.train.config import TrainConfig, resolve_train_table
 
@@ -45,6 +47,9 @@ def sweep(ws, base: TrainConfig, trials: int, study: str = "sweep", echo=print, 
     import optuna
     from optuna.trial import TrialState
 
+    if is_remote(ws.root):
+        raise BadInput(f"a sweep keeps its study in SQLite, which cannot live in {ws.root}",
+                       "sweep in a workspace folder, or choose settings by hand")
     if not 1 <= trials <= MAX_TRIALS:
         raise BadInput(f"{trials} trials is outside 1 to {MAX_TRIALS}", f"ask for 1 to {MAX_TRIALS} trials")
     if not study.replace("-", "").replace("_", "").isalnum():
@@ -97,7 +102,7 @@ def sweep(ws, base: TrainConfig, trials: int, study: str = "sweep", echo=print, 
     best = next((t for t in done if t["trial"] == opt.best_trial.number), None)
     metric = opt.best_trial.user_attrs.get("metric") or ws.runs.record(best["run"]).metric
     plot = folder / "trials.png"
-    plot_trials(done, metric, plot)
+    atomic_write_bytes(plot, plot_trials(done, metric))
     return SweepResult(study, metric, done, best, plot)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curation.backends import open_runs, open_store
-from curation.errors import BadInput, Fix, NotFound
+from curation.errors import Fix, NotFound
 from curation.runs.protocol import RunStore
 from curation.storage import Storage, is_remote, open_storage, read_json, write_json
 from curation.tables.protocol import Revision, TableStore
@@ -15,13 +15,6 @@ from curation.task import Task, task_of
 
 CONFIG_NAME = "curate.json"
 
-
-def frame_cache_dir(root: Path | str, dataset: str) -> Path:
-    """Where a workspace keeps a dataset's frame cache."""
-    if is_remote(root):
-        raise BadInput(f"the frame cache of a workspace in a bucket ({root}) is not kept there yet",
-                       "use a workspace folder for ingest and training until it is")
-    return Path(root) / "cache" / dataset
 
 DEFAULT_BACKEND = "lance"
 
@@ -64,8 +57,9 @@ class Workspace:
             self._runs = open_runs(self.backend, self.root, self.tables)
         return self._runs
 
-    def cache_dir(self, dataset: str) -> Path:
-        return frame_cache_dir(self.root, dataset)
+    def cache(self, dataset: str) -> Storage:
+        """Where the workspace keeps a dataset's frame cache (frames/cache.py): `cache/<dataset>/`."""
+        return self.storage.sub(f"cache/{dataset}")
 
     def resolve(self, ref: TableRef | str) -> Revision:
         return resolve(self.tables, ref, self.dataset)

@@ -65,7 +65,7 @@ def pretrain_horizon(work: Path) -> tuple[dict, dict]:
                          frame_size=cache_size_for(MODELS["mvit_tiny"].input_size)), progress=True)
     run = train(ws, TrainConfig(table="pretrain/clips@1", name="pretrain", **HORIZON))
     record = ws.runs.record(run)
-    model = torch.load(ws.runs.dir(run) / "best.pt", map_location="cpu", weights_only=False)["model"]
+    model = torch.load(io.BytesIO(ws.runs.read_file(run, "best.pt")), map_location="cpu", weights_only=False)["model"]
     backbone = {k.removeprefix("backbone."): v for k, v in model.items() if k.startswith("backbone.")}
     # the keys of the file packaged before issue 41, so that its sha256 is reproduced
     return backbone, {"recipe": HORIZON, "label_rule": "horizon:1", "generator_seed": PRETRAIN_SEED, "videos": 200,

@@ -223,27 +223,28 @@ def test_neighbours_from_the_inverted_file_match_every_distance_and_a_new_pass_r
 
     http, ws, run = client
     name = final_collection(ws, run, "clips")
-    parquet = ws.runs.dir(run) / "collect" / f"{name}.parquet"
+    storage, key = ws.runs.storage, f"{run}/collect/{name}.parquet"
+    index = vectors.index_key(key)
     me = ws.runs.collection(run, name)["clip_id"][3].as_py()
     params = {"table": "clips@1", "run": run, "id": me, "k": "9"}
     exact = http.get("/api/neighbours", params=params).json()["neighbours"]
-    assert vectors.index_path(parquet).exists() and len(exact) == 9
+    assert storage.exists(index) and len(exact) == 9
 
     monkeypatch.setattr(vectors, "EXACT_BELOW", 0)
     monkeypatch.setattr(vectors, "PROBES", 10**6)
-    vectors.index_path(parquet).unlink()
+    storage.delete(index)
     vectors._loaded.clear()  # the exact index, kept in memory
     inverted = http.get("/api/neighbours", params=params).json()["neighbours"]
-    assert type(vectors.collection_index(parquet).index).__name__ == "IndexIVFScalarQuantizer"
+    assert type(vectors.collection_index(storage, key).index).__name__ == "IndexIVFScalarQuantizer"
     assert [n["id"] for n in inverted] == [n["id"] for n in exact]
     assert all(abs(a["distance"] - b["distance"]) < 2e-3 for a, b in zip(inverted, exact))
 
-    built = vectors.index_path(parquet).stat().st_mtime_ns
+    built = storage.version(index)
     ws.runs.write_collection(run, name, ws.runs.collection(run, name))  # a large one's index comes with it
-    assert vectors.index_path(parquet).stat().st_mtime_ns > built
+    assert storage.version(index) not in ((), built)
     monkeypatch.setattr(vectors, "EXACT_BELOW", 10**9)
     ws.runs.write_collection(run, name, ws.runs.collection(run, name))  # a small one's on first use
-    assert not vectors.index_path(parquet).exists()
+    assert not storage.exists(index)
 
 
 def test_the_binary_map_carries_what_the_json_map_does(client):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from conftest import private_copy, tiny_synth
+from curation.storage import LocalStorage
 from curation.data.dataset import ClipDataset, ClipLoader, collate_clips
 from curation.data.sampler import WeightedClipSampler
 from curation.data.transforms import get_preset
@@ -135,7 +136,7 @@ def test_missing_cache_falls_back_to_source_video(ws, tmp_path):
     ws = private_copy(ws, tmp_path)
     rev = ws.resolve("clips")
     ds = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32))
-    cache = FrameCache(ws.cache_dir("nexar"))
+    cache = FrameCache(ws.cache("nexar").root)
     before = ds.frames(0)
     cache.forget([ds.video_ids[0]])
     fresh = ClipDataset.from_revision(ws, rev, get_preset("eval", size=32))
@@ -148,12 +149,12 @@ def test_missing_cache_falls_back_to_source_video(ws, tmp_path):
 
 def with_broken_frame(ds, ws, folder, garbage: bytes) -> None:
     """Point `ds` at a copy of the cache in `folder` whose first clip has one frame of `garbage` bytes."""
-    good = lance.dataset(str(ws.cache_dir("nexar") / "frames.lance")).to_table()
+    good = lance.dataset(str(ws.cache("nexar").root / "frames.lance")).to_table()
     broken_id = f"{ds.video_ids[0]}:{ds.end_frame[0]}"
     jpeg = [garbage if f == broken_id else j for f, j in zip(good["frame_id"].to_pylist(), good["jpeg"].to_pylist())]
     table = good.set_column(good.schema.get_field_index("jpeg"), "jpeg", pa.array(jpeg, pa.binary()))
     lance.write_dataset(table, str(folder / "frames.lance"), schema=SCHEMA)
-    ds.cache_dir = folder
+    ds.cache = LocalStorage(folder)
 
 
 def test_corrupt_frame_is_skipped_and_reported(ws, tmp_path):

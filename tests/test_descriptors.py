@@ -25,7 +25,7 @@ def _frames_of(frames, asked):
 
 def test_ingest_keeps_descriptors_and_a_video_decoded_again_gets_new_ones(ws_dir, monkeypatch):
     ws = Workspace.open(ws_dir)
-    cache = ws.cache_dir("nexar")
+    cache = ws.cache("nexar").root
     frames = _frames(ws)
     videos = sorted(set(frames["video_id"].to_pylist()))
     kept = descriptors.video_descriptors(cache, videos)  # what ingest kept, nothing computed
@@ -54,7 +54,7 @@ def test_ingest_keeps_descriptors_and_a_video_decoded_again_gets_new_ones(ws_dir
 
 def test_a_cache_without_descriptors_gets_them_on_first_read(ws_dir):
     ws = Workspace.open(ws_dir)
-    cache = ws.cache_dir("nexar")
+    cache = ws.cache("nexar").root
     frames = _frames(ws)
     videos = sorted(set(frames["video_id"].to_pylist()))
     before = descriptors.video_descriptors(cache, videos)
@@ -76,7 +76,7 @@ def test_suggest_reads_no_frame_rows_once_every_video_has_descriptors(ws_dir, mo
     found = FrameDescriptors(ws, "nexar")
     assert len(found.videos) > 0 and [name for name, _ in reads] == ["videos"]
 
-    shutil.rmtree(ws.cache_dir("nexar") / "descriptors.lance")  # every video missing: its rows are read, filtered
+    shutil.rmtree(ws.cache("nexar").root / "descriptors.lance")  # every video missing: its rows are read, filtered
     reads.clear()
     again = FrameDescriptors(ws, "nexar")
     assert again.videos == found.videos and [name for name, where in reads if where is not None] == ["frames"]

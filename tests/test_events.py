@@ -186,7 +186,7 @@ def test_predict_events_on_a_nexar_run_stores_every_window_and_scores_its_val_vi
     mine = curves.filter(pc.field("video_id") == first).sort_by("time_s")
     assert [t for t, _ in shown["curve"]] == pytest.approx(mine["time_s"].to_pylist(), abs=1e-4)
     assert shown["predicted"] == result["predicted"][first] and shown["threshold"] == result["threshold"]
-    page = (ws.runs.dir(run) / f"events-{trained.table}@{trained.number}.html").read_text()
+    page = ws.runs.read_file(run, f"events-{trained.table}@{trained.number}.html").decode()
     assert result["report"].endswith(f"events-{trained.table}@{trained.number}.html") and "timelines:" in proc.stdout
     assert page.count('<section class="video"') == len(result["predicted"])  # a timeline per video
     assert page.count('class="labelled"') == sum(row["target"] == 1 for v, row in videos.items()

@@ -92,7 +92,7 @@ def test_val_split_is_grouped_by_video(ingested):
 
 def test_every_clip_frame_is_cached_as_a_small_jpeg(ingested):
     ws, _ = ingested
-    reader = FrameReader(ws.cache_dir("nexar"))
+    reader = FrameReader(ws.cache("nexar").root)
     frames = {f["frame_id"] for f in read(ws, "frames", ["frame_id"])}
     for c in read(ws, "clips") + read(ws, "test"):
         ids = [f"{c['video_id']}:{i}" for i in frame_indices(c["end_frame"], c["stride"], c["n_frames"])]
@@ -219,7 +219,7 @@ def cached_state(ws) -> tuple[dict, dict]:
 
     tables = {name: ws.tables.read(ws.tables.head("nexar", name)).sort_by(ws.tables.spec("nexar", name).id_column)
               for name in ("videos", "frames", "clips", "test")}
-    frames = lance.dataset(str(ws.cache_dir("nexar") / "frames.lance")).to_table(columns=["frame_id", "jpeg"])
+    frames = lance.dataset(ws.cache("nexar").uri("frames.lance")).to_table(columns=["frame_id", "jpeg"])
     return tables, dict(zip(frames["frame_id"].to_pylist(), frames["jpeg"].to_pylist()))
 
 
@@ -248,9 +248,11 @@ def test_parallel_ingest_writes_what_one_worker_writes(synth_root, tmp_path, one
 
 
 @pytest.mark.slow
-def test_ray_ingest_on_a_local_two_cpu_instance_writes_what_a_local_ingest_writes(synth_root, tmp_path, one_worker):
-    """Ray tasks write fragments of the frame store that the ingest commits as one version; a second Ray ingest
-    of a changed video appends to the existing store."""
+def test_ray_ingest_on_a_local_two_cpu_instance_writes_what_a_local_ingest_writes(synth_root, tmp_path, one_worker,
+                                                                                  s3_bucket):
+    """Ray tasks write fragments of the frame store that the ingest commits as one version, into a folder or
+    straight into a bucket (`--ray local` with the workspace on S3); a second Ray ingest of a changed video
+    appends to the existing store."""
     import lance
 
     from curation.ingest.ray_engine import RayEngine
@@ -261,8 +263,12 @@ def test_ray_ingest_on_a_local_two_cpu_instance_writes_what_a_local_ingest_write
         result = ingest(ws, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False,
                         engine=engine)
         assert_same_ingest(one_worker, result, *cached_state(ws))
-        store = ws.cache_dir("nexar") / "frames.lance"
+        store = ws.cache("nexar").root / "frames.lance"
         assert lance.dataset(str(store)).version == 1 and len(lance.dataset(str(store)).get_fragments()) > 1
+        in_bucket = Workspace.open(f"{s3_bucket}/team/ws")
+        result = ingest(in_bucket, read_nexar(synth_root), "nexar", IngestOptions(frame_size=64), progress=False,
+                        engine=engine)
+        assert_same_ingest(one_worker, result, *cached_state(in_bucket))
 
         changed = tmp_path / "data"
         shutil.copytree(synth_root, changed)  # copy2 keeps mtimes: only the touched video has a new signature
@@ -270,7 +276,7 @@ def test_ray_ingest_on_a_local_two_cpu_instance_writes_what_a_local_ingest_write
         first = next(p for p in sorted((changed / "train").glob("*.mp4")) if p.stem in cached_videos)
         first.touch()
         again = ingest(ws, read_nexar(changed), "nexar", IngestOptions(frame_size=64), progress=False, engine=engine)
-        cached = Workspace.open(tmp_path / "ws").cache_dir("nexar")
+        cached = Workspace.open(tmp_path / "ws").cache("nexar").root
         frames = lance.dataset(str(cached / "frames.lance")).to_table(columns=["frame_id"])["frame_id"].to_pylist()
         assert again.frames_decoded == sum(f.startswith(first.stem + ":") for f in frames) > 0
         assert sorted(frames) == sorted(one_worker[2]) and len(frames) == len(set(frames))

@@ -1,5 +1,6 @@
 """`curate submit`: one row per test video, ids as in test.csv, provenance that matches the checkpoint."""
 import csv
+import hashlib
 import json
 
 import pytest
@@ -9,7 +10,6 @@ from conftest import tiny_synth
 from curation.cli import cli
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.ingest.layouts import read_nexar
-from curation.fsutil import sha256_file
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
@@ -48,7 +48,7 @@ def test_submission_has_every_test_id_in_sample_order_with_provenance(trained, t
     assert float(next(r["target"] for r in rows if r["id"] == broken)) == pytest.approx(prov["fallback"]["value"])
     assert len(prov["runs"]) == 2 and prov["tta"] == "flip"
     for used in prov["runs"]:
-        assert used["sha256"] == sha256_file(ws.runs.dir(used["run"]) / used["checkpoint"])
+        assert used["sha256"] == hashlib.sha256(ws.runs.read_file(used["run"], used["checkpoint"])).hexdigest()
     assert prov["table"]["ref"] == "nexar/test@1" and prov["table"]["fingerprint"] == ws.resolve("test").fingerprint
 
 

@@ -541,7 +541,7 @@ def test_ingest_through_the_3lc_backend_matches_the_lance_store(fake_tlc, tmp_pa
     ids = table.get_column_as_pyarrow_array("frame_id").to_pylist()
     from curation.frames.cache import FrameReader
 
-    reader = FrameReader(tws.cache_dir("nexar"))
+    reader = FrameReader(tws.cache("nexar").root)
     for frame_id, path in list(zip(ids, paths))[:: max(1, len(ids) // 5)]:
         assert Path(path).read_bytes() == reader.read([frame_id])[0]
 

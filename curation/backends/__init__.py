@@ -1,6 +1,6 @@
 """Backend registry: the one place that maps a backend name to its table store and run store.
 
-Each backend is a package of its own: `lance` (the embedded store: tables; its runs are the local run store) and
+Each backend is a package of its own: `lance` (the embedded store: tables; its runs are the run store of curate's own files) and
 `tlc` (3LC: client adapter, tables, runs). Nothing outside a backend's package imports it, except this registry.
 """
 from __future__ import annotations
@@ -22,10 +22,7 @@ def _lance_tables(workspace_root) -> TableStore:
 def _local_runs(workspace_root, tables: TableStore) -> RunStore:
     from curation.runs.store import LocalRunStore
 
-    if is_remote(workspace_root):
-        raise BadInput(f"runs of a workspace in a bucket ({workspace_root}) are not kept there yet",
-                       "use a workspace folder for training until they are")
-    return LocalRunStore(Path(workspace_root) / "runs")
+    return LocalRunStore(open_storage(workspace_root).sub("runs"))  # a folder, or a bucket's prefix
 
 
 def _tlc_tables(workspace_root: Path) -> TableStore:

@@ -103,7 +103,7 @@ def train(ctx, resume, smoke, **kwargs):
     for run in runs:
         if run and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
             record = open_workspace(ctx).runs.record(run)
-            click.echo(f"{run}: {record.status}; best {_best_text(record)}; {open_workspace(ctx).runs.dir(run)}")
+            click.echo(f"{run}: {record.status}; best {_best_text(record)}; {open_workspace(ctx).runs.uri(run)}")
 
 
 def _seed_list(text: str) -> list[int]:
@@ -167,7 +167,7 @@ def collect(ctx, run_ref, table_ref, checkpoint):
     ws = open_workspace(ctx)
     name = run_collect(ws, run_ref, table_ref, checkpoint)
     run = ws.runs.resolve(run_ref)
-    click.echo(f"{run}: wrote collection {name} ({ws.runs.dir(run) / 'collect' / (name + '.parquet')})")
+    click.echo(f"{run}: wrote collection {name} ({ws.runs.uri(run, f'collect/{name}.parquet')})")
 
 
 @cli.command()

@@ -30,7 +30,7 @@ from curation.dashboard.security import Access, Guard, content_security_policy
 from curation.errors import BadInput, Conflict, CurateError, NotFound
 from curation.events.predict import predict_events
 from curation.events.stored import video_events
-from curation.frames.cache import FrameReader
+from curation.frames.cache import INDEX, FrameReader
 from curation.jsonsafe import json_row, json_value
 from curation.review.clip_view import clip_view
 from curation.review.compare import DRAWS, compare, verdict
@@ -132,13 +132,13 @@ class AppState:
 
     def frame_reader(self, dataset: str) -> FrameReader:
         """One reader per dataset, opened again when the cache gets a new version (a re-ingest)."""
-        versions = self.ws.cache_dir(dataset) / "frames.lance" / "_versions"
-        if not versions.exists():
+        cache = self.ws.cache(dataset)
+        key = cache.version(INDEX)  # written after every commit of frames
+        if not key:
             raise NotFound(f"{dataset} has no frame cache", "re-ingest the dataset")
-        key = versions.stat().st_mtime_ns
         with self.reader_lock:
             if self.readers.get(dataset, (None,))[0] != key:
-                self.readers[dataset] = (key, FrameReader(self.ws.cache_dir(dataset)))
+                self.readers[dataset] = (key, FrameReader(cache))
             return self.readers[dataset][1]
 
 

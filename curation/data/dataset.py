@@ -27,7 +27,8 @@ from curation.data.memory import keep_freed_memory
 from curation.data.transforms import ClipTransform
 from curation.errors import Fix, OutOfMemory, exception_line
 from curation.ingest.clips import frame_indices
-from curation.frames.cache import FrameReader, frame_id
+from curation.frames.cache import FRAMES, FrameReader, frame_id, lance_version
+from curation.storage import as_storage
 from curation.frames.jpeg import decode_jpeg, encode_jpeg
 from curation.frames.video import decode_frames
 from curation.task import VIDEOS, find_task
@@ -39,7 +40,7 @@ class ClipReadError(Exception):
 
 
 class ClipDataset(Dataset):
-    def __init__(self, clips: pa.Table, cache_dir: str | Path, transform: ClipTransform,
+    def __init__(self, clips: pa.Table, cache, transform: ClipTransform,
                  sources: dict[str, str] | None = None, frame_size: int = 256):
         self.clip_ids = clips["clip_id"].to_pylist()
         self.video_ids = clips["video_id"].to_pylist()
@@ -49,7 +50,7 @@ class ClipDataset(Dataset):
         self.labels = clips["label"].fill_null(-1).to_numpy().astype(np.int64)
         self.weights = clips["weight"].to_numpy().astype(np.float32)
         self.rows = clips  # every column of the selected rows, for callers that need more (eval windows, …)
-        self.cache_dir = Path(cache_dir)
+        self.cache = as_storage(cache)  # the dataset's frame cache: a folder or a bucket's prefix
         self.transform = transform
         self.sources = sources or {}  # video_id → source file, for clips missing from the cache
         self.frame_size = frame_size
@@ -74,7 +75,7 @@ class ClipDataset(Dataset):
             root = Path(task.root)
             sources = {v: str(root / p) for v, p in zip(videos["video_id"].to_pylist(), videos["path"].to_pylist())}
         size = task.frame_size if task is not None else 256
-        return cls(table, workspace.cache_dir(revision.dataset), transform, sources, size)
+        return cls(table, workspace.cache(revision.dataset), transform, sources, size)
 
     def __len__(self) -> int:
         return len(self.clip_ids)
@@ -84,12 +85,12 @@ class ClipDataset(Dataset):
         if n >= len(self):
             return self
         keep = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False))
-        return ClipDataset(self.rows.take(pa.array(keep)), self.cache_dir, self.transform, self.sources,
+        return ClipDataset(self.rows.take(pa.array(keep)), self.cache, self.transform, self.sources,
                            self.frame_size)
 
     def _cache(self) -> FrameReader | None:
         if self._reader_pid != os.getpid():  # open per process: never reuse a handle across fork
-            self._reader = (FrameReader(self.cache_dir, in_memory=True) if (self.cache_dir / "frames.lance").exists()
+            self._reader = (FrameReader(self.cache, in_memory=True) if lance_version(self.cache.uri(FRAMES))
                             else None)
             self._reader_pid = os.getpid()
         return self._reader

@@ -12,7 +12,7 @@ import numpy as np
 
 from curation.errors import BadInput
 from curation.events.curves import score_curves
-from curation.events.report import write_events_report
+from curation.events.report import events_report
 from curation.events.stored import curves_by_video
 from curation.events.times import EventPicker, event_metrics, fit_picker
 from curation.ingest.clips import ClipConfig
@@ -72,9 +72,9 @@ def predict_events(ws, run_ref: str, table_ref: str | None = None, step_frames: 
               "picked": picker.describe(chosen),
               "predicted": {v: [round(t, 3) for t in times] for v, times in predicted.items()},
               "skipped": [list(s) for s in skipped][:50], "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    report = write_events_report(ws.runs.dir(run) / f"events-{name}.html", run, result, by_video,
-                                 {v["video_id"]: v for v in videos}, layout)
-    result["report"] = str(report)
+    page = events_report(run, result, by_video, {v["video_id"]: v for v in videos}, layout)
+    ws.runs.write_file(run, f"events-{name}.html", page)
+    result["report"] = ws.runs.uri(run, f"events-{name}.html")
     record.evaluations[f"events:{name}"] = result
     ws.runs.write_record(run, record)
     return result

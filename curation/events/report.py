@@ -4,9 +4,7 @@ the split-timer project inspected): the score curve over the whole video, the th
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
-from curation.fsutil import write_output
 
 WIDTH, HEIGHT, PAD = 720, 90, 4
 
@@ -36,9 +34,9 @@ def _timeline(times, scores, duration: float, threshold: float, labelled: list[f
             f'<polyline class="curve" points="{points}"/>{"".join(marks)}</svg>')
 
 
-def write_events_report(path: Path, run: str, result: dict, curves: dict, videos: dict, layout) -> Path:
+def events_report(run: str, result: dict, curves: dict, videos: dict, layout) -> bytes:
     """`curves`: video_id → (times, scores); `videos`: video_id → its videos-table row; `result`: what
-    predict_events records. Returns the file written."""
+    predict_events records. Returns the page."""
     e = html.escape
     rows = []
     for video_id in sorted(curves):
@@ -69,7 +67,7 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} section{{margin:
 <table><tr><th>split</th>{"".join(f"<th>{e(c)}</th>" for c in _HEADERS)}</tr>{metric_rows}</table>
 {"".join(rows)}
 </body></html>"""
-    return write_output(path, page.encode())
+    return page.encode()
 
 
 _COLUMNS = ("event_f1@0.25s", "event_f1@0.5s", "event_f1@1s", "event_precision@0.5s", "event_recall@0.5s",

@@ -5,16 +5,15 @@ clips/s), and a single dataset keeps the file count at a few per thousand frames
 
 `<cache>/frames.lance` holds frame_id, video_id, index, jpeg; `<cache>/videos.json` maps each fully cached
 video to the signature (size, mtime) of the source it was decoded from, so changed videos are decoded again.
+`<cache>` is `cache/<dataset>/` of the workspace: a folder, or that prefix in a bucket (through its storage).
 
-Crash safety: the first write goes to a temporary folder that is renamed into place, later writes are Lance
-appends (atomic commits), and the index is written only after the frames it names are committed, so a kill at
-any point leaves a cache that is complete for every video its index names. A cache left unreadable by an
-older version is rebuilt. Writers hold `<cache>/.lock` (one ingest at a time per dataset).
+Crash safety: frames are written as Lance fragments and made visible by one commit (the first creates the
+store), and the index is written only after the frames it names are committed, so a kill at any point leaves a
+cache that is complete for every video its index names. A cache left unreadable by an older version is rebuilt.
+Writers hold `<cache>/.lock` (one ingest at a time per dataset; a lease on a bucket).
 """
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import lance
@@ -23,8 +22,9 @@ import pyarrow as pa
 
 from curation.faults import fault_point
 from curation.frames.jpeg import decode_jpeg
-from curation.fsutil import atomic_write_json, file_lock, read_json
+from curation.storage import as_storage, read_json, write_json
 
+FRAMES, INDEX = "frames.lance", "videos.json"
 SCHEMA = pa.schema([("frame_id", pa.string()), ("video_id", pa.string()), ("index", pa.int32()),
                     ("jpeg", pa.binary())])
 
@@ -66,8 +66,8 @@ def _sql_list(values) -> str:
 
 
 class FrameCache:
-    def __init__(self, folder: str | Path, size: int = 256, flush_frames: int = 2048):
-        self.folder = Path(folder)
+    def __init__(self, where, size: int = 256, flush_frames: int = 2048):
+        self.storage = as_storage(where)  # the dataset's cache: a folder, or a bucket's prefix
         self.size = size
         self.flush_frames = flush_frames
         self._pending: list[tuple[str, int, bytes]] = []
@@ -75,31 +75,20 @@ class FrameCache:
 
     @property
     def path(self) -> str:
-        return str(self.folder / "frames.lance")
-
-    @property
-    def _index_path(self) -> Path:
-        return self.folder / "videos.json"
+        return self.storage.uri(FRAMES)
 
     def cached_videos(self) -> dict[str, dict]:
-        return read_json(self._index_path) if self._index_path.exists() else {}
+        """The index (video_id → signature, size, indices); empty while there is no store for it to describe (a
+        first write killed, or a store an older version left unreadable)."""
+        return read_json(self.storage, INDEX) if self.storage.exists(INDEX) and self._exists() else {}
 
     def lock(self):
         """Held by a writer for its whole ingest, so that two ingests never decode and store the same frames."""
-        return file_lock(self.folder / ".lock")
+        return self.storage.lock(".lock")
 
     def _exists(self) -> bool:
-        """Whether the frame store holds a committed Lance dataset; a folder without one (a first write
-        killed by an older version) is removed together with the index, which cannot describe it."""
-        if not os.path.exists(self.path):
-            return False
-        try:
-            lance.dataset(self.path)
-            return True
-        except (ValueError, OSError):
-            shutil.rmtree(self.path)
-            self._index_path.unlink(missing_ok=True)
-            return False
+        """Whether the frame store holds a committed Lance dataset (files without a manifest are not one)."""
+        return lance_version(self.path) is not None
 
     def forget(self, video_ids) -> None:
         """Drop cached frames of these videos (before they are decoded again)."""
@@ -107,7 +96,7 @@ class FrameCache:
         index = self.cached_videos()
         for v in video_ids:
             index.pop(v, None)
-        atomic_write_json(self._index_path, index)
+        write_json(self.storage, INDEX, index)
         if video_ids and self._exists():
             ds = lance.dataset(self.path)
             for start in range(0, len(video_ids), 500):
@@ -126,50 +115,37 @@ class FrameCache:
     def flush(self) -> None:
         if not self._pending:
             return
-        table = frames_table(self._pending)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if self._exists():
-            lance.write_dataset(table, self.path, mode="append", schema=SCHEMA)
-        else:  # written aside and renamed into place: a kill never leaves a half-created store
-            staging = self._staging()
-            lance.write_dataset(table, str(staging), mode="create", schema=SCHEMA)
-            self._publish(staging)
-        self._index_committed(self._pending_videos)
+        fragments = lance.fragment.write_fragments(frames_table(self._pending), self.path, schema=SCHEMA)
+        self.commit_fragments(fragments, self._pending_videos)
         self._pending, self._pending_videos = [], {}
 
-    def fragment_target(self) -> str:
-        """Where workers elsewhere (a Ray cluster) write fragments of frames (`lance.fragment.write_fragments`):
-        the store itself, or a staging folder while there is none; `commit_fragments` makes them visible."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        return self.path if self._exists() else str(self._staging())
-
-    def commit_fragments(self, target: str, fragments: list, videos: dict[str, dict]) -> None:
-        """Commit fragments written to `target` as one new version of the store, then record `videos` (video_id
-        → signature, size, indices) in the index. Fragments that are never committed stay invisible."""
+    def commit_fragments(self, fragments: list, videos: dict[str, dict]) -> None:
+        """Commit fragments written to the store (`lance.fragment.write_fragments` to `path`, here or by workers
+        elsewhere: a Ray cluster) as one new version of it, then record `videos` (video_id → signature, size,
+        indices) in the index. Fragments that are never committed stay invisible; the first commit creates the
+        store, so a first write killed before it leaves no store, only files no version names."""
         if fragments:
-            if target == self.path:
-                lance.LanceDataset.commit(self.path, lance.LanceOperation.Append(fragments),
-                                          read_version=lance.dataset(self.path).version)
-            else:
-                lance.LanceDataset.commit(target, lance.LanceOperation.Overwrite(SCHEMA, fragments))
-                self._publish(Path(target))
+            fault_point("cache.before_commit")
+            version = lance_version(self.path)
+            operation = lance.LanceOperation.Append(fragments) if version else \
+                lance.LanceOperation.Overwrite(SCHEMA, fragments)
+            lance.LanceDataset.commit(self.path, operation, read_version=version)
         self._index_committed(videos)
-
-    def _staging(self) -> Path:
-        for stale in self.folder.glob(".frames.lance.*.tmp"):  # left by a killed writer (we hold the lock)
-            shutil.rmtree(stale, ignore_errors=True)
-        return self.folder / f".frames.lance.{os.getpid()}.tmp"
-
-    def _publish(self, staging: Path) -> None:
-        fault_point("cache.before_publish")
-        os.rename(staging, self.path)
 
     def _index_committed(self, videos: dict[str, dict]) -> None:
         """Name videos in the index — only after their frames are committed."""
         fault_point("cache.before_index")
         index = self.cached_videos()
         index.update(videos)
-        atomic_write_json(self._index_path, index)
+        write_json(self.storage, INDEX, index)
+
+
+def lance_version(uri: str) -> int | None:
+    """The latest version of the Lance dataset at `uri`, or None when there is none there."""
+    try:
+        return lance.dataset(uri).version
+    except (ValueError, OSError):
+        return None
 
 
 # A cache up to this size is read whole into memory by a reader that asks (the training loader, which reads every
@@ -181,10 +157,9 @@ class FrameReader:
     """Random access to cached frames by frame_id, pinned to one version of the cache. `in_memory`: hold the
     cache's bytes in memory when it is at most IN_MEMORY_BYTES on disk (else read from Lance as usual)."""
 
-    def __init__(self, cache_folder: str | Path, in_memory: bool = False):
-        path = Path(cache_folder) / "frames.lance"
-        self._ds = lance.dataset(str(path))
-        small = in_memory and sum(f.stat().st_size for f in path.rglob("*.lance")) <= IN_MEMORY_BYTES
+    def __init__(self, cache, in_memory: bool = False):
+        self._ds = lance.dataset(as_storage(cache).uri(FRAMES))
+        small = in_memory and stored_bytes(self._ds) <= IN_MEMORY_BYTES
         table = self._ds.to_table(columns=["frame_id", "jpeg"] if small else ["frame_id"])
         ids = table["frame_id"].to_pylist()
         self._offset = {fid: i for i, fid in enumerate(ids)}
@@ -203,3 +178,8 @@ class FrameReader:
     def images(self, frame_ids: list[str], min_side: int = 0) -> list[np.ndarray]:
         """The frames decoded (H×W×3 uint8 RGB), each at least `min_side` px a side when cached that large."""
         return [decode_jpeg(data, min_side) for data in self.read(frame_ids)]
+
+
+def stored_bytes(ds) -> int:
+    """What a Lance dataset's columns take in storage."""
+    return sum(f.bytes_on_disk for f in ds.stats.data_stats().fields)

@@ -5,7 +5,6 @@ missing (a cache made before descriptors were kept); a video decoded again (anot
 videos.json) gets new ones."""
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,9 +13,10 @@ import lance
 import numpy as np
 import pyarrow as pa
 
-from curation.frames.cache import FrameCache, FrameReader, _sql_list
+from curation.frames.cache import FrameCache, FrameReader, _sql_list, lance_version
 
 PER_VIDEO, SIZE, LOOK = 12, 16, 8
+DESCRIPTORS = "descriptors.lance"
 SCHEMA = pa.schema([("video_id", pa.string()), ("signature", pa.string()), ("thumbs", pa.binary()),
                     ("look", pa.list_(pa.float32(), 3 * LOOK * LOOK))])
 
@@ -42,17 +42,17 @@ def _describe(reader: FrameReader, frame_ids: list[str]) -> tuple[bytes, list[fl
     return np.stack(thumbs).tobytes(), np.mean(looks, axis=0).tolist()
 
 
-def video_descriptors(cache_folder, videos, frames_of: FramesOf | None = None) -> VideoDescriptors:
+def video_descriptors(cache, videos, frames_of: FramesOf | None = None) -> VideoDescriptors:
     """The descriptors of `videos`, computing and keeping those missing or stale first (under the cache's writer
     lock) from `frames_of(their ids)`, their frames table's rows (frame_id, video_id, index); without `frames_of`
     only what is kept is read."""
-    cache = FrameCache(cache_folder)
-    path = str(cache.folder / "descriptors.lance")
+    cache = FrameCache(cache)
+    path = cache.storage.uri(DESCRIPTORS)
     wanted = sorted(set(videos))
     if frames_of is not None:
         with cache.lock():
             keep_descriptors(cache, wanted, frames_of)
-    stored = lance.dataset(path).to_table().to_pylist() if os.path.exists(path) else []
+    stored = lance.dataset(path).to_table().to_pylist() if lance_version(path) else []
     by_video = {r["video_id"]: r for r in stored}
     videos = [v for v in wanted if v in by_video]
     return VideoDescriptors(videos, [np.frombuffer(by_video[v]["thumbs"], np.uint8).reshape(-1, SIZE * SIZE)
@@ -63,15 +63,15 @@ def video_descriptors(cache_folder, videos, frames_of: FramesOf | None = None) -
 def keep_descriptors(cache: FrameCache, videos, frames_of: FramesOf) -> None:
     """Compute and keep the descriptors of those `videos` that have none, or stale ones, from `frames_of(their
     ids)`; the frames of the others are never asked for (the caller holds the cache's writer lock: ingest does)."""
-    path = str(cache.folder / "descriptors.lance")
+    path = cache.storage.uri(DESCRIPTORS)
     wanted = sorted(set(videos))
     signatures = {v: f"{info.get('signature')}@{info.get('size')}" for v, info in cache.cached_videos().items()}
     kept = ({r["video_id"]: r["signature"] for r in lance.dataset(path).to_table(columns=["video_id", "signature"])
-             .to_pylist()} if os.path.exists(path) else {})
+             .to_pylist()} if lance_version(path) else {})
     todo = [v for v in wanted if v in signatures and kept.get(v) != signatures[v]]
     if not todo:
         return
-    reader = FrameReader(cache.folder)
+    reader = FrameReader(cache.storage)
     rows = frames_of(todo).select(["frame_id", "video_id", "index"]).to_pandas()
     rows = rows[rows["video_id"].isin(set(todo))].sort_values(["video_id", "index"])
     out = []
@@ -79,8 +79,8 @@ def keep_descriptors(cache: FrameCache, videos, frames_of: FramesOf) -> None:
         thumbs, look = _describe(reader, group["frame_id"].tolist())
         out.append({"video_id": video, "signature": signatures[video], "thumbs": thumbs, "look": look})
     table = pa.Table.from_pylist(out, schema=SCHEMA)
-    if not os.path.exists(path):
-        lance.write_dataset(table, path, mode="create", schema=SCHEMA)
+    if not kept:  # a create over files no version names (a killed first write) is a create
+        lance.write_dataset(table, path, mode="create" if lance_version(path) is None else "append", schema=SCHEMA)
         return
     stale = sorted(set(todo) & set(kept))
     if stale:  # decoded again: replaced (a reader between the two commits sees them missing, then computes)

@@ -251,7 +251,7 @@ def ingest(workspace: Workspace, source: Source, dataset: str, options: IngestOp
         raise BadInput(f"the {source.kind} layout has its own test videos",
                        Fix("hold out a validation fraction only", "no_test_split"))
     engine = engine or LocalEngine(workers)  # its settings are checked before anything is written
-    cache = FrameCache(workspace.cache_dir(dataset), size=options.frame_size)
+    cache = FrameCache(workspace.cache(dataset), size=options.frame_size)
     with cache.lock():
         return _ingest(workspace, source, dataset, options, progress, discard_edits, cache, engine, retimes or {},
                        message)
@@ -332,7 +332,7 @@ def _ingest(workspace: Workspace, source: Source, dataset: str, options: IngestO
                        "label_rule": str(rule),
                        "fingerprint": fp,
                        "summary": summary}}
-    display = Display(video_root=str(source.root), frame_jpegs=lambda ids: FrameReader(cache.folder).read(ids))
+    display = Display(video_root=str(source.root), frame_jpegs=lambda ids: FrameReader(cache.storage).read(ids))
     for name, table in data.items():
         if store.exists(dataset, name):
             overlay = user_edits(store, dataset, name)

@@ -107,7 +107,7 @@ class RayEngine:
             yield from probes
 
     def fill(self, cache, jobs: list[VideoJob]) -> Iterator[tuple[VideoJob, int | DecodeError]]:
-        target = cache.fragment_target()
+        target = cache.path  # the store itself, a folder or a bucket's prefix that every worker writes to
         task = self._ray.remote(_encode_shard)
         pending = [task.remote(target, jobs[i:i + self.videos_per_task], cache.size)
                    for i in range(0, len(jobs), self.videos_per_task)]
@@ -121,4 +121,4 @@ class RayEngine:
                     stored[job.video_id] = {"signature": job.signature, "size": cache.size, "indices": outcome}
                     outcome = len(outcome)
                 yield job, outcome
-        cache.commit_fragments(target, fragments, stored)
+        cache.commit_fragments(fragments, stored)

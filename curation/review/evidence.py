@@ -139,7 +139,7 @@ class FrameDescriptors:
         task = ws.task(dataset)
         videos = ws.tables.read(task.head(ws.tables, VIDEOS), ["video_id"])["video_id"].to_pylist()
         frames = task.head(ws.tables, FRAMES)  # only a missing or stale video's rows are read
-        found = video_descriptors(ws.cache_dir(dataset), videos, lambda todo: ws.tables.read(
+        found = video_descriptors(ws.cache(dataset), videos, lambda todo: ws.tables.read(
             frames, ["frame_id", "video_id", "index"], where=pc.field("video_id").isin(todo)))
         self.videos, self.looks = found.videos, found.looks
         self.owner = np.repeat(np.arange(len(found.videos), dtype=np.int64), [len(t) for t in found.thumbs])

@@ -17,10 +17,8 @@ from curation.frames.cache import FrameReader, frame_id
 from curation.review.metrics import clip_metrics, join_metrics
 
 
-def _png_data_uri(image: Image.Image) -> str:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+def _png_data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def _strip(reader: FrameReader, video_id: str, end_frame: int, stride: int, n_frames: int, show: int = 8) -> str:
@@ -34,10 +32,13 @@ def _strip(reader: FrameReader, video_id: str, end_frame: int, stride: int, n_fr
     strip = Image.new("RGB", (96 * len(frames), 96))
     for k, frame in enumerate(frames):
         strip.paste(frame, (96 * k, 0))
-    return _png_data_uri(strip)
+    buf = io.BytesIO()
+    strip.save(buf, format="PNG")
+    return _png_data_uri(buf.getvalue())
 
 
-def write_report(ws, run_ref: str, out: str | Path | None = None, worst: int = 24) -> Path:
+def write_report(ws, run_ref: str, out: str | Path | None = None, worst: int = 24) -> str:
+    """The page, written to `out`, else beside the run (report.html); returns where it went."""
     run = ws.runs.resolve(run_ref)
     record = ws.runs.record(run)
     revision = record.trained_on(ws.tables)
@@ -45,10 +46,10 @@ def write_report(ws, run_ref: str, out: str | Path | None = None, worst: int = 2
     table = join_metrics(ws.tables.read(revision), clip_metrics(ws, run))
     table = table.filter(pc.field("split") == "train").filter(pc.field("aum").is_valid())
     rows = table.sort_by([("aum", "ascending")]).slice(0, worst).to_pylist()
-    reader = FrameReader(ws.cache_dir(revision.dataset))
-    plots = ws.runs.dir(run) / "plots"
-    images = "".join(f'<figure><img src="{_png_data_uri(Image.open(p))}"><figcaption>{html.escape(p.stem)}'
-                     "</figcaption></figure>" for p in sorted(plots.glob("*.png")))
+    reader = FrameReader(ws.cache(revision.dataset))
+    plots = [n for n in ws.runs.files(run, "plots") if n.endswith(".png")]
+    images = "".join(f'<figure><img src="{_png_data_uri(ws.runs.read_file(run, f"plots/{n}"))}"><figcaption>'
+                     f"{html.escape(n.removesuffix('.png'))}</figcaption></figure>" for n in plots)
     cards = []
     for r in rows:
         label = classes[r["label"]] if r["label"] is not None and 0 <= r["label"] < len(classes) else r["label"]
@@ -77,4 +78,7 @@ best {html.escape(str((record.best or {}).get('metric', '')))}
 <p>The model kept disagreeing with these labels across epochs: likely label errors, or the hardest cases.
 Frames are evenly spaced over each clip, oldest first.</p><table>{''.join(cards)}</table>
 </body></html>"""
-    return write_output(Path(out) if out else ws.runs.dir(run) / "report.html", page.encode())
+    if out:
+        return str(write_output(out, page.encode()))
+    ws.runs.write_file(run, "report.html", page.encode())
+    return ws.runs.uri(run, "report.html")

@@ -17,7 +17,7 @@ from curation.task import VIDEOS
 COLOURS = ["#9e9e9e", "#2e7d32", "#1565c0", "#ef6c00", "#6a1b9a", "#c62828"]  # by label; events are red
 
 
-def write_table_report(ws, ref: str, out: str | Path | None = None, per_label: int = 12) -> Path:
+def write_table_report(ws, ref: str, out: str | Path | None = None, per_label: int = 12) -> str:
     revision = ws.resolve(ref)
     task = ws.task(revision.dataset)
     clips = ws.tables.read(revision).to_pylist()
@@ -35,7 +35,7 @@ def write_table_report(ws, ref: str, out: str | Path | None = None, per_label: i
     for c in clips:
         by_video.setdefault(c["video_id"], []).append(c)
     timelines = "".join(_timeline(vid, videos[vid], by_video[vid]) for vid in sorted(by_video))
-    reader = FrameReader(ws.cache_dir(revision.dataset))
+    reader = FrameReader(ws.cache(revision.dataset))
     strips = []
     for label in sorted({c["label"] for c in clips}, key=lambda x: (x is None, x)):
         members = [c for c in clips if c["label"] == label]
@@ -60,10 +60,11 @@ svg{{display:block}} code{{font-size:90%}}</style></head><body>
 <table>{timelines}</table>
 <h2>Frame strips</h2><p>Evenly spaced frames of each clip, oldest first.</p>{''.join(strips)}
 </body></html>"""
-    if not out:
-        out = ws.root / "reports" / f"{revision.dataset}-{revision.table}@{revision.number}.html"
-        out.parent.mkdir(parents=True, exist_ok=True)
-    return write_output(out, page.encode())
+    if out:
+        return str(write_output(out, page.encode()))
+    key = f"reports/{revision.dataset}-{revision.table}@{revision.number}.html"
+    ws.storage.write_bytes(key, page.encode())
+    return ws.storage.uri(key)
 
 
 def _timeline(video_id: str, video: dict, clips: list[dict], width: int = 640) -> str:

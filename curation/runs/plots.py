@@ -1,7 +1,8 @@
-"""PNG plots of a run: loss/metric curves per epoch and the 2-D embedding map coloured by label and loss."""
+"""PNG plots of a run: loss/metric curves per epoch and the 2-D embedding map coloured by label and loss; each
+function returns the PNG's bytes, for the run store to keep wherever it keeps the run."""
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
 import matplotlib
 
@@ -11,7 +12,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
-def plot_curves(epochs: list[dict], metric: str, path: Path) -> None:
+def plot_curves(epochs: list[dict], metric: str) -> bytes:
     xs = [e["epoch"] for e in epochs]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
     a.plot(xs, [e["train_loss"] for e in epochs], marker="o", label="train (drawn samples)")
@@ -23,12 +24,10 @@ def plot_curves(epochs: list[dict], metric: str, path: Path) -> None:
     b.set(xlabel="epoch", ylabel=metric, title=f"validation {metric}")
     for ax in (a, b):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return _png(fig)
 
 
-def plot_map(xy: np.ndarray, colour: np.ndarray, title: str, path: Path, categorical: bool) -> None:
+def plot_map(xy: np.ndarray, colour: np.ndarray, title: str, categorical: bool) -> bytes:
     fig, ax = plt.subplots(figsize=(6, 5.4))
     if categorical:
         for value in sorted(set(colour.tolist())):
@@ -39,12 +38,10 @@ def plot_map(xy: np.ndarray, colour: np.ndarray, title: str, path: Path, categor
         points = ax.scatter(xy[:, 0], xy[:, 1], s=6, c=colour, cmap="viridis", alpha=0.8)
         fig.colorbar(points, ax=ax, label=title.split(" by ")[-1])
     ax.set(title=title, xticks=[], yticks=[])
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return _png(fig)
 
 
-def plot_trials(trials: list[dict], metric: str, path: Path) -> None:
+def plot_trials(trials: list[dict], metric: str) -> bytes:
     """A sweep: each finished trial's metric by trial number with the best so far, and by learning rate."""
     done = [t for t in trials if t["value"] is not None]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -61,6 +58,12 @@ def plot_trials(trials: list[dict], metric: str, path: Path) -> None:
         b.scatter([t["params"][x] for t in done], ys, c=[t["params"][colour] for t in done], cmap="viridis")
         b.set(xscale="log" if x == "lr" else "linear", xlabel=f"{x} (colour: {colour})", ylabel=f"val {metric}",
               title=f"by {x}")
+    return _png(fig)
+
+
+def _png(fig) -> bytes:
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=100)
     plt.close(fig)
+    return out.getvalue()

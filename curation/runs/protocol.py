@@ -1,13 +1,12 @@
 """The run-store protocol: what training, review and submission need from wherever runs are kept.
 
-Both backends keep a run's files in `<workspace>/runs/<run>/` (checkpoints, run.json, per-sample Parquet,
+Both backends keep a run's files in `<workspace>/runs/<run>/`, a folder or a bucket's prefix (checkpoints, run.json, per-sample Parquet,
 plots), which is what curate reads back; the 3lc backend also writes each run to 3LC as it goes (parameters,
 per-epoch values, per-sample metrics tables joined to the exact table revision) for the 3LC Dashboard.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -57,8 +56,11 @@ class RunStore(Protocol):
     def create(self, name: str | None = None) -> str:
         """Claim a new run id."""
 
-    def dir(self, run: str) -> Path:
-        """The run's local folder (checkpoints, plots, reports)."""
+    def uri(self, run: str, name: str = "") -> str:
+        """Where the run (or one of its files) is, for messages: a path or an object URL."""
+
+    def discard(self, run: str) -> None:
+        """Forget a claimed run that never started (it has no record)."""
 
     def version(self, run: str) -> tuple:
         """Changes whenever the run writes: the key for caches of what is computed from it."""
@@ -103,11 +105,11 @@ class RunStore(Protocol):
     def collection(self, run: str, name: str) -> pa.Table:
         ...
 
-    def plot_path(self, run: str, name: str) -> Path:
-        ...
-
     def write_file(self, run: str, name: str, data: bytes) -> None:
         """A file of the run (a checkpoint), written whole."""
 
     def read_file(self, run: str, name: str) -> bytes | None:
         """A file of the run, or None when it has none."""
+
+    def files(self, run: str, folder: str) -> list[str]:
+        """Names of the run's files in `folder` (its plots)."""

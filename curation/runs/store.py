@@ -5,11 +5,13 @@
   last.pt, best.pt              model, optimizer, scheduler, sampler state, epoch
   dynamics/epoch_NNNN.parquet   one row per drawn sample of that epoch, from the training forward pass
   collect/<name>.parquet        eval-mode pass over a table: prob, loss, embedding (float16), 2-D map
-  plots/*.png
+  plots/*.png, report.html, events-*.html
+  claimed                       written first: its exclusive create claims the run's number
   owner.lock                    held by the process training the run (storage.hold); names it (pid, host, start)
 
-Every file is written whole (temp file + rename), so a run killed mid-epoch leaves only complete epochs,
-and redoing an epoch replaces its file instead of adding rows.
+The folder is `<workspace>/runs/` on disk or that prefix in a bucket: every file goes through the workspace's
+storage and is written whole (temp file + rename, or one PUT), so a run killed mid-epoch leaves only complete
+epochs, and redoing an epoch replaces its file instead of adding rows.
 """
 from __future__ import annotations
 
@@ -27,12 +29,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.errors import BadInput, Conflict, Fix, NotFound
+from curation.fsutil import json_bytes
 from curation.runs.record import RunRecord
-from curation.storage import Held, LocalStorage, read_json, write_json
+from curation.storage import Held, Storage, as_storage, read_json, write_json
 from curation.tables.refs import MAX_NAME
 
 _RUN_ID = re.compile(r"^run-(\d{4,})(?:-[A-Za-z0-9_.-]+)?$")
 OWNER = "owner.lock"
+CLAIM = "claimed"
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
@@ -57,9 +61,8 @@ def draws_per_clip(dynamics: pa.Table) -> pa.Table:
 
 
 class LocalRunStore:
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.storage = LocalStorage(self.root)
+    def __init__(self, root: Storage | str | Path):
+        self.storage = as_storage(root)  # a folder, or a bucket's prefix
         self._read: dict[str, tuple[tuple, dict]] = {}  # run → (version, run.json parsed): read once per change
 
     def runs(self) -> list[str]:
@@ -85,23 +88,30 @@ class LocalRunStore:
         return matches[0]
 
     def create(self, name: str | None = None) -> str:
-        """A new run directory, numbered after the last one."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        numbers = [int(m[1]) for p in self.root.iterdir() if (m := _RUN_ID.match(p.name))]
+        """A new run, numbered after the last one."""
         if name and (not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or len(name) > MAX_NAME):
             raise BadInput(f"invalid run name {name[:MAX_NAME]!r}",
                            f"use letters, digits, '_', '-', '.' (at most {MAX_NAME})")
+        numbers = [int(m[1]) for n in self.storage.list("") if (m := _RUN_ID.match(n))]
         number = max(numbers, default=0) + 1
-        while True:  # mkdir is the atomic claim of a number
+        claim = json_bytes({"pid": os.getpid(), "host": socket.gethostname()})
+        while True:  # the exclusive create is the claim of a number, between processes and machines
             run = f"run-{number:04d}" + (f"-{name}" if name else "")
             try:
-                (self.root / run).mkdir()
+                self.storage.create_exclusive(f"{run}/{CLAIM}", claim)
                 return run
             except FileExistsError:
                 number += 1
 
-    def dir(self, run: str) -> Path:
-        return self.root / run
+    def discard(self, run: str) -> None:
+        """Forget a run that never started (no run.json yet): its claim and lock go, and with them its folder."""
+        if not self.storage.exists(f"{run}/run.json"):
+            self.storage.delete(f"{run}/{OWNER}")
+            self.storage.delete(f"{run}/{CLAIM}")
+
+    def uri(self, run: str, name: str = "") -> str:
+        """Where a run (or one of its files) is, in words a user can open: a path or an object URL."""
+        return self.storage.uri(f"{run}/{name}" if name else run)
 
     def version(self, run: str) -> tuple:
         """What changes whenever the run writes anything (run.json is rewritten whole after every epoch,
@@ -152,6 +162,10 @@ class LocalRunStore:
         record.updated = datetime.now(timezone.utc).isoformat(timespec="seconds")
         write_json(self.storage, f"{run}/run.json", record.to_dict())
 
+    def files(self, run: str, folder: str) -> list[str]:
+        """Names of the run's files in `folder` (its plots)."""
+        return self.storage.list(f"{run}/{folder}")
+
     def _parquet(self, key: str) -> pa.Table:
         return pq.read_table(pa.BufferReader(self.storage.read_bytes(key)))
 
@@ -174,23 +188,23 @@ class LocalRunStore:
         return pa.concat_tables([self._parquet(f"{run}/dynamics/{n}") for n in files]) if files else None
 
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
-        path = self.dir(run) / "collect" / f"{name}.parquet"
         from curation.runs.vectors import EXACT_BELOW, write_index
 
+        key = f"{run}/collect/{name}.parquet"
         self.storage.delete(f"{run}/collect/{name}.faiss")  # its vector index (runs/vectors.py) is built anew
-        self.storage.write_bytes(f"{run}/collect/{name}.parquet", _parquet_bytes(table))
+        self.storage.write_bytes(key, _parquet_bytes(table))
         if table.num_rows >= EXACT_BELOW and "embedding" in table.column_names:
-            write_index(path, table)  # now, not at the dashboard's first question (a million clips: ~50 s)
+            write_index(self.storage, key, table)  # now, not at the dashboard's first question (1M clips: ~50 s)
 
     def nearest(self, run: str, name: str, clip_id: str, k: int, keep=None) -> list[tuple[str, float]]:
         """The `k` clips of collection `name` nearest `clip_id` by cosine distance, through its vector index
         (runs/vectors.py); `keep` filters candidates (VectorIndex.nearest)."""
         from curation.runs.vectors import collection_index
 
-        path = self.dir(run) / "collect" / f"{name}.parquet"
-        if not path.exists():
+        key = f"{run}/collect/{name}.parquet"
+        if not self.storage.exists(key):
             self.collection(run, name)  # its NotFound
-        return collection_index(path).nearest(clip_id, k, keep)
+        return collection_index(self.storage, key).nearest(clip_id, k, keep)
 
     def write_curves(self, run: str, name: str, table: pa.Table) -> None:
         self.storage.write_bytes(f"{run}/curves/{name}.parquet", _parquet_bytes(table))
@@ -209,8 +223,3 @@ class LocalRunStore:
                            Fix("run a collection pass of the run over that table first", "collect",
                                {"run": run, "name": name}))
         return self._parquet(key)
-
-    def plot_path(self, run: str, name: str) -> Path:
-        path = self.dir(run) / "plots" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path

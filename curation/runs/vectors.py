@@ -6,14 +6,11 @@ A large collection's index is built when the collection is written (`write_index
 from __future__ import annotations
 
 import threading
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.errors import NotFound
-from curation.fsutil import atomic_write_bytes
 from curation.runs.store import embedding_matrix
 
 EXACT_BELOW = 50_000  # clips: an exact search over fewer answers within milliseconds
@@ -72,38 +69,38 @@ class VectorIndex:
             want *= 4
 
 
-_loaded: dict[Path, tuple[int, VectorIndex]] = {}
+_loaded: dict[str, tuple[tuple, VectorIndex]] = {}
 _lock = threading.Lock()
 
 
-def collection_index(parquet: Path) -> VectorIndex:
-    """The index of the collection stored at `parquet`, read from beside it (built and kept there the first
-    time), and kept in memory until the collection changes."""
+def collection_index(storage, key: str) -> VectorIndex:
+    """The index of the collection stored at `key` (a run store's storage: a folder or a bucket), read from
+    beside it (built and kept there the first time), and kept in memory until the collection changes."""
     import faiss
 
     with _lock:
-        stamp = parquet.stat().st_mtime_ns
-        if parquet in _loaded and _loaded[parquet][0] == stamp:
-            return _loaded[parquet][1]
-        path = index_path(parquet)
-        if path.exists():
-            index = faiss.deserialize_index(np.frombuffer(path.read_bytes(), dtype=np.uint8))
-        else:
-            index = write_index(parquet, pq.read_table(parquet, columns=["embedding"]))
-        ids = pq.read_table(parquet, columns=["clip_id"])["clip_id"].to_pylist()
+        stamp, where = storage.version(key), storage.uri(key)
+        if where in _loaded and _loaded[where][0] == stamp:
+            return _loaded[where][1]
+        collection = pq.read_table(pa.BufferReader(storage.read_bytes(key)), columns=["clip_id", "embedding"])
+        try:
+            data = storage.read_bytes(index_key(key))
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        except FileNotFoundError:
+            index = write_index(storage, key, collection)
         _loaded.clear()  # one collection's index at a time: a large one takes gigabytes
-        _loaded[parquet] = (stamp, VectorIndex(index, ids))
-        return _loaded[parquet][1]
+        _loaded[where] = (stamp, VectorIndex(index, collection["clip_id"].to_pylist()))
+        return _loaded[where][1]
 
 
-def write_index(parquet: Path, collection: pa.Table):
-    """Build the index of `collection` (the one stored at `parquet`) and keep it beside it."""
+def write_index(storage, key: str, collection: pa.Table):
+    """Build the index of `collection` (the one stored at `key`) and keep it beside it."""
     import faiss
 
     index = build_index(collection)
-    atomic_write_bytes(index_path(parquet), faiss.serialize_index(index).tobytes())
+    storage.write_bytes(index_key(key), faiss.serialize_index(index).tobytes())
     return index
 
 
-def index_path(parquet: Path) -> Path:
-    return parquet.with_suffix(".faiss")
+def index_key(key: str) -> str:
+    return key.removesuffix(".parquet") + ".faiss"

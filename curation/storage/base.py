@@ -40,7 +40,7 @@ class Storage(Protocol):
         """Names of the files and folders directly under `prefix` (sorted; none when there is no such folder)."""
 
     def delete(self, key: str) -> None:
-        """Remove `key` if it is there."""
+        """Remove `key` if it is there (and its folder, when that leaves it empty)."""
 
     def sub(self, prefix: str) -> "Storage":
         """The storage of what is under `prefix` (a workspace's tables/, runs/)."""

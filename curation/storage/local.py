@@ -49,7 +49,11 @@ class LocalStorage:
             return []
 
     def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
+        path = self.path(key)
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a folder left empty goes too, as a prefix does in a bucket
+            if path.parent != self.root:
+                path.parent.rmdir()
 
     def sub(self, prefix: str) -> "LocalStorage":
         return LocalStorage(self.path(prefix))

@@ -73,12 +73,13 @@ def _plot_maps(runs, run: str, tables: dict[str, pa.Table], classes: list[str], 
     labels = np.array([classes[v] if v is not None and v >= 0 else "unlabelled"
                        for v in merged["label"].to_pylist()], dtype=object)
     suffix = f"-{tag}" if tag else ""
-    plot_map(xy, labels, "embedding map by label", runs.plot_path(run, f"map_label{suffix}.png"), categorical=True)
+    runs.write_file(run, f"plots/map_label{suffix}.png",
+                   plot_map(xy, labels, "embedding map by label", categorical=True))
     loss = merged["loss"].to_numpy(zero_copy_only=False)
     known = ~np.isnan(loss)
     if known.any():
-        plot_map(xy[known], loss[known], "embedding map by loss", runs.plot_path(run, f"map_loss{suffix}.png"),
-                 categorical=False)
+        runs.write_file(run, f"plots/map_loss{suffix}.png",
+                       plot_map(xy[known], loss[known], "embedding map by loss", categorical=False))
 
 
 def collected_revisions(ws, revision) -> list:

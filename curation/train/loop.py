@@ -14,7 +14,6 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -33,7 +32,6 @@ from curation.progress import progress_bar
 from curation.runs.plots import plot_curves
 from curation.runs.learning import constant_loss, learning_check
 from curation.runs.record import RunInputs, RunRecord
-from curation.runs.store import OWNER
 from curation.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from curation.train.collect import collect_run
 from curation.train.config import TrainConfig, resolve_train_table
@@ -246,7 +244,7 @@ def train(ws: Workspace, cfg: TrainConfig | None = None, resume: str | None = No
                             pinned=previous.inputs.videos if previous else None)
         except BaseException:
             if not resume and d.is_main:
-                _remove_if_empty(runs.dir(run))  # a run that never started leaves no folder behind
+                runs.discard(run)  # a run that never started leaves no folder behind
             raise
         loader = train_loader(setup, cfg, d, device)
         torch.manual_seed(cfg.seed + d.rank)  # augmentation draws differ per rank
@@ -340,7 +338,7 @@ def _epochs(t: Training) -> None:
                 record.checkpoints["best"] = save_checkpoint(runs, run, "best.pt", state, cfg.to_dict())
                 record.best = {"epoch": epoch + 1, "metric": metric, "value": value}
             runs.write_record(run, record)
-            plot_curves(record.epochs, metric, runs.plot_path(run, "curves.png"))
+            runs.write_file(run, "plots/curves.png", plot_curves(record.epochs, metric))
             shown = f"{metric} {value:.4f}" if value is not None else "no validation"
             loss = "-" if summary["train_loss"] is None else f"{summary['train_loss']:.4f}"
             skipped_text = f", {len(skipped)} clips skipped" if skipped else ""
@@ -351,14 +349,6 @@ def _epochs(t: Training) -> None:
             collect_run(predictor, ws, runs, record, tag="" if last else f"epoch{epoch + 1}")
     if start_epoch >= cfg.epochs:  # resumed after every epoch had ended: the final collection was cut off
         collect_run(predictor, ws, runs, record)
-
-
-def _remove_if_empty(folder: Path) -> None:
-    (folder / OWNER).unlink(missing_ok=True)  # the lock of a run that never started
-    try:
-        folder.rmdir()
-    except OSError:  # not empty (or already gone): keep it
-        pass
 
 
 def train_folds(ws: Workspace, cfg: TrainConfig, folds: int, echo=print, progress: bool = True) -> list[str]:

@@ -47,7 +47,6 @@ def smoke_test(ws, cfg: TrainConfig, batches: int = 2, clips: int = 8, echo=prin
     report = SmokeReport(revision.ref)
     with tempfile.TemporaryDirectory(prefix="curate-smoke-") as tmp:
         runs = LocalRunStore(Path(tmp))  # the collection pass writes here, never to the workspace
-        runs.dir("smoke").mkdir()
         with report.stage("setup", lambda: f"{cfg.model} on {revision.ref}, {len(setup.train_ds)} train clips"):
             setup = prepare(ws, cfg, revision, device, notice=echo)
             loader = train_loader(setup, cfg, Dist(), device)

@@ -24,10 +24,10 @@ import numpy as np
 import pyarrow as pa
 
 from curation.backends.tlc.client import SERVICE_ERRORS
-from curation.fsutil import atomic_write_json, read_json
 from curation.runs.protocol import CollectionKey
 from curation.runs.record import RunRecord
 from curation.runs.store import LocalRunStore, draws_per_clip, embedding_matrix
+from curation.storage import read_json, write_json
 
 log = logging.getLogger(__name__)
 _STATE = "tlc.json"
@@ -55,11 +55,11 @@ class TlcRunStore(LocalRunStore):
 
     # -- state -------------------------------------------------------------------------------------
     def _state(self, run: str) -> dict:
-        path = self.dir(run) / _STATE
-        return read_json(path) if path.exists() else {"epochs_logged": [], "metrics": {}}
+        key = f"{run}/{_STATE}"
+        return read_json(self.storage, key) if self.storage.exists(key) else {"epochs_logged": [], "metrics": {}}
 
     def _save(self, run: str, state: dict) -> None:
-        atomic_write_json(self.dir(run) / _STATE, state)
+        write_json(self.storage, f"{run}/{_STATE}", state)
 
     def _mirror(self, what: str, run: str, write) -> None:
         """Run one write to 3LC; a failure warns and leaves the local run untouched."""
