@@ -79,8 +79,8 @@ class Group(click.Group):
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--workspace", "-w", type=click.Path(file_okay=False), envvar="CURATE_WORKSPACE",
               help="Workspace folder holding tables/, runs/ and cache/ (default: current folder, or "
-                   "$CURATE_WORKSPACE); or s3://BUCKET/PREFIX, which holds tables only for now (AWS_ENDPOINT_URL "
-                   "and the AWS credentials from the environment).")
+                   "$CURATE_WORKSPACE); or s3://BUCKET/PREFIX, a workspace in an S3 bucket (AWS_ENDPOINT_URL, "
+                   "AWS_REGION and the AWS credentials from the environment; AWS_ALLOW_HTTP=true for plain http).")
 @click.option("--backend", type=click.Choice(["lance", "3lc"]), envvar="CURATE_BACKEND",
               help="Table store: lance (embedded, offline; default) or 3lc (needs a 3LC key). "
                    "Also $CURATE_BACKEND or curate.json.")
