@@ -1,5 +1,6 @@
 """`curate suggest` proposes, `curate edit --from` applies: duplicates, leaks, corrupt videos, label issues."""
 import csv
+from pathlib import Path
 from collections import Counter
 
 import pytest
@@ -328,7 +329,7 @@ def test_report_is_a_page_with_plots_and_frame_strips(reviewed, tmp_path):
     from curation.review.report import write_report
 
     ws, _, run = reviewed
-    page = write_report(ws, run, tmp_path / "r.html", worst=5).read_text()
+    page = Path(write_report(ws, run, tmp_path / "r.html", worst=5)).read_text()
     assert run in page and "lowest area under the margin" in page
     assert page.count("data:image/png;base64,") >= 5 + 2  # 5 strips, curves and maps
 

@@ -97,27 +97,3 @@ def test_two_cli_writers_on_disjoint_ids_of_a_bare_table_name_never_conflict(ws_
     assert head.number == 13
     weights = {r["clip_id"]: r["weight"] for r in ws.tables.read(head).to_pylist()}
     assert all(weights[i] == 0.5 for i in ids)
-
-
-@pytest.mark.slow  # object storage
-def test_in_a_bucket_two_writers_lose_no_update_and_a_killed_one_leaves_the_last_revision(s3_bucket, monkeypatch):
-    """The same rules with the table in an S3 bucket (moto's server): the table's lock is a lease there, so a
-    writer killed while holding it blocks the next only until the lease runs out."""
-    from curation.backends.lance.tables import LanceTableStore
-
-    monkeypatch.setenv("CURATE_LEASE_S", "1")
-    store = LanceTableStore(f"{s3_bucket}/ws/tables")
-    two_writers_at_once(store, 4)
-
-    # killed after Lance moved, before the marker (the window that needs Lance rolled back; every point is run
-    # on a disk above)
-    proc = start_writer(store.root, "killer", 3, fault="lance.between_commits@2")
-    committed = proc.stdout.read().split()
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL and committed == ["10"]  # killed inside its second edit
-    before = check_all_revisions_complete(store)
-    assert len(before) == 10
-    done = start_writer(store.root, "killer", 1)  # waits out the dead writer's lease, then rolls Lance back
-    assert done.communicate(timeout=300)[0].split() == ["11"] and done.returncode == 0
-    after = check_all_revisions_complete(store)
-    assert len(after) == 11 and after[-1].rows == before[-1].rows - 1
