@@ -1,8 +1,9 @@
 """The run-store protocol: what training, review and submission need from wherever runs are kept.
 
-Both backends keep a run's files in `<workspace>/runs/<run>/`, a folder or a bucket's prefix (checkpoints, run.json, per-sample Parquet,
-plots), which is what curate reads back; the 3lc backend also writes each run to 3LC as it goes (parameters,
-per-epoch values, per-sample metrics tables joined to the exact table revision) for the 3LC Dashboard.
+Both backends keep a run's files in `<workspace>/runs/<run>/`, a folder or a bucket's prefix (checkpoints,
+run.json, per-sample Parquet, plots), which is what curate reads back; the 3lc backend also writes each run to 3LC
+as it goes (parameters, per-epoch values, per-sample metrics tables joined to the exact table revision) for the
+3LC Dashboard.
 """
 from __future__ import annotations
 
