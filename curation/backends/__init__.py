@@ -1,7 +1,8 @@
 """Backend registry: the one place that maps a backend name to its table store and run store.
 
 Each backend is a package of its own: `lance` (the embedded store: tables; its runs are the run store of curate's
-own files) and `tlc` (3LC: client adapter, tables, runs). Nothing outside a backend's package imports it, except this registry.
+own files) and `tlc` (3LC: client adapter, tables, runs). Nothing outside a backend's package imports it, except
+this registry.
 """
 from __future__ import annotations
 
