@@ -1,6 +1,7 @@
 """torchrun support: the same command runs single-process or as one rank of a DDP job."""
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -30,7 +31,16 @@ def init_distributed(device: torch.device) -> Dist:
         return Dist()
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        atexit.register(_leave)
     return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def _leave() -> None:
+    """Destroy the process group while the interpreter is whole: left to interpreter teardown, gloo's worker
+    threads can abort the process (SIGABRT, "terminate called without an active exception"), failing a finished
+    run."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def gather_rows(rows: list, d: Dist) -> list:
