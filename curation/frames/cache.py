@@ -7,8 +7,8 @@ clips/s), and a single dataset keeps the file count at a few per thousand frames
 video to the signature (size, mtime) of the source it was decoded from, so changed videos are decoded again.
 `<cache>` is `cache/<dataset>/` of the workspace: a folder, or that prefix in a bucket (through its storage).
 
-Crash safety: frames are written as Lance fragments and made visible by one commit (the first creates the
-store), and the index is written only after the frames it names are committed, so a kill at any point leaves a
+Crash safety: the first write creates the store in one Lance call, later ones write fragments and make them
+visible by one commit, and the index is written only after the frames it names are committed, so a kill at any point leaves a
 cache that is complete for every video its index names. A cache left unreadable by an older version is rebuilt.
 Writers hold `<cache>/.lock` (one ingest at a time per dataset; a lease on a bucket).
 """
@@ -115,8 +115,13 @@ class FrameCache:
     def flush(self) -> None:
         if not self._pending:
             return
-        fragments = lance.fragment.write_fragments(frames_table(self._pending), self.path, schema=SCHEMA)
-        self.commit_fragments(fragments, self._pending_videos)
+        table = frames_table(self._pending)
+        if self._exists():
+            self.commit_fragments(lance.fragment.write_fragments(table, self.path, schema=SCHEMA), self._pending_videos)
+        else:  # one call that creates the store whole (a create killed midway leaves files no version names)
+            fault_point("cache.before_commit")
+            lance.write_dataset(table, self.path, mode="create", schema=SCHEMA)
+            self._index_committed(self._pending_videos)
         self._pending, self._pending_videos = [], {}
 
     def commit_fragments(self, fragments: list, videos: dict[str, dict]) -> None:
