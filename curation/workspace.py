@@ -29,6 +29,7 @@ class Workspace:
     dataset: str | None = None
     _store: TableStore | None = field(default=None, repr=False)
     _runs: RunStore | None = field(default=None, repr=False)
+    _storage: Storage | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, root: str | Path | None = None, backend: str | None = None) -> "Workspace":
@@ -43,7 +44,9 @@ class Workspace:
 
     @property
     def storage(self) -> Storage:
-        return open_storage(self.root)
+        if self._storage is None:
+            self._storage = open_storage(self.root)  # one S3 client for the workspace (~15 ms to make each)
+        return self._storage
 
     @property
     def tables(self) -> TableStore:
