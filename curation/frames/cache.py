@@ -117,7 +117,8 @@ class FrameCache:
             return
         table = frames_table(self._pending)
         if self._exists():
-            self.commit_fragments(lance.fragment.write_fragments(table, self.path, schema=SCHEMA), self._pending_videos)
+            fragments = lance.fragment.write_fragments(table, self.path, schema=SCHEMA)
+            self.commit_fragments(fragments, self._pending_videos)
         else:  # one call that creates the store whole (a create killed midway leaves files no version names)
             fault_point("cache.before_commit")
             lance.write_dataset(table, self.path, mode="create", schema=SCHEMA)
