@@ -8,8 +8,9 @@ video to the signature (size, mtime) of the source it was decoded from, so chang
 `<cache>` is `cache/<dataset>/` of the workspace: a folder, or that prefix in a bucket (through its storage).
 
 Crash safety: the first write creates the store in one Lance call, later ones write fragments and make them
-visible by one commit, and the index is written only after the frames it names are committed, so a kill at any point leaves a
-cache that is complete for every video its index names. A cache left unreadable by an older version is rebuilt.
+visible by one commit, and the index is written only after the frames it names are committed, so a kill at any
+point leaves a cache that is complete for every video its index names. A cache left unreadable by an older version
+is rebuilt.
 Writers hold `<cache>/.lock` (one ingest at a time per dataset; a lease on a bucket).
 """
 from __future__ import annotations
