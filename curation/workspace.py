@@ -29,7 +29,6 @@ class Workspace:
     dataset: str | None = None
     _store: TableStore | None = field(default=None, repr=False)
     _runs: RunStore | None = field(default=None, repr=False)
-    _storage: Storage | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, root: str | Path | None = None, backend: str | None = None) -> "Workspace":
@@ -44,9 +43,7 @@ class Workspace:
 
     @property
     def storage(self) -> Storage:
-        if self._storage is None:
-            self._storage = open_storage(self.root)  # one S3 client for the workspace (~15 ms to make each)
-        return self._storage
+        return open_storage(self.root)
 
     @property
     def tables(self) -> TableStore:

@@ -66,8 +66,9 @@ def keep_descriptors(cache: FrameCache, videos, frames_of: FramesOf) -> None:
     path = cache.storage.uri(DESCRIPTORS)
     wanted = sorted(set(videos))
     signatures = {v: f"{info.get('signature')}@{info.get('size')}" for v, info in cache.cached_videos().items()}
+    exists = lance_version(path) is not None  # files no version names (a killed first write) are no store
     kept = ({r["video_id"]: r["signature"] for r in lance.dataset(path).to_table(columns=["video_id", "signature"])
-             .to_pylist()} if lance_version(path) else {})
+             .to_pylist()} if exists else {})
     todo = [v for v in wanted if v in signatures and kept.get(v) != signatures[v]]
     if not todo:
         return
@@ -79,8 +80,8 @@ def keep_descriptors(cache: FrameCache, videos, frames_of: FramesOf) -> None:
         thumbs, look = _describe(reader, group["frame_id"].tolist())
         out.append({"video_id": video, "signature": signatures[video], "thumbs": thumbs, "look": look})
     table = pa.Table.from_pylist(out, schema=SCHEMA)
-    if not kept:  # a create over files no version names (a killed first write) is a create
-        lance.write_dataset(table, path, mode="create" if lance_version(path) is None else "append", schema=SCHEMA)
+    if not exists:
+        lance.write_dataset(table, path, mode="create", schema=SCHEMA)
         return
     stale = sorted(set(todo) & set(kept))
     if stale:  # decoded again: replaced (a reader between the two commits sees them missing, then computes)

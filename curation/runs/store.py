@@ -45,6 +45,10 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     return buf.getvalue()
 
 
+def _parquet_table(data: bytes) -> pa.Table:
+    return pq.read_table(pa.BufferReader(data))
+
+
 def embedding_matrix(collection: pa.Table) -> np.ndarray:
     """A collection's `embedding` column (fixed-size float16 lists) as a (rows, dim) float32 matrix."""
     column = collection["embedding"]
@@ -166,9 +170,6 @@ class LocalRunStore:
         """Names of the run's files in `folder` (its plots)."""
         return self.storage.list(f"{run}/{folder}")
 
-    def _parquet(self, key: str) -> pa.Table:
-        return pq.read_table(pa.BufferReader(self.storage.read_bytes(key)))
-
     def write_file(self, run: str, name: str, data: bytes) -> None:
         """A file of the run (a checkpoint), written whole."""
         self.storage.write_bytes(f"{run}/{name}", data)
@@ -185,13 +186,14 @@ class LocalRunStore:
 
     def dynamics(self, run: str) -> pa.Table | None:
         files = [n for n in self.storage.list(f"{run}/dynamics") if n.startswith("epoch_") and n.endswith(".parquet")]
-        return pa.concat_tables([self._parquet(f"{run}/dynamics/{n}") for n in files]) if files else None
+        tables = [_parquet_table(self.storage.read_bytes(f"{run}/dynamics/{n}")) for n in files]
+        return pa.concat_tables(tables) if tables else None
 
     def write_collection(self, run: str, name: str, table: pa.Table) -> None:
-        from curation.runs.vectors import EXACT_BELOW, write_index
+        from curation.runs.vectors import EXACT_BELOW, index_key, write_index
 
         key = f"{run}/collect/{name}.parquet"
-        self.storage.delete(f"{run}/collect/{name}.faiss")  # its vector index (runs/vectors.py) is built anew
+        self.storage.delete(index_key(key))  # its vector index (runs/vectors.py) is built anew
         self.storage.write_bytes(key, _parquet_bytes(table))
         if table.num_rows >= EXACT_BELOW and "embedding" in table.column_names:
             write_index(self.storage, key, table)  # now, not at the dashboard's first question (1M clips: ~50 s)
@@ -210,16 +212,16 @@ class LocalRunStore:
         self.storage.write_bytes(f"{run}/curves/{name}.parquet", _parquet_bytes(table))
 
     def curves(self, run: str, name: str) -> pa.Table | None:
-        key = f"{run}/curves/{name}.parquet"
-        return self._parquet(key) if self.storage.exists(key) else None
+        data = self.read_file(run, f"curves/{name}.parquet")
+        return None if data is None else _parquet_table(data)
 
     def collections(self, run: str) -> list[str]:
         return [n[:-8] for n in self.storage.list(f"{run}/collect") if n.endswith(".parquet")]
 
     def collection(self, run: str, name: str) -> pa.Table:
-        key = f"{run}/collect/{name}.parquet"
-        if not self.storage.exists(key):
+        data = self.read_file(run, f"collect/{name}.parquet")
+        if data is None:
             raise NotFound(f"run {run} has no collection {name!r} (has: {', '.join(self.collections(run))})",
                            Fix("run a collection pass of the run over that table first", "collect",
                                {"run": run, "name": name}))
-        return self._parquet(key)
+        return _parquet_table(data)

@@ -9,6 +9,7 @@ deleted on release; a holder that dies stops renewing, and once the lease has ru
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import threading
@@ -26,10 +27,28 @@ def lease_seconds() -> float:
     return float(os.environ.get("CURATE_LEASE_S") or 30)
 
 
+# The variables a client is made from: a process keeps one client per setting of them (boto3's clients are
+# thread-safe; each takes ~15 ms to make, and every storage of a workspace, every sub-prefix, needs one).
+CLIENT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")
+
+
+def shared_client():
+    """This process's S3 client for the environment as it is now (AWS_ENDPOINT_URL and the credentials)."""
+    return _client_for(os.getpid(), *(os.environ.get(k) for k in CLIENT_VARIABLES))
+
+
+@functools.lru_cache(maxsize=8)
+def _client_for(pid: int, *settings):  # the pid: a forked child makes its own, never its parent's connections
+    import boto3
+
+    return boto3.client("s3")
+
+
 class S3Storage:
     def __init__(self, bucket: str, prefix: str = "", client=None):
         self.bucket, self.prefix = bucket, prefix.strip("/")
-        self._client = client
+        self._client = client  # None: the process's shared client
 
     @classmethod
     def from_uri(cls, uri: str) -> "S3Storage":
@@ -40,11 +59,7 @@ class S3Storage:
 
     @property
     def client(self):
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")  # AWS_ENDPOINT_URL and the credentials from the environment
-        return self._client
+        return self._client or shared_client()
 
     @property
     def root(self) -> str:
@@ -118,7 +133,7 @@ class S3Storage:
         self._call("delete_object", Key=self.key(key))
 
     def sub(self, prefix: str) -> "S3Storage":
-        return S3Storage(self.bucket, self.key(prefix), self.client)  # one client: each costs ~15 ms to make
+        return S3Storage(self.bucket, self.key(prefix), self._client)
 
     def remove_temporaries(self, prefix: str) -> None:
         pass  # a PUT lands whole or not at all
