@@ -21,6 +21,9 @@ from curation.train.config import TrainConfig
 from curation.train.distributed import Dist, gather_rows, shard
 from curation.train.outputs import sample_outputs
 
+# eval passes keep no activations for a backward pass, so twice the training batch fits wherever training does;
+# on a CPU a bigger batch costs about a quarter less per clip (bench/README.md, the actions demo's time)
+EVAL_BATCH_FACTOR = 2
 OUTPUTS = ("loss", "logit", "prob", "prob_label", "margin", "pred")  # per clip, from train.outputs
 
 
@@ -56,7 +59,7 @@ class Predictor:
         return ClipLoader(dataset, batch_size or self.batch_size, sampler=[rows[i] for i in shard(len(rows), self.d)],
                           workers=min(self.workers, 1), device=self.device, decode_on_device=self.decode_on_device)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict(self, dataset: ClipDataset, desc: str, loader: ClipLoader | None = None,
                 flip_tta: bool = False) -> dict | None:
         """Eval-mode outputs for every row of `dataset`, gathered on rank 0 (None elsewhere): the row `index`,
@@ -99,7 +102,7 @@ class Predictor:
 def predictor_for(model, mspec, binary: bool, cfg: TrainConfig, device: torch.device, d: Dist = Dist(),
                   progress: bool = True) -> Predictor:
     return Predictor(model, device, binary, get_preset("eval", size=mspec.input_size), mspec.feature_dim,
-                     cfg.batch_size, cfg.workers, cfg.decode_on_device, d, progress)
+                     EVAL_BATCH_FACTOR * cfg.batch_size, cfg.workers, cfg.decode_on_device, d, progress)
 
 
 def start_predictor(record: RunRecord, progress: bool = True) -> Predictor | None:
