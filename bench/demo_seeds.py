@@ -7,6 +7,7 @@ set (Nexar: test AP of the submission against the generator's labels; actions: a
 the paired interval over test videos, compare's verdict, and minutes; then issue 41's acceptance over the seeds.
 
     uv run python bench/demo_seeds.py [--task nexar|actions] [--seeds 0,1,2,3,4] [--workdir /tmp/curate-demo-seeds]
+                                      [--epochs N]  (each round's epochs instead of the demo's budget)
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ FIGURES = """
 import json, sys
 from pathlib import Path
 from curation.demo import run_demo
-out = run_demo(Path(sys.argv[1]), seed=int(sys.argv[2]), echo=lambda *a: None, task=sys.argv[3])
+out = run_demo(Path(sys.argv[1]), seed=int(sys.argv[2]), echo=lambda *a: None, task=sys.argv[3],
+               epochs=int(sys.argv[4]) if sys.argv[4] else None)
 r1, r2 = out["runs"]
 flagged, injected, found = out["scores"]["label issue"]
 test = out["test"]
@@ -42,8 +44,10 @@ def main():
     ap.add_argument("--task", choices=["nexar", "actions"], default="nexar")
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--workdir", default="/tmp/curate-demo-seeds")
+    ap.add_argument("--epochs", type=int, help="each round's epochs instead of the demo's budget (to decide it, on "
+                    "seeds no figure uses)")
     args = ap.parse_args()
-    work = Path(args.workdir) / args.task
+    work = Path(args.workdir) / (args.task + (f"-{args.epochs}ep" if args.epochs else ""))
     rows = []
     print(f"{'seed':>4} {'val 1':>6} {'val 2':>6} {'P':>5} {'R':>5} {'flagged':>7} {'test 1':>6} {'test 2':>6} "
           f"{'2 − 1 [95% over test videos]':<30} {'verdict':<14} {'minutes':>7}", flush=True)
@@ -51,8 +55,8 @@ def main():
         folder = work / f"seed{seed}"
         shutil.rmtree(folder, ignore_errors=True)
         start = time.time()
-        done = subprocess.run([sys.executable, "-c", FIGURES, str(folder), str(seed), args.task], capture_output=True,
-                              text=True)
+        done = subprocess.run([sys.executable, "-c", FIGURES, str(folder), str(seed), args.task,
+                               str(args.epochs or "")], capture_output=True, text=True)
         minutes = (time.time() - start) / 60
         if done.returncode:
             print(f"seed {seed} failed:\n{done.stderr[-2000:]}", flush=True)

@@ -120,11 +120,15 @@ def score_suggestions(found, truth: dict, checked: set[str] = frozenset()) -> di
     }
 
 
-def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False, task: str = "nexar") -> dict:
+def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False, task: str = "nexar",
+             epochs: int | None = None) -> dict:
     """`quick` shrinks data and training for tests; the numbers then only show that the loop runs. `task`: nexar
-    or actions (see the module's docstring)."""
+    or actions (see the module's docstring). `epochs`: each round's, instead of the world's BUDGET (for deciding
+    that budget: bench/demo_seeds.py --epochs)."""
     if task not in TASKS:
         raise BadInput(f"unknown demo task {task!r}", f"use one of {', '.join(TASKS)}")
+    if epochs is not None and not 1 <= epochs <= 100:
+        raise BadInput(f"{epochs} epochs a round is outside 1 to 100", "use a few, as the world's budget does")
     folder = Path(folder)
     timings = {}
     t = time.time()
@@ -143,6 +147,8 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False, task:
     timings["ingest"] = time.time() - t
 
     budget = {"epochs": 1, "draws_per_epoch": 48} if quick else BUDGET[task]
+    if epochs is not None:
+        budget = {**budget, "epochs": epochs}
     cfg = dict(model="mvit_tiny", batch_size=8, workers=0, seed=seed, **budget)
     t = time.time()
     round1 = train(ws, TrainConfig(table="latest", name="round1", **cfg), echo=echo, progress=not quick)

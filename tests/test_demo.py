@@ -44,7 +44,7 @@ def test_demo_runs_the_loop_offline(tmp_path):
 
 @pytest.mark.slow
 def test_actions_demo_runs_the_loop_and_scores_both_rounds_on_the_test_split(tmp_path):
-    out = run_demo(tmp_path / "demo", echo=lambda *_: None, quick=True, task="actions")
+    out = run_demo(tmp_path / "demo", echo=lambda *_: None, quick=True, task="actions", epochs=2)
     from curation.synth import load_truth
     from curation.workspace import Workspace
 
@@ -53,6 +53,7 @@ def test_actions_demo_runs_the_loop_and_scores_both_rounds_on_the_test_split(tmp
     assert ws.task().layout == "folders" and len(ws.task().classes) == 4
     assert out["ingest"].status["corrupt"] == 3 and out["scores"]["near-duplicate"][2] == 2
     round1, round2 = out["runs"]
+    assert [ws.runs.record(r).config["epochs"] for r in (round1, round2)] == [2, 2]  # the budget's override
     tested = out["test"]
     test_videos = {v for v, t in truth["videos"].items() if t["split"] == "test"}
     assert tested["videos"] == len(test_videos) and set(tested["values"]) == {round1, round2}
