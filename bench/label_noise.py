@@ -317,7 +317,8 @@ def main():
         print(f"draw {seed}: {d['wrong']} wrong of {d['train']} train videos; held-out "
               + ", ".join(f"{arm} {values[arm]:.4f}" for arm in ARMS), flush=True)
         for name, rows in d["detection"].items():  # as each draw ends: a cut-off run still leaves its figures
-            print(f"  {name:<42} F1 {mean_sd([f1 for *_, f1, _ in rows])}", flush=True)
+            if rows:  # none for cleanlab's rows with --detect-seeds 0, as in the table below
+                print(f"  {name:<42} F1 {mean_sd([f1 for *_, f1, _ in rows])}", flush=True)
     figures = pooled(per_draw, args.samples)
     metric = per_draw[0]["arms"]["metric"]
     s = per_draw[0]["arms"]["set"]
