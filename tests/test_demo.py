@@ -69,3 +69,11 @@ def test_actions_demo_runs_the_loop_and_scores_both_rounds_on_the_test_split(tmp
     assert tested["values"][round2] == pytest.approx(sum(right) / len(right))
     low, high = tested["interval"]
     assert low <= tested["values"][round2] - tested["values"][round1] <= high
+
+
+def test_a_demo_budget_that_cannot_train_is_refused_before_anything_is_written(tmp_path):
+    from curation.errors import BadInput
+
+    with pytest.raises(BadInput, match="epochs"):
+        run_demo(tmp_path / "demo", echo=lambda *_: None, quick=True, task="actions", epochs=0)
+    assert not (tmp_path / "demo").exists()
