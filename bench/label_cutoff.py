@@ -21,7 +21,7 @@ from curation.synth_views import checked_val, labelled_view
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
-from label_noise import make_data, options, scores
+from label_noise import make_data, options, run_settings, scores
 
 
 def noisy_runs(work: Path, draw: int, seeds: int, args) -> tuple[Workspace, list[str], set[str]]:
@@ -33,16 +33,13 @@ def noisy_runs(work: Path, draw: int, seeds: int, args) -> tuple[Workspace, list
     val = checked_val(work / "data", 0.25, draw)
     if not ws.tables.exists("noisy", "clips"):
         ingest(ws, labelled_view(work / "data", val), "noisy", options(args, 0, draw), progress=False)
-    budget = BUDGET["actions"]
     runs = []
     for seed in range(seeds):
         done = [r for r in ws.runs.runs() if r.endswith(f"-noisy-s{seed}") and ws.runs.record(r).status == "completed"]
         if not done:
             start = time.time()
-            done = [train(ws, TrainConfig(table="noisy/clips@1", name=f"noisy-s{seed}", model="mvit_tiny",
-                                          weights="pretrained", epochs=budget["epochs"],
-                                          draws_per_epoch=budget["draws_per_epoch"], lr=budget["lr"], batch_size=8,
-                                          workers=0, seed=seed), echo=lambda *a: None, progress=False)]
+            config = TrainConfig(table="noisy/clips@1", name=f"noisy-s{seed}", seed=seed, **run_settings(args))
+            done = [train(ws, config, echo=lambda *a: None, progress=False)]
             print(f"draw {draw} seed {seed}: {done[0]} val {ws.runs.record(done[0]).best_value:.4f} "
                   f"({time.time() - start:.0f} s)", flush=True)
         runs.append(done[0])
@@ -57,8 +54,11 @@ def main():
     ap.add_argument("--workdir", default="/tmp/curate-label-cutoff")
     ap.add_argument("--out", help="also write the figures as JSON here")
     a = ap.parse_args()
+    budget = BUDGET["actions"]  # the tables' noisy arm: the demo's world and budget
     world = SimpleNamespace(world="actions", noise_model="class-conditional", classes=10, size="96x96",
-                            duration=",".join(map(str, ACTIONS_DURATION_S)), nuisance=ACTIONS_NUISANCE)
+                            duration=",".join(map(str, ACTIONS_DURATION_S)), nuisance=ACTIONS_NUISANCE,
+                            weights="pretrained", epochs=budget["epochs"], draws=budget["draws_per_epoch"],
+                            lr=budget["lr"], head="auto")
     cuts = [float(c) for c in a.cuts.split(",")]
     found = {c: [] for c in cuts}
     for draw in (int(d) for d in a.draws.split(",")):

@@ -129,6 +129,12 @@ def fieller(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, f
     return (B - root) / A, (B + root) / A
 
 
+def run_settings(args) -> dict:
+    """Every run's TrainConfig settings but its table, name and seed: the arms differ only in those."""
+    return dict(model="mvit_tiny", weights=args.weights, epochs=args.epochs, draws_per_epoch=args.draws,
+                batch_size=8, lr=args.lr, workers=0, head=args.head)
+
+
 class Draw:
     """One data draw's workspace: datasets, runs (reused when --reuse finds them) and figures."""
 
@@ -147,8 +153,7 @@ class Draw:
         self.wrong = set(load_truth(work / "data")["flipped"]) - val  # wrong labels in val were checked
         self.n_train = sum(v.split == "train" for v in noisy.videos)
         self.scored_on = held_out(self.ws, work, args, seed)
-        self.cfg = dict(model="mvit_tiny", weights=args.weights, epochs=args.epochs, draws_per_epoch=args.draws,
-                        batch_size=8, lr=args.lr, workers=0, head=args.head)
+        self.cfg = run_settings(args)
 
     def completed(self, label: str, table: str) -> str | None:
         """An earlier invocation's completed run of this label on this revision, trained with these settings."""
