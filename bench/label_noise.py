@@ -7,7 +7,8 @@ videos, other wrong labels) the synthetic folder is ingested three times:
   column over the train videos (out-of-fold probabilities).
 The val videos keep their true labels everywhere (a checked val split). Arms, each trained with the same seeds:
 noisy; curated (one round without an oracle: `suggest`'s default label issues of that seed's noisy run at
-weight 0, then retrain; `--label-action label`: relabels instead); clean. They are scored on `--holdout` more
+weight 0, then retrain; `--label-action label`: relabels instead; `--oracle`: weight 0 for exactly the wrong
+labels, the ceiling of a weight-0 round); clean. They are scored on `--holdout` more
 videos of generator seed + 50 with their true labels, which no run trains on and no choice looks at, by `compare`
 (the library call; a paired bootstrap over those videos with each arm's seeds resampled inside every draw).
 
@@ -51,7 +52,7 @@ from curation.models import HEADS
 from curation.models.mvit import MODELS
 from curation.review.compare import compare, interval
 from curation.review.suggest import confident_learning, label_issues, label_issues_of_runs, suggest
-from curation.review.suggestion import to_csv
+from curation.review.suggestion import Suggestion, to_csv
 from curation.synth import generate, load_truth
 from curation.synth_actions import generate_actions
 from curation.synth_views import checked_val, labelled_view, synthetic_source
@@ -203,7 +204,11 @@ class Draw:
             # did not learn, as `curate suggest` decides
             detection[DEFAULT].append(scores({s.video or s.id for s in flagged}, self.wrong))  # a relabel's video
             # the message names which rows (a hash), not only how many: it is how a later --reuse finds it
-            if args.label_action == "weight":
+            if args.oracle:  # a ceiling, not a method: every wrong label and nothing else, from the generator
+                flagged = [Suggestion(v, "video", "weight", "0", "label issue", "the generator's wrong label", 1.0)
+                           for v in sorted(self.wrong)]
+                message = f"weight 0 for the {len(flagged)} wrong labels (oracle)"
+            elif args.label_action == "weight":
                 ids = hashlib.sha256(" ".join(sorted(s.id for s in flagged)).encode()).hexdigest()[:8]
                 message = f"weight 0 for {len(flagged)} label issues of {noisy} ({ids})"
             else:  # relabels: the hash covers the classes too
@@ -211,7 +216,8 @@ class Draw:
                 message = f"relabel {len(flagged)} clips of label issues of {noisy} ({ids})"
             revision = self.curated(flagged, message)
             arms["noisy"].append(noisy)
-            arms["curated"].append(self.run(f"curated-s{seed}", revision.ref, seed))
+            arm = "oracle" if args.oracle else "curated"
+            arms["curated"].append(self.run(f"{arm}-s{seed}", revision.ref, seed))
             arms["clean"].append(self.run(f"clean-s{seed}", "clean/clips@1", seed))
         for seed in seeds[:args.detect_seeds]:
             fold_runs = [self.completed(f"s{seed}-fold{f}", "folds/clips@1") for f in range(args.folds)]
@@ -277,6 +283,8 @@ def main():
     ap.add_argument("--head", default="auto", choices=HEADS, help="the classifier head [auto]")
     ap.add_argument("--label-action", choices=["weight", "label"], default="weight",
                     help="the curated arm's fix for label issues [suggest's default, weight 0]")
+    ap.add_argument("--oracle", action="store_true", help="the curated arm at weight 0 for exactly the generator's "
+                    "wrong labels: the most one round at weight 0 can recover (a ceiling; chooses nothing)")
     ap.add_argument("--holdout", type=int, default=400, help="held-out videos a draw (true labels, seen by no run)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
     ap.add_argument("--workdir", default=None, help="[/tmp/curate-noise-WORLD-MODEL]")
@@ -297,8 +305,9 @@ def main():
     saved = work / "config.json"
     if args.reuse and saved.exists():
         before = json.loads(saved.read_text())
+        per_invocation = ("data_seeds", "label_action", "oracle")  # which draws and which curated arm, this time
         changed = {k: (before.get(k), v) for k, v in config.items()
-                   if before.get(k) != v and k not in ("data_seeds", "label_action") and (k in before or v is not None)}
+                   if before.get(k) != v and k not in per_invocation and (k in before or v is not None)}
         if changed:
             raise SystemExit(f"--reuse refused: {work} was made with another configuration "
                              f"({', '.join(f'{k}: {a} → {b}' for k, (a, b) in changed.items())}); use another "
@@ -313,7 +322,8 @@ def main():
           + f"; {args.train} labelled videos a draw ({args.val:.0%} checked val), {args.size}; mvit_tiny from "
             f"{args.weights}, {args.epochs} epochs × {args.draws} draws; data draws {args.data_seeds}, seeds 0.."
             f"{args.seeds - 1} per arm, {args.detect_seeds} with {args.folds} fold runs; {args.holdout} held-out "
-            "videos a draw", flush=True)
+            "videos a draw" + ("; the curated arm is the oracle (weight 0 for exactly the wrong labels)"
+                               if args.oracle else ""), flush=True)
     per_draw = []
     for seed in (int(s) for s in args.data_seeds.split(",")):
         per_draw.append(Draw(args, seed, work / f"draw{seed}").measure())
