@@ -240,12 +240,16 @@ def test_map_selection_edits_and_suggestions_in_the_browser(dashboard):
         page.check(f"#grid tbody tr[data-id='{sorted(inside)[0]}'] input[type=checkbox]")
         page.click("#delete")
         page.fill("#message", "stale")
-        page.click("#commit")
+        # each refusal's response awaited, not only what the page shows of it: on a busy machine the page can show
+        # it before the response listener has logged it
+        with page.expect_response(lambda r: "/api/edits" in r.url and r.status == 409):
+            page.click("#commit")
         page.wait_for_selector("#conflict:not([hidden])")
         assert ws.tables.head("nexar", "clips").number == 4
 
         page.fill("#where", "__import__('os').system('touch /tmp/pwned')")
-        page.click("#filter-form button[type=submit]")
+        with page.expect_response(lambda r: "/api/samples" in r.url and r.status == 400):
+            page.click("#filter-form button[type=submit]")
         page.wait_for_selector("#status.error")
         assert not Path("/tmp/pwned").exists()
         # the two refusals the page showed (the stale commit, the hostile filter), as the browser logs them: no other
