@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from curation.demo import ACTIONS_DURATION_S, ACTIONS_NUISANCE, BUDGET
+from curation.demo import ACTIONS_DURATION_S, ACTIONS_NUISANCE
 from curation.ingest.pipeline import ingest
 from curation.review.signals.labels import LABEL_ISSUE_Z, SECOND_OPINION_Z
 from curation.review.suggest import label_issues
@@ -21,7 +21,7 @@ from curation.synth_views import checked_val, labelled_view
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
-from label_noise import make_data, options, run_settings, scores
+from label_noise import TABLES_BUDGET, make_data, options, run_settings, scores
 
 
 def noisy_runs(work: Path, draw: int, seeds: int, args) -> tuple[Workspace, list[str], set[str]]:
@@ -54,7 +54,7 @@ def main():
     ap.add_argument("--workdir", default="/tmp/curate-label-cutoff")
     ap.add_argument("--out", help="also write the figures as JSON here")
     a = ap.parse_args()
-    budget = BUDGET["actions"]  # the tables' noisy arm: the demo's world and budget
+    budget = TABLES_BUDGET["actions"]  # the tables' noisy arm: the demo's world, the tables' budget
     world = SimpleNamespace(world="actions", noise_model="class-conditional", classes=10, size="96x96",
                             duration=",".join(map(str, ACTIONS_DURATION_S)), nuisance=ACTIONS_NUISANCE,
                             weights="pretrained", epochs=budget["epochs"], draws=budget["draws_per_epoch"],
