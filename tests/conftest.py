@@ -3,6 +3,9 @@ import os
 import shutil
 from pathlib import Path
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # before torch is imported: workers share the cores (one each), or their
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # OpenMP threads spin against each other's
+
 import pyarrow as pa
 import pytest
 
