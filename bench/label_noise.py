@@ -39,6 +39,7 @@ import json
 import math
 import shutil
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -163,10 +164,11 @@ class Draw:
     def completed(self, label: str, table: str) -> str | None:
         """An earlier invocation's completed run of this label on this revision, trained with these settings."""
         ref = self.ws.resolve(table).ref
+        settings = asdict(TrainConfig(**self.cfg))  # as a run records them: an lr left to the recipe, resolved
         for r in reversed(self.ws.runs.runs()):
             record = self.ws.runs.record(r)
             if r.endswith(f"-{label}") and record.status == "completed" and record.inputs.ref == ref and all(
-                    record.config.get(k) == v for k, v in self.cfg.items()):
+                    record.config.get(k) == settings[k] for k in self.cfg):
                 return r
         return None
 
