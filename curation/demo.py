@@ -47,7 +47,7 @@ CLASSES = 10  # the actions world
 ACTIONS_DURATION_S, ACTIONS_NUISANCE = (2.2, 2.7), 0.5
 VAL_FRACTION = 0.25
 # per round, from the tiny model's pretrained weights (the default for mvit_tiny); chosen on val (bench/README.md;
-# actions: 4 epochs since issue 41's session 8, within 0.01 of five on decision seeds and under the demo's minutes)
+# actions: 4 epochs since issue 41's session 8, for the demo's minutes: within 0.01 of five on decision seeds)
 BUDGET = {"nexar": {"epochs": 3, "draws_per_epoch": 500}, "actions": {"epochs": 4, "draws_per_epoch": 500, "lr": 2e-3}}
 TASKS = ("nexar", "actions")
 
