@@ -88,7 +88,9 @@ def run_stage(stage: dict, backbone: dict | None, steps_scale: float) -> tuple[d
     """Train one stage on a stream of fresh clips: AdamW, linear warmup then cosine decay, the summed cross-entropy
     of its heads. Returns the backbone and the val accuracies measured every tenth of the stage."""
     heads = attribute_heads(stage["motions"])
-    model, _, _ = build_model("mvit_tiny", sum(heads.values()), weights="none", notice=lambda *_: None)
+    # the packaged file was made before channels-last pooling, whose backward sums in another order
+    model, _, _ = build_model("mvit_tiny", sum(heads.values()), weights="none", notice=lambda *_: None,
+                              channels_last_pooling=False)
     if backbone is not None:
         model.backbone.load_state_dict(backbone)
     steps = max(10, int(stage["steps"] * steps_scale))

@@ -148,6 +148,28 @@ def test_mvit_v2_s_forward_backward_one_step():
     assert all(p.grad is not None for p in model.head.parameters())
 
 
+def test_channels_last_pooling_changes_the_layout_not_the_values():
+    """The CPU speed-up (the attention pooling's input in channels-last) must not change what the model computes."""
+    from curation.models.mvit import build_model
+
+    x, labels = torch.randn(2, 3, 16, 64, 64), torch.tensor([1, 3])
+    layouts, outputs = [], []
+    for fast in (False, True):
+        torch.manual_seed(0)
+        model, _, _ = build_model("mvit_tiny", 4, "none", head="linear", channels_last_pooling=fast)
+        pool = model.backbone.blocks[0].attn.pool_k.pool
+        pool.register_forward_hook(lambda m, args, out: layouts.append(
+            args[0].is_contiguous(memory_format=torch.channels_last_3d) and not args[0].is_contiguous()))
+        logits, _ = model(x)
+        torch.nn.functional.cross_entropy(logits, labels).backward()
+        outputs.append((logits.detach(), {n: p.grad for n, p in model.named_parameters()}))
+    assert layouts == [False, True]
+    (slow_logits, slow_grads), (fast_logits, fast_grads) = outputs
+    assert torch.equal(slow_logits, fast_logits)
+    total = sum(g.norm() ** 2 for g in slow_grads.values()) ** 0.5
+    assert max((slow_grads[n] - fast_grads[n]).norm() for n in slow_grads) < 1e-5 * total
+
+
 def _three_class_folders(tmp_path, data_root) -> Workspace:
     """Six of the synthetic videos as a three-class folders dataset `ucf`, ingested."""
     import shutil

@@ -104,10 +104,24 @@ def head_for(head: str, num_outputs: int) -> str:
     return "mlp" if num_outputs == 1 else "linear"
 
 
+def _channels_last_on_cpu(conv: nn.Conv3d, args: tuple) -> tuple | None:
+    """A forward pre-hook: the input of a depthwise 3D convolution in channels-last layout when on the CPU, where
+    oneDNN's depthwise kernels are several times faster in it (the attention pooling's backward was half of a tiny
+    model's training step: bench/README.md, "Depthwise pooling in channels-last"). The same values either way."""
+    x = args[0]
+    if x.device.type == "cpu":
+        return (x.contiguous(memory_format=torch.channels_last_3d),) + args[1:]
+    return None
+
+
 class VideoClassifier(nn.Module):
-    def __init__(self, backbone: MViT, feature_dim: int, num_outputs: int, head: str = "mlp"):
+    def __init__(self, backbone: MViT, feature_dim: int, num_outputs: int, head: str = "mlp",
+                 channels_last_pooling: bool = True):
         super().__init__()
         backbone.head = nn.Identity()  # keep the normalised CLS token as features
+        for module in backbone.modules():
+            if channels_last_pooling and isinstance(module, nn.Conv3d) and module.groups > 1:  # attention pooling
+                module.register_forward_pre_hook(_channels_last_on_cpu)
         self.backbone = backbone
         self.head_kind = head
         if head == "linear":
@@ -122,11 +136,13 @@ class VideoClassifier(nn.Module):
         return self.head(features), features
 
 
-def build_model(name: str, num_outputs: int, weights: str = "none", notice=print, head: str = "mlp"
-                ) -> tuple[VideoClassifier, ModelSpec, dict]:
+def build_model(name: str, num_outputs: int, weights: str = "none", notice=print, head: str = "mlp",
+                channels_last_pooling: bool = True) -> tuple[VideoClassifier, ModelSpec, dict]:
     """The model, its spec, and a record of the backbone weights actually loaded (requested, loaded, sha256).
     `weights`: pretrained (kinetics400 for MViTv2-S, the packaged synthetic backbone for the tiny model), none,
-    kinetics400, or a file of backbone weights (`load_backbone_file`). `head`: see `head_for`."""
+    kinetics400, or a file of backbone weights (`load_backbone_file`). `head`: see `head_for`.
+    `channels_last_pooling`: see `_channels_last_on_cpu`; off, a CPU backward sums in the order it did before it
+    (to remake the packaged weights bit for bit)."""
     if name not in MODELS:
         raise BadInput(f"unknown model {name!r}", f"choose one of: {', '.join(MODELS)}")
     spec = MODELS[name]
@@ -144,7 +160,7 @@ def build_model(name: str, num_outputs: int, weights: str = "none", notice=print
                        "use pretrained (its packaged synthetic backbone), none, or the path of a weights file")
     else:
         backbone, loaded = _tiny_backbone(spec), {"requested": weights, "loaded": "none"}
-    return VideoClassifier(backbone, spec.feature_dim, num_outputs, head), spec, loaded
+    return VideoClassifier(backbone, spec.feature_dim, num_outputs, head, channels_last_pooling), spec, loaded
 
 
 def _packaged_tiny_weights() -> str:
