@@ -7,10 +7,11 @@ videos, other wrong labels) the synthetic folder is ingested three times:
   column over the train videos (out-of-fold probabilities).
 The val videos keep their true labels everywhere (a checked val split). Arms, each trained with the same seeds:
 noisy; curated (one round without an oracle: `suggest`'s default label issues of that seed's noisy run at
-weight 0, then retrain; `--label-action label`: relabels instead; `--oracle`: weight 0 for exactly the wrong
-labels, the ceiling of a weight-0 round); clean. They are scored on `--holdout` more
-videos of generator seed + 50 with their true labels, which no run trains on and no choice looks at, by `compare`
-(the library call; a paired bootstrap over those videos with each arm's seeds resampled inside every draw).
+weight 0, then retrain; `--label-action label`: relabels instead; `--cutoff`: suggest's label issues at another
+second-opinion cut-off; `--oracle`: weight 0 for exactly the wrong labels, the ceiling of a weight-0 round);
+clean. They are scored on `--holdout` more videos of generator seed + 50 with their true labels, which no run
+trains on and no choice looks at, by `compare` (the library call; a paired bootstrap over those videos with each
+arm's seeds resampled inside every draw).
 
 Pooled over draws: each arm's metric (mean over draws), the share of the noisy→clean gap the curated arm
 recovers, (curated − noisy) / (clean − noisy), with a 95% interval from a bootstrap that resamples the draws and,
@@ -52,6 +53,7 @@ from curation.ingest.pipeline import IngestOptions, ingest
 from curation.models import HEADS
 from curation.models.mvit import MODELS
 from curation.review.compare import compare, interval
+from curation.review.signals.labels import LABEL_ISSUE_Z, SECOND_OPINION_Z
 from curation.review.suggest import confident_learning, label_issues, label_issues_of_runs, suggest
 from curation.review.suggestion import Suggestion, to_csv
 from curation.synth import generate, load_truth
@@ -205,7 +207,8 @@ class Draw:
         detection = {DEFAULT: [], "cleanlab, K-fold OOF": [], "margin ∪ cleanlab (suggest --runs, folds)": []}
         for seed in seeds:
             noisy = self.run(f"noisy-s{seed}", "noisy/clips@1", seed)
-            flagged = [s for s in suggest(self.ws, noisy, action=args.label_action)  # none from a run that
+            cut = {} if args.cutoff is None else {"threshold": args.cutoff * LABEL_ISSUE_Z / SECOND_OPINION_Z}
+            flagged = [s for s in suggest(self.ws, noisy, action=args.label_action, **cut)  # none from a run that
                        if s.signal == "label issue"]
             # did not learn, as `curate suggest` decides
             detection[DEFAULT].append(scores({s.video or s.id for s in flagged}, self.wrong))  # a relabel's video
@@ -222,7 +225,7 @@ class Draw:
                 message = f"relabel {len(flagged)} clips of label issues of {noisy} ({ids})"
             revision = self.curated(flagged, message)
             arms["noisy"].append(noisy)
-            arm = "oracle" if args.oracle else "curated"
+            arm = "oracle" if args.oracle else "curated" if args.cutoff is None else f"curated-z{args.cutoff:g}"
             arms["curated"].append(self.run(f"{arm}-s{seed}", revision.ref, seed))
             arms["clean"].append(self.run(f"clean-s{seed}", "clean/clips@1", seed))
         for seed in seeds[:args.detect_seeds]:
@@ -291,6 +294,8 @@ def main():
                     help="the curated arm's fix for label issues [suggest's default, weight 0]")
     ap.add_argument("--oracle", action="store_true", help="the curated arm at weight 0 for exactly the generator's "
                     "wrong labels: the most one round at weight 0 can recover (a ceiling; chooses nothing)")
+    ap.add_argument("--cutoff", type=float, help="the curated arm's label issues at this second-opinion cut-off "
+                    f"instead of suggest's default ({SECOND_OPINION_Z})")
     ap.add_argument("--holdout", type=int, default=400, help="held-out videos a draw (true labels, seen by no run)")
     ap.add_argument("--samples", type=int, default=2000, help="bootstrap draws")
     ap.add_argument("--workdir", default=None, help="[/tmp/curate-noise-WORLD-MODEL]")
@@ -311,7 +316,8 @@ def main():
     saved = work / "config.json"
     if args.reuse and saved.exists():
         before = json.loads(saved.read_text())
-        per_invocation = ("data_seeds", "label_action", "oracle")  # which draws and which curated arm, this time
+        # which draws and which curated arm, this time
+        per_invocation = ("data_seeds", "label_action", "oracle", "cutoff")
         changed = {k: (before.get(k), v) for k, v in config.items()
                    if before.get(k) != v and k not in per_invocation and (k in before or v is not None)}
         if changed:
@@ -329,7 +335,8 @@ def main():
             f"{args.weights}, {args.epochs} epochs × {args.draws} draws; data draws {args.data_seeds}, seeds 0.."
             f"{args.seeds - 1} per arm, {args.detect_seeds} with {args.folds} fold runs; {args.holdout} held-out "
             "videos a draw" + ("; the curated arm is the oracle (weight 0 for exactly the wrong labels)"
-                               if args.oracle else ""), flush=True)
+                               if args.oracle else "") + (f"; the curated arm's cut-off {args.cutoff:g}"
+                                                          if args.cutoff is not None else ""), flush=True)
     per_draw = []
     for seed in (int(s) for s in args.data_seeds.split(",")):
         per_draw.append(Draw(args, seed, work / f"draw{seed}").measure())
