@@ -2,7 +2,7 @@
 suggest's label issues at each second-opinion cut-off against the generator's flips (issue 41).
 
 uv run python bench/label_cutoff.py [--draws 106,107,108] [--seeds 3] [--cuts 1.75,2.0,2.25,2.5]
-Runs are kept in --workdir and reused.
+Runs are kept in --workdir and reused when their settings are the tables' (as bench/label_noise.py --reuse).
 """
 import argparse
 import json
@@ -21,7 +21,7 @@ from curation.synth_views import checked_val, labelled_view
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
-from label_noise import TABLES_BUDGET, make_data, options, run_settings, scores
+from label_noise import TABLES_BUDGET, completed_run, make_data, options, run_settings, scores
 
 
 def noisy_runs(work: Path, draw: int, seeds: int, args) -> tuple[Workspace, list[str], set[str]]:
@@ -35,14 +35,14 @@ def noisy_runs(work: Path, draw: int, seeds: int, args) -> tuple[Workspace, list
         ingest(ws, labelled_view(work / "data", val), "noisy", options(args, 0, draw), progress=False)
     runs = []
     for seed in range(seeds):
-        done = [r for r in ws.runs.runs() if r.endswith(f"-noisy-s{seed}") and ws.runs.record(r).status == "completed"]
-        if not done:
+        run = completed_run(ws, f"noisy-s{seed}", "noisy/clips@1", run_settings(args))
+        if run is None:
             start = time.time()
             config = TrainConfig(table="noisy/clips@1", name=f"noisy-s{seed}", seed=seed, **run_settings(args))
-            done = [train(ws, config, echo=lambda *a: None, progress=False)]
-            print(f"draw {draw} seed {seed}: {done[0]} val {ws.runs.record(done[0]).best_value:.4f} "
+            run = train(ws, config, echo=lambda *a: None, progress=False)
+            print(f"draw {draw} seed {seed}: {run} val {ws.runs.record(run).best_value:.4f} "
                   f"({time.time() - start:.0f} s)", flush=True)
-        runs.append(done[0])
+        runs.append(run)
     return ws, runs, set(load_truth(work / "data")["flipped"]) - val
 
 

@@ -143,6 +143,18 @@ def run_settings(args) -> dict:
                 batch_size=8, lr=args.lr, workers=0, head=args.head)
 
 
+def completed_run(ws, label: str, table: str, cfg: dict) -> str | None:
+    """An earlier invocation's completed run of this label on this revision, trained with the settings `cfg`."""
+    ref = ws.resolve(table).ref
+    settings = asdict(TrainConfig(**cfg))  # as a run records them: an lr left to the recipe, resolved
+    for r in reversed(ws.runs.runs()):
+        record = ws.runs.record(r)
+        if r.endswith(f"-{label}") and record.status == "completed" and record.inputs.ref == ref and all(
+                record.config.get(k) == settings[k] for k in cfg):
+            return r
+    return None
+
+
 class Draw:
     """One data draw's workspace: datasets, runs (reused when --reuse finds them) and figures."""
 
@@ -164,15 +176,7 @@ class Draw:
         self.cfg = run_settings(args)
 
     def completed(self, label: str, table: str) -> str | None:
-        """An earlier invocation's completed run of this label on this revision, trained with these settings."""
-        ref = self.ws.resolve(table).ref
-        settings = asdict(TrainConfig(**self.cfg))  # as a run records them: an lr left to the recipe, resolved
-        for r in reversed(self.ws.runs.runs()):
-            record = self.ws.runs.record(r)
-            if r.endswith(f"-{label}") and record.status == "completed" and record.inputs.ref == ref and all(
-                    record.config.get(k) == settings[k] for k in self.cfg):
-                return r
-        return None
+        return completed_run(self.ws, label, table, self.cfg)
 
     def run(self, label: str, table: str, seed: int) -> str:
         if found := self.completed(label, table):
@@ -264,7 +268,8 @@ def pooled(per_draw: list[dict], samples: int, seed: int = 0) -> dict:
     a, b = (np.array(x, dtype=float) for x in zip(*units))
     share = (values["curated"] - values["noisy"]) / (values["clean"] - values["noisy"])
     return {"values": values, "share": share, "bootstrap": interval(np.array(ratios)),
-            "fieller": fieller(a, b), "gap": values["clean"] - values["noisy"], "gap_interval": interval(np.array(gaps))}
+            "fieller": fieller(a, b), "gap": values["clean"] - values["noisy"],
+            "gap_interval": interval(np.array(gaps))}
 
 
 def main():

@@ -107,7 +107,7 @@ def head_for(head: str, num_outputs: int) -> str:
 def _channels_last_on_cpu(conv: nn.Conv3d, args: tuple) -> tuple | None:
     """A forward pre-hook: the input of a depthwise 3D convolution in channels-last layout when on the CPU, where
     oneDNN's depthwise kernels are several times faster in it (the attention pooling's backward was half of a tiny
-    model's training step: bench/README.md, "Depthwise pooling in channels-last"). The same values either way."""
+    model's training step: bench/train_step.py). The same values either way."""
     x = args[0]
     if x.device.type == "cpu":
         return (x.contiguous(memory_format=torch.channels_last_3d),) + args[1:]

@@ -54,7 +54,7 @@ def _versions() -> dict:
 
 
 def new_state(setup: RunSetup, cfg: TrainConfig, loader: ClipLoader) -> TrainState:
-    # the fused kernel updates every tensor in one pass: a tenth off a tiny model's CPU step (bench/README.md)
+    # the fused kernel updates every tensor in one pass: a tenth off a tiny model's CPU step (bench/train_step.py)
     fused = next(setup.model.parameters()).device.type in ("cpu", "cuda")
     optimizer = torch.optim.AdamW(setup.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(cfg.epochs * len(loader), cfg.warmup))
