@@ -208,14 +208,15 @@ class Draw:
     def measure(self) -> dict:
         args, seeds = self.args, list(range(self.args.seeds))
         arms = {arm: [] for arm in ARMS}
-        detection = {DEFAULT: [], "cleanlab, K-fold OOF": [], "margin ∪ cleanlab (suggest --runs, folds)": []}
+        one_run = DEFAULT if args.cutoff is None else f"margin, one run (cut-off {args.cutoff:g})"
+        detection = {one_run: [], "cleanlab, K-fold OOF": [], "margin ∪ cleanlab (suggest --runs, folds)": []}
         for seed in seeds:
             noisy = self.run(f"noisy-s{seed}", "noisy/clips@1", seed)
             cut = {} if args.cutoff is None else {"threshold": args.cutoff * LABEL_ISSUE_Z / SECOND_OPINION_Z}
             flagged = [s for s in suggest(self.ws, noisy, action=args.label_action, **cut)  # none from a run that
                        if s.signal == "label issue"]
             # did not learn, as `curate suggest` decides
-            detection[DEFAULT].append(scores({s.video or s.id for s in flagged}, self.wrong))  # a relabel's video
+            detection[one_run].append(scores({s.video or s.id for s in flagged}, self.wrong))  # a relabel's video
             # the message names which rows (a hash), not only how many: it is how a later --reuse finds it
             if args.oracle:  # a ceiling, not a method: every wrong label and nothing else, from the generator
                 flagged = [Suggestion(v, "video", "weight", "0", "label issue", "the generator's wrong label", 1.0)
