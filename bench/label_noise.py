@@ -49,6 +49,7 @@ from scipy import stats
 
 from curation.demo import ACTIONS_DURATION_S, ACTIONS_NUISANCE
 from curation.frames.cache import cache_size_for
+from curation.fsutil import atomic_write_bytes
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.models import HEADS
 from curation.models.mvit import MODELS
@@ -333,7 +334,8 @@ def main():
     elif not args.reuse:
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(config, indent=1))
+    # atomic: invocations on other draws of one work folder may run at once and read it while it is written
+    atomic_write_bytes(saved, json.dumps(config, indent=1).encode())
     started = time.time()
     print(f"{args.world}, {args.noise_model} noise {args.noise:.0%}"
           + (f", hard cases {args.hard_cases:.0%}" if args.hard_cases else "")
