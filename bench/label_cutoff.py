@@ -14,14 +14,13 @@ import numpy as np
 
 from curation.demo import ACTIONS_DURATION_S, ACTIONS_NUISANCE
 from curation.ingest.pipeline import ingest
-from curation.review.signals.labels import LABEL_ISSUE_Z, SECOND_OPINION_Z
 from curation.review.suggest import label_issues
 from curation.synth import load_truth
 from curation.synth_views import checked_val, labelled_view
 from curation.train.config import TrainConfig
 from curation.train.loop import train
 from curation.workspace import Workspace
-from label_noise import TABLES_BUDGET, completed_run, make_data, options, run_settings, scores
+from label_noise import TABLES_BUDGET, completed_run, cutoff_threshold, make_data, options, run_settings, scores
 
 
 def noisy_runs(work: Path, draw: int, seeds: int, args) -> tuple[Workspace, list[str], set[str]]:
@@ -65,7 +64,7 @@ def main():
         ws, runs, wrong = noisy_runs(Path(a.workdir) / f"draw{draw}", draw, a.seeds, world)
         for seed, run in enumerate(runs):
             for cut in cuts:
-                p, r, f, n = scores({s.id for s in label_issues(ws, run, cut * LABEL_ISSUE_Z / SECOND_OPINION_Z)},
+                p, r, f, n = scores({s.id for s in label_issues(ws, run, cutoff_threshold(cut))},
                                     wrong)
                 found[cut].append({"draw": draw, "seed": seed, "flagged": n, "precision": p, "recall": r, "f1": f})
                 print(f"  draw {draw} seed {seed} cut {cut}: flagged {n} P {p:.3f} R {r:.3f} F1 {f:.3f} "

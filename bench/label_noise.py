@@ -144,6 +144,11 @@ def run_settings(args) -> dict:
                 batch_size=8, lr=args.lr, workers=0, head=args.head)
 
 
+def cutoff_threshold(cutoff: float) -> float:
+    """`label_issues`' threshold that puts the second opinion's cut-off at `cutoff` (the two scale together)."""
+    return cutoff * LABEL_ISSUE_Z / SECOND_OPINION_Z
+
+
 def completed_run(ws, label: str, table: str, cfg: dict) -> str | None:
     """An earlier invocation's completed run of this label on this revision, trained with the settings `cfg`."""
     ref = ws.resolve(table).ref
@@ -210,10 +215,10 @@ class Draw:
         args, seeds = self.args, list(range(self.args.seeds))
         arms = {arm: [] for arm in ARMS}
         one_run = DEFAULT if args.cutoff is None else f"margin, one run (cut-off {args.cutoff:g})"
+        cut = {} if args.cutoff is None else {"threshold": cutoff_threshold(args.cutoff)}
         detection = {one_run: [], "cleanlab, K-fold OOF": [], "margin ∪ cleanlab (suggest --runs, folds)": []}
         for seed in seeds:
             noisy = self.run(f"noisy-s{seed}", "noisy/clips@1", seed)
-            cut = {} if args.cutoff is None else {"threshold": args.cutoff * LABEL_ISSUE_Z / SECOND_OPINION_Z}
             flagged = [s for s in suggest(self.ws, noisy, action=args.label_action, **cut)  # none from a run that
                        if s.signal == "label issue"]
             # did not learn, as `curate suggest` decides

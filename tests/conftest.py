@@ -12,6 +12,7 @@ import pytest
 from curation.tables import TableSpec
 from curation.backends.lance.tables import LanceTableStore
 
+
 def pytest_xdist_auto_num_workers(config) -> int:
     """`-n auto`: one worker more than the cores (at most four). Every worker waits on subprocesses, files and
     sockets part of the time; on CI's two cores three workers finished the suite in 5m27 against 5m55 for two."""

@@ -119,9 +119,10 @@ class VideoClassifier(nn.Module):
                  channels_last_pooling: bool = True):
         super().__init__()
         backbone.head = nn.Identity()  # keep the normalised CLS token as features
-        for module in backbone.modules():
-            if channels_last_pooling and isinstance(module, nn.Conv3d) and module.groups > 1:  # attention pooling
-                module.register_forward_pre_hook(_channels_last_on_cpu)
+        if channels_last_pooling:
+            for module in backbone.modules():
+                if isinstance(module, nn.Conv3d) and module.groups > 1:  # the attention's pooling
+                    module.register_forward_pre_hook(_channels_last_on_cpu)
         self.backbone = backbone
         self.head_kind = head
         if head == "linear":
