@@ -20,9 +20,10 @@ same ratio over the (draw, seed) units (the spread of runs and draws; the held-o
 draw).
 
 Detection per video against the generator's wrong labels, P / R / F1 as mean ± sd over draws and seeds:
-- margin, one run (`suggest`'s default: per clip the mean of AUM and the final pass's margin): every seed's noisy
-  run;
-- margin over seed repeats: the clips' margins averaged over a draw's noisy runs (one figure a draw);
+- suggest's default, one run (per clip the mean of AUM and the final pass's margin; for more than two classes those
+  are the suspects of a probe refitted without them, `signals.probe`): every seed's noisy run;
+- margin over seed repeats: the clips' margins averaged over a draw's noisy runs (one figure a draw; the probe
+  reads the first run's embedding);
 - cleanlab on K-fold OOF (`confident_learning`: `find_label_issues` with the quarter-of-the-clips rule per
   video, whether or not the fold runs learned) and the union with the margin over the fold runs (`suggest --runs`, which
   leaves out runs that did not learn): the first `--detect-seeds` seeds.
@@ -72,7 +73,7 @@ ARMS = ("noisy", "curated", "clean")
 # gone to 4 epochs, and the tables keep 5 so that --reuse finds their runs).
 TABLES_BUDGET = {"nexar": {"epochs": 3, "draws_per_epoch": 500},
                  "actions": {"epochs": 5, "draws_per_epoch": 500, "lr": 2e-3}}
-DEFAULT = "margin, one run (suggest's default)"
+DEFAULT = "suggest's default, one run"  # multi-class: the probe refitted without the margin's suspects
 
 
 def make_data(world: str, out: Path, args, seed: int, videos: int, noise: float) -> None:
@@ -214,7 +215,7 @@ class Draw:
     def measure(self) -> dict:
         args, seeds = self.args, list(range(self.args.seeds))
         arms = {arm: [] for arm in ARMS}
-        one_run = DEFAULT if args.cutoff is None else f"margin, one run (cut-off {args.cutoff:g})"
+        one_run = DEFAULT if args.cutoff is None else f"suggest's default, one run (cut-off {args.cutoff:g})"
         cut = {} if args.cutoff is None else {"threshold": cutoff_threshold(args.cutoff)}
         detection = {one_run: [], "cleanlab, K-fold OOF": [], "margin ∪ cleanlab (suggest --runs, folds)": []}
         for seed in seeds:

@@ -246,6 +246,71 @@ def test_the_starts_neighbours_are_a_second_opinion_on_a_label():
     assert "v20" in low_aum_videos(clips, start=partial).index
 
 
+def _probe_world(seed: int = 0):
+    """60 train and 20 val videos of 4 classes, two feature blocks: in `run` classes 0 and 1 (a look-alike pair)
+    are pulled together, as a run taught their flips would; `start` keeps every class apart. Six train labels are
+    wrong (each into its look-alike or a neighbour)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    truth = np.tile(np.arange(4), 20)
+    centres = rng.normal(size=(4, 12)) * 3
+    start = centres[truth] + rng.normal(size=(80, 12))
+    run_centres = centres.copy()
+    run_centres[1] = run_centres[0] + 0.3 * (run_centres[1] - run_centres[0])  # the pair the run confuses
+    run = run_centres[truth] + rng.normal(size=(80, 12))
+    written = truth.copy()
+    wrong = np.array([0, 5, 10, 15, 22, 41])
+    written[wrong] = [1, 0, 1, 2, 3, 0]  # 0 → 1, 1 → 0, ...
+    ids = [f"v{k:02d}" for k in range(80)]
+    videos = pd.DataFrame({"label": written, "split": ["train"] * 60 + ["val"] * 20}, index=ids)
+    videos.loc[videos.split == "val", "label"] = truth[60:]  # a checked val split
+    return videos, dict(zip(ids, run)), dict(zip(ids, start)), {ids[k] for k in wrong}
+
+
+def test_a_probe_fitted_without_the_suspects_finds_the_wrong_labels_and_clears_the_rest():
+    from curation.review.signals.probe import probe_issues
+    from curation.review.suggestion import Suggestion
+
+    videos, run, start, wrong = _probe_world()
+    classes = ["a", "b", "c", "d"]
+
+    def suspect(v):
+        return Suggestion(v, "video", "weight", "0", "label issue", "label issue: own-label margin low", 0.5)
+
+    # the first pass caught four of the six, and three correct labels with them
+    first = [suspect(v) for v in sorted(wrong)[:4] + ["v30", "v31", "v55"]]
+    found = probe_issues(videos, [run, start], first, "weight", "0", classes)
+    assert {s.id for s in found} == wrong  # the two it missed found, the three false alarms cleared
+    by_id = {s.id: s for s in found}
+    assert "; first pass: own-label margin low" in by_id[sorted(wrong)[0]].reason  # why it was a suspect, too
+    assert "own-label margin" not in by_id[sorted(wrong)[-1]].reason
+    assert all(0.5 < s.score <= 1 and s.plain for s in found)
+    # a video one feature set lacks is not read: it keeps the first pass's verdict, and cannot be newly found
+    unread = dict(start)
+    del unread["v30"], unread[sorted(wrong)[-1]]
+    again = {s.id for s in probe_issues(videos, [run, unread], first, "weight", "0", classes)}
+    assert again == (wrong - {sorted(wrong)[-1]}) | {"v30"}
+
+
+def test_each_video_is_read_by_a_probe_that_was_not_fitted_on_it():
+    import numpy as np
+
+    from curation.review.signals.probe import probe_probabilities
+
+    # more features than videos and random labels: a probe fitted on a video remembers its label, one that was
+    # not fitted on it can only guess
+    rng = np.random.default_rng(0)
+    x, labels = rng.normal(size=(60, 300)), rng.integers(0, 3, 60)
+    every = np.arange(60)
+    read = probe_probabilities(x, labels, every, every, 3, c=1e4)
+    assert (read.argmax(1) == labels).mean() < 0.6  # chance is a third
+    from sklearn.linear_model import LogisticRegression
+    fitted_on_them = LogisticRegression(C=1e4, max_iter=3000).fit(x, labels)
+    assert (fitted_on_them.predict(x) == labels).mean() > 0.95  # what reading them in-sample would have said
+
+
 def _five_class_probabilities(seed: int = 0):
     """100 samples of 5 classes, 20 each: most predicted as labelled (0.6-0.9 on their label), six planted label
     issues confidently another class, and a few honestly unsure samples that are not issues."""

@@ -210,19 +210,19 @@ def test_multiclass_run_on_class_folders(tmp_path, data_root):
 
 
 @pytest.mark.slow  # three runs
-def test_a_runs_start_features_are_its_starting_weights_over_its_train_clips_made_once(tmp_path, data_root):
+def test_a_runs_start_features_are_its_starting_weights_over_its_labelled_clips_made_once(tmp_path, data_root):
     from curation.review.evidence import embedding_descriptors, start_features
 
     ws = _three_class_folders(tmp_path, data_root)
     pretrained = [train(ws, TrainConfig(table="ucf/clips", epochs=1, **{**TINY, "weights": "pretrained", "seed": s}),
                        progress=False) for s in (0, 1)]
     first, second = (start_features(ws, r) for r in pretrained)
-    train_videos = {v for v, split in embedding_descriptors(ws, pretrained[0])[1].items() if split == "train"}
-    assert set(first) == set(second) == train_videos
+    labelled = {v for v, split in embedding_descriptors(ws, pretrained[0])[1].items() if split in ("train", "val")}
+    assert set(first) == set(second) == labelled  # train and val: the probe is fitted on both
     assert all(np.allclose(first[v], second[v], atol=1e-2) for v in first)  # the start, whatever the run's seed
     trained = embedding_descriptors(ws, pretrained[0])[0]
     assert not all(np.allclose(first[v], trained[v], atol=1e-2) for v in first)  # not the trained model's
-    kept = f"{pretrained[0]}/collect/clips@1-start.parquet"
+    kept = f"{pretrained[0]}/collect/clips@1-start-labelled.parquet"
     stamp = ws.runs.storage.version(kept)
     start_features(ws, pretrained[0])
     assert ws.runs.storage.version(kept) == stamp != ()  # one pass, kept

@@ -117,9 +117,9 @@ def _mean_per_video(tables: list[pa.Table]) -> dict[str, np.ndarray]:
 
 
 def start_features(ws, run: str, progress: bool = False) -> dict[str, np.ndarray]:
-    """Per train video of the run, the mean of its clips' features as the run's start saw them (the starting
-    weights, before any training on these labels), from the run's `-start` collection, made the first time it is
-    asked for (one eval pass over the train clips); {} where the start cannot be rebuilt."""
+    """Per train and val video of the run, the mean of its clips' features as the run's start saw them (the
+    starting weights, before any training on these labels), from the run's `-start-labelled` collection, made the
+    first time it is asked for (one eval pass over those clips); {} where the start cannot be rebuilt."""
     from curation.train.collect import START, collect_start
 
     record = ws.runs.record(run)
@@ -127,6 +127,15 @@ def start_features(ws, run: str, progress: bool = False) -> dict[str, np.ndarray
     if name not in ws.runs.collections(run) and collect_start(ws, run, progress) is None:
         return {}
     return _mean_per_video([ws.runs.collection(run, name)])
+
+
+def labelled_videos(ws, run: str) -> pd.DataFrame:
+    """The train and val videos of the run's training revision: index video_id; label (a video's highest clip
+    label: a class video's only one) and split."""
+    revision = ws.runs.record(run).trained_on(ws.tables)
+    clips = ws.tables.read(revision, ["video_id", "split", "label"]).filter(
+        pc.field("split").isin(["train", "val"]) & pc.is_valid(pc.field("label"))).to_pandas()
+    return clips.groupby("video_id").agg(label=("label", "max"), split=("split", "first"))
 
 
 class FrameDescriptors:

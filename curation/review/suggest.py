@@ -5,8 +5,10 @@ Signals:
 - label issues: the area under the margin (AUM; mean margin of a clip over every draw of every epoch) is
   low when the model keeps disagreeing with the label. Labels are given per video, so a video is scored by
   the mean AUM of the clips that carry its label, and flagged when that is far below the other videos of
-  its label (robust z-score). Proposed at weight 0 by default; as relabels, per clip, of the clips the model
-  argued with (`relabel_clips`).
+  its label (robust z-score). For more than two classes those videos are only suspects: a probe (a new linear
+  head on the run's and its start's features) is fitted without them and reads every train video it was not
+  fitted on; a video whose label it does not prefer is the issue. Proposed at weight 0 by default; as relabels,
+  per clip, of the clips the model argued with (`relabel_clips`).
 - near-duplicates: videos that are each other's nearest neighbour and much closer to each other than to
   any other video, by their closest pair of frames (thumbnails from the cache) or by their mean embedding
   (the run's collection pass); through a nearest-neighbour index on large datasets, never an n × n matrix. A
@@ -33,6 +35,7 @@ from curation.review.metrics import LOW_QUANTILE
 from curation.review.signals.duplicates import embedding_pairs, duplicate_pairs, frame_neighbours, pair_suggestions
 from curation.review.signals.labels import LABEL_ISSUE_Z, aum_issues, contradicted_issues, relabel_clips
 from curation.review.signals.outliers import OUTLIER_Z, look_outliers
+from curation.review.signals.probe import probe_issues
 from curation.review.signals.timing import retime_suggestions
 from curation.review.suggestion import Note, Suggestion, Suggestions, one_action_per_sample
 from curation.runs.learning import learning_check
@@ -63,13 +66,18 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
 def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
                  value: str = "0", repeats: list[str] = ()) -> list[Suggestion]:
     """The train videos of the run's table whose own-label AUM is low among their label's (`low_aum_videos`; with
-    `repeats`, the clips' AUM averaged over them all). With action `label`, their clips the model argued with,
-    relabelled (`relabel_clips`). Weight 0 by default, in both worlds: relabelling a multi-class run's flagged
+    `repeats`, the clips' AUM averaged over them all). For a multi-class run these are the suspects of a second
+    look: the videos whose label a probe on the run's and its start's features, fitted without them, does not
+    prefer (`signals.probe`). With action `label`, their clips the model argued with, relabelled (`relabel_clips`). Weight 0 by default, in both worlds: relabelling a multi-class run's flagged
     clips to the class the model preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md,
     issue 41)."""
     classes = ws.runs.record(run).classes
     clips = _train_clips(ws, [run, *repeats], classes)
-    found = aum_issues(clips, threshold, action, value, second_opinion(ws, run), classes)
+    start = second_opinion(ws, run)
+    found = aum_issues(clips, threshold, action, value, start, classes)
+    if start:  # multi-class: the first pass's flags are the suspects a probe is fitted without
+        found = probe_issues(evidence.labelled_videos(ws, run), [evidence.embedding_descriptors(ws, run)[0], start],
+                             found, action, value, classes)
     return relabel_clips(clips, found, classes) if action == "label" else found
 
 def _train_clips(ws, runs: list[str], classes: list):

@@ -81,6 +81,12 @@ def label_issue_words(label: str, preferred: str, agreement: float | None = None
     return said + "."
 
 
+def probe_words(label: str, preferred: str) -> str:
+    """A label issue found by the probe refitted without the suspected videos (signals.probe), in words."""
+    return (f"Read by a classifier fitted on the other videos, leaving out those suspected of wrong labels, this "
+            f"video looks like {preferred}, but it is labelled {label}.")
+
+
 def contradicted_words(label: str, preferred: str, contradicted: int, clips: int) -> str:
     """A label issue found by confident learning on out-of-fold probabilities, in words."""
     other = preferred or "another class"

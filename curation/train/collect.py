@@ -104,13 +104,15 @@ def collect_run(predictor, ws, runs, record, tag: str = "") -> None:
         runs.write_record(record.run, record)
 
 
-START = "start"  # the tag of a run's collection of its start's features (`collect_start`)
+# the tag of a run's collection of its start's features (`collect_start`); "start" named an earlier one of the
+# train clips alone, which the probe's val videos lack
+START = "start-labelled"
 
 
 def collect_start(ws, run: str, progress: bool = True) -> str | None:
-    """The features of the run's train clips as its start saw them (the starting weights, before training on the
-    labels): clip_id, video_id, split, embedding, kept as the run's collection `<table>@<rev>-start`. Returns its
-    name; None where the start cannot be rebuilt (`start_predictor`)."""
+    """The features of the run's train and val clips as its start saw them (the starting weights, before training
+    on the labels): clip_id, video_id, split, embedding, kept as the run's collection `<table>@<rev>-start-labelled`.
+    Returns its name; None where the start cannot be rebuilt (`start_predictor`)."""
     from curation.train.predict import start_predictor
     from curation.train.setup import split_filters
 
@@ -119,7 +121,8 @@ def collect_start(ws, run: str, progress: bool = True) -> str | None:
     if predictor is None:
         return None
     revision = record.trained_on(ws.tables)
-    dataset = predictor.dataset(ws, revision, where=split_filters(record.config.get("fold"))[0])
+    train, val = split_filters(record.config.get("fold"))
+    dataset = predictor.dataset(ws, revision, where=train | val)
     out = predictor.predict(dataset, "start features")
     rows = dataset.rows.take(pa.array(out["index"], pa.int64()))
     table = pa.table({"clip_id": rows["clip_id"], "video_id": rows["video_id"], "split": rows["split"],
