@@ -24,10 +24,11 @@ from label_noise import TABLES_BUDGET, completed_run, cutoff_threshold, make_dat
 
 
 def noisy_runs(work: Path, draw: int, seeds: int, args) -> tuple[Workspace, list[str], set[str]]:
-    """The draw's noisy dataset (400 labelled videos, 20% class-conditional flips, 25% checked val) and its noisy
-    runs, made or reused; the wrong labels among the train videos."""
+    """The draw's noisy dataset (`args.train` labelled videos of `args.world`, 20% wrong labels by
+    `args.noise_model`, 25% checked val) and its noisy runs, made or reused; the wrong labels among the train
+    videos."""
     if not (work / "data" / "ground_truth.json").exists():
-        make_data("actions", work / "data", args, draw, 400, 0.2)
+        make_data(args.world, work / "data", args, draw, args.train, 0.2)
     ws = Workspace.open(work / "ws", backend="lance")
     val = checked_val(work / "data", 0.25, draw)
     if not ws.tables.exists("noisy", "clips"):
@@ -54,7 +55,7 @@ def main():
     ap.add_argument("--out", help="also write the figures as JSON here")
     a = ap.parse_args()
     budget = TABLES_BUDGET["actions"]  # the tables' noisy arm: the demo's world, the tables' budget
-    world = SimpleNamespace(world="actions", noise_model="class-conditional", classes=10, size="96x96",
+    world = SimpleNamespace(world="actions", noise_model="class-conditional", classes=10, size="96x96", train=400,
                             duration=",".join(map(str, ACTIONS_DURATION_S)), nuisance=ACTIONS_NUISANCE,
                             weights="pretrained", epochs=budget["epochs"], draws=budget["draws_per_epoch"],
                             lr=budget["lr"], head="auto")
