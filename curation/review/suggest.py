@@ -68,9 +68,9 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     """The train videos of the run's table whose own-label AUM is low among their label's (`low_aum_videos`; with
     `repeats`, the clips' AUM averaged over them all). For a multi-class run these are the suspects of a second
     look: the videos whose label a probe on the run's and its start's features, fitted without them, does not
-    prefer (`signals.probe`). With action `label`, their clips the model argued with, relabelled (`relabel_clips`). Weight 0 by default, in both worlds: relabelling a multi-class run's flagged
-    clips to the class the model preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md,
-    issue 41)."""
+    prefer (`signals.probe`). With action `label`, their clips the model argued with, relabelled (`relabel_clips`).
+    Weight 0 by default, in both worlds: relabelling a multi-class run's flagged clips to the class the model
+    preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md, issue 41)."""
     classes = ws.runs.record(run).classes
     clips = _train_clips(ws, [run, *repeats], classes)
     start = second_opinion(ws, run)
