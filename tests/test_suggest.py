@@ -281,17 +281,22 @@ def test_a_probe_fitted_without_the_suspects_finds_the_wrong_labels_and_clears_t
 
     # the first pass caught four of the six, and three correct labels with them
     first = [suspect(v) for v in sorted(wrong)[:4] + ["v30", "v31", "v55"]]
-    found = probe_issues(videos, [run, start], first, "weight", "0", classes)
-    assert {s.id for s in found} == wrong  # the two it missed found, the three false alarms cleared
+    found, unread = probe_issues(videos, [run, start], first, "weight", "0", classes)
+    assert {s.id for s in found} == wrong and not unread  # the two it missed found, the three false alarms cleared
     by_id = {s.id: s for s in found}
     assert "; first pass: own-label margin low" in by_id[sorted(wrong)[0]].reason  # why it was a suspect, too
     assert "own-label margin" not in by_id[sorted(wrong)[-1]].reason
     assert all(0.5 < s.score <= 1 and s.plain for s in found)
     # a video one feature set lacks is not read: it keeps the first pass's verdict, and cannot be newly found
-    unread = dict(start)
-    del unread["v30"], unread[sorted(wrong)[-1]]
-    again = {s.id for s in probe_issues(videos, [run, unread], first, "weight", "0", classes)}
-    assert again == (wrong - {sorted(wrong)[-1]}) | {"v30"}
+    partial = dict(start)
+    del partial["v30"], partial[sorted(wrong)[-1]]
+    read, kept = probe_issues(videos, [run, partial], first, "weight", "0", classes)
+    assert {s.id for s in read} == wrong - {sorted(wrong)[-1]} and [s.id for s in kept] == ["v30"]
+    # as relabels: the whole video, to the class the probe prefers (each planted label's true class)
+    relabels, _ = probe_issues(videos, [run, start], first, "label", "0", classes)
+    true_class = {v: classes[int(v[1:]) % 4] for v in wrong}  # the world's truth: video k is class k mod 4
+    assert {(s.id, s.level, s.action, s.value) for s in relabels} == {(v, "video", "label", c)
+                                                                    for v, c in true_class.items()}
 
 
 def test_each_video_is_read_by_a_probe_that_was_not_fitted_on_it():

@@ -17,7 +17,8 @@ from curation.errors import BadInput
 @click.option("--label-action", type=click.Choice(["weight", "delete", "label"]), default="weight",
               show_default=True,
               help="What to propose for label issues: a weight for the video (--label-value), its deletion, or "
-                   "label: relabel the clips of it the model argued with (AUM below 0) to the class it preferred.")
+                   "label: relabel the clips of it the model argued with (AUM below 0) to the class it preferred "
+                   "(with more than two classes, the whole video to the class the probe prefers).")
 @click.option("--label-value", default="0", show_default=True, help="The weight proposed for label issues.")
 @click.option("--threshold", type=float,
               help="Flag a video when the mean AUM of its own-label clips is more than this many robust standard "

@@ -8,7 +8,8 @@ Signals:
   its label (robust z-score). For more than two classes those videos are only suspects: a probe (a new linear
   head on the run's and its start's features) is fitted without them and reads every train video it was not
   fitted on; a video whose label it does not prefer is the issue. Proposed at weight 0 by default; as relabels,
-  per clip, of the clips the model argued with (`relabel_clips`).
+  per clip, of the clips the model argued with (`relabel_clips`), or for a video the probe read, of the whole
+  video to the class the probe prefers.
 - near-duplicates: videos that are each other's nearest neighbour and much closer to each other than to
   any other video, by their closest pair of frames (thumbnails from the cache) or by their mean embedding
   (the run's collection pass); through a nearest-neighbour index on large datasets, never an n × n matrix. A
@@ -68,7 +69,8 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     """The train videos of the run's table whose own-label AUM is low among their label's (`low_aum_videos`; with
     `repeats`, the clips' AUM averaged over them all). For a multi-class run these are the suspects of a second
     look: the videos whose label a probe on the run's and its start's features, fitted without them, does not
-    prefer (`signals.probe`). With action `label`, their clips the model argued with, relabelled (`relabel_clips`).
+    prefer (`signals.probe`). With action `label`, their clips the model argued with, relabelled (`relabel_clips`);
+    a video the probe read, relabelled whole to the class it prefers.
     Weight 0 by default, in both worlds: relabelling a multi-class run's flagged clips to the class the model
     preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md, issue 41)."""
     classes = ws.runs.record(run).classes
@@ -76,8 +78,9 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     start = second_opinion(ws, run)
     found = aum_issues(clips, threshold, action, value, start, classes)
     if start:  # multi-class: the first pass's flags are the suspects a probe is fitted without
-        found = probe_issues(evidence.labelled_videos(ws, run), [evidence.embedding_descriptors(ws, run)[0], start],
-                             found, action, value, classes)
+        read, found = probe_issues(evidence.labelled_videos(ws, run),
+                                   [evidence.embedding_descriptors(ws, run)[0], start], found, action, value, classes)
+        return read + (relabel_clips(clips, found, classes) if action == "label" else found)
     return relabel_clips(clips, found, classes) if action == "label" else found
 
 def _train_clips(ws, runs: list[str], classes: list):

@@ -43,11 +43,12 @@ def probe_probabilities(x: np.ndarray, labels: np.ndarray, fit: np.ndarray, read
 
 
 def probe_issues(videos: pd.DataFrame, features: list[dict[str, np.ndarray]], first: list[Suggestion],
-                 action: str, value: str, classes: list) -> list[Suggestion]:
-    """The train videos of `videos` (index video_id; label, split) whose label a probe on `features` (video →
-    vector, one dict a feature set) does not prefer, fitted on the val videos and the train videos `first` did not
-    flag. A video some feature set lacks keeps its verdict from `first`; so does every video when the probe cannot
-    be fitted."""
+                 action: str, value: str, classes: list) -> tuple[list[Suggestion], list[Suggestion]]:
+    """(found, unread): the train videos of `videos` (index video_id; label, split) whose label a probe on
+    `features` (video → vector, one dict a feature set) does not prefer, fitted on the val videos and the train
+    videos `first` did not flag; and the videos of `first` it could not read (a feature set lacks them, or the probe
+    cannot be fitted: then all of `first`), which keep their first-pass verdict. With action `label` a found video
+    is relabelled whole, to the class the probe prefers (a class video has one label)."""
     read_all = videos[videos.index.isin(set.intersection(*(set(f) for f in features)))]
     labels = read_all["label"].to_numpy(dtype=int)
     suspects = {s.id for s in first}
@@ -57,7 +58,7 @@ def probe_issues(videos: pd.DataFrame, features: list[dict[str, np.ndarray]], fi
     x = standardised([np.stack([f[v] for v in read_all.index]).astype(np.float64) for f in features])
     probs = probe_probabilities(x, labels, fit, train, len(classes)) if len(train) else None
     if probs is None:
-        return first
+        return [], first
     unread = [s for s in first if s.id not in set(read_all.index)]
     by_first = {s.id: s for s in first}
     out = []
@@ -71,6 +72,7 @@ def probe_issues(videos: pd.DataFrame, features: list[dict[str, np.ndarray]], fi
                   f"{class_name(classes, preferred)} {p[preferred]:.2f}")
         if video in by_first:
             reason += f"; first pass: {by_first[video].reason.removeprefix('label issue: ')}"
-        out.append(Suggestion(video, "video", action, value, "label issue", reason, round(float(1 - p[label]), 4),
+        proposed = class_name(classes, preferred) if action == "label" else value
+        out.append(Suggestion(video, "video", action, proposed, "label issue", reason, round(float(1 - p[label]), 4),
                               plain=probe_words(class_name(classes, label), class_name(classes, preferred))))
-    return out + unread
+    return out, unread
