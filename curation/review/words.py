@@ -13,7 +13,9 @@ SIGNAL_HELP = {
     "near-duplicate": "Two videos with near-identical frames: training on both counts the same footage twice.",
     "leak": "A training video nearly identical to a validation or test video: the score would reward remembering "
             "it.",
-    "label issue": "The model, trained on this label, kept disagreeing with it: the label may be wrong.",
+    "label issue": "The model, trained on this label, kept disagreeing with it (with more than two classes: a "
+                   "classifier fitted on the other videos, leaving out the suspected ones, prefers another class): "
+                   "the label may be wrong.",
     "timing": "The model's score over the video rises at another time than the labelled event time.",
     "outlier": "A video that looks unlike every other (a dead camera, a wrong mount, a broken colour pipeline, or "
                "a rare real scene worth keeping).",
