@@ -35,7 +35,7 @@ def clean_runs(ws, settings: dict, seeds: int) -> list[str]:
 def video_probabilities(ws_model, run: str, ws_data, revision, train: pd.DataFrame) -> pd.DataFrame:
     """The run's class probabilities for each train video of `revision` (another workspace's table): the mean
     of its clips' softmax, in the run's class order."""
-    predictor, record, _ = load_predictor(ws_model, run, "best", progress=False)
+    predictor, _, _ = load_predictor(ws_model, run, "best", progress=False)
     dataset = predictor.dataset(ws_data, revision, where=pc.field("split") == "train")
     out = predictor.predict(dataset, desc=run)
     probs = pd.DataFrame(np.stack(out["probs"]), index=[dataset.clip_ids[i] for i in out["index"]])
@@ -96,8 +96,10 @@ def main():
                 noisy = completed_run(ws, f"noisy-s{seed}", "noisy/clips@1", settings)
                 flagged = {s.video or s.id for s in suggest(ws, noisy) if s.signal == "label issue"}
                 rows["suggest's default (noisy runs)"].append(scores(flagged, wrong))
+            this_draw = {"one clean model": len(per_model), "suggest's default (noisy runs)": a.seeds}
             print(f"  draw {d}: {len(wrong)} wrong of {len(label)} train videos; {len(per_model)} clean models; "
-                  + "; ".join(f"{k} F1 {np.mean([r[2] for r in v[-1:]]):.3f}" for k, v in rows.items())
+                  + "; ".join(f"{k} F1 {np.mean([r[2] for r in v[-this_draw.get(k, 1):]]):.3f}"
+                              for k, v in rows.items())
                   + f"; best cut-off {cut:+.3f} ({time.time() - start:.0f} s)", flush=True)
         print(f"\n{'detector':<36} {'flagged':>8} {'P':>6} {'R':>6} {'F1':>6}   (mean over draws and runs)")
         for name, found in rows.items():

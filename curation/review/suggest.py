@@ -49,6 +49,8 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
     run = ws.runs.resolve(run_ref)
     notes = []
     check = learning_check(ws.runs.record(run))
+    # the run's embeddings, read once for the near-duplicates and a multi-class run's probe
+    described = evidence.embedding_descriptors(ws, run) if check.learned is not False else ({}, {})
     if runs:
         labels = label_issues_of_runs(ws, [ws.runs.resolve(r) for r in runs], notes, **label_options)
     elif check.learned is False:  # its dynamics point at random clips
@@ -56,30 +58,31 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
         notes.append(f"{run} {check.reason}: no label suggestions and no embedding near-duplicates from it; train "
                      "it longer or with other settings, or use fold runs")
     else:
-        labels = label_issues(ws, run, **label_options)
+        labels = label_issues(ws, run, described=described, **label_options)
     timing = learned_timing_issues(ws, run, notes, check)
     frames = evidence.FrameDescriptors(ws, ws.runs.record(run).inputs.dataset)
     found = (unreadable_videos(ws, run)
-             + near_duplicates(ws, run, frames=frames, notes=notes, embeddings=check.learned is not False) + labels
+             + near_duplicates(ws, run, frames=frames, notes=notes, described=described) + labels
              + timing + outliers(ws, run, frames=frames))
     return Suggestions(sorted(one_action_per_sample(found), key=lambda s: -s.score), notes)
 
 def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
-                 value: str = "0", repeats: list[str] = ()) -> list[Suggestion]:
+                 value: str = "0", repeats: list[str] = (), described: tuple | None = None) -> list[Suggestion]:
     """The train videos of the run's table whose own-label AUM is low among their label's (`low_aum_videos`; with
     `repeats`, the clips' AUM averaged over them all). For a multi-class run these are the suspects of a second
     look: the videos whose label a probe on the run's and its start's features, fitted without them, does not
     prefer (`signals.probe`). With action `label`, their clips the model argued with, relabelled (`relabel_clips`);
     a video the probe read, relabelled whole to the class it prefers.
     Weight 0 by default, in both worlds: relabelling a multi-class run's flagged clips to the class the model
-    preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md, issue 41)."""
+    preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md, issue 41).
+    `described`: the run's `evidence.embedding_descriptors`, when already read."""
     classes = ws.runs.record(run).classes
     clips = _train_clips(ws, [run, *repeats], classes)
     start = second_opinion(ws, run)
     found = aum_issues(clips, threshold, action, value, start, classes)
     if start:  # multi-class: the first pass's flags are the suspects a probe is fitted without
-        read, found = probe_issues(evidence.labelled_videos(ws, run),
-                                   [evidence.embedding_descriptors(ws, run)[0], start], found, action, value, classes)
+        vectors = (described or evidence.embedding_descriptors(ws, run))[0]
+        read, found = probe_issues(evidence.labelled_videos(ws, run), [vectors, start], found, action, value, classes)
         return read + (relabel_clips(clips, found, classes) if action == "label" else found)
     return relabel_clips(clips, found, classes) if action == "label" else found
 
@@ -142,14 +145,17 @@ def label_issues_of_runs(ws, runs: list[str], notes: list[str], threshold: float
 
 def near_duplicates(ws, run: str, frames_ratio: float = 0.4, embedding_ratio: float = 0.15,
                     frames: evidence.FrameDescriptors | None = None, notes: list[str] | None = None,
-                    embeddings: bool = True) -> list[Suggestion]:
+                    embeddings: bool = True, described: tuple | None = None) -> list[Suggestion]:
     """Near-duplicates and leaks by frames and by the run's embeddings (signals.duplicates). Ratios: how much
     closer a pair must be to each other than to their next-nearest video. Embeddings of an early run cluster
     loosely, so they must be much closer to count (`embeddings=False`: frames only, for a run that learned
-    nothing). `frames`: the frame descriptors, when already read. `notes` collects what could not be judged."""
+    nothing). `frames` and `described` (the run's `evidence.embedding_descriptors`; ({}, {}) for frames only): what
+    is already read. `notes` collects what could not be judged."""
     notes = [] if notes is None else notes
     dataset = ws.runs.record(run).inputs.dataset
-    vectors, split_of = evidence.embedding_descriptors(ws, run) if embeddings else ({}, {})
+    if described is None:
+        described = evidence.embedding_descriptors(ws, run) if embeddings else ({}, {})
+    vectors, split_of = described
     split_of = {**evidence.splits(ws, dataset), **split_of}
     frames = frames or evidence.FrameDescriptors(ws, dataset)
     by_frames = frame_neighbours(frames.x, frames.flat, frames.owner, frames.videos)

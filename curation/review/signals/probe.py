@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from curation.review.signals.labels import preferred_class
 from curation.review.suggestion import Suggestion
 from curation.review.words import class_name, probe_words
 
@@ -50,21 +51,21 @@ def probe_issues(videos: pd.DataFrame, features: list[dict[str, np.ndarray]], fi
     cannot be fitted: then all of `first`), which keep their first-pass verdict. With action `label` a found video
     is relabelled whole, to the class the probe prefers (a class video has one label)."""
     read_all = videos[videos.index.isin(set.intersection(*(set(f) for f in features)))]
-    labels = read_all["label"].to_numpy(dtype=int)
+    labels, split = read_all["label"].to_numpy(dtype=int), read_all["split"].to_numpy()
     suspects = {s.id for s in first}
-    train = np.flatnonzero(read_all["split"].to_numpy() == "train")
-    fit = np.flatnonzero((read_all["split"].to_numpy() == "val") | ((read_all["split"].to_numpy() == "train")
-                                                                    & ~read_all.index.isin(suspects)))
+    train = np.flatnonzero(split == "train")
+    fit = np.flatnonzero((split == "val") | ((split == "train") & ~read_all.index.isin(suspects)))
     x = standardised([np.stack([f[v] for v in read_all.index]).astype(np.float64) for f in features])
     probs = probe_probabilities(x, labels, fit, train, len(classes)) if len(train) else None
     if probs is None:
         return [], first
-    unread = [s for s in first if s.id not in set(read_all.index)]
+    read_ids = set(read_all.index)
+    unread = [s for s in first if s.id not in read_ids]
     by_first = {s.id: s for s in first}
     out = []
     for row, p in zip(train, probs):
         video, label = read_all.index[row], labels[row]
-        preferred = int(np.argmax(np.where(np.arange(len(p)) == label, -np.inf, p)))
+        preferred = preferred_class(p, label)
         if p[preferred] <= p[label]:
             continue
         reason = (f"label issue: a probe on the run's and its start's features, fitted on {len(fit)} videos without "
