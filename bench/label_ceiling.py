@@ -34,12 +34,17 @@ def clean_runs(ws, settings: dict, seeds: int) -> list[str]:
 
 def video_probabilities(ws_model, run: str, ws_data, revision, train: pd.DataFrame) -> pd.DataFrame:
     """The run's class probabilities for each train video of `revision` (another workspace's table): the mean
-    of its clips' softmax, in the run's class order."""
+    of its clips' softmax, in the run's class order; binary (a video's label is its highest clip label: a Nexar
+    positive's clips before the alert are negative), its most positive clip's."""
     predictor, _, _ = load_predictor(ws_model, run, "best", progress=False)
     dataset = predictor.dataset(ws_data, revision, where=pc.field("split") == "train")
     out = predictor.predict(dataset, desc=run)
     probs = pd.DataFrame(np.stack(out["probs"]), index=[dataset.clip_ids[i] for i in out["index"]])
-    return probs.join(train.set_index("clip_id")["video_id"]).groupby("video_id").mean()
+    per_video = probs.join(train.set_index("clip_id")["video_id"]).groupby("video_id")
+    if probs.shape[1] > 2:
+        return per_video.mean()
+    positive = per_video[1].max()
+    return pd.DataFrame({0: 1 - positive, 1: positive})
 
 
 def best_cutoff(margin: pd.Series, wrong: set[str]) -> tuple[float, tuple]:
@@ -54,7 +59,7 @@ def best_cutoff(margin: pd.Series, wrong: set[str]) -> tuple[float, tuple]:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workdirs", nargs="+", help="bench/label_noise.py work folders (actions worlds)")
+    ap.add_argument("workdirs", nargs="+", help="bench/label_noise.py work folders")
     ap.add_argument("--seeds", type=int, default=5, help="clean runs a draw")
     ap.add_argument("--out", help="also write the figures as JSON here")
     a = ap.parse_args()
@@ -75,7 +80,7 @@ def main():
             revision = ws.resolve("noisy/clips@1")
             train = ws.tables.read(revision, ["clip_id", "video_id", "split", "label"]).filter(
                 pc.field("split") == "train").to_pandas()
-            label = train.groupby("video_id")["label"].first()
+            label = train.groupby("video_id")["label"].max().dropna().astype(int)
             wrong = set(load_truth(work / f"draw{d}" / "data")["flipped"]) - checked_val(
                 work / f"draw{d}" / "data", config.val, d)
             per_model = []
