@@ -299,6 +299,42 @@ def test_a_probe_fitted_without_the_suspects_finds_the_wrong_labels_and_clears_t
                                                                     for v, c in true_class.items()}
 
 
+def test_a_binary_probe_is_fitted_on_the_checked_val_alone_and_finds_what_the_cleared_train_videos_teach():
+    import numpy as np
+    import pandas as pd
+
+    from curation.review.signals.probe import probe_issues
+    from curation.review.suggestion import Suggestion
+
+    # 100 train and 40 val videos, positive where feature 0 > 0. Sixteen of train's 20 hard negatives (feature 1
+    # high: near misses) are marked positive, and the first pass caught only two of them: fitted with the cleared
+    # train videos, a probe would learn that a near miss is positive; the checked val says otherwise.
+    rng = np.random.default_rng(0)
+
+    def videos_of(positives, negatives, near_misses):
+        x = rng.normal(size=(positives + negatives, 6))
+        x[:positives, 0] = rng.uniform(1, 3, positives)
+        x[positives:, 0] = -rng.uniform(1, 3, negatives)
+        x[positives:positives + near_misses, 1] = rng.uniform(2, 3, near_misses)
+        return x
+
+    x = np.vstack([videos_of(50, 50, 20), videos_of(20, 20, 8)])
+    written = (x[:, 0] > 0).astype(int)
+    wrong = np.arange(50, 66)  # train's first 16 near misses
+    written[wrong] = 1
+    ids = [f"v{k:03d}" for k in range(140)]
+    videos = pd.DataFrame({"label": written, "split": ["train"] * 100 + ["val"] * 40}, index=ids)
+    run = dict(zip(ids, x + rng.normal(scale=0.3, size=x.shape)))
+    start = dict(zip(ids, x + rng.normal(scale=0.6, size=x.shape)))
+    first = [Suggestion(ids[k], "video", "weight", "0", "label issue", "label issue: own-label margin low", 0.5)
+             for k in wrong[:2]]
+    found, unread = probe_issues(videos, [run, start], first, "weight", "0", ["no crash", "crash"])
+    flagged = {s.id for s in found}
+    planted = {ids[k] for k in wrong}
+    assert len(flagged & planted) >= 14 and len(flagged - planted) <= 3 and not unread
+    assert all("fitted on the 40 val videos" in s.reason and "validation" in s.plain for s in found)
+
+
 def test_each_video_is_read_by_a_probe_that_was_not_fitted_on_it():
     import numpy as np
 

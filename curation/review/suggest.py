@@ -69,21 +69,25 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
 def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "weight",
                  value: str = "0", repeats: list[str] = (), described: tuple | None = None) -> list[Suggestion]:
     """The train videos of the run's table whose own-label AUM is low among their label's (`low_aum_videos`; with
-    `repeats`, the clips' AUM averaged over them all). For a multi-class run these are the suspects of a second
-    look: the videos whose label a probe on the run's and its start's features, fitted without them, does not
-    prefer (`signals.probe`). With action `label`, their clips the model argued with, relabelled (`relabel_clips`);
-    a video the probe read, relabelled whole to the class it prefers.
+    `repeats`, the clips' AUM averaged over them all). Where the run's start can be rebuilt, these are the suspects
+    of a second look: the videos whose label a probe on the run's and its start's features does not prefer
+    (`signals.probe`: fitted on the val videos, and with more than two classes the train videos not suspected).
+    With action `label`, their clips the model argued with, relabelled (`relabel_clips`); a multi-class video the
+    probe read, relabelled whole to the class it prefers.
     Weight 0 by default, in both worlds: relabelling a multi-class run's flagged clips to the class the model
     preferred scored 0.017 below weight 0 on held-out decision draws (bench/README.md, issue 41).
     `described`: the run's `evidence.embedding_descriptors`, when already read."""
     classes = ws.runs.record(run).classes
     clips = _train_clips(ws, [run, *repeats], classes)
-    start = second_opinion(ws, run)
-    found = aum_issues(clips, threshold, action, value, start, classes)
-    if start:  # multi-class: the first pass's flags are the suspects a probe is fitted without
+    start = evidence.start_features(ws, run)
+    multi = len(classes) > 2
+    found = aum_issues(clips, threshold, action, value, start if multi else {}, classes)
+    if start:  # the first pass's flags are the suspects of a probe's second look
         vectors = (described or evidence.embedding_descriptors(ws, run))[0]
         read, found = probe_issues(evidence.labelled_videos(ws, run), [vectors, start], found, action, value, classes)
-        return read + (relabel_clips(clips, found, classes) if action == "label" else found)
+        if multi:
+            return read + (relabel_clips(clips, found, classes) if action == "label" else found)
+        found = read + found  # a binary video's label is a pattern in time: its clips are relabelled
     return relabel_clips(clips, found, classes) if action == "label" else found
 
 def _train_clips(ws, runs: list[str], classes: list):

@@ -13,9 +13,9 @@ SIGNAL_HELP = {
     "near-duplicate": "Two videos with near-identical frames: training on both counts the same footage twice.",
     "leak": "A training video nearly identical to a validation or test video: the score would reward remembering "
             "it.",
-    "label issue": "The model, trained on this label, kept disagreeing with it (with more than two classes: a "
-                   "classifier fitted on the other videos, leaving out the suspected ones, prefers another class): "
-                   "the label may be wrong.",
+    "label issue": "The model, trained on this label, kept disagreeing with it, or a classifier on the model's "
+                   "features, fitted on videos whose labels are trusted (the validation videos, and with more than "
+                   "two classes the training videos not suspected), prefers another class: the label may be wrong.",
     "timing": "The model's score over the video rises at another time than the labelled event time.",
     "outlier": "A video that looks unlike every other (a dead camera, a wrong mount, a broken colour pipeline, or "
                "a rare real scene worth keeping).",
@@ -83,10 +83,12 @@ def label_issue_words(label: str, preferred: str, agreement: float | None = None
     return said + "."
 
 
-def probe_words(label: str, preferred: str) -> str:
-    """A label issue found by the probe refitted without the suspected videos (signals.probe), in words."""
-    return (f"Read by a classifier fitted on the other videos, leaving out those suspected of wrong labels, this "
-            f"video looks like {preferred}, but it is labelled {label}.")
+def probe_words(label: str, preferred: str, val_only: bool = False) -> str:
+    """A label issue found by the probe (signals.probe: fitted without the suspected videos, or on the val videos
+    alone), in words."""
+    fitted = ("on the checked validation videos" if val_only
+              else "on the other videos, leaving out those suspected of wrong labels")
+    return f"Read by a classifier fitted {fitted}, this video looks like {preferred}, but it is labelled {label}."
 
 
 def contradicted_words(label: str, preferred: str, contradicted: int, clips: int) -> str:
