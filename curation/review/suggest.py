@@ -5,11 +5,11 @@ Signals:
 - label issues: the area under the margin (AUM; mean margin of a clip over every draw of every epoch) is
   low when the model keeps disagreeing with the label. Labels are given per video, so a video is scored by
   the mean AUM of the clips that carry its label, and flagged when that is far below the other videos of
-  its label (robust z-score). For more than two classes those videos are only suspects: a probe (a new linear
-  head on the run's and its start's features) is fitted without them and reads every train video it was not
-  fitted on; a video whose label it does not prefer is the issue. Proposed at weight 0 by default; as relabels,
-  per clip, of the clips the model argued with (`relabel_clips`), or for a video the probe read, of the whole
-  video to the class the probe prefers.
+  its label (robust z-score). Where the run's start can be rebuilt those videos are only suspects: a probe (a new
+  linear head on the run's and its start's features) is fitted on the val videos (more than two classes: and the
+  train videos not suspected, each read by a fit without it); a video whose label it does not prefer is the
+  issue. Proposed at weight 0 by default; as relabels, per clip, of the clips the model argued with
+  (`relabel_clips`), or for a multi-class video the probe read, of the whole video to the class it prefers.
 - near-duplicates: videos that are each other's nearest neighbour and much closer to each other than to
   any other video, by their closest pair of frames (thumbnails from the cache) or by their mean embedding
   (the run's collection pass); through a nearest-neighbour index on large datasets, never an n × n matrix. A
@@ -49,7 +49,7 @@ def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) ->
     run = ws.runs.resolve(run_ref)
     notes = []
     check = learning_check(ws.runs.record(run))
-    # the run's embeddings, read once for the near-duplicates and a multi-class run's probe
+    # the run's embeddings, read once for the near-duplicates and the label issues' probe
     described = evidence.embedding_descriptors(ws, run) if check.learned is not False else ({}, {})
     if runs:
         labels = label_issues_of_runs(ws, [ws.runs.resolve(r) for r in runs], notes, **label_options)

@@ -74,14 +74,14 @@ def probe_issues(videos: pd.DataFrame, features: list[dict[str, np.ndarray]], fi
     read_ids = set(read_all.index)
     unread = [s for s in first if s.id not in read_ids]
     by_first = {s.id: s for s in first}
+    fitted_on = (f"the {len(fit)} val videos" if binary
+                 else f"{len(fit)} videos without the {len(suspects)} the first pass suspected")
     out = []
     for row, p in zip(train, probs):
         video, label = read_all.index[row], labels[row]
         preferred = preferred_class(p, label)
         if p[preferred] <= p[label]:
             continue
-        fitted_on = (f"the {len(fit)} val videos" if binary
-                     else f"{len(fit)} videos without the {len(suspects)} the first pass suspected")
         reason = (f"label issue: a probe on the run's and its start's features, fitted on {fitted_on}, gives its "
                   f"label {p[label]:.2f} and {class_name(classes, preferred)} {p[preferred]:.2f}")
         if video in by_first:
