@@ -20,6 +20,19 @@ def client(ws_dir):
     return TestClient(create_app(ws, Access("127.0.0.1", 5016, csrf=TOKEN, allow=("testserver",)))), ws
 
 
+def test_the_dashboard_starts_without_torch():
+    """Serving tables, maps and suggestions needs no model: torch (and what it pulls in) loads only for the one
+    route that predicts, so `curate dashboard` answers in a few seconds, not the ten its import took."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import curation.dashboard.server, curation.dashboard.api; "
+            "print(sorted(m for m in ('torch', 'torchvision', 'umap') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_tables_log_and_pages_are_the_librarys(client):
     http, ws = client
     tables = http.get("/api/tables").json()

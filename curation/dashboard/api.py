@@ -28,7 +28,6 @@ from starlette.routing import Route
 
 from curation.dashboard.security import Access, Guard, content_security_policy
 from curation.errors import BadInput, Conflict, CurateError, NotFound
-from curation.events.predict import predict_events
 from curation.events.stored import video_events
 from curation.frames.cache import INDEX, FrameReader
 from curation.jsonsafe import json_row, json_value
@@ -332,6 +331,8 @@ def suggestions(request: Request) -> JSONResponse:
 async def predict_run_events(request: Request) -> JSONResponse:
     """`curate predict-events` for a run, the action a suggestions note asks for: its event times are then checked
     (the run's suggestions go stale with the write)."""
+    from curation.events.predict import predict_events  # late: it loads torch, which nothing else here needs
+
     state = _state(request)
     run = state.ws.runs.resolve(_text(await _json(request), "run"))
     async with state.change_lock:
