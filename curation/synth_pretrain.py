@@ -6,7 +6,9 @@ Each clip carries three labels, one head each (`attribute_heads`):
 
 - motion: one of `MOTIONS` (which way it travels, grows or shrinks, spins, circles, shakes, pulses);
 - shape: one of the action generator's shapes;
-- pattern: plain, striped or marked (a dot off centre).
+- pattern: plain, striped or marked (a dot off centre);
+- rate: how fast the motion runs, log2 of its cycles a second (what a clip shows, unlike the plan's `speed`, whose
+  effect is scaled by each scene's own period), centred and scaled to about unit spread: a regression target.
 
 The scene is the action generator's (`curation.synth_actions`): background textures, camera pan and shake,
 flicker, distractor shapes, an occluder, each scaled by a `nuisance` drawn per clip. No left or right headings:
@@ -28,6 +30,7 @@ HEADINGS = ("up", "down", "toward", "away")
 MOTIONS = HEADINGS + ("spin", "orbit", "shake", "pulse")
 PATTERNS = (("plain", "mark", 0), ("striped", "stripes", 1), ("marked", "mark", 1))  # name, cue drawn, its variant
 CLIP_FRAMES, CLIP_SECONDS, RENDER = 16, 2.0, 72  # rendered at 72 px and cropped to the model's 64
+RATE_CENTRE, RATE_SCALE = -0.76, 0.5  # log2 cycles a second: periods of 0.9-4 s give about -2 to 0.2
 _NORMALISE = ClipTransform("pretrain", train=False)  # training's mean and std
 
 
@@ -40,7 +43,8 @@ def attribute_heads(motions: tuple[str, ...]) -> dict[str, int]:
 
 def render_clip(rng: np.random.Generator, motions: tuple[str, ...], nuisance: float | None,
                 size: int = 64) -> tuple[np.ndarray, dict[str, int]]:
-    """One (CLIP_FRAMES, size, size, 3) uint8 clip and its labels. `nuisance` None draws it per clip in [0, 1]."""
+    """One (CLIP_FRAMES, size, size, 3) uint8 clip and its labels (the rate a float, the rest class indices).
+    `nuisance` None draws it per clip in [0, 1]."""
     nuis = float(rng.uniform(0, 1)) if nuisance is None else float(nuisance)
     motion, shape, pattern = (int(rng.integers(len(motions))), int(rng.integers(len(SHAPES))),
                               int(rng.integers(len(PATTERNS))))
@@ -66,13 +70,14 @@ def render_clip(rng: np.random.Generator, motions: tuple[str, ...], nuisance: fl
     frames = frames[:, y:y + size, x:x + size]
     if rng.random() < 0.5:
         frames = frames[:, :, ::-1]
-    return np.ascontiguousarray(frames), {"motion": motion, "shape": shape, "pattern": pattern}
+    rate = (np.log2(1.0 / scene.period) - RATE_CENTRE) / RATE_SCALE
+    return np.ascontiguousarray(frames), {"motion": motion, "shape": shape, "pattern": pattern, "rate": float(rate)}
 
 
 def clip_batch(rng: np.random.Generator, n: int, motions: tuple[str, ...], nuisance: float | None,
                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """n clips as a (n, 3, T, 64, 64) float tensor normalised as training's transforms do, and their labels, one
-    tensor per attribute."""
+    tensor per attribute (the rate float32)."""
     clips, labels = zip(*(render_clip(rng, motions, nuisance) for _ in range(n)))
     x = _NORMALISE.normalize_batch(torch.from_numpy(np.stack(clips)).permute(0, 4, 1, 2, 3))
-    return x, {k: torch.tensor([y[k] for y in labels]) for k in labels[0]}
+    return x, {k: torch.tensor([y[k] for y in labels], dtype=torch.float32 if k == "rate" else None) for k in labels[0]}

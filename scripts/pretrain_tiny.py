@@ -9,7 +9,10 @@ weights are loaded). Two tasks:
   fly by `curation.synth_pretrain` (random backgrounds, one object, no road, no vehicle, no action class). Stage
   one learns which way the object travels (up, down, toward, away) on mildly busy backgrounds; stage two, from
   it, learns three attributes at once — its motion (those four, spin, orbit, shake, pulse), its shape (six) and its
-  pattern (plain, striped, marked) — with each clip's nuisance drawn from none to the action world's full.
+  pattern (plain, striped, marked) — with each clip's nuisance drawn from none to the action world's full; stage
+  three, from it, adds how fast the motion runs (its cycles a second, a regression) to those three.
+  `--resume-from FILE` starts at stage three from the file stage two made (the start packaged before stage three
+  existed, checked by its sha256), which is what the same seeds give from scratch: about 14 of the 70 minutes.
 - `--task horizon` (the file packaged before issue 41, kept to reproduce its figures): the Nexar generator on
   seeds 1000+ with another label rule than the demo's (`horizon:1`). Nearly the Nexar world's own decision.
 
@@ -17,9 +20,9 @@ Deterministic on CPU (one thread, fixed seeds, workers=0): rerun it and compare 
 TINY_WEIGHTS_SHA256 in curation/models/mvit.py.
 
     uv run python scripts/pretrain_tiny.py [--task motion|horizon] [--workdir /tmp/curate-pretrain]
-        [--out curation/models/weights/mvit_tiny_synth.pt] [--steps-scale 1.0]
+        [--out curation/models/weights/mvit_tiny_synth.pt] [--steps-scale 1.0] [--resume-from FILE]
 
-About 55 minutes (motion) or 9 minutes (horizon) on 2 cores.
+About 70 minutes (motion) or 9 minutes (horizon) on 2 cores.
 """
 from __future__ import annotations
 
@@ -49,9 +52,14 @@ PRETRAIN_SEED = 1000  # generator and training seeds no demo, test or benchmark 
 # --task horizon: the pipeline's own training on ingested videos
 HORIZON = dict(model="mvit_tiny", weights="none", epochs=8, draws_per_epoch=1500, batch_size=8, lr=5e-4,
                warmup=0.05, balance=True, workers=0, seed=PRETRAIN_SEED)
-# --task motion: two stages on rendered clips, the second starting from the first's backbone
+# --task motion: three stages on rendered clips, each starting from the one before's backbone. The third has its
+# own torch seed, so that it can start from the second's file (--resume-from) and give what a run from scratch gives.
 STAGES = ({"name": "heading", "motions": HEADINGS, "nuisance": 0.2, "steps": 6000, "lr": 5e-4},
-          {"name": "attributes", "motions": MOTIONS, "nuisance": None, "steps": 20000, "lr": 1e-3})
+          {"name": "attributes", "motions": MOTIONS, "nuisance": None, "steps": 20000, "lr": 1e-3},
+          {"name": "rate", "motions": MOTIONS, "nuisance": None, "steps": 4000, "lr": 5e-4, "rate": True,
+           "seed": PRETRAIN_SEED + 3, "stream": 3})
+# the file the first two stages make (the start packaged before the third stage): where --resume-from starts
+STAGE_TWO_SHA256 = "7cb10722c093ea0c96e2d23cd3efbc429f2b8b3a6a670a1ef9e8adcf284e07ea"
 BATCH, WARMUP, WEIGHT_DECAY, GRAD_CLIP, VAL_CLIPS, THREADS = 8, 0.05, 0.05, 1.0, 256, 1
 
 
@@ -72,7 +80,8 @@ def pretrain_horizon(work: Path) -> tuple[dict, dict]:
                       "best": record.best}
 
 
-def accuracies(model, heads: dict[str, int], val) -> dict[str, float]:
+def accuracies(model, heads: dict[str, int], rate: bool, val) -> dict[str, float]:
+    """Each head's val accuracy; with a rate output (the last), its correlation with the clips' rates."""
     model.eval()
     x, labels = val
     with torch.no_grad():
@@ -81,15 +90,20 @@ def accuracies(model, heads: dict[str, int], val) -> dict[str, float]:
     for name, n in heads.items():
         out[name] = round(float((logits[:, at:at + n].argmax(1) == labels[name]).float().mean()), 4)
         at += n
+    if rate:
+        out["rate_r"] = round(float(np.corrcoef(logits[:, at].numpy(), labels["rate"].numpy())[0, 1]), 4)
     return out
 
 
 def run_stage(stage: dict, backbone: dict | None, steps_scale: float) -> tuple[dict, list[dict]]:
     """Train one stage on a stream of fresh clips: AdamW, linear warmup then cosine decay, the summed cross-entropy
-    of its heads. Returns the backbone and the val accuracies measured every tenth of the stage."""
-    heads = attribute_heads(stage["motions"])
+    of its heads (and a rate stage's squared error of the rate, one more output). Returns the backbone and the val
+    accuracies measured every tenth of the stage."""
+    if "seed" in stage:
+        torch.manual_seed(stage["seed"])
+    heads, rate = attribute_heads(stage["motions"]), bool(stage.get("rate"))
     # the packaged file was made before channels-last pooling, whose backward sums in another order
-    model, _, _ = build_model("mvit_tiny", sum(heads.values()), weights="none", notice=lambda *_: None,
+    model, _, _ = build_model("mvit_tiny", sum(heads.values()) + rate, weights="none", notice=lambda *_: None,
                               channels_last_pooling=False)
     if backbone is not None:
         model.backbone.load_state_dict(backbone)
@@ -97,7 +111,8 @@ def run_stage(stage: dict, backbone: dict | None, steps_scale: float) -> tuple[d
     opt = torch.optim.AdamW(model.parameters(), lr=stage["lr"], weight_decay=WEIGHT_DECAY)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule(steps, WARMUP))
     val = clip_batch(np.random.default_rng([PRETRAIN_SEED, 1]), VAL_CLIPS, stage["motions"], stage["nuisance"])
-    train_rng, history, losses, started = np.random.default_rng([PRETRAIN_SEED, 2]), [], [], time.time()
+    stream = np.random.default_rng([PRETRAIN_SEED, stage.get("stream", 2)])  # the third stage's clips are new
+    train_rng, history, losses, started = stream, [], [], time.time()
     for step in range(1, steps + 1):
         model.train()
         x, labels = clip_batch(train_rng, BATCH, stage["motions"], stage["nuisance"])
@@ -105,6 +120,8 @@ def run_stage(stage: dict, backbone: dict | None, steps_scale: float) -> tuple[d
         for name, n in heads.items():
             loss = loss + F.cross_entropy(logits[:, at:at + n], labels[name])
             at += n
+        if rate:
+            loss = loss + F.mse_loss(logits[:, at], labels["rate"])
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
@@ -113,19 +130,28 @@ def run_stage(stage: dict, backbone: dict | None, steps_scale: float) -> tuple[d
         losses.append(loss.item())
         if step % max(1, steps // 10) == 0 or step == steps:
             history.append({"step": step, "train_loss": round(float(np.mean(losses[-200:])), 4),
-                            "val_accuracy": accuracies(model, heads, val)})
+                            "val_accuracy": accuracies(model, heads, rate, val)})
             print(f"{stage['name']} {step}/{steps}: {history[-1]} ({time.time() - started:.0f} s)", flush=True)
     return model.backbone.state_dict(), history
 
 
-def pretrain_motion(steps_scale: float) -> tuple[dict, dict]:
+def stage_two(path: Path, steps_scale: float) -> tuple[dict, dict]:
+    """The backbone and histories of the first two stages, from the file they made (checked by its sha256)."""
+    if sha256_file(path) != STAGE_TWO_SHA256 or steps_scale != 1.0:
+        raise SystemExit(f"{path} is not the file the first two stages make (sha256 {STAGE_TWO_SHA256}) or "
+                         "--steps-scale is not 1: leave --resume-from out to run every stage")
+    made = torch.load(path, map_location="cpu", weights_only=False)
+    return made["state_dict"], made["history"]
+
+
+def pretrain_motion(steps_scale: float, resume_from: Path | None) -> tuple[dict, dict]:
     torch.manual_seed(PRETRAIN_SEED)
     torch.set_num_threads(THREADS)  # the same sums in the same order on every rerun
-    backbone, histories = None, {}
-    for stage in STAGES:
+    backbone, histories = stage_two(resume_from, steps_scale) if resume_from else (None, {})
+    for stage in STAGES[len(histories):]:
         backbone, histories[stage["name"]] = run_stage(stage, backbone, steps_scale)
     stages = [{**st, "motions": list(st["motions"])} for st in STAGES]
-    return backbone, {"task": "generic motion, shape and pattern of one object on random backgrounds "
+    return backbone, {"task": "generic motion, shape, pattern and rate of one object on random backgrounds "
                               "(curation.synth_pretrain)", "stages": stages, "steps_scale": steps_scale,
                       "batch": BATCH, "seed": PRETRAIN_SEED, "history": histories}
 
@@ -137,6 +163,8 @@ def main():
     ap.add_argument("--out", default=str(TINY_WEIGHTS))
     ap.add_argument("--steps-scale", type=float, default=1.0,
                     help="motion: scale every stage's steps (below 1 for a quick, weaker start in experiments)")
+    ap.add_argument("--resume-from", type=Path, help="motion: start at the third stage from the file the first two "
+                    "make (the start packaged before the third stage)")
     args = ap.parse_args()
     started = time.time()
     if args.task == "horizon":
@@ -144,7 +172,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         backbone, what = pretrain_horizon(work)
     else:
-        backbone, what = pretrain_motion(args.steps_scale)
+        backbone, what = pretrain_motion(args.steps_scale, args.resume_from)
     buf = io.BytesIO()
     torch.save({"state_dict": backbone, "model": "mvit_tiny", **what}, buf)
     atomic_write_bytes(Path(args.out), buf.getvalue())
