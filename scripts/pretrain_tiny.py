@@ -61,6 +61,7 @@ STAGES = ({"name": "heading", "motions": HEADINGS, "nuisance": 0.2, "steps": 600
 # the file the first two stages make (the start packaged before the third stage): where --resume-from starts
 STAGE_TWO_SHA256 = "7cb10722c093ea0c96e2d23cd3efbc429f2b8b3a6a670a1ef9e8adcf284e07ea"
 BATCH, WARMUP, WEIGHT_DECAY, GRAD_CLIP, VAL_CLIPS, THREADS = 8, 0.05, 0.05, 1.0, 256, 1
+HEAD_LR = 1e-3  # a stage's new head fitted alone (`head_steps`)
 
 
 def pretrain_horizon(work: Path) -> tuple[dict, dict]:
@@ -95,10 +96,34 @@ def accuracies(model, heads: dict[str, int], rate: bool, val) -> dict[str, float
     return out
 
 
+def stage_loss(logits: torch.Tensor, labels: dict, heads: dict[str, int], rate: bool) -> torch.Tensor:
+    """The summed cross-entropy of the heads, and with a rate output (the last) its squared error."""
+    at, loss = 0, 0.0
+    for name, n in heads.items():
+        loss = loss + F.cross_entropy(logits[:, at:at + n], labels[name])
+        at += n
+    return loss + F.mse_loss(logits[:, at], labels["rate"]) if rate else loss
+
+
+def fit_head(model, steps: int, stage: dict, heads: dict[str, int], rate: bool, stream) -> None:
+    """The new head alone on the backbone as it is (linear probing before fine-tuning): a random head's first
+    gradients would otherwise reach the backbone and undo some of what the earlier stages taught."""
+    opt = torch.optim.AdamW(model.head.parameters(), lr=HEAD_LR, weight_decay=WEIGHT_DECAY)
+    model.train()
+    for _ in range(steps):
+        x, labels = clip_batch(stream, BATCH, stage["motions"], stage["nuisance"])
+        with torch.no_grad():
+            features = model.backbone(x)
+        loss = stage_loss(model.head(features), labels, heads, rate)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
 def run_stage(stage: dict, backbone: dict | None, steps_scale: float) -> tuple[dict, list[dict]]:
     """Train one stage on a stream of fresh clips: AdamW, linear warmup then cosine decay, the summed cross-entropy
-    of its heads (and a rate stage's squared error of the rate, one more output). Returns the backbone and the val
-    accuracies measured every tenth of the stage."""
+    of its heads (and a rate stage's squared error of the rate, one more output); a stage with `head_steps` fits
+    its new head alone first. Returns the backbone and the val accuracies measured every tenth of the stage."""
     if "seed" in stage:
         torch.manual_seed(stage["seed"])
     heads, rate = attribute_heads(stage["motions"]), bool(stage.get("rate"))
@@ -108,20 +133,20 @@ def run_stage(stage: dict, backbone: dict | None, steps_scale: float) -> tuple[d
     if backbone is not None:
         model.backbone.load_state_dict(backbone)
     steps = max(10, int(stage["steps"] * steps_scale))
-    opt = torch.optim.AdamW(model.parameters(), lr=stage["lr"], weight_decay=WEIGHT_DECAY)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule(steps, WARMUP))
     val = clip_batch(np.random.default_rng([PRETRAIN_SEED, 1]), VAL_CLIPS, stage["motions"], stage["nuisance"])
     stream = np.random.default_rng([PRETRAIN_SEED, stage.get("stream", 2)])  # the third stage's clips are new
-    train_rng, history, losses, started = stream, [], [], time.time()
+    started = time.time()
+    if stage.get("head_steps"):
+        fit_head(model, max(1, int(stage["head_steps"] * steps_scale)), stage, heads, rate, stream)
+        print(f"{stage['name']} head alone: {accuracies(model, heads, rate, val)} ({time.time() - started:.0f} s)",
+              flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=stage["lr"], weight_decay=WEIGHT_DECAY)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule(steps, WARMUP))
+    history, losses = [], []
     for step in range(1, steps + 1):
         model.train()
-        x, labels = clip_batch(train_rng, BATCH, stage["motions"], stage["nuisance"])
-        logits, at, loss = model(x)[0], 0, 0.0
-        for name, n in heads.items():
-            loss = loss + F.cross_entropy(logits[:, at:at + n], labels[name])
-            at += n
-        if rate:
-            loss = loss + F.mse_loss(logits[:, at], labels["rate"])
+        x, labels = clip_batch(stream, BATCH, stage["motions"], stage["nuisance"])
+        loss = stage_loss(model(x)[0], labels, heads, rate)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
