@@ -59,7 +59,7 @@ STAGES = ({"name": "heading", "motions": HEADINGS, "nuisance": 0.2, "steps": 600
 # --rate-stage: a third, from the second's backbone, with the motion's rate as one more output. It has its own torch
 # seed and stream of clips, so that it can start from the second's file (--resume-from) and give what a run from
 # scratch gives; its new head is fitted alone first (`head_steps`).
-RATE_STAGE = {"name": "rate", "motions": MOTIONS, "nuisance": None, "steps": 4000, "lr": 5e-4, "rate": True,
+RATE_STAGE = {"name": "rate", "motions": MOTIONS, "nuisance": None, "steps": 4000, "lr": 2e-4, "rate": True,
               "seed": PRETRAIN_SEED + 3, "stream": 3, "head_steps": 1000}
 # the file the first two stages make (the packaged start): where --resume-from starts the rate stage
 STAGE_TWO_SHA256 = "7cb10722c093ea0c96e2d23cd3efbc429f2b8b3a6a670a1ef9e8adcf284e07ea"
