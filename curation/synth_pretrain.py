@@ -2,7 +2,7 @@
 it does and what it looks like — never with an action class or a Nexar label.
 
 Clips are rendered on the fly (no video files), so a pretraining run never sees a clip twice and cannot memorise.
-Each clip carries three labels, one head each (`attribute_heads`):
+Each clip carries four labels: three classes, one head each (`attribute_heads`), and a rate (one regressed output):
 
 - motion: one of `MOTIONS` (which way it travels, grows or shrinks, spins, circles, shakes, pulses);
 - shape: one of the action generator's shapes;

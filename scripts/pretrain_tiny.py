@@ -205,7 +205,7 @@ def main():
         backbone, what = pretrain_horizon(work)
     else:
         if args.resume_from and not args.rate_stage:
-            raise SystemExit("--resume-from starts the rate stage: add --rate-stage")
+            ap.error("--resume-from starts the rate stage: add --rate-stage")
         backbone, what = pretrain_motion(args.steps_scale, args.rate_stage, args.resume_from)
     buf = io.BytesIO()
     torch.save({"state_dict": backbone, "model": "mvit_tiny", **what}, buf)
