@@ -50,10 +50,10 @@ from scipy import stats
 
 from curation.demo import ACTIONS_DURATION_S, ACTIONS_NUISANCE
 from curation.frames.cache import cache_size_for
-from curation.fsutil import atomic_write_bytes
+from curation.fsutil import atomic_write_bytes, sha256_file
 from curation.ingest.pipeline import IngestOptions, ingest
 from curation.models import HEADS
-from curation.models.mvit import MODELS
+from curation.models.mvit import MODELS, TINY_WEIGHTS
 from curation.review.compare import compare, interval
 from curation.review.signals.labels import LABEL_ISSUE_Z, SECOND_OPINION_Z
 from curation.review.suggest import confident_learning, label_issues, label_issues_of_runs, suggest
@@ -280,6 +280,12 @@ def pooled(per_draw: list[dict], samples: int, seed: int = 0) -> dict:
             "gap_interval": interval(np.array(gaps))}
 
 
+def start_sha256(weights: str) -> str | None:
+    """The start's weights file by its content (None for random initialisation or a name the trainer resolves)."""
+    path = TINY_WEIGHTS if weights == "pretrained" else Path(weights)
+    return sha256_file(path) if path.is_file() else None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--world", choices=["nexar", "actions"], required=True)
@@ -326,6 +332,7 @@ def main():
     args.size = args.size or ("96x96" if args.world == "actions" else "160x96")
     work = Path(args.workdir or f"/tmp/curate-noise-{args.world}-{args.noise_model}")
     config = {k: v for k, v in vars(args).items() if k not in ("reuse", "out", "workdir", "samples")}
+    config["start_sha256"] = start_sha256(args.weights)  # runs from another start are not these runs
     saved = work / "config.json"
     if args.reuse and saved.exists():
         before = json.loads(saved.read_text())

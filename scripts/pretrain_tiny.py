@@ -9,11 +9,12 @@ weights are loaded). Two tasks:
   fly by `curation.synth_pretrain` (random backgrounds, one object, no road, no vehicle, no action class). Stage
   one learns which way the object travels (up, down, toward, away) on mildly busy backgrounds; stage two, from
   it, learns three attributes at once — its motion (those four, spin, orbit, shake, pulse), its shape (six) and its
-  pattern (plain, striped, marked) — with each clip's nuisance drawn from none to the action world's full.
-  `--rate-stage` (an experiment, not in the packaged file: bench/README.md, issue 41) adds a third stage that also
-  learns how fast the motion runs (its cycles a second, a regression); `--resume-from FILE` starts it from the file
-  the first two stages make (the packaged one, checked by its sha256), which is what the same seeds give from
-  scratch: about 15 minutes on one core instead of 70.
+  pattern (plain, striped, marked) — with each clip's nuisance drawn from none to the action world's full; stage
+  three, from it, learns the same three and also how fast the motion runs (its cycles a second, a regression),
+  its new head fitted alone first (bench/README.md, session 13 of issue 41). `--stages 2` stops after stage two
+  (the file packaged before session 14 of issue 41); `--resume-from FILE` starts stage three from that file
+  (checked by its sha256; `git show 9d919ce:curation/models/weights/mvit_tiny_synth.pt`), which is what the same
+  seeds give from scratch: about 15 minutes on one core instead of 70.
 - `--task horizon` (the file packaged before issue 41, kept to reproduce its figures): the Nexar generator on
   seeds 1000+ with another label rule than the demo's (`horizon:1`). Nearly the Nexar world's own decision.
 
@@ -21,9 +22,9 @@ Deterministic on CPU (one thread, fixed seeds, workers=0): rerun it and compare 
 TINY_WEIGHTS_SHA256 in curation/models/mvit.py.
 
     uv run python scripts/pretrain_tiny.py [--task motion|horizon] [--workdir /tmp/curate-pretrain]
-        [--out curation/models/weights/mvit_tiny_synth.pt] [--steps-scale 1.0] [--rate-stage [--resume-from FILE]]
+        [--out curation/models/weights/mvit_tiny_synth.pt] [--steps-scale 1.0] [--stages 3] [--resume-from FILE]
 
-About 55 minutes (motion) or 9 minutes (horizon) on 2 cores.
+About 70 minutes (motion) on one core, or 9 minutes (horizon) on 2 cores.
 """
 from __future__ import annotations
 
@@ -53,15 +54,14 @@ PRETRAIN_SEED = 1000  # generator and training seeds no demo, test or benchmark 
 # --task horizon: the pipeline's own training on ingested videos
 HORIZON = dict(model="mvit_tiny", weights="none", epochs=8, draws_per_epoch=1500, batch_size=8, lr=5e-4,
                warmup=0.05, balance=True, workers=0, seed=PRETRAIN_SEED)
-# --task motion: two stages on rendered clips (the packaged file), the second starting from the first's backbone
+# --task motion: three stages on rendered clips, each starting from the one before's backbone. The third has the
+# motion's rate as one more output, its own torch seed and stream of clips (so that it can start from the second's
+# file, --resume-from, and give what a run from scratch gives), and its new head is fitted alone first (`head_steps`).
 STAGES = ({"name": "heading", "motions": HEADINGS, "nuisance": 0.2, "steps": 6000, "lr": 5e-4},
-          {"name": "attributes", "motions": MOTIONS, "nuisance": None, "steps": 20000, "lr": 1e-3})
-# --rate-stage: a third, from the second's backbone, with the motion's rate as one more output. It has its own torch
-# seed and stream of clips, so that it can start from the second's file (--resume-from) and give what a run from
-# scratch gives; its new head is fitted alone first (`head_steps`).
-RATE_STAGE = {"name": "rate", "motions": MOTIONS, "nuisance": None, "steps": 4000, "lr": 2e-4, "rate": True,
-              "seed": PRETRAIN_SEED + 3, "stream": 3, "head_steps": 1000}
-# the file the first two stages make (the packaged start): where --resume-from starts the rate stage
+          {"name": "attributes", "motions": MOTIONS, "nuisance": None, "steps": 20000, "lr": 1e-3},
+          {"name": "rate", "motions": MOTIONS, "nuisance": None, "steps": 4000, "lr": 2e-4, "rate": True,
+           "seed": PRETRAIN_SEED + 3, "stream": 3, "head_steps": 1000})
+# the file the first two stages make (the start packaged before): where --resume-from starts stage three
 STAGE_TWO_SHA256 = "7cb10722c093ea0c96e2d23cd3efbc429f2b8b3a6a670a1ef9e8adcf284e07ea"
 BATCH, WARMUP, WEIGHT_DECAY, GRAD_CLIP, VAL_CLIPS, THREADS = 8, 0.05, 0.05, 1.0, 256, 1
 HEAD_LR = 1e-3  # a stage's new head fitted alone (`head_steps`)
@@ -172,16 +172,16 @@ def stage_two(path: Path, steps_scale: float) -> tuple[dict, dict]:
     return made["state_dict"], made["history"]
 
 
-def pretrain_motion(steps_scale: float, rate_stage: bool, resume_from: Path | None) -> tuple[dict, dict]:
+def pretrain_motion(steps_scale: float, n_stages: int, resume_from: Path | None) -> tuple[dict, dict]:
     torch.manual_seed(PRETRAIN_SEED)
     torch.set_num_threads(THREADS)  # the same sums in the same order on every rerun
-    stages = (*STAGES, RATE_STAGE) if rate_stage else STAGES
+    stages = STAGES[:n_stages]
     backbone, histories = stage_two(resume_from, steps_scale) if resume_from else (None, {})
     for stage in stages[len(histories):]:
         backbone, histories[stage["name"]] = run_stage(stage, backbone, steps_scale)
-    # the packaged file's words, so that its sha256 is reproduced
+    # the words each packaged file was made with, so that its sha256 is reproduced
     task = "generic motion, shape and pattern of one object on random backgrounds (curation.synth_pretrain)"
-    return backbone, {"task": task + (", then also its rate" if rate_stage else ""),
+    return backbone, {"task": task + (", then also its rate" if n_stages == 3 else ""),
                       "stages": [{**st, "motions": list(st["motions"])} for st in stages],
                       "steps_scale": steps_scale, "batch": BATCH, "seed": PRETRAIN_SEED, "history": histories}
 
@@ -193,10 +193,10 @@ def main():
     ap.add_argument("--out", default=str(TINY_WEIGHTS))
     ap.add_argument("--steps-scale", type=float, default=1.0,
                     help="motion: scale every stage's steps (below 1 for a quick, weaker start in experiments)")
-    ap.add_argument("--rate-stage", action="store_true", help="motion: add the third stage, the motion's rate "
-                    "(an experiment: not in the packaged file)")
-    ap.add_argument("--resume-from", type=Path, help="motion, with --rate-stage: start at the third stage from the "
-                    "file the first two make (the packaged one)")
+    ap.add_argument("--stages", type=int, choices=[2, 3], default=3, help="motion: stop after stage two (the start "
+                    "packaged before the rate stage) [3]")
+    ap.add_argument("--resume-from", type=Path, help="motion: start at stage three from the file the first two make "
+                    "(the start packaged before it)")
     args = ap.parse_args()
     started = time.time()
     if args.task == "horizon":
@@ -204,9 +204,9 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         backbone, what = pretrain_horizon(work)
     else:
-        if args.resume_from and not args.rate_stage:
-            ap.error("--resume-from starts the rate stage: add --rate-stage")
-        backbone, what = pretrain_motion(args.steps_scale, args.rate_stage, args.resume_from)
+        if args.resume_from and args.stages != 3:
+            ap.error("--resume-from starts stage three: leave --stages 2 out")
+        backbone, what = pretrain_motion(args.steps_scale, args.stages, args.resume_from)
     buf = io.BytesIO()
     torch.save({"state_dict": backbone, "model": "mvit_tiny", **what}, buf)
     atomic_write_bytes(Path(args.out), buf.getvalue())

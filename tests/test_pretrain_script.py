@@ -34,10 +34,9 @@ def test_fitting_the_head_alone_leaves_the_backbone_as_it_was(script):
     assert any(not torch.equal(a, b) for a, b in zip(head_before, model.head.parameters()))
 
 
-def test_a_rate_stage_trains_every_output_and_reports_the_rate(script, monkeypatch):
+def test_the_rate_stage_trains_every_output_and_reports_the_rate(script, monkeypatch):
     monkeypatch.setattr(script, "VAL_CLIPS", 16)
-    stage = {"name": "rate", "motions": MOTIONS, "nuisance": None, "steps": 4000, "lr": 5e-4, "rate": True,
-             "seed": 7, "stream": 3, "head_steps": 1000}
+    stage = script.STAGES[2]  # the packaged third stage: 4,000 steps, its head alone first for 1,000
     backbone, history = script.run_stage(stage, None, steps_scale=0.003)  # 12 steps, 3 of the head alone
     assert history[-1]["step"] == 12 and set(history[-1]["val_accuracy"]) == {"motion", "shape", "pattern", "rate_r"}
     assert np.isfinite(history[-1]["val_accuracy"]["rate_r"])

@@ -40,10 +40,10 @@ MODELS = {
 
 
 # The tiny model's pretrained backbone (scripts/pretrain_tiny.py --task motion: a generic task on rendered clips —
-# an object's motion, shape and pattern on random backgrounds, seeds no demo, test or benchmark uses; neither
-# world's decision), loaded like any weights file: `--weights <this path>`.
+# an object's motion, shape, pattern and then also its rate on random backgrounds, seeds no demo, test or benchmark
+# uses; neither world's decision), loaded like any weights file: `--weights <this path>`.
 TINY_WEIGHTS = Path(__file__).parent / "weights" / "mvit_tiny_synth.pt"
-TINY_WEIGHTS_SHA256 = "7cb10722c093ea0c96e2d23cd3efbc429f2b8b3a6a670a1ef9e8adcf284e07ea"
+TINY_WEIGHTS_SHA256 = "a5f4ec6439907015748efcc2883463ed6e56d1721a7837460882bf24c44565e7"
 
 
 def _tiny_backbone(spec: ModelSpec) -> MViT:
