@@ -8,6 +8,7 @@ the paired interval over test videos, compare's verdict, and minutes; then issue
 
     uv run python bench/demo_seeds.py [--task nexar|actions] [--seeds 0,1,2,3,4] [--workdir /tmp/curate-demo-seeds]
                                       [--epochs N]  (each round's epochs instead of the demo's budget)
+                                      [--noise-model uniform|class-conditional|instance]  (instead of the world's)
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import json, sys
 from pathlib import Path
 from curation.demo import run_demo
 out = run_demo(Path(sys.argv[1]), seed=int(sys.argv[2]), echo=lambda *a: None, task=sys.argv[3],
-               epochs=int(sys.argv[4]) if sys.argv[4] else None)
+               epochs=int(sys.argv[4]) if sys.argv[4] else None, noise_model=sys.argv[5] or None)
 r1, r2 = out["runs"]
 flagged, injected, found = out["scores"]["label issue"]
 test = out["test"]
@@ -46,8 +47,11 @@ def main():
     ap.add_argument("--workdir", default="/tmp/curate-demo-seeds")
     ap.add_argument("--epochs", type=int, help="each round's epochs instead of the demo's budget (to decide it, on "
                     "seeds no figure uses)")
+    ap.add_argument("--noise-model", choices=["uniform", "class-conditional", "instance"],
+                    help="how the wrong labels are drawn instead of the demo world's own")
     args = ap.parse_args()
-    work = Path(args.workdir) / (args.task + (f"-{args.epochs}ep" if args.epochs else ""))
+    work = Path(args.workdir) / (args.task + (f"-{args.epochs}ep" if args.epochs else "")
+                                 + (f"-{args.noise_model}" if args.noise_model else ""))
     rows = []
     print(f"{'seed':>4} {'val 1':>6} {'val 2':>6} {'P':>5} {'R':>5} {'flagged':>7} {'test 1':>6} {'test 2':>6} "
           f"{'2 − 1 [95% over test videos]':<30} {'verdict':<14} {'minutes':>7}", flush=True)
@@ -56,7 +60,7 @@ def main():
         shutil.rmtree(folder, ignore_errors=True)
         start = time.time()
         done = subprocess.run([sys.executable, "-c", FIGURES, str(folder), str(seed), args.task,
-                               str(args.epochs or "")], capture_output=True, text=True)
+                               str(args.epochs or ""), args.noise_model or ""], capture_output=True, text=True)
         minutes = (time.time() - start) / 60
         if done.returncode:
             print(f"seed {seed} failed:\n{done.stderr[-2000:]}", flush=True)

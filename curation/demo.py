@@ -23,6 +23,7 @@ from curation.ingest.pipeline import IngestOptions, ingest
 from curation.models.mvit import MODELS
 from curation.synth import generate, load_truth
 from curation.synth_actions import generate_actions
+from curation.synth_noise import check_noise_model
 from curation.synth_views import checked_val, labelled_view
 from curation.review.compare import compare, interval, paired_bootstrap, verdict
 from curation.review.suggest import suggest
@@ -50,13 +51,18 @@ VAL_FRACTION = 0.25
 # actions: 4 epochs since issue 41's session 8, for the demo's minutes: within 0.01 of five on decision seeds)
 BUDGET = {"nexar": {"epochs": 3, "draws_per_epoch": 500}, "actions": {"epochs": 4, "draws_per_epoch": 500, "lr": 2e-3}}
 TASKS = ("nexar", "actions")
+NOISE = {"nexar": "uniform", "actions": "class-conditional"}  # each world's noise model unless told otherwise
+HARD_CASES = 0.3  # nexar with instance noise: near misses, cut-ins and hard-to-see crashes, as in its bench table
 
 
-def make_world(task: str, data: Path, seed: int, quick: bool) -> None:
-    """The demo's synthetic dataset: 20% of the labels wrong, two near-duplicates, three corrupt files."""
+def make_world(task: str, data: Path, seed: int, quick: bool, noise_model: str | None = None) -> None:
+    """The demo's synthetic dataset: 20% of the labels wrong (by the world's noise model unless told another), two
+    near-duplicates, three corrupt files."""
+    noise_model = noise_model or NOISE[task]
     if task == "nexar":
         generate(data, n_train=12 if quick else VIDEOS[task], n_test=6 if quick else TEST_VIDEOS, width=160,
                  height=96, duration_s=4.0 if quick else 6.0, test_duration_s=3.0 if quick else 4.0, label_noise=0.2,
+                 noise_model=noise_model, hard_cases=HARD_CASES if noise_model == "instance" else 0.0,
                  n_duplicates=2, n_corrupt=3, seed=seed, progress=not quick)
     else:
         # quick (the tests' world) keeps full nuisance: at half, a group's videos share almost everything and a
@@ -64,7 +70,7 @@ def make_world(task: str, data: Path, seed: int, quick: bool) -> None:
         generate_actions(data, n_train=24 if quick else VIDEOS[task], n_test=6 if quick else TEST_VIDEOS,
                          n_classes=4 if quick else CLASSES, width=96, height=96,
                          duration_s=(2.4, 2.8) if quick else ACTIONS_DURATION_S, test_duration_s=(2.4, 2.7),
-                         label_noise=0.2, noise_model="class-conditional", n_duplicates=2, n_corrupt=3, seed=seed,
+                         label_noise=0.2, noise_model=noise_model, n_duplicates=2, n_corrupt=3, seed=seed,
                          nuisance=1.0 if quick else ACTIONS_NUISANCE, progress=not quick)
 
 
@@ -122,12 +128,15 @@ def score_suggestions(found, truth: dict, checked: set[str] = frozenset()) -> di
 
 
 def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False, task: str = "nexar",
-             epochs: int | None = None) -> dict:
+             epochs: int | None = None, noise_model: str | None = None) -> dict:
     """`quick` shrinks data and training for tests; the numbers then only show that the loop runs. `task`: nexar
     or actions (see the module's docstring). `epochs`: each round's, instead of the world's BUDGET (for deciding
-    that budget: bench/demo_seeds.py --epochs)."""
+    that budget: bench/demo_seeds.py --epochs). `noise_model`: how the wrong labels are drawn, instead of the
+    world's (NOISE; instance noise in the Nexar world comes with hard cases)."""
     if task not in TASKS:
         raise BadInput(f"unknown demo task {task!r}", f"use one of {', '.join(TASKS)}")
+    if noise_model is not None:
+        check_noise_model(noise_model)
     budget = {"epochs": 1, "draws_per_epoch": 48} if quick else BUDGET[task]
     if epochs is not None:
         budget = {**budget, "epochs": epochs}
@@ -138,7 +147,7 @@ def run_demo(folder: Path, seed: int = 0, echo=print, quick: bool = False, task:
     timings = {}
     t = time.time()
     data = folder / "data"
-    make_world(task, data, seed, quick)
+    make_world(task, data, seed, quick, noise_model)
     timings["synth"] = time.time() - t
 
     t = time.time()

@@ -48,11 +48,15 @@ def dashboard(ctx, table, run_ref, host, port, token, allow_hosts, read_only, wo
 @click.option("--task", type=click.Choice(["nexar", "actions"]), default="nexar", show_default=True,
               help="nexar: dashcam collision prediction with flipped labels; actions: action recognition, 10 classes "
                    "in look-alike pairs, labels mistaken for their look-alike (class-conditional noise).")
+@click.option("--noise-model", type=click.Choice(["uniform", "class-conditional", "instance"]), default=None,
+              help="How the 20% wrong labels are drawn [nexar: uniform flips; actions: class-conditional]. instance: "
+                   "as annotators err, on the hardest videos (in nexar with near misses, cut-ins and hard-to-see "
+                   "crashes among them).")
 @click.option("--seed", default=0, show_default=True)
-def demo(demo_dir, task, seed):
+def demo(demo_dir, task, noise_model, seed):
     """Run the loop end to end on a synthetic dataset, offline on CPU: synth, ingest, train, suggest, edit,
     retrain, then both rounds scored on 200 held-out test videos (a paired interval over them) and what was
     flagged against what the generator injected."""
     from curation.demo import run_demo
 
-    run_demo(Path(demo_dir), seed=seed, echo=click.echo, task=task)
+    run_demo(Path(demo_dir), seed=seed, echo=click.echo, task=task, noise_model=noise_model)
