@@ -77,3 +77,21 @@ def test_a_demo_budget_that_cannot_train_is_refused_before_anything_is_written(t
     with pytest.raises(BadInput, match="epochs"):
         run_demo(tmp_path / "demo", echo=lambda *_: None, quick=True, task="actions", epochs=0)
     assert not (tmp_path / "demo").exists()
+
+
+def test_an_unknown_noise_model_is_refused_before_anything_is_written(tmp_path):
+    from curation.errors import BadInput
+
+    with pytest.raises(BadInput, match="noise model"):
+        run_demo(tmp_path / "demo", echo=lambda *_: None, quick=True, noise_model="annotator")
+    assert not (tmp_path / "demo").exists()
+
+
+def test_the_nexar_world_with_instance_noise_has_hard_cases_and_flips_them(tmp_path):
+    from curation.demo import make_world
+    from curation.synth import load_truth
+
+    make_world("nexar", tmp_path / "data", seed=0, quick=True, noise_model="instance")
+    truth = load_truth(tmp_path / "data")
+    assert any(t.get("hard") for t in truth["videos"].values())
+    assert any(truth["flips"][v]["cause"].startswith("instance") for v in truth["flipped"])
