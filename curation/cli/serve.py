@@ -46,12 +46,13 @@ def dashboard(ctx, table, run_ref, host, port, token, allow_hosts, read_only, wo
 @click.option("--workspace", "demo_dir", type=click.Path(file_okay=False), default="demo-workspace",
               show_default=True, help="Folder for the demo's dataset and workspace.")
 @click.option("--task", type=click.Choice(["nexar", "actions"]), default="nexar", show_default=True,
-              help="nexar: dashcam collision prediction with flipped labels; actions: action recognition, 10 classes "
-                   "in look-alike pairs, labels mistaken for their look-alike (class-conditional noise).")
+              help="nexar: dashcam collision prediction, labels wrong on near misses, cut-ins and dim crashes; "
+                   "actions: action recognition, 10 classes in look-alike pairs, labels mistaken for their look-alike "
+                   "(class-conditional noise).")
 @click.option("--noise-model", type=click.Choice(["uniform", "class-conditional", "instance"]), default=None,
-              help="How the 20% wrong labels are drawn [nexar: uniform flips; actions: class-conditional]. instance: "
-                   "as annotators err, on the hardest videos (in nexar with near misses, cut-ins and hard-to-see "
-                   "crashes among them).")
+              help="How the 20% wrong labels are drawn [nexar: instance; actions: class-conditional]. instance: as "
+                   "annotators err, on the hardest videos (in nexar with near misses, cut-ins and dim crashes among "
+                   "them); uniform: flips that ignore the content.")
 @click.option("--seed", default=0, show_default=True)
 def demo(demo_dir, task, noise_model, seed):
     """Run the loop end to end on a synthetic dataset, offline on CPU: synth, ingest, train, suggest, edit,
