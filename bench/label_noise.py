@@ -280,6 +280,15 @@ def pooled(per_draw: list[dict], samples: int, seed: int = 0) -> dict:
             "gap_interval": interval(np.array(gaps))}
 
 
+def config_changes(saved: Path, config: dict) -> dict:
+    """What differs from the work folder's saved configuration (key → (before, now)), leaving out what each
+    invocation chooses for itself: which draws and which curated arm."""
+    before = json.loads(saved.read_text())
+    per_invocation = ("data_seeds", "label_action", "oracle", "cutoff")
+    return {k: (before.get(k), v) for k, v in config.items()
+            if before.get(k) != v and k not in per_invocation and (k in before or v is not None)}
+
+
 def start_sha256(weights: str) -> str | None:
     """The start's weights file by its content (None for random initialisation or a name the trainer resolves)."""
     path = TINY_WEIGHTS if weights == "pretrained" else Path(weights)
@@ -320,7 +329,9 @@ def main():
     ap.add_argument("--workdir", default=None, help="[/tmp/curate-noise-WORLD-MODEL]")
     ap.add_argument("--out", help="also write the figures as JSON here")
     ap.add_argument("--reuse", action="store_true", help="reuse an earlier invocation's data and completed runs "
-                    "(refused when its configuration differs)")
+                    "(refused when its configuration differs); without it the named draws start afresh, the "
+                    "folder's other draws are kept (another invocation may be running them) unless the folder was "
+                    "made with another configuration")
     args = ap.parse_args()
     args.train = args.train or (400 if args.world == "actions" else 120)
     for key, value in TABLES_BUDGET[args.world].items():  # unless told otherwise
@@ -334,18 +345,17 @@ def main():
     config = {k: v for k, v in vars(args).items() if k not in ("reuse", "out", "workdir", "samples")}
     config["start_sha256"] = start_sha256(args.weights)  # runs from another start are not these runs
     saved = work / "config.json"
-    if args.reuse and saved.exists():
-        before = json.loads(saved.read_text())
-        # which draws and which curated arm, this time
-        per_invocation = ("data_seeds", "label_action", "oracle", "cutoff")
-        changed = {k: (before.get(k), v) for k, v in config.items()
-                   if before.get(k) != v and k not in per_invocation and (k in before or v is not None)}
-        if changed:
-            raise SystemExit(f"--reuse refused: {work} was made with another configuration "
-                             f"({', '.join(f'{k}: {a} → {b}' for k, (a, b) in changed.items())}); use another "
-                             "--workdir or leave --reuse out")
-    elif not args.reuse:
-        shutil.rmtree(work, ignore_errors=True)
+    seeds = [int(x) for x in args.data_seeds.split(",")]
+    changed = config_changes(saved, config) if saved.exists() else {}
+    if changed and args.reuse:
+        raise SystemExit(f"--reuse refused: {work} was made with another configuration "
+                         f"({', '.join(f'{k}: {a} → {b}' for k, (a, b) in changed.items())}); use another "
+                         "--workdir or leave --reuse out")
+    if changed:  # another configuration's draws: none is kept
+        shutil.rmtree(work)
+    elif not args.reuse:  # only this invocation's draws start afresh: another invocation may be running others
+        for seed in seeds:
+            shutil.rmtree(work / f"draw{seed}", ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     # atomic: invocations on other draws of one work folder may run at once and read it while it is written
     atomic_write_bytes(saved, json.dumps(config, indent=1).encode())
@@ -359,7 +369,7 @@ def main():
                                if args.oracle else "") + (f"; the curated arm's cut-off {args.cutoff:g}"
                                                           if args.cutoff is not None else ""), flush=True)
     per_draw = []
-    for seed in (int(s) for s in args.data_seeds.split(",")):
+    for seed in seeds:
         per_draw.append(Draw(args, seed, work / f"draw{seed}").measure())
         d = per_draw[-1]
         values = {g["name"]: g["value"] for g in d["arms"]["groups"]}
