@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from curation.synth_noise import NOISE_MODELS
+
 FIGURES = """
 import json, sys
 from pathlib import Path
@@ -47,7 +49,7 @@ def main():
     ap.add_argument("--workdir", default="/tmp/curate-demo-seeds")
     ap.add_argument("--epochs", type=int, help="each round's epochs instead of the demo's budget (to decide it, on "
                     "seeds no figure uses)")
-    ap.add_argument("--noise-model", choices=["uniform", "class-conditional", "instance"],
+    ap.add_argument("--noise-model", choices=NOISE_MODELS,
                     help="how the wrong labels are drawn instead of the demo world's own")
     args = ap.parse_args()
     work = Path(args.workdir) / (args.task + (f"-{args.epochs}ep" if args.epochs else "")

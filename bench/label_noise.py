@@ -60,6 +60,7 @@ from curation.review.suggest import confident_learning, label_issues, label_issu
 from curation.review.suggestion import Suggestion, to_csv
 from curation.synth import generate, load_truth
 from curation.synth_actions import generate_actions
+from curation.synth_noise import NOISE_MODELS
 from curation.synth_views import checked_val, labelled_view, synthetic_source
 from curation.tables.protocol import Edit
 from curation.tables.requests import edit_from_file
@@ -298,7 +299,7 @@ def start_sha256(weights: str) -> str | None:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--world", choices=["nexar", "actions"], required=True)
-    ap.add_argument("--noise-model", choices=["uniform", "class-conditional", "instance"], required=True)
+    ap.add_argument("--noise-model", choices=NOISE_MODELS, required=True)
     ap.add_argument("--noise", type=float, default=0.2, help="share of the labelled videos with a wrong label")
     ap.add_argument("--hard-cases", type=float, default=0.0, help="nexar: share of hard negatives / positives")
     ap.add_argument("--classes", type=int, default=10, help="actions: classes")
