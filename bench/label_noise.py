@@ -384,7 +384,7 @@ def main():
     s = per_draw[0]["arms"]["set"]
     print(f"\n{metric} on {s['videos']} held-out videos a draw ({s['clips']} clips), {len(per_draw)} draws × "
           f"{args.seeds} seeds per arm")
-    print(f"{'arm':<10} " + " ".join(f"{'draw ' + str(k):>9}" for k in range(len(per_draw))) + f" {'pooled':>9}")
+    print(f"{'arm':<10} " + " ".join(f"{'draw ' + str(seed):>9}" for seed in seeds) + f" {'pooled':>9}")
     for arm in ARMS:
         cells = [[g["value"] for g in d["arms"]["groups"] if g["name"] == arm][0] for d in per_draw]
         print(f"{arm:<10} " + " ".join(f"{c:9.4f}" for c in cells) + f" {figures['values'][arm]:9.4f}")
