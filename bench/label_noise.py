@@ -392,8 +392,10 @@ def main():
     flow, fhigh = figures["fieller"]
     glow, ghigh = figures["gap_interval"]
     print(f"gap clean − noisy {figures['gap']:+.4f} [{glow:+.4f}, {ghigh:+.4f}]")
+    fieller_text = ("unbounded (the gap's own interval reaches 0)" if math.isnan(flow)
+                    else f"[{flow:.0%}, {fhigh:.0%}]")
     print(f"share of the gap recovered: {figures['share']:.0%}, bootstrap over draws, videos and seeds "
-          f"[{low:.0%}, {high:.0%}]; Fieller over (draw, seed) units [{flow:.0%}, {fhigh:.0%}]")
+          f"[{low:.0%}, {high:.0%}]; Fieller over (draw, seed) units {fieller_text}")
     print("\nlabel-issue detection per video, mean ± sd over draws and seeds")
     print(f"{'detector':<42} {'flagged':>13} {'precision':>13} {'recall':>13} {'F1':>13}")
     detection = {}
