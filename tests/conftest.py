@@ -1,4 +1,5 @@
 import contextlib
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -380,3 +381,11 @@ def s3_bucket(s3_server, request):
     name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-" + uuid.uuid4().hex[:8]
     boto3.client("s3").create_bucket(Bucket=name)
     return f"s3://{name}"
+
+
+def load_script(path: Path):
+    """A script of bench/ or scripts/ as a module (they are files, not an installed package)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,7 +1,6 @@
 """bench/label_noise.py's Fieller interval for the share of the gap recovered (a ratio of two paired means)."""
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -9,15 +8,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from conftest import load_script
+
 SCRIPT = Path(__file__).parent.parent / "bench" / "label_noise.py"
 
 
 @pytest.fixture(scope="module")
 def fieller():
-    spec = importlib.util.spec_from_file_location("label_noise", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.fieller
+    return load_script(SCRIPT).fieller
 
 
 def test_with_a_precise_denominator_fieller_matches_the_delta_method(fieller):

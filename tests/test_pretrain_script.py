@@ -1,13 +1,13 @@
 """scripts/pretrain_tiny.py's motion stages: the rate output, a head fitted alone, and resuming from stage two."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import load_script
 from curation.models.mvit import build_model
 from curation.synth_pretrain import MOTIONS, attribute_heads
 
@@ -16,10 +16,7 @@ SCRIPT = Path(__file__).parent.parent / "scripts" / "pretrain_tiny.py"
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("pretrain_tiny", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_fitting_the_head_alone_leaves_the_backbone_as_it_was(script):
