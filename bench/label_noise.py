@@ -392,7 +392,7 @@ def main():
     flow, fhigh = figures["fieller"]
     glow, ghigh = figures["gap_interval"]
     print(f"gap clean − noisy {figures['gap']:+.4f} [{glow:+.4f}, {ghigh:+.4f}]")
-    fieller_text = ("unbounded (the gap's own interval reaches 0)" if math.isnan(flow)
+    fieller_text = ("unbounded (over those units the gap's mean is not clear of 0)" if math.isnan(flow)
                     else f"[{flow:.0%}, {fhigh:.0%}]")
     print(f"share of the gap recovered: {figures['share']:.0%}, bootstrap over draws, videos and seeds "
           f"[{low:.0%}, {high:.0%}]; Fieller over (draw, seed) units {fieller_text}")
