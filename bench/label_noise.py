@@ -233,9 +233,13 @@ class Draw:
             elif args.label_action == "weight":
                 ids = hashlib.sha256(" ".join(sorted(s.id for s in flagged)).encode()).hexdigest()[:8]
                 message = f"weight 0 for {len(flagged)} label issues of {noisy} ({ids})"
-            else:  # relabels: the hash covers the classes too
+            elif args.label_action == "label":  # relabels: the hash covers the classes too
                 ids = hashlib.sha256(" ".join(sorted(f"{s.id}:{s.value}" for s in flagged)).encode()).hexdigest()[:8]
                 message = f"relabel {len(flagged)} clips of label issues of {noisy} ({ids})"
+            else:
+                ids = hashlib.sha256(" ".join(sorted(f"{s.id}:{s.action}:{s.value}" for s in flagged)).encode()
+                                     ).hexdigest()[:8]
+                message = f"{args.label_action}: {len(flagged)} rows of label issues of {noisy} ({ids})"
             revision = self.curated(flagged, message)
             arms["noisy"].append(noisy)
             arm = "oracle" if args.oracle else "curated" if args.cutoff is None else f"curated-z{args.cutoff:g}"
@@ -319,7 +323,7 @@ def main():
     ap.add_argument("--lr", type=float, help="[the tables': nexar the trainer's default, actions 2e-3]")
     ap.add_argument("--weights", default="pretrained")
     ap.add_argument("--head", default="auto", choices=HEADS, help="the classifier head [auto]")
-    ap.add_argument("--label-action", choices=["weight", "label"], default="weight",
+    ap.add_argument("--label-action", choices=["weight", "label", "fix", "fix-argued"], default="weight",
                     help="the curated arm's fix for label issues [suggest's default, weight 0]")
     ap.add_argument("--oracle", action="store_true", help="the curated arm at weight 0 for exactly the generator's "
                     "wrong labels: the most one round at weight 0 can recover (a ceiling; chooses nothing)")
