@@ -52,6 +52,7 @@ from curation.demo import ACTIONS_DURATION_S, ACTIONS_NUISANCE
 from curation.frames.cache import cache_size_for
 from curation.fsutil import atomic_write_bytes, sha256_file
 from curation.ingest.pipeline import IngestOptions, ingest
+from curation.jsonsafe import json_value
 from curation.models import HEADS
 from curation.models.mvit import MODELS, TINY_WEIGHTS
 from curation.review.compare import compare, interval
@@ -413,8 +414,9 @@ def main():
     if args.out:
         for d in per_draw:
             d["arms"].pop("draws", None)
-        Path(args.out).write_text(json.dumps({"config": config, "pooled": figures, "detection": detection,
-                                              "draws": per_draw}, indent=1, default=float))
+        # an unbounded Fieller interval (NaN) is written as null: JSON has no NaN
+        Path(args.out).write_text(json.dumps(json_value({"config": config, "pooled": figures, "detection": detection,
+                                                         "draws": per_draw}), indent=1, default=float))
 
 
 if __name__ == "__main__":
