@@ -10,14 +10,15 @@ noisy; curated (one round without an oracle: `suggest`'s default label issues of
 weight 0, then retrain; `--label-action label`: relabels instead; `--cutoff`: suggest's label issues at another
 second-opinion cut-off; `--oracle`: weight 0 for exactly the wrong labels, the ceiling of a weight-0 round);
 clean. They are scored on `--holdout` more videos of generator seed + 50 with their true labels, which no run
-trains on and no choice looks at, by `compare` (the library call; a paired bootstrap over those videos with each
-arm's seeds resampled inside every draw).
+trains on and no choice looks at, by `compare` (the library call; a paired bootstrap over those videos and the
+arms' shared seeds).
 
 Pooled over draws: each arm's metric (mean over draws), the share of the noisy→clean gap the curated arm
 recovers, (curated − noisy) / (clean − noisy), with a 95% interval from a bootstrap that resamples the draws and,
-within each, takes one of compare's draws (videos and seeds resampled) — and beside it Fieller's interval for the
-same ratio over the (draw, seed) units (the spread of runs and draws; the held-out videos are fixed within a
-draw).
+within each, takes one of compare's draws (videos and seeds resampled, one draw of seeds for every arm: the arms
+share them; the unpaired one, each arm's seeds drawn apart as the tables did before session 16, printed beside),
+and Fieller's interval for the same ratio over the (draw, seed) units (the spread of runs and draws; the held-out
+videos are fixed within a draw).
 
 Detection per video against the generator's wrong labels, P / R / F1 as mean ± sd over draws and seeds:
 - suggest's default, one run (per clip the mean of AUM and the final pass's margin; for more than two classes those
@@ -234,13 +235,9 @@ class Draw:
             elif args.label_action == "weight":
                 ids = hashlib.sha256(" ".join(sorted(s.id for s in flagged)).encode()).hexdigest()[:8]
                 message = f"weight 0 for {len(flagged)} label issues of {noisy} ({ids})"
-            elif args.label_action == "label":  # relabels: the hash covers the classes too
+            else:  # relabels: the hash covers the classes too
                 ids = hashlib.sha256(" ".join(sorted(f"{s.id}:{s.value}" for s in flagged)).encode()).hexdigest()[:8]
                 message = f"relabel {len(flagged)} clips of label issues of {noisy} ({ids})"
-            else:
-                ids = hashlib.sha256(" ".join(sorted(f"{s.id}:{s.action}:{s.value}" for s in flagged)).encode()
-                                     ).hexdigest()[:8]
-                message = f"{args.label_action}: {len(flagged)} rows of label issues of {noisy} ({ids})"
             revision = self.curated(flagged, message)
             arms["noisy"].append(noisy)
             arm = "oracle" if args.oracle else "curated" if args.cutoff is None else f"curated-z{args.cutoff:g}"
@@ -258,8 +255,10 @@ class Draw:
                 scores({s.id for s in label_issues_of_runs(self.ws, fold_runs, [], action="weight")}, self.wrong))
         repeats = {s.id for s in label_issues(self.ws, arms["noisy"][0], repeats=arms["noisy"][1:], action="weight")}
         detection[f"margin over {len(seeds)} seed repeats"] = [scores(repeats, self.wrong)]
-        result = compare(self.ws, [], on=self.scored_on, samples=args.samples, groups=arms, keep_draws=True,
-                         collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
+        scored = dict(on=self.scored_on, samples=args.samples, groups=arms, keep_draws=True,
+                      collect=lambda w, r, ref, checkpoint: collect(w, r, ref, checkpoint, progress=False))
+        result = compare(self.ws, [], paired_seeds=True, **scored)  # every arm has the same seeds: paired
+        result["unpaired_draws"] = compare(self.ws, [], **scored)["draws"]  # the tables' bootstrap before session 16
         return {"arms": result, "detection": detection, "wrong": len(self.wrong), "train": self.n_train}
 
 
@@ -267,8 +266,21 @@ def pooled(per_draw: list[dict], samples: int, seed: int = 0) -> dict:
     """Each arm's mean over draws; the share recovered with the two-level bootstrap interval and Fieller's."""
     values = {arm: np.mean([[g["value"] for g in d["arms"]["groups"] if g["name"] == arm][0] for d in per_draw])
               for arm in ARMS}
+    ratios, gaps = two_level_bootstrap([d["arms"]["draws"] for d in per_draw], samples, seed)
+    unpaired, _ = two_level_bootstrap([d["arms"]["unpaired_draws"] for d in per_draw], samples, seed)
+    units = [(cur - noisy, clean - noisy) for d in per_draw
+             for noisy, cur, clean in zip(*[[g["seeds"] for g in d["arms"]["groups"] if g["name"] == arm][0]
+                                            for arm in ARMS])]
+    a, b = (np.array(x, dtype=float) for x in zip(*units))
+    share = (values["curated"] - values["noisy"]) / (values["clean"] - values["noisy"])
+    return {"values": values, "share": share, "bootstrap": interval(ratios), "unpaired": interval(unpaired),
+            "fieller": fieller(a, b), "gap": values["clean"] - values["noisy"], "gap_interval": interval(gaps)}
+
+
+def two_level_bootstrap(draws: list[np.ndarray], samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(share recovered, gap) per bootstrap draw: the data draws resampled, then within each one of compare's draws
+    (`draws`: its (samples, arms) bootstrap, arms in ARMS order)."""
     rng = np.random.default_rng(seed)
-    draws = [d["arms"]["draws"] for d in per_draw]  # (samples, arms) each, arms in ARMS order
     ratios, gaps = [], []
     for _ in range(samples):
         chosen = rng.integers(0, len(draws), len(draws))
@@ -276,14 +288,7 @@ def pooled(per_draw: list[dict], samples: int, seed: int = 0) -> dict:
         gap = rows[2] - rows[0]
         gaps.append(gap)
         ratios.append((rows[1] - rows[0]) / gap if gap else math.nan)
-    units = [(cur - noisy, clean - noisy) for d in per_draw
-             for noisy, cur, clean in zip(*[[g["seeds"] for g in d["arms"]["groups"] if g["name"] == arm][0]
-                                            for arm in ARMS])]
-    a, b = (np.array(x, dtype=float) for x in zip(*units))
-    share = (values["curated"] - values["noisy"]) / (values["clean"] - values["noisy"])
-    return {"values": values, "share": share, "bootstrap": interval(np.array(ratios)),
-            "fieller": fieller(a, b), "gap": values["clean"] - values["noisy"],
-            "gap_interval": interval(np.array(gaps))}
+    return np.array(ratios), np.array(gaps)
 
 
 def config_changes(saved: Path, config: dict) -> dict:
@@ -324,7 +329,7 @@ def main():
     ap.add_argument("--lr", type=float, help="[the tables': nexar the trainer's default, actions 2e-3]")
     ap.add_argument("--weights", default="pretrained")
     ap.add_argument("--head", default="auto", choices=HEADS, help="the classifier head [auto]")
-    ap.add_argument("--label-action", choices=["weight", "label", "fix", "fix-argued"], default="weight",
+    ap.add_argument("--label-action", choices=["weight", "label"], default="weight",
                     help="the curated arm's fix for label issues [suggest's default, weight 0]")
     ap.add_argument("--oracle", action="store_true", help="the curated arm at weight 0 for exactly the generator's "
                     "wrong labels: the most one round at weight 0 can recover (a ceiling; chooses nothing)")
@@ -399,8 +404,10 @@ def main():
     print(f"gap clean − noisy {figures['gap']:+.4f} [{glow:+.4f}, {ghigh:+.4f}]")
     fieller_text = ("unbounded (over those units the gap's mean is not clear of 0)" if math.isnan(flow)
                     else f"[{flow:.0%}, {fhigh:.0%}]")
-    print(f"share of the gap recovered: {figures['share']:.0%}, bootstrap over draws, videos and seeds "
-          f"[{low:.0%}, {high:.0%}]; Fieller over (draw, seed) units {fieller_text}")
+    ulow, uhigh = figures["unpaired"]
+    print(f"share of the gap recovered: {figures['share']:.0%}, bootstrap over draws, videos and seeds (paired) "
+          f"[{low:.0%}, {high:.0%}]; Fieller over (draw, seed) units {fieller_text}; bootstrap with each arm's "
+          f"seeds drawn apart (before session 16) [{ulow:.0%}, {uhigh:.0%}]")
     print("\nlabel-issue detection per video, mean ± sd over draws and seeds")
     print(f"{'detector':<42} {'flagged':>13} {'precision':>13} {'recall':>13} {'F1':>13}")
     detection = {}
@@ -414,6 +421,7 @@ def main():
     if args.out:
         for d in per_draw:
             d["arms"].pop("draws", None)
+            d["arms"].pop("unpaired_draws", None)
         # an unbounded Fieller interval (NaN) is written as null: JSON has no NaN
         Path(args.out).write_text(json.dumps(json_value({"config": config, "pooled": figures, "detection": detection,
                                                          "draws": per_draw}), indent=1, default=float))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, curate, tiny_synth
+from curation.errors import BadInput
 from curation.review.compare import compare, interval, paired_bootstrap
 from curation.workspace import Workspace
 
@@ -63,6 +64,23 @@ def test_a_draw_resamples_whole_videos_the_same_for_every_run():
         assert sum(counts[v] // size[v] for v in size) == 3  # as many videos as there are
 
 
+
+def test_paired_seeds_cancel_a_swing_the_seeds_share_and_unpaired_ones_do_not():
+    """Two arms whose run i shares seed i: B is A plus 0.1 on every clip, with a large swing by seed. Paired, every
+    draw's B − A is exactly 0.1; drawn apart, the seeds' swing spreads it."""
+    videos = np.repeat(np.arange(20), 3)
+    swing = [0.0, 0.5, -0.4, 0.3]
+    a = [np.full(len(videos), 0.2 + s) for s in swing]
+    b = [x + 0.1 for x in a]
+
+    def mean(idx, scores):
+        return float(scores[idx].mean())
+
+    paired = paired_bootstrap(videos, [a, b], mean, samples=200, paired_seeds=True)
+    assert np.allclose(paired[:, 1] - paired[:, 0], 0.1)
+    apart = paired_bootstrap(videos, [a, b], mean, samples=200)
+    assert np.std(apart[:, 1] - apart[:, 0]) > 0.1
+
 @pytest.fixture(scope="module")
 def edited(tmp_path_factory):
     """Run A on clips@1; an edit deleting val clips (clips@2); two seed repeats B on clips@2."""
@@ -115,6 +133,8 @@ def test_an_edit_of_val_clips_warns_and_does_not_move_the_set(edited):
     assert d["p_b_better"] is None and d["seed_variance"].startswith("unmeasured")
     repeats = compare(ws, [], samples=300, groups={"A+B1": [a, b1], "B": [b1, b2]}, collect=counting_collect)
     assert 0 <= repeats["differences"][0]["p_b_better"] <= 1 and repeats["differences"][0]["seed_variance"] == "measured"
+    with pytest.raises(BadInput, match="same seeds"):  # A was trained with seed 0, B's runs with 5 and 6
+        compare(ws, [], samples=10, groups={"A": [a, a], "B": [b1, b2]}, paired_seeds=True)
     assert d["revision_diff"] == {"added": 0, "deleted": 2, "reweighted": 0, "relabeled": 0}
     again = compare(ws, [a, b1, b2], samples=300, collect=counting_collect)
     assert len(calls) == 2 and again["groups"][1]["value"] == group["value"]  # the passes were kept in the runs

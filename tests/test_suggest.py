@@ -605,32 +605,6 @@ def test_relabels_change_only_the_clips_of_flagged_videos_the_model_argued_with(
     assert relabel_clips(clips, flagged, ["a", "b", "c"]) == []  # no probabilities: no class to propose
 
 
-def test_binary_fixes_undo_a_flip_where_no_time_is_needed_and_drop_the_rest():
-    """A flagged video labelled positive: all its positive clips (argued with or not) go to negative, its negative
-    clips stay, and it stays in training; a flagged video labelled negative stays at weight 0 (its event time is
-    unknown), or with `argued` its argued clips go positive and its others to weight 0; an unflagged video is
-    untouched."""
-    import pandas as pd
-
-    from curation.review.signals.labels import fix_binary_clips
-    from curation.review.suggestion import Suggestion
-
-    clips = pd.DataFrame(
-        [{"clip_id": f"fn{c}", "video_id": "fn", "label": int(c >= 2), "aum": 1.2 if c < 4 else -0.8} for c in range(5)]
-        + [{"clip_id": f"fp{c}", "video_id": "fp", "label": 0, "aum": 1.0 if c < 3 else -1.5} for c in range(5)]
-        + [{"clip_id": f"ok{c}", "video_id": "ok", "label": 1, "aum": -0.3} for c in range(5)])
-    flagged = [Suggestion(v, "video", "weight", "0", "label issue", f"{v} is odd", 0.7) for v in ("fn", "fp")]
-    names = ["no collision", "collision"]
-    fixed = {(s.id, s.level, s.action, s.value) for s in fix_binary_clips(clips, flagged, names)}
-    assert fixed == {("fn2", "clip", "label", "no collision"), ("fn3", "clip", "label", "no collision"),
-                     ("fn4", "clip", "label", "no collision"), ("fp", "video", "weight", "0")}
-    argued = {(s.id, s.action, s.value) for s in fix_binary_clips(clips, flagged, names, argued=True)}
-    assert argued == {("fn2", "label", "no collision"), ("fn3", "label", "no collision"),
-                      ("fn4", "label", "no collision"), ("fp0", "weight", "0"), ("fp1", "weight", "0"),
-                      ("fp2", "weight", "0"), ("fp3", "label", "collision"), ("fp4", "label", "collision")}
-    assert all(s.score == 0.7 and "odd" in s.reason for s in fix_binary_clips(clips, flagged, names, argued=True))
-
-
 def test_a_suggestion_file_never_holds_two_actions_for_one_video(reviewed, tmp_path):
     """A near-duplicate that is also a label issue under `--label-action label`: delete the video and relabel its
     clips in one file is refused by `edit --from`; suggest's merge keeps the first signal's action alone, names

@@ -143,10 +143,10 @@ def metric_of(es: EvalSet, metric: str):
 
 
 def paired_bootstrap(videos: np.ndarray, groups: list[list[np.ndarray]], metric, samples: int = DRAWS,
-                     seed: int = 0) -> np.ndarray:
+                     seed: int = 0, paired_seeds: bool = False) -> np.ndarray:
     """(samples, groups) metric values: each draw resamples the videos with replacement (the same draw for every
     group: paired) and, within each group, its seed runs with replacement; a group's value is the mean over the
-    runs drawn."""
+    runs drawn. `paired_seeds`: run i of every group shares a seed, and one draw of run indices serves them all."""
     rng = np.random.default_rng(seed)
     names, inverse = np.unique(videos, return_inverse=True)
     by_video = np.argsort(inverse, kind="stable")  # video k's clips: by_video[first[k]:first[k] + size[k]]
@@ -157,10 +157,20 @@ def paired_bootstrap(videos: np.ndarray, groups: list[list[np.ndarray]], metric,
         drawn = rng.integers(0, len(names), len(names))
         lengths = size[drawn]  # the drawn videos' clips, end to end, without a Python loop over videos
         idx = by_video[np.repeat(first[drawn] - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())]
+        shared = rng.integers(0, len(groups[0]), len(groups[0])) if paired_seeds else None
         for g, runs in enumerate(groups):
-            drawn = rng.integers(0, len(runs), len(runs)) if len(runs) > 1 else [0]
+            drawn = shared if paired_seeds else rng.integers(0, len(runs), len(runs)) if len(runs) > 1 else [0]
             out[b, g] = _mean([metric(idx, runs[r]) for r in drawn])
     return out
+
+
+def check_same_seeds(ws, groups: list) -> None:
+    """Seeds can be paired only where every group's runs were trained with the same seeds in the same order."""
+    seeds = [[ws.runs.record(r).config.get("seed") for r in g.runs] for g in groups]
+    if any(s != seeds[0] for s in seeds[1:]):
+        raise BadInput("paired seeds need every group's runs trained with the same seeds in the same order (seeds "
+                       + "; ".join(f"{g.name}: {', '.join(map(str, s))}" for g, s in zip(groups, seeds)) + ")",
+                       "order each group's runs by seed, or compare them unpaired")
 
 
 def _mean(values) -> float:
@@ -203,13 +213,15 @@ def clip_changes(es: EvalSet, a: list[np.ndarray], b: list[np.ndarray], top: int
 
 def compare(ws, runs: list[str], on: str | None = None, metric: str | None = None, split: str = "val",
             samples: int = DRAWS, collect=None, groups: dict[str, list[str]] | None = None,
-            keep_draws: bool = False) -> dict:
+            keep_draws: bool = False, paired_seeds: bool = False) -> dict:
     """Score `runs` (refs) on one pinned set; returns the groups with their metric and interval, every
     difference against the first group with its interval and, when both sides have seed repeats, P(better) (with
     one run on a side the seeds' variance is unmeasured: no P(better), and `seed_variance` says so), the videos
     that moved most, the revision diff between the first and each other group's training revision, and for time
     labels the event-time comparison (`events`, or why not in `notes`). `groups` (name → runs) replaces the
-    grouping of seed repeats (e.g. the arms of an experiment); `keep_draws` adds the bootstrap draws."""
+    grouping of seed repeats (e.g. the arms of an experiment); `keep_draws` adds the bootstrap draws.
+    `paired_seeds`: every group's runs were trained with the same seeds in the same order (an experiment's arms),
+    so the bootstrap draws one set of seeds for all of them: a seed's swing, shared by its runs, cancels."""
     from curation.tables.content import diff_revisions
 
     if groups:
@@ -229,6 +241,8 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
     if len(groups) < 2:
         raise BadInput("these runs are seed repeats of one revision and config: one group",
                        "compare them with a run of another revision or config")
+    if paired_seeds:
+        check_same_seeds(ws, groups)
     for group in groups:
         group.scores = [run_scores(ws, r, es, collect) for r in group.runs]
     every = np.arange(len(es.clip_ids))
@@ -236,7 +250,7 @@ def compare(ws, runs: list[str], on: str | None = None, metric: str | None = Non
     if any(math.isnan(v) for v in point):
         raise BadInput(f"{metric} is undefined on the {split} clips of {es.ref} (a class has no clips there)",
                        "score on a set with clips of every class")
-    draws = paired_bootstrap(es.videos, [g.scores for g in groups], score, samples)
+    draws = paired_bootstrap(es.videos, [g.scores for g in groups], score, samples, paired_seeds=paired_seeds)
     result = {"set": {"table": es.ref, "split": es.split, "clips": len(es.clip_ids),
                       "videos": int(len(np.unique(es.videos))), "why": es.why,
                       "model": "each run's model at the end of training (its final collection pass)"},

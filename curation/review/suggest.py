@@ -34,16 +34,13 @@ from curation.ingest.layouts import LAYOUTS
 from curation.review import evidence
 from curation.review.metrics import LOW_QUANTILE
 from curation.review.signals.duplicates import embedding_pairs, duplicate_pairs, frame_neighbours, pair_suggestions
-from curation.review.signals.labels import (LABEL_ISSUE_Z, aum_issues, contradicted_issues, fix_binary_clips,
-                                            relabel_clips)
+from curation.review.signals.labels import LABEL_ISSUE_Z, aum_issues, contradicted_issues, relabel_clips
 from curation.review.signals.outliers import OUTLIER_Z, look_outliers
 from curation.review.signals.probe import probe_issues
 from curation.review.signals.timing import retime_suggestions
 from curation.review.suggestion import Note, Suggestion, Suggestions, one_action_per_sample
 from curation.runs.learning import learning_check
 from curation.task import VIDEOS
-FIXES = {"fix": False, "fix-argued": True}  # session 16's candidates C and D (bench/README.md)
-
 
 def suggest(ws, run_ref: str, runs: list[str] | None = None, **label_options) -> Suggestions:
     """All proposals for the run's training table, most certain first (a video appears once). With `runs`
@@ -84,17 +81,13 @@ def label_issues(ws, run: str, threshold: float = LABEL_ISSUE_Z, action: str = "
     clips = _train_clips(ws, [run, *repeats], classes)
     start = evidence.start_features(ws, run)
     multi = len(classes) > 2
-    per_video = "weight" if action in FIXES else action
-    found = aum_issues(clips, threshold, per_video, value, start if multi else {}, classes)
+    found = aum_issues(clips, threshold, action, value, start if multi else {}, classes)
     if start:  # the first pass's flags are the suspects of a probe's second look
         vectors = (described or evidence.embedding_descriptors(ws, run))[0]
-        read, found = probe_issues(evidence.labelled_videos(ws, run), [vectors, start], found, per_video, value,
-                                   classes)
+        read, found = probe_issues(evidence.labelled_videos(ws, run), [vectors, start], found, action, value, classes)
         if multi:
             return read + (relabel_clips(clips, found, classes) if action == "label" else found)
         found = read + found  # a binary video's label is a pattern in time: its clips are relabelled
-    if action in FIXES:
-        return fix_binary_clips(clips, found, classes, value, FIXES[action])
     return relabel_clips(clips, found, classes) if action == "label" else found
 
 def _train_clips(ws, runs: list[str], classes: list):

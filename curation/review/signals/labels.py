@@ -145,36 +145,6 @@ def relabel_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list) 
     return out
 
 
-def fix_binary_clips(clips: pd.DataFrame, videos: list[Suggestion], classes: list, value: str = "0",
-                     argued: bool = False) -> list[Suggestion]:
-    """Binary label issues undone where no time is needed, the rest left out of training: a flagged video labelled
-    positive has its clips labelled positive relabelled negative (a negative has no event to place, so the video
-    stays in training); a flagged video labelled negative is left at weight `value`, since making it positive
-    needs its event's time. With `argued`, such a video's clips the model argued with (AUM below 0) are relabelled
-    positive instead, its other clips at weight `value`."""
-    by_video = {s.id: s for s in videos}
-    mine = clips[clips["video_id"].isin(by_video)]
-    positive = set(mine.loc[mine["label"] == 1, "video_id"])
-    out = [s for s in videos if s.id not in positive and not argued]
-    for row in mine.itertuples():
-        video = by_video[row.video_id]
-        if row.video_id in positive:
-            if int(row.label) == 1:
-                name = class_name(classes, 0)
-                out.append(Suggestion(row.clip_id, "clip", "label", name, "label issue",
-                                      f"{video.reason}; relabel to {name} (a negative needs no time)", video.score,
-                                      video=row.video_id, plain=video.plain))
-        elif argued:
-            to_positive = row.aum < 0
-            name = class_name(classes, 1)
-            out.append(Suggestion(row.clip_id, "clip", "label" if to_positive else "weight",
-                                  name if to_positive else value, "label issue",
-                                  f"{video.reason}; this clip's AUM {row.aum:.2f}: "
-                                  + (f"relabel to {name}" if to_positive else f"weight {value}"), video.score,
-                                  video=row.video_id, plain=video.plain))
-    return out
-
-
 def confident_label_issues(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Confident learning (Northcutt et al. 2021) on out-of-fold class probabilities (N, C), by cleanlab's
     `find_label_issues` (its default: prune by noise rate from the confident joint): True where a sample's label
