@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -24,6 +26,7 @@ def test_ci_run_without_chromium_under_ci_exits_non_zero(tmp_path):
     assert "pytest" not in done.stdout + done.stderr  # stopped before installing or testing anything
 
 
+@pytest.mark.slow  # fresh Python processes: kept out of the edit loop's two minutes
 def test_browser_tests_skip_without_chromium_only_outside_ci():
     """The marker every browser test carries: with CI=true a missing Chromium fails the tests instead."""
     code = "import conftest; print(conftest.needs_chromium.args[0])"

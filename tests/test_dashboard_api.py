@@ -20,6 +20,7 @@ def client(ws_dir):
     return TestClient(create_app(ws, Access("127.0.0.1", 5016, csrf=TOKEN, allow=("testserver",)))), ws
 
 
+@pytest.mark.slow  # fresh Python processes: kept out of the edit loop's two minutes
 def test_the_dashboard_starts_without_torch():
     """Serving tables, maps and suggestions needs no model: torch (and what it pulls in) loads only for the one
     route that predicts, so `curate dashboard` answers in a few seconds, not the ten its import took."""
