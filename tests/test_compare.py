@@ -64,7 +64,6 @@ def test_a_draw_resamples_whole_videos_the_same_for_every_run():
         assert sum(counts[v] // size[v] for v in size) == 3  # as many videos as there are
 
 
-
 def test_paired_seeds_cancel_a_swing_the_seeds_share_and_unpaired_ones_do_not():
     """Two arms whose run i shares seed i: B is A plus 0.1 on every clip, with a large swing by seed. Paired, every
     draw's B − A is exactly 0.1; drawn apart, the seeds' swing spreads it."""
@@ -80,6 +79,7 @@ def test_paired_seeds_cancel_a_swing_the_seeds_share_and_unpaired_ones_do_not():
     assert np.allclose(paired[:, 1] - paired[:, 0], 0.1)
     apart = paired_bootstrap(videos, [a, b], mean, samples=200)
     assert np.std(apart[:, 1] - apart[:, 0]) > 0.1
+
 
 @pytest.fixture(scope="module")
 def edited(tmp_path_factory):
